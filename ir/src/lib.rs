@@ -31,6 +31,7 @@ pub mod signature;
 pub mod text;
 pub mod trapcode;
 pub mod types;
+pub mod verifier;
 
 pub use crate::data_value::DataValue;
 pub use crate::dfg::{DataFlowGraph, ValueDef};
