@@ -1047,9 +1047,14 @@ fn alias_chains_resolve() {
     assert_clean(&b.f);
 }
 
-/// Garbage instructions of every format never make the verifier panic.
+/// Garbage instructions of every format, with valid and dangling references mixed, never
+/// make the verifier panic (with or without a target, with or without given analyses).
 #[test]
 fn fuzz_garbage_instructions() {
+    use crate::InstructionFormat as F;
+    use crate::condcodes::{FloatCC, IntCC};
+    use crate::instructions::AtomicRmwOp;
+    use crate::trapcode::TrapCode;
     let mut state = 0x1234_5678_9abc_def0u64;
     let mut next = move || {
         state ^= state << 13;
@@ -1057,76 +1062,166 @@ fn fuzz_garbage_instructions() {
         state ^= state << 17;
         state
     };
-    for _ in 0..3000 {
+    let fl = Flags::new();
+    let x86 = TargetSpec::parse("x86_64", &[]).unwrap();
+    let mut clean = 0;
+    for round in 0..4000 {
         let (mut b, p) = B::new(&[I32, I64], &[I32]);
         let (b1, _) = b.block(&[I32]);
-        let op = Opcode::ALL[(next() % Opcode::ALL.len() as u64) as usize];
-        let val = |r: u64| Value::new((r % 6) as usize);
-        let blk = |r: u64| Block::new((r % 3) as usize);
-        let r1 = next();
-        let r2 = next();
-        let r3 = next();
-        let call1 = b.call_to(blk(r1), &[val(r2)]);
-        let call2 = b.call_to(blk(r2), &[]);
-        let list = b.list(&[val(r1), val(r2), p[0]]);
-        let flags = crate::memflags::MemFlagsId((r3 % 3) as u16);
-        let data = match op.format() {
-            crate::InstructionFormat::NullAry => D::NullAry { opcode: op },
-            crate::InstructionFormat::Unary => D::Unary { opcode: op, arg: val(r1) },
-            crate::InstructionFormat::UnaryImm => D::UnaryImm { opcode: op, imm: Imm64(r1 as i64) },
-            crate::InstructionFormat::UnaryConst => D::UnaryConst { opcode: op, constant: Constant::new(0) },
-            crate::InstructionFormat::UnaryGlobalValue => {
-                D::UnaryGlobalValue { opcode: op, global_value: GlobalValue::new(0) }
-            }
-            crate::InstructionFormat::Binary => D::Binary { opcode: op, args: [val(r1), val(r2)] },
-            crate::InstructionFormat::BinaryImm8 => D::BinaryImm8 { opcode: op, arg: val(r1), imm: r2 as u8 },
-            crate::InstructionFormat::Ternary => D::Ternary { opcode: op, args: [val(r1), val(r2), val(r3)] },
-            crate::InstructionFormat::TernaryImm8 => {
-                D::TernaryImm8 { opcode: op, args: [val(r1), val(r2)], imm: r3 as u8 }
-            }
-            crate::InstructionFormat::MultiAry => D::MultiAry { opcode: op, args: list },
-            crate::InstructionFormat::Jump => D::Jump { opcode: op, destination: call1 },
-            crate::InstructionFormat::Brif => D::Brif { opcode: op, arg: val(r3), blocks: [call1, call2] },
-            crate::InstructionFormat::BranchTable => {
-                D::BranchTable { opcode: op, arg: val(r3), table: JumpTable::new((r1 % 2) as usize) }
-            }
-            crate::InstructionFormat::Call => D::Call { opcode: op, func_ref: FuncRef::new(0), args: list },
-            crate::InstructionFormat::CallIndirect => {
-                D::CallIndirect { opcode: op, sig_ref: SigRef::new(0), args: list }
-            }
-            crate::InstructionFormat::Load => D::Load { opcode: op, flags, arg: val(r1), offset: Offset32(0) },
-            crate::InstructionFormat::Store => {
-                D::Store { opcode: op, flags, args: [val(r1), val(r2)], offset: Offset32(0) }
-            }
-            crate::InstructionFormat::LoadNoOffset => D::LoadNoOffset { opcode: op, flags, arg: val(r1) },
-            crate::InstructionFormat::StoreNoOffset => D::StoreNoOffset { opcode: op, flags, args: [val(r1), val(r2)] },
-            crate::InstructionFormat::ExceptionHandlerAddress => {
-                D::ExceptionHandlerAddress { opcode: op, block: blk(r1), imm: Imm64(r2 as i64) }
-            }
-            // A mismatched format for the rest.
-            _ => D::Binary { opcode: op, args: [val(r1), val(r2)] },
-        };
-        if r3 % 2 == 0 {
-            let s = b.sig(&[I32], &[I32], CallConv::SystemV);
-            b.func_ref(s);
-            let d = b.call_to(b1, &[p[0]]);
-            b.f.dfg.jump_tables.push(JumpTableData::new(d, &[call1]));
-            b.f.dfg.insert_constant(ConstantData::new(vec![0; (r1 % 20) as usize]));
-            b.f.create_global_value(GlobalValueData::VMContext);
+        let (b2, _) = b.block(&[]);
+        // Preamble entities, some dangling.
+        let s0 = b.sig(&[I32], &[I32], CallConv::SystemV);
+        b.func_ref(s0);
+        b.f.create_stack_slot(StackSlotData::new(16, 2));
+        let base = GlobalValue::new((next() % 3) as usize);
+        b.f.create_global_value(GlobalValueData::IAddImm { base, offset: Imm64(8), global_type: I64 });
+        b.f.dfg.insert_constant(ConstantData::new(vec![7; (next() % 20) as usize]));
+        b.f.dfg.insert_immediate(ConstantData::new(vec![3; (next() % 20) as usize]));
+        if next() % 4 == 0 {
+            b.f.placeholders.signatures.insert(s0);
         }
-        let inst = b.f.dfg.make_inst(data);
-        for k in 0..(r2 % 3) {
-            b.f.dfg.append_result(inst, [I32, I64, F32][(k as usize + r3 as usize) % 3]).unwrap();
+        let n_insts = 1 + next() % 4;
+        for _ in 0..n_insts {
+            let op = Opcode::ALL[(next() % Opcode::ALL.len() as u64) as usize];
+            let mut rnd = || next();
+            let val = |r: u64| Value::new((r % 7) as usize);
+            let blk = |r: u64| Block::new((r % 4) as usize);
+            let (r1, r2, r3, r4) = (rnd(), rnd(), rnd(), rnd());
+            let call1 = b.call_to(blk(r1), &[val(r2)]);
+            let call2 = b.call_to(blk(r2), &[]);
+            let list = b.list(&[val(r1), val(r2), p[(r3 % 2) as usize]]);
+            let flags = crate::memflags::MemFlagsId((r3 % 3) as u16);
+            if r4 % 3 == 0 {
+                b.flags(MemFlags::new().with_readonly().with_alias_region(Some(AliasRegion::new(0))));
+            }
+            let jt = {
+                let d = b.call_to(blk(r3), &[p[0]]);
+                b.f.dfg.jump_tables.push(JumpTableData::new(d, &[call1, call2]))
+            };
+            let et = {
+                let n = b.f.dfg.block_call(blk(r4), &[]);
+                let h = BlockCall::new(blk(r1), [BlockArg::TryCallExn((r2 % 3) as u32)], &mut b.f.dfg.value_lists);
+                let items = if r4 % 2 == 0 {
+                    vec![ExceptionItem::Tag(1), ExceptionItem::Context(val(r3))]
+                } else {
+                    vec![ExceptionItem::Default]
+                };
+                let mut t = ExceptionTableData::new(SigRef::new((r1 % 2) as usize), n, items, &[h]);
+                if r4 % 7 == 1 {
+                    // Items and handler targets out of step.
+                    t.items.push(ExceptionItem::Tag(9));
+                }
+                b.f.dfg.exception_tables.push(t)
+            };
+            let data = match op.format() {
+                F::NullAry => D::NullAry { opcode: op },
+                F::Unary => D::Unary { opcode: op, arg: val(r1) },
+                F::UnaryImm => D::UnaryImm { opcode: op, imm: Imm64(r1 as i64 >> (r2 % 64)) },
+                F::UnaryIeee16 => D::UnaryIeee16 { opcode: op, imm: crate::immediates::Ieee16(r1 as u16) },
+                F::UnaryIeee32 => D::UnaryIeee32 { opcode: op, imm: crate::immediates::Ieee32(r1 as u32) },
+                F::UnaryIeee64 => D::UnaryIeee64 { opcode: op, imm: crate::immediates::Ieee64(r1) },
+                F::UnaryConst => D::UnaryConst { opcode: op, constant: Constant::new((r1 % 2) as usize) },
+                F::UnaryGlobalValue => {
+                    D::UnaryGlobalValue { opcode: op, global_value: GlobalValue::new((r1 % 2) as usize) }
+                }
+                F::Binary => D::Binary { opcode: op, args: [val(r1), val(r2)] },
+                F::BinaryImm8 => D::BinaryImm8 { opcode: op, arg: val(r1), imm: r2 as u8 },
+                F::Ternary => D::Ternary { opcode: op, args: [val(r1), val(r2), val(r3)] },
+                F::TernaryImm8 => D::TernaryImm8 { opcode: op, args: [val(r1), val(r2)], imm: r3 as u8 },
+                F::MultiAry => D::MultiAry { opcode: op, args: list },
+                F::Shuffle => {
+                    D::Shuffle { opcode: op, args: [val(r1), val(r2)], mask: Immediate::new((r3 % 2) as usize) }
+                }
+                F::IntCompare => D::IntCompare { opcode: op, cond: IntCC::Equal, args: [val(r1), val(r2)] },
+                F::FloatCompare => D::FloatCompare { opcode: op, cond: FloatCC::Ordered, args: [val(r1), val(r2)] },
+                F::IntAddTrap => {
+                    D::IntAddTrap { opcode: op, args: [val(r1), val(r2)], code: TrapCode::INTEGER_OVERFLOW }
+                }
+                F::Jump => D::Jump { opcode: op, destination: call1 },
+                F::Brif => D::Brif { opcode: op, arg: val(r3), blocks: [call1, call2] },
+                F::BranchTable => D::BranchTable { opcode: op, arg: val(r3), table: JumpTable::new((r1 % 3) as usize) },
+                F::Call => D::Call { opcode: op, func_ref: FuncRef::new((r1 % 2) as usize), args: list },
+                F::CallIndirect => D::CallIndirect { opcode: op, sig_ref: SigRef::new((r2 % 2) as usize), args: list },
+                F::TryCall => {
+                    D::TryCall { opcode: op, func_ref: FuncRef::new((r1 % 2) as usize), args: list, exception: et }
+                }
+                F::TryCallIndirect => D::TryCallIndirect { opcode: op, args: list, exception: et },
+                F::FuncAddr => D::FuncAddr { opcode: op, func_ref: FuncRef::new((r1 % 2) as usize) },
+                F::StackAddr => D::StackAddr {
+                    opcode: op,
+                    stack_slot: StackSlot::new((r1 % 2) as usize),
+                    offset: Offset32(r2 as i32),
+                },
+                F::DynamicStackAddr => D::DynamicStackAddr { opcode: op, dynamic_stack_slot: DynamicStackSlot::new(0) },
+                F::Load => D::Load { opcode: op, flags, arg: val(r1), offset: Offset32(0) },
+                F::Store => D::Store { opcode: op, flags, args: [val(r1), val(r2)], offset: Offset32(0) },
+                F::LoadNoOffset => D::LoadNoOffset { opcode: op, flags, arg: val(r1) },
+                F::StoreNoOffset => D::StoreNoOffset { opcode: op, flags, args: [val(r1), val(r2)] },
+                F::AtomicRmw => D::AtomicRmw { opcode: op, flags, op: AtomicRmwOp::Xchg, args: [val(r1), val(r2)] },
+                F::AtomicCas => D::AtomicCas { opcode: op, flags, args: [val(r1), val(r2), val(r3)] },
+                F::Trap => D::Trap { opcode: op, code: TrapCode::STACK_OVERFLOW },
+                F::CondTrap => D::CondTrap { opcode: op, arg: val(r1), code: TrapCode::STACK_OVERFLOW },
+                F::ExceptionHandlerAddress => {
+                    D::ExceptionHandlerAddress { opcode: op, block: blk(r1), imm: Imm64(r2 as i64 % 4) }
+                }
+            };
+            // Occasionally a mismatched format.
+            let data = if r4 % 17 == 0 { D::Binary { opcode: op, args: [val(r1), val(r2)] } } else { data };
+            let inst = b.f.dfg.make_inst(data);
+            if r4 % 5 == 0 {
+                let _ = b.f.dfg.make_inst_results(inst, [I32, I64, F32, types::I32X4][(r2 % 4) as usize]);
+            } else {
+                for k in 0..(r2 % 3) {
+                    b.f.dfg.append_result(inst, [I32, I64, F32][(k as usize + r3 as usize) % 3]).unwrap();
+                }
+            }
+            if r3 % 7 == 0 {
+                b.f.debug_tags.insert(inst, vec![DebugTag::StackSlot(StackSlot::new((r1 % 3) as usize))]);
+            }
+            b.f.layout.append_inst(inst, b.cur);
         }
-        b.f.layout.append_inst(inst, b.cur);
-        if r1 % 3 != 0 {
+        if round % 3 != 0 {
             b.jump(b1, &[p[0]]);
         }
         b.at(b1);
-        if r2 % 4 != 0 {
+        if round % 4 != 0 {
             b.ret(&[p[0]]);
         }
-        let _ = run(&b.f, Some("x86_64"), &[]);
-        let _ = errors(&b.f);
+        b.at(b2);
+        b.brif(p[0], b1, &[p[0]], b2, &[]);
+        let ctx = VerifierContext::with_target(&fl, &x86);
+        let r = verify_function(&b.f, &ctx);
+        if r.is_ok() {
+            clean += 1;
+        }
+        let _ = verify_function(&b.f, &VerifierContext::new(&fl));
+        if let Err(e) = &r {
+            // Every error can be displayed.
+            let _ = e.to_string();
+        }
     }
+    // Garbage is almost never valid, but the generator does produce some valid functions.
+    assert!(clean < 4000);
+}
+
+/// Verification time is linear: a long function with many blocks and values verifies fast.
+#[test]
+fn large_function_is_linear() {
+    let (mut b, p) = B::new(&[I32], &[I32]);
+    let mut cur = p[0];
+    let n_blocks = 2000;
+    for _ in 0..n_blocks {
+        for _ in 0..50 {
+            cur = b.binary(Opcode::Iadd, cur, p[0]).1;
+        }
+        let (nb, q) = b.block(&[I32]);
+        b.brif(cur, nb, &[cur], nb, &[p[0]]);
+        b.at(nb);
+        cur = q[0];
+    }
+    b.ret(&[cur]);
+    let start = std::time::Instant::now();
+    assert_clean(&b.f);
+    let t = start.elapsed();
+    assert!(t.as_secs_f64() < 5.0, "verifying 100k instructions took {t:?}");
 }
