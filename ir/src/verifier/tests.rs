@@ -1139,7 +1139,11 @@ fn fuzz_garbage_instructions() {
                 }
                 F::Jump => D::Jump { opcode: op, destination: call1 },
                 F::Brif => D::Brif { opcode: op, arg: val(r3), blocks: [call1, call2] },
-                F::BranchTable => D::BranchTable { opcode: op, arg: val(r3), table: JumpTable::new((r1 % 3) as usize) },
+                F::BranchTable => D::BranchTable {
+                    opcode: op,
+                    arg: val(r3),
+                    table: if r1 % 3 == 2 { JumpTable::new(99) } else { jt },
+                },
                 F::Call => D::Call { opcode: op, func_ref: FuncRef::new((r1 % 2) as usize), args: list },
                 F::CallIndirect => D::CallIndirect { opcode: op, sig_ref: SigRef::new((r2 % 2) as usize), args: list },
                 F::TryCall => {
