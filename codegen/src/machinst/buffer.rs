@@ -400,6 +400,11 @@ impl MachBuffer {
         label
     }
 
+    /// Place `data` in the constant pool at an existing label.
+    pub fn define_constant(&mut self, label: MachLabel, data: &[u8], align: u32) {
+        self.constants.push(PoolConstant { data: SmallVec::from_slice(data), align, label });
+    }
+
     fn resolve(&self, mut l: MachLabel) -> MachLabel {
         for _ in 0..self.label_alias.len() {
             match self.label_alias[l.0 as usize] {

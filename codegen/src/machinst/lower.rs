@@ -304,6 +304,11 @@ impl<'f, I: MachInst> Lower<'f, I> {
         self.try_call_payloads = SmallVec::from_slice(payloads);
     }
 
+    /// The label of a constant-pool entry holding `bytes`.
+    pub fn constant_label(&mut self, bytes: &[u8]) -> MachLabel {
+        self.vcode.constant_label(bytes)
+    }
+
     /// Allocate a virtual register of the class of `ty` without binding it to a value.
     pub fn alloc_vreg(&mut self, class: regalloc2::RegClass, ty: Type) -> CodegenResult<Reg> {
         self.vcode.alloc_vreg(class, ty)

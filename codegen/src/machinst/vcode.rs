@@ -14,6 +14,7 @@ use crate::machinst::reg::{AllocationRewriter, OperandCollector, PINNED_VREGS};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
+use smallvec::SmallVec;
 use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PRegSet, RegClass, VReg};
 use std::fmt::Write;
 
@@ -40,6 +41,9 @@ pub struct VCode<I: MachInst> {
     pub vreg_types: Vec<Type>,
     /// Is each block cold?
     pub cold: Vec<bool>,
+    /// Constant-pool entries created by the lowering: entry `i` is label
+    /// `num_blocks + i`.
+    pub constants: Vec<(SmallVec<[u8; 16]>, u32)>,
 }
 
 impl<I: MachInst> VCode<I> {
@@ -182,6 +186,7 @@ pub struct VCodeBuilder<I: MachInst> {
     /// vreg aliases: `alias[v] = target` (resolved when operands are collected).
     vreg_alias: Vec<u32>,
     cold: Vec<bool>,
+    constants: Vec<(SmallVec<[u8; 16]>, u32)>,
 }
 
 impl<I: MachInst> VCodeBuilder<I> {
@@ -200,7 +205,23 @@ impl<I: MachInst> VCodeBuilder<I> {
             vreg_types,
             vreg_alias: Vec::new(),
             cold: vec![false; num_blocks],
+            constants: Vec::new(),
         }
+    }
+
+    /// The label of a constant-pool entry holding `bytes` (deduplicated), aligned to its
+    /// size (at most 16).
+    pub fn constant_label(&mut self, bytes: &[u8]) -> MachLabel {
+        let nblocks = self.rev_block_ranges.len();
+        let align = bytes.len().next_power_of_two().clamp(1, 16) as u32;
+        let i = match self.constants.iter().position(|(d, _)| d.as_slice() == bytes) {
+            Some(i) => i,
+            None => {
+                self.constants.push((SmallVec::from_slice(bytes), align));
+                self.constants.len() - 1
+            }
+        };
+        MachLabel((nblocks + i) as u32)
     }
 
     /// Allocate a new virtual register for a value of register type `ty`.
@@ -356,6 +377,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             branch_arg_starts,
             vreg_types: self.vreg_types,
             cold: self.cold,
+            constants: self.constants,
         })
     }
 }
@@ -439,7 +461,10 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
     sink: &mut MachBuffer,
 ) -> CodegenResult<()> {
     let nblocks = vcode.num_blocks();
-    sink.reserve_labels(nblocks);
+    sink.reserve_labels(nblocks + vcode.constants.len());
+    for (i, (data, align)) in vcode.constants.iter().enumerate() {
+        sink.define_constant(MachLabel((nblocks + i) as u32), data, *align);
+    }
     let spill_base = frame.stack_slots_size as i64;
     let mut state = EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default() };
 
