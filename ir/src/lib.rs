@@ -22,6 +22,7 @@ pub mod extname;
 pub mod function;
 pub mod immediates;
 pub mod instructions;
+pub mod interp;
 pub mod layout;
 pub mod memflags;
 pub mod opcodes;
