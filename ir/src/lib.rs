@@ -28,6 +28,7 @@ pub mod memflags;
 pub mod opcodes;
 pub mod settings;
 pub mod signature;
+pub mod softfloat;
 pub mod text;
 pub mod trapcode;
 pub mod types;
