@@ -334,7 +334,7 @@ impl<'a> Interpreter<'a> {
         let pb = self.ptr.bytes() as u64;
         let r = (|| -> R<(u64, SmallVec<[u64; 4]>, SmallVec<[u64; 2]>)> {
             let fp = self.mem.alloc(2 * pb, pb)?;
-            let rec = self.mem.write(fp, 2 * pb, MemFlags::trusted())?;
+            let rec = self.mem.write(fp, 2 * pb, MemFlags::new())?;
             memory::encode(caller_fp as u128, &mut rec[..pb as usize], Endianness::Little);
             memory::encode(ret as u128, &mut rec[pb as usize..], Endianness::Little);
             let mut slots = SmallVec::new();
@@ -742,9 +742,8 @@ impl<'a> Interpreter<'a> {
             },
             SymbolValue | TlsValue => match *data {
                 D::UnaryGlobalValue { global_value, .. } => {
-                    let (bits, _) = self.eval_gv(func, global_value, 0)?;
-                    let rty = result_ty(func, inst)?;
-                    self.set_result(func, inst, 0, mk(norm(rty), bits)?)?;
+                    let v = self.eval_gv(func, global_value, 0)?;
+                    self.set_result(func, inst, 0, v)?;
                     Ok(Flow::Next)
                 }
                 _ => invalid("bad global value instruction"),
@@ -864,36 +863,36 @@ impl<'a> Interpreter<'a> {
         Ok(out)
     }
 
-    /// Evaluate a global value: its bits and type.
-    fn eval_gv(&self, func: &Function, gv: crate::entities::GlobalValue, depth: u32) -> R<(u128, Type)> {
+    /// Evaluate a global value (REFERENCE §3.4.3).
+    fn eval_gv(&self, func: &Function, gv: crate::entities::GlobalValue, depth: u32) -> R<DataValue> {
         if depth > 64 {
             return invalid("global value chain too deep (cycle?)");
         }
         let Some(d) = func.global_values.get(gv) else { return invalid(format!("undefined global value {gv}")) };
         match *d {
             GlobalValueData::VMContext => {
-                let fi = self.frames[self.frames.len() - 1].func;
-                let Some(v) = self.prep[fi].vmctx else {
+                let top = &self.frames[self.frames.len() - 1];
+                let Some(v) = self.prep[top.func].vmctx else {
                     return invalid("vmctx global value without a vmctx parameter");
                 };
-                let x = get(&self.frames[self.frames.len() - 1].vals, &func.dfg, v)?;
-                Ok((scalar(x)?, x.ty()))
+                Ok(get(&top.vals, &func.dfg, v)?.clone())
             }
             GlobalValueData::Load { base, offset, global_type, flags } => {
-                let (b, bty) = self.eval_gv(func, base, depth + 1)?;
-                let addr = (b.wrapping_add(offset.0 as i64 as u128) & mask(bty.bits())) as u64;
-                let ty = norm(global_type);
-                let v = load(&self.mem, Opcode::Load, ty, addr, flags)?;
-                Ok((scalar(&v)?, ty))
+                let b = self.eval_gv(func, base, depth + 1)?;
+                let addr = address(&b, offset.0 as i64)?;
+                load(&self.mem, Opcode::Load, norm(global_type), addr, flags)
             }
             GlobalValueData::IAddImm { base, offset, global_type } => {
-                let (b, _) = self.eval_gv(func, base, depth + 1)?;
-                Ok((b.wrapping_add(offset.0 as i128 as u128) & mask(global_type.bits()), global_type))
+                let b = scalar(&self.eval_gv(func, base, depth + 1)?)?;
+                if !global_type.is_int() || !global_type.is_scalar() {
+                    return invalid(format!("iadd_imm global value of type {global_type}"));
+                }
+                mk(global_type, b.wrapping_add(offset.0 as i128 as u128) & mask(global_type.bits()))
             }
             GlobalValueData::Symbol { ref name, .. } => {
                 Err(InterpError::Unsupported(format!("symbol global value {}", ext_name(func, name))))
             }
-            GlobalValueData::DynScaleTargetConst { .. } => Ok((1, self.ptr)),
+            GlobalValueData::DynScaleTargetConst { .. } => mk(self.ptr, 1),
         }
     }
 }

@@ -164,7 +164,7 @@ impl Rng {
                 5 => self.u128() & ((1 << t) - 1),
                 6 => bias,
                 7 => bias | self.u128() & ((1 << t) - 1),
-                8 => (bias + (self.below(64) << t) as u128) | (self.u128() & ((1 << t) - 1)),
+                8 => (bias + ((self.below(64) as u128) << t)) | (self.u128() & ((1 << t) - 1)),
                 9 => bias - (1 << t),
                 _ => self.u128(),
             }
