@@ -13,6 +13,7 @@
 
 pub mod entity;
 
+pub mod compare;
 pub mod condcodes;
 pub mod constant;
 pub mod data_value;
