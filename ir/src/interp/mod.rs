@@ -14,10 +14,15 @@
 //!   pop it, tail calls replace it, so neither the host stack nor the frame count grows in a
 //!   tail-call loop. Values live in a per-frame `Vec` indexed by [`Value`]; frames' vectors
 //!   are recycled.
-//! - Memory ([`memory`]) is a private address space of allocations: each frame owns a frame
-//!   record (caller's frame pointer and return address, as on real targets), its stack slots
-//!   (declared size and alignment, zero-initialized) and dynamic stack slots; they are freed
-//!   when the frame is popped, and their addresses stay invalid afterwards.
+//! - Memory ([`memory`]) is a private address space of allocations: each frame is one
+//!   allocation holding a frame record (caller's frame pointer and return address, as on
+//!   real targets; the frame pointer points to it), then its stack slots in declaration
+//!   order (declared size and alignment, packed, zero-initialized) and its dynamic stack
+//!   slots. An access outside the frame (or any other live allocation) traps; the frame is
+//!   freed when popped and its addresses stay invalid afterwards.
+//! - `get_pinned_reg`/`set_pinned_reg` work with the `enable_pinned_reg` setting (the
+//!   register starts at 0 in every call) and are "unsupported" without it; `stack_switch` and
+//!   `symbol` global values are unsupported.
 //! - Code addresses (`func_addr`, return addresses, exception handler addresses) point into
 //!   a read-only code region: one 64-byte entry per function of the file, then the host
 //!   caller, the runtime-library routines and the throw helper.
@@ -174,6 +179,8 @@ pub struct Interpreter<'a> {
     frames: Vec<Frame>,
     pool: Vec<Vec<Option<DataValue>>>,
     fuel: u64,
+    /// The pinned register (with `enable_pinned_reg`), zero at the start of every call.
+    pinned: u64,
 }
 
 const THROW_NAME: &str = "__cranelift_throw";
@@ -210,6 +217,7 @@ impl<'a> Interpreter<'a> {
             frames: Vec::new(),
             pool: Vec::new(),
             fuel: 0,
+            pinned: 0,
         }
     }
 
@@ -226,6 +234,7 @@ impl<'a> Interpreter<'a> {
     /// Call function `func_index` of the file with `args`.
     pub fn call(&mut self, func_index: usize, args: &[DataValue]) -> Result<Vec<DataValue>, InterpError> {
         self.fuel = 0;
+        self.pinned = 0;
         let r = self.run(func_index, args);
         while let Some(f) = self.frames.pop() {
             self.mem.release(f.mark);
@@ -331,25 +340,7 @@ impl<'a> Interpreter<'a> {
             return invalid(format!("function {}: empty entry block", func.name));
         };
         let mark = self.mem.mark();
-        let pb = self.ptr.bytes() as u64;
-        let r = (|| -> R<(u64, SmallVec<[u64; 4]>, SmallVec<[u64; 2]>)> {
-            let fp = self.mem.alloc(2 * pb, pb)?;
-            let rec = self.mem.write(fp, 2 * pb, MemFlags::new())?;
-            memory::encode(caller_fp as u128, &mut rec[..pb as usize], Endianness::Little);
-            memory::encode(ret as u128, &mut rec[pb as usize..], Endianness::Little);
-            let mut slots = SmallVec::new();
-            for (_, s) in func.stack_slots.iter() {
-                slots.push(self.mem.alloc(s.size as u64, s.alignment())?);
-            }
-            let mut dyn_slots = SmallVec::new();
-            for (_, s) in func.dynamic_stack_slots.iter() {
-                let ty = func.dynamic_types.get(s.dyn_ty).map_or(types::INVALID, |d| d.base_vector_ty);
-                let size = ty.bytes().max(1) as u64;
-                dyn_slots.push(self.mem.alloc(size, size.min(16))?);
-            }
-            Ok((fp, slots, dyn_slots))
-        })();
-        let (fp, slots, dyn_slots) = match r {
+        let (fp, slots, dyn_slots) = match self.alloc_frame(func, caller_fp, ret) {
             Ok(x) => x,
             Err(e) => {
                 self.mem.release(mark);
@@ -372,6 +363,46 @@ impl<'a> Interpreter<'a> {
         }
         self.frames.push(Frame { func: fi, pc: first, vals, mark, fp, ret, slots, dyn_slots });
         Ok(())
+    }
+
+    /// Allocate a frame as one block, like a real stack frame: the frame record
+    /// (caller's frame pointer, return address) at the bottom, then the stack slots in
+    /// declaration order, then the dynamic stack slots, each at its declared alignment and
+    /// packed without gaps (so an access past the end of one slot lands in the next, as in
+    /// compiled code; an access outside the whole frame traps).
+    fn alloc_frame(
+        &mut self,
+        func: &Function,
+        caller_fp: u64,
+        ret: u64,
+    ) -> R<(u64, SmallVec<[u64; 4]>, SmallVec<[u64; 2]>)> {
+        let pb = self.ptr.bytes() as u64;
+        let mut size = 2 * pb;
+        let mut align = pb.max(16);
+        let mut offs: SmallVec<[u64; 4]> = SmallVec::new();
+        for (_, s) in func.stack_slots.iter() {
+            let a = s.alignment();
+            if a > (1 << 20) {
+                return Err(InterpError::Unsupported(format!("stack slot alignment {a}")));
+            }
+            align = align.max(a);
+            size = size.div_ceil(a) * a;
+            offs.push(size);
+            size += s.size as u64;
+        }
+        let mut dyn_offs: SmallVec<[u64; 2]> = SmallVec::new();
+        for (_, s) in func.dynamic_stack_slots.iter() {
+            let ty = func.dynamic_types.get(s.dyn_ty).map_or(types::INVALID, |d| d.base_vector_ty);
+            let bytes = ty.bytes().max(1) as u64;
+            size = size.div_ceil(16) * 16;
+            dyn_offs.push(size);
+            size += bytes;
+        }
+        let base = self.mem.alloc(size, align)?;
+        let rec = self.mem.write(base, 2 * pb, MemFlags::new())?;
+        memory::encode(caller_fp as u128, &mut rec[..pb as usize], Endianness::Little);
+        memory::encode(ret as u128, &mut rec[pb as usize..], Endianness::Little);
+        Ok((base, offs.iter().map(|o| base + o).collect(), dyn_offs.iter().map(|o| base + o).collect()))
     }
 
     fn pop_frame(&mut self) -> Option<Frame> {
@@ -748,7 +779,21 @@ impl<'a> Interpreter<'a> {
                 }
                 _ => invalid("bad global value instruction"),
             },
-            GetPinnedReg | SetPinnedReg => Err(InterpError::Unsupported("pinned registers".into())),
+            GetPinnedReg | SetPinnedReg => {
+                if !settings::Flags::on(self.config.flags.enable_pinned_reg()) {
+                    return Err(InterpError::Unsupported(format!("{op} without the enable_pinned_reg setting")));
+                }
+                if op == SetPinnedReg {
+                    let Some(&v) = dfg.inst_args(inst).first() else {
+                        return invalid("set_pinned_reg without operand");
+                    };
+                    self.pinned = scalar(get(&self.frames[top].vals, dfg, v)?)? as u64;
+                    Ok(Flow::Next)
+                } else {
+                    let p = self.pinned;
+                    self.set_ptr_result(func, inst, p)
+                }
+            }
             StackSwitch => Err(InterpError::Unsupported("stack_switch".into())),
             Load | Uload8 | Sload8 | Uload16 | Sload16 | Uload32 | Sload32 | Uload8x8 | Sload8x8 | Uload16x4
             | Sload16x4 | Uload32x2 | Sload32x2 | AtomicLoad => {
