@@ -54,6 +54,16 @@ fn trap(code: TrapCode) -> InterpError {
 pub(crate) fn binary(op: Opcode, bits: u32, a: u128, b: u128) -> R<u128> {
     use Opcode::*;
     let m = mask(bits);
+    // Common operations first, without the signed views.
+    match op {
+        Iadd => return Ok(a.wrapping_add(b) & m),
+        Isub => return Ok(a.wrapping_sub(b) & m),
+        Imul => return Ok(a.wrapping_mul(b) & m),
+        Band => return Ok(a & b),
+        Bor => return Ok(a | b),
+        Bxor => return Ok(a ^ b),
+        _ => {}
+    }
     let (sa, sb) = (sext(a, bits), sext(b, bits));
     let smin = sext(1u128 << (bits - 1), bits);
     let smax = (m >> 1) as i128;

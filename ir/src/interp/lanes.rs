@@ -129,6 +129,11 @@ pub(crate) fn expect_ty(v: &DataValue, ty: Type) -> R<()> {
 /// Apply `f` to every lane of `a`, producing type `out` (same lane count).
 #[inline]
 pub(crate) fn map1(out: Type, a: &DataValue, mut f: impl FnMut(u128) -> R<u128>) -> R<DataValue> {
+    if out.is_scalar()
+        && let Some(x) = a.to_u128()
+    {
+        return mk(out, f(x)?);
+    }
     let la = lanes(a)?;
     same_lanes(out, &[&la])?;
     build(out, |i| f(la.get(i)))
@@ -137,6 +142,11 @@ pub(crate) fn map1(out: Type, a: &DataValue, mut f: impl FnMut(u128) -> R<u128>)
 /// Apply `f` lane-wise to `a` and `b`, producing type `out`.
 #[inline]
 pub(crate) fn map2(out: Type, a: &DataValue, b: &DataValue, mut f: impl FnMut(u128, u128) -> R<u128>) -> R<DataValue> {
+    if out.is_scalar()
+        && let (Some(x), Some(y)) = (a.to_u128(), b.to_u128())
+    {
+        return mk(out, f(x, y)?);
+    }
     let la = lanes(a)?;
     let lb = lanes(b)?;
     same_lanes(out, &[&la, &lb])?;

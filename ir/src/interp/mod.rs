@@ -139,6 +139,8 @@ struct Prepared {
     callees: Vec<Callee>,
     error: Option<String>,
     vmctx: Option<Value>,
+    /// Per instruction: (controlling type, type of the first result).
+    types: Vec<(Type, Type)>,
 }
 
 /// One activation.
@@ -162,10 +164,10 @@ enum Flow {
     Next,
     /// `pc` was set (a branch was taken).
     Jumped,
-    /// Return these values from the current frame.
-    Return(SmallVec<[DataValue; 4]>),
-    /// Call `callee` with `args`; `tail` for `return_call*`.
-    Call { callee: Callee, args: SmallVec<[DataValue; 8]>, sig: SigRef, tail: bool },
+    /// Return the values in `Interpreter::xfer` from the current frame.
+    Return,
+    /// Call `callee` with the arguments in `Interpreter::xfer`; `tail` for `return_call*`.
+    Call { callee: Callee, sig: SigRef, tail: bool },
 }
 
 /// The reference interpreter for the functions of one file.
@@ -181,6 +183,8 @@ pub struct Interpreter<'a> {
     fuel: u64,
     /// The pinned register (with `enable_pinned_reg`), zero at the start of every call.
     pinned: u64,
+    /// Call arguments / return values in transfer (reused buffer).
+    xfer: Vec<DataValue>,
 }
 
 const THROW_NAME: &str = "__cranelift_throw";
@@ -218,6 +222,7 @@ impl<'a> Interpreter<'a> {
             pool: Vec::new(),
             fuel: 0,
             pinned: 0,
+            xfer: Vec::new(),
         }
     }
 
@@ -284,7 +289,7 @@ impl<'a> Interpreter<'a> {
             return invalid(format!("no function with index {fi}"));
         }
         let host_ret = self.code_addr(self.funcs.len()) + 8;
-        self.push_frame(fi, args.iter().cloned().collect(), 0, host_ret)?;
+        self.push_frame(fi, args, 0, host_ret)?;
         loop {
             let flow = {
                 let top = self.frames.len() - 1;
@@ -309,13 +314,19 @@ impl<'a> Interpreter<'a> {
                     }
                 }
                 Flow::Jumped => {}
-                Flow::Return(vals) => {
-                    if let Some(out) = self.do_return(vals)? {
+                Flow::Return => {
+                    let vals = core::mem::take(&mut self.xfer);
+                    let r = self.do_return(&vals);
+                    self.xfer = vals;
+                    if let Some(out) = r? {
                         return Ok(out);
                     }
                 }
-                Flow::Call { callee, args, sig, tail } => {
-                    if let Some(out) = self.do_call(callee, args, sig, tail)? {
+                Flow::Call { callee, sig, tail } => {
+                    let args = core::mem::take(&mut self.xfer);
+                    let r = self.do_call(callee, &args, sig, tail);
+                    self.xfer = args;
+                    if let Some(out) = r? {
                         return Ok(out);
                     }
                 }
@@ -324,7 +335,7 @@ impl<'a> Interpreter<'a> {
     }
 
     /// Push a frame for function `fi`.
-    fn push_frame(&mut self, fi: usize, args: SmallVec<[DataValue; 8]>, caller_fp: u64, ret: u64) -> R<()> {
+    fn push_frame(&mut self, fi: usize, args: &[DataValue], caller_fp: u64, ret: u64) -> R<()> {
         if self.frames.len() >= self.config.max_call_depth {
             return Err(InterpError::CallDepth);
         }
@@ -332,7 +343,7 @@ impl<'a> Interpreter<'a> {
         if let Some(e) = &self.prep[fi].error {
             return invalid(format!("function {}: {e}", func.name));
         }
-        check_values(&args, func.signature.params.iter().map(|p| p.value_type), "argument", &func.name)?;
+        check_values(args, func.signature.params.iter().map(|p| p.value_type), "argument", &func.name)?;
         let Some(entry) = func.layout.entry_block() else {
             return invalid(format!("function {} has no body", func.name));
         };
@@ -358,7 +369,7 @@ impl<'a> Interpreter<'a> {
         }
         for (&p, a) in params.iter().zip(args) {
             if let Some(slot) = vals.get_mut(p.index()) {
-                *slot = Some(a);
+                *slot = Some(a.clone());
             }
         }
         self.frames.push(Frame { func: fi, pc: first, vals, mark, fp, ret, slots, dyn_slots });
@@ -416,18 +427,18 @@ impl<'a> Interpreter<'a> {
     }
 
     /// Return `vals` from the top frame. `Some` when the outermost frame returned.
-    fn do_return(&mut self, vals: SmallVec<[DataValue; 4]>) -> R<Option<Vec<DataValue>>> {
+    fn do_return(&mut self, vals: &[DataValue]) -> R<Option<Vec<DataValue>>> {
         let Some(f) = self.pop_frame() else {
             return invalid("return without a frame");
         };
         let func = &self.funcs[f.func];
-        let r = check_values(&vals, func.signature.returns.iter().map(|p| p.value_type), "return value", &func.name);
+        let r = check_values(vals, func.signature.returns.iter().map(|p| p.value_type), "return value", &func.name);
         self.recycle(f);
         r?;
         if self.frames.is_empty() {
-            return Ok(Some(vals.into_vec()));
+            return Ok(Some(vals.to_vec()));
         }
-        self.deliver(&vals)?;
+        self.deliver(vals)?;
         Ok(None)
     }
 
@@ -466,13 +477,7 @@ impl<'a> Interpreter<'a> {
         }
     }
 
-    fn do_call(
-        &mut self,
-        callee: Callee,
-        args: SmallVec<[DataValue; 8]>,
-        sig: SigRef,
-        tail: bool,
-    ) -> R<Option<Vec<DataValue>>> {
+    fn do_call(&mut self, callee: Callee, args: &[DataValue], sig: SigRef, tail: bool) -> R<Option<Vec<DataValue>>> {
         let top = self.frames.len() - 1;
         let caller = self.frames[top].func;
         match callee {
@@ -494,15 +499,15 @@ impl<'a> Interpreter<'a> {
                 let Some(signature) = func.dfg.signatures.get(sig) else {
                     return invalid("invalid call signature");
                 };
-                let out = libcall(&mut self.mem, l, &args, signature)?;
-                if tail { self.do_return(out) } else { self.deliver(&out).map(|_| None) }
+                let out = libcall(&mut self.mem, l, args, signature)?;
+                if tail { self.do_return(&out) } else { self.deliver(&out).map(|_| None) }
             }
             Callee::Throw => {
                 if tail {
                     let Some(old) = self.pop_frame() else { return invalid("tail call without a frame") };
                     self.recycle(old);
                 }
-                self.throw(&args)?;
+                self.throw(args)?;
                 Ok(None)
             }
             Callee::Missing => {
@@ -668,11 +673,11 @@ impl<'a> Interpreter<'a> {
             },
             Return => {
                 let vals = &self.frames[top].vals;
-                let mut out = SmallVec::new();
+                self.xfer.clear();
                 for &v in dfg.inst_args(inst) {
-                    out.push(get(vals, dfg, v)?.clone());
+                    self.xfer.push(get(vals, dfg, v)?.clone());
                 }
-                Ok(Flow::Return(out))
+                Ok(Flow::Return)
             }
             Trap => match *data {
                 D::Trap { code, .. } => Err(InterpError::Trap(code)),
@@ -699,8 +704,8 @@ impl<'a> Interpreter<'a> {
                 if callee == Callee::Missing {
                     return invalid(format!("{}: call of an undeclared function {}", func.name, fr_name(func, fr)));
                 }
-                let args = self.call_args(func, inst, 0)?;
-                Ok(Flow::Call { callee, args, sig, tail: op == ReturnCall })
+                self.call_args(func, inst, 0)?;
+                Ok(Flow::Call { callee, sig, tail: op == ReturnCall })
             }
             CallIndirect | ReturnCallIndirect | TryCallIndirect => {
                 let sig = match *data {
@@ -725,8 +730,8 @@ impl<'a> Interpreter<'a> {
                         )));
                     }
                 }
-                let args = self.call_args(func, inst, 1)?;
-                Ok(Flow::Call { callee, args, sig, tail: op == ReturnCallIndirect })
+                self.call_args(func, inst, 1)?;
+                Ok(Flow::Call { callee, sig, tail: op == ReturnCallIndirect })
             }
             FuncAddr => match *data {
                 D::FuncAddr { func_ref, .. } => {
@@ -872,8 +877,8 @@ impl<'a> Interpreter<'a> {
                     for &v in dfg.inst_args(inst) {
                         args.push(get(vals, dfg, v)?);
                     }
-                    let ctrl = dfg.ctrl_typevar(inst);
-                    let rty = dfg.first_result(inst).map_or(types::INVALID, |r| dfg.value_type(r));
+                    let (ctrl, rty) =
+                        self.prep[fi].types.get(inst.index()).copied().unwrap_or((types::INVALID, types::INVALID));
                     ops::eval(func, data, ctrl, rty, &args)?
                 };
                 match out {
@@ -898,14 +903,15 @@ impl<'a> Interpreter<'a> {
         Ok(Flow::Next)
     }
 
-    fn call_args(&self, func: &Function, inst: Inst, skip: usize) -> R<SmallVec<[DataValue; 8]>> {
+    /// Collect the call arguments of `inst` (skipping `skip` leading operands) into `xfer`.
+    fn call_args(&mut self, func: &Function, inst: Inst, skip: usize) -> R<()> {
         let vals = &self.frames[self.frames.len() - 1].vals;
         let all = func.dfg.inst_args(inst);
-        let mut out = SmallVec::new();
+        self.xfer.clear();
         for &v in all.get(skip..).unwrap_or(&[]) {
-            out.push(get(vals, &func.dfg, v)?.clone());
+            self.xfer.push(get(vals, &func.dfg, v)?.clone());
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Evaluate a global value (REFERENCE §3.4.3).
@@ -1228,7 +1234,16 @@ fn prepare(func: &Function, names: &HashMap<String, usize>, ptr: Type) -> Prepar
         .collect();
     let vmctx = func.special_param(ArgumentPurpose::VMContext);
     let error = check_function(func, ptr).err();
-    Prepared { callees, error, vmctx }
+    let dfg = &func.dfg;
+    let types = dfg
+        .insts
+        .keys()
+        .map(|i| {
+            let rty = dfg.first_result(i).map_or(types::INVALID, |r| dfg.value_type(r));
+            (dfg.ctrl_typevar(i), rty)
+        })
+        .collect();
+    Prepared { callees, error, vmctx, types }
 }
 
 /// Type-check every instruction in the layout against the opcode table.
