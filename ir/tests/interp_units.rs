@@ -311,6 +311,7 @@ fn simd_ops() {
 }
 
 /// `f(p) = load.T flags (stack slot + off)` after storing `x` at slot+0.
+#[allow(clippy::too_many_arguments)]
 fn store_load(
     slot: u32,
     align: u8,
@@ -698,4 +699,47 @@ fn invalid_ir_is_reported() {
     let dv = fb.res(dead, 0);
     fb.ret(&[dv]);
     assert!(matches!(run(&[fb.f], &[]), Err(InterpError::Invalid(_))));
+}
+
+#[test]
+fn memory_libcalls() {
+    // memset(a, 7, 8); memcpy(a + 8, a, 8); memmove(a + 4, a + 8, 8); memcmp(a, a + 8, 8)
+    let mut fb = Fb::new("m", &[], &[I64, I64, I32]);
+    let ss = fb.f.create_stack_slot(StackSlotData::new(16, 3));
+    let a = fb.ins(D::StackAddr { opcode: StackAddr, stack_slot: ss, offset: Offset32(0) }, I64);
+    let a = fb.res(a, 0);
+    let p3 = |t: Type| Signature {
+        params: vec![AbiParam::new(I64), AbiParam::new(t), AbiParam::new(I64)],
+        returns: vec![AbiParam::new(I64)],
+        call_conv: CallConv::SystemV,
+    };
+    let memset = import(&mut fb, "Memset", p3(I32));
+    let memcpy = import(&mut fb, "Memcpy", p3(I64));
+    let memmove = import(&mut fb, "Memmove", p3(I64));
+    let mut cmp_sig = p3(I64);
+    cmp_sig.returns = vec![AbiParam::new(I32)];
+    let memcmp = import(&mut fb, "Memcmp", cmp_sig);
+    let seven = fb.iconst(I32, 7);
+    let eight = fb.iconst(I64, 8);
+    let four = fb.iconst(I64, 4);
+    let a8 = fb.bin(Iadd, a, eight);
+    let a4 = fb.bin(Iadd, a, four);
+    let call = |fb: &mut Fb, f, args: &[Value]| {
+        let l = fb.list(args);
+        let c = fb.ins(D::Call { opcode: Call, func_ref: f, args: l }, types::INVALID);
+        fb.res(c, 0)
+    };
+    call(&mut fb, memset, &[a, seven, eight]);
+    call(&mut fb, memcpy, &[a8, a, eight]);
+    let one = fb.iconst(I8, 1);
+    let fl = fb.f.dfg.intern_mem_flags(MemFlags::new());
+    fb.ins(D::Store { opcode: Store, flags: fl, args: [one, a8], offset: Offset32(0) }, I8);
+    let c = call(&mut fb, memcmp, &[a, a8, eight]);
+    call(&mut fb, memmove, &[a4, a8, eight]);
+    let l0 = fb.ins(D::Load { opcode: Load, flags: fl, arg: a, offset: Offset32(0) }, I64);
+    let l0 = fb.res(l0, 0);
+    let l1 = fb.ins(D::Load { opcode: Load, flags: fl, arg: a, offset: Offset32(8) }, I64);
+    let l1 = fb.res(l1, 0);
+    fb.ret(&[l0, l1, c]);
+    assert_eq!(run(&[fb.f], &[]), Ok(vec![DV::I64(0x0707_0701_0707_0707), DV::I64(0x0707_0707_0707_0707), DV::I32(1)]));
 }

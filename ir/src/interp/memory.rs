@@ -24,6 +24,10 @@ const GUARD: u64 = 64;
 pub(crate) const CODE_BASE: u64 = 0x1_0000;
 /// Bytes of code region per code entity (function, builtin).
 pub(crate) const CODE_SLOT: u64 = 64;
+/// Largest single allocation (a frame).
+const MAX_ALLOC: u64 = 1 << 30;
+/// Largest total of live allocations; beyond it allocation traps `stk_ovf`.
+const MAX_TOTAL: u64 = 2 << 30;
 /// First address handed out for stack allocations.
 const STACK_START: u64 = 0x1000_0000;
 
@@ -82,8 +86,12 @@ impl Memory {
         if !align.is_power_of_two() {
             return Err(InterpError::Invalid(format!("stack slot alignment {align} is not a power of two")));
         }
-        if size > (1 << 32) || self.arena.len() as u64 + size > (1 << 33) {
+        if size > MAX_ALLOC {
             return Err(InterpError::Unsupported(format!("stack allocation of {size} bytes is too large")));
+        }
+        if self.arena.len() as u64 + size > MAX_TOTAL {
+            // Like a real stack overflow.
+            return Err(InterpError::Trap(TrapCode::STACK_OVERFLOW));
         }
         let top_end = self.allocs.last().map_or(STACK_START, |a| a.base + a.size + GUARD);
         let mut base = align_up(self.next.max(top_end), align);
@@ -114,7 +122,7 @@ impl Memory {
     fn check(&self, addr: u64, size: u64, flags: MemFlags, write: bool) -> Result<usize, InterpError> {
         if flags.aligned() {
             let natural = size.clamp(1, 16);
-            if addr % natural != 0 {
+            if !addr.is_multiple_of(natural) {
                 return Err(InterpError::Undefined(format!(
                     "undefined behaviour: misaligned `aligned` access of {size} bytes at {addr:#x}"
                 )));
@@ -158,7 +166,7 @@ impl Memory {
 }
 
 fn align_up(x: u64, align: u64) -> u64 {
-    x.checked_add(align - 1).map_or(u64::MAX & !(align - 1), |v| v & !(align - 1))
+    x.checked_add(align - 1).map_or(!(align - 1), |v| v & !(align - 1))
 }
 
 /// Decode `bytes` (one lane or scalar) in byte order `e` as zero-extended bits.
@@ -197,7 +205,7 @@ mod tests {
         let mark = m.mark();
         let a = m.alloc(8, 8).unwrap();
         let b = m.alloc(16, 16).unwrap();
-        assert!(a + 8 <= b && b % 16 == 0);
+        assert!(a + 8 <= b && b.is_multiple_of(16));
         let f = MemFlags::new();
         m.write(a, 8, f).unwrap().copy_from_slice(&[1; 8]);
         assert_eq!(m.read(a, 8, f).unwrap(), &[1; 8]);

@@ -158,6 +158,9 @@ struct Frame {
     dyn_slots: SmallVec<[u64; 2]>,
 }
 
+/// A frame's addresses: frame record, stack slots, dynamic stack slots.
+type FrameLayout = (u64, SmallVec<[u64; 4]>, SmallVec<[u64; 2]>);
+
 /// Control flow after one instruction.
 enum Flow {
     /// Continue with the next instruction of the block.
@@ -268,7 +271,7 @@ impl<'a> Interpreter<'a> {
     }
 
     fn callee_at(&self, addr: u64) -> Callee {
-        if addr < CODE_BASE || (addr - CODE_BASE) % CODE_SLOT != 0 {
+        if addr < CODE_BASE || !(addr - CODE_BASE).is_multiple_of(CODE_SLOT) {
             return Callee::Missing;
         }
         let k = ((addr - CODE_BASE) / CODE_SLOT) as usize;
@@ -381,12 +384,7 @@ impl<'a> Interpreter<'a> {
     /// declaration order, then the dynamic stack slots, each at its declared alignment and
     /// packed without gaps (so an access past the end of one slot lands in the next, as in
     /// compiled code; an access outside the whole frame traps).
-    fn alloc_frame(
-        &mut self,
-        func: &Function,
-        caller_fp: u64,
-        ret: u64,
-    ) -> R<(u64, SmallVec<[u64; 4]>, SmallVec<[u64; 2]>)> {
+    fn alloc_frame(&mut self, func: &Function, caller_fp: u64, ret: u64) -> R<FrameLayout> {
         let pb = self.ptr.bytes() as u64;
         let mut size = 2 * pb;
         let mut align = pb.max(16);
@@ -1079,7 +1077,7 @@ fn store(mem: &mut Memory, op: Opcode, x: &DataValue, addr: u64, flags: MemFlags
         Opcode::Istore32 => 4,
         _ => lx.ty.bytes() as u64,
     };
-    if size > lx.ty.bytes() as u64 {
+    if size > lx.ty.bytes() as u64 || (size < lx.ty.bytes() as u64 && lx.n != 1) {
         return invalid(format!("{op} of a {} value", lx.ty));
     }
     let w = mem.write(addr, size, flags)?;
