@@ -14,6 +14,7 @@
 pub mod entity;
 
 pub mod analysis;
+pub mod compare;
 pub mod condcodes;
 pub mod constant;
 pub mod data_value;
@@ -23,11 +24,13 @@ pub mod extname;
 pub mod function;
 pub mod immediates;
 pub mod instructions;
+pub mod interp;
 pub mod layout;
 pub mod memflags;
 pub mod opcodes;
 pub mod settings;
 pub mod signature;
+pub mod softfloat;
 pub mod text;
 pub mod trapcode;
 pub mod types;
