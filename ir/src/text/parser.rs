@@ -977,6 +977,9 @@ impl<'a> Parser<'a> {
             return self.err(format!("expected a vector type for constant data, got {ty}"));
         }
         let size = ty.bytes() as usize;
+        if size > 16 {
+            return self.err(format!("constant data of type {ty} is larger than 16 bytes"));
+        }
         match self.tok {
             Token::LBracket => {
                 self.advance();
@@ -1857,3 +1860,7 @@ impl<'a> Parser<'a> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "parser_tests.rs"]
+mod tests;
