@@ -226,6 +226,45 @@ pub(crate) fn parse_float_of_type(text: &str, ty: Type) -> Result<u128, String> 
     parse_float_bits(text, fmt).map_err(|e| e.to_string())
 }
 
+/// Opcode lookup by name through a small open-addressing hash table built once from the
+/// opcode table (faster than a binary search over strings on the parser's hot path).
+fn opcode_by_name(name: &str) -> Option<Opcode> {
+    use std::sync::OnceLock;
+    const SIZE: usize = 1024;
+    fn hash(s: &[u8]) -> usize {
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in s {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h as usize & (SIZE - 1)
+    }
+    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        // 0 = empty, else opcode index + 1.
+        let mut t = vec![0u8; SIZE];
+        for &op in Opcode::ALL {
+            let mut i = hash(op.name().as_bytes());
+            while t[i] != 0 {
+                i = (i + 1) & (SIZE - 1);
+            }
+            t[i] = op as u8 + 1;
+        }
+        t
+    });
+    let mut i = hash(name.as_bytes());
+    loop {
+        let e = table[i];
+        if e == 0 {
+            return None;
+        }
+        let op = Opcode::ALL[e as usize - 1];
+        if op.name() == name {
+            return Some(op);
+        }
+        i = (i + 1) & (SIZE - 1);
+    }
+}
+
 /// An example type of an opcode's controlling type set, for diagnostics.
 fn example_type(op: Opcode) -> Type {
     let set = op.info().ctrl;
@@ -1194,7 +1233,7 @@ impl<'a> Parser<'a> {
         let Token::Identifier(name) = self.tok else {
             return self.err("expected instruction opcode");
         };
-        let Some(opcode) = Opcode::from_name(name) else {
+        let Some(opcode) = opcode_by_name(name) else {
             return self.err(format!("unknown opcode '{name}'"));
         };
         let op_pos = self.pos;

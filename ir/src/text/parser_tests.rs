@@ -35,6 +35,16 @@ fn round_trip(f: &Function) {
 }
 
 #[test]
+fn opcode_lookup() {
+    for &op in Opcode::ALL {
+        assert_eq!(opcode_by_name(op.name()), Some(op));
+    }
+    for bad in ["", "iadd_imm", "IADD", "iad", "iaddd", "x"] {
+        assert_eq!(opcode_by_name(bad), None);
+    }
+}
+
+#[test]
 fn imm64_context() {
     assert_eq!(parse_imm64("0"), Ok(0));
     assert_eq!(parse_imm64("-1"), Ok(-1));
