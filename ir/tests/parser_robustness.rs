@@ -347,6 +347,37 @@ fn mutated_samples_never_panic() {
             break;
         }
     }
+    // Token soups: random vocabulary after valid prefixes, to reach deep parser states.
+    let prefixes = [
+        "test run\nfunction %f(i64, i32) -> i32 {\n",
+        "function %f(i64, i32) -> i32 {\n    ss0 = explicit_slot 8\n    sig0 = (i32) -> i32\n    fn0 = %g sig0\n    gv0 = vmctx\n    const0 = 0x01\n    dt0 = i32x4*gv0\n",
+        "function %f(i64, i32) -> i32 {\n    ss0 = explicit_slot 8\n    sig0 = (i32) -> i32\n    fn0 = %g sig0\nblock0(v0: i64, v1: i32):\n",
+        "function %f(i64, i32) -> i32 {\nblock0(v0: i64, v1: i32):\n    v2 = iconst.i32 1\n    ",
+    ];
+    let soups = n / 4;
+    for _ in 0..soups {
+        let mut input = rng.pick(&prefixes).to_string();
+        for _ in 0..1 + rng.below(30) {
+            input.push_str(*rng.pick(TOKENS));
+            input.push(if rng.below(4) == 0 { '\n' } else { ' ' });
+        }
+        if rng.below(2) == 0 {
+            input.push_str("\n}\n");
+        }
+        match exercise(&input) {
+            Ok(()) => {
+                if parse_test(&input, &ParseOptions::default()).is_ok() {
+                    ok += 1
+                } else {
+                    err += 1
+                }
+            }
+            Err(msg) => failures.push((msg, input)),
+        }
+        if failures.len() >= 5 {
+            break;
+        }
+    }
     // Mutated run commands against real signatures.
     let mut run_cases = 0;
     for text in texts.iter().take(60) {

@@ -753,9 +753,9 @@ impl<'a> Parser<'a> {
                     self.begin_decl(k.into(), k.as_u32())?;
                     let sig = self.parse_signature()?;
                     let f = &mut ctx.func;
-                    let cc = self.default_cc;
-                    let r =
-                        declare(&mut f.dfg.signatures, &mut f.placeholders.signatures, k, sig, || Signature::new(cc));
+                    let r = declare(&mut f.dfg.signatures, &mut f.placeholders.signatures, k, sig, || {
+                        Signature::new(CallConv::Fast)
+                    });
                     self.dup(r, pos, k)?;
                     k.into()
                 }

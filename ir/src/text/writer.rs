@@ -81,10 +81,13 @@ fn write_aliases(
     target: Value,
     indent: usize,
 ) -> fmt::Result {
-    if let Some(list) = aliases.get(&target) {
-        for &a in list {
-            writeln!(w, "{:indent$}{a} -> {target}", "")?;
-            write_aliases(w, aliases, a, indent)?;
+    // Depth-first with an explicit stack: alias chains may be arbitrarily long.
+    let Some(list) = aliases.get(&target) else { return Ok(()) };
+    let mut stack: Vec<(Value, Value)> = list.iter().rev().map(|&a| (a, target)).collect();
+    while let Some((a, t)) = stack.pop() {
+        writeln!(w, "{:indent$}{a} -> {t}", "")?;
+        if let Some(more) = aliases.get(&a) {
+            stack.extend(more.iter().rev().map(|&b| (b, a)));
         }
     }
     Ok(())
