@@ -457,10 +457,10 @@ pub fn classify_word(word: &str) -> Token<'_> {
             }
         }
     }
-    if matches!(b[0], b'i' | b'f') {
-        if let Some(t) = Type::parse(word) {
-            return Token::Type(t);
-        }
+    if matches!(b[0], b'i' | b'f')
+        && let Some(t) = Type::parse(word)
+    {
+        return Token::Type(t);
     }
     if word == "cold" {
         return Token::Cold;

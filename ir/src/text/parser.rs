@@ -211,7 +211,7 @@ pub(crate) fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, &'static str> {
         let d = (c as char).to_digit(16).ok_or("invalid character in hexadecimal byte string")?;
         digits.push(d as u8);
     }
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return Err("expected an even number of hexadecimal digits");
     }
     if digits.len() > 32 {
@@ -626,11 +626,11 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if let Token::Identifier(w) = self.tok {
-            if let Some(cc) = CallConv::parse(w) {
-                self.advance();
-                sig.call_conv = cc;
-            }
+        if let Token::Identifier(w) = self.tok
+            && let Some(cc) = CallConv::parse(w)
+        {
+            self.advance();
+            sig.call_conv = cc;
         }
         Ok(sig)
     }
@@ -918,11 +918,11 @@ impl<'a> Parser<'a> {
                 }
                 let name = self.parse_external_name(ctx)?;
                 let mut offset = Imm64(0);
-                if let Token::Integer(t) = self.tok {
-                    if t.starts_with(['+', '-']) {
-                        offset = Imm64(parse_imm64(t).map_err(|m| self.error(format!("symbol offset: {m}")))?);
-                        self.advance();
-                    }
+                if let Token::Integer(t) = self.tok
+                    && t.starts_with(['+', '-'])
+                {
+                    offset = Imm64(parse_imm64(t).map_err(|m| self.error(format!("symbol offset: {m}")))?);
+                    self.advance();
                 }
                 Ok(GlobalValueData::Symbol { name, offset, colocated, tls })
             }
@@ -1448,12 +1448,12 @@ impl<'a> Parser<'a> {
     }
 
     fn optional_offset32(&mut self) -> PResult<Offset32> {
-        if let Token::Integer(t) = self.tok {
-            if t.starts_with(['+', '-']) {
-                let v = parse_offset32(t).map_err(|m| self.error(m))?;
-                self.advance();
-                return Ok(Offset32(v));
-            }
+        if let Token::Integer(t) = self.tok
+            && t.starts_with(['+', '-'])
+        {
+            let v = parse_offset32(t).map_err(|m| self.error(m))?;
+            self.advance();
+            return Ok(Offset32(v));
         }
         Ok(Offset32(0))
     }
