@@ -293,6 +293,15 @@ impl DataFlowGraph {
         self.results[inst].as_slice(&self.value_lists)
     }
 
+    /// The results of `inst`, or `None` if `inst` is not an instruction of this graph or its
+    /// result list is corrupt. Never panics (for the verifier).
+    pub fn try_inst_results(&self, inst: Inst) -> Option<&[Value]> {
+        if !self.insts.is_valid(inst) {
+            return None;
+        }
+        self.results[inst].try_as_slice(&self.value_lists)
+    }
+
     /// The first result of `inst`, if any.
     pub fn first_result(&self, inst: Inst) -> Option<Value> {
         self.inst_results(inst).first().copied()
@@ -519,6 +528,12 @@ impl DataFlowGraph {
     #[inline]
     pub fn block_params(&self, block: Block) -> &[Value] {
         self.blocks[block].params.as_slice(&self.value_lists)
+    }
+
+    /// The parameters of `block`, or `None` if `block` is not a block of this graph or its
+    /// parameter list is corrupt. Never panics (for the verifier).
+    pub fn try_block_params(&self, block: Block) -> Option<&[Value]> {
+        self.blocks.get(block)?.params.try_as_slice(&self.value_lists)
     }
 
     /// The parameter types of `block`.

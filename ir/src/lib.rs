@@ -13,6 +13,7 @@
 
 pub mod entity;
 
+pub mod analysis;
 pub mod compare;
 pub mod condcodes;
 pub mod constant;
@@ -31,6 +32,7 @@ pub mod signature;
 pub mod text;
 pub mod trapcode;
 pub mod types;
+pub mod verifier;
 
 pub use crate::data_value::DataValue;
 pub use crate::dfg::{DataFlowGraph, ValueDef};

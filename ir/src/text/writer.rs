@@ -459,7 +459,7 @@ fn write_exception_table(w: &mut dyn Write, func: &Function, et: ExceptionTable)
 /// The text of a constant-producing instruction's immediate, for the trailing comment.
 fn constant_text(func: &Function, src: Inst, v: Value) -> Option<String> {
     let dfg = &func.dfg;
-    Some(match dfg.insts[src] {
+    Some(match *dfg.insts.get(src)? {
         InstructionData::UnaryImm { imm, .. } => imm.sign_extend_from(dfg.value_type(v).bits()).to_string(),
         InstructionData::UnaryIeee16 { imm, .. } => imm.to_string(),
         InstructionData::UnaryIeee32 { imm, .. } => imm.to_string(),
