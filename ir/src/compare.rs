@@ -11,6 +11,7 @@
 
 use crate::dfg::DataFlowGraph;
 use crate::entities::*;
+use crate::entity::{EntityRef, EntitySet, PrimaryMap};
 use crate::extname::ExternalName;
 use crate::function::{Function, GlobalValueData};
 use crate::instructions::{BlockArg, InstructionData};
@@ -107,41 +108,61 @@ fn compare_inst(a: &Function, ia: Inst, b: &Function, ib: Inst, at: &str) -> R {
     eq(|| format!("{at}: stack map"), &a.stack_maps.get(&ia), &b.stack_maps.get(&ib))
 }
 
+/// One kind of preamble entity of a function: its map and its placeholder set.
+struct Kind<'a, K: EntityRef, V> {
+    f: &'a Function,
+    map: &'a PrimaryMap<K, V>,
+    ph: &'a EntitySet<K>,
+}
+
+/// Compare one kind of preamble entity: the same numbers exist, the same ones are
+/// placeholders, and the others have equal contents (as seen through `key`).
+fn entities<K, V, T>(what: &str, a: Kind<'_, K, V>, b: Kind<'_, K, V>, key: impl Fn(&Function, &V) -> T) -> R
+where
+    K: EntityRef + core::fmt::Display,
+    T: PartialEq + Debug,
+{
+    if a.map.len() != b.map.len() {
+        return Err(format!("number of {what} entities: {} != {}", a.map.len(), b.map.len()));
+    }
+    for (k, va) in a.map.iter() {
+        let ph = a.ph.contains(k);
+        eq(|| format!("{k} is a placeholder"), &ph, &b.ph.contains(k))?;
+        if !ph {
+            eq(|| format!("{k}"), &key(a.f, va), &key(b.f, &b.map[k]))?;
+        }
+    }
+    Ok(())
+}
+
 /// Check that `a` and `b` are structurally identical; the error names the first difference.
 pub fn structurally_equal(a: &Function, b: &Function) -> Result<(), String> {
     eq(|| "name".into(), &a.name, &b.name)?;
     eq(|| "signature".into(), &a.signature, &b.signature)?;
+    // Placeholders (gap fillers) must be the same entities; their inert contents are not
+    // compared.
     let (pa, pb) = (&a.placeholders, &b.placeholders);
-    fn members<K: crate::entity::EntityRef>(s: &crate::entity::EntitySet<K>) -> Vec<K> {
-        s.iter().collect()
+    macro_rules! kinds {
+        ($ma:expr, $pa:expr, $mb:expr, $pb:expr) => {
+            (Kind { f: a, map: $ma, ph: $pa }, Kind { f: b, map: $mb, ph: $pb })
+        };
     }
-    eq(|| "placeholder stack slots".into(), &members(&pa.stack_slots), &members(&pb.stack_slots))?;
-    eq(
-        || "placeholder dynamic stack slots".into(),
-        &members(&pa.dynamic_stack_slots),
-        &members(&pb.dynamic_stack_slots),
-    )?;
-    eq(|| "placeholder dynamic types".into(), &members(&pa.dynamic_types), &members(&pb.dynamic_types))?;
-    eq(|| "placeholder global values".into(), &members(&pa.global_values), &members(&pb.global_values))?;
-    eq(|| "placeholder signatures".into(), &members(&pa.signatures), &members(&pb.signatures))?;
-    eq(|| "placeholder functions".into(), &members(&pa.func_refs), &members(&pb.func_refs))?;
-    eq(|| "placeholder constants".into(), &members(&pa.constants), &members(&pb.constants))?;
-    eq(|| "stack slots".into(), &a.stack_slots, &b.stack_slots)?;
-    eq(|| "dynamic stack slots".into(), &a.dynamic_stack_slots, &b.dynamic_stack_slots)?;
-    eq(|| "dynamic types".into(), &a.dynamic_types, &b.dynamic_types)?;
+    let (x, y) = kinds!(&a.stack_slots, &pa.stack_slots, &b.stack_slots, &pb.stack_slots);
+    entities("stack slot", x, y, |_, d| *d)?;
+    let (x, y) =
+        kinds!(&a.dynamic_stack_slots, &pa.dynamic_stack_slots, &b.dynamic_stack_slots, &pb.dynamic_stack_slots);
+    entities("dynamic stack slot", x, y, |_, d| *d)?;
+    let (x, y) = kinds!(&a.dynamic_types, &pa.dynamic_types, &b.dynamic_types, &pb.dynamic_types);
+    entities("dynamic type", x, y, |_, d| *d)?;
     eq(|| "alias regions".into(), &a.alias_regions, &b.alias_regions)?;
-    let gvs = |f: &Function| f.global_values.values().map(|d| gv_key(f, d)).collect::<Vec<_>>();
-    eq(|| "global values".into(), &gvs(a), &gvs(b))?;
-    eq(|| "signatures".into(), &a.dfg.signatures, &b.dfg.signatures)?;
-    let fns = |f: &Function| {
-        f.dfg
-            .ext_funcs
-            .values()
-            .map(|e| (resolve_name(f, &e.name), e.signature, e.colocated, e.patchable))
-            .collect::<Vec<_>>()
-    };
-    eq(|| "external functions".into(), &fns(a), &fns(b))?;
-    eq(|| "constants".into(), &a.dfg.constants, &b.dfg.constants)?;
+    let (x, y) = kinds!(&a.global_values, &pa.global_values, &b.global_values, &pb.global_values);
+    entities("global value", x, y, gv_key)?;
+    let (x, y) = kinds!(&a.dfg.signatures, &pa.signatures, &b.dfg.signatures, &pb.signatures);
+    entities("signature", x, y, |_, s| s.clone())?;
+    let (x, y) = kinds!(&a.dfg.ext_funcs, &pa.func_refs, &b.dfg.ext_funcs, &pb.func_refs);
+    entities("function", x, y, |f, e| (resolve_name(f, &e.name), e.signature, e.colocated, e.patchable))?;
+    let (x, y) = kinds!(&a.dfg.constants, &pa.constants, &b.dfg.constants, &pb.constants);
+    entities("constant", x, y, |_, c| c.clone())?;
     eq(|| "stack limit".into(), &a.stack_limit, &b.stack_limit)?;
 
     let blocks_a: Vec<Block> = a.layout.blocks().collect();

@@ -127,8 +127,9 @@ impl Pos {
         let start = self.line_start.min(src.len());
         let end = self.offset.clamp(start, src.len());
         let col = match src.get(start..end) {
-            Some(s) => s.chars().count(),
-            None => end - start,
+            // Only string literals can put non-ASCII text before a token on its line.
+            Some(s) if s.bytes().any(|b| b == b'"') => s.chars().count(),
+            _ => end - start,
         };
         Location { line: self.line.max(1), col: (col as u32).saturating_add(1) }
     }
@@ -217,6 +218,15 @@ impl<'a> Lexer<'a> {
     }
 
     fn skip_whitespace(&mut self) {
+        // Canonical CLIF is indented by up to 36 spaces: skip runs of spaces 8 at a time.
+        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            let w =
+                u64::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+            if w != 0x2020_2020_2020_2020 {
+                break;
+            }
+            self.pos += 8;
+        }
         while let Some(&c) = self.bytes.get(self.pos) {
             if !is(c, WS) {
                 break;
@@ -414,6 +424,13 @@ pub fn classify_word(word: &str) -> Token<'_> {
     }
     if i > 0 && i < b.len() {
         let (prefix, digits) = word.split_at(i);
+        // Fast path for the most frequent entities.
+        if i == 1 && b[0] == b'v' {
+            return match entity_number(digits) {
+                Some(n) if n < i32::MAX as u32 => Token::Value(Value::from_u32(n)),
+                _ => Token::Identifier(word),
+            };
+        }
         if let Some(n) = entity_number(digits) {
             let tok = match prefix {
                 "v" if n < i32::MAX as u32 => Some(Token::Value(Value::from_u32(n))),
@@ -440,10 +457,10 @@ pub fn classify_word(word: &str) -> Token<'_> {
             }
         }
     }
-    if matches!(b[0], b'i' | b'f') {
-        if let Some(t) = Type::parse(word) {
-            return Token::Type(t);
-        }
+    if matches!(b[0], b'i' | b'f')
+        && let Some(t) = Type::parse(word)
+    {
+        return Token::Type(t);
     }
     if word == "cold" {
         return Token::Cold;

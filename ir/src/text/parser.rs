@@ -211,7 +211,7 @@ pub(crate) fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, &'static str> {
         let d = (c as char).to_digit(16).ok_or("invalid character in hexadecimal byte string")?;
         digits.push(d as u8);
     }
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return Err("expected an even number of hexadecimal digits");
     }
     if digits.len() > 32 {
@@ -224,6 +224,45 @@ pub(crate) fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, &'static str> {
 pub(crate) fn parse_float_of_type(text: &str, ty: Type) -> Result<u128, String> {
     let fmt = FloatFormat::for_bits(ty.lane_bits()).ok_or_else(|| format!("{ty} is not a float type"))?;
     parse_float_bits(text, fmt).map_err(|e| e.to_string())
+}
+
+/// Opcode lookup by name through a small open-addressing hash table built once from the
+/// opcode table (faster than a binary search over strings on the parser's hot path).
+fn opcode_by_name(name: &str) -> Option<Opcode> {
+    use std::sync::OnceLock;
+    const SIZE: usize = 1024;
+    fn hash(s: &[u8]) -> usize {
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in s {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        h as usize & (SIZE - 1)
+    }
+    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        // 0 = empty, else opcode index + 1.
+        let mut t = vec![0u8; SIZE];
+        for &op in Opcode::ALL {
+            let mut i = hash(op.name().as_bytes());
+            while t[i] != 0 {
+                i = (i + 1) & (SIZE - 1);
+            }
+            t[i] = op as u8 + 1;
+        }
+        t
+    });
+    let mut i = hash(name.as_bytes());
+    loop {
+        let e = table[i];
+        if e == 0 {
+            return None;
+        }
+        let op = Opcode::ALL[e as usize - 1];
+        if op.name() == name {
+            return Some(op);
+        }
+        i = (i + 1) & (SIZE - 1);
+    }
 }
 
 /// An example type of an opcode's controlling type set, for diagnostics.
@@ -587,11 +626,11 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if let Token::Identifier(w) = self.tok {
-            if let Some(cc) = CallConv::parse(w) {
-                self.advance();
-                sig.call_conv = cc;
-            }
+        if let Token::Identifier(w) = self.tok
+            && let Some(cc) = CallConv::parse(w)
+        {
+            self.advance();
+            sig.call_conv = cc;
         }
         Ok(sig)
     }
@@ -714,9 +753,9 @@ impl<'a> Parser<'a> {
                     self.begin_decl(k.into(), k.as_u32())?;
                     let sig = self.parse_signature()?;
                     let f = &mut ctx.func;
-                    let cc = self.default_cc;
-                    let r =
-                        declare(&mut f.dfg.signatures, &mut f.placeholders.signatures, k, sig, || Signature::new(cc));
+                    let r = declare(&mut f.dfg.signatures, &mut f.placeholders.signatures, k, sig, || {
+                        Signature::new(CallConv::Fast)
+                    });
                     self.dup(r, pos, k)?;
                     k.into()
                 }
@@ -879,11 +918,11 @@ impl<'a> Parser<'a> {
                 }
                 let name = self.parse_external_name(ctx)?;
                 let mut offset = Imm64(0);
-                if let Token::Integer(t) = self.tok {
-                    if t.starts_with(['+', '-']) {
-                        offset = Imm64(parse_imm64(t).map_err(|m| self.error(format!("symbol offset: {m}")))?);
-                        self.advance();
-                    }
+                if let Token::Integer(t) = self.tok
+                    && t.starts_with(['+', '-'])
+                {
+                    offset = Imm64(parse_imm64(t).map_err(|m| self.error(format!("symbol offset: {m}")))?);
+                    self.advance();
                 }
                 Ok(GlobalValueData::Symbol { name, offset, colocated, tls })
             }
@@ -977,6 +1016,9 @@ impl<'a> Parser<'a> {
             return self.err(format!("expected a vector type for constant data, got {ty}"));
         }
         let size = ty.bytes() as usize;
+        if size > 16 {
+            return self.err(format!("constant data of type {ty} is larger than 16 bytes"));
+        }
         match self.tok {
             Token::LBracket => {
                 self.advance();
@@ -1191,7 +1233,7 @@ impl<'a> Parser<'a> {
         let Token::Identifier(name) = self.tok else {
             return self.err("expected instruction opcode");
         };
-        let Some(opcode) = Opcode::from_name(name) else {
+        let Some(opcode) = opcode_by_name(name) else {
             return self.err(format!("unknown opcode '{name}'"));
         };
         let op_pos = self.pos;
@@ -1406,12 +1448,12 @@ impl<'a> Parser<'a> {
     }
 
     fn optional_offset32(&mut self) -> PResult<Offset32> {
-        if let Token::Integer(t) = self.tok {
-            if t.starts_with(['+', '-']) {
-                let v = parse_offset32(t).map_err(|m| self.error(m))?;
-                self.advance();
-                return Ok(Offset32(v));
-            }
+        if let Token::Integer(t) = self.tok
+            && t.starts_with(['+', '-'])
+        {
+            let v = parse_offset32(t).map_err(|m| self.error(m))?;
+            self.advance();
+            return Ok(Offset32(v));
         }
         Ok(Offset32(0))
     }
@@ -1857,3 +1899,7 @@ impl<'a> Parser<'a> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "parser_tests.rs"]
+mod tests;

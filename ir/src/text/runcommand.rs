@@ -266,3 +266,146 @@ pub fn parse_run_command(comment_text: &str, sig: &Signature) -> Result<Option<R
     }
     Ok(Some(RunCommand::Run { invocation, comparison, expected }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::immediates::{Ieee32, Ieee64};
+    use crate::signature::{AbiParam, CallConv};
+    use crate::types;
+
+    fn sig(params: &[Type], returns: &[Type]) -> Signature {
+        let mut s = Signature::new(CallConv::Fast);
+        s.params = params.iter().map(|&t| AbiParam::new(t)).collect();
+        s.returns = returns.iter().map(|&t| AbiParam::new(t)).collect();
+        s
+    }
+
+    fn run(text: &str, s: &Signature) -> RunCommand {
+        match parse_run_command(text, s) {
+            Ok(Some(c)) => c,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn not_run_commands() {
+        let s = sig(&[], &[]);
+        for t in ["; running", "; check: run", "; nothing", ";", "", "; runs: x", "; printer"] {
+            assert_eq!(parse_run_command(t, &s), Ok(None), "{t}");
+        }
+    }
+
+    #[test]
+    fn scalar_values() {
+        let s = sig(&[types::I8, types::I16, types::I32, types::I64, types::I128], &[types::I32]);
+        let c =
+            run("; run: %f(0xff, -1, 0xC0FFEEEE, 0xC0FFEEEE_DECAFFFF, 0x01234567_89abcdef_01234567_89abcdef) == 7", &s);
+        let RunCommand::Run { invocation, comparison, expected } = &c else { panic!() };
+        assert_eq!(invocation.func, "f");
+        assert_eq!(
+            invocation.args,
+            vec![
+                DataValue::I8(-1),
+                DataValue::I16(-1),
+                DataValue::I32(0xc0ff_eeee_u32 as i32),
+                DataValue::I64(0xc0ff_eeee_deca_ffff_u64 as i64),
+                DataValue::I128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+            ]
+        );
+        assert_eq!(*comparison, Comparison::Equals);
+        assert_eq!(expected, &vec![DataValue::I32(7)]);
+        assert_eq!(
+            c.to_string(),
+            "run: %f(-1, -1, -1056968978, -4539647189658697729, 1512366075204170929049582354406559215) == 7"
+        );
+        // Typed ranges.
+        assert!(parse_run_command("; run: %f(256, 0, 0, 0, 0) == 0", &s).is_err());
+        assert!(parse_run_command("; run: %f(1_0, 0, 0, 0, 0) == 0", &s).is_err());
+        assert!(parse_run_command("; run: %f(1, 0, 0, 1_000, 0) == 0", &s).is_ok());
+    }
+
+    #[test]
+    fn floats_vectors_and_multiple_returns() {
+        let s = sig(&[types::F32, types::F64], &[types::F32]);
+        let c = run(";; run: %g(0x1.0, -NaN:0x1) != +Inf", &s);
+        let RunCommand::Run { invocation, comparison, expected } = &c else { panic!() };
+        assert_eq!(
+            invocation.args,
+            vec![DataValue::F32(Ieee32(0x3f80_0000)), DataValue::F64(Ieee64(0xfff8_0000_0000_0001))]
+        );
+        assert_eq!(*comparison, Comparison::NotEquals);
+        assert_eq!(expected, &vec![DataValue::F32(Ieee32(0x7f80_0000))]);
+        assert!(parse_run_command("; run: %g(1, 0x1.0) == 0x1.0", &s).unwrap_err().contains("float"));
+        assert!(parse_run_command("; run: %g(1.5, 0x1.0) == 0x1.0", &s).unwrap_err().contains("hexadecimal"));
+
+        let s = sig(&[types::I32X4, types::I8X16], &[types::I32X4, types::I8]);
+        let c = run("; run: %v([1 2 3 -1], 0x0102) == [[11 22 33 44], 1]", &s);
+        let RunCommand::Run { invocation, expected, .. } = &c else { panic!() };
+        assert_eq!(
+            invocation.args[0].to_le_bytes().as_slice(),
+            &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 255, 255, 255, 255]
+        );
+        let mut b16 = [0u8; 16];
+        b16[0] = 2;
+        b16[1] = 1;
+        assert_eq!(invocation.args[1].to_le_bytes().as_slice(), &b16);
+        assert_eq!(expected.len(), 2);
+        assert_eq!(expected[1], DataValue::I8(1));
+        let echo = c.to_string();
+        assert_eq!(parse_run_command(&format!("; {echo}"), &s), Ok(Some(c)));
+        // Lane count and commas.
+        assert!(parse_run_command("; run: %v([1 2 3], 0x01) == [[1 2 3 4], 1]", &s).is_err());
+        assert!(parse_run_command("; run: %v([1, 2, 3, 4], 0x01) == [[1 2 3 4], 1]", &s).is_err());
+        assert!(parse_run_command("; run: %v([1 2 3 4], 0x01) == [1 2 3 4]", &s).is_err());
+
+        let s = sig(&[types::F32X4], &[]);
+        let c = run("; run: %w([0x1.0 -0x1.0 NaN 0.0]) == []", &s);
+        assert_eq!(c.to_string(), "run: %w(0x000000007fc00000bf8000003f800000) == []");
+    }
+
+    #[test]
+    fn print_and_legacy_forms() {
+        let s = sig(&[types::I32], &[types::I32]);
+        assert_eq!(
+            run("; print: %p(5)", &s),
+            RunCommand::Print(Invocation { func: "p".into(), args: vec![DataValue::I32(5)] })
+        );
+        assert_eq!(run("; print: %p(5)", &s).to_string(), "print: %p(5)");
+        let s0 = sig(&[], &[types::I8]);
+        let c = run("; run", &s0);
+        assert_eq!(
+            c,
+            RunCommand::Run {
+                invocation: Invocation { func: "default".into(), args: vec![] },
+                comparison: Comparison::NotEquals,
+                expected: vec![DataValue::I8(0)],
+            }
+        );
+        assert!(matches!(run(";print", &s0), RunCommand::Print(_)));
+        assert!(parse_run_command("; run", &s).is_err(), "bare run needs no parameters");
+        assert!(parse_run_command("; run", &sig(&[], &[types::F32])).is_err());
+    }
+
+    #[test]
+    fn malformed_commands_are_errors() {
+        let s = sig(&[types::I32], &[types::I32]);
+        for t in [
+            "; run: %f(1) = 2",
+            "; run: %f(1) == ",
+            "; run: %f(1, 2) == 3",
+            "; run: %f() == 3",
+            "; run: f(1) == 3",
+            "; run %f(1) == 3",
+            "; run: %f(1) == 3 4",
+            "; run: %f(1) == [3]",
+            "; print: %f(1) == 3",
+            "; run: %f(1) == 0x1.0",
+            "; run: %f(1) == $",
+        ] {
+            assert!(parse_run_command(t, &s).is_err(), "{t}");
+        }
+        // A trailing comment is allowed.
+        assert!(parse_run_command("; run: %f(1) == 3 ; note", &s).is_ok());
+    }
+}
