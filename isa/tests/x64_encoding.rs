@@ -567,10 +567,10 @@ fn assemble(cases: &[Case]) -> Result<Vec<Vec<u8>>, String> {
         for l in err.lines().take(40) {
             let _ = writeln!(msg, "{l}");
             // "all.s:LINE: Error: ..." → show the line.
-            if let Some(n) = l.split(':').nth(1).and_then(|n| n.trim().parse::<usize>().ok()) {
-                if let Some(t) = lines.get(n - 1) {
-                    let _ = writeln!(msg, "    > {t}");
-                }
+            if let Some(n) = l.split(':').nth(1).and_then(|n| n.trim().parse::<usize>().ok())
+                && let Some(t) = lines.get(n - 1)
+            {
+                let _ = writeln!(msg, "    > {t}");
             }
         }
         return Err(msg);
@@ -625,20 +625,19 @@ fn tokenize(s: &str) -> Vec<Tok> {
                 i += 1;
             }
             let start = i;
-            let val: i128;
-            if b[i] == '0' && i + 1 < b.len() && b[i + 1] == 'x' {
+            let val: i128 = if b[i] == '0' && i + 1 < b.len() && b[i + 1] == 'x' {
                 i += 2;
                 let s2 = i;
                 while i < b.len() && b[i].is_ascii_hexdigit() {
                     i += 1;
                 }
-                val = i128::from_str_radix(&b[s2..i].iter().collect::<String>(), 16).unwrap_or(0);
+                i128::from_str_radix(&b[s2..i].iter().collect::<String>(), 16).unwrap_or(0)
             } else {
                 while i < b.len() && b[i].is_ascii_digit() {
                     i += 1;
                 }
-                val = b[start..i].iter().collect::<String>().parse().unwrap_or(0);
-            }
+                b[start..i].iter().collect::<String>().parse().unwrap_or(0)
+            };
             v.push(Tok::Num(if neg { -val } else { val }));
         } else if c.is_ascii_alphanumeric() || c == '_' || c == '%' || c == '.' {
             let start = i;
@@ -691,10 +690,11 @@ fn canon_mnemonic(m: &str) -> Vec<String> {
             out.push(b.to_string());
         }
     }
-    if let Some(last) = m.chars().last() {
-        if "bwlq".contains(last) && m.len() > 3 {
-            out.push(m[..m.len() - 1].to_string());
-        }
+    if let Some(last) = m.chars().last()
+        && "bwlq".contains(last)
+        && m.len() > 3
+    {
+        out.push(m[..m.len() - 1].to_string());
     }
     out
 }

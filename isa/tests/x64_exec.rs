@@ -122,7 +122,11 @@ impl Asm {
     fn with(flags: Flags, frame: FrameLayout) -> Asm {
         let mut isa = IsaFlags::new(Arch::X86_64);
         isa.set_word("has_avx").unwrap();
-        Asm { buf: MachBuffer::new(), info: EmitInfo::new(flags, isa), state: EmitState { frame, ..Default::default() } }
+        Asm {
+            buf: MachBuffer::new(),
+            info: EmitInfo::new(flags, isa),
+            state: EmitState { frame, ..Default::default() },
+        }
     }
     fn i(&mut self, inst: Inst) -> &mut Self {
         inst.emit(&mut self.buf, &self.info, &mut self.state);
@@ -348,11 +352,8 @@ fn float_to_int_conversions() {
                         let jit = build_cvt(double, size, signed, saturating, regs);
                         let bits = size.bytes() as u32 * 8;
                         let mask = if bits == 64 { u64::MAX } else { (1 << bits) - 1 };
-                        let inputs: Vec<f64> = if double {
-                            f64_inputs()
-                        } else {
-                            f32_inputs().into_iter().map(|x| x as f64).collect()
-                        };
+                        let inputs: Vec<f64> =
+                            if double { f64_inputs() } else { f32_inputs().into_iter().map(|x| x as f64).collect() };
                         for x in inputs {
                             TRAP_ADDR.store(0, Ordering::SeqCst);
                             let raw = unsafe {
@@ -421,28 +422,20 @@ fn u64_to_float_rounds_to_nearest_even() {
     }
     for double in [false, true] {
         for (src, dst, t1, t2) in [(RDI, 0u8, RAX, RCX), (R14, 9, R10, R11)] {
+            // r14 is callee-saved: save it around the body (push/pop).
+            let saves = src == R14;
             let mut a = Asm::new();
+            if saves {
+                a.buf.put_data(&[0x41, 0x56]);
+            }
             a.i(mov64(RDI, src));
             a.i(Inst::CvtUint64ToFloatSeq { double, src: g(src), dst: xw(dst), tmp1: gw(t1), tmp2: gw(t2) });
             a.i(Inst::XmmMovRR { src: xr(dst), dst: xw(0) });
-            if src == R14 {
-                // r14 is callee-saved: restore it from rdi's copy is impossible; save
-                // around instead (push/pop).
+            if saves {
+                a.buf.put_data(&[0x41, 0x5e]);
             }
             a.ret();
-            let jit = if src == R14 {
-                // Wrap: push %r14 … pop %r14.
-                let mut a = Asm::new();
-                a.buf.put_data(&[0x41, 0x56]);
-                a.i(mov64(RDI, src));
-                a.i(Inst::CvtUint64ToFloatSeq { double, src: g(src), dst: xw(dst), tmp1: gw(t1), tmp2: gw(t2) });
-                a.i(Inst::XmmMovRR { src: xr(dst), dst: xw(0) });
-                a.buf.put_data(&[0x41, 0x5e]);
-                a.ret();
-                a.finish()
-            } else {
-                a.finish()
-            };
+            let jit = a.finish();
             for &x in &inputs {
                 unsafe {
                     if double {
@@ -467,7 +460,11 @@ fn clif_minmax(a: f64, b: f64, is_min: bool) -> Option<f64> {
     }
     if a == b {
         // ±0: the sign decides.
-        let neg = if is_min { a.is_sign_negative() || b.is_sign_negative() } else { a.is_sign_negative() && b.is_sign_negative() };
+        let neg = if is_min {
+            a.is_sign_negative() || b.is_sign_negative()
+        } else {
+            a.is_sign_negative() && b.is_sign_negative()
+        };
         return Some(if a == 0.0 { if neg { -0.0 } else { 0.0 } } else { a });
     }
     Some(if (a < b) == is_min { a } else { b })
@@ -517,7 +514,11 @@ fn fmin_fmax_special_values() {
                         };
                         let (x, y) = if double { (x, y) } else { (x as f32 as f64, y as f32 as f64) };
                         match clif_minmax(x, y, is_min) {
-                            None => assert!(got.is_nan(), "f{}({x}, {y}) = {got}, want NaN", if is_min { "min" } else { "max" }),
+                            None => assert!(
+                                got.is_nan(),
+                                "f{}({x}, {y}) = {got}, want NaN",
+                                if is_min { "min" } else { "max" }
+                            ),
                             Some(w) => assert_eq!(
                                 got.to_bits(),
                                 w.to_bits(),
@@ -596,7 +597,8 @@ fn atomic_rmw_loops() {
         AtomicLoopOp::Add,
         AtomicLoopOp::Sub,
     ];
-    let vals = [0u64, 1, 0x7f, 0x80, 0xff, 0x8000, 0xffff, 0x8000_0000, 0xffff_ffff, 1 << 63, u64::MAX, 0x1234_5678_9abc_def0];
+    let vals =
+        [0u64, 1, 0x7f, 0x80, 0xff, 0x8000, 0xffff, 0x8000_0000, 0xffff_ffff, 1 << 63, u64::MAX, 0x1234_5678_9abc_def0];
     for op in ops {
         for size in [OperandSize::S8, OperandSize::S16, OperandSize::S32, OperandSize::S64] {
             // mem = (%rdi) or 8(%rdi,%rdx,1) with rdx = 0; operand rsi; temp rcx or r11.
@@ -754,13 +756,7 @@ fn harness() -> Jit {
     let mut a = Asm::new();
     // push rbx, r12, r14, rbp (alignment: 4 pushes + return address = 40 → sub 8).
     a.buf.put_data(&[0x53, 0x41, 0x54, 0x41, 0x56, 0x55]);
-    a.i(Inst::AluRmiR {
-        size: OperandSize::S64,
-        op: AluOp::Sub,
-        src1: g(RSP),
-        src2: RegMemImm::Imm(24),
-        dst: gw(RSP),
-    });
+    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Sub, src1: g(RSP), src2: RegMemImm::Imm(24), dst: gw(RSP) });
     // Save xmm8 (callee-saved for nobody under SysV, but the frame test saves it).
     a.i(Inst::XmmStore { op: XmmMovOp::Movdqu, src: xr(8), mem: Mem::new(Amode::imm_reg(0, g(RSP)), None) });
     // rdi = target, rsi = arg, rdx = check pointer; keep check in rbp.
@@ -787,17 +783,59 @@ fn harness() -> Jit {
     });
     // check = (rbx ^ K1) | (r12 ^ K2) | (r14 ^ K3) | (xmm8 ^ K4) | (rsp ^ saved)
     a.i(Inst::Imm { size: OperandSize::S64, imm: 0x1111_2222_3333_4444, dst: gw(RCX) });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Xor, src1: g(RCX), src2: RegMemImm::Reg(g(RBX)), dst: gw(RCX) });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Xor,
+        src1: g(RCX),
+        src2: RegMemImm::Reg(g(RBX)),
+        dst: gw(RCX),
+    });
     a.i(Inst::Imm { size: OperandSize::S64, imm: 0x5555_6666_7777_8888, dst: gw(RDX) });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Xor, src1: g(RDX), src2: RegMemImm::Reg(g(R12)), dst: gw(RDX) });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Or, src1: g(RCX), src2: RegMemImm::Reg(g(RDX)), dst: gw(RCX) });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Xor,
+        src1: g(RDX),
+        src2: RegMemImm::Reg(g(R12)),
+        dst: gw(RDX),
+    });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Or,
+        src1: g(RCX),
+        src2: RegMemImm::Reg(g(RDX)),
+        dst: gw(RCX),
+    });
     a.i(Inst::Imm { size: OperandSize::S64, imm: 0x9999_aaaa_bbbb_cccc, dst: gw(RDX) });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Xor, src1: g(RDX), src2: RegMemImm::Reg(g(R14)), dst: gw(RDX) });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Or, src1: g(RCX), src2: RegMemImm::Reg(g(RDX)), dst: gw(RCX) });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Xor,
+        src1: g(RDX),
+        src2: RegMemImm::Reg(g(R14)),
+        dst: gw(RDX),
+    });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Or,
+        src1: g(RCX),
+        src2: RegMemImm::Reg(g(RDX)),
+        dst: gw(RCX),
+    });
     a.i(Inst::XmmToGpr { op: XmmToGprOp::Mov, size: OperandSize::S64, src: xr(8), dst: gw(RDX) });
     a.i(Inst::Imm { size: OperandSize::S64, imm: 0x0123_4567_89ab_cdef, dst: gw(RSI) });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Xor, src1: g(RDX), src2: RegMemImm::Reg(g(RSI)), dst: gw(RDX) });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Or, src1: g(RCX), src2: RegMemImm::Reg(g(RDX)), dst: gw(RCX) });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Xor,
+        src1: g(RDX),
+        src2: RegMemImm::Reg(g(RSI)),
+        dst: gw(RDX),
+    });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Or,
+        src1: g(RCX),
+        src2: RegMemImm::Reg(g(RDX)),
+        dst: gw(RCX),
+    });
     a.i(mov64(RSP, RDX));
     a.i(Inst::AluRmiR {
         size: OperandSize::S64,
@@ -806,7 +844,13 @@ fn harness() -> Jit {
         src2: RegMemImm::Mem(Mem::new(Amode::imm_reg(16, g(RSP)), None)),
         dst: gw(RDX),
     });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Or, src1: g(RCX), src2: RegMemImm::Reg(g(RDX)), dst: gw(RCX) });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Or,
+        src1: g(RCX),
+        src2: RegMemImm::Reg(g(RDX)),
+        dst: gw(RCX),
+    });
     a.i(Inst::Store { size: OperandSize::S64, src: g(RCX), mem: Mem::new(Amode::imm_reg(0, g(5)), None) });
     a.i(Inst::XmmLoad { op: XmmMovOp::Movdqu, mem: Mem::new(Amode::imm_reg(0, g(RSP)), None), dst: xw(8) });
     a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Add, src1: g(RSP), src2: RegMemImm::Imm(24), dst: gw(RSP) });
@@ -914,9 +958,19 @@ fn stack_sum_fn(n: u32) -> Jit {
     let mut a = Asm::new();
     a.i(Inst::ZeroReg { dst: gw(RAX) });
     for i in 0..n {
-        a.i(Inst::Load { size: OperandSize::S64, mem: Mem::new(Amode::imm_reg(8 + 8 * i as i32, g(RSP)), None), dst: gw(RCX) });
+        a.i(Inst::Load {
+            size: OperandSize::S64,
+            mem: Mem::new(Amode::imm_reg(8 + 8 * i as i32, g(RSP)), None),
+            dst: gw(RCX),
+        });
         a.i(Inst::IMulImm { size: OperandSize::S64, src: RegMem::Reg(g(RCX)), imm: i as i32 + 1, dst: gw(RCX) });
-        a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Add, src1: g(RAX), src2: RegMemImm::Reg(g(RCX)), dst: gw(RAX) });
+        a.i(Inst::AluRmiR {
+            size: OperandSize::S64,
+            op: AluOp::Add,
+            src1: g(RAX),
+            src2: RegMemImm::Reg(g(RCX)),
+            dst: gw(RAX),
+        });
     }
     a.i(Inst::Rets { rets: vec![], stack_bytes_to_pop: 8 * n });
     a.finish()
@@ -942,7 +996,11 @@ fn tail_caller(n_f: u32, n_g: u32, saves: Vec<regalloc2::PReg>) -> Jit {
     }
     for i in 0..n_g {
         a.i(Inst::Lea { size: OperandSize::S64, mem: Amode::imm_reg(100 + i as i32, g(RDX)), dst: gw(RCX) });
-        a.i(Inst::Store { size: OperandSize::S64, src: g(RCX), mem: Mem::stack(StackAMode::OutgoingArg(8 * i as i64)) });
+        a.i(Inst::Store {
+            size: OperandSize::S64,
+            src: g(RCX),
+            mem: Mem::stack(StackAMode::OutgoingArg(8 * i as i64)),
+        });
     }
     a.i(mov64(RDI, R10));
     a.i(Inst::ReturnCall {
@@ -969,12 +1027,18 @@ fn tail_harness(n_f: u32) -> Jit {
     a.buf.put_data(&[0x53, 0x41, 0x54, 0x41, 0x56, 0x55]);
     a.i(mov64(RSP, 5));
     let sub = |a: &mut Asm, n: i32| {
-        a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Sub, src1: g(RSP), src2: RegMemImm::Imm(n), dst: gw(RSP) });
+        a.i(Inst::AluRmiR {
+            size: OperandSize::S64,
+            op: AluOp::Sub,
+            src1: g(RSP),
+            src2: RegMemImm::Imm(n),
+            dst: gw(RSP),
+        });
     };
     sub(&mut a, 16);
     a.i(Inst::Store { size: OperandSize::S64, src: g(RDX), mem: Mem::new(Amode::imm_reg(0, g(RSP)), None) });
     // rbp is 8 mod 16: keep rsp 16-aligned at the call.
-    let pad = if n_f % 2 == 0 { 8 } else { 0 };
+    let pad = if n_f.is_multiple_of(2) { 8 } else { 0 };
     sub(&mut a, pad + 8 * n_f as i32);
     for i in 0..n_f {
         a.i(Inst::StoreImm {
@@ -1001,10 +1065,22 @@ fn tail_harness(n_f: u32) -> Jit {
     });
     // The callee popped the arguments: rsp == rbp - 16 - pad.
     a.i(Inst::Lea { size: OperandSize::S64, mem: Amode::imm_reg(16 + pad, g(RSP)), dst: gw(RDX) });
-    a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Xor, src1: g(RDX), src2: RegMemImm::Reg(g(5)), dst: gw(RDX) });
+    a.i(Inst::AluRmiR {
+        size: OperandSize::S64,
+        op: AluOp::Xor,
+        src1: g(RDX),
+        src2: RegMemImm::Reg(g(5)),
+        dst: gw(RDX),
+    });
     for (r, k) in [(RBX, 0x77), (R12, 0x88), (R14, 0x99)] {
         a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Xor, src1: g(r), src2: RegMemImm::Imm(k), dst: gw(r) });
-        a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Or, src1: g(RDX), src2: RegMemImm::Reg(g(r)), dst: gw(RDX) });
+        a.i(Inst::AluRmiR {
+            size: OperandSize::S64,
+            op: AluOp::Or,
+            src1: g(RDX),
+            src2: RegMemImm::Reg(g(r)),
+            dst: gw(RDX),
+        });
     }
     a.i(Inst::Load { size: OperandSize::S64, mem: Mem::new(Amode::imm_reg(-16, g(5)), None), dst: gw(RCX) });
     a.i(Inst::Store { size: OperandSize::S64, src: g(RDX), mem: Mem::new(Amode::imm_reg(0, g(RCX)), None) });

@@ -1459,10 +1459,10 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
             emit_call(sink, ci, state);
             sink.add_call_site(call_handlers(ci), state.frame.frame_below_fp());
             adjust_sp(sink, false, ci.callee_pop);
-            if let Some(t) = &ci.try_call {
-                if state.next_block != Some(t.normal) {
-                    jmp(sink, t.normal);
-                }
+            if let Some(t) = &ci.try_call
+                && state.next_block != Some(t.normal)
+            {
+                jmp(sink, t.normal);
             }
         }
         Inst::ReturnCall { info: ci } => emit_return_call(sink, ci, state),
