@@ -369,10 +369,10 @@ fn all_cases() -> Vec<Inst> {
             v.push(Inst::Cmove { size, cc, consequent: RegMem::Mem(mem(small[4])), alternative: g(9), dst: gw(9) });
         }
     }
-    for (k, colocated) in [true, false].into_iter().enumerate() {
-        for offset in [0i64, 8, -16, 100000] {
+    for colocated in [true, false] {
+        for (k, offset) in [0i64, 8, -16, 100000].into_iter().cycle().take(16).enumerate() {
             v.push(Inst::LoadExtName {
-                dst: gw((k * 9) as u8 + 1),
+                dst: gw(k as u8),
                 name: RelocTarget::User { namespace: 0, index: 3 },
                 offset,
                 colocated,

@@ -1048,6 +1048,8 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
                     mem_trap(sink, m);
                     alu_rm_r(sink, *size, 0x84, s1, &mem_rm(m, state));
                 }
+                // `cmp $0, r` sets the same flags (but AF) as the shorter `test r, r`.
+                (CmpOp::Cmp, RegMemImm::Imm(0)) => alu_rm_r(sink, *size, 0x84, s1, &Rm::Reg(s1)),
                 (CmpOp::Cmp, RegMemImm::Imm(i)) => alu_imm(sink, *size, Some(7), &Rm::Reg(s1), *i),
                 (CmpOp::Test, RegMemImm::Imm(i)) => alu_imm(sink, *size, None, &Rm::Reg(s1), *i),
             }
