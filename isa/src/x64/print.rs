@@ -614,3 +614,77 @@ fn xmm_mov_name(op: XmmMovOp) -> &'static str {
         XmmMovOp::Movdqu => "movdqu",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_ir::trapcode::TrapCode;
+    use regalloc2::RegClass;
+
+    fn v(i: usize) -> Reg {
+        Reg::virt(kiln_codegen::machinst::reg::PINNED_VREGS + i, RegClass::Int)
+    }
+    fn vx(i: usize) -> Reg {
+        Reg::virt(kiln_codegen::machinst::reg::PINNED_VREGS + i, RegClass::Float)
+    }
+
+    #[test]
+    fn virtual_registers_and_stack_operands() {
+        let base = kiln_codegen::machinst::reg::PINNED_VREGS;
+        let add = Inst::AluRmiR {
+            size: OperandSize::S32,
+            op: AluOp::Add,
+            src1: v(0),
+            src2: RegMemImm::Reg(v(1)),
+            dst: Writable::from_reg(v(0)),
+        };
+        assert_eq!(print_inst(&add), format!("addl %v{}l, %v{}l", base + 1, base));
+        let ld =
+            Inst::Load { size: OperandSize::S64, mem: Mem::stack(StackAMode::Slot(8)), dst: Writable::from_reg(v(2)) };
+        assert_eq!(print_inst(&ld), format!("movq slot+8, %v{}", base + 2));
+        let st = Inst::XmmStore { op: XmmMovOp::Movsd, src: vx(3), mem: Mem::stack(StackAMode::OutgoingArg(0)) };
+        assert_eq!(print_inst(&st), format!("movsd %v{}x, outgoing+0", base + 3));
+        let inc = Inst::Load {
+            size: OperandSize::S32,
+            mem: Mem::stack(StackAMode::IncomingArg(16)),
+            dst: Writable::from_reg(v(4)),
+        };
+        assert_eq!(print_inst(&inc), format!("movl incoming+16, %v{}l", base + 4));
+    }
+
+    #[test]
+    fn pseudo_instructions_print_one_line() {
+        let insts = [
+            Inst::TrapIf { cc: CC::Z, code: TrapCode::INTEGER_OVERFLOW },
+            Inst::JmpCond { cc: CC::L, taken: MachLabel(3), not_taken: MachLabel(4) },
+            Inst::JmpKnown { dst: MachLabel(17) },
+            Inst::XmmMinMaxSeq { double: true, is_min: true, lhs: vx(1), rhs: vx(2), dst: Writable::from_reg(vx(1)) },
+            Inst::CvtFloatToIntSeq {
+                src_double: false,
+                dst_size: OperandSize::S64,
+                signed: false,
+                saturating: true,
+                src: vx(1),
+                dst: Writable::from_reg(v(2)),
+                tmp_gpr: Writable::from_reg(v(3)),
+                tmp_xmm: Writable::from_reg(vx(4)),
+                tmp_xmm2: Writable::from_reg(vx(5)),
+            },
+            Inst::JmpTableSeq {
+                idx: v(1),
+                tmp1: Writable::from_reg(v(2)),
+                tmp2: Writable::from_reg(v(3)),
+                default: MachLabel(1),
+                targets: vec![MachLabel(2), MachLabel(3)].into_boxed_slice(),
+            },
+        ];
+        let texts: Vec<String> = insts.iter().map(print_inst).collect();
+        assert!(texts[0].starts_with("trap_if e "));
+        assert_eq!(texts[1], "jmp_cond l label3, label4");
+        assert_eq!(texts[2], "jmp label17");
+        assert!(texts[3].starts_with("xmm_fmin_seq_sd "));
+        assert!(texts[4].starts_with("cvt_ss_to_u64_sat_seq "));
+        assert!(texts[5].ends_with("default=label1, [label2, label3]"));
+        assert!(texts.iter().all(|t| !t.contains('\n')));
+    }
+}
