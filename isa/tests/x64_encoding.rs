@@ -543,7 +543,9 @@ fn hex(b: &[u8]) -> String {
 
 /// Assemble every case with GNU as; returns per-case bytes.
 fn assemble(cases: &[Case]) -> Result<Vec<Vec<u8>>, String> {
-    let dir = std::env::temp_dir().join(format!("kiln-x64enc-{}", std::process::id()));
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("kiln-x64enc-{}-{seq}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut src = String::from(".text\n");
     for (i, c) in cases.iter().enumerate() {
@@ -901,4 +903,303 @@ fn trap_sites_and_relocations() {
     assert_eq!(out.call_sites[0].ret_addr, call_at + 5);
     // sub $16, %rsp after the call.
     assert_eq!(&out.bytes[call_at as usize + 5..], &[0x48, 0x83, 0xec, 0x10]);
+}
+
+/// GNU as bytes of `text` (None when `KILN_SKIP_AS=1`).
+fn as_bytes(text: &str) -> Option<Vec<u8>> {
+    if std::env::var("KILN_SKIP_AS").map(|v| v == "1").unwrap_or(false) {
+        return None;
+    }
+    let c = Case { inst: Inst::Int3, text: text.to_string(), bytes: vec![], loose: true };
+    Some(assemble(&[c]).unwrap_or_else(|e| panic!("{e}")).remove(0))
+}
+
+fn emit_with(
+    frame: FrameLayout,
+    flags: Flags,
+    f: impl FnOnce(&mut MachBuffer, &EmitInfo, &mut EmitState),
+) -> FinishedCode {
+    let info = EmitInfo::new(flags, IsaFlags::new(Arch::X86_64));
+    let mut buf = MachBuffer::new();
+    let mut state = EmitState { frame, ..Default::default() };
+    f(&mut buf, &info, &mut state);
+    let mut out = FinishedCode::default();
+    buf.finish::<X64Branches>(&mut out).expect("finish");
+    out
+}
+
+fn layout(saves: &[regalloc2::PReg], fixed: u32, outgoing: u32, has_frame: bool) -> FrameLayout {
+    FrameLayout {
+        incoming_args_size: 0,
+        setup_area_size: if has_frame { 16 } else { 8 },
+        clobber_size: saves.iter().map(|r| if r.class() == regalloc2::RegClass::Int { 8 } else { 16 }).sum(),
+        fixed_frame_storage_size: fixed,
+        stack_slots_size: 0,
+        outgoing_args_size: outgoing,
+        clobbered_callee_saves: saves.to_vec(),
+        has_frame,
+        stack_bytes_to_pop: 0,
+    }
+}
+
+#[test]
+fn prologue_and_epilogue_match_the_frame_protocol() {
+    use kiln_isa::x64::regs::{gpr_preg, xmm_preg};
+    let rets = |pop: u32| Inst::Rets { rets: vec![], stack_bytes_to_pop: pop };
+    let cases: Vec<(FrameLayout, u32, &str, &str)> = vec![
+        (layout(&[], 0, 0, false), 0, "", "ret"),
+        (layout(&[], 0, 0, false), 16, "", "ret $16"),
+        (layout(&[], 0, 0, true), 0, "pushq %rbp; movq %rsp, %rbp", "popq %rbp; ret"),
+        (
+            layout(&[gpr_preg(3), gpr_preg(12)], 32, 16, true),
+            0,
+            "pushq %rbp; movq %rsp, %rbp; pushq %rbx; pushq %r12; subq $48, %rsp",
+            "addq $48, %rsp; popq %r12; popq %rbx; popq %rbp; ret",
+        ),
+        (
+            layout(&[gpr_preg(15), xmm_preg(8), gpr_preg(13), xmm_preg(15)], 1000, 64, true),
+            24,
+            "pushq %rbp; movq %rsp, %rbp; pushq %r15; pushq %r13; subq $1096, %rsp; \
+             movdqu %xmm8, 1064(%rsp); movdqu %xmm15, 1080(%rsp)",
+            "movdqu 1064(%rsp), %xmm8; movdqu 1080(%rsp), %xmm15; addq $1096, %rsp; popq %r13; popq %r15; \
+             popq %rbp; ret $24",
+        ),
+    ];
+    for (frame, pop, pro, epi) in cases {
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| {
+            Inst::emit_prologue(b, i, s);
+        });
+        let out2 = emit_with(frame.clone(), Flags::new(), |b, i, s| rets(pop).emit(b, i, s));
+        if let Some(want) = as_bytes(pro) {
+            assert_eq!(hex(&out.bytes), hex(&want), "prologue {frame:?}");
+        }
+        if let Some(want) = as_bytes(epi) {
+            assert_eq!(hex(&out2.bytes), hex(&want), "epilogue {frame:?}");
+        }
+    }
+}
+
+#[test]
+fn stack_probes() {
+    let mut probe = Flags::new();
+    probe.set("enable_probestack", Some("true")).unwrap();
+    let cases = [
+        // Below the guard size: a plain allocation.
+        (4000, "pushq %rbp; movq %rsp, %rbp; subq $4000, %rsp"),
+        (
+            2 * 4096 + 100,
+            "pushq %rbp; movq %rsp, %rbp; subq $4096, %rsp; movb $0, (%rsp); subq $4096, %rsp; movb $0, (%rsp); \
+             subq $100, %rsp",
+        ),
+        (
+            10 * 4096 + 8,
+            "pushq %rbp; movq %rsp, %rbp; leaq -40960(%rsp), %r11; 1: subq $4096, %rsp; movb $0, (%rsp); \
+             cmpq %r11, %rsp; jne 1b; subq $8, %rsp",
+        ),
+    ];
+    for (n, text) in cases {
+        let out = emit_with(layout(&[], n, 0, true), probe.clone(), |b, i, s| Inst::emit_prologue(b, i, s));
+        if let Some(want) = as_bytes(text) {
+            assert_eq!(hex(&out.bytes), hex(&want), "probes for {n}");
+        }
+    }
+}
+
+fn call_info(dest: CallDest, tail_stack_args: u32) -> Box<CallInfo> {
+    Box::new(CallInfo {
+        dest,
+        uses: smallvec![],
+        defs: smallvec![],
+        clobbers: regalloc2::PRegSet::empty(),
+        callee_pop: 0,
+        try_call: None,
+        tail_stack_args,
+    })
+}
+
+#[test]
+fn return_call_sequences() {
+    use kiln_isa::x64::regs::gpr_preg;
+    let name = RelocTarget::TestCase("callee".into());
+    // Frame: rbx, r12 saved, 16 bytes fixed, 16 outgoing: FB = 48; A_F = 16.
+    let mut frame = layout(&[gpr_preg(3), gpr_preg(12)], 16, 16, true);
+    frame.incoming_args_size = 16;
+    let cases = [
+        // A_G = 16 = A_F: no return-address move.
+        (
+            CallDest::Name { name: name.clone(), colocated: true },
+            16,
+            "movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; movq 8(%rsp), %rax; \
+             movq %rax, 72(%rsp); movq 0(%rsp), %rax; movq %rax, 64(%rsp); addq $56, %rsp; jmp callee",
+        ),
+        // A_G = 8: return address moves up by 8.
+        (
+            CallDest::Name { name: name.clone(), colocated: false },
+            8,
+            "movabsq $callee, %r10; movq 56(%rsp), %r11; movq 40(%rsp), %rbx; movq 32(%rsp), %r12; \
+             movq 48(%rsp), %rbp; movq 0(%rsp), %rax; movq %rax, 72(%rsp); addq $64, %rsp; movq %r11, (%rsp); \
+             jmp *%r10",
+        ),
+        (
+            CallDest::Indirect(RegMem::Reg(g(10))),
+            0,
+            "movq 56(%rsp), %r11; movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; addq $72, %rsp; \
+             movq %r11, (%rsp); jmp *%r10",
+        ),
+    ];
+    for (dest, a_g, text) in cases {
+        let colocated = matches!(dest, CallDest::Name { colocated: true, .. });
+        let is_name = matches!(dest, CallDest::Name { .. });
+        let inst = Inst::ReturnCall { info: call_info(dest, a_g) };
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| inst.emit(b, i, s));
+        if let Some(want) = as_bytes(text) {
+            assert_eq!(hex(&out.bytes), hex(&want), "{text}");
+        }
+        if is_name {
+            let r = &out.relocs[0];
+            if colocated {
+                assert_eq!((r.kind, r.addend, r.offset as usize), (Reloc::X86CallPCRel4, -4, out.bytes.len() - 4));
+            } else {
+                assert_eq!((r.kind, r.addend, r.offset), (Reloc::Abs8, 0, 2));
+            }
+        }
+        assert!(print_inst(&inst).starts_with("return_call "));
+    }
+}
+
+#[test]
+fn try_call_jumps_to_the_normal_target_and_records_handlers() {
+    use kiln_codegen::machinst::buffer::HandlerTag;
+    for next_is_normal in [false, true] {
+        let out = emit_with(layout(&[], 16, 32, true), Flags::new(), |b, i, s| {
+            b.reserve_labels(3);
+            let normal = MachLabel(1);
+            let handler = MachLabel(2);
+            s.next_block = Some(if next_is_normal { normal } else { MachLabel(0) });
+            let mut info = call_info(CallDest::Indirect(RegMem::Reg(g(0))), 0);
+            info.callee_pop = 16;
+            info.try_call = Some(TryCallInfo {
+                normal,
+                handlers: vec![(HandlerTag::Tag(7), handler), (HandlerTag::Default, handler)],
+            });
+            Inst::Call { info }.emit(b, i, s);
+            b.bind_label(MachLabel(0));
+            b.put1(0x90);
+            b.bind_label(normal);
+            b.put1(0x90);
+            b.bind_label(handler);
+            b.put1(0xc3);
+        });
+        // call *%rax; sub $16, %rsp; [jmp normal]
+        let jmp: &[u8] = if next_is_normal { &[] } else { &[0xeb, 0x01] };
+        let mut want = vec![0xff, 0xd0, 0x48, 0x83, 0xec, 0x10];
+        want.extend_from_slice(jmp);
+        assert_eq!(&out.bytes[..want.len()], &want[..]);
+        let cs = &out.call_sites[0];
+        assert_eq!(cs.ret_addr, 2);
+        assert_eq!(cs.frame_offset, 48);
+        let h = want.len() as u32 + 2;
+        assert_eq!(cs.handlers, vec![(HandlerTag::Tag(7), h), (HandlerTag::Default, h)]);
+    }
+}
+
+#[test]
+fn load_ext_name_relocations() {
+    let name = RelocTarget::LibCall(kiln_ir::extname::LibCall::Memcpy);
+    for (colocated, offset) in [(true, 0i64), (true, 24), (false, 0), (false, -8)] {
+        let inst = Inst::LoadExtName { dst: gw(9), name: name.clone(), offset, colocated };
+        let out = emit(&inst, &info());
+        let r = &out.relocs[0];
+        if colocated {
+            assert_eq!((r.kind, r.offset, r.addend), (Reloc::X86PCRel4, 3, offset - 4));
+        } else {
+            assert_eq!((r.kind, r.offset, r.addend), (Reloc::Abs8, 2, offset));
+        }
+        assert_eq!(r.target, name);
+    }
+}
+
+/// Every pseudo-instruction sequence decodes completely (capstone consumes every code byte)
+/// under register assignments using the REX-extended registers.
+#[test]
+fn pseudo_sequences_decode() {
+    let cs = Capstone::new()
+        .x86()
+        .mode(arch::x86::ArchMode::Mode64)
+        .syntax(arch::x86::ArchSyntax::Att)
+        .build()
+        .expect("capstone");
+    let info = info();
+    let mut n = 0;
+    let assignments: [[u8; 5]; 4] = [[0, 1, 2, 3, 4], [8, 9, 10, 11, 12], [15, 14, 13, 12, 11], [7, 8, 5, 15, 6]];
+    for a in assignments {
+        let mut insts = vec![
+            Inst::XmmCmove { cc: CC::NZ, consequent: xr(a[0]), alternative: xr(a[1]), dst: xw(a[1]) },
+            Inst::CvtUint64ToFloatSeq { double: true, src: g(a[0]), dst: xw(a[1]), tmp1: gw(a[2]), tmp2: gw(a[3]) },
+            Inst::CvtUint64ToFloatSeq { double: false, src: g(a[3]), dst: xw(a[4]), tmp1: gw(a[1]), tmp2: gw(a[0]) },
+            Inst::JmpTableSeq {
+                idx: g(a[0]),
+                tmp1: gw(a[1]),
+                tmp2: gw(a[2]),
+                default: MachLabel(0),
+                targets: vec![MachLabel(0)].into_boxed_slice(),
+            },
+        ];
+        for double in [false, true] {
+            for is_min in [false, true] {
+                insts.push(Inst::XmmMinMaxSeq { double, is_min, lhs: xr(a[0]), rhs: xr(a[1]), dst: xw(a[0]) });
+            }
+            for size in [OperandSize::S32, OperandSize::S64] {
+                for signed in [false, true] {
+                    for saturating in [false, true] {
+                        insts.push(Inst::CvtFloatToIntSeq {
+                            src_double: double,
+                            dst_size: size,
+                            signed,
+                            saturating,
+                            src: xr(a[0]),
+                            dst: gw(a[1]),
+                            tmp_gpr: gw(a[2]),
+                            tmp_xmm: xw(a[3]),
+                            tmp_xmm2: xw(a[4]),
+                        });
+                    }
+                }
+            }
+        }
+        for op in [
+            AtomicLoopOp::And,
+            AtomicLoopOp::Nand,
+            AtomicLoopOp::Or,
+            AtomicLoopOp::Xor,
+            AtomicLoopOp::Umin,
+            AtomicLoopOp::Umax,
+            AtomicLoopOp::Smin,
+            AtomicLoopOp::Smax,
+            AtomicLoopOp::Add,
+            AtomicLoopOp::Sub,
+        ] {
+            for size in SIZES {
+                insts.push(Inst::AtomicRmwSeq {
+                    size,
+                    op,
+                    mem: mem(Amode::ImmRegRegShift { disp: 8, base: g(a[1]), index: g(a[2]), shift: 3 }),
+                    operand: g(a[3]),
+                    temp: gw(a[4]),
+                    dst_old: gw(0),
+                });
+            }
+        }
+        for inst in insts {
+            let out = emit(&inst, &info);
+            let code = &out.bytes[..out.code_size as usize];
+            // A jump table ends in data: decode up to the table.
+            let code = if matches!(inst, Inst::JmpTableSeq { .. }) { &code[..code.len() - 4] } else { code };
+            let insns = cs.disasm_all(code, 0).expect("capstone");
+            let total: usize = insns.iter().map(|i| i.bytes().len()).sum();
+            assert_eq!(total, code.len(), "{} does not decode: [{}]", print_inst(&inst), hex(code));
+            n += 1;
+        }
+    }
+    eprintln!("pseudo sequences decoded: {n}");
 }

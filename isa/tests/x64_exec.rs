@@ -640,26 +640,43 @@ fn atomic_rmw_loops() {
 #[test]
 fn jump_table_dispatch() {
     let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    for n in [0usize, 1, 3, 40] {
+    for (n, (idx, t1, t2)) in [0usize, 1, 3, 40, 5].into_iter().zip([
+        (RDI, RCX, RDX),
+        (9, 8, 10),
+        (RAX, 11, RSI),
+        (8, 8 + 5, 9),
+        (RDX, RAX, 8),
+    ]) {
         let mut a = Asm::new();
         let targets: Vec<MachLabel> = (0..n).map(|_| a.label()).collect();
         let default = a.label();
+        let saves = t1 == 13;
+        if saves {
+            a.buf.put_data(&[0x41, 0x55]);
+        }
+        a.i(mov64(RDI, idx));
         a.i(Inst::JmpTableSeq {
-            idx: g(RDI),
-            tmp1: gw(RCX),
-            tmp2: gw(RDX),
+            idx: g(idx),
+            tmp1: gw(t1),
+            tmp2: gw(t2),
             default,
             targets: targets.clone().into_boxed_slice(),
         });
         for (i, t) in targets.iter().enumerate() {
             a.bind(*t);
             a.i(Inst::Imm { size: OperandSize::S64, imm: 1000 + i as u64, dst: gw(RAX) });
+            if saves {
+                a.buf.put_data(&[0x41, 0x5d]);
+            }
             a.ret();
             // Padding so later targets need long offsets.
             a.i(Inst::Nop { len: 9 });
         }
         a.bind(default);
         a.i(Inst::Imm { size: OperandSize::S64, imm: 7, dst: gw(RAX) });
+        if saves {
+            a.buf.put_data(&[0x41, 0x5d]);
+        }
         a.ret();
         let jit = a.finish();
         let f: extern "sysv64" fn(u64) -> u64 = unsafe { std::mem::transmute(jit.addr()) };
