@@ -1,0 +1,6 @@
+//! The x86-64 target.
+
+pub mod emit;
+pub mod inst;
+pub mod print;
+pub mod regs;
