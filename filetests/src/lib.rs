@@ -7,3 +7,4 @@
 #![warn(missing_docs)]
 
 pub mod filecheck;
+pub mod jit_run;

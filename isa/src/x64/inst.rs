@@ -1306,7 +1306,17 @@ impl MachInst for Inst {
                 v.reg_early_def(tmp1);
                 v.reg_early_def(tmp2);
             }
-            Inst::Call { info } | Inst::ReturnCall { info } => {
+            Inst::ReturnCall { info } => {
+                // The indirect callee must survive the frame teardown: it lives in r10,
+                // which is never an argument and not callee-saved.
+                if let CallDest::Indirect(RegMem::Reg(r)) = &mut info.dest {
+                    v.reg_fixed_use(r, fixed(R10));
+                }
+                for (r, p) in info.uses.iter_mut() {
+                    v.reg_fixed_use(r, *p);
+                }
+            }
+            Inst::Call { info } => {
                 if let CallDest::Indirect(rm) = &mut info.dest {
                     rm.get_operands(v);
                 }
