@@ -83,6 +83,10 @@ impl JitRunner {
     /// Compile `functions` for `isa` (the host's architecture) and link them.
     pub fn new(functions: &[Function], isa: Box<dyn TargetIsa>) -> Result<JitRunner, String> {
         let mut module = JitModule::new(isa);
+        // The harness routine that throws exceptions for `try_call` tests (REFERENCE §4.9).
+        module.add_symbol_lookup(Box::new(|name| {
+            (name == "__cranelift_throw").then_some(kiln_module::exceptions::throw as *const u8)
+        }));
         let mut ids = Vec::with_capacity(functions.len());
         for f in functions {
             let id = module

@@ -11,10 +11,11 @@
 //! executable at the same time; every finalized region is registered for trap handling
 //! until the module is dropped.
 
+use crate::exceptions::{self, Handler};
 use crate::libcalls::{host_symbol, libcall_address};
 use crate::memory::CodeMemory;
 use crate::trap;
-use kiln_codegen::machinst::buffer::{Reloc, RelocTarget};
+use kiln_codegen::machinst::buffer::{HandlerTag, Reloc, RelocTarget};
 use kiln_codegen::{CodegenError, CompiledCode, Context, TargetIsa};
 use kiln_ir::extname::UserFuncName;
 use kiln_ir::signature::Signature;
@@ -281,6 +282,17 @@ impl JitModule {
                 }
             }
             traps.extend(code.buffer.traps.iter().map(|t| ((off as u32) + t.offset, t.code)));
+            for cs in &code.buffer.call_sites {
+                let handlers = cs
+                    .handlers
+                    .iter()
+                    .map(|(tag, h)| match tag {
+                        HandlerTag::Tag(t) => Handler::Tag(*t, base + off + *h as usize),
+                        HandlerTag::Default => Handler::Default(base + off + *h as usize),
+                    })
+                    .collect();
+                exceptions::register_call_site(base + off + cs.ret_addr as usize, cs.frame_offset, handlers);
+            }
         }
         mem.make_executable().map_err(ModuleError::Memory)?;
         trap::register_code(base, mem.len(), traps);
@@ -298,6 +310,7 @@ impl Drop for JitModule {
     fn drop(&mut self) {
         for m in &self.memories {
             trap::unregister_code(m.as_ptr() as usize);
+            exceptions::unregister_range(m.as_ptr() as usize, m.as_ptr() as usize + m.len());
         }
     }
 }

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod exceptions;
 pub mod jit;
 pub mod libcalls;
 pub mod memory;
