@@ -1,0 +1,277 @@
+//! CFG cleanup:
+//! - **branch folding**: `brif` on a constant, or with two identical targets, becomes a
+//!   `jump`; `br_table` on a constant jumps to its entry; a conditional trap on a constant
+//!   disappears (never fires) or becomes `trap` (always fires, the rest of the block goes);
+//! - **jump threading**: an edge into a block that holds only `jump T(args)` goes straight to
+//!   `T`, with the block's parameters replaced by the edge's arguments;
+//! - **block merging**: a block whose only predecessor edge is a `jump` from a different
+//!   block is appended to that block (its parameters become the jump's arguments);
+//! - blocks that became unreachable are removed, and value aliases left behind are resolved
+//!   in every operand.
+//!
+//! Never touched: the entry block, blocks named by `get_exception_handler_address`, and edges
+//! of `try_call` (whose arguments may be `retN`/`exnN`). Threading never gives one branch
+//! instruction two edges to the same block. Rounds repeat a bounded number of times.
+
+use crate::OptContext;
+use crate::unreachable;
+use kiln_ir::entity::EntitySet;
+use kiln_ir::instructions::{BlockArg, BlockCall, InstructionData};
+use kiln_ir::{Block, Function, Inst, Opcode, Value};
+use smallvec::SmallVec;
+
+const MAX_ROUNDS: usize = 3;
+
+/// Run the pass.
+pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), String> {
+    let Some(entry) = func.layout.entry_block() else { return Ok(()) };
+    let mut pinned: EntitySet<Block> = EntitySet::new();
+    pinned.insert(entry);
+    for b in func.layout.blocks() {
+        for i in func.layout.block_insts(b) {
+            if let InstructionData::ExceptionHandlerAddress { block, .. } = func.dfg.insts[i] {
+                pinned.insert(block);
+            }
+        }
+    }
+    for _ in 0..MAX_ROUNDS {
+        let mut changed = fold_branches(func, ctx);
+        if changed {
+            ctx.invalidate_cfg();
+        }
+        unreachable::run(func, ctx)?;
+        ctx.ensure_cfg(func);
+        if thread_jumps(func, ctx, &pinned) {
+            changed = true;
+            ctx.invalidate_cfg();
+            unreachable::run(func, ctx)?;
+            ctx.ensure_cfg(func);
+        }
+        if merge_blocks(func, ctx, &pinned) {
+            changed = true;
+            ctx.invalidate_cfg();
+            ctx.ensure_cfg(func);
+        }
+        if !changed {
+            break;
+        }
+    }
+    resolve_aliases(func);
+    Ok(())
+}
+
+/// The constant an `iconst` value holds (zero-extended), following aliases.
+fn const_of(func: &Function, v: Value) -> Option<u64> {
+    let v = func.dfg.resolve_aliases(v);
+    let inst = func.dfg.value_def(v)?.inst()?;
+    match func.dfg.insts[inst] {
+        InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } => {
+            let bits = func.dfg.value_type(v).bits();
+            Some(if bits >= 64 { imm.0 as u64 } else { imm.0 as u64 & ((1u64 << bits) - 1) })
+        }
+        _ => None,
+    }
+}
+
+fn same_call(func: &Function, a: BlockCall, b: BlockCall) -> bool {
+    let p = &func.dfg.value_lists;
+    a.block(p) == b.block(p)
+        && a.len(p) == b.len(p)
+        && a.args(p).zip(b.args(p)).all(|(x, y)| match (x, y) {
+            (BlockArg::Value(x), BlockArg::Value(y)) => func.dfg.resolve_aliases(x) == func.dfg.resolve_aliases(y),
+            (x, y) => x == y,
+        })
+}
+
+fn fold_branches(func: &mut Function, ctx: &mut OptContext) -> bool {
+    let mut changed = false;
+    let mut blocks = core::mem::take(&mut ctx.blocks);
+    blocks.clear();
+    blocks.extend(func.layout.blocks());
+    for &b in &blocks {
+        // Conditional traps on constants.
+        let mut cur = func.layout.first_inst(b);
+        while let Some(i) = cur {
+            cur = func.layout.next_inst(i);
+            let InstructionData::CondTrap { opcode, arg, code } = func.dfg.insts[i] else { continue };
+            let Some(c) = const_of(func, arg) else { continue };
+            let fires = (c == 0) == (opcode == Opcode::Trapz);
+            if fires {
+                func.dfg.replace_inst(i, InstructionData::Trap { opcode: Opcode::Trap, code });
+                while let Some(n) = func.layout.next_inst(i) {
+                    func.layout.remove_inst(n);
+                }
+                cur = None;
+            } else {
+                func.layout.remove_inst(i);
+            }
+            ctx.stats.cfg_simplified += 1;
+            changed = true;
+        }
+        let Some(term) = func.layout.last_inst(b) else { continue };
+        let new = match func.dfg.insts[term] {
+            InstructionData::Brif { arg, blocks: [t, e], .. } => {
+                if let Some(c) = const_of(func, arg) {
+                    Some(if c != 0 { t } else { e })
+                } else if same_call(func, t, e) {
+                    Some(t)
+                } else {
+                    None
+                }
+            }
+            InstructionData::BranchTable { arg, table, .. } => const_of(func, arg).and_then(|c| {
+                let jt = func.dfg.jump_tables.get(table)?;
+                let idx = c as u32 as usize;
+                Some(jt.as_slice().get(idx).copied().unwrap_or(jt.default_block()))
+            }),
+            _ => None,
+        };
+        if let Some(dest) = new {
+            let dest = dest.deep_clone(&mut func.dfg.value_lists);
+            func.dfg.replace_inst(term, InstructionData::Jump { opcode: Opcode::Jump, destination: dest });
+            ctx.stats.cfg_simplified += 1;
+            changed = true;
+        }
+    }
+    ctx.blocks = blocks;
+    changed
+}
+
+/// If `block` holds only `jump T(args)`, that jump.
+fn forwarding_jump(func: &Function, block: Block) -> Option<(Inst, BlockCall)> {
+    let first = func.layout.first_inst(block)?;
+    if func.layout.last_inst(block) != Some(first) {
+        return None;
+    }
+    match func.dfg.insts[first] {
+        InstructionData::Jump { destination, .. } => Some((first, destination)),
+        _ => None,
+    }
+}
+
+fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>) -> bool {
+    let mut changed = false;
+    let mut blocks = core::mem::take(&mut ctx.blocks);
+    blocks.clear();
+    blocks.extend(func.layout.blocks());
+    for &b in &blocks {
+        if pinned.contains(b) {
+            continue;
+        }
+        let Some((_, fwd)) = forwarding_jump(func, b) else { continue };
+        let target = fwd.block(&func.dfg.value_lists);
+        if target == b {
+            continue;
+        }
+        let params: SmallVec<[Value; 4]> = func.dfg.block_params(b).iter().copied().collect();
+        let fwd_args: SmallVec<[BlockArg; 4]> = fwd.args(&func.dfg.value_lists).collect();
+        let preds: SmallVec<[Inst; 8]> = ctx.cfg.pred_iter(b).map(|p| p.inst).collect();
+        for inst in preds {
+            if func.dfg.opcode(inst).has_exception_edges() || func.layout.inst_block(inst).is_none() {
+                continue;
+            }
+            // One branch instruction never gets two edges to the same block.
+            let dests = func.dfg.branch_destinations(inst);
+            if dests.iter().any(|d| d.block(&func.dfg.value_lists) == target) {
+                continue;
+            }
+            if dests.iter().filter(|d| d.block(&func.dfg.value_lists) == b).count() != 1 {
+                continue;
+            }
+            let k = dests.iter().position(|d| d.block(&func.dfg.value_lists) == b).unwrap_or(0);
+            let old = dests[k];
+            let incoming: SmallVec<[BlockArg; 4]> = old.args(&func.dfg.value_lists).collect();
+            if incoming.len() != params.len() {
+                continue;
+            }
+            let mut new_args: SmallVec<[BlockArg; 4]> = SmallVec::new();
+            for a in &fwd_args {
+                new_args.push(match a {
+                    BlockArg::Value(v) => {
+                        let v = func.dfg.resolve_aliases(*v);
+                        match params.iter().position(|&p| p == v) {
+                            Some(j) => incoming[j],
+                            None => *a,
+                        }
+                    }
+                    other => *other,
+                });
+            }
+            let nb = BlockCall::new(target, new_args, &mut func.dfg.value_lists);
+            func.dfg.branch_destinations_mut(inst)[k] = nb;
+            ctx.stats.cfg_simplified += 1;
+            changed = true;
+        }
+    }
+    ctx.blocks = blocks;
+    changed
+}
+
+fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>) -> bool {
+    let mut changed = false;
+    let mut blocks = core::mem::take(&mut ctx.blocks);
+    blocks.clear();
+    blocks.extend(func.layout.blocks());
+    let mut gone: EntitySet<Block> = EntitySet::new();
+    for &a in &blocks {
+        if gone.contains(a) {
+            continue;
+        }
+        // Follow chains: a block can absorb several successors in a row.
+        loop {
+            let Some(term) = func.layout.last_inst(a) else { break };
+            let InstructionData::Jump { destination, .. } = func.dfg.insts[term] else { break };
+            let b = destination.block(&func.dfg.value_lists);
+            if b == a || pinned.contains(b) || gone.contains(b) {
+                break;
+            }
+            let preds = ctx.cfg.preds(b);
+            if preds.len() != 1 || preds[0].inst != term {
+                break;
+            }
+            let args: SmallVec<[BlockArg; 4]> = destination.args(&func.dfg.value_lists).collect();
+            let params: SmallVec<[Value; 4]> = func.dfg.block_params(b).iter().copied().collect();
+            if args.len() != params.len() || args.iter().any(|a| a.as_value().is_none()) {
+                break;
+            }
+            if args.iter().zip(&params).any(|(a, &p)| a.as_value().map(|v| func.dfg.resolve_aliases(v)) == Some(p)) {
+                break;
+            }
+            for (i, &p) in params.iter().enumerate().rev() {
+                let Some(v) = args[i].as_value() else { break };
+                func.dfg.remove_block_param(b, i);
+                func.dfg.change_to_alias(p, v);
+            }
+            func.layout.remove_inst(term);
+            while let Some(i) = func.layout.first_inst(b) {
+                func.layout.remove_inst(i);
+                func.layout.append_inst(i, a);
+            }
+            func.layout.remove_block(b);
+            gone.insert(b);
+            ctx.stats.cfg_simplified += 1;
+            changed = true;
+            // The CFG edges out of `b` now leave `a`; `preds` of b's successors still name
+            // the moved terminator, which is what `preds(..)[0].inst` compares against.
+        }
+    }
+    ctx.blocks = blocks;
+    changed
+}
+
+/// Replace every alias operand in the layout by its target.
+fn resolve_aliases(func: &mut Function) {
+    let mut blocks: SmallVec<[Block; 32]> = SmallVec::new();
+    blocks.extend(func.layout.blocks());
+    for b in blocks {
+        let mut cur = func.layout.first_inst(b);
+        while let Some(i) = cur {
+            cur = func.layout.next_inst(i);
+            let mut any = false;
+            func.dfg.for_each_inst_value(i, |v| any |= func.dfg.value_is_alias(v));
+            if any {
+                func.dfg.map_inst_values(i, |dfg, v| dfg.resolve_aliases(v));
+            }
+        }
+    }
+}
