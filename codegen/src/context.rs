@@ -71,11 +71,16 @@ impl Context {
         if optimized {
             self.optimize(isa)?;
         }
-        if optimized || !verified {
-            self.cfg.compute(&self.func);
-            self.domtree.compute(&self.func, &self.cfg);
-        }
-        let code = isa.compile_function(&self.func, &self.domtree, self.want_vcode, &mut self.scratch)?;
+        let domtree = if optimized {
+            self.opt.analyses(&self.func).1
+        } else {
+            if !verified {
+                self.cfg.compute(&self.func);
+                self.domtree.compute(&self.func, &self.cfg);
+            }
+            &self.domtree
+        };
+        let code = isa.compile_function(&self.func, domtree, self.want_vcode, &mut self.scratch)?;
         self.compiled = Some(code);
         Ok(self.compiled.as_ref().expect("just set"))
     }

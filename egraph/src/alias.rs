@@ -52,6 +52,8 @@ pub(crate) struct AliasAnalysis {
     ncat: usize,
     block_in: Vec<u32>,
     out: Vec<u32>,
+    /// Per block and category: the last store in the block, or `UNSET` (unchanged).
+    summary: Vec<u32>,
     scratch: Vec<u32>,
     valid: bool,
 }
@@ -109,6 +111,27 @@ impl AliasAnalysis {
             self.valid = true;
             return;
         };
+        // Block summaries, and whether any load could use the result.
+        self.summary.clear();
+        self.summary.resize(nblocks * ncat, UNSET);
+        let mut loads = false;
+        for block in domtree.cfg_rpo() {
+            let b = block.index() * ncat;
+            for inst in func.layout.block_insts(block) {
+                let op = func.dfg.opcode(inst);
+                loads |= op.can_load() && !op.other_side_effects();
+                apply(&mut self.summary[b..b + ncat], func, inst);
+            }
+        }
+        if !loads {
+            // Nothing to deduplicate or forward: every block starts from its own point.
+            for block in domtree.cfg_rpo() {
+                let b = block.index() * ncat;
+                self.block_in[b..b + ncat].fill(block_point(block));
+            }
+            self.valid = true;
+            return;
+        }
         let e = entry.index() * ncat;
         self.block_in[e..e + ncat].fill(ENTRY);
         let mut converged = false;
@@ -149,9 +172,9 @@ impl AliasAnalysis {
                         changed = true;
                     }
                 }
-                self.scratch.copy_from_slice(&self.block_in[b..b + ncat]);
-                for inst in func.layout.block_insts(block) {
-                    apply(&mut self.scratch, func, inst);
+                for c in 0..ncat {
+                    let s = self.summary[b + c];
+                    self.scratch[c] = if s == UNSET { self.block_in[b + c] } else { s };
                 }
                 if self.out[b..b + ncat] != self.scratch[..] {
                     self.out[b..b + ncat].copy_from_slice(&self.scratch);

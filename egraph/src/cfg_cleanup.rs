@@ -15,7 +15,7 @@
 
 use crate::OptContext;
 use crate::unreachable;
-use kiln_ir::entity::EntitySet;
+use kiln_ir::entity::{EntitySet, SecondaryMap};
 use kiln_ir::instructions::{BlockArg, BlockCall, InstructionData};
 use kiln_ir::{Block, Function, Inst, Opcode, Value};
 use smallvec::SmallVec;
@@ -27,37 +27,108 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
     let Some(entry) = func.layout.entry_block() else { return Ok(()) };
     let mut pinned: EntitySet<Block> = EntitySet::new();
     pinned.insert(entry);
+    let mut traps: SmallVec<[Inst; 8]> = SmallVec::new();
     for b in func.layout.blocks() {
         for i in func.layout.block_insts(b) {
-            if let InstructionData::ExceptionHandlerAddress { block, .. } = func.dfg.insts[i] {
-                pinned.insert(block);
+            match func.dfg.insts[i] {
+                InstructionData::ExceptionHandlerAddress { block, .. } => {
+                    pinned.insert(block);
+                }
+                InstructionData::CondTrap { arg, .. } if const_of(func, arg).is_some() => traps.push(i),
+                _ => {}
             }
         }
     }
-    for _ in 0..MAX_ROUNDS {
+    // Only the CFG is maintained here (no dominator tree): it is recomputed after every step
+    // that changed edges.
+    ctx.ensure_cfg(func);
+    let mut any = fold_traps(func, ctx, &traps);
+    let mut aliases = false;
+    for round in 0..MAX_ROUNDS {
         let mut changed = fold_branches(func, ctx);
-        if changed {
-            ctx.invalidate_cfg();
+        if any && round == 0 {
+            ctx.cfg.compute(func);
         }
-        unreachable::run(func, ctx)?;
-        ctx.ensure_cfg(func);
+        if changed || round > 0 {
+            ctx.cfg.compute(func);
+        }
+        if remove_unreachable(func, ctx, &pinned) {
+            ctx.cfg.compute(func);
+        }
         if thread_jumps(func, ctx, &pinned) {
             changed = true;
-            ctx.invalidate_cfg();
-            unreachable::run(func, ctx)?;
-            ctx.ensure_cfg(func);
+            ctx.cfg.compute(func);
+            if remove_unreachable(func, ctx, &pinned) {
+                ctx.cfg.compute(func);
+            }
         }
-        if merge_blocks(func, ctx, &pinned) {
+        if merge_blocks(func, ctx, &pinned, &mut aliases) {
             changed = true;
-            ctx.invalidate_cfg();
-            ctx.ensure_cfg(func);
         }
+        any |= changed;
         if !changed {
             break;
         }
     }
-    resolve_aliases(func);
+    if any {
+        ctx.invalidate_cfg();
+    }
+    if aliases {
+        resolve_aliases(func);
+    }
     Ok(())
+}
+
+/// Conditional traps on constants: removed (never fire) or turned into `trap`.
+fn fold_traps(func: &mut Function, ctx: &mut OptContext, traps: &[Inst]) -> bool {
+    let mut changed = false;
+    for &i in traps {
+        if func.layout.inst_block(i).is_none() {
+            continue;
+        }
+        let InstructionData::CondTrap { opcode, arg, code } = func.dfg.insts[i] else { continue };
+        let Some(c) = const_of(func, arg) else { continue };
+        if (c == 0) == (opcode == Opcode::Trapz) {
+            func.dfg.replace_inst(i, InstructionData::Trap { opcode: Opcode::Trap, code });
+            while let Some(n) = func.layout.next_inst(i) {
+                func.layout.remove_inst(n);
+            }
+        } else {
+            func.layout.remove_inst(i);
+        }
+        ctx.stats.cfg_simplified += 1;
+        changed = true;
+    }
+    changed
+}
+
+/// Remove blocks not reachable from the entry (by the current CFG). Returns whether any was
+/// removed. Does nothing if one of them is pinned.
+fn remove_unreachable(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>) -> bool {
+    let Some(entry) = func.layout.entry_block() else { return false };
+    let mut seen: EntitySet<Block> = EntitySet::new();
+    let mut work = core::mem::take(&mut ctx.blocks);
+    work.clear();
+    work.push(entry);
+    seen.insert(entry);
+    while let Some(b) = work.pop() {
+        for &s in ctx.cfg.succs(b) {
+            if seen.insert(s) {
+                work.push(s);
+            }
+        }
+    }
+    work.clear();
+    work.extend(func.layout.blocks().filter(|&b| !seen.contains(b)));
+    let ok = !work.is_empty() && work.iter().all(|&b| !pinned.contains(b));
+    if ok {
+        for &b in &work {
+            unreachable::remove_block(func, b);
+        }
+        ctx.stats.blocks_removed += work.len() as u64;
+    }
+    ctx.blocks = work;
+    ok
 }
 
 /// The constant an `iconst` value holds (zero-extended), following aliases.
@@ -89,25 +160,6 @@ fn fold_branches(func: &mut Function, ctx: &mut OptContext) -> bool {
     blocks.clear();
     blocks.extend(func.layout.blocks());
     for &b in &blocks {
-        // Conditional traps on constants.
-        let mut cur = func.layout.first_inst(b);
-        while let Some(i) = cur {
-            cur = func.layout.next_inst(i);
-            let InstructionData::CondTrap { opcode, arg, code } = func.dfg.insts[i] else { continue };
-            let Some(c) = const_of(func, arg) else { continue };
-            let fires = (c == 0) == (opcode == Opcode::Trapz);
-            if fires {
-                func.dfg.replace_inst(i, InstructionData::Trap { opcode: Opcode::Trap, code });
-                while let Some(n) = func.layout.next_inst(i) {
-                    func.layout.remove_inst(n);
-                }
-                cur = None;
-            } else {
-                func.layout.remove_inst(i);
-            }
-            ctx.stats.cfg_simplified += 1;
-            changed = true;
-        }
         let Some(term) = func.layout.last_inst(b) else { continue };
         let new = match func.dfg.insts[term] {
             InstructionData::Brif { arg, blocks: [t, e], .. } => {
@@ -154,16 +206,31 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
     let mut blocks = core::mem::take(&mut ctx.blocks);
     blocks.clear();
     blocks.extend(func.layout.blocks());
+    // Uses of block parameters (a forwarding block's parameters may only feed its jump).
+    let mut uses: SecondaryMap<Value, u32> = SecondaryMap::new();
+    if blocks.iter().any(|&b| !func.dfg.block_params(b).is_empty() && forwarding_jump(func, b).is_some()) {
+        uses.resize(func.dfg.num_values());
+        for &b in &blocks {
+            for i in func.layout.block_insts(b) {
+                func.dfg.for_each_inst_value(i, |v| uses[func.dfg.resolve_aliases(v)] += 1);
+            }
+        }
+    }
     for &b in &blocks {
         if pinned.contains(b) {
             continue;
         }
-        let Some((_, fwd)) = forwarding_jump(func, b) else { continue };
+        let Some((jump, fwd)) = forwarding_jump(func, b) else { continue };
         let target = fwd.block(&func.dfg.value_lists);
         if target == b {
             continue;
         }
         let params: SmallVec<[Value; 4]> = func.dfg.block_params(b).iter().copied().collect();
+        let mut own: SmallVec<[Value; 8]> = SmallVec::new();
+        func.dfg.for_each_inst_value(jump, |v| own.push(func.dfg.resolve_aliases(v)));
+        if params.iter().any(|p| uses[*p] as usize != own.iter().filter(|&v| v == p).count()) {
+            continue;
+        }
         let fwd_args: SmallVec<[BlockArg; 4]> = fwd.args(&func.dfg.value_lists).collect();
         let preds: SmallVec<[Inst; 8]> = ctx.cfg.pred_iter(b).map(|p| p.inst).collect();
         for inst in preds {
@@ -207,7 +274,7 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
     changed
 }
 
-fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>) -> bool {
+fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>, aliases: &mut bool) -> bool {
     let mut changed = false;
     let mut blocks = core::mem::take(&mut ctx.blocks);
     blocks.clear();
@@ -241,6 +308,7 @@ fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
                 let Some(v) = args[i].as_value() else { break };
                 func.dfg.remove_block_param(b, i);
                 func.dfg.change_to_alias(p, v);
+                *aliases = true;
             }
             func.layout.remove_inst(term);
             while let Some(i) = func.layout.first_inst(b) {

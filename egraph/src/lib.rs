@@ -71,6 +71,8 @@ pub struct Options {
     pub only_rule: Option<usize>,
     /// Extraction always prefers a rewrite over the form it rewrote (to test rules).
     pub force_rewrites: bool,
+    /// Measure the time of each pass into [`Stats::pass_nanos`].
+    pub time_passes: bool,
 }
 
 /// What the optimizer did (accumulated over the functions optimized with one context).
@@ -110,6 +112,9 @@ pub struct Stats {
     pub budget_exhausted: u64,
     /// Successful applications of each rule (indexed like [`rule_names`]).
     pub rule_fires: Vec<u64>,
+    /// Time spent in each pass of [`PIPELINE`], in nanoseconds (only with
+    /// [`Options::time_passes`]).
+    pub pass_nanos: Vec<u64>,
 }
 
 /// The optimizer failed; always a bug in a pass (the input was verified).
@@ -153,6 +158,13 @@ impl OptContext {
         Self::default()
     }
 
+    /// The CFG and dominator tree of `func` (the function last optimized with this context),
+    /// computed only if the last passes changed its control flow.
+    pub fn analyses(&mut self, func: &Function) -> (&ControlFlowGraph, &DominatorTree) {
+        self.ensure_cfg(func);
+        (&self.cfg, &self.domtree)
+    }
+
     /// Make sure the CFG and dominator tree describe `func`.
     fn ensure_cfg(&mut self, func: &Function) {
         if !self.cfg_valid {
@@ -183,8 +195,15 @@ pub fn optimize(
     ctx.alias.invalidate();
     ctx.stats.functions += 1;
     let verify = ctx.options.verify.unwrap_or(cfg!(debug_assertions) && flags.enable_verifier() != 0);
-    for pass in PIPELINE {
+    if ctx.options.time_passes && ctx.stats.pass_nanos.len() < PIPELINE.len() {
+        ctx.stats.pass_nanos.resize(PIPELINE.len(), 0);
+    }
+    for (k, pass) in PIPELINE.iter().enumerate() {
+        let start = ctx.options.time_passes.then(std::time::Instant::now);
         (pass.run)(func, ctx).map_err(|message| OptError { pass: pass.name, message })?;
+        if let Some(s) = start {
+            ctx.stats.pass_nanos[k] += s.elapsed().as_nanos() as u64;
+        }
         if verify {
             let vctx = VerifierContext { flags, target };
             verify_function(func, &vctx)

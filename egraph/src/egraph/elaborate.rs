@@ -334,9 +334,7 @@ fn place(func: &mut Function, eg: &mut EGraph, n: Id, args: &[Value], before: In
         }
         None => {
             let i = func.dfg.make_inst(data);
-            func.dfg
-                .make_inst_results(i, if node.ctrl.is_invalid() { node.rty } else { node.ctrl })
-                .map_err(|e| format!("{}: {e:?}", node.opcode()))?;
+            func.dfg.append_result(i, node.rty).map_err(|e| format!("{}: {e:?}", node.opcode()))?;
             func.srclocs[i] = node.srcloc;
             i
         }

@@ -89,6 +89,15 @@ pub(crate) struct Class {
     pub best: Id,
     /// A constant node among the members, or `Id::NONE`.
     pub konst: Id,
+    /// Bit `op % 64` is set for the opcode of every node member (a quick filter for
+    /// matching).
+    pub ops: u64,
+}
+
+/// The bit of `op` in [`Class::ops`].
+#[inline]
+pub(crate) fn op_bit(op: Opcode) -> u64 {
+    1u64 << (op as u32 % 64)
 }
 
 /// An e-node.
@@ -237,7 +246,7 @@ impl EGraph {
         }
         let ty = func.dfg.value_type(v);
         let id = Id(self.classes.len() as u32);
-        self.push_class(Class { kind: Kind::Leaf(v), ty, cost: 0, best: id, konst: Id::NONE });
+        self.push_class(Class { kind: Kind::Leaf(v), ty, cost: 0, best: id, konst: Id::NONE, ops: 0 });
         self.value_ids[v] = id.0;
         id
     }
@@ -256,7 +265,8 @@ impl EGraph {
         let (cost, best) =
             if self.force_rewrites || cb.cost <= ca.cost { (cb.cost, cb.best) } else { (ca.cost, ca.best) };
         let konst = if ca.konst != Id::NONE { ca.konst } else { cb.konst };
-        let u = self.push_class(Class { kind: Kind::Union(a, b), ty: ca.ty, cost, best, konst });
+        let ops = ca.ops | cb.ops;
+        let u = self.push_class(Class { kind: Kind::Union(a, b), ty: ca.ty, cost, best, konst, ops });
         self.uf_union(a, u);
         self.uf_union(b, u);
         u
@@ -346,7 +356,7 @@ impl EGraph {
             _ => false,
         };
         let konst = if is_const { id } else { Id::NONE };
-        self.push_class(Class { kind: Kind::Node(ni), ty: n.rty, cost, best: id, konst })
+        self.push_class(Class { kind: Kind::Node(ni), ty: n.rty, cost, best: id, konst, ops: op_bit(n.opcode()) })
     }
 
     /// Insert a node of `data` at `depth` with the types given.

@@ -202,6 +202,8 @@ pub(crate) struct Compiled {
     pub tpls: Vec<Tpl>,
     pub tpl_root: u16,
     pub vars: Vec<String>,
+    /// For each operand of the root: the opcode bits its class must contain (0: any).
+    pub arg_filter: [u64; 3],
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -537,6 +539,7 @@ pub(crate) fn compile(def: &RuleDef) -> Result<Compiled, String> {
             tpls: Vec::new(),
             tpl_root: 0,
             vars: Vec::new(),
+            arg_filter: [0; 3],
         },
     };
     let toks = tokenize(def.lhs)?;
@@ -544,7 +547,14 @@ pub(crate) fn compile(def: &RuleDef) -> Result<Compiled, String> {
     let root = cx.pattern(&mut p)?;
     p.done()?;
     match cx.c.pats[root as usize] {
-        Pat::Node { op, .. } => cx.c.root_op = op,
+        Pat::Node { op, args, n, .. } => {
+            cx.c.root_op = op;
+            for i in 0..n as usize {
+                if let Pat::Node { op, .. } = cx.c.pats[args[i] as usize] {
+                    cx.c.arg_filter[i] = crate::egraph::op_bit(op);
+                }
+            }
+        }
         Pat::Var(_) => return Err("the pattern must start with an opcode".into()),
     }
     cx.c.root = root;

@@ -11,7 +11,7 @@
 
 use super::dsl::{Compiled, Expr, Func, ImmPat, MAX_VARS, Pat, Tpl, TySpec};
 use super::{Rule, ruleset};
-use crate::egraph::{EGraph, Id, MAX_REWRITES_PER_NODE, NodeData, lane_mask};
+use crate::egraph::{EGraph, Id, Kind, MAX_REWRITES_PER_NODE, NodeData, lane_mask, op_bit};
 use kiln_ir::Function;
 use kiln_ir::condcodes::{FloatCC, IntCC};
 use kiln_ir::immediates::{Ieee32, Ieee64};
@@ -27,7 +27,7 @@ pub(crate) enum Bind {
     None,
     Class(Id),
     /// An integer constant (masked) and its type.
-    Int(u128, Type),
+    Int(u64, Type),
     Cc(IntCC),
     Fcc(FloatCC),
     /// Float bits and type.
@@ -43,6 +43,10 @@ pub(crate) fn apply_rules(eg: &mut EGraph, func: &mut Function, id: Id, depth: u
     let Some(node) = eg.node_of(id).copied() else { return id };
     let op = node.opcode();
     let ctrl = if node.ctrl.is_invalid() { node.rty } else { node.ctrl };
+    let mut arg_ops = [u64::MAX; 3];
+    for (k, &a) in node.data.arguments(&eg.empty_pool).iter().take(3).enumerate() {
+        arg_ops[k] = eg.class(Id::from_value(a)).ops;
+    }
     let mut root = id;
     let mut count = 0;
     for &r in &set.by_op[op as usize] {
@@ -52,7 +56,7 @@ pub(crate) fn apply_rules(eg: &mut EGraph, func: &mut Function, id: Id, depth: u
             continue;
         }
         let Rule::Pattern(rule) = &set.rules[r as usize] else { continue };
-        if !rule.types.contains(ctrl) {
+        if !rule.types.contains(ctrl) || (0..3).any(|k| rule.arg_filter[k] & !arg_ops[k] != 0) {
             continue;
         }
         if eg.budget == 0 {
@@ -109,7 +113,7 @@ fn match_node(eg: &EGraph, rule: &Compiled, p: u16, n: Id, binds: &mut Binds) ->
         }
         (ImmPat::IntVar(s), InstructionData::UnaryImm { imm, .. }) => {
             let m = lane_mask(node.rty.bits());
-            bind(binds, eg, s, Bind::Int(imm.0 as u64 as u128 & m, node.rty))
+            bind(binds, eg, s, Bind::Int((imm.0 as u64 as u128 & m) as u64, node.rty))
         }
         (ImmPat::Cc(c), InstructionData::IntCompare { cond, .. }) => c == cond,
         (ImmPat::CcVar(s), InstructionData::IntCompare { cond, .. }) => bind(binds, eg, s, Bind::Cc(cond)),
@@ -145,6 +149,12 @@ fn match_class(eg: &EGraph, rule: &Compiled, p: u16, id: Id, binds: &mut Binds) 
     match rule.pats[p as usize] {
         Pat::Var(s) => bind(binds, eg, s, Bind::Class(id)),
         Pat::Node { op, .. } => {
+            if eg.class(id).ops & op_bit(op) == 0 {
+                return false;
+            }
+            if let Kind::Node(_) = eg.class(id).kind {
+                return match_node(eg, rule, p, id, binds);
+            }
             let mut members: SmallVec<[Id; 8]> = SmallVec::new();
             eg.members(id, &mut members);
             for m in members {
@@ -211,7 +221,7 @@ impl Cx<'_> {
             Expr::Var(s) => match b[*s as usize] {
                 Bind::None => None,
                 Bind::Class(id) => Some(V::Class(id)),
-                Bind::Int(v, t) => Some(V::Int(v, t)),
+                Bind::Int(v, t) => Some(V::Int(v as u128, t)),
                 Bind::Cc(c) => Some(V::Cc(c)),
                 Bind::Fcc(c) => Some(V::Fcc(c)),
                 Bind::Float(v, t) => Some(V::F(v, t)),
@@ -552,7 +562,7 @@ fn check(eg: &EGraph, id: Id, expected: Option<Type>) -> Option<Id> {
 /// Evaluate an integer constant binding as (bits, type) — for builders.
 pub(crate) fn int_bind(b: &Binds, slot: u8) -> Option<(u128, Type)> {
     match b[slot as usize] {
-        Bind::Int(v, t) => Some((v, t)),
+        Bind::Int(v, t) => Some((v as u128, t)),
         _ => None,
     }
 }
