@@ -200,7 +200,7 @@ fn is_node(func: &Function, eg: &mut EGraph, inst: Inst, op: Opcode) -> bool {
             let ty = func.dfg.value_type(d);
             match eg.int_const(func, id) {
                 Some(0) | None => false,
-                Some(c) => !(matches!(op, Sdiv | Srem) && c == super::lane_mask(ty.bits())),
+                Some(c) => !(op == Sdiv && c == super::lane_mask(ty.bits())),
             }
         }
         _ => op.is_pure() && !op.format().has_value_list(),

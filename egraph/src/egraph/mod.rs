@@ -306,7 +306,17 @@ impl EGraph {
 
     /// Insert a node: hash-cons it, fold it if its operands are constants, and apply the
     /// rewrite rules. Returns the id standing for the node's value (a union if rewritten).
-    pub fn insert(&mut self, func: &mut Function, n: NodeData, depth: u32) -> Id {
+    pub fn insert(&mut self, func: &mut Function, mut n: NodeData, depth: u32) -> Id {
+        // Commutative operations keep constants on the right, so that rules need one form.
+        let commutative = is_commutative(&n.data);
+        if let InstructionData::Binary { args, .. } = &mut n.data
+            && commutative
+        {
+            let (a, b) = (Id::from_value(args[0]), Id::from_value(args[1]));
+            if self.classes[a.idx()].konst != Id::NONE && self.classes[b.idx()].konst == Id::NONE {
+                args.swap(0, 1);
+            }
+        }
         let key = self.key(&n);
         if let Some(&id) = self.gvn.get(&key) {
             self.counters.gvn_hits += 1;

@@ -3,7 +3,6 @@
 
 crate::rules! {
     iadd_zero: int: (iadd x (iconst 0)) => x;
-    iadd_const_left: int: (iadd (iconst c) x) => (iadd x (iconst c));
     iadd_const_assoc: int: (iadd (iadd x (iconst a)) (iconst b)) => (iadd x (iconst (add a b)));
     isub_zero: int: (isub x (iconst 0)) => x;
     isub_const: int: (isub x (iconst c)) => (iadd x (iconst (neg c)));
@@ -24,7 +23,6 @@ crate::rules! {
     imul_zero: int: (imul x (iconst 0)) => (iconst 0);
     imul_one: int: (imul x (iconst 1)) => x;
     imul_neg_one: int: (imul x (iconst -1)) => (ineg x);
-    imul_const_left: int: (imul (iconst c) x) => (imul x (iconst c));
     imul_pow2: int: (imul x (iconst c)) if (pow2 c) => (ishl x (iconst.T (log2 c)));
     imul_neg_pow2: int: (imul x (iconst c)) if (neg_pow2 c) => (ineg (ishl x (iconst.T (log2 (neg c)))));
     imul_const_assoc: int: (imul (imul x (iconst a)) (iconst b)) => (imul x (iconst (mul a b)));

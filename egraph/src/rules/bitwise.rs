@@ -12,9 +12,6 @@ crate::rules! {
     bxor_zero: int: (bxor x (iconst 0)) => x;
     bxor_ones: int: (bxor x (iconst -1)) => (bnot x);
     bnot_bnot: any: (bnot (bnot x)) => x;
-    band_const_left: int: (band (iconst c) x) => (band x (iconst c));
-    bor_const_left: int: (bor (iconst c) x) => (bor x (iconst c));
-    bxor_const_left: int: (bxor (iconst c) x) => (bxor x (iconst c));
     band_const_assoc: int: (band (band x (iconst a)) (iconst b)) => (band x (iconst (and a b)));
     bor_const_assoc: int: (bor (bor x (iconst a)) (iconst b)) => (bor x (iconst (or a b)));
     bxor_const_assoc: int: (bxor (bxor x (iconst a)) (iconst b)) => (bxor x (iconst (xor a b)));

@@ -484,6 +484,13 @@ impl Cx<'_> {
                 let ctrl = match self.spec_type(eg, b, *ty) {
                     Some(t) => t,
                     None if !op.is_polymorphic() => types::INVALID,
+                    // A constant without a type from the context takes its value's type.
+                    None if expected.is_none() && op.format() == InstructionFormat::UnaryImm => {
+                        match imm.map(|e| self.eval(eg, b, e)) {
+                            Some(Some(V::Int(_, t))) if !t.is_invalid() => t,
+                            _ => return None,
+                        }
+                    }
                     None if info.results.first() == Some(&kiln_ir::opcodes::Constraint::Ctrl) => expected?,
                     None => {
                         let i = info.infer? as usize;
