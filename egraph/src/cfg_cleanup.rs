@@ -14,6 +14,7 @@
 //! instruction two edges to the same block. Rounds repeat a bounded number of times.
 
 use crate::OptContext;
+use crate::subst::Subst;
 use crate::unreachable;
 use kiln_ir::entity::{EntitySet, SecondaryMap};
 use kiln_ir::instructions::{BlockArg, BlockCall, InstructionData};
@@ -43,7 +44,8 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
     // that changed edges.
     ctx.ensure_cfg(func);
     let mut any = fold_traps(func, ctx, &traps);
-    let mut aliases = false;
+    let mut subst = core::mem::take(&mut ctx.subst);
+    subst.clear();
     for round in 0..MAX_ROUNDS {
         let mut changed = fold_branches(func, ctx);
         if any && round == 0 {
@@ -62,7 +64,7 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
                 ctx.cfg.compute(func);
             }
         }
-        if merge_blocks(func, ctx, &pinned, &mut aliases) {
+        if merge_blocks(func, ctx, &pinned, &mut subst) {
             changed = true;
         }
         any |= changed;
@@ -73,9 +75,8 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
     if any {
         ctx.invalidate_cfg();
     }
-    if aliases {
-        resolve_aliases(func);
-    }
+    subst.apply(func);
+    ctx.subst = subst;
     Ok(())
 }
 
@@ -274,7 +275,7 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
     changed
 }
 
-fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>, aliases: &mut bool) -> bool {
+fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>, subst: &mut Subst) -> bool {
     let mut changed = false;
     let mut blocks = core::mem::take(&mut ctx.blocks);
     blocks.clear();
@@ -301,14 +302,13 @@ fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
             if args.len() != params.len() || args.iter().any(|a| a.as_value().is_none()) {
                 break;
             }
-            if args.iter().zip(&params).any(|(a, &p)| a.as_value().map(|v| func.dfg.resolve_aliases(v)) == Some(p)) {
+            if args.iter().zip(&params).any(|(a, &p)| a.as_value().map(|v| subst.resolve(func, v)) == Some(p)) {
                 break;
             }
             for (i, &p) in params.iter().enumerate().rev() {
                 let Some(v) = args[i].as_value() else { break };
+                subst.set(func, p, v);
                 func.dfg.remove_block_param(b, i);
-                func.dfg.change_to_alias(p, v);
-                *aliases = true;
             }
             func.layout.remove_inst(term);
             while let Some(i) = func.layout.first_inst(b) {
@@ -325,21 +325,4 @@ fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
     }
     ctx.blocks = blocks;
     changed
-}
-
-/// Replace every alias operand in the layout by its target.
-fn resolve_aliases(func: &mut Function) {
-    let mut blocks: SmallVec<[Block; 32]> = SmallVec::new();
-    blocks.extend(func.layout.blocks());
-    for b in blocks {
-        let mut cur = func.layout.first_inst(b);
-        while let Some(i) = cur {
-            cur = func.layout.next_inst(i);
-            let mut any = false;
-            func.dfg.for_each_inst_value(i, |v| any |= func.dfg.value_is_alias(v));
-            if any {
-                func.dfg.map_inst_values(i, |dfg, v| dfg.resolve_aliases(v));
-            }
-        }
-    }
 }

@@ -9,6 +9,7 @@
 //! removing one parameter can make another constant.
 
 use crate::OptContext;
+use crate::subst::Subst;
 use kiln_ir::instructions::{BlockArg, BlockCall};
 use kiln_ir::{Block, Function, Value};
 use smallvec::SmallVec;
@@ -22,14 +23,20 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
     let mut blocks = core::mem::take(&mut ctx.blocks);
     blocks.clear();
     blocks.extend(ctx.domtree.cfg_rpo().filter(|&b| b != entry && !func.dfg.block_params(b).is_empty()));
+    let mut subst = core::mem::take(&mut ctx.subst);
+    subst.clear();
     for _ in 0..MAX_ROUNDS {
         let mut changed = false;
         for &block in &blocks {
             let nparams = func.dfg.block_params(block).len();
             // Walk parameters from the last so that removals keep earlier indices valid.
             for i in (0..nparams).rev() {
-                if let Some(v) = constant_value(func, ctx, block, i) {
-                    remove_param(func, ctx, block, i, v);
+                if let Some(v) = constant_value(func, ctx, &subst, block, i) {
+                    let p = func.dfg.block_params(block)[i];
+                    if !subst.set(func, p, v) {
+                        continue;
+                    }
+                    remove_param(func, ctx, block, i);
                     ctx.stats.params_removed += 1;
                     changed = true;
                 }
@@ -39,12 +46,14 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
             break;
         }
     }
+    subst.apply(func);
+    ctx.subst = subst;
     ctx.blocks = blocks;
     Ok(())
 }
 
 /// The single value parameter `i` of `block` receives, if there is one.
-fn constant_value(func: &Function, ctx: &OptContext, block: Block, i: usize) -> Option<Value> {
+fn constant_value(func: &Function, ctx: &OptContext, subst: &Subst, block: Block, i: usize) -> Option<Value> {
     let p = func.dfg.block_params(block)[i];
     let mut cand: Option<Value> = None;
     let mut any_edge = false;
@@ -55,7 +64,7 @@ fn constant_value(func: &Function, ctx: &OptContext, block: Block, i: usize) -> 
             }
             any_edge = true;
             let BlockArg::Value(a) = bc.args(&func.dfg.value_lists).nth(i)? else { return None };
-            let a = func.dfg.resolve_aliases(a);
+            let a = subst.resolve(func, a);
             if a == p {
                 continue;
             }
@@ -69,7 +78,7 @@ fn constant_value(func: &Function, ctx: &OptContext, block: Block, i: usize) -> 
     if any_edge { cand } else { None }
 }
 
-fn remove_param(func: &mut Function, ctx: &OptContext, block: Block, i: usize, v: Value) {
+fn remove_param(func: &mut Function, ctx: &OptContext, block: Block, i: usize) {
     let preds: SmallVec<[kiln_ir::Inst; 8]> = ctx.cfg.pred_iter(block).map(|p| p.inst).collect();
     // Block calls may share storage (a jump table used twice): edit each list once.
     let mut done: SmallVec<[(BlockCall, BlockCall); 8]> = SmallVec::new();
@@ -89,7 +98,5 @@ fn remove_param(func: &mut Function, ctx: &OptContext, block: Block, i: usize, v
             }
         }
     }
-    let p = func.dfg.block_params(block)[i];
     func.dfg.remove_block_param(block, i);
-    func.dfg.change_to_alias(p, v);
 }

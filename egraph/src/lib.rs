@@ -33,6 +33,7 @@ mod egraph;
 mod fxhash;
 pub mod rules;
 mod scoped_map;
+mod subst;
 mod unreachable;
 
 use kiln_ir::Function;
@@ -146,6 +147,7 @@ pub struct OptContext {
     build: egraph::build::BuildScratch,
     elab: egraph::elaborate::ElabScratch,
     blocks: Vec<kiln_ir::Block>,
+    subst: subst::Subst,
     /// Statistics.
     pub stats: Stats,
     /// Options.

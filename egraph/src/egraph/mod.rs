@@ -272,15 +272,16 @@ impl EGraph {
         u
     }
 
-    /// The members (leaves and nodes) of `id`, into `out` (appended).
+    /// The members (leaves and nodes) of `id`, into `out` (appended), newest first:
+    /// rewrites come before the forms they rewrote, so matching sees simplified forms first.
     pub fn members(&self, id: Id, out: &mut SmallVec<[Id; 8]>) {
         let mut stack: SmallVec<[Id; 8]> = SmallVec::new();
         stack.push(id);
         while let Some(x) = stack.pop() {
             match self.classes[x.idx()].kind {
                 Kind::Union(a, b) => {
-                    stack.push(b);
                     stack.push(a);
+                    stack.push(b);
                 }
                 _ => out.push(x),
             }
