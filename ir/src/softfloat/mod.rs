@@ -245,7 +245,7 @@ pub fn div(fmt: FloatFormat, a: u128, b: u128) -> u128 {
             let n = fmt.t + 3;
             let (q, rem_nonzero) = if 2 * fmt.t + 5 <= 128 {
                 let num = ua.sig << n;
-                (num / ub.sig, num % ub.sig != 0)
+                (num / ub.sig, !num.is_multiple_of(ub.sig))
             } else {
                 // Restoring binary long division; the remainder stays below sb < 2^113.
                 let d = ub.sig;

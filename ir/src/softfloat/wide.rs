@@ -160,6 +160,13 @@ mod tests {
         assert!(x.low_bits_nonzero(5));
         assert!(!x.low_bits_nonzero(4));
         assert_eq!(x.shr_jam(300), U256::from_u128(1));
+        let low_only = U256 { hi: 1 << 100, lo: 1 };
+        for n in [1, 64, 127, 128, 129, 200, 228] {
+            assert!(low_only.low_bits_nonzero(n), "{n}");
+            assert_eq!(low_only.shr_jam(n).lo & 1, 1, "{n}");
+        }
+        assert!(!U256 { hi: 1 << 100, lo: 0 }.low_bits_nonzero(228));
+        assert!(U256 { hi: 1 << 100, lo: 0 }.low_bits_nonzero(229));
         assert_eq!(U256::from_u128(1).shl(200), U256 { hi: 1 << 72, lo: 0 });
         assert_eq!(U256::from_u128(3).shl(127), U256 { hi: 1, lo: 1 << 127 });
         let (v, sh, st) = x.to_u128_sticky();
