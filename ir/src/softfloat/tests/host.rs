@@ -245,7 +245,7 @@ fn host_f64() {
 #[test]
 #[ignore]
 fn host_large() {
-    for (seed, n) in [(11u64, 10_000_000usize), (12, 10_000_000)] {
+    for (seed, n) in [(11u64, 20_000_000usize), (12, 20_000_000)] {
         let checks = if seed == 11 { run::<f32>(n, seed) } else { run::<f64>(n, seed) };
         eprintln!("host large seed {seed}: {n} cases, {checks} comparisons");
     }
