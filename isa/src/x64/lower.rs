@@ -17,6 +17,7 @@
 use crate::x64::abi::{X64Abi, load_to_reg, store_from_reg};
 use crate::x64::inst::*;
 use crate::x64::regs::{self, enc, gpr_preg};
+use crate::x64::settings::X64Settings;
 use kiln_codegen::machinst::abi::{AbiSpec, ComputedSig, StackAMode, compute_sig};
 use kiln_codegen::machinst::buffer::{HandlerTag, RelocTarget};
 use kiln_codegen::machinst::lower::{Lower, LowerBackend};
@@ -39,13 +40,8 @@ use smallvec::SmallVec;
 pub struct X64Backend {
     /// Shared flags.
     pub flags: Flags,
-    has_avx: bool,
-    has_sse41: bool,
-    has_bmi1: bool,
-    has_lzcnt: bool,
-    has_popcnt: bool,
-    has_fma: bool,
-    has_cmpxchg16b: bool,
+    /// ISA extensions.
+    pub isa: X64Settings,
     /// Target triple's default convention, for libcalls.
     pub default_cc: CallConv,
 }
@@ -53,17 +49,7 @@ pub struct X64Backend {
 impl X64Backend {
     /// A backend for these flags.
     pub fn new(flags: Flags, isa_flags: &IsaFlags, default_cc: CallConv) -> Self {
-        X64Backend {
-            flags,
-            has_avx: isa_flags.has("has_avx"),
-            has_sse41: isa_flags.has("has_sse41"),
-            has_bmi1: isa_flags.has("has_bmi1"),
-            has_lzcnt: isa_flags.has("has_lzcnt"),
-            has_popcnt: isa_flags.has("has_popcnt"),
-            has_fma: isa_flags.has("has_fma"),
-            has_cmpxchg16b: isa_flags.has("has_cmpxchg16b"),
-            default_cc,
-        }
+        X64Backend { flags, isa: X64Settings::new(isa_flags), default_cc }
     }
 }
 
@@ -1130,7 +1116,7 @@ impl X64Lower<'_> {
             let src1 = self.reg(ctx, x)?;
             let src2 = RegMem::Reg(self.reg(ctx, y)?);
             let dst = self.output(ctx, inst)?;
-            ctx.emit(Inst::XmmRmR { op: sop, src1, src2, dst, vex: self.b.has_avx });
+            ctx.emit(Inst::XmmRmR { op: sop, src1, src2, dst, vex: self.b.isa.has_avx });
             return Ok(());
         }
         if !is_int_ty(ty) {
@@ -1154,7 +1140,7 @@ impl X64Lower<'_> {
             (x, y)
         };
         // x & !y with BMI1.
-        if aop == AluOp::And && self.b.has_bmi1 && ty.bits() >= 32 {
+        if aop == AluOp::And && self.b.isa.has_bmi1 && ty.bits() >= 32 {
             for (p, q) in [(x, y), (y, x)] {
                 if let Some(d) = ctx.def_inst(q) {
                     if let D::Unary { opcode: Opcode::Bnot, arg } = *ctx.data(d) {
@@ -1206,7 +1192,7 @@ impl X64Lower<'_> {
             let src1 = self.reg(ctx, x)?;
             let ones = self.const_mem(ctx, &[0xff; 16]);
             let dst = self.output(ctx, inst)?;
-            ctx.emit(Inst::XmmRmR { op: SseOp::Xorps, src1, src2: ones, dst, vex: self.b.has_avx });
+            ctx.emit(Inst::XmmRmR { op: SseOp::Xorps, src1, src2: ones, dst, vex: self.b.isa.has_avx });
             return Ok(());
         }
         if !is_int_ty(ty) {
@@ -1662,7 +1648,7 @@ impl X64Lower<'_> {
     fn clz_reg(&self, ctx: Ctx, r: Reg, size: OperandSize) -> CodegenResult<Reg> {
         let bits = if size == OperandSize::S64 { 64 } else { 32 };
         let dst = self.tmp(ctx, types::I64)?;
-        if self.b.has_lzcnt {
+        if self.b.isa.has_lzcnt {
             ctx.emit(Inst::UnaryRmR { size, op: UnaryOp::Lzcnt, src: RegMem::Reg(r), dst });
             return Ok(dst.to_reg());
         }
@@ -1687,7 +1673,7 @@ impl X64Lower<'_> {
     fn ctz_reg(&self, ctx: Ctx, r: Reg, size: OperandSize) -> CodegenResult<Reg> {
         let bits = if size == OperandSize::S64 { 64 } else { 32 };
         let dst = self.tmp(ctx, types::I64)?;
-        if self.b.has_bmi1 {
+        if self.b.isa.has_bmi1 {
             ctx.emit(Inst::UnaryRmR { size, op: UnaryOp::Tzcnt, src: RegMem::Reg(r), dst });
             return Ok(dst.to_reg());
         }
@@ -1707,7 +1693,7 @@ impl X64Lower<'_> {
 
     /// Population count of the 32/64-bit register `r`.
     fn popcnt_reg(&self, ctx: Ctx, r: Reg, size: OperandSize) -> CodegenResult<Reg> {
-        if self.b.has_popcnt {
+        if self.b.isa.has_popcnt {
             let dst = self.tmp(ctx, types::I64)?;
             ctx.emit(Inst::UnaryRmR { size, op: UnaryOp::Popcnt, src: RegMem::Reg(r), dst });
             return Ok(dst.to_reg());
@@ -2279,7 +2265,7 @@ impl X64Lower<'_> {
         let args = ctx.inputs(inst);
         let double = ty == types::F64;
         let scalar = ty == types::F32 || ty == types::F64;
-        let vex = self.b.has_avx;
+        let vex = self.b.isa.has_avx;
         let src_ty = ctx.value_ty(args[0]);
         if !scalar && !(matches!(op, Opcode::Fpromote | Opcode::Fdemote)) {
             return Err(unsupported_op(op, ty));
@@ -2351,7 +2337,7 @@ impl X64Lower<'_> {
                 d.to_reg()
             }
             Opcode::Fma => {
-                if !self.b.has_fma {
+                if !self.b.isa.has_fma {
                     let lib = if double { LibCall::FmaF64 } else { LibCall::FmaF32 };
                     return self.lower_libcall(ctx, inst, lib, &[args[0], args[1], args[2]]);
                 }
@@ -2364,7 +2350,7 @@ impl X64Lower<'_> {
                 d.to_reg()
             }
             Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest => {
-                if !self.b.has_sse41 {
+                if !self.b.isa.has_sse41 {
                     let lib = match (op, double) {
                         (Opcode::Ceil, false) => LibCall::CeilF32,
                         (Opcode::Ceil, true) => LibCall::CeilF64,
@@ -2558,7 +2544,7 @@ impl X64Lower<'_> {
             _ => ty,
         };
         if vty == types::I128 {
-            if !self.b.has_cmpxchg16b || !matches!(op, Opcode::AtomicCas | Opcode::AtomicLoad) {
+            if !self.b.isa.has_cmpxchg16b || !matches!(op, Opcode::AtomicCas | Opcode::AtomicLoad) {
                 return Err(unsupported(format!("i128 {op} (needs has_cmpxchg16b; only atomic_cas and atomic_load)")));
             }
             let addr = self.reg(ctx, args[0])?;
