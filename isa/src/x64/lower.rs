@@ -366,7 +366,7 @@ impl X64Lower<'_> {
     // Conditions
 
     /// Emit flags for `icmp cc x, y` (scalar ints up to 64 bits) and return the condition.
-    fn emit_icmp(&self, ctx: Ctx, cc: IntCC, x: Value, y: Value) -> CodegenResult<Cond> {
+    fn emit_icmp(&self, ctx: Ctx, cc: IntCC, x: Value, y: Value, allow_sink: bool) -> CodegenResult<Cond> {
         let ty = ctx.value_ty(x);
         if ty == types::I128 {
             return self.emit_icmp128(ctx, cc, x, y);
@@ -374,8 +374,7 @@ impl X64Lower<'_> {
         let size = size_of(ty);
         // Comparing with zero for equality: `test x, x`.
         if matches!(cc, IntCC::Equal | IntCC::NotEqual) && ctx.iconst_bits(y) == Some(0) {
-            let r = self.reg(ctx, x)?;
-            ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1: r, src2: RegMemImm::Reg(r) });
+            self.emit_test_nonzero(ctx, x, ty)?;
             return Ok(Cond::One(intcc(cc)));
         }
         // A constant on the left: swap.
@@ -390,8 +389,13 @@ impl X64Lower<'_> {
                 Some(i) => RegMemImm::Imm(i),
                 None => RegMemImm::Reg(self.reg(ctx, y)?),
             }
-        } else {
+        } else if allow_sink {
             self.rmi(ctx, y, ty)?
+        } else {
+            match self.imm32(ctx, y, ty) {
+                Some(i) => RegMemImm::Imm(i),
+                None => RegMemImm::Reg(self.reg(ctx, y)?),
+            }
         };
         ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Cmp, src1, src2 });
         Ok(Cond::One(intcc(cc)))
@@ -431,7 +435,7 @@ impl X64Lower<'_> {
     }
 
     /// Emit flags for `fcmp cc x, y`.
-    fn emit_fcmp(&self, ctx: Ctx, cc: FloatCC, x: Value, y: Value) -> CodegenResult<Cond> {
+    fn emit_fcmp(&self, ctx: Ctx, cc: FloatCC, x: Value, y: Value, allow_sink: bool) -> CodegenResult<Cond> {
         let ty = ctx.value_ty(x);
         if ty != types::F32 && ty != types::F64 {
             return Err(unsupported_op(Opcode::Fcmp, ty));
@@ -439,27 +443,36 @@ impl X64Lower<'_> {
         let (swap, cond) = floatcc(cc);
         let (a, b) = if swap { (y, x) } else { (x, y) };
         let src1 = self.reg(ctx, a)?;
-        let src2 = self.rm(ctx, b, ty)?;
+        let src2 = if allow_sink { self.rm(ctx, b, ty)? } else { RegMem::Reg(self.reg(ctx, b)?) };
         ctx.emit(Inst::XmmCmp { double: ty == types::F64, src1, src2 });
         Ok(cond)
     }
 
     /// Emit flags for a branch/select condition value `c` and return the condition under
-    /// which `c` is true. Fuses a single-use `icmp`/`fcmp` in the same block.
+    /// which `c` is true. Fuses the `icmp`/`fcmp` that produced it (possibly through
+    /// extensions, which keep 0/1 non-zero-ness) when it is in the same block: the compare
+    /// is pure, so repeating it is always correct and cheaper than testing a materialized
+    /// boolean.
     fn cond(&self, ctx: Ctx, c: Value) -> CodegenResult<Cond> {
-        if let Some(def) = ctx.def_inst(c) {
-            let fusable = ctx.uses(c) == kiln_codegen::machinst::lower::Uses::Once
-                && ctx.f.layout.inst_block(def) == ctx.cur_block();
-            if fusable {
-                match *ctx.data(def) {
-                    D::IntCompare { cond, args, .. } if ctx.value_ty(args[0]).is_scalar() => {
-                        return self.emit_icmp(ctx, cond, args[0], args[1]);
-                    }
-                    D::FloatCompare { cond, args, .. } if ctx.value_ty(args[0]).is_scalar() => {
-                        return self.emit_fcmp(ctx, cond, args[0], args[1]);
-                    }
-                    _ => {}
+        let mut v = c;
+        // A load feeding the compare may only be merged into it if the compare is
+        // evaluated exactly once, i.e. every value of the chain has this single use.
+        let mut single_use = true;
+        for _ in 0..4 {
+            let Some(def) = ctx.def_inst(v) else { break };
+            if ctx.f.layout.inst_block(def) != ctx.cur_block() {
+                break;
+            }
+            single_use &= ctx.uses(v) == kiln_codegen::machinst::lower::Uses::Once;
+            match *ctx.data(def) {
+                D::IntCompare { cond, args, .. } if ctx.value_ty(args[0]).is_scalar() => {
+                    return self.emit_icmp(ctx, cond, args[0], args[1], single_use);
                 }
+                D::FloatCompare { cond, args, .. } if ctx.value_ty(args[0]).is_scalar() => {
+                    return self.emit_fcmp(ctx, cond, args[0], args[1], single_use);
+                }
+                D::Unary { opcode: Opcode::Uextend | Opcode::Sextend, arg } => v = arg,
+                _ => break,
             }
         }
         let ty = ctx.value_ty(c);
@@ -468,10 +481,31 @@ impl X64Lower<'_> {
             self.emit_alu(ctx, OperandSize::S64, AluOp::Or, r.reg(0), RegMemImm::Reg(r.reg(1)))?;
             return Ok(Cond::One(CC::NZ));
         }
-        let r = self.reg(ctx, c)?;
-        let size = size_of(ty);
-        ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1: r, src2: RegMemImm::Reg(r) });
+        self.emit_test_nonzero(ctx, c, ty)?;
         Ok(Cond::One(CC::NZ))
+    }
+
+    /// Set ZF iff `v` (of type `ty`) is zero; a single-use `band` is folded into `test`.
+    fn emit_test_nonzero(&self, ctx: Ctx, v: Value, ty: Type) -> CodegenResult<()> {
+        let size = size_of(ty);
+        if let Some(def) = ctx.def_inst(v) {
+            if let D::Binary { opcode: Opcode::Band, args } = *ctx.data(def) {
+                if is_int_ty(ty) && ctx.uses(v) == kiln_codegen::machinst::lower::Uses::Once {
+                    let (a, b) =
+                        if ctx.iconst_bits(args[0]).is_some() { (args[1], args[0]) } else { (args[0], args[1]) };
+                    let src1 = self.reg(ctx, a)?;
+                    let src2 = match self.imm32(ctx, b, ty) {
+                        Some(i) => RegMemImm::Imm(i),
+                        None => RegMemImm::Reg(self.reg(ctx, b)?),
+                    };
+                    ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1, src2 });
+                    return Ok(());
+                }
+            }
+        }
+        let r = self.reg(ctx, v)?;
+        ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1: r, src2: RegMemImm::Reg(r) });
+        Ok(())
     }
 
     /// Materialize a condition in the flags as an i8 0/1 in `dst`.
@@ -786,13 +820,15 @@ impl X64Lower<'_> {
                 if !aty.is_scalar() {
                     return Err(unsupported_op(op, aty));
                 }
-                let c = self.emit_icmp(ctx, cond, args[0], args[1])?;
+                // Consumers of the result may also re-evaluate this compare (see `cond`), so
+                // a load is never merged into a materialized compare: it must stay a value.
+                let c = self.emit_icmp(ctx, cond, args[0], args[1], false)?;
                 let dst = self.output(ctx, inst)?;
                 self.setcc(ctx, c, dst)
             }
             Opcode::Fcmp => {
                 let D::FloatCompare { cond, .. } = data else { unreachable!() };
-                let c = self.emit_fcmp(ctx, cond, args[0], args[1])?;
+                let c = self.emit_fcmp(ctx, cond, args[0], args[1], false)?;
                 let dst = self.output(ctx, inst)?;
                 self.setcc(ctx, c, dst)
             }
