@@ -1546,7 +1546,12 @@ impl X64Lower<'_> {
         let size = if kind == ShiftKind::Shl { size32(ty) } else { size_of(ty) };
         let src = self.reg(ctx, x)?;
         let amount = if let Some(c) = ctx.iconst_bits(amt) {
-            ShiftAmount::Imm((c & (bits as u64 - 1)) as u8)
+            let n = (c & (bits as u64 - 1)) as u8;
+            if n == 0 {
+                let res = ctx.f.dfg.inst_results(inst)[0];
+                return ctx.alias_value(res, src);
+            }
+            ShiftAmount::Imm(n)
         } else {
             let a = self.regs(ctx, amt)?.reg(0);
             if bits < 32 && !matches!(kind, ShiftKind::Rol | ShiftKind::Ror) {
@@ -1928,10 +1933,58 @@ impl X64Lower<'_> {
         Ok(d.to_reg())
     }
 
+    /// Does the lowering of `v` (an i32) leave the upper 32 bits of its register zero? True
+    /// for values computed by 32-bit operations, which the hardware zero-extends; false for
+    /// parameters, call results and anything of unknown origin.
+    fn zero_extends_32(&self, ctx: Ctx, v: Value) -> bool {
+        if ctx.value_ty(v) != types::I32 {
+            return false;
+        }
+        let Some(def) = ctx.def_inst(v) else { return false };
+        let op = ctx.f.dfg.opcode(def);
+        if matches!(op, Opcode::Ishl | Opcode::Ushr | Opcode::Sshr) {
+            // A constant shift by zero is lowered as a plain alias of the operand.
+            if let Some(amt) = ctx.inputs(def).get(1) {
+                if ctx.iconst_bits(*amt).is_some_and(|c| c & 31 == 0) {
+                    return false;
+                }
+            }
+        }
+        matches!(
+            op,
+            Opcode::Iadd
+                | Opcode::Isub
+                | Opcode::Band
+                | Opcode::Bor
+                | Opcode::Bxor
+                | Opcode::Imul
+                | Opcode::Ishl
+                | Opcode::Ushr
+                | Opcode::Sshr
+                | Opcode::Ineg
+                | Opcode::Bnot
+                | Opcode::Iconst
+                | Opcode::Load
+                | Opcode::Uload8
+                | Opcode::Sload8
+                | Opcode::Uload16
+                | Opcode::Sload16
+                | Opcode::Udiv
+                | Opcode::Urem
+                | Opcode::Sdiv
+                | Opcode::Srem
+        )
+    }
+
     fn lower_extend(&self, ctx: Ctx, inst: IrInst, signed: bool, x: Value, ty: Type) -> CodegenResult<()> {
         let src_ty = ctx.value_ty(x);
         if !is_int_ty(src_ty) {
             return Err(unsupported_op(if signed { Opcode::Sextend } else { Opcode::Uextend }, ty));
+        }
+        if !signed && ty == types::I64 && self.zero_extends_32(ctx, x) {
+            let r = self.reg(ctx, x)?;
+            let res = ctx.f.dfg.inst_results(inst)[0];
+            return ctx.alias_value(res, r);
         }
         let from = src_ty.bits();
         let to = if ty.bits() > 32 { 64 } else { 32 };
