@@ -21,7 +21,7 @@
 //! take the next file from an atomic index (largest files first, to balance the tail) and
 //! share nothing else: no lock is taken while tests run.
 
-use crate::subtest::{Failure, FileScratch, TestContext, TestError, TestKind, make_kind};
+use crate::subtest::{Failure, FileScratch, KINDS, KindInfo, TestContext, TestError, TestKind, make_kind_in};
 use kiln_ir::function::Function;
 use kiln_ir::settings::{Flags, TargetSpec};
 use kiln_ir::text::{Details, IsaSpec, Location, ParseOptions, TargetEntry, TestCommand, parse_test};
@@ -155,7 +155,7 @@ impl Summary {
                         }
                     }
                     Status::Skipped(why) if verbose => {
-                        let _ = writeln!(s, "{}: skipped{}: {why}", r.path.display(), describe(t));
+                        let _ = writeln!(s, "{}:{} skipped: {why}", r.path.display(), describe(t));
                     }
                     Status::Skipped(_) => {}
                 }
@@ -331,7 +331,8 @@ struct Config<'a> {
 
 fn target_label(t: &TargetSpec) -> String {
     let flags = t.isa_flags.to_string();
-    if flags.is_empty() { t.triple.to_string() } else { format!("{} {flags}", t.triple) }
+    let arch = t.triple.architecture;
+    if flags.is_empty() { arch.to_string() } else { format!("{arch} {flags}") }
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -346,6 +347,11 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Run the filetest `text` (read from `path`).
 pub fn run_source(path: &Path, text: &str) -> FileReport {
+    run_source_with(path, text, KINDS)
+}
+
+/// [`run_source`] with another registry of test kinds.
+pub fn run_source_with(path: &Path, text: &str, registry: &[KindInfo]) -> FileReport {
     let mut report = FileReport::new(path);
     let parsed = panic::catch_unwind(|| parse_test(text, &ParseOptions::default()));
     let tf = match parsed {
@@ -367,7 +373,7 @@ pub fn run_source(path: &Path, text: &str) -> FileReport {
 
     let mut kinds: Vec<(&TestCommand, Box<dyn TestKind>)> = Vec::new();
     for cmd in &tf.commands {
-        match make_kind(cmd) {
+        match make_kind_in(registry, cmd) {
             Ok(Some(k)) => kinds.push((cmd, k)),
             Ok(None) => report.file_level(&cmd.name, Status::Skipped(format!("not implemented: test {}", cmd.name))),
             Err(e) => report.file_level(&cmd.name, Status::Failed(vec![Failure { location: None, message: e }])),

@@ -130,7 +130,12 @@ pub const KINDS: &[KindInfo] = &[
 /// The kind for a `test` line: `Ok(None)` if the command exists but is not implemented,
 /// `Err` for an unknown command or bad options.
 pub fn make_kind(command: &TestCommand) -> Result<Option<Box<dyn TestKind>>, String> {
-    match KINDS.iter().find(|k| k.name == command.name) {
+    make_kind_in(KINDS, command)
+}
+
+/// [`make_kind`] with another registry (tests plug in their own kinds).
+pub fn make_kind_in(registry: &[KindInfo], command: &TestCommand) -> Result<Option<Box<dyn TestKind>>, String> {
+    match registry.iter().find(|k| k.name == command.name) {
         None => Err(format!("unknown test command '{}'", command.name)),
         Some(KindInfo { make: None, .. }) => Ok(None),
         Some(KindInfo { make: Some(make), .. }) => make(command).map(Some),
