@@ -217,8 +217,17 @@ impl DataFlowGraph {
 
     /// Make `v` an alias of `target`. Fails (returning false) if that would create a cycle.
     pub fn make_alias(&mut self, v: Value, target: Value) -> bool {
-        if self.resolve_aliases(target) == v {
-            return false;
+        // `v` must not appear anywhere on the chain from `target` (it may itself be an alias
+        // somewhere in the middle of that chain, not only at its end).
+        let mut cur = target;
+        for _ in 0..=self.values.len() {
+            if cur == v {
+                return false;
+            }
+            match self.alias_target(cur) {
+                Some(t) => cur = t,
+                None => break,
+            }
         }
         let ty = self.value_type(target);
         self.values[v] = ValueData { ty, kind: ValueKind::Alias, num: 0, x: target.as_u32() };

@@ -114,6 +114,19 @@ impl<'f, I: MachInst> Lower<'f, I> {
         l
     }
 
+    /// The virtual register holding the return-area pointer (allocated on first request:
+    /// returns are lowered before the entry block that receives the pointer).
+    fn ret_area_ptr(&mut self) -> CodegenResult<Reg> {
+        match self.abi.ret_area_ptr {
+            Some(r) => Ok(r),
+            None => {
+                let r = self.alloc_tmp(types::I64)?.to_reg();
+                self.abi.ret_area_ptr = Some(r);
+                Ok(r)
+            }
+        }
+    }
+
     fn compute_uses_and_colors(&mut self, order: &BlockLoweringOrder) {
         let f = self.f;
         for lb in order.lowered_order() {
@@ -428,10 +441,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                             rets.push(RetPair { vreg: r, preg: reg });
                         }
                         ABIArgSlot::Stack { offset, ty, .. } => {
-                            let base = self
-                                .abi
-                                .ret_area_ptr
-                                .ok_or_else(|| CodegenError::Other("missing return-area pointer".into()))?;
+                            let base = self.ret_area_ptr()?;
                             self.emit(S::gen_store_base_offset(base, offset as i32, r, ty));
                         }
                     }
@@ -452,9 +462,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
         let mut pi = 0usize;
         for (i, loc) in csig.args.iter().enumerate() {
             let regs = if Some(i) == csig.stack_ret_arg {
-                let r = self.alloc_tmp(types::I64)?.to_reg();
-                self.abi.ret_area_ptr = Some(r);
-                ValueRegs::one(r)
+                ValueRegs::one(self.ret_area_ptr()?)
             } else {
                 let r = *params.get(pi).ok_or_else(|| CodegenError::Other("signature/params mismatch".into()))?;
                 pi += 1;

@@ -14,8 +14,8 @@ use crate::machinst::reg::{AllocationRewriter, OperandCollector, PINNED_VREGS};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
-use smallvec::SmallVec;
 use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PRegSet, RegClass, VReg};
+use smallvec::SmallVec;
 use std::fmt::Write;
 
 /// A VCode function.

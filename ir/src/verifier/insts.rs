@@ -222,43 +222,33 @@ impl Verifier<'_> {
                 }
             },
             InstructionData::CallIndirect { sig_ref, .. } => ok &= self.check_sig_ref(inst, sig_ref),
-            InstructionData::StackAddr { stack_slot, .. } => {
-                if !func.stack_slots.is_valid(stack_slot) || ph.stack_slots.contains(stack_slot) {
-                    self.report_inst(inst, format!("invalid stack slot {stack_slot}"));
-                    ok = false;
-                }
-            }
+            _ => {}
+        }
+        let undeclared: Option<String> = match *data {
+            InstructionData::StackAddr { stack_slot: ss, .. } => (!func.stack_slots.is_valid(ss)
+                || ph.stack_slots.contains(ss))
+            .then(|| format!("invalid stack slot {ss}")),
             InstructionData::DynamicStackAddr { dynamic_stack_slot: dss, .. } => {
-                if !func.dynamic_stack_slots.is_valid(dss) || ph.dynamic_stack_slots.contains(dss) {
-                    self.report_inst(inst, format!("invalid dynamic stack slot {dss}"));
-                    ok = false;
-                }
+                (!func.dynamic_stack_slots.is_valid(dss) || ph.dynamic_stack_slots.contains(dss))
+                    .then(|| format!("invalid dynamic stack slot {dss}"))
             }
-            InstructionData::UnaryGlobalValue { global_value: gv, .. } => {
-                if !func.global_values.is_valid(gv) || ph.global_values.contains(gv) {
-                    self.report_inst(inst, format!("invalid global value {gv}"));
-                    ok = false;
-                }
-            }
-            InstructionData::UnaryConst { constant, .. } => {
-                if !dfg.constants.is_valid(constant) || ph.constants.contains(constant) {
-                    self.report_inst(inst, format!("invalid constant {constant}"));
-                    ok = false;
-                }
+            InstructionData::UnaryGlobalValue { global_value: gv, .. } => (!func.global_values.is_valid(gv)
+                || ph.global_values.contains(gv))
+            .then(|| format!("invalid global value {gv}")),
+            InstructionData::UnaryConst { constant: c, .. } => {
+                (!dfg.constants.is_valid(c) || ph.constants.contains(c)).then(|| format!("invalid constant {c}"))
             }
             InstructionData::Shuffle { mask, .. } => {
-                if !dfg.immediates.is_valid(mask) {
-                    self.report_inst(inst, format!("invalid shuffle mask {mask}"));
-                    ok = false;
-                }
+                (!dfg.immediates.is_valid(mask)).then(|| format!("invalid shuffle mask {mask}"))
             }
-            InstructionData::ExceptionHandlerAddress { block, .. } => {
-                if !dfg.block_is_valid(block) || !func.layout.is_block_inserted(block) {
-                    self.report_inst(inst, format!("invalid block reference {block}"));
-                    ok = false;
-                }
-            }
-            _ => {}
+            InstructionData::ExceptionHandlerAddress { block, .. } => (!dfg.block_is_valid(block)
+                || !func.layout.is_block_inserted(block))
+            .then(|| format!("invalid block reference {block}")),
+            _ => None,
+        };
+        if let Some(msg) = undeclared {
+            self.report_inst(inst, msg);
+            ok = false;
         }
         if let InstructionData::TryCall { exception, .. } | InstructionData::TryCallIndirect { exception, .. } = *data {
             let et = &dfg.exception_tables[exception];
@@ -399,24 +389,22 @@ impl Verifier<'_> {
                 let values = dfg.inst_values(inst);
                 for v in values {
                     match dfg.value_def(v) {
-                        Some(ValueDef::Result(di, _)) => {
+                        Some(ValueDef::Result(di, _))
                             if di != inst
                                 && dfg.insts.is_valid(di)
                                 && layout.inst_block(di).is_some()
-                                && !domtree.dominates(di, inst, layout)
-                            {
-                                self.report_inst(inst, format!("uses value {v} from non-dominating {di}"));
-                            }
+                                && !domtree.dominates(di, inst, layout) =>
+                        {
+                            self.report_inst(inst, format!("uses value {v} from non-dominating {di}"));
                         }
-                        Some(ValueDef::Param(b, _)) => {
+                        Some(ValueDef::Param(b, _))
                             if dfg.block_is_valid(b)
                                 && layout.is_block_inserted(b)
-                                && !domtree.block_dominates(b, block)
-                            {
-                                self.report_inst(inst, format!("uses value arg from non-dominating {b}"));
-                            }
+                                && !domtree.block_dominates(b, block) =>
+                        {
+                            self.report_inst(inst, format!("uses value arg from non-dominating {b}"));
                         }
-                        None => {}
+                        _ => {}
                     }
                 }
             }

@@ -183,7 +183,7 @@ impl Verifier<'_> {
         self.check_signature(&func.signature, AnyEntity::Function);
         let mut used_by_fn: SecondaryMap<SigRef, bool> = SecondaryMap::new();
         for (fr, ext) in func.dfg.ext_funcs.iter() {
-            if !func.placeholders.func_refs.contains(fr) {
+            if !func.placeholders.func_refs.contains(fr) && func.dfg.signatures.is_valid(ext.signature) {
                 used_by_fn[ext.signature] = true;
             }
         }

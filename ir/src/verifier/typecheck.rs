@@ -462,10 +462,10 @@ impl<'a> Verifier<'a> {
             }
             // Rule 27.
             InstructionData::TernaryImm8 { opcode: Opcode::Insertlane, imm, .. }
-            | InstructionData::BinaryImm8 { opcode: Opcode::Extractlane, imm, .. } => {
-                if ctrl_ok && u32::from(imm) >= ctrl.lane_count() {
-                    self.report_inst(inst, format!("the lane {imm} does not index into the type {ctrl}"));
-                }
+            | InstructionData::BinaryImm8 { opcode: Opcode::Extractlane, imm, .. }
+                if ctrl_ok && u32::from(imm) >= ctrl.lane_count() =>
+            {
+                self.report_inst(inst, format!("the lane {imm} does not index into the type {ctrl}"));
             }
             // Rule 28.
             InstructionData::Shuffle { mask, .. } => {
