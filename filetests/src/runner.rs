@@ -453,6 +453,16 @@ pub fn run_source_with(path: &Path, text: &str, registry: &[KindInfo]) -> FileRe
         }
     }
     report.output = scratch.take_output();
+    let edits = scratch.take_bless();
+    if !edits.is_empty() {
+        let new = crate::kinds::compile::apply_bless(text, &details, &edits);
+        if let Err(e) = std::fs::write(path, new) {
+            report.file_level(
+                "compile",
+                Status::Failed(vec![Failure { location: None, message: format!("bless: {e}") }]),
+            );
+        }
+    }
     report
 }
 

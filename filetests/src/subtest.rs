@@ -12,6 +12,7 @@
 //! [`FileScratch`], which is used by a single thread.
 
 use crate::filecheck::Checker;
+use crate::jit_run::JitRunner;
 use kiln_ir::function::Function;
 use kiln_ir::interp::{InterpConfig, Interpreter};
 use kiln_ir::settings::{Flags, TargetSpec};
@@ -118,8 +119,8 @@ pub const KINDS: &[KindInfo] = &[
     KindInfo { name: "interpret", make: Some(crate::kinds::interpret::make) },
     KindInfo { name: "domtree", make: Some(crate::kinds::domtree::make) },
     KindInfo { name: "print-cfg", make: Some(crate::kinds::print_cfg::make) },
-    KindInfo { name: "run", make: None },
-    KindInfo { name: "compile", make: None },
+    KindInfo { name: "run", make: Some(crate::kinds::run::make) },
+    KindInfo { name: "compile", make: Some(crate::kinds::compile::make) },
     KindInfo { name: "optimize", make: None },
     KindInfo { name: "inline", make: None },
     KindInfo { name: "alias-analysis", make: None },
@@ -157,6 +158,17 @@ pub fn no_options(command: &TestCommand) -> Result<(), String> {
 pub struct FileScratch<'a> {
     interp: RefCell<Option<(InterpKey, Interpreter<'a>)>>,
     output: RefCell<String>,
+    /// The file's functions compiled for each configuration `test run` used.
+    jit: RefCell<Vec<(JitKey, Result<JitRunner, String>)>>,
+    /// New precise-output expectations to write back (function index, lines).
+    bless: RefCell<Vec<(usize, Vec<String>)>>,
+}
+
+/// The configuration a JIT runner was compiled with.
+#[derive(Clone, PartialEq, Eq)]
+struct JitKey {
+    flags: Flags,
+    target: TargetSpec,
 }
 
 /// The configuration an interpreter was prepared with.
@@ -169,7 +181,12 @@ struct InterpKey {
 impl<'a> FileScratch<'a> {
     /// Empty scratch.
     pub fn new() -> Self {
-        FileScratch { interp: RefCell::new(None), output: RefCell::new(String::new()) }
+        Self::default()
+    }
+
+    /// The precise-output expectations to rewrite (`KILN_BLESS`).
+    pub fn take_bless(&self) -> Vec<(usize, Vec<String>)> {
+        std::mem::take(&mut self.bless.borrow_mut())
     }
 
     /// The text printed so far.
@@ -242,6 +259,34 @@ impl<'a> TestContext<'a> {
                 })
                 .1
         })
+    }
+
+    /// The file's functions compiled for `target` with this context's settings (and the
+    /// register allocator's checker), compiled once per file and configuration.
+    pub fn jit_runner(&self, target: &TargetSpec) -> Result<RefMut<'a, JitRunner>, String> {
+        let key = JitKey { flags: self.flags.clone(), target: target.clone() };
+        let mut all = self.scratch.jit.borrow_mut();
+        let idx = match all.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let mut flags = self.flags.clone();
+                flags.set_word("regalloc_checker").map_err(|e| e.to_string())?;
+                let runner = kiln_isa::lookup(target, flags)
+                    .map_err(|e| e.to_string())
+                    .and_then(|isa| JitRunner::new(self.functions, isa));
+                all.push((key, runner));
+                all.len() - 1
+            }
+        };
+        if let Err(e) = &all[idx].1 {
+            return Err(e.clone());
+        }
+        Ok(RefMut::map(all, |v| v[idx].1.as_mut().expect("checked above")))
+    }
+
+    /// Record new precise-output expectation lines for function `index`.
+    pub fn bless(&self, index: usize, lines: Vec<String>) {
+        self.scratch.bless.borrow_mut().push((index, lines));
     }
 
     /// Append a line to the test output (shown by the runner after the file's results).

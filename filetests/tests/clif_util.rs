@@ -80,14 +80,14 @@ fn test_reports_failures_and_counts() {
 
     let bad = TempFile::new(
         "bad.clif",
-        "test interpret\ntest compile\nfunction %f() -> i8 {\nblock0:\n    v0 = iconst.i8 1\n    return v0\n}\n\
+        "test interpret\ntest unwind\nfunction %f() -> i8 {\nblock0:\n    v0 = iconst.i8 1\n    return v0\n}\n\
          ; run: %f() == 2\n",
     );
     let o = clif_util(&["test", "-v", bad.path()]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(out.contains(&format!("{}:8:1: %f: test interpret: run: %f() == 2: got 1", bad.path())), "{out}");
-    assert!(out.contains(&format!("{}: test compile: skipped: not implemented: test compile", bad.path())), "{out}");
+    assert!(out.contains(&format!("{}: test unwind: skipped: not implemented: test unwind", bad.path())), "{out}");
     assert!(out.ends_with("0 passed, 1 failed, 1 skipped\n"), "{out}");
     let o = clif_util(&["test", "/no/such/file.clif"]);
     assert_eq!(o.status.code(), Some(1));

@@ -3,7 +3,9 @@
 //! [`crate::subtest::KINDS`].
 
 pub mod cat;
+pub mod compile;
 pub mod domtree;
 pub mod interpret;
 pub mod print_cfg;
+pub mod run;
 pub mod verifier;
