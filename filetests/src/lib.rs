@@ -15,5 +15,6 @@ pub mod filecheck;
 pub mod interpret_files;
 pub mod jit_run;
 pub mod kinds;
+pub mod native;
 pub mod runner;
 pub mod subtest;

@@ -8,6 +8,7 @@
 
 use kiln_filetests::bench::{bench_parse, is_filetest};
 use kiln_filetests::interpret_files::{InterpretOptions, interpret_files, render};
+use kiln_filetests::native::{NativeOptions, bench_compile, compile_file, run_file};
 use kiln_filetests::runner::{RunOptions, run_tests};
 use kiln_ir::text::{ParseOptions, parse_functions, parse_test};
 use std::io::Write;
@@ -29,9 +30,8 @@ struct Command {
     run: CmdFn,
 }
 
-/// Every subcommand. Planned: `run` (compile and execute run lines natively), `compile`
-/// (print machine code), `opt` (optimize and print CLIF), `wasm` (translate WebAssembly),
-/// `bench compile`.
+/// Every subcommand. Planned: `opt` (optimize and print CLIF), `wasm` (translate
+/// WebAssembly).
 const COMMANDS: &[Command] = &[
     Command {
         name: "test",
@@ -52,9 +52,21 @@ const COMMANDS: &[Command] = &[
         run: cmd_interpret,
     },
     Command {
+        name: "run",
+        usage: "clif-util run [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
+        about: "compile the files for the host and run every run:/print: line natively",
+        run: cmd_run,
+    },
+    Command {
+        name: "compile",
+        usage: "clif-util compile [-D] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
+        about: "compile every function and print its VCode (-D: and its disassembly)",
+        run: cmd_compile,
+    },
+    Command {
         name: "bench",
-        usage: "clif-util bench parse [--iters N] FILE...",
-        about: "measure throughput (parse: parse + verify, in MB/s and instructions/s)",
+        usage: "clif-util bench parse [--iters N] FILE...\n  clif-util bench compile [--set NAME=VALUE]... [--opt LEVEL] [--iters N] [--warmup N] [--verifier] FILE...",
+        about: "measure throughput (parse: parse + verify; compile: the backend, as `anchor clif-compile` reports it)",
         run: cmd_bench,
     },
     Command {
@@ -66,7 +78,7 @@ const COMMANDS: &[Command] = &[
 ];
 
 /// `bench` kinds (`bench compile` will be added here).
-const BENCHES: &[(&str, CmdFn)] = &[("parse", bench_parse_cmd)];
+const BENCHES: &[(&str, CmdFn)] = &[("parse", bench_parse_cmd), ("compile", bench_compile_cmd)];
 
 /// The remaining arguments of a subcommand.
 struct Args {
@@ -223,9 +235,118 @@ fn cmd_interpret(mut args: Args) -> CmdResult {
     Ok(ok)
 }
 
+/// Parse the common options of `run`, `compile` and `bench compile`; returns the files.
+/// `extra` handles command-specific flags (returns true when it consumed one).
+fn native_args(
+    args: &mut Args,
+    opts: &mut NativeOptions,
+    mut extra: impl FnMut(&str, &mut Args) -> Result<bool, String>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--set" => opts.sets.extend(args.value("--set")?.split_whitespace().map(String::from)),
+            "--opt" => opts.sets.push(format!("opt_level={}", args.value("--opt")?)),
+            "--target" => {
+                let v = args.value("--target")?;
+                let mut words = v.split_whitespace().map(String::from);
+                let Some(triple) = words.next() else { return Err(usage_error(args.command, "empty --target")) };
+                let mut flags: Vec<String> = words.collect();
+                while let Some(p) = args.peek() {
+                    if p.starts_with('-') || p.ends_with(".clif") || p.contains('/') || std::path::Path::new(p).exists()
+                    {
+                        break;
+                    }
+                    flags.push(p.to_string());
+                    args.pos += 1;
+                }
+                opts.target = Some((triple, flags));
+            }
+            s if extra(s, args)? => {}
+            s if s.starts_with('-') => return Err(usage_error(args.command, &format!("unknown option '{s}'"))),
+            _ => files.push(PathBuf::from(a)),
+        }
+    }
+    // Validate --set words once.
+    let mut probe = kiln_ir::settings::Flags::new();
+    for w in &opts.sets {
+        probe.set_word(w).map_err(|e| usage_error(args.command, &format!("--set {w}: {e}")))?;
+    }
+    if files.is_empty() {
+        return Err(usage_error(args.command, "no files given"));
+    }
+    Ok(files)
+}
+
+fn cmd_run(mut args: Args) -> CmdResult {
+    let mut opts = NativeOptions::default();
+    let files = native_args(&mut args, &mut opts, |_, _| Ok(false))?;
+    let (files, bad) = kiln_filetests::runner::collect_files(&files);
+    let (mut passed, mut failed) = (0, bad.len());
+    for b in &bad {
+        eprintln!("{}: cannot read", b.path.display());
+    }
+    for f in &files {
+        let (p, n, text) = run_file(f, &opts);
+        print!("{text}");
+        passed += p;
+        failed += n;
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(failed == 0)
+}
+
+fn cmd_compile(mut args: Args) -> CmdResult {
+    let mut opts = NativeOptions::default();
+    let mut disasm = false;
+    let files = native_args(&mut args, &mut opts, |a, _| {
+        Ok(if a == "-D" || a == "--disasm" {
+            disasm = true;
+            true
+        } else {
+            false
+        })
+    })?;
+    let mut ok = true;
+    for f in &files {
+        let (good, text) = compile_file(f, &opts, disasm);
+        print!("{text}");
+        ok &= good;
+    }
+    Ok(ok)
+}
+
+fn bench_compile_cmd(mut args: Args) -> CmdResult {
+    let mut opts = NativeOptions::default();
+    let (mut iters, mut warmup, mut verifier) = (10usize, 1usize, false);
+    let files = native_args(&mut args, &mut opts, |a, args| {
+        let num = |args: &mut Args, name: &str| -> Result<usize, String> {
+            let v = args.value(name)?;
+            v.parse::<usize>().map_err(|_| format!("invalid {name} '{v}'"))
+        };
+        match a {
+            "--iters" => iters = num(args, "--iters")?.max(1),
+            "--warmup" => warmup = num(args, "--warmup")?,
+            "--verifier" => verifier = true,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    match bench_compile(&files, &opts, iters, warmup, verifier) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(true)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(false)
+        }
+    }
+}
+
 fn cmd_bench(mut args: Args) -> CmdResult {
     let Some(kind) = args.next() else {
-        return Err(usage_error(args.command, "which benchmark? (parse)"));
+        return Err(usage_error(args.command, "which benchmark? (parse, compile)"));
     };
     match BENCHES.iter().find(|(n, _)| *n == kind) {
         Some((_, run)) => run(args),
