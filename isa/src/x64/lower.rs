@@ -1377,7 +1377,8 @@ impl X64Lower<'_> {
         if signed {
             ctx.emit(Inst::SignExtendData { size, src: a, dst: hi });
         } else {
-            ctx.emit(Inst::Imm { size: OperandSize::S32, imm: 0, dst: hi });
+            // No flags are live here (the zero check, if any, came before).
+            ctx.emit(Inst::ZeroReg { dst: hi });
         }
         let out = self.output(ctx, inst)?;
         let other = self.tmp(ctx, wide_ty)?;
