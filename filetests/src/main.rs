@@ -65,7 +65,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "bench",
-        usage: "clif-util bench parse [--iters N] FILE...\n  clif-util bench compile [--set NAME=VALUE]... [--opt LEVEL] [--iters N] [--warmup N] [--verifier] FILE...",
+        usage: "clif-util bench parse [--iters N] FILE...\n  clif-util bench compile [--set NAME=VALUE]... [--opt LEVEL] [--iters N] [--warmup N] [--verifier] [--per-func] FILE...",
         about: "measure throughput (parse: parse + verify; compile: the backend, as `anchor clif-compile` reports it)",
         run: cmd_bench,
     },
@@ -318,7 +318,7 @@ fn cmd_compile(mut args: Args) -> CmdResult {
 
 fn bench_compile_cmd(mut args: Args) -> CmdResult {
     let mut opts = NativeOptions::default();
-    let (mut iters, mut warmup, mut verifier) = (10usize, 1usize, false);
+    let (mut iters, mut warmup, mut verifier, mut per_func) = (10usize, 1usize, false, false);
     let files = native_args(&mut args, &mut opts, |a, args| {
         let num = |args: &mut Args, name: &str| -> Result<usize, String> {
             let v = args.value(name)?;
@@ -328,11 +328,12 @@ fn bench_compile_cmd(mut args: Args) -> CmdResult {
             "--iters" => iters = num(args, "--iters")?.max(1),
             "--warmup" => warmup = num(args, "--warmup")?,
             "--verifier" => verifier = true,
+            "--per-func" => per_func = true,
             _ => return Ok(false),
         }
         Ok(true)
     })?;
-    match bench_compile(&files, &opts, iters, warmup, verifier) {
+    match bench_compile(&files, &opts, iters, warmup, verifier, per_func) {
         Ok(text) => {
             print!("{text}");
             Ok(true)

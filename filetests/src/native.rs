@@ -267,6 +267,7 @@ pub fn bench_compile(
     iters: usize,
     warmup: usize,
     verifier: bool,
+    per_func: bool,
 ) -> Result<String, String> {
     let iters = iters.max(1);
     let mut out = String::new();
@@ -286,6 +287,7 @@ pub fn bench_compile(
         let mut ok_funcs = Vec::new();
         let mut skipped = Vec::new();
         let mut t = BenchTotals::default();
+        let mut per = String::new();
         for (f, _) in &file.functions {
             ctx.clear();
             ctx.func = f.clone();
@@ -293,6 +295,9 @@ pub fn bench_compile(
                 Ok(c) => {
                     t.bytes += c.code().len();
                     t.insts += f.num_insts_in_layout();
+                    if per_func {
+                        let _ = writeln!(per, "  {:<36} {:>6} {:>10}", f.name.to_string(), f.num_insts_in_layout(), c.code().len());
+                    }
                     ok_funcs.push(f);
                 }
                 Err(e) => skipped.push(format!("{}: {}", f.name, e.to_string().lines().next().unwrap_or(""))),
@@ -342,6 +347,10 @@ pub fn bench_compile(
         );
         let tp = t.insts as f64 / med.as_secs_f64().max(1e-12);
         let _ = writeln!(out, "  throughput:           {tp:.0} CLIF insts/s ({:.3} M/s)", tp / 1e6);
+        if per_func {
+            let _ = writeln!(out, "  {:<36} {:>6} {:>10}", "function", "insts", "bytes");
+            out.push_str(&per);
+        }
         if !skipped.is_empty() {
             let _ = writeln!(out, "  skipped functions:    {}", skipped.len());
             for s in skipped.iter().take(20) {
