@@ -106,3 +106,30 @@ fn parser_filetests_cover_every_format_and_opcode() {
     missing.sort();
     assert!(missing.is_empty(), "opcodes without a parser filetest: {missing:?}");
 }
+
+/// The runnable samples also pass with the other register allocator (`single_pass`), with
+/// the allocator's checker on (`clif-util run` keeps the files' settings and adds ours).
+#[test]
+fn sample_runtests_single_pass_allocator() {
+    let Some(dir) = samples_dir() else { return };
+    let (files, _) = kiln_filetests::runner::collect_files(std::slice::from_ref(&dir));
+    let opts = kiln_filetests::native::NativeOptions {
+        sets: vec!["regalloc_algorithm=single_pass".into(), "regalloc_checker".into()],
+        target: None,
+    };
+    let (mut passed, mut failed, mut report) = (0, 0, String::new());
+    for f in files.iter().filter(|f| !file_uses_vectors(f)) {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if !text.lines().any(|l| l.starts_with("target x86_64")) {
+            continue;
+        }
+        let (p, n, out) = kiln_filetests::native::run_file(f, &opts);
+        passed += p;
+        failed += n;
+        if n > 0 {
+            report.push_str(&out);
+        }
+    }
+    assert_eq!(failed, 0, "{report}");
+    assert!(passed >= 4000, "only {passed} run lines passed");
+}
