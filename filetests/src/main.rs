@@ -205,23 +205,7 @@ fn cmd_interpret(mut args: Args) -> CmdResult {
             "-v" | "--verbose" => verbose = true,
             "-j" | "--threads" => opts.threads = Some(parse_threads(&args.value(&a)?)?),
             "--set" => opts.sets.extend(args.value("--set")?.split_whitespace().map(String::from)),
-            "--target" => {
-                // `--target "x86_64 has_avx"` or `--target x86_64 has_avx …`: the words after
-                // the triple up to the next option or file-looking argument are ISA flags.
-                let v = args.value("--target")?;
-                let mut words = v.split_whitespace().map(String::from);
-                let Some(triple) = words.next() else { return Err(usage_error(args.command, "empty --target")) };
-                let mut flags: Vec<String> = words.collect();
-                while let Some(p) = args.peek() {
-                    if p.starts_with('-') || p.ends_with(".clif") || p.contains('/') || std::path::Path::new(p).exists()
-                    {
-                        break;
-                    }
-                    flags.push(p.to_string());
-                    args.pos += 1;
-                }
-                opts.target = Some((triple, flags));
-            }
+            "--target" => opts.target = Some(target_option(&mut args)?),
             s if s.starts_with('-') => return Err(usage_error(args.command, &format!("unknown option '{s}'"))),
             _ => files.push(PathBuf::from(a)),
         }
@@ -233,6 +217,24 @@ fn cmd_interpret(mut args: Args) -> CmdResult {
     let (text, ok) = render(&reports, verbose);
     print!("{text}");
     Ok(ok)
+}
+
+/// The value of `--target`: `--target "x86_64 has_avx"` or `--target x86_64 has_avx …` —
+/// the words after the triple, up to the next option or file-looking argument, are ISA
+/// flags.
+fn target_option(args: &mut Args) -> Result<(String, Vec<String>), String> {
+    let v = args.value("--target")?;
+    let mut words = v.split_whitespace().map(String::from);
+    let Some(triple) = words.next() else { return Err(usage_error(args.command, "empty --target")) };
+    let mut flags: Vec<String> = words.collect();
+    while let Some(p) = args.peek() {
+        if p.starts_with('-') || p.ends_with(".clif") || p.contains('/') || std::path::Path::new(p).exists() {
+            break;
+        }
+        flags.push(p.to_string());
+        args.pos += 1;
+    }
+    Ok((triple, flags))
 }
 
 /// Parse the common options of `run`, `compile` and `bench compile`; returns the files.
@@ -247,21 +249,7 @@ fn native_args(
         match a.as_str() {
             "--set" => opts.sets.extend(args.value("--set")?.split_whitespace().map(String::from)),
             "--opt" => opts.sets.push(format!("opt_level={}", args.value("--opt")?)),
-            "--target" => {
-                let v = args.value("--target")?;
-                let mut words = v.split_whitespace().map(String::from);
-                let Some(triple) = words.next() else { return Err(usage_error(args.command, "empty --target")) };
-                let mut flags: Vec<String> = words.collect();
-                while let Some(p) = args.peek() {
-                    if p.starts_with('-') || p.ends_with(".clif") || p.contains('/') || std::path::Path::new(p).exists()
-                    {
-                        break;
-                    }
-                    flags.push(p.to_string());
-                    args.pos += 1;
-                }
-                opts.target = Some((triple, flags));
-            }
+            "--target" => opts.target = Some(target_option(args)?),
             s if extra(s, args)? => {}
             s if s.starts_with('-') => return Err(usage_error(args.command, &format!("unknown option '{s}'"))),
             _ => files.push(PathBuf::from(a)),

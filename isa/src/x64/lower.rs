@@ -1772,6 +1772,23 @@ impl X64Lower<'_> {
         sh(ctx, ShiftKind::Shr, p.to_reg(), if wide { 56 } else { 24 })
     }
 
+    /// A 128-bit bit count from the counts of its halves: `first != 0 ? first_count : 64 +
+    /// second_count` (the half scanned first decides).
+    fn count128(&self, ctx: Ctx, first: Reg, first_count: Reg, second_count: Reg) -> CodegenResult<Reg> {
+        let s64 = OperandSize::S64;
+        let second = self.emit_alu(ctx, s64, AluOp::Add, second_count, RegMemImm::Imm(64))?;
+        ctx.emit(Inst::CmpRmiR { size: s64, op: CmpOp::Test, src1: first, src2: RegMemImm::Reg(first) });
+        let t = self.tmp(ctx, types::I64)?;
+        ctx.emit(Inst::Cmove {
+            size: s64,
+            cc: CC::Z,
+            consequent: RegMem::Reg(second),
+            alternative: first_count,
+            dst: t,
+        });
+        Ok(t.to_reg())
+    }
+
     fn lower_bitcount(&self, ctx: Ctx, inst: IrInst, op: Opcode, x: Value, ty: Type) -> CodegenResult<()> {
         if ty == types::I128 {
             let r = self.regs(ctx, x)?;
@@ -1787,30 +1804,13 @@ impl X64Lower<'_> {
                     // hi != 0 ? clz(hi) : 64 + clz(lo)
                     let h = self.clz_reg(ctx, r.reg(1), s64)?;
                     let l = self.clz_reg(ctx, r.reg(0), s64)?;
-                    let l = self.emit_alu(ctx, s64, AluOp::Add, l, RegMemImm::Imm(64))?;
-                    ctx.emit(Inst::CmpRmiR {
-                        size: s64,
-                        op: CmpOp::Test,
-                        src1: r.reg(1),
-                        src2: RegMemImm::Reg(r.reg(1)),
-                    });
-                    let t = self.tmp(ctx, types::I64)?;
-                    ctx.emit(Inst::Cmove { size: s64, cc: CC::Z, consequent: RegMem::Reg(l), alternative: h, dst: t });
-                    t.to_reg()
+                    self.count128(ctx, r.reg(1), h, l)?
                 }
                 Opcode::Ctz => {
+                    // lo != 0 ? ctz(lo) : 64 + ctz(hi)
                     let l = self.ctz_reg(ctx, r.reg(0), s64)?;
                     let h = self.ctz_reg(ctx, r.reg(1), s64)?;
-                    let h = self.emit_alu(ctx, s64, AluOp::Add, h, RegMemImm::Imm(64))?;
-                    ctx.emit(Inst::CmpRmiR {
-                        size: s64,
-                        op: CmpOp::Test,
-                        src1: r.reg(0),
-                        src2: RegMemImm::Reg(r.reg(0)),
-                    });
-                    let t = self.tmp(ctx, types::I64)?;
-                    ctx.emit(Inst::Cmove { size: s64, cc: CC::Z, consequent: RegMem::Reg(h), alternative: l, dst: t });
-                    t.to_reg()
+                    self.count128(ctx, r.reg(0), l, h)?
                 }
                 _ => {
                     // cls = clz(x ^ (x >>s 127)) - 1
@@ -1826,11 +1826,8 @@ impl X64Lower<'_> {
                     let hi = self.emit_alu(ctx, s64, AluOp::Xor, r.reg(1), RegMemImm::Reg(s.to_reg()))?;
                     let h = self.clz_reg(ctx, hi, s64)?;
                     let l = self.clz_reg(ctx, lo, s64)?;
-                    let l = self.emit_alu(ctx, s64, AluOp::Add, l, RegMemImm::Imm(64))?;
-                    ctx.emit(Inst::CmpRmiR { size: s64, op: CmpOp::Test, src1: hi, src2: RegMemImm::Reg(hi) });
-                    let t = self.tmp(ctx, types::I64)?;
-                    ctx.emit(Inst::Cmove { size: s64, cc: CC::Z, consequent: RegMem::Reg(l), alternative: h, dst: t });
-                    self.emit_alu(ctx, s64, AluOp::Sub, t.to_reg(), RegMemImm::Imm(1))?
+                    let t = self.count128(ctx, hi, h, l)?;
+                    self.emit_alu(ctx, s64, AluOp::Sub, t, RegMemImm::Imm(1))?
                 }
             };
             self.mov_to(ctx, Writable::from_reg(dst.reg(0)), res);
