@@ -217,8 +217,17 @@ impl DataFlowGraph {
 
     /// Make `v` an alias of `target`. Fails (returning false) if that would create a cycle.
     pub fn make_alias(&mut self, v: Value, target: Value) -> bool {
-        if self.resolve_aliases(target) == v {
-            return false;
+        // `v` must not appear anywhere on the chain from `target` (it may itself be an alias
+        // somewhere in the middle of that chain, not only at its end).
+        let mut cur = target;
+        for _ in 0..=self.values.len() {
+            if cur == v {
+                return false;
+            }
+            match self.alias_target(cur) {
+                Some(t) => cur = t,
+                None => break,
+            }
         }
         let ty = self.value_type(target);
         self.values[v] = ValueData { ty, kind: ValueKind::Alias, num: 0, x: target.as_u32() };
@@ -291,6 +300,15 @@ impl DataFlowGraph {
     #[inline]
     pub fn inst_results(&self, inst: Inst) -> &[Value] {
         self.results[inst].as_slice(&self.value_lists)
+    }
+
+    /// The results of `inst`, or `None` if `inst` is not an instruction of this graph or its
+    /// result list is corrupt. Never panics (for the verifier).
+    pub fn try_inst_results(&self, inst: Inst) -> Option<&[Value]> {
+        if !self.insts.is_valid(inst) {
+            return None;
+        }
+        self.results[inst].try_as_slice(&self.value_lists)
     }
 
     /// The first result of `inst`, if any.
@@ -519,6 +537,12 @@ impl DataFlowGraph {
     #[inline]
     pub fn block_params(&self, block: Block) -> &[Value] {
         self.blocks[block].params.as_slice(&self.value_lists)
+    }
+
+    /// The parameters of `block`, or `None` if `block` is not a block of this graph or its
+    /// parameter list is corrupt. Never panics (for the verifier).
+    pub fn try_block_params(&self, block: Block) -> Option<&[Value]> {
+        self.blocks.get(block)?.params.try_as_slice(&self.value_lists)
     }
 
     /// The parameter types of `block`.

@@ -540,6 +540,21 @@ impl<T: U32Entity> EntityList<T> {
         unsafe { core::slice::from_raw_parts(words.as_ptr() as *const T, len) }
     }
 
+    /// The elements as a slice, or `None` if the handle does not describe a list of `pool`
+    /// (a handle from another pool, or a corrupted one). Never panics; used by the verifier
+    /// before trusting a list.
+    pub fn try_as_slice<'a>(&self, pool: &'a ListPool<T>) -> Option<&'a [T]> {
+        if self.head == 0 {
+            return Some(&[]);
+        }
+        let b = self.head as usize - 1;
+        let len = *pool.data.get(b)? as usize;
+        if b.checked_add(len).is_none_or(|end| end >= pool.data.len()) {
+            return None;
+        }
+        Some(self.as_slice(pool))
+    }
+
     /// The elements as a mutable slice.
     #[inline]
     pub fn as_mut_slice<'a>(&mut self, pool: &'a mut ListPool<T>) -> &'a mut [T] {

@@ -149,6 +149,11 @@ impl BlockCall {
         list.extend(args.into_iter().map(BlockArg::encode), pool);
         BlockCall { list }
     }
+    /// Does this handle describe a block call stored in `pool` (a list holding at least the
+    /// block)? Never panics; the other accessors assume it.
+    pub fn is_well_formed(self, pool: &ValueListPool) -> bool {
+        self.list.try_as_slice(pool).is_some_and(|s| !s.is_empty())
+    }
     /// The target block.
     pub fn block(self, pool: &ValueListPool) -> Block {
         Block::new(self.list.first(pool).map_or(0, |v| v.index()))

@@ -13,6 +13,8 @@
 
 pub mod entity;
 
+pub mod analysis;
+pub mod compare;
 pub mod condcodes;
 pub mod constant;
 pub mod data_value;
@@ -22,6 +24,7 @@ pub mod extname;
 pub mod function;
 pub mod immediates;
 pub mod instructions;
+pub mod interp;
 pub mod layout;
 pub mod memflags;
 pub mod opcodes;
@@ -31,6 +34,7 @@ pub mod softfloat;
 pub mod text;
 pub mod trapcode;
 pub mod types;
+pub mod verifier;
 
 pub use crate::data_value::DataValue;
 pub use crate::dfg::{DataFlowGraph, ValueDef};

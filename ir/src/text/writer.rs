@@ -81,10 +81,13 @@ fn write_aliases(
     target: Value,
     indent: usize,
 ) -> fmt::Result {
-    if let Some(list) = aliases.get(&target) {
-        for &a in list {
-            writeln!(w, "{:indent$}{a} -> {target}", "")?;
-            write_aliases(w, aliases, a, indent)?;
+    // Depth-first with an explicit stack: alias chains may be arbitrarily long.
+    let Some(list) = aliases.get(&target) else { return Ok(()) };
+    let mut stack: Vec<(Value, Value)> = list.iter().rev().map(|&a| (a, target)).collect();
+    while let Some((a, t)) = stack.pop() {
+        writeln!(w, "{:indent$}{a} -> {t}", "")?;
+        if let Some(more) = aliases.get(&a) {
+            stack.extend(more.iter().rev().map(|&b| (b, a)));
         }
     }
     Ok(())
@@ -192,6 +195,10 @@ fn write_global_value(w: &mut dyn Write, func: &Function, d: &GlobalValueData) -
             }
             write_external_name(w, func, name)?;
             if offset.0 != 0 {
+                // After `uN:M` a `-` would continue the number token of M: separate it.
+                if matches!(name, ExternalName::User(_)) && offset.0 < 0 {
+                    write!(w, " ")?;
+                }
                 write_signed_imm(w, *offset)?;
             }
             Ok(())
@@ -209,7 +216,8 @@ fn write_block_header(w: &mut dyn Write, func: &Function, block: Block, indent: 
             if i > 0 {
                 write!(w, ", ")?;
             }
-            write!(w, "{p}: {}", func.dfg.value_type(p))?;
+            write!(w, "{p}: ")?;
+            write_type(w, func, func.dfg.value_type(p))?;
         }
         write!(w, ")")?;
     }
@@ -226,12 +234,18 @@ pub fn type_suffix(func: &Function, inst: Inst) -> Option<Type> {
         return None;
     }
     if let Some(v) = func.dfg.typevar_operand(inst) {
-        let def_block = match func.dfg.value_def(v) {
-            Some(ValueDef::Result(i, _)) => func.layout.inst_block(i),
-            Some(ValueDef::Param(b, _)) => Some(b),
-            None => None,
+        // The suffix may be omitted when the reader can infer it: the operand is defined
+        // earlier in the same block (a parameter, or a result of a preceding instruction)
+        // and is not an alias.
+        let block = func.layout.inst_block(inst);
+        let earlier_in_block = match func.dfg.value_def(v) {
+            Some(ValueDef::Result(i, _)) => {
+                block.is_some() && func.layout.inst_block(i) == block && func.layout.cmp_insts(i, inst).is_lt()
+            }
+            Some(ValueDef::Param(b, _)) => block == Some(b),
+            None => false,
         };
-        if def_block.is_some() && def_block == func.layout.inst_block(inst) && !func.dfg.value_is_alias(v) {
+        if earlier_in_block && !func.dfg.value_is_alias(v) {
             return None;
         }
     }
@@ -241,13 +255,23 @@ pub fn type_suffix(func: &Function, inst: Inst) -> Option<Type> {
 
 /// Write a type suffix, naming dynamic types by their declaration (`.dt0`).
 fn write_suffix(w: &mut dyn Write, func: &Function, t: Type) -> fmt::Result {
+    write!(w, ".")?;
+    write_type(w, func, t)
+}
+
+/// Write a type, naming dynamic types by their (first non-placeholder) declaration.
+fn write_type(w: &mut dyn Write, func: &Function, t: Type) -> fmt::Result {
     if t.is_dynamic_vector() {
         let base = t.dynamic_to_vector();
-        if let Some((dt, _)) = func.dynamic_types.iter().find(|(_, d)| Some(d.base_vector_ty) == base) {
-            return write!(w, ".{dt}");
+        if let Some((dt, _)) = func
+            .dynamic_types
+            .iter()
+            .find(|(k, d)| Some(d.base_vector_ty) == base && !func.placeholders.dynamic_types.contains(*k))
+        {
+            return write!(w, "{dt}");
         }
     }
-    write!(w, ".{t}")
+    write!(w, "{t}")
 }
 
 /// Write one instruction line (with its indentation and trailing constant comment).
@@ -435,7 +459,7 @@ fn write_exception_table(w: &mut dyn Write, func: &Function, et: ExceptionTable)
 /// The text of a constant-producing instruction's immediate, for the trailing comment.
 fn constant_text(func: &Function, src: Inst, v: Value) -> Option<String> {
     let dfg = &func.dfg;
-    Some(match dfg.insts[src] {
+    Some(match *dfg.insts.get(src)? {
         InstructionData::UnaryImm { imm, .. } => imm.sign_extend_from(dfg.value_type(v).bits()).to_string(),
         InstructionData::UnaryIeee16 { imm, .. } => imm.to_string(),
         InstructionData::UnaryIeee32 { imm, .. } => imm.to_string(),

@@ -1,0 +1,84 @@
+//! `Context`: compiles one function at a time, reusing its memory across functions.
+
+use crate::isa::TargetIsa;
+use crate::machinst::blockorder::BlockLoweringOrder;
+use crate::result::{CodegenError, CodegenResult, CompiledCode};
+use kiln_ir::Function;
+use kiln_ir::analysis::cfg::ControlFlowGraph;
+use kiln_ir::analysis::domtree::DominatorTree;
+use kiln_ir::verifier::{VerifierContext, verify_function_with};
+
+/// Memory reused between compilations by the backend.
+#[derive(Default)]
+pub struct CompileScratch {
+    /// The register allocator's context.
+    pub regalloc: regalloc2::Ctx,
+    /// The block lowering order.
+    pub block_order: BlockLoweringOrder,
+}
+
+/// The compilation context: the function being compiled and the state of the pipeline.
+/// Reuse one `Context` for many functions (`clear`, then set `func`): its allocations
+/// are kept.
+#[derive(Default)]
+pub struct Context {
+    /// The function to compile.
+    pub func: Function,
+    /// Keep the VCode listing in the result.
+    pub want_vcode: bool,
+    cfg: ControlFlowGraph,
+    domtree: DominatorTree,
+    scratch: CompileScratch,
+    compiled: Option<CompiledCode>,
+}
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A context holding `func`.
+    pub fn for_function(func: Function) -> Self {
+        Context { func, ..Self::default() }
+    }
+
+    /// Forget the function and result, keeping allocations.
+    pub fn clear(&mut self) {
+        self.func.clear();
+        self.compiled = None;
+    }
+
+    /// Verify the function for `isa`.
+    pub fn verify(&mut self, isa: &dyn TargetIsa) -> CodegenResult<()> {
+        self.cfg.compute(&self.func);
+        self.domtree.compute(&self.func, &self.cfg);
+        let spec = isa.target_spec();
+        let vctx = VerifierContext { flags: isa.flags(), target: Some(&spec) };
+        verify_function_with(&self.func, &vctx, &self.cfg, &self.domtree).map_err(CodegenError::Verifier)
+    }
+
+    /// Compile the function for `isa`: verify (if `enable_verifier`), lower, allocate
+    /// registers and emit.
+    pub fn compile(&mut self, isa: &dyn TargetIsa) -> CodegenResult<&CompiledCode> {
+        if isa.flags().enable_verifier() != 0 {
+            self.verify(isa)?;
+        } else {
+            self.cfg.compute(&self.func);
+            self.domtree.compute(&self.func, &self.cfg);
+        }
+        let code = isa.compile_function(&self.func, &self.domtree, self.want_vcode, &mut self.scratch)?;
+        self.compiled = Some(code);
+        Ok(self.compiled.as_ref().expect("just set"))
+    }
+
+    /// The result of the last successful `compile`.
+    pub fn compiled_code(&self) -> Option<&CompiledCode> {
+        self.compiled.as_ref()
+    }
+
+    /// Take the result of the last successful `compile`.
+    pub fn take_compiled_code(&mut self) -> Option<CompiledCode> {
+        self.compiled.take()
+    }
+}

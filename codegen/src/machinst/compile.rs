@@ -1,0 +1,96 @@
+//! The compile pipeline of one function, shared by every target: block order → lowering
+//! → register allocation (with the optional regalloc2 checker) → frame layout → emission
+//! → branch relaxation.
+
+use crate::context::CompileScratch;
+use crate::machinst::MachInst;
+use crate::machinst::abi::{AbiSpec, Callee};
+use crate::machinst::buffer::{FinishedCode, MachBuffer};
+use crate::machinst::lower::{Lower, LowerBackend};
+use crate::machinst::vcode::{MachInstEmit, VCode, emit};
+use crate::result::{CodegenError, CodegenResult, CompiledCode};
+use kiln_ir::Function;
+use kiln_ir::analysis::domtree::DominatorTree;
+use kiln_ir::settings::{Flags, RegallocAlgorithm};
+use regalloc2::{Algorithm, Function as _, OperandKind, PRegSet, RegallocOptions};
+
+/// Compile `func` with `backend` and ABI `S`.
+pub fn compile<B, S>(
+    func: &Function,
+    domtree: &DominatorTree,
+    flags: &Flags,
+    backend: &B,
+    info: &<B::MInst as MachInstEmit>::Info,
+    want_vcode: bool,
+    function_alignment: u32,
+    scratch: &mut CompileScratch,
+) -> CodegenResult<CompiledCode>
+where
+    B: LowerBackend,
+    B::MInst: MachInstEmit,
+    S: AbiSpec<I = B::MInst>,
+{
+    scratch.block_order.compute(func, domtree);
+    let abi = Callee::new::<S>(func, flags)?;
+    let lower = Lower::new(func, flags, abi, &scratch.block_order);
+    let (vcode, abi) = lower.lower(backend, &scratch.block_order)?;
+    let vcode_text = want_vcode.then(|| vcode.show());
+
+    let env = S::machine_env(flags);
+    let options = RegallocOptions {
+        verbose_log: false,
+        validate_ssa: flags.enable_verifier() != 0,
+        algorithm: match flags.regalloc() {
+            RegallocAlgorithm::Backtracking => Algorithm::Ion,
+            RegallocAlgorithm::SinglePass => Algorithm::Fastalloc,
+        },
+    };
+    regalloc2::run_with_ctx(&vcode, env, &options, &mut scratch.regalloc).map_err(|e| {
+        // With KILN_DEBUG_VCODE set, show the VCode the allocator rejected.
+        let listing = if std::env::var_os("KILN_DEBUG_VCODE").is_some() { vcode.show() } else { String::new() };
+        CodegenError::Regalloc(format!("{e:?}{listing}"))
+    })?;
+    let out = &scratch.regalloc.output;
+    if flags.regalloc_checker() != 0 {
+        let mut checker = regalloc2::checker::Checker::new(&vcode, env);
+        checker.prepare(out);
+        checker.run().map_err(|e| CodegenError::Regalloc(format!("regalloc2 checker: {e:?}")))?;
+    }
+
+    let clobbered = clobbered_regs(&vcode, out);
+    let frame = abi.frame_layout::<S>(flags, clobbered, out.num_spillslots, 8);
+    let frame_size = frame.frame_below_fp() + frame.setup_area_size;
+    let mut buf = MachBuffer::new();
+    emit::<B::MInst, S>(&vcode, out, frame, info, &mut buf)?;
+    let mut finished = FinishedCode::default();
+    buf.finish::<<B::MInst as MachInstEmit>::Encoding>(&mut finished)
+        .map_err(|e| CodegenError::ImplLimitExceeded(format!("{e:?}")))?;
+    Ok(CompiledCode { buffer: finished, frame_size, vcode: vcode_text, alignment: function_alignment })
+}
+
+/// Every physical register the allocated code writes: allocations of defs, destinations
+/// of allocator moves, and instruction clobbers. Call clobbers are normally caller-saved
+/// registers only, but a `try_call` clobbers everything (frames unwound by an exception do
+/// not restore what they saved), so a function containing one saves all callee-saved
+/// registers in its prologue.
+fn clobbered_regs<I: MachInst>(vcode: &VCode<I>, out: &regalloc2::Output) -> PRegSet {
+    let mut set = PRegSet::empty();
+    for i in 0..vcode.num_insts() {
+        let inst = regalloc2::Inst::new(i);
+        set.union_from(vcode.inst_clobbers(inst));
+        let ops = vcode.inst_operands(inst);
+        for (op, alloc) in ops.iter().zip(out.inst_allocs(inst)) {
+            if op.kind() == OperandKind::Def {
+                if let Some(r) = alloc.as_reg() {
+                    set.add(r);
+                }
+            }
+        }
+    }
+    for (_, regalloc2::Edit::Move { to, .. }) in &out.edits {
+        if let Some(r) = to.as_reg() {
+            set.add(r);
+        }
+    }
+    set
+}

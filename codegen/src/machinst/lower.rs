@@ -1,0 +1,692 @@
+//! The lowering driver: turns IR into VCode by calling the target's [`LowerBackend`] on each
+//! instruction.
+//!
+//! Blocks are visited in reverse lowering order and instructions backwards, so every use
+//! of a value is lowered before its definition. That gives three things for free:
+//! - a pure instruction none of whose results was asked for is dead and skipped;
+//! - an instruction can be *sunk* (merged) into its single user: the user asks
+//!   ([`Lower::sinkable_inst`]) and marks it ([`Lower::sink_inst`]), and it is skipped later;
+//! - constants folded into users as immediates are never materialized.
+//!
+//! Values get virtual registers lazily, the first time a lowered instruction uses or
+//! defines them. A load may only be sunk when no other side-effecting instruction lies
+//! between it and its user: each instruction has a *color*, the number of side-effecting
+//! instructions before it in its block.
+
+use crate::machinst::abi::{ABIArg, ABIArgSlot, AbiSpec, ArgPair, Callee, ComputedSig, RetPair, StackAMode};
+use crate::machinst::blockorder::{BlockLoweringOrder, LoweredBlock};
+use crate::machinst::vcode::{VCode, VCodeBuilder};
+use crate::machinst::{BlockIndex, MachInst, MachLabel, Reg, SourceLoc, ValueRegs, Writable};
+use crate::{CodegenError, CodegenResult};
+use kiln_ir::entity::{EntitySet, SecondaryMap};
+use kiln_ir::instructions::BlockArg;
+use kiln_ir::settings::Flags;
+use kiln_ir::signature::ArgumentExtension;
+use kiln_ir::types::{self, Type};
+use kiln_ir::{Block, Function, Inst, InstructionData, Opcode, Value};
+use regalloc2::{PReg, VReg};
+use smallvec::SmallVec;
+
+/// What a target implements to lower IR instructions.
+pub trait LowerBackend {
+    /// The target's instruction type.
+    type MInst: MachInst;
+
+    /// Lower one non-terminator instruction.
+    fn lower(&self, ctx: &mut Lower<'_, Self::MInst>, inst: Inst) -> CodegenResult<()>;
+
+    /// Lower a terminator. `targets` has one label per branch destination of the
+    /// instruction (`dfg.branch_destinations`), in order.
+    fn lower_branch(&self, ctx: &mut Lower<'_, Self::MInst>, inst: Inst, targets: &[MachLabel]) -> CodegenResult<()>;
+
+    /// Emit the instructions that receive the function's arguments into `params`
+    /// (entry block parameters' registers).
+    fn gen_args(&self, ctx: &mut Lower<'_, Self::MInst>, params: &[ValueRegs]) -> CodegenResult<()>;
+
+    /// The landing-pad instruction of a `try_call` handler edge defining the exception
+    /// payload registers `payloads` under `call_conv`.
+    fn gen_exception_payloads(
+        &self,
+        ctx: &mut Lower<'_, Self::MInst>,
+        call_conv: kiln_ir::signature::CallConv,
+        payloads: &[Reg],
+    ) -> CodegenResult<()>;
+
+    /// A jump to `target` (for edge blocks).
+    fn gen_jump(&self, target: MachLabel) -> Self::MInst {
+        Self::MInst::gen_jump(target)
+    }
+}
+
+/// How many times a value is used (saturating).
+#[derive(Copy, Clone, PartialEq, Eq, Debug, Default)]
+pub enum Uses {
+    /// Never.
+    #[default]
+    None,
+    /// Exactly once.
+    Once,
+    /// More than once.
+    Many,
+}
+
+/// The lowering context of one function.
+pub struct Lower<'f, I: MachInst> {
+    /// The function.
+    pub f: &'f Function,
+    /// Shared settings.
+    pub flags: &'f Flags,
+    /// The ABI state.
+    pub abi: Callee,
+    vcode: VCodeBuilder<I>,
+    value_regs: SecondaryMap<Value, ValueRegs>,
+    uses: SecondaryMap<Value, Uses>,
+    color: SecondaryMap<Inst, u32>,
+    sunk: EntitySet<Inst>,
+    ir_insts: Vec<I>,
+    cur_inst: Option<Inst>,
+    cur_block: Option<Block>,
+    /// Return values and exception payloads of the `try_call` being lowered: `retK` and
+    /// `exnK` block arguments refer to them.
+    try_call_rets: SmallVec<[ValueRegs; 4]>,
+    try_call_payloads: SmallVec<[Reg; 2]>,
+}
+
+impl<'f, I: MachInst> Lower<'f, I> {
+    /// Set up lowering of `f`.
+    pub fn new(f: &'f Function, flags: &'f Flags, abi: Callee, order: &BlockLoweringOrder) -> Self {
+        let mut l = Lower {
+            f,
+            flags,
+            abi,
+            vcode: VCodeBuilder::new(order.len()),
+            value_regs: SecondaryMap::with_capacity(f.dfg.num_values()),
+            uses: SecondaryMap::with_capacity(f.dfg.num_values()),
+            color: SecondaryMap::with_capacity(f.dfg.num_insts()),
+            sunk: EntitySet::new(),
+            ir_insts: Vec::with_capacity(8),
+            cur_inst: None,
+            cur_block: None,
+            try_call_rets: SmallVec::new(),
+            try_call_payloads: SmallVec::new(),
+        };
+        l.compute_uses_and_colors(order);
+        l
+    }
+
+    /// The virtual register holding the return-area pointer (allocated on first request:
+    /// returns are lowered before the entry block that receives the pointer).
+    fn ret_area_ptr(&mut self) -> CodegenResult<Reg> {
+        match self.abi.ret_area_ptr {
+            Some(r) => Ok(r),
+            None => {
+                let r = self.alloc_tmp(types::I64)?.to_reg();
+                self.abi.ret_area_ptr = Some(r);
+                Ok(r)
+            }
+        }
+    }
+
+    fn compute_uses_and_colors(&mut self, order: &BlockLoweringOrder) {
+        let f = self.f;
+        for lb in order.lowered_order() {
+            let LoweredBlock::Orig { block } = *lb else { continue };
+            let mut color = 0u32;
+            for inst in f.layout.block_insts(block) {
+                self.color[inst] = color;
+                let op = f.dfg.opcode(inst);
+                if has_side_effect(f, inst, op) {
+                    color += 1;
+                }
+                f.dfg.for_each_inst_value(inst, |v| {
+                    let v = f.dfg.resolve_aliases(v);
+                    let u = &mut self.uses[v];
+                    *u = match *u {
+                        Uses::None => Uses::Once,
+                        _ => Uses::Many,
+                    };
+                });
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Registers
+
+    /// Allocate registers for a value of type `ty`.
+    pub fn alloc_regs(&mut self, ty: Type) -> CodegenResult<ValueRegs> {
+        let (classes, tys) = I::rc_for_type(ty)?;
+        Ok(match classes.len() {
+            1 => ValueRegs::one(self.vcode.alloc_vreg(classes[0], tys[0])?),
+            2 => ValueRegs::two(self.vcode.alloc_vreg(classes[0], tys[0])?, self.vcode.alloc_vreg(classes[1], tys[1])?),
+            _ => return Err(CodegenError::Unsupported(format!("type {ty}"))),
+        })
+    }
+
+    /// A temporary register for a value of register type `ty`.
+    pub fn alloc_tmp(&mut self, ty: Type) -> CodegenResult<Writable<Reg>> {
+        let (classes, tys) = I::rc_for_type(ty)?;
+        Ok(Writable::from_reg(self.vcode.alloc_vreg(classes[0], tys[0])?))
+    }
+
+    /// The registers of value `v`, allocating them on first use. Marks `v` as needed.
+    pub fn put_value_in_regs(&mut self, v: Value) -> CodegenResult<ValueRegs> {
+        let v = self.f.dfg.resolve_aliases(v);
+        let r = self.value_regs[v];
+        if r.is_valid() {
+            return Ok(r);
+        }
+        let ty = self.f.dfg.value_type(v);
+        let r = self.alloc_regs(ty)?;
+        self.value_regs[v] = r;
+        Ok(r)
+    }
+
+    /// The single register of value `v`.
+    pub fn put_value_in_reg(&mut self, v: Value) -> CodegenResult<Reg> {
+        let r = self.put_value_in_regs(v)?;
+        r.only_reg().ok_or_else(|| CodegenError::Other(format!("{v} needs a single register")))
+    }
+
+    /// The registers of result `idx` of `inst`, to write.
+    pub fn output_regs(&mut self, inst: Inst, idx: usize) -> CodegenResult<ValueRegs> {
+        let v = self.f.dfg.inst_results(inst)[idx];
+        self.put_value_in_regs(v)
+    }
+
+    /// The single register of result `idx` of `inst`, to write.
+    pub fn output_reg(&mut self, inst: Inst, idx: usize) -> CodegenResult<Writable<Reg>> {
+        let v = self.f.dfg.inst_results(inst)[idx];
+        Ok(Writable::from_reg(self.put_value_in_reg(v)?))
+    }
+
+    /// Has value `v` been asked for by an instruction lowered so far?
+    pub fn is_value_needed(&self, v: Value) -> bool {
+        self.value_regs[v].is_valid()
+    }
+
+    /// Make the result `dst` of the current instruction share the register of `src` (a
+    /// no-op conversion), without a move.
+    pub fn alias_value(&mut self, dst: Value, src: Reg) -> CodegenResult<()> {
+        let dst_regs = self.put_value_in_regs(dst)?;
+        let d = dst_regs.only_reg().ok_or_else(|| CodegenError::Other("alias of a register pair".into()))?;
+        if d != src {
+            self.vcode.set_vreg_alias(d, src);
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Instructions
+
+    /// Emit a machine instruction for the current IR instruction.
+    pub fn emit(&mut self, inst: I) {
+        self.ir_insts.push(inst);
+    }
+
+    /// The IR instruction data of `inst`.
+    pub fn data(&self, inst: Inst) -> &'f InstructionData {
+        &self.f.dfg.insts[inst]
+    }
+
+    /// The value operands of `inst`.
+    pub fn inputs(&self, inst: Inst) -> &'f [Value] {
+        self.f.dfg.inst_args(inst)
+    }
+
+    /// The type of value `v`.
+    pub fn value_ty(&self, v: Value) -> Type {
+        self.f.dfg.value_type(v)
+    }
+
+    /// The type of result `idx` of `inst`.
+    pub fn output_ty(&self, inst: Inst, idx: usize) -> Type {
+        self.f.dfg.value_type(self.f.dfg.inst_results(inst)[idx])
+    }
+
+    /// The instruction defining `v`, if it is an instruction result.
+    pub fn def_inst(&self, v: Value) -> Option<Inst> {
+        self.f.dfg.value_def(v)?.inst()
+    }
+
+    /// How often `v` is used in the function.
+    pub fn uses(&self, v: Value) -> Uses {
+        self.uses[self.f.dfg.resolve_aliases(v)]
+    }
+
+    /// The constant `v` holds if it comes from `iconst`: its bits, zero-extended from the
+    /// type width.
+    pub fn iconst_bits(&self, v: Value) -> Option<u64> {
+        let inst = self.def_inst(v)?;
+        match self.f.dfg.insts[inst] {
+            InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } => {
+                let bits = self.value_ty(v).bits();
+                Some(imm.zero_extend_from(bits).0 as u64)
+            }
+            _ => None,
+        }
+    }
+
+    /// The constant `v` holds if it comes from `iconst`, sign-extended to 64 bits.
+    pub fn iconst_signed(&self, v: Value) -> Option<i64> {
+        let bits = self.value_ty(v).bits();
+        self.iconst_bits(v).map(|b| kiln_ir::immediates::Imm64(b as i64).sign_extend_from(bits).0)
+    }
+
+    /// If `v` is the single-use result of an instruction that can be merged into the
+    /// current instruction (same block, nothing with side effects in between, not yet
+    /// lowered), that instruction.
+    pub fn sinkable_inst(&self, v: Value) -> Option<Inst> {
+        let cur = self.cur_inst?;
+        let src = self.def_inst(v)?;
+        if self.uses(v) != Uses::Once || self.sunk.contains(src) {
+            return None;
+        }
+        if self.f.layout.inst_block(src) != self.f.layout.inst_block(cur) {
+            return None;
+        }
+        let op = self.f.dfg.opcode(src);
+        if has_side_effect(self.f, src, op) {
+            // Nothing else with side effects between: the user's color is exactly one past.
+            if self.color[cur] != self.color[src] + 1 {
+                return None;
+            }
+        }
+        Some(src)
+    }
+
+    /// Mark `inst` as merged into the current instruction: it will not be lowered.
+    pub fn sink_inst(&mut self, inst: Inst) {
+        self.sunk.insert(inst);
+    }
+
+    /// The source location of the instruction being lowered.
+    pub fn srcloc(&self) -> SourceLoc {
+        self.cur_inst.map_or(SourceLoc::default(), |i| self.f.srcloc(i))
+    }
+
+    /// The IR block being lowered.
+    pub fn cur_block(&self) -> Option<Block> {
+        self.cur_block
+    }
+
+    /// Record the return values and exception payload registers of the `try_call` being
+    /// lowered, for its `retK`/`exnK` block arguments.
+    pub fn set_try_call_values(&mut self, rets: &[ValueRegs], payloads: &[Reg]) {
+        self.try_call_rets = SmallVec::from_slice(rets);
+        self.try_call_payloads = SmallVec::from_slice(payloads);
+    }
+
+    /// The label of a constant-pool entry holding `bytes`.
+    pub fn constant_label(&mut self, bytes: &[u8]) -> MachLabel {
+        self.vcode.constant_label(bytes)
+    }
+
+    /// Allocate a virtual register of the class of `ty` without binding it to a value.
+    pub fn alloc_vreg(&mut self, class: regalloc2::RegClass, ty: Type) -> CodegenResult<Reg> {
+        self.vcode.alloc_vreg(class, ty)
+    }
+
+    // ---------------------------------------------------------------------------------
+    // ABI helpers
+
+    /// Move call arguments into place for a call with signature `csig`: register
+    /// arguments are returned as (vreg, preg) uses for the call instruction (extended if
+    /// the signature asks), stack arguments are stored to the outgoing area now.
+    pub fn gen_call_args<S: AbiSpec<I = I>>(
+        &mut self,
+        csig: &ComputedSig,
+        args: &[Value],
+        ret_area: Option<Reg>,
+    ) -> CodegenResult<SmallVec<[(Reg, PReg); 8]>> {
+        let mut uses = SmallVec::new();
+        self.abi.accumulate_outgoing_args_size(csig.stack_arg_space + csig.stack_ret_space);
+        let mut ai = 0usize;
+        for (i, loc) in csig.args.iter().enumerate() {
+            let regs = if Some(i) == csig.stack_ret_arg {
+                ValueRegs::one(ret_area.ok_or_else(|| CodegenError::Other("missing return area".into()))?)
+            } else {
+                let v = *args.get(ai).ok_or_else(|| CodegenError::Other("too few call arguments".into()))?;
+                ai += 1;
+                self.put_value_in_regs(v)?
+            };
+            match loc {
+                ABIArg::Slots { slots, .. } => {
+                    for (k, slot) in slots.iter().enumerate() {
+                        let r = regs.reg(k.min(regs.len() - 1));
+                        match *slot {
+                            ABIArgSlot::Reg { reg, ty, extension } => {
+                                let r = self.extend_for_abi::<S>(r, ty, extension)?;
+                                uses.push((r, reg));
+                            }
+                            ABIArgSlot::Stack { offset, ty, extension } => {
+                                let r = self.extend_for_abi::<S>(r, ty, extension)?;
+                                let sty = if extension != ArgumentExtension::None { types::I64 } else { ty };
+                                self.emit(S::gen_store_stack(StackAMode::OutgoingArg(offset), r, sty));
+                            }
+                        }
+                    }
+                }
+                ABIArg::StructArg { .. } => {
+                    return Err(CodegenError::Unsupported("struct arguments (sarg) in calls".into()));
+                }
+            }
+        }
+        Ok(uses)
+    }
+
+    fn extend_for_abi<S: AbiSpec<I = I>>(&mut self, r: Reg, ty: Type, ext: ArgumentExtension) -> CodegenResult<Reg> {
+        let bits = ty.bits();
+        if ext == ArgumentExtension::None || !ty.is_int() || bits >= 64 {
+            return Ok(r);
+        }
+        let dst = self.alloc_tmp(types::I64)?;
+        self.emit(S::gen_extend(dst, r, ext == ArgumentExtension::Sext, bits as u8, 64));
+        Ok(dst.to_reg())
+    }
+
+    /// The (vreg, preg) defs of a call's register return values, writing the call's
+    /// results; stack return values are loaded from the return area by `gen_call_stack_rets`.
+    pub fn gen_call_ret_defs(
+        &mut self,
+        csig: &ComputedSig,
+        results: &[ValueRegs],
+    ) -> CodegenResult<SmallVec<[(Writable<Reg>, PReg); 4]>> {
+        let mut defs = SmallVec::new();
+        for (loc, regs) in csig.rets.iter().zip(results) {
+            if let ABIArg::Slots { slots, .. } = loc {
+                for (k, slot) in slots.iter().enumerate() {
+                    if let ABIArgSlot::Reg { reg, .. } = *slot {
+                        defs.push((Writable::from_reg(regs.reg(k)), reg));
+                    }
+                }
+            }
+        }
+        Ok(defs)
+    }
+
+    /// Load the stack return values of a call from its return area (after the call).
+    pub fn gen_call_stack_rets<S: AbiSpec<I = I>>(
+        &mut self,
+        csig: &ComputedSig,
+        results: &[ValueRegs],
+        ret_area_base: i64,
+    ) -> CodegenResult<()> {
+        for (loc, regs) in csig.rets.iter().zip(results) {
+            if let ABIArg::Slots { slots, .. } = loc {
+                for (k, slot) in slots.iter().enumerate() {
+                    if let ABIArgSlot::Stack { offset, ty, .. } = *slot {
+                        let mem = StackAMode::OutgoingArg(ret_area_base + offset);
+                        self.emit(S::gen_load_stack(mem, Writable::from_reg(regs.reg(k)), ty));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Emit the return of `values` from the function: register values become uses of the
+    /// return pseudo-instruction, stack values are stored through the return-area pointer.
+    pub fn gen_return<S: AbiSpec<I = I>>(&mut self, values: &[Value]) -> CodegenResult<()> {
+        let csig = self.abi.sig.clone();
+        let mut rets = Vec::new();
+        for (loc, &v) in csig.rets.iter().zip(values) {
+            let regs = self.put_value_in_regs(v)?;
+            if let ABIArg::Slots { slots, .. } = loc {
+                for (k, slot) in slots.iter().enumerate() {
+                    let r = regs.reg(k.min(regs.len() - 1));
+                    match *slot {
+                        ABIArgSlot::Reg { reg, ty, extension } => {
+                            let r = self.extend_for_abi::<S>(r, ty, extension)?;
+                            rets.push(RetPair { vreg: r, preg: reg });
+                        }
+                        ABIArgSlot::Stack { offset, ty, .. } => {
+                            let base = self.ret_area_ptr()?;
+                            self.emit(S::gen_store_base_offset(base, offset as i32, r, ty));
+                        }
+                    }
+                }
+            }
+        }
+        let pop = if csig.call_conv == kiln_ir::signature::CallConv::Tail { csig.stack_arg_space } else { 0 };
+        self.emit(S::gen_rets(rets, pop));
+        Ok(())
+    }
+
+    /// Receive the function's arguments: register arguments are defined by the argument
+    /// pseudo-instruction, stack arguments loaded, the return-area pointer saved.
+    pub fn gen_args_generic<S: AbiSpec<I = I>>(&mut self, params: &[ValueRegs]) -> CodegenResult<()> {
+        let csig = self.abi.sig.clone();
+        let mut pairs = Vec::new();
+        let mut loads = Vec::new();
+        let mut pi = 0usize;
+        for (i, loc) in csig.args.iter().enumerate() {
+            let regs = if Some(i) == csig.stack_ret_arg {
+                ValueRegs::one(self.ret_area_ptr()?)
+            } else {
+                let r = *params.get(pi).ok_or_else(|| CodegenError::Other("signature/params mismatch".into()))?;
+                pi += 1;
+                r
+            };
+            match loc {
+                ABIArg::Slots { slots, .. } => {
+                    for (k, slot) in slots.iter().enumerate() {
+                        let r = regs.reg(k.min(regs.len() - 1));
+                        match *slot {
+                            ABIArgSlot::Reg { reg, .. } => {
+                                pairs.push(ArgPair { vreg: Writable::from_reg(r), preg: reg })
+                            }
+                            ABIArgSlot::Stack { offset, ty, .. } => {
+                                loads.push(S::gen_load_stack(
+                                    StackAMode::IncomingArg(offset),
+                                    Writable::from_reg(r),
+                                    ty,
+                                ));
+                            }
+                        }
+                    }
+                }
+                ABIArg::StructArg { offset, .. } => {
+                    loads.push(S::gen_stack_addr(StackAMode::IncomingArg(*offset), Writable::from_reg(regs.reg(0))));
+                }
+            }
+        }
+        self.emit(S::gen_args(pairs));
+        for l in loads {
+            self.emit(l);
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Driver
+
+    fn block_call_regs(&mut self, args: impl Iterator<Item = BlockArg>) -> CodegenResult<Vec<VReg>> {
+        let mut out = Vec::new();
+        for a in args {
+            let regs = match a {
+                BlockArg::Value(v) => self.put_value_in_regs(v)?,
+                BlockArg::TryCallRet(k) => *self
+                    .try_call_rets
+                    .get(k as usize)
+                    .ok_or_else(|| CodegenError::Other(format!("ret{k} out of range")))?,
+                BlockArg::TryCallExn(k) => ValueRegs::one(
+                    *self
+                        .try_call_payloads
+                        .get(k as usize)
+                        .ok_or_else(|| CodegenError::Other(format!("exn{k} out of range")))?,
+                ),
+            };
+            out.extend(regs.regs().map(|r| r.vreg()));
+        }
+        Ok(out)
+    }
+
+    fn finish_ir_inst(&mut self, loc: SourceLoc) {
+        let mut insts = core::mem::take(&mut self.ir_insts);
+        self.vcode.push_ir_inst(&mut insts, loc);
+        self.ir_insts = insts;
+    }
+
+    /// Lower the whole function.
+    pub fn lower<B: LowerBackend<MInst = I>>(
+        mut self,
+        backend: &B,
+        order: &BlockLoweringOrder,
+    ) -> CodegenResult<(VCode<I>, Callee)> {
+        let f = self.f;
+        let pool = &f.dfg.value_lists;
+        let entry = f.layout.entry_block();
+        for (bi, lb) in order.lowered_order().iter().enumerate().rev() {
+            let bidx = BlockIndex(bi as u32);
+            self.vcode.start_block();
+            match *lb {
+                LoweredBlock::Edge { pred, succ_idx, succ } => {
+                    let term = f.layout.last_inst(pred).expect("edge from a block with a terminator");
+                    let dest = f.dfg.branch_destinations(term)[succ_idx as usize];
+                    self.cur_inst = Some(term);
+                    self.cur_block = Some(pred);
+                    if f.dfg.insts[term].opcode().has_exception_edges() {
+                        // Return values are defined by the call in the predecessor; the
+                        // exception payloads by the landing pad at the start of a handler edge.
+                        self.try_call_values_for_edge(term)?;
+                        if succ_idx > 0 {
+                            // Each landing pad defines its own payload registers (SSA).
+                            let cc = f
+                                .dfg
+                                .call_signature(term)
+                                .and_then(|s| f.dfg.signatures.get(s))
+                                .map_or(kiln_ir::signature::CallConv::Fast, |s| s.call_conv);
+                            let mut payloads = SmallVec::<[Reg; 2]>::new();
+                            for _ in 0..cc.exception_payloads() {
+                                payloads.push(self.alloc_tmp(types::I64)?.to_reg());
+                            }
+                            self.try_call_payloads = payloads.clone();
+                            backend.gen_exception_payloads(&mut self, cc, &payloads)?;
+                        }
+                    }
+                    let args = self.block_call_regs(dest.args(pool))?;
+                    let target = order.lowered_index_for_block(succ).expect("reachable");
+                    self.emit(backend.gen_jump(MachLabel::from_block(target)));
+                    self.vcode.set_succs(bidx, &[target], vec![args]);
+                    self.finish_ir_inst(SourceLoc::default());
+                }
+                LoweredBlock::Orig { block } => {
+                    self.cur_block = Some(block);
+                    let term = f.layout.last_inst(block);
+                    if let Some(term) = term {
+                        self.cur_inst = Some(term);
+                        let dest_targets = order.dest_targets(bidx);
+                        let labels: SmallVec<[MachLabel; 8]> =
+                            dest_targets.iter().map(|&t| MachLabel::from_block(t)).collect();
+                        let op = f.dfg.opcode(term);
+                        if !op.is_terminator() {
+                            return Err(CodegenError::Other(format!("{block} does not end in a terminator")));
+                        }
+                        backend.lower_branch(&mut self, term, &labels)?;
+                        // Successors with their arguments (edge blocks take none here).
+                        let succs = order.succs(bidx);
+                        let dests = f.dfg.branch_destinations(term);
+                        let mut all_args = Vec::with_capacity(succs.len());
+                        for &s in succs {
+                            let is_edge = matches!(order.lowered_order()[s.index()], LoweredBlock::Edge { .. });
+                            if is_edge {
+                                all_args.push(Vec::new());
+                            } else {
+                                let k = dest_targets.iter().position(|&t| t == s).expect("successor is a target");
+                                all_args.push(self.block_call_regs(dests[k].args(pool))?);
+                            }
+                        }
+                        self.vcode.set_succs(bidx, succs, all_args);
+                        self.finish_ir_inst(f.srcloc(term));
+                    }
+                    let mut cursor = term.and_then(|t| f.layout.prev_inst(t));
+                    while let Some(inst) = cursor {
+                        cursor = f.layout.prev_inst(inst);
+                        if self.sunk.contains(inst) {
+                            continue;
+                        }
+                        let op = f.dfg.opcode(inst);
+                        if !has_side_effect(f, inst, op) {
+                            let results = f.dfg.inst_results(inst);
+                            if results.iter().all(|&r| !self.is_value_needed(r)) {
+                                continue;
+                            }
+                        }
+                        self.cur_inst = Some(inst);
+                        backend.lower(&mut self, inst)?;
+                        self.finish_ir_inst(f.srcloc(inst));
+                    }
+                    self.cur_inst = None;
+                    let params = f.dfg.block_params(block);
+                    let mut param_regs = SmallVec::<[ValueRegs; 8]>::new();
+                    for &p in params {
+                        param_regs.push(self.put_value_in_regs(p)?);
+                    }
+                    if Some(block) == entry {
+                        backend.gen_args(&mut self, &param_regs)?;
+                        self.finish_ir_inst(SourceLoc::default());
+                    } else {
+                        let vregs = param_regs.iter().flat_map(|r| r.regs().map(|x| x.vreg())).collect();
+                        self.vcode.set_params(bidx, vregs);
+                    }
+                    self.clear_try_call_values();
+                }
+            }
+            self.vcode.end_block(bidx, order.is_cold(bidx));
+        }
+        let vcode = self.vcode.build()?;
+        Ok((vcode, self.abi))
+    }
+
+    fn try_call_values_for_edge(&mut self, term: Inst) -> CodegenResult<()> {
+        // The try_call itself is lowered with its block (after its edges, in backward
+        // order, edges come later in the order so they are lowered first); its values
+        // are allocated here on demand so both sides agree.
+        let f = self.f;
+        let sig = f.dfg.call_signature(term).and_then(|s| f.dfg.signatures.get(s));
+        let Some(sig) = sig else { return Err(CodegenError::Other("try_call without a signature".into())) };
+        if self.try_call_rets.is_empty() && !sig.returns.is_empty() {
+            let mut rets = SmallVec::new();
+            for p in &sig.returns {
+                rets.push(self.alloc_regs(p.value_type)?);
+            }
+            self.try_call_rets = rets;
+        }
+        Ok(())
+    }
+
+    /// The registers of the return values of the `try_call` terminating the current block
+    /// (allocated by its edge blocks, lowered first, or now), and the exception payload
+    /// registers of the landing pad lowered last (each landing pad has its own).
+    pub fn take_try_call_values(
+        &mut self,
+        inst: Inst,
+    ) -> CodegenResult<(SmallVec<[ValueRegs; 4]>, SmallVec<[Reg; 2]>)> {
+        self.try_call_values_for_edge(inst)?;
+        Ok((self.try_call_rets.clone(), self.try_call_payloads.clone()))
+    }
+
+    /// Forget the try_call values after the try_call's block is done.
+    pub fn clear_try_call_values(&mut self) {
+        self.try_call_rets.clear();
+        self.try_call_payloads.clear();
+    }
+}
+
+/// Does `inst` have an effect that forbids removing it when unused or moving it across
+/// another such instruction?
+pub fn has_side_effect(f: &Function, inst: Inst, op: Opcode) -> bool {
+    if op.is_pure() {
+        return false;
+    }
+    // Loads that cannot trap and read memory that never changes are movable.
+    if op.can_load() && !op.can_store() && !op.other_side_effects() {
+        if let Some(flags) = f.dfg.inst_mem_flags(inst) {
+            if flags.notrap() && (flags.readonly() || flags.can_move()) {
+                return false;
+            }
+        }
+    }
+    true
+}

@@ -1,0 +1,580 @@
+//! VCode: a function's machine instructions over virtual registers, in block lowering
+//! order, with everything regalloc2 needs (blocks, successors, predecessors, block
+//! parameters, branch arguments, operands, clobbers), and the emission of the allocated
+//! code into a [`MachBuffer`].
+//!
+//! Lowering walks the function backwards, so [`VCodeBuilder`] accumulates instructions in
+//! reverse and [`VCodeBuilder::build`] flips them once. Operands are collected after that
+//! in a single forward pass (through each instruction's `get_operands`), so the operand
+//! arrays are contiguous and allocation-free per instruction.
+
+use crate::machinst::abi::{AbiSpec, FrameLayout, StackAMode};
+use crate::machinst::buffer::{BranchEncoding, MachBuffer};
+use crate::machinst::reg::{AllocationRewriter, OperandCollector, PHYS_BASE};
+use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
+use crate::{CodegenError, CodegenResult};
+use kiln_ir::types::Type;
+use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PRegSet, RegClass, VReg};
+use smallvec::SmallVec;
+use std::fmt::Write;
+
+/// A VCode function.
+pub struct VCode<I: MachInst> {
+    /// Instructions, in final order.
+    pub insts: Vec<I>,
+    /// Source location of each instruction.
+    pub srclocs: Vec<SourceLoc>,
+    operands: Vec<Operand>,
+    operand_starts: Vec<u32>,
+    clobbers: Vec<(u32, PRegSet)>,
+    block_starts: Vec<u32>,
+    succs: Vec<RBlock>,
+    succ_starts: Vec<u32>,
+    preds: Vec<RBlock>,
+    pred_starts: Vec<u32>,
+    params: Vec<VReg>,
+    param_starts: Vec<u32>,
+    /// Branch arguments, per (block, successor): `branch_arg_starts[succ_starts[b] + i]`.
+    branch_args: Vec<VReg>,
+    branch_arg_starts: Vec<u32>,
+    /// Type of each virtual register (indexed by vreg number; pinned range unused).
+    pub vreg_types: Vec<Type>,
+    /// Is each block cold?
+    pub cold: Vec<bool>,
+    /// Constant-pool entries created by the lowering: entry `i` is label
+    /// `num_blocks + i`.
+    pub constants: Vec<(SmallVec<[u8; 16]>, u32)>,
+}
+
+impl<I: MachInst> VCode<I> {
+    /// Number of blocks.
+    pub fn num_blocks(&self) -> usize {
+        self.block_starts.len().saturating_sub(1)
+    }
+
+    /// The instruction range of block `b`.
+    pub fn block_range(&self, b: usize) -> (usize, usize) {
+        (self.block_starts[b] as usize, self.block_starts[b + 1] as usize)
+    }
+
+    /// Successors of block `b`.
+    pub fn block_succs_of(&self, b: usize) -> &[RBlock] {
+        &self.succs[self.succ_starts[b] as usize..self.succ_starts[b + 1] as usize]
+    }
+
+    /// Print the VCode (before allocation): blocks with params, successors and
+    /// instructions.
+    pub fn show(&self) -> String {
+        let mut s = String::new();
+        for b in 0..self.num_blocks() {
+            let params = &self.params[self.param_starts[b] as usize..self.param_starts[b + 1] as usize];
+            let _ = write!(s, "block{b}(");
+            for (i, p) in params.iter().enumerate() {
+                let _ = write!(s, "{}{}", if i > 0 { ", " } else { "" }, show_vreg(*p));
+            }
+            let _ = write!(s, "):");
+            let succs = self.block_succs_of(b);
+            if !succs.is_empty() {
+                let _ = write!(s, "  ; succs:");
+                for (i, sb) in succs.iter().enumerate() {
+                    let _ = write!(s, " block{}", sb.index());
+                    let k = self.succ_starts[b] as usize + i;
+                    let args =
+                        &self.branch_args[self.branch_arg_starts[k] as usize..self.branch_arg_starts[k + 1] as usize];
+                    if !args.is_empty() {
+                        let _ = write!(s, "(");
+                        for (j, a) in args.iter().enumerate() {
+                            let _ = write!(s, "{}{}", if j > 0 { ", " } else { "" }, show_vreg(*a));
+                        }
+                        let _ = write!(s, ")");
+                    }
+                }
+            }
+            let _ = writeln!(s);
+            let (start, end) = self.block_range(b);
+            for i in start..end {
+                let _ = writeln!(s, "  {}", self.insts[i].pretty_print());
+            }
+        }
+        s
+    }
+}
+
+/// Print a vreg the way VCode listings show it.
+pub fn show_vreg(v: VReg) -> String {
+    format!("{:?}", Reg::from_vreg(v))
+}
+
+impl<I: MachInst> regalloc2::Function for VCode<I> {
+    fn num_insts(&self) -> usize {
+        self.insts.len()
+    }
+    fn num_blocks(&self) -> usize {
+        VCode::num_blocks(self)
+    }
+    fn entry_block(&self) -> RBlock {
+        RBlock::new(0)
+    }
+    fn block_insns(&self, block: RBlock) -> InstRange {
+        let (s, e) = self.block_range(block.index());
+        InstRange::new(RInst::new(s), RInst::new(e))
+    }
+    fn block_succs(&self, block: RBlock) -> &[RBlock] {
+        self.block_succs_of(block.index())
+    }
+    fn block_preds(&self, block: RBlock) -> &[RBlock] {
+        let b = block.index();
+        &self.preds[self.pred_starts[b] as usize..self.pred_starts[b + 1] as usize]
+    }
+    fn block_params(&self, block: RBlock) -> &[VReg] {
+        let b = block.index();
+        &self.params[self.param_starts[b] as usize..self.param_starts[b + 1] as usize]
+    }
+    fn is_ret(&self, insn: RInst) -> bool {
+        self.insts[insn.index()].is_term() == MachTerminator::Ret
+    }
+    fn is_branch(&self, insn: RInst) -> bool {
+        self.insts[insn.index()].is_term() == MachTerminator::Branch
+    }
+    fn branch_blockparams(&self, block: RBlock, _insn: RInst, succ_idx: usize) -> &[VReg] {
+        let k = self.succ_starts[block.index()] as usize + succ_idx;
+        &self.branch_args[self.branch_arg_starts[k] as usize..self.branch_arg_starts[k + 1] as usize]
+    }
+    fn inst_operands(&self, insn: RInst) -> &[Operand] {
+        let i = insn.index();
+        &self.operands[self.operand_starts[i] as usize..self.operand_starts[i + 1] as usize]
+    }
+    fn inst_clobbers(&self, insn: RInst) -> PRegSet {
+        let i = insn.index() as u32;
+        match self.clobbers.binary_search_by_key(&i, |(k, _)| *k) {
+            Ok(pos) => self.clobbers[pos].1,
+            Err(_) => PRegSet::empty(),
+        }
+    }
+    fn num_vregs(&self) -> usize {
+        self.vreg_types.len()
+    }
+    fn spillslot_size(&self, regclass: RegClass) -> usize {
+        match regclass {
+            RegClass::Int => 1,
+            // Vector registers hold up to 16 bytes: two 8-byte slots.
+            RegClass::Float | RegClass::Vector => 2,
+        }
+    }
+    fn multi_spillslot_named_by_last_slot(&self) -> bool {
+        false
+    }
+}
+
+/// Builds a [`VCode`] from instructions emitted in reverse.
+pub struct VCodeBuilder<I: MachInst> {
+    /// Instructions in reverse order.
+    rev_insts: Vec<I>,
+    rev_srclocs: Vec<SourceLoc>,
+    /// Per lowered block: (start, end) in `rev_insts` (the block's instructions are
+    /// `rev_insts[start..end]`, reversed).
+    rev_block_ranges: Vec<(u32, u32)>,
+    cur_block_end: u32,
+    /// Per lowered block: successors (set by the lowering).
+    block_succs: Vec<Vec<BlockIndex>>,
+    /// Per lowered block and successor: branch argument vregs.
+    block_branch_args: Vec<Vec<Vec<VReg>>>,
+    /// Per lowered block: parameter vregs.
+    block_params: Vec<Vec<VReg>>,
+    /// Type of each vreg.
+    pub vreg_types: Vec<Type>,
+    /// vreg aliases: `alias[v] = target` (resolved when operands are collected).
+    vreg_alias: Vec<u32>,
+    cold: Vec<bool>,
+    constants: Vec<(SmallVec<[u8; 16]>, u32)>,
+}
+
+impl<I: MachInst> VCodeBuilder<I> {
+    /// A builder for `num_blocks` lowered blocks.
+    pub fn new(num_blocks: usize) -> Self {
+        let vreg_types = Vec::with_capacity(256);
+        VCodeBuilder {
+            rev_insts: Vec::new(),
+            rev_srclocs: Vec::new(),
+            rev_block_ranges: vec![(0, 0); num_blocks],
+            cur_block_end: 0,
+            block_succs: vec![Vec::new(); num_blocks],
+            block_branch_args: vec![Vec::new(); num_blocks],
+            block_params: vec![Vec::new(); num_blocks],
+            vreg_types,
+            vreg_alias: Vec::new(),
+            cold: vec![false; num_blocks],
+            constants: Vec::new(),
+        }
+    }
+
+    /// The label of a constant-pool entry holding `bytes` (deduplicated), aligned to its
+    /// size (at most 16).
+    pub fn constant_label(&mut self, bytes: &[u8]) -> MachLabel {
+        let nblocks = self.rev_block_ranges.len();
+        let align = bytes.len().next_power_of_two().clamp(1, 16) as u32;
+        let i = match self.constants.iter().position(|(d, _)| d.as_slice() == bytes) {
+            Some(i) => i,
+            None => {
+                self.constants.push((SmallVec::from_slice(bytes), align));
+                self.constants.len() - 1
+            }
+        };
+        MachLabel((nblocks + i) as u32)
+    }
+
+    /// Allocate a new virtual register for a value of register type `ty`.
+    pub fn alloc_vreg(&mut self, class: RegClass, ty: Type) -> CodegenResult<Reg> {
+        let idx = self.vreg_types.len();
+        if idx >= PHYS_BASE {
+            return Err(CodegenError::ImplLimitExceeded("too many virtual registers".into()));
+        }
+        self.vreg_types.push(ty);
+        Ok(Reg::virt(idx, class))
+    }
+
+    /// Make `from` an alias of `to`: every use or def of `from` becomes `to`.
+    pub fn set_vreg_alias(&mut self, from: Reg, to: Reg) {
+        let f = from.vreg().vreg();
+        if self.vreg_alias.len() <= f {
+            let n = self.vreg_types.len().max(f + 1);
+            let start = self.vreg_alias.len();
+            self.vreg_alias.extend((start..n).map(|i| i as u32));
+        }
+        self.vreg_alias[f] = to.vreg().vreg() as u32;
+    }
+
+    /// Start collecting instructions of a block (blocks are processed last to first).
+    pub fn start_block(&mut self) {
+        self.cur_block_end = self.rev_insts.len() as u32;
+    }
+
+    /// Finish block `b`, recording its range.
+    pub fn end_block(&mut self, b: BlockIndex, cold: bool) {
+        let start = self.rev_insts.len() as u32;
+        self.rev_block_ranges[b.index()] = (self.cur_block_end, start);
+        self.cold[b.index()] = cold;
+    }
+
+    /// Append the instructions of one IR instruction, given in forward order.
+    pub fn push_ir_inst(&mut self, insts: &mut Vec<I>, loc: SourceLoc) {
+        for i in insts.drain(..).rev() {
+            self.rev_insts.push(i);
+            self.rev_srclocs.push(loc);
+        }
+    }
+
+    /// Set the successors of `b` with their branch arguments.
+    pub fn set_succs(&mut self, b: BlockIndex, succs: &[BlockIndex], args: Vec<Vec<VReg>>) {
+        self.block_succs[b.index()] = succs.to_vec();
+        self.block_branch_args[b.index()] = args;
+    }
+
+    /// Set the parameters of `b`.
+    pub fn set_params(&mut self, b: BlockIndex, params: Vec<VReg>) {
+        self.block_params[b.index()] = params;
+    }
+
+    /// Finish: put instructions in forward order and collect operands.
+    pub fn build(mut self) -> CodegenResult<VCode<I>> {
+        let n = self.rev_insts.len();
+        self.rev_insts.reverse();
+        self.rev_srclocs.reverse();
+        let mut insts = self.rev_insts;
+        let nblocks = self.rev_block_ranges.len();
+        let mut block_starts = Vec::with_capacity(nblocks + 1);
+        for b in 0..nblocks {
+            let (s, e) = self.rev_block_ranges[b];
+            // Reversed: rev range [s, e) becomes [n - e, n - s).
+            let fs = n as u32 - e;
+            let fe = n as u32 - s;
+            if b > 0 && block_starts.last().copied() != Some(fs) {
+                return Err(CodegenError::Other(format!("lowered block {b} is not contiguous")));
+            }
+            if fs == fe {
+                return Err(CodegenError::Other(format!("lowered block {b} is empty")));
+            }
+            if b == 0 {
+                block_starts.push(fs);
+            }
+            block_starts.push(fe);
+        }
+        if nblocks == 0 {
+            block_starts.push(0);
+        }
+        // Resolve aliases in branch args and params as well.
+        let alias = &self.vreg_alias;
+        let resolve = |v: VReg| resolve_alias(alias, v);
+
+        // Operands.
+        let mut operands = Vec::with_capacity(n * 3);
+        let mut operand_starts = Vec::with_capacity(n + 1);
+        let mut clobbers = Vec::new();
+        for (i, inst) in insts.iter_mut().enumerate() {
+            operand_starts.push(operands.len() as u32);
+            if !alias.is_empty() {
+                let mut r = AliasResolver { alias };
+                inst.get_operands(&mut r);
+            }
+            let mut c = OperandCollector { operands: &mut operands, clobbers: PRegSet::empty() };
+            inst.get_operands(&mut c);
+            let cl = c.clobbers;
+            if cl != PRegSet::empty() {
+                clobbers.push((i as u32, cl));
+            }
+        }
+        operand_starts.push(operands.len() as u32);
+
+        // Successors, predecessors, params, branch args.
+        let mut succs = Vec::new();
+        let mut succ_starts = Vec::with_capacity(nblocks + 1);
+        let mut branch_args = Vec::new();
+        let mut branch_arg_starts = Vec::new();
+        let mut pred_lists: Vec<Vec<RBlock>> = vec![Vec::new(); nblocks];
+        for b in 0..nblocks {
+            succ_starts.push(succs.len() as u32);
+            for (k, s) in self.block_succs[b].iter().enumerate() {
+                succs.push(RBlock::new(s.index()));
+                pred_lists[s.index()].push(RBlock::new(b));
+                branch_arg_starts.push(branch_args.len() as u32);
+                if let Some(args) = self.block_branch_args[b].get(k) {
+                    branch_args.extend(args.iter().map(|&v| resolve(v)));
+                }
+            }
+        }
+        succ_starts.push(succs.len() as u32);
+        branch_arg_starts.push(branch_args.len() as u32);
+        let mut preds = Vec::new();
+        let mut pred_starts = Vec::with_capacity(nblocks + 1);
+        for p in &pred_lists {
+            pred_starts.push(preds.len() as u32);
+            preds.extend_from_slice(p);
+        }
+        pred_starts.push(preds.len() as u32);
+        let mut params = Vec::new();
+        let mut param_starts = Vec::with_capacity(nblocks + 1);
+        for b in 0..nblocks {
+            param_starts.push(params.len() as u32);
+            params.extend(self.block_params[b].iter().map(|&v| resolve(v)));
+        }
+        param_starts.push(params.len() as u32);
+
+        Ok(VCode {
+            insts,
+            srclocs: self.rev_srclocs,
+            operands,
+            operand_starts,
+            clobbers,
+            block_starts,
+            succs,
+            succ_starts,
+            preds,
+            pred_starts,
+            params,
+            param_starts,
+            branch_args,
+            branch_arg_starts,
+            vreg_types: self.vreg_types,
+            cold: self.cold,
+            constants: self.constants,
+        })
+    }
+}
+
+/// Follow the alias chain of `v` (bounded by the table size, so a cycle cannot hang).
+fn resolve_alias(alias: &[u32], v: VReg) -> VReg {
+    let mut i = v.vreg();
+    for _ in 0..alias.len() {
+        match alias.get(i) {
+            Some(&t) if t as usize != i => i = t as usize,
+            _ => break,
+        }
+    }
+    VReg::new(i, v.class())
+}
+
+/// Rewrites aliased vregs in an instruction's operands.
+struct AliasResolver<'a> {
+    alias: &'a [u32],
+}
+
+impl crate::machinst::OperandVisitor for AliasResolver<'_> {
+    fn add_operand(
+        &mut self,
+        reg: &mut Reg,
+        _c: regalloc2::OperandConstraint,
+        _k: regalloc2::OperandKind,
+        _p: regalloc2::OperandPos,
+    ) {
+        if reg.is_virtual() {
+            let v = resolve_alias(self.alias, reg.vreg());
+            *reg = Reg::from_vreg(v);
+        }
+    }
+}
+
+/// The target's side of emission.
+pub trait MachInstEmit: MachInst {
+    /// Target information emission needs (ISA flags, shared flags).
+    type Info;
+    /// The target's branch encoding.
+    type Encoding: BranchEncoding;
+    /// Emit this instruction (with physical registers).
+    fn emit(&self, sink: &mut MachBuffer, info: &Self::Info, state: &mut EmitState);
+    /// Emit the prologue for `frame`.
+    fn emit_prologue(sink: &mut MachBuffer, info: &Self::Info, state: &mut EmitState);
+    /// Is this an unconditional jump to `target` with no other effect (so an otherwise
+    /// empty block consisting of it can be skipped)?
+    fn is_plain_jump(&self) -> Option<MachLabel>;
+}
+
+/// State carried through emission.
+#[derive(Default)]
+pub struct EmitState {
+    /// The final frame layout.
+    pub frame: FrameLayout,
+    /// The label of the block emitted next (for fall-through elision).
+    pub next_block: Option<MachLabel>,
+    /// The current source location.
+    pub cur_srcloc: SourceLoc,
+}
+
+impl EmitState {
+    /// Resolve a stack address to (base is frame pointer?, offset). SP-relative offsets
+    /// assume the stack pointer does not move during the body.
+    pub fn stack_offset(&self, mem: StackAMode) -> i64 {
+        match mem {
+            StackAMode::IncomingArg(off) => self.frame.incoming_args_from_sp() as i64 + off,
+            StackAMode::Slot(off) => self.frame.slot_base_from_sp() as i64 + off,
+            StackAMode::OutgoingArg(off) => off,
+        }
+    }
+}
+
+/// Emit allocated VCode into `sink`.
+pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
+    vcode: &VCode<I>,
+    out: &regalloc2::Output,
+    frame: FrameLayout,
+    info: &I::Info,
+    sink: &mut MachBuffer,
+) -> CodegenResult<()> {
+    let nblocks = vcode.num_blocks();
+    sink.reserve_labels(nblocks + vcode.constants.len());
+    for (i, (data, align)) in vcode.constants.iter().enumerate() {
+        sink.define_constant(MachLabel((nblocks + i) as u32), data, *align);
+    }
+    let spill_base = frame.stack_slots_size as i64;
+    let mut state = EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default() };
+
+    // Which blocks are a lone unconditional jump with no allocator edits: skip them.
+    let mut skip = vec![false; nblocks];
+    let mut edit_idx = 0usize;
+    for b in 1..nblocks {
+        let (s, e) = vcode.block_range(b);
+        while edit_idx < out.edits.len() && out.edits[edit_idx].0.inst().index() < s {
+            edit_idx += 1;
+        }
+        let has_edits = edit_idx < out.edits.len() && out.edits[edit_idx].0.inst().index() < e;
+        if e - s == 1 && !has_edits {
+            if let Some(target) = vcode.insts[s].is_plain_jump() {
+                if target.0 as usize != b {
+                    skip[b] = true;
+                    sink.alias_label(MachLabel(b as u32), target);
+                }
+            }
+        }
+    }
+    // Break alias cycles (a loop of empty blocks): keep the first block of a cycle.
+    for b in 0..nblocks {
+        if skip[b] {
+            let mut cur = b;
+            let mut steps = 0;
+            while skip[cur] && steps <= nblocks {
+                let (s, _) = vcode.block_range(cur);
+                cur = vcode.insts[s].is_plain_jump().map_or(cur, |l| l.0 as usize);
+                steps += 1;
+            }
+            if steps > nblocks {
+                skip[b] = false;
+                sink.alias_label(MachLabel(b as u32), MachLabel(b as u32));
+            }
+        }
+    }
+    let emitted: Vec<usize> = (0..nblocks).filter(|&b| !skip[b]).collect();
+
+    let mut scratch_inst;
+    for (k, &b) in emitted.iter().enumerate() {
+        state.next_block = emitted.get(k + 1).map(|&n| MachLabel(n as u32));
+        sink.bind_label(MachLabel(b as u32));
+        if b == 0 {
+            I::emit_prologue(sink, info, &mut state);
+        }
+        for ie in out.block_insts_and_edits(vcode, RBlock::new(b)) {
+            match ie {
+                regalloc2::InstOrEdit::Inst(i) => {
+                    let idx = i.index();
+                    let loc = vcode.srclocs[idx];
+                    if loc != state.cur_srcloc {
+                        sink.end_srcloc();
+                        if !loc.is_default() {
+                            sink.start_srcloc(loc);
+                        }
+                        state.cur_srcloc = loc;
+                    }
+                    scratch_inst = vcode.insts[idx].clone();
+                    let mut rw = AllocationRewriter { allocs: out.inst_allocs(i).iter() };
+                    scratch_inst.get_operands(&mut rw);
+                    if let Some((dst, src)) = scratch_inst.is_move() {
+                        if dst.to_reg() == src {
+                            continue;
+                        }
+                    }
+                    scratch_inst.emit(sink, info, &mut state);
+                }
+                regalloc2::InstOrEdit::Edit(Edit::Move { from, to }) => {
+                    emit_move::<I, S>(*from, *to, spill_base, sink, info, &mut state)?;
+                }
+            }
+        }
+    }
+    sink.end_srcloc();
+    Ok(())
+}
+
+fn spill_mode(slot: regalloc2::SpillSlot, spill_base: i64) -> StackAMode {
+    StackAMode::Slot(spill_base + slot.index() as i64 * 8)
+}
+
+fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
+    from: Allocation,
+    to: Allocation,
+    spill_base: i64,
+    sink: &mut MachBuffer,
+    info: &I::Info,
+    state: &mut EmitState,
+) -> CodegenResult<()> {
+    let inst = match (from.as_reg(), to.as_reg()) {
+        (Some(f), Some(t)) => {
+            if f == t {
+                return Ok(());
+            }
+            I::gen_move(Writable::from_reg(Reg::phys(t)), Reg::phys(f), I::canonical_type_for_rc(f.class()))
+        }
+        (Some(f), None) => {
+            let slot = to.as_stack().ok_or_else(|| CodegenError::Regalloc("move to a non-slot".into()))?;
+            S::gen_store_stack(spill_mode(slot, spill_base), Reg::phys(f), I::canonical_type_for_rc(f.class()))
+        }
+        (None, Some(t)) => {
+            let slot = from.as_stack().ok_or_else(|| CodegenError::Regalloc("move from a non-slot".into()))?;
+            S::gen_load_stack(
+                spill_mode(slot, spill_base),
+                Writable::from_reg(Reg::phys(t)),
+                I::canonical_type_for_rc(t.class()),
+            )
+        }
+        (None, None) => return Err(CodegenError::Regalloc("stack-to-stack move".into())),
+    };
+    inst.emit(sink, info, state);
+    Ok(())
+}

@@ -1,0 +1,1586 @@
+//! x86-64 machine-code emission: the encoder of every [`Inst`] form, the expansion of the
+//! pseudo-instructions into their fixed sequences, the frame protocol (prologue, epilogue,
+//! tail calls), and [`X64Branches`], the target's branch and label-use encodings for the
+//! relaxing [`MachBuffer`].
+//!
+//! Invariants:
+//! - emission only sees physical registers (the allocator has rewritten every operand);
+//! - encodings are the shortest the hardware offers for the form (REX only when needed,
+//!   `imm8`/accumulator forms, no or 8-bit displacements, 2-byte VEX when possible), and
+//!   byte-identical to what GNU `as` produces for the text `print.rs` prints;
+//! - the stack pointer never moves inside a function body (outside prologue, epilogue,
+//!   calls that pop their arguments, and tail calls), so `Amode::Stack` resolves to a fixed
+//!   `disp(%rsp)`.
+
+use crate::x64::inst::*;
+use crate::x64::regs::enc;
+use crate::x64::settings::X64Settings;
+use kiln_codegen::machinst::abi::StackAMode;
+use kiln_codegen::machinst::buffer::{BranchEncoding, MachBuffer, Reloc};
+use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::{MachLabel, Reg, Writable};
+use kiln_ir::settings::{Flags, IsaFlags};
+use kiln_ir::trapcode::TrapCode;
+use regalloc2::RegClass;
+
+/// What emission needs to know about the target: the shared flags and the ISA extensions.
+#[derive(Clone, Debug)]
+pub struct EmitInfo {
+    /// Shared settings.
+    pub flags: Flags,
+    /// x86 ISA flags.
+    pub isa_flags: IsaFlags,
+    /// The same flags as typed booleans.
+    pub settings: X64Settings,
+}
+
+impl EmitInfo {
+    /// Emission info for these flags.
+    pub fn new(flags: Flags, isa_flags: IsaFlags) -> EmitInfo {
+        EmitInfo { settings: X64Settings::new(&isa_flags), flags, isa_flags }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Branches and label uses.
+
+/// Branch kind: unconditional `jmp` (`EB rel8` / `E9 rel32`).
+pub const BRANCH_JMP: u8 = 0;
+/// Branch kind: conditional `jcc`, payload = condition nibble (`7x rel8` / `0F 8x rel32`).
+pub const BRANCH_JCC: u8 = 1;
+
+/// Label use: a 32-bit PC-relative field followed by `n` more instruction bytes (an
+/// immediate), for `n` in 0..=4; the value is `target - (field end + n)`, i.e. relative to
+/// the end of the instruction.
+pub const fn label_use_pcrel32(trailing: u8) -> u8 {
+    trailing
+}
+/// Label use: a 32-bit jump-table entry holding `target - entry address`.
+pub const LABEL_USE_JT32: u8 = 8;
+
+/// The x86-64 branch and label-use encodings.
+pub struct X64Branches;
+
+impl BranchEncoding for X64Branches {
+    fn branch_sizes(kind: u8) -> (u32, u32) {
+        if kind == BRANCH_JMP { (2, 5) } else { (2, 6) }
+    }
+
+    fn short_reaches(_kind: u8, at: u32, target: u32) -> bool {
+        let d = target as i64 - (at as i64 + 2);
+        (-128..=127).contains(&d)
+    }
+
+    fn encode_branch(kind: u8, payload: u32, at: u32, target: u32, long: bool, out: &mut Vec<u8>) {
+        let cc = (payload & 15) as u8;
+        if !long {
+            let d = target as i64 - (at as i64 + 2);
+            out.push(if kind == BRANCH_JMP { 0xeb } else { 0x70 | cc });
+            out.push(d as i8 as u8);
+        } else if kind == BRANCH_JMP {
+            let d = target as i64 - (at as i64 + 5);
+            out.push(0xe9);
+            out.extend_from_slice(&(d as i32).to_le_bytes());
+        } else {
+            let d = target as i64 - (at as i64 + 6);
+            out.push(0x0f);
+            out.push(0x80 | cc);
+            out.extend_from_slice(&(d as i32).to_le_bytes());
+        }
+    }
+
+    fn patch_label_use(kind: u8, at: u32, target: u32, bytes: &mut [u8]) -> bool {
+        let d = if kind == LABEL_USE_JT32 {
+            target as i64 - at as i64
+        } else {
+            target as i64 - (at as i64 + 4 + kind as i64)
+        };
+        match i32::try_from(d) {
+            Ok(v) if bytes.len() == 4 => {
+                bytes.copy_from_slice(&v.to_le_bytes());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn label_use_size(_kind: u8) -> u32 {
+        4
+    }
+
+    fn trap_instruction() -> &'static [u8] {
+        &[0x0f, 0x0b]
+    }
+
+    fn nop_unit() -> &'static [u8] {
+        &[0x90]
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Low-level encoding.
+
+/// The hardware number (0..=15) of a register.
+#[inline]
+fn e(r: Reg) -> u8 {
+    r.hw_enc() & 15
+}
+
+#[inline]
+fn ew(r: Writable<Reg>) -> u8 {
+    e(r.to_reg())
+}
+
+/// Does an 8-bit access of register `enc` need a REX prefix (spl, bpl, sil, dil)?
+#[inline]
+fn byte_rex(enc: u8) -> bool {
+    (4..8).contains(&enc)
+}
+
+/// A resolved memory operand.
+#[derive(Copy, Clone, Debug)]
+enum Addr {
+    /// `disp(base)`.
+    Base { base: u8, disp: i32 },
+    /// `disp(base, index, 1 << shift)`.
+    Index { base: u8, index: u8, shift: u8, disp: i32 },
+    /// `label(%rip)`.
+    Rip(MachLabel),
+}
+
+/// The r/m operand of an encoding.
+#[derive(Copy, Clone, Debug)]
+enum Rm {
+    Reg(u8),
+    Mem(Addr),
+}
+
+fn resolve(amode: &Amode, state: &EmitState) -> Addr {
+    match *amode {
+        Amode::ImmReg { disp, base } => Addr::Base { base: e(base), disp },
+        Amode::ImmRegRegShift { disp, base, index, shift } => {
+            Addr::Index { base: e(base), index: e(index), shift: shift & 3, disp }
+        }
+        Amode::RipRelative { label } => Addr::Rip(label),
+        Amode::Stack(mode) => Addr::Base { base: enc::RSP, disp: stack_disp(state, mode) },
+    }
+}
+
+/// The `%rsp` displacement of a stack location (frames are limited far below 2 GiB).
+fn stack_disp(state: &EmitState, mode: StackAMode) -> i32 {
+    state.stack_offset(mode) as i32
+}
+
+fn mem_rm(mem: &Mem, state: &EmitState) -> Rm {
+    Rm::Mem(resolve(&mem.amode, state))
+}
+
+/// Record the trap site of a faulting memory access (at the start of the instruction).
+fn mem_trap(sink: &mut MachBuffer, mem: &Mem) {
+    if let Some(code) = mem.trap {
+        sink.add_trap(code);
+    }
+}
+
+/// The X and B extension bits of an r/m operand.
+fn rm_xb(rm: &Rm) -> (u8, u8) {
+    match *rm {
+        Rm::Reg(r) => (0, r >> 3),
+        Rm::Mem(Addr::Base { base, .. }) => (0, base >> 3),
+        Rm::Mem(Addr::Index { base, index, .. }) => (index >> 3, base >> 3),
+        Rm::Mem(Addr::Rip(_)) => (0, 0),
+    }
+}
+
+/// Emit the ModRM byte (and SIB, displacement) for `reg` (the ModRM.reg field, or an
+/// opcode extension) and `rm`. `trailing` is the number of immediate bytes following, for
+/// RIP-relative displacements.
+fn put_modrm(sink: &mut MachBuffer, reg: u8, rm: &Rm, trailing: u8) {
+    let reg = (reg & 7) << 3;
+    match *rm {
+        Rm::Reg(r) => sink.put1(0xc0 | reg | (r & 7)),
+        Rm::Mem(Addr::Rip(label)) => {
+            sink.put1(reg | 5);
+            sink.use_label_at_offset(label, label_use_pcrel32(trailing));
+            sink.put4(0);
+        }
+        Rm::Mem(Addr::Base { base, disp }) => {
+            let b = base & 7;
+            let (mode, dsize) = disp_mode(disp, b == 5);
+            if b == 4 {
+                sink.put1(mode | reg | 4);
+                sink.put1(0x24);
+            } else {
+                sink.put1(mode | reg | b);
+            }
+            put_disp(sink, disp, dsize);
+        }
+        Rm::Mem(Addr::Index { base, index, shift, disp }) => {
+            let b = base & 7;
+            let (mode, dsize) = disp_mode(disp, b == 5);
+            sink.put1(mode | reg | 4);
+            sink.put1((shift & 3) << 6 | (index & 7) << 3 | b);
+            put_disp(sink, disp, dsize);
+        }
+    }
+}
+
+/// ModRM.mod bits and displacement size for `disp`; `needs_disp` for rbp/r13 bases.
+fn disp_mode(disp: i32, needs_disp: bool) -> (u8, u8) {
+    if disp == 0 && !needs_disp {
+        (0x00, 0)
+    } else if disp as i8 as i32 == disp {
+        (0x40, 1)
+    } else {
+        (0x80, 4)
+    }
+}
+
+fn put_disp(sink: &mut MachBuffer, disp: i32, size: u8) {
+    match size {
+        1 => sink.put1(disp as u8),
+        4 => sink.put4(disp as u32),
+        _ => {}
+    }
+}
+
+/// Legacy prefix bytes before REX: operand-size (66) first, then lock/F2/F3.
+#[derive(Copy, Clone, Default)]
+struct Pfx {
+    p66: bool,
+    /// 0, 0xF0, 0xF2 or 0xF3.
+    rep: u8,
+}
+
+impl Pfx {
+    const NONE: Pfx = Pfx { p66: false, rep: 0 };
+    fn size(size: OperandSize) -> Pfx {
+        Pfx { p66: size == OperandSize::S16, rep: 0 }
+    }
+    fn with(mut self, rep: u8) -> Pfx {
+        self.rep = rep;
+        self
+    }
+}
+
+/// Emit a legacy-encoded instruction: prefixes, REX (if needed, or forced for byte
+/// registers), `opcode`, ModRM/SIB/displacement. The immediate, if any, is emitted by the
+/// caller (`trailing` bytes of it).
+#[allow(clippy::too_many_arguments)]
+fn enc_legacy(
+    sink: &mut MachBuffer,
+    pfx: Pfx,
+    w: bool,
+    force_rex: bool,
+    opcode: &[u8],
+    reg: u8,
+    rm: &Rm,
+    trailing: u8,
+) {
+    if pfx.p66 {
+        sink.put1(0x66);
+    }
+    if pfx.rep != 0 {
+        sink.put1(pfx.rep);
+    }
+    let (x, b) = rm_xb(rm);
+    let r = (reg >> 3) & 1;
+    let rex = 0x40 | (w as u8) << 3 | r << 2 | x << 1 | b;
+    if rex != 0x40 || force_rex {
+        sink.put1(rex);
+    }
+    sink.put_data(opcode);
+    put_modrm(sink, reg, rm, trailing);
+}
+
+/// Emit an instruction whose register is encoded in the low opcode bits (`push`, `bswap`,
+/// `mov r, imm`): optional REX then `opcode` with `reg & 7` added to its last byte.
+fn enc_opreg(sink: &mut MachBuffer, w: bool, force_rex: bool, opcode: &[u8], reg: u8) {
+    let rex = 0x40 | (w as u8) << 3 | (reg >> 3) & 1;
+    if rex != 0x40 || force_rex {
+        sink.put1(rex);
+    }
+    let (last, first) = opcode.split_last().map(|(l, f)| (*l, f)).unwrap_or((0x90, &[]));
+    sink.put_data(first);
+    sink.put1(last + (reg & 7));
+}
+
+/// VEX `pp` field values.
+const PP_NONE: u8 = 0;
+const PP_66: u8 = 1;
+const PP_F3: u8 = 2;
+const PP_F2: u8 = 3;
+/// VEX opcode maps.
+const MAP_0F: u8 = 1;
+const MAP_0F38: u8 = 2;
+const MAP_0F3A: u8 = 3;
+
+/// Emit a VEX-encoded instruction (2-byte prefix when possible).
+#[allow(clippy::too_many_arguments)]
+fn enc_vex(sink: &mut MachBuffer, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, vvvv: u8, rm: &Rm, trailing: u8) {
+    let (x, b) = rm_xb(rm);
+    let r = (reg >> 3) & 1;
+    let vvvv_n = (!vvvv & 15) << 3;
+    if map == MAP_0F && !w && x == 0 && b == 0 {
+        sink.put1(0xc5);
+        sink.put1((r ^ 1) << 7 | vvvv_n | pp);
+    } else {
+        sink.put1(0xc4);
+        sink.put1((r ^ 1) << 7 | (x ^ 1) << 6 | (b ^ 1) << 5 | map);
+        sink.put1((w as u8) << 7 | vvvv_n | pp);
+    }
+    sink.put1(opcode);
+    put_modrm(sink, reg, rm, trailing);
+}
+
+fn put_imm(sink: &mut MachBuffer, v: i64, bytes: u8) {
+    match bytes {
+        1 => sink.put1(v as u8),
+        2 => sink.put2(v as u16),
+        4 => sink.put4(v as u32),
+        8 => sink.put8(v as u64),
+        _ => {}
+    }
+}
+
+/// Does a sign-extended 32-bit immediate of an operation of `size` fit in a sign-extended
+/// `imm8`? (8-bit operations always take an 8-bit immediate.)
+pub(crate) fn imm_is_i8(size: OperandSize, imm: i32) -> bool {
+    match size {
+        OperandSize::S8 => true,
+        OperandSize::S16 => {
+            let v = imm as i16;
+            v as i8 as i16 == v
+        }
+        _ => imm as i8 as i32 == imm,
+    }
+}
+
+/// Bytes of a full-width immediate of `size` (8-bit: 1, 16-bit: 2, else 4).
+fn imm_full_bytes(size: OperandSize) -> u8 {
+    match size {
+        OperandSize::S8 => 1,
+        OperandSize::S16 => 2,
+        _ => 4,
+    }
+}
+
+fn is64(size: OperandSize) -> bool {
+    size == OperandSize::S64
+}
+
+/// The ALU sub-opcode (`/digit` and `op*8` base) of an operation.
+pub(crate) fn alu_digit(op: AluOp) -> u8 {
+    match op {
+        AluOp::Add => 0,
+        AluOp::Or => 1,
+        AluOp::Adc => 2,
+        AluOp::Sbb => 3,
+        AluOp::And => 4,
+        AluOp::Sub => 5,
+        AluOp::Xor => 6,
+        AluOp::Andn => 4,
+    }
+}
+
+/// Emit `op src, rm` with `rm` the destination/first operand (`00+op*8`/`01+op*8 /r`).
+fn alu_rm_r(sink: &mut MachBuffer, size: OperandSize, base: u8, reg: u8, rm: &Rm) {
+    let byte = size == OperandSize::S8;
+    let force = byte && (byte_rex(reg) || matches!(rm, Rm::Reg(r) if byte_rex(*r)));
+    let opc = if byte { base } else { base + 1 };
+    enc_legacy(sink, Pfx::size(size), is64(size), force, &[opc], reg, rm, 0);
+}
+
+/// Emit an ALU-with-immediate form (`80`/`81`/`83 /digit`, or the accumulator short form
+/// `04+op*8`/`05+op*8`); `test` passes `digit = None` (`A8`/`A9`, `F6`/`F7 /0`).
+fn alu_imm(sink: &mut MachBuffer, size: OperandSize, digit: Option<u8>, rm: &Rm, imm: i32) {
+    let byte = size == OperandSize::S8;
+    let force = byte && matches!(rm, Rm::Reg(r) if byte_rex(*r));
+    let full = imm_full_bytes(size);
+    let small = digit.is_some() && !byte && imm_is_i8(size, imm);
+    let is_acc = matches!(rm, Rm::Reg(0));
+    if small {
+        enc_legacy(sink, Pfx::size(size), is64(size), force, &[0x83], digit.unwrap_or(0), rm, 1);
+        put_imm(sink, imm as i64, 1);
+    } else if is_acc {
+        if size == OperandSize::S16 {
+            sink.put1(0x66);
+        }
+        if is64(size) {
+            sink.put1(0x48);
+        }
+        let opc = match digit {
+            Some(d) => d * 8 + if byte { 4 } else { 5 },
+            None => {
+                if byte {
+                    0xa8
+                } else {
+                    0xa9
+                }
+            }
+        };
+        sink.put1(opc);
+        put_imm(sink, imm as i64, full);
+    } else {
+        let (opc, d) = match digit {
+            Some(d) => (if byte { 0x80 } else { 0x81 }, d),
+            None => (if byte { 0xf6 } else { 0xf7 }, 0),
+        };
+        enc_legacy(sink, Pfx::size(size), is64(size), force, &[opc], d, rm, full);
+        put_imm(sink, imm as i64, full);
+    }
+}
+
+/// `F6`/`F7 /digit` (not, neg, mul, div, …) on `rm`.
+fn unary_f7(sink: &mut MachBuffer, size: OperandSize, digit: u8, rm: &Rm) {
+    let byte = size == OperandSize::S8;
+    let force = byte && matches!(rm, Rm::Reg(r) if byte_rex(*r));
+    enc_legacy(sink, Pfx::size(size), is64(size), force, &[if byte { 0xf6 } else { 0xf7 }], digit, rm, 0);
+}
+
+/// `mov %src, %dst` of `size` (89 /r).
+fn mov_rr(sink: &mut MachBuffer, size: OperandSize, src: u8, dst: u8) {
+    alu_rm_r(sink, size, 0x88, src, &Rm::Reg(dst));
+}
+
+/// `mov rm, %dst` (8B /r).
+fn mov_load(sink: &mut MachBuffer, size: OperandSize, rm: &Rm, dst: u8) {
+    let byte = size == OperandSize::S8;
+    let force = byte && byte_rex(dst);
+    enc_legacy(sink, Pfx::size(size), is64(size), force, &[if byte { 0x8a } else { 0x8b }], dst, rm, 0);
+}
+
+/// `sub`/`add $imm, %rsp` (64-bit).
+fn adjust_sp(sink: &mut MachBuffer, add: bool, amount: u32) {
+    if amount == 0 {
+        return;
+    }
+    let digit = if add { 0 } else { 5 };
+    alu_imm(sink, OperandSize::S64, Some(digit), &Rm::Reg(enc::RSP), amount as i32);
+}
+
+fn push_reg(sink: &mut MachBuffer, r: u8) {
+    enc_opreg(sink, false, false, &[0x50], r);
+}
+
+fn pop_reg(sink: &mut MachBuffer, r: u8) {
+    enc_opreg(sink, false, false, &[0x58], r);
+}
+
+/// `movdqu` load (`to_reg`) or store of an XMM register at `disp(%rsp)`.
+fn movdqu_sp(sink: &mut MachBuffer, xmm: u8, disp: i32, load: bool) {
+    let rm = Rm::Mem(Addr::Base { base: enc::RSP, disp });
+    enc_legacy(sink, Pfx::NONE.with(0xf3), false, false, &[0x0f, if load { 0x6f } else { 0x7f }], xmm, &rm, 0);
+}
+
+/// A branch to `label` if `cc` holds.
+fn jcc(sink: &mut MachBuffer, cc: CC, label: MachLabel) {
+    sink.add_branch(label, BRANCH_JCC, cc as u32);
+}
+
+/// An unconditional branch to `label`.
+fn jmp(sink: &mut MachBuffer, label: MachLabel) {
+    sink.add_branch(label, BRANCH_JMP, 0);
+}
+
+/// Encoding facts of an SSE operation: mandatory prefix (as VEX pp), opcode map, opcode.
+fn sse_opcode(op: SseOp) -> (u8, u8, u8) {
+    use SseOp::*;
+    match op {
+        Addss => (PP_F3, MAP_0F, 0x58),
+        Addsd => (PP_F2, MAP_0F, 0x58),
+        Subss => (PP_F3, MAP_0F, 0x5c),
+        Subsd => (PP_F2, MAP_0F, 0x5c),
+        Mulss => (PP_F3, MAP_0F, 0x59),
+        Mulsd => (PP_F2, MAP_0F, 0x59),
+        Divss => (PP_F3, MAP_0F, 0x5e),
+        Divsd => (PP_F2, MAP_0F, 0x5e),
+        Minss => (PP_F3, MAP_0F, 0x5d),
+        Minsd => (PP_F2, MAP_0F, 0x5d),
+        Maxss => (PP_F3, MAP_0F, 0x5f),
+        Maxsd => (PP_F2, MAP_0F, 0x5f),
+        Andps => (PP_NONE, MAP_0F, 0x54),
+        Andpd => (PP_66, MAP_0F, 0x54),
+        Andnps => (PP_NONE, MAP_0F, 0x55),
+        Andnpd => (PP_66, MAP_0F, 0x55),
+        Orps => (PP_NONE, MAP_0F, 0x56),
+        Orpd => (PP_66, MAP_0F, 0x56),
+        Xorps => (PP_NONE, MAP_0F, 0x57),
+        Xorpd => (PP_66, MAP_0F, 0x57),
+        Sqrtss => (PP_F3, MAP_0F, 0x51),
+        Sqrtsd => (PP_F2, MAP_0F, 0x51),
+        Cvtss2sd => (PP_F3, MAP_0F, 0x5a),
+        Cvtsd2ss => (PP_F2, MAP_0F, 0x5a),
+        Cmpss(_) => (PP_F3, MAP_0F, 0xc2),
+        Cmpsd(_) => (PP_F2, MAP_0F, 0xc2),
+        Movss => (PP_F3, MAP_0F, 0x10),
+        Movsd => (PP_F2, MAP_0F, 0x10),
+        Punpckldq => (PP_66, MAP_0F, 0x62),
+        Unpcklps => (PP_NONE, MAP_0F, 0x14),
+        Subpd => (PP_66, MAP_0F, 0x5c),
+        Pshufd(_) => (PP_66, MAP_0F, 0x70),
+    }
+}
+
+/// The immediate byte of an SSE operation, if it has one.
+fn sse_imm(op: SseOp) -> Option<u8> {
+    match op {
+        SseOp::Cmpss(i) | SseOp::Cmpsd(i) | SseOp::Pshufd(i) => Some(i),
+        _ => None,
+    }
+}
+
+fn pp_prefix(pp: u8) -> Pfx {
+    match pp {
+        PP_66 => Pfx { p66: true, rep: 0 },
+        PP_F3 => Pfx { p66: false, rep: 0xf3 },
+        PP_F2 => Pfx { p66: false, rep: 0xf2 },
+        _ => Pfx::NONE,
+    }
+}
+
+/// A legacy SSE instruction `prefix 0F opcode /r` (with optional REX.W) and optional
+/// immediate.
+#[allow(clippy::too_many_arguments)]
+fn enc_sse(sink: &mut MachBuffer, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, rm: &Rm, imm: Option<u8>) {
+    let trailing = imm.is_some() as u8;
+    let op: &[u8] = match map {
+        MAP_0F38 => &[0x0f, 0x38, opcode],
+        MAP_0F3A => &[0x0f, 0x3a, opcode],
+        _ => &[0x0f, opcode],
+    };
+    enc_legacy(sink, pp_prefix(pp), w, false, op, reg, rm, trailing);
+    if let Some(i) = imm {
+        sink.put1(i);
+    }
+}
+
+fn regmem_rm(rm: &RegMem, state: &EmitState) -> Rm {
+    match rm {
+        RegMem::Reg(r) => Rm::Reg(e(*r)),
+        RegMem::Mem(m) => mem_rm(m, state),
+    }
+}
+
+fn regmem_trap(sink: &mut MachBuffer, rm: &RegMem) {
+    if let RegMem::Mem(m) = rm {
+        mem_trap(sink, m);
+    }
+}
+
+/// The condition under which `cmp a, b` (flags of `b - a`) … is used by the atomic loops.
+fn minmax_cmov_cc(op: AtomicLoopOp) -> CC {
+    match op {
+        // temp := (temp > operand) ? operand : temp, etc.
+        AtomicLoopOp::Umin => CC::NBE,
+        AtomicLoopOp::Umax => CC::B,
+        AtomicLoopOp::Smin => CC::NLE,
+        _ => CC::L,
+    }
+}
+
+/// The call-site handlers of a call.
+fn call_handlers(info: &CallInfo) -> Vec<(kiln_codegen::machinst::buffer::HandlerTag, MachLabel)> {
+    info.try_call.as_ref().map(|t| t.handlers.clone()).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+// Emission.
+
+impl MachInstEmit for Inst {
+    type Info = EmitInfo;
+    type Encoding = X64Branches;
+
+    fn emit(&self, sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) {
+        emit_inst(self, sink, info, state)
+    }
+
+    fn emit_prologue(sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) {
+        emit_prologue(sink, info, state)
+    }
+
+    fn is_plain_jump(&self) -> Option<MachLabel> {
+        match self {
+            Inst::JmpKnown { dst } => Some(*dst),
+            _ => None,
+        }
+    }
+}
+
+/// Bytes the prologue subtracts from `%rsp` after pushing the integer callee-saves.
+fn frame_alloc_size(state: &EmitState) -> (u32, u32) {
+    let f = &state.frame;
+    let nxmm = f.clobbered_callee_saves.iter().filter(|r| r.class() != RegClass::Int).count() as u32;
+    let below = f.fixed_frame_storage_size + f.outgoing_args_size;
+    (below + 16 * nxmm, below)
+}
+
+fn emit_prologue(sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) {
+    if !state.frame.has_frame {
+        return;
+    }
+    push_reg(sink, enc::RBP);
+    mov_rr(sink, OperandSize::S64, enc::RSP, enc::RBP);
+    for r in &state.frame.clobbered_callee_saves {
+        if r.class() == RegClass::Int {
+            push_reg(sink, r.hw_enc() as u8);
+        }
+    }
+    let (n, xmm_base) = frame_alloc_size(state);
+    let guard_log2 = info.flags.probestack_size_log2().min(31) as u32;
+    let guard = 1u32 << guard_log2.max(8);
+    if Flags::on(info.flags.enable_probestack()) && n > guard {
+        emit_probes(sink, n, guard);
+    } else {
+        adjust_sp(sink, false, n);
+    }
+    let mut k = 0;
+    for r in &state.frame.clobbered_callee_saves {
+        if r.class() != RegClass::Int {
+            movdqu_sp(sink, r.hw_enc() as u8, (xmm_base + 16 * k) as i32, false);
+            k += 1;
+        }
+    }
+}
+
+/// Allocate `n` bytes of stack touching every `guard`-sized page on the way down:
+/// unrolled up to four pages, a loop (with `%r11` as the end marker) beyond.
+fn emit_probes(sink: &mut MachBuffer, n: u32, guard: u32) {
+    let pages = n / guard;
+    let probe = |sink: &mut MachBuffer| {
+        adjust_sp(sink, false, guard);
+        // movb $0, (%rsp)
+        enc_legacy(sink, Pfx::NONE, false, false, &[0xc6], 0, &Rm::Mem(Addr::Base { base: enc::RSP, disp: 0 }), 1);
+        sink.put1(0);
+    };
+    if pages <= 4 {
+        for _ in 0..pages {
+            probe(sink);
+        }
+    } else {
+        // lea -pages*guard(%rsp), %r11
+        let total = (pages as u64 * guard as u64).min(i32::MAX as u64) as i32;
+        enc_legacy(
+            sink,
+            Pfx::NONE,
+            true,
+            false,
+            &[0x8d],
+            enc::R11,
+            &Rm::Mem(Addr::Base { base: enc::RSP, disp: -total }),
+            0,
+        );
+        let top = sink.get_label();
+        sink.bind_label(top);
+        probe(sink);
+        // cmp %r11, %rsp
+        alu_rm_r(sink, OperandSize::S64, 0x38, enc::R11, &Rm::Reg(enc::RSP));
+        jcc(sink, CC::NZ, top);
+    }
+    adjust_sp(sink, false, n - pages * guard);
+}
+
+/// The epilogue before `ret` or a tail call's jump.
+fn emit_epilogue_restore(sink: &mut MachBuffer, state: &EmitState) {
+    if !state.frame.has_frame {
+        return;
+    }
+    let (n, xmm_base) = frame_alloc_size(state);
+    let mut k = 0;
+    for r in &state.frame.clobbered_callee_saves {
+        if r.class() != RegClass::Int {
+            movdqu_sp(sink, r.hw_enc() as u8, (xmm_base + 16 * k) as i32, true);
+            k += 1;
+        }
+    }
+    adjust_sp(sink, true, n);
+    for r in state.frame.clobbered_callee_saves.iter().rev() {
+        if r.class() == RegClass::Int {
+            pop_reg(sink, r.hw_enc() as u8);
+        }
+    }
+    pop_reg(sink, enc::RBP);
+}
+
+fn emit_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
+    match &info.dest {
+        CallDest::Name { name, colocated: true } => {
+            sink.put1(0xe8);
+            sink.add_reloc(Reloc::X86CallPCRel4, name.clone(), -4);
+            sink.put4(0);
+        }
+        CallDest::Name { name, colocated: false } => {
+            // movabs $name, %r11; call *%r11
+            enc_opreg(sink, true, false, &[0xb8], enc::R11);
+            sink.add_reloc(Reloc::Abs8, name.clone(), 0);
+            sink.put8(0);
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 2, &Rm::Reg(enc::R11), 0);
+        }
+        CallDest::Indirect(rm) => {
+            regmem_trap(sink, rm);
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 2, &regmem_rm(rm, state), 0);
+        }
+    }
+}
+
+fn emit_return_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
+    if let CallDest::Name { name, colocated: false } = &info.dest {
+        enc_opreg(sink, true, false, &[0xb8], enc::R10);
+        sink.add_reloc(Reloc::Abs8, name.clone(), 0);
+        sink.put8(0);
+    }
+    let f = &state.frame;
+    let fb = f.frame_below_fp() as i64;
+    let args_off = f.incoming_args_from_sp() as i64;
+    let ret_off = args_off - 8;
+    let a_f = f.incoming_args_size as i64;
+    let a_g = info.tail_stack_args as i64;
+    let sp = |disp: i64| Rm::Mem(Addr::Base { base: enc::RSP, disp: disp as i32 });
+    if a_f != a_g {
+        mov_load(sink, OperandSize::S64, &sp(ret_off), enc::R11);
+    }
+    if f.has_frame {
+        let (_, xmm_base) = frame_alloc_size(state);
+        let mut k = 0i64;
+        let mut kx = 0i64;
+        for r in &f.clobbered_callee_saves {
+            if r.class() == RegClass::Int {
+                mov_load(sink, OperandSize::S64, &sp(fb - 8 * (k + 1)), r.hw_enc() as u8);
+                k += 1;
+            } else {
+                movdqu_sp(sink, r.hw_enc() as u8, (xmm_base as i64 + 16 * kx) as i32, true);
+                kx += 1;
+            }
+        }
+        mov_load(sink, OperandSize::S64, &sp(fb), enc::RBP);
+    }
+    let delta = args_off + a_f - a_g;
+    let mut i = a_g - 8;
+    while i >= 0 {
+        mov_load(sink, OperandSize::S64, &sp(i), enc::RAX);
+        alu_rm_r(sink, OperandSize::S64, 0x88, enc::RAX, &sp(delta + i));
+        i -= 8;
+    }
+    let adj = delta - 8;
+    if adj > 0 {
+        adjust_sp(sink, true, adj as u32);
+    } else if adj < 0 {
+        adjust_sp(sink, false, (-adj) as u32);
+    }
+    if a_f != a_g {
+        alu_rm_r(sink, OperandSize::S64, 0x88, enc::R11, &sp(0));
+    }
+    match &info.dest {
+        CallDest::Name { name, colocated: true } => {
+            sink.put1(0xe9);
+            sink.add_reloc(Reloc::X86CallPCRel4, name.clone(), -4);
+            sink.put4(0);
+        }
+        CallDest::Name { colocated: false, .. } => {
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(enc::R10), 0);
+        }
+        CallDest::Indirect(rm) => {
+            regmem_trap(sink, rm);
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &regmem_rm(rm, state), 0);
+        }
+    }
+}
+
+/// `ucomiss`/`ucomisd src2, src1`.
+fn ucomis(sink: &mut MachBuffer, double: bool, src1: u8, src2: &Rm) {
+    enc_sse(sink, if double { PP_66 } else { PP_NONE }, MAP_0F, false, 0x2e, src1, src2, None);
+}
+
+/// `cvttss2si`/`cvttsd2si src, dst` of `size`.
+fn cvtt(sink: &mut MachBuffer, double: bool, size: OperandSize, src: u8, dst: u8) {
+    enc_sse(sink, if double { PP_F2 } else { PP_F3 }, MAP_0F, is64(size), 0x2c, dst, &Rm::Reg(src), None);
+}
+
+/// `movaps %src, %dst`.
+fn movaps(sink: &mut MachBuffer, src: u8, dst: u8) {
+    enc_sse(sink, PP_NONE, MAP_0F, false, 0x28, dst, &Rm::Reg(src), None);
+}
+
+/// `xorps %r, %r`.
+fn xorps_zero(sink: &mut MachBuffer, r: u8) {
+    enc_sse(sink, PP_NONE, MAP_0F, false, 0x57, r, &Rm::Reg(r), None);
+}
+
+/// `xorl %r, %r`.
+fn zero_gpr(sink: &mut MachBuffer, r: u8) {
+    alu_rm_r(sink, OperandSize::S32, 0x30, r, &Rm::Reg(r));
+}
+
+/// `test %r, %r` of `size`.
+fn test_rr(sink: &mut MachBuffer, size: OperandSize, r: u8) {
+    alu_rm_r(sink, size, 0x84, r, &Rm::Reg(r));
+}
+
+/// A float constant in the pool: `value` as f32 or f64 bits.
+fn float_const(sink: &mut MachBuffer, double: bool, value: f64) -> Rm {
+    let label = if double {
+        sink.add_constant(&value.to_bits().to_le_bytes(), 8)
+    } else {
+        sink.add_constant(&(value as f32).to_bits().to_le_bytes(), 4)
+    };
+    Rm::Mem(Addr::Rip(label))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit_cvt_float_to_int(
+    sink: &mut MachBuffer,
+    state: &EmitState,
+    double: bool,
+    size: OperandSize,
+    signed: bool,
+    saturating: bool,
+    src: u8,
+    dst: u8,
+    tmp_gpr: u8,
+    tmp_xmm: u8,
+) {
+    let done = sink.get_label();
+    let loc = state.cur_srcloc;
+    if signed {
+        // cvtt gives INT_MIN for NaN and out-of-range inputs; `cmp $1, dst` overflows
+        // exactly when dst == INT_MIN.
+        cvtt(sink, double, size, src, dst);
+        alu_imm(sink, size, Some(7), &Rm::Reg(dst), 1);
+        jcc(sink, CC::NO, done);
+        if saturating {
+            let not_nan = sink.get_label();
+            ucomis(sink, double, src, &Rm::Reg(src));
+            jcc(sink, CC::NP, not_nan);
+            zero_gpr(sink, dst);
+            jmp(sink, done);
+            sink.bind_label(not_nan);
+            // Negative: INT_MIN is the saturated (or exact) result; else INT_MAX.
+            xorps_zero(sink, tmp_xmm);
+            ucomis(sink, double, src, &Rm::Reg(tmp_xmm));
+            jcc(sink, CC::B, done);
+            unary_f7(sink, size, 2, &Rm::Reg(dst));
+        } else {
+            let bad = sink.defer_trap(TrapCode::BAD_CONVERSION_TO_INTEGER, loc);
+            let ovf = sink.defer_trap(TrapCode::INTEGER_OVERFLOW, loc);
+            ucomis(sink, double, src, &Rm::Reg(src));
+            jcc(sink, CC::P, bad);
+            // The smallest valid input: INT_MIN exactly, or (f64 → i32) anything above
+            // INT_MIN - 1.
+            let (thr, strict) = match (double, size) {
+                (true, OperandSize::S32) => (-2147483649.0, true),
+                (_, OperandSize::S32) => (-2147483648.0, false),
+                _ => (-9223372036854775808.0, false),
+            };
+            let c = float_const(sink, double, thr);
+            ucomis(sink, double, src, &c);
+            jcc(sink, if strict { CC::BE } else { CC::B }, ovf);
+            // Positive overflow also yields INT_MIN.
+            xorps_zero(sink, tmp_xmm);
+            ucomis(sink, double, src, &Rm::Reg(tmp_xmm));
+            jcc(sink, CC::NB, ovf);
+        }
+    } else if size != OperandSize::S64 {
+        // u32 (u8/u16 likewise): a 64-bit conversion is exact for every in-range input;
+        // the result is valid iff its upper 32 bits are zero.
+        cvtt(sink, double, OperandSize::S64, src, dst);
+        mov_rr(sink, OperandSize::S64, dst, tmp_gpr);
+        enc_legacy(sink, Pfx::NONE, true, false, &[0xc1], 5, &Rm::Reg(tmp_gpr), 1);
+        sink.put1(32);
+        jcc(sink, CC::Z, done);
+        if saturating {
+            // NaN or ≤ 0 → 0; positive → u32::MAX.
+            xorps_zero(sink, tmp_xmm);
+            zero_gpr(sink, dst);
+            ucomis(sink, double, src, &Rm::Reg(tmp_xmm));
+            jcc(sink, CC::BE, done);
+            unary_f7(sink, OperandSize::S32, 2, &Rm::Reg(dst));
+        } else {
+            let bad = sink.defer_trap(TrapCode::BAD_CONVERSION_TO_INTEGER, loc);
+            let ovf = sink.defer_trap(TrapCode::INTEGER_OVERFLOW, loc);
+            ucomis(sink, double, src, &Rm::Reg(src));
+            jcc(sink, CC::P, bad);
+            jmp(sink, ovf);
+        }
+    } else {
+        // u64: below 2^63 a signed conversion; at or above, convert `src - 2^63` and set
+        // the top bit.
+        let large = sink.get_label();
+        let c = float_const(sink, double, 9223372036854775808.0);
+        ucomis(sink, double, src, &c);
+        jcc(sink, CC::NB, large);
+        if saturating {
+            let zero = sink.get_label();
+            jcc(sink, CC::P, zero);
+            cvtt(sink, double, size, src, dst);
+            test_rr(sink, size, dst);
+            jcc(sink, CC::NS, done);
+            sink.bind_label(zero);
+            zero_gpr(sink, dst);
+            jmp(sink, done);
+            sink.bind_label(large);
+            movaps(sink, src, tmp_xmm);
+            enc_sse(sink, if double { PP_F2 } else { PP_F3 }, MAP_0F, false, 0x5c, tmp_xmm, &c, None);
+            cvtt(sink, double, size, tmp_xmm, dst);
+            // Overflow gave INT_MIN: spread its sign to make all ones; then set bit 63.
+            mov_rr(sink, OperandSize::S64, dst, tmp_gpr);
+            enc_legacy(sink, Pfx::NONE, true, false, &[0xc1], 7, &Rm::Reg(tmp_gpr), 1);
+            sink.put1(63);
+            alu_rm_r(sink, OperandSize::S64, 0x08, tmp_gpr, &Rm::Reg(dst));
+        } else {
+            let bad = sink.defer_trap(TrapCode::BAD_CONVERSION_TO_INTEGER, loc);
+            let ovf = sink.defer_trap(TrapCode::INTEGER_OVERFLOW, loc);
+            jcc(sink, CC::P, bad);
+            cvtt(sink, double, size, src, dst);
+            test_rr(sink, size, dst);
+            jcc(sink, CC::NS, done);
+            jmp(sink, ovf);
+            sink.bind_label(large);
+            movaps(sink, src, tmp_xmm);
+            enc_sse(sink, if double { PP_F2 } else { PP_F3 }, MAP_0F, false, 0x5c, tmp_xmm, &c, None);
+            cvtt(sink, double, size, tmp_xmm, dst);
+            test_rr(sink, size, dst);
+            jcc(sink, CC::S, ovf);
+        }
+        // bts $63, %dst
+        enc_legacy(sink, Pfx::NONE, true, false, &[0x0f, 0xba], 5, &Rm::Reg(dst), 1);
+        sink.put1(63);
+    }
+    sink.bind_label(done);
+}
+
+fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut EmitState) {
+    match inst {
+        Inst::Nop { len } => {
+            let mut left = *len as usize;
+            while left > 0 {
+                let n = left.min(9);
+                sink.put_data(nop_bytes(n));
+                left -= n;
+            }
+        }
+
+        Inst::AluRmiR { size, op: AluOp::Andn, src1, src2, dst } => {
+            let rm = match src2 {
+                RegMemImm::Reg(r) => Rm::Reg(e(*r)),
+                RegMemImm::Mem(m) => {
+                    mem_trap(sink, m);
+                    mem_rm(m, state)
+                }
+                RegMemImm::Imm(_) => panic!("andn has no immediate form (lowering invariant)"),
+            };
+            enc_vex(sink, PP_NONE, MAP_0F38, is64(*size), 0xf2, ew(*dst), e(*src1), &rm, 0);
+        }
+        Inst::AluRmiR { size, op, src1: _, src2, dst } => {
+            let d = alu_digit(*op);
+            match src2 {
+                RegMemImm::Reg(r) => alu_rm_r(sink, *size, d * 8, e(*r), &Rm::Reg(ew(*dst))),
+                RegMemImm::Mem(m) => {
+                    mem_trap(sink, m);
+                    let byte = *size == OperandSize::S8;
+                    let force = byte && byte_rex(ew(*dst));
+                    let opc = d * 8 + if byte { 2 } else { 3 };
+                    enc_legacy(sink, Pfx::size(*size), is64(*size), force, &[opc], ew(*dst), &mem_rm(m, state), 0);
+                }
+                RegMemImm::Imm(i) => alu_imm(sink, *size, Some(d), &Rm::Reg(ew(*dst)), *i),
+            }
+        }
+        Inst::AluRM { size, op, src, mem } => {
+            mem_trap(sink, mem);
+            alu_rm_r(sink, *size, alu_digit(*op) * 8, e(*src), &mem_rm(mem, state));
+        }
+        Inst::CmpRmiR { size, op, src1, src2 } => {
+            let s1 = e(*src1);
+            match (op, src2) {
+                (CmpOp::Cmp, RegMemImm::Reg(r)) => alu_rm_r(sink, *size, 0x38, e(*r), &Rm::Reg(s1)),
+                (CmpOp::Test, RegMemImm::Reg(r)) => alu_rm_r(sink, *size, 0x84, e(*r), &Rm::Reg(s1)),
+                (CmpOp::Cmp, RegMemImm::Mem(m)) => {
+                    mem_trap(sink, m);
+                    let byte = *size == OperandSize::S8;
+                    let opc = if byte { 0x3a } else { 0x3b };
+                    enc_legacy(
+                        sink,
+                        Pfx::size(*size),
+                        is64(*size),
+                        byte && byte_rex(s1),
+                        &[opc],
+                        s1,
+                        &mem_rm(m, state),
+                        0,
+                    );
+                }
+                (CmpOp::Test, RegMemImm::Mem(m)) => {
+                    mem_trap(sink, m);
+                    alu_rm_r(sink, *size, 0x84, s1, &mem_rm(m, state));
+                }
+                // `cmp $0, r` sets the same flags (but AF) as the shorter `test r, r`.
+                (CmpOp::Cmp, RegMemImm::Imm(0)) => alu_rm_r(sink, *size, 0x84, s1, &Rm::Reg(s1)),
+                (CmpOp::Cmp, RegMemImm::Imm(i)) => alu_imm(sink, *size, Some(7), &Rm::Reg(s1), *i),
+                (CmpOp::Test, RegMemImm::Imm(i)) => alu_imm(sink, *size, None, &Rm::Reg(s1), *i),
+            }
+        }
+        Inst::UnaryRmR { size, op, src, dst } => {
+            regmem_trap(sink, src);
+            let (rep, opc) = match op {
+                UnaryOp::Bsr => (0, 0xbd),
+                UnaryOp::Bsf => (0, 0xbc),
+                UnaryOp::Lzcnt => (0xf3, 0xbd),
+                UnaryOp::Tzcnt => (0xf3, 0xbc),
+                UnaryOp::Popcnt => (0xf3, 0xb8),
+            };
+            let rm = regmem_rm(src, state);
+            enc_legacy(sink, Pfx::size(*size).with(rep), is64(*size), false, &[0x0f, opc], ew(*dst), &rm, 0);
+        }
+        Inst::Unary2 { size, op, src: _, dst } => {
+            let digit = if *op == Unary2Op::Not { 2 } else { 3 };
+            unary_f7(sink, *size, digit, &Rm::Reg(ew(*dst)));
+        }
+        Inst::ShiftR { size, kind, src: _, amount, dst } => {
+            let digit = shift_digit(*kind);
+            let byte = *size == OperandSize::S8;
+            let d = ew(*dst);
+            let force = byte && byte_rex(d);
+            let rm = Rm::Reg(d);
+            match amount {
+                ShiftAmount::Imm(1) => enc_legacy(
+                    sink,
+                    Pfx::size(*size),
+                    is64(*size),
+                    force,
+                    &[if byte { 0xd0 } else { 0xd1 }],
+                    digit,
+                    &rm,
+                    0,
+                ),
+                ShiftAmount::Imm(n) => {
+                    enc_legacy(
+                        sink,
+                        Pfx::size(*size),
+                        is64(*size),
+                        force,
+                        &[if byte { 0xc0 } else { 0xc1 }],
+                        digit,
+                        &rm,
+                        1,
+                    );
+                    sink.put1(*n);
+                }
+                ShiftAmount::Cl(_) => enc_legacy(
+                    sink,
+                    Pfx::size(*size),
+                    is64(*size),
+                    force,
+                    &[if byte { 0xd2 } else { 0xd3 }],
+                    digit,
+                    &rm,
+                    0,
+                ),
+            }
+        }
+        Inst::IMul { size, src1: _, src2, dst } => {
+            regmem_trap(sink, src2);
+            let rm = regmem_rm(src2, state);
+            enc_legacy(sink, Pfx::size(*size), is64(*size), false, &[0x0f, 0xaf], ew(*dst), &rm, 0);
+        }
+        Inst::IMulImm { size, src, imm, dst } => {
+            regmem_trap(sink, src);
+            let rm = regmem_rm(src, state);
+            if imm_is_i8(*size, *imm) {
+                enc_legacy(sink, Pfx::size(*size), is64(*size), false, &[0x6b], ew(*dst), &rm, 1);
+                sink.put1(*imm as u8);
+            } else {
+                let n = imm_full_bytes(*size);
+                enc_legacy(sink, Pfx::size(*size), is64(*size), false, &[0x69], ew(*dst), &rm, n);
+                put_imm(sink, *imm as i64, n);
+            }
+        }
+        Inst::MulHi { size, signed, src2, .. } => {
+            regmem_trap(sink, src2);
+            let rm = regmem_rm(src2, state);
+            unary_f7(sink, *size, if *signed { 5 } else { 4 }, &rm);
+        }
+        Inst::Div { size, signed, divisor, trap, .. } => {
+            sink.add_trap(*trap);
+            unary_f7(sink, *size, if *signed { 7 } else { 6 }, &Rm::Reg(e(*divisor)));
+        }
+        Inst::SignExtendData { size, .. } => match size {
+            OperandSize::S8 => sink.put_data(&[0x66, 0x98]),
+            OperandSize::S16 => sink.put_data(&[0x66, 0x99]),
+            OperandSize::S32 => sink.put1(0x99),
+            OperandSize::S64 => sink.put_data(&[0x48, 0x99]),
+        },
+        Inst::MovRR { size, src, dst } => mov_rr(sink, *size, e(*src), ew(*dst)),
+        Inst::Imm { size, imm, dst } => emit_imm(sink, *size, *imm, ew(*dst)),
+        Inst::ZeroReg { dst } => zero_gpr(sink, ew(*dst)),
+        Inst::MovzxRmR { ext, src, dst } => {
+            regmem_trap(sink, src);
+            let rm = regmem_rm(src, state);
+            let force = ext.src_bytes() == 1 && matches!(rm, Rm::Reg(r) if byte_rex(r));
+            match ext {
+                ExtMode::BL | ExtMode::BQ => enc_legacy(sink, Pfx::NONE, false, force, &[0x0f, 0xb6], ew(*dst), &rm, 0),
+                ExtMode::WL | ExtMode::WQ => enc_legacy(sink, Pfx::NONE, false, false, &[0x0f, 0xb7], ew(*dst), &rm, 0),
+                ExtMode::LQ => match rm {
+                    Rm::Reg(r) => mov_rr(sink, OperandSize::S32, r, ew(*dst)),
+                    _ => mov_load(sink, OperandSize::S32, &rm, ew(*dst)),
+                },
+            }
+        }
+        Inst::MovsxRmR { ext, src, dst } => {
+            regmem_trap(sink, src);
+            let rm = regmem_rm(src, state);
+            let force = ext.src_bytes() == 1 && matches!(rm, Rm::Reg(r) if byte_rex(r));
+            let w = ext.dst_bytes() == 8;
+            let opc: &[u8] = match ext {
+                ExtMode::BL | ExtMode::BQ => &[0x0f, 0xbe],
+                ExtMode::WL | ExtMode::WQ => &[0x0f, 0xbf],
+                ExtMode::LQ => &[0x63],
+            };
+            enc_legacy(sink, Pfx::NONE, w, force, opc, ew(*dst), &rm, 0);
+        }
+        Inst::Load { size, mem, dst } => {
+            mem_trap(sink, mem);
+            mov_load(sink, *size, &mem_rm(mem, state), ew(*dst));
+        }
+        Inst::Store { size, src, mem } => {
+            mem_trap(sink, mem);
+            alu_rm_r(sink, *size, 0x88, e(*src), &mem_rm(mem, state));
+        }
+        Inst::StoreImm { size, imm, mem } => {
+            mem_trap(sink, mem);
+            let byte = *size == OperandSize::S8;
+            let n = imm_full_bytes(*size);
+            enc_legacy(
+                sink,
+                Pfx::size(*size),
+                is64(*size),
+                false,
+                &[if byte { 0xc6 } else { 0xc7 }],
+                0,
+                &mem_rm(mem, state),
+                n,
+            );
+            put_imm(sink, *imm as i64, n);
+        }
+        Inst::Lea { size, mem, dst } => {
+            enc_legacy(sink, Pfx::size(*size), is64(*size), false, &[0x8d], ew(*dst), &Rm::Mem(resolve(mem, state)), 0);
+        }
+        Inst::Setcc { cc, dst } => {
+            let d = ew(*dst);
+            enc_legacy(sink, Pfx::NONE, false, byte_rex(d), &[0x0f, 0x90 | *cc as u8], 0, &Rm::Reg(d), 0);
+        }
+        Inst::Cmove { size, cc, consequent, dst, .. } => {
+            regmem_trap(sink, consequent);
+            let rm = regmem_rm(consequent, state);
+            let size = if *size == OperandSize::S8 { OperandSize::S32 } else { *size };
+            enc_legacy(sink, Pfx::size(size), is64(size), false, &[0x0f, 0x40 | *cc as u8], ew(*dst), &rm, 0);
+        }
+        Inst::XmmCmove { cc, consequent, dst, .. } => {
+            let skip = sink.get_label();
+            jcc(sink, cc.invert(), skip);
+            movaps(sink, e(*consequent), ew(*dst));
+            sink.bind_label(skip);
+        }
+        Inst::Bswap { size, dst, .. } => enc_opreg(sink, is64(*size), false, &[0x0f, 0xc8], ew(*dst)),
+        Inst::MovFromPReg { src, dst } => mov_rr(sink, OperandSize::S64, src.hw_enc() as u8, ew(*dst)),
+        Inst::MovToPReg { src, dst } => mov_rr(sink, OperandSize::S64, e(*src), dst.hw_enc() as u8),
+        Inst::LoadReturnAddress { dst } => {
+            mov_load(sink, OperandSize::S64, &Rm::Mem(Addr::Base { base: enc::RBP, disp: 8 }), ew(*dst))
+        }
+        Inst::LoadExtName { dst, name, offset, colocated } => {
+            let d = ew(*dst);
+            if *colocated {
+                sink.put1(0x48 | (d >> 3) << 2);
+                sink.put1(0x8d);
+                sink.put1((d & 7) << 3 | 5);
+                sink.add_reloc(Reloc::X86PCRel4, name.clone(), offset - 4);
+                sink.put4(0);
+            } else {
+                enc_opreg(sink, true, false, &[0xb8], d);
+                sink.add_reloc(Reloc::Abs8, name.clone(), *offset);
+                sink.put8(0);
+            }
+        }
+        Inst::LoadLabelAddr { dst, label } => {
+            enc_legacy(sink, Pfx::NONE, true, false, &[0x8d], ew(*dst), &Rm::Mem(Addr::Rip(*label)), 0);
+        }
+
+        Inst::XmmRmR { op, src1, src2, dst, vex } => {
+            regmem_trap(sink, src2);
+            let rm = regmem_rm(src2, state);
+            let (pp, map, opc) = sse_opcode(*op);
+            let imm = sse_imm(*op);
+            if *vex {
+                let d = ew(*dst);
+                match (op, rm) {
+                    // No VEX.vvvv source: `vpshufd`, and the load forms of `vmovss`/`vmovsd`.
+                    (SseOp::Pshufd(_), _) | (SseOp::Movss | SseOp::Movsd, Rm::Mem(_)) => {
+                        enc_vex(sink, pp, map, false, opc, d, 0, &rm, imm.is_some() as u8);
+                    }
+                    // Register-to-register scalar moves: use the store-form opcode when
+                    // that allows the 2-byte VEX prefix (as GNU as does).
+                    (SseOp::Movss | SseOp::Movsd, Rm::Reg(s)) if s >= 8 && d < 8 => {
+                        enc_vex(sink, pp, map, false, 0x11, s, e(*src1), &Rm::Reg(d), 0);
+                    }
+                    _ => enc_vex(sink, pp, map, false, opc, d, e(*src1), &rm, imm.is_some() as u8),
+                }
+                if let Some(i) = imm {
+                    sink.put1(i);
+                }
+            } else {
+                enc_sse(sink, pp, map, false, opc, ew(*dst), &rm, imm);
+            }
+        }
+        Inst::XmmFma { op, src2, src3, dst, .. } => {
+            regmem_trap(sink, src3);
+            let rm = regmem_rm(src3, state);
+            let w = *op == FmaOp::Vfmadd213sd;
+            enc_vex(sink, PP_66, MAP_0F38, w, 0xa9, ew(*dst), e(*src2), &rm, 0);
+        }
+        Inst::XmmRound { op, imm, src, dst } => {
+            regmem_trap(sink, src);
+            let rm = regmem_rm(src, state);
+            let d = ew(*dst);
+            if !matches!(rm, Rm::Reg(s) if s == d) {
+                xorps_zero(sink, d);
+            }
+            let opc = if *op == RoundOp::Roundss { 0x0a } else { 0x0b };
+            enc_sse(sink, PP_66, MAP_0F3A, false, opc, d, &rm, Some(*imm));
+        }
+        Inst::XmmLoad { op, mem, dst } => {
+            mem_trap(sink, mem);
+            let (pp, opc) = match op {
+                XmmMovOp::Movss => (PP_F3, 0x10),
+                XmmMovOp::Movsd => (PP_F2, 0x10),
+                XmmMovOp::Movdqu => (PP_F3, 0x6f),
+            };
+            enc_sse(sink, pp, MAP_0F, false, opc, ew(*dst), &mem_rm(mem, state), None);
+        }
+        Inst::XmmStore { op, src, mem } => {
+            mem_trap(sink, mem);
+            let (pp, opc) = match op {
+                XmmMovOp::Movss => (PP_F3, 0x11),
+                XmmMovOp::Movsd => (PP_F2, 0x11),
+                XmmMovOp::Movdqu => (PP_F3, 0x7f),
+            };
+            enc_sse(sink, pp, MAP_0F, false, opc, e(*src), &mem_rm(mem, state), None);
+        }
+        Inst::XmmMovRR { src, dst } => movaps(sink, e(*src), ew(*dst)),
+        Inst::GprToXmm { op, size, src, dst } => {
+            regmem_trap(sink, src);
+            let rm = regmem_rm(src, state);
+            match (op, rm) {
+                // movq m64, %xmm: F3 0F 7E (what GNU as picks; no REX.W needed).
+                (GprToXmmOp::Mov, Rm::Mem(_)) if is64(*size) => {
+                    enc_sse(sink, PP_F3, MAP_0F, false, 0x7e, ew(*dst), &rm, None)
+                }
+                (GprToXmmOp::Mov, _) => enc_sse(sink, PP_66, MAP_0F, is64(*size), 0x6e, ew(*dst), &rm, None),
+                (GprToXmmOp::Cvtsi2ss, _) => enc_sse(sink, PP_F3, MAP_0F, is64(*size), 0x2a, ew(*dst), &rm, None),
+                (GprToXmmOp::Cvtsi2sd, _) => enc_sse(sink, PP_F2, MAP_0F, is64(*size), 0x2a, ew(*dst), &rm, None),
+            }
+        }
+        Inst::XmmToGpr { op, size, src, dst } => match op {
+            XmmToGprOp::Mov => enc_sse(sink, PP_66, MAP_0F, is64(*size), 0x7e, e(*src), &Rm::Reg(ew(*dst)), None),
+            XmmToGprOp::Cvttss2si => cvtt(sink, false, *size, e(*src), ew(*dst)),
+            XmmToGprOp::Cvttsd2si => cvtt(sink, true, *size, e(*src), ew(*dst)),
+        },
+        Inst::XmmCmp { double, src1, src2 } => {
+            regmem_trap(sink, src2);
+            let rm = regmem_rm(src2, state);
+            ucomis(sink, *double, e(*src1), &rm);
+        }
+        Inst::XmmZero { dst } => xorps_zero(sink, ew(*dst)),
+        Inst::XmmMinMaxSeq { double, is_min, rhs, dst, .. } => {
+            let d = ew(*dst);
+            let r = e(*rhs);
+            let (pp, ppd) = if *double { (PP_F2, PP_66) } else { (PP_F3, PP_NONE) };
+            let do_minmax = sink.get_label();
+            let nan = sink.get_label();
+            let done = sink.get_label();
+            ucomis(sink, *double, d, &Rm::Reg(r));
+            jcc(sink, CC::NZ, do_minmax);
+            jcc(sink, CC::P, nan);
+            // Equal: ±0 pairs differ only in sign; or-ing (min) or and-ing (max) the bits
+            // picks -0.0 / +0.0 (and is the identity for other equal values).
+            enc_sse(sink, ppd, MAP_0F, false, if *is_min { 0x56 } else { 0x54 }, d, &Rm::Reg(r), None);
+            jmp(sink, done);
+            sink.bind_label(nan);
+            // At least one NaN: the sum is a quiet NaN.
+            enc_sse(sink, pp, MAP_0F, false, 0x58, d, &Rm::Reg(r), None);
+            jmp(sink, done);
+            sink.bind_label(do_minmax);
+            enc_sse(sink, pp, MAP_0F, false, if *is_min { 0x5d } else { 0x5f }, d, &Rm::Reg(r), None);
+            sink.bind_label(done);
+        }
+        Inst::CvtUint64ToFloatSeq { double, src, dst, tmp1, tmp2 } => {
+            let (s, d, t1, t2) = (e(*src), ew(*dst), ew(*tmp1), ew(*tmp2));
+            let pp = if *double { PP_F2 } else { PP_F3 };
+            let big = sink.get_label();
+            let done = sink.get_label();
+            test_rr(sink, OperandSize::S64, s);
+            jcc(sink, CC::S, big);
+            enc_sse(sink, pp, MAP_0F, true, 0x2a, d, &Rm::Reg(s), None);
+            jmp(sink, done);
+            sink.bind_label(big);
+            // Halve, keeping the lost bit as a sticky bit so rounding stays exact.
+            mov_rr(sink, OperandSize::S64, s, t1);
+            enc_legacy(sink, Pfx::NONE, true, false, &[0xd1], 5, &Rm::Reg(t1), 0);
+            mov_rr(sink, OperandSize::S32, s, t2);
+            alu_imm(sink, OperandSize::S32, Some(4), &Rm::Reg(t2), 1);
+            alu_rm_r(sink, OperandSize::S64, 0x08, t1, &Rm::Reg(t2));
+            enc_sse(sink, pp, MAP_0F, true, 0x2a, d, &Rm::Reg(t2), None);
+            enc_sse(sink, pp, MAP_0F, false, 0x58, d, &Rm::Reg(d), None);
+            sink.bind_label(done);
+        }
+        Inst::CvtFloatToIntSeq { src_double, dst_size, signed, saturating, src, dst, tmp_gpr, tmp_xmm, .. } => {
+            emit_cvt_float_to_int(
+                sink,
+                state,
+                *src_double,
+                *dst_size,
+                *signed,
+                *saturating,
+                e(*src),
+                ew(*dst),
+                ew(*tmp_gpr),
+                ew(*tmp_xmm),
+            );
+        }
+
+        Inst::Args { .. } | Inst::ExnPayloads { .. } => {}
+        Inst::Rets { stack_bytes_to_pop, .. } => {
+            emit_epilogue_restore(sink, state);
+            if *stack_bytes_to_pop == 0 {
+                sink.put1(0xc3);
+            } else {
+                sink.put1(0xc2);
+                sink.put2(*stack_bytes_to_pop as u16);
+            }
+        }
+        Inst::JmpKnown { dst } => {
+            if state.next_block != Some(*dst) {
+                jmp(sink, *dst);
+            }
+        }
+        Inst::JmpCond { cc, taken, not_taken } => {
+            if state.next_block == Some(*taken) {
+                jcc(sink, cc.invert(), *not_taken);
+            } else {
+                jcc(sink, *cc, *taken);
+                if state.next_block != Some(*not_taken) {
+                    jmp(sink, *not_taken);
+                }
+            }
+        }
+        Inst::JmpCondOr { cc1, cc2, taken, not_taken } => {
+            jcc(sink, *cc1, *taken);
+            if state.next_block == Some(*taken) {
+                jcc(sink, cc2.invert(), *not_taken);
+            } else {
+                jcc(sink, *cc2, *taken);
+                if state.next_block != Some(*not_taken) {
+                    jmp(sink, *not_taken);
+                }
+            }
+        }
+        Inst::JmpTableSeq { idx, tmp1, tmp2, default, targets } => {
+            let (i, t1, t2) = (e(*idx), ew(*tmp1), ew(*tmp2));
+            alu_imm(sink, OperandSize::S32, Some(7), &Rm::Reg(i), targets.len() as u32 as i32);
+            jcc(sink, CC::NB, *default);
+            // Zero-extend the index, point tmp1 at its entry, add the entry to it.
+            mov_rr(sink, OperandSize::S32, i, t2);
+            let table = sink.get_label();
+            enc_legacy(sink, Pfx::NONE, true, false, &[0x8d], t1, &Rm::Mem(Addr::Rip(table)), 0);
+            let entry = Rm::Mem(Addr::Index { base: t1, index: t2, shift: 2, disp: 0 });
+            enc_legacy(sink, Pfx::NONE, true, false, &[0x8d], t1, &entry, 0);
+            enc_legacy(sink, Pfx::NONE, true, false, &[0x63], t2, &Rm::Mem(Addr::Base { base: t1, disp: 0 }), 0);
+            alu_rm_r(sink, OperandSize::S64, 0x00, t1, &Rm::Reg(t2));
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(t2), 0);
+            sink.bind_label(table);
+            for t in targets.iter() {
+                sink.use_label_at_offset(*t, LABEL_USE_JT32);
+                sink.put4(0);
+            }
+        }
+        Inst::TrapIf { cc, code } => {
+            let l = sink.defer_trap(*code, state.cur_srcloc);
+            jcc(sink, *cc, l);
+        }
+        Inst::TrapIfOr { cc1, cc2, code } => {
+            let l = sink.defer_trap(*code, state.cur_srcloc);
+            jcc(sink, *cc1, l);
+            jcc(sink, *cc2, l);
+        }
+        Inst::TrapIfAnd { cc1, cc2, code } => {
+            let l = sink.defer_trap(*code, state.cur_srcloc);
+            let skip = sink.get_label();
+            jcc(sink, cc1.invert(), skip);
+            jcc(sink, *cc2, l);
+            sink.bind_label(skip);
+        }
+        Inst::Ud2 { code } => {
+            sink.add_trap(*code);
+            sink.put_data(&[0x0f, 0x0b]);
+        }
+        Inst::Int3 => sink.put1(0xcc),
+        Inst::Call { info: ci } => {
+            emit_call(sink, ci, state);
+            sink.add_call_site(call_handlers(ci), state.frame.frame_below_fp());
+            adjust_sp(sink, false, ci.callee_pop);
+            if let Some(t) = &ci.try_call
+                && state.next_block != Some(t.normal)
+            {
+                jmp(sink, t.normal);
+            }
+        }
+        Inst::ReturnCall { info: ci } => emit_return_call(sink, ci, state),
+
+        Inst::LockCmpxchg { size, replacement, mem, .. } => {
+            mem_trap(sink, mem);
+            let r = e(*replacement);
+            let byte = *size == OperandSize::S8;
+            let opc = if byte { 0xb0 } else { 0xb1 };
+            enc_legacy(
+                sink,
+                Pfx::size(*size).with(0xf0),
+                is64(*size),
+                byte && byte_rex(r),
+                &[0x0f, opc],
+                r,
+                &mem_rm(mem, state),
+                0,
+            );
+        }
+        Inst::LockCmpxchg16b { mem, .. } => {
+            mem_trap(sink, mem);
+            enc_legacy(sink, Pfx::NONE.with(0xf0), true, false, &[0x0f, 0xc7], 1, &mem_rm(mem, state), 0);
+        }
+        Inst::LockXadd { size, operand, mem, .. } => {
+            mem_trap(sink, mem);
+            let r = e(*operand);
+            let byte = *size == OperandSize::S8;
+            let opc = if byte { 0xc0 } else { 0xc1 };
+            enc_legacy(
+                sink,
+                Pfx::size(*size).with(0xf0),
+                is64(*size),
+                byte && byte_rex(r),
+                &[0x0f, opc],
+                r,
+                &mem_rm(mem, state),
+                0,
+            );
+        }
+        Inst::Xchg { size, operand, mem, .. } => {
+            mem_trap(sink, mem);
+            alu_rm_r(sink, *size, 0x86, e(*operand), &mem_rm(mem, state));
+        }
+        Inst::AtomicRmwSeq { size, op, mem, operand, temp, .. } => {
+            let rm = mem_rm(mem, state);
+            let (t, o) = (ew(*temp), e(*operand));
+            mem_trap(sink, mem);
+            mov_load(sink, *size, &rm, enc::RAX);
+            let again = sink.get_label();
+            sink.bind_label(again);
+            mov_rr(sink, OperandSize::S64, enc::RAX, t);
+            let tr = Rm::Reg(t);
+            match op {
+                AtomicLoopOp::And => alu_rm_r(sink, *size, 0x20, o, &tr),
+                AtomicLoopOp::Or => alu_rm_r(sink, *size, 0x08, o, &tr),
+                AtomicLoopOp::Xor => alu_rm_r(sink, *size, 0x30, o, &tr),
+                AtomicLoopOp::Add => alu_rm_r(sink, *size, 0x00, o, &tr),
+                AtomicLoopOp::Sub => alu_rm_r(sink, *size, 0x28, o, &tr),
+                AtomicLoopOp::Nand => {
+                    alu_rm_r(sink, *size, 0x20, o, &tr);
+                    unary_f7(sink, *size, 2, &tr);
+                }
+                AtomicLoopOp::Umin | AtomicLoopOp::Umax | AtomicLoopOp::Smin | AtomicLoopOp::Smax => {
+                    alu_rm_r(sink, *size, 0x38, o, &tr);
+                    let csize = if *size == OperandSize::S8 { OperandSize::S32 } else { *size };
+                    let cc = minmax_cmov_cc(*op);
+                    enc_legacy(sink, Pfx::size(csize), is64(csize), false, &[0x0f, 0x40 | cc as u8], t, &Rm::Reg(o), 0);
+                }
+            }
+            mem_trap(sink, mem);
+            let byte = *size == OperandSize::S8;
+            enc_legacy(
+                sink,
+                Pfx::size(*size).with(0xf0),
+                is64(*size),
+                byte && byte_rex(t),
+                &[0x0f, if byte { 0xb0 } else { 0xb1 }],
+                t,
+                &rm,
+                0,
+            );
+            jcc(sink, CC::NZ, again);
+        }
+        Inst::Fence => sink.put_data(&[0x0f, 0xae, 0xf0]),
+    }
+}
+
+/// The ModRM `/digit` of a shift or rotate.
+pub(crate) fn shift_digit(kind: ShiftKind) -> u8 {
+    match kind {
+        ShiftKind::Rol => 0,
+        ShiftKind::Ror => 1,
+        ShiftKind::Shl => 4,
+        ShiftKind::Shr => 5,
+        ShiftKind::Sar => 7,
+    }
+}
+
+/// How `Inst::Imm` materializes a value: `movl $imm32` (zero-extending), `movq $simm32`
+/// (sign-extending), or `movabsq $imm64`.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(crate) enum ImmForm {
+    /// `B8+r id` (32-bit, zero-extended).
+    Mov32(u32),
+    /// `REX.W C7 /0 id`.
+    MovSx32(i32),
+    /// `REX.W B8+r io`.
+    Movabs(u64),
+}
+
+/// The shortest form of loading `imm` of `size`.
+pub(crate) fn imm_form(size: OperandSize, imm: u64) -> ImmForm {
+    if size != OperandSize::S64 || imm <= u32::MAX as u64 {
+        ImmForm::Mov32(imm as u32)
+    } else if imm as i64 as i32 as i64 == imm as i64 {
+        ImmForm::MovSx32(imm as i64 as i32)
+    } else {
+        ImmForm::Movabs(imm)
+    }
+}
+
+fn emit_imm(sink: &mut MachBuffer, size: OperandSize, imm: u64, dst: u8) {
+    match imm_form(size, imm) {
+        ImmForm::Mov32(v) => {
+            enc_opreg(sink, false, false, &[0xb8], dst);
+            sink.put4(v);
+        }
+        ImmForm::MovSx32(v) => {
+            enc_legacy(sink, Pfx::NONE, true, false, &[0xc7], 0, &Rm::Reg(dst), 4);
+            sink.put4(v as u32);
+        }
+        ImmForm::Movabs(v) => {
+            enc_opreg(sink, true, false, &[0xb8], dst);
+            sink.put8(v);
+        }
+    }
+}
+
+/// The recommended multi-byte NOP of `n` bytes (1..=9).
+fn nop_bytes(n: usize) -> &'static [u8] {
+    const NOPS: [&[u8]; 10] = [
+        &[],
+        &[0x90],
+        &[0x66, 0x90],
+        &[0x0f, 0x1f, 0x00],
+        &[0x0f, 0x1f, 0x40, 0x00],
+        &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+        &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+        &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+        &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        &[0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    ];
+    NOPS[n.min(9)]
+}

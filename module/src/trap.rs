@@ -1,0 +1,223 @@
+//! Catching traps of JIT code: calls made through [`call_guarded`] return `Err(trap)`
+//! instead of crashing the process when the code executes a trap instruction or faults.
+//!
+//! Mechanism (x86-64 Linux): a small assembly entry stub saves the callee-saved registers
+//! and the stack pointer of the host, then calls the JIT code. Signal handlers for SIGILL,
+//! SIGSEGV, SIGBUS and SIGFPE check whether the faulting PC lies in registered JIT code
+//! while a guarded call is active on this thread; if so they record the trap (its code from
+//! the trap tables, looked up by PC) and rewrite the signal context so that returning from
+//! the handler resumes in the stub's landing pad with the host stack pointer restored. The
+//! landing pad restores the callee-saved registers and returns an error code. Handlers run
+//! on an alternate signal stack so that stack overflow in JIT code is caught as well.
+//!
+//! Invariants: registrations are only added or removed outside JIT execution; faults
+//! outside JIT code (or without an active guard) fall back to the default action.
+
+use kiln_ir::trapcode::TrapCode;
+use std::cell::Cell;
+use std::sync::RwLock;
+
+/// A trap taken by JIT code.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Trap {
+    /// The trap code recorded for the faulting instruction, if any.
+    pub code: Option<TrapCode>,
+    /// The signal that reported it.
+    pub signal: i32,
+    /// The faulting PC.
+    pub pc: usize,
+}
+
+impl core::fmt::Display for Trap {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self.code {
+            Some(c) => write!(f, "trap: {c}"),
+            None => write!(f, "unexpected fault (signal {}) at pc {:#x}", self.signal, self.pc),
+        }
+    }
+}
+
+/// A region of JIT code and its trap sites (sorted by offset).
+struct Registration {
+    start: usize,
+    end: usize,
+    traps: Vec<(u32, TrapCode)>,
+}
+
+static REGISTRY: RwLock<Vec<Registration>> = RwLock::new(Vec::new());
+
+/// Register code at `start..start+len` with trap sites `(offset, code)`.
+pub fn register_code(start: usize, len: usize, mut traps: Vec<(u32, TrapCode)>) {
+    traps.sort_by_key(|t| t.0);
+    install_handlers();
+    if let Ok(mut r) = REGISTRY.write() {
+        r.push(Registration { start, end: start + len, traps });
+    }
+}
+
+/// Remove the registration of the code at `start`.
+pub fn unregister_code(start: usize) {
+    if let Ok(mut r) = REGISTRY.write() {
+        r.retain(|reg| reg.start != start);
+    }
+}
+
+/// Is `pc` in registered code, and which trap code does it have?
+fn lookup(pc: usize) -> Option<Option<TrapCode>> {
+    let r = REGISTRY.try_read().ok()?;
+    let reg = r.iter().find(|reg| pc >= reg.start && pc < reg.end)?;
+    let off = (pc - reg.start) as u32;
+    Some(reg.traps.binary_search_by_key(&off, |t| t.0).ok().map(|i| reg.traps[i].1))
+}
+
+thread_local! {
+    /// The host stack pointer saved by the active guarded call (0 = none).
+    static GUARD_SP: Cell<usize> = const { Cell::new(0) };
+    /// The trap taken by the active guarded call.
+    static TRAP: Cell<Option<Trap>> = const { Cell::new(None) };
+    /// Whether this thread has an alternate signal stack.
+    static ALT_STACK: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod imp {
+    use super::*;
+
+    // kiln_guard_enter(f, a0, a1, sp_slot): saves callee-saved registers, stores the stack
+    // pointer to *sp_slot, calls f(a0, a1), returns 0. The landing pad returns 1 through
+    // the same epilogue after the signal handler reset the stack pointer.
+    core::arch::global_asm!(
+        ".globl kiln_guard_enter",
+        ".type kiln_guard_enter,@function",
+        "kiln_guard_enter:",
+        "push rbp",
+        "mov rbp, rsp",
+        "push rbx",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "sub rsp, 8",
+        "mov [rcx], rsp",
+        "mov rax, rdi",
+        "mov rdi, rsi",
+        "mov rsi, rdx",
+        "call rax",
+        "xor eax, eax",
+        "2:",
+        "add rsp, 8",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        "ret",
+        ".globl kiln_guard_landing",
+        "kiln_guard_landing:",
+        "mov eax, 1",
+        "jmp 2b",
+        ".size kiln_guard_enter, .-kiln_guard_enter",
+    );
+
+    unsafe extern "sysv64" {
+        pub fn kiln_guard_enter(f: usize, a0: usize, a1: usize, sp_slot: *mut usize) -> u32;
+        pub fn kiln_guard_landing();
+    }
+
+    pub const REG_RIP: usize = libc::REG_RIP as usize;
+    pub const REG_RSP: usize = libc::REG_RSP as usize;
+
+    pub unsafe extern "C" fn handler(sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+        // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO handlers.
+        let uc = unsafe { &mut *(ctx as *mut libc::ucontext_t) };
+        let pc = uc.uc_mcontext.gregs[REG_RIP] as usize;
+        let sp = GUARD_SP.with(|s| s.get());
+        if sp != 0 {
+            if let Some(code) = lookup(pc) {
+                TRAP.with(|t| t.set(Some(Trap { code, signal: sig, pc })));
+                uc.uc_mcontext.gregs[REG_RSP] = sp as i64;
+                uc.uc_mcontext.gregs[REG_RIP] = kiln_guard_landing as *const () as usize as i64;
+                return;
+            }
+        }
+        // Not ours: restore the default action and return, so the fault repeats fatally.
+        // SAFETY: resetting a signal disposition.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+}
+
+fn install_handlers() {
+    use std::sync::Once;
+    static ONCE: Once = Once::new();
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    ONCE.call_once(|| {
+        for sig in [libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE] {
+            // SAFETY: installing a handler with a zeroed, then filled, sigaction.
+            unsafe {
+                let mut sa: libc::sigaction = core::mem::zeroed();
+                sa.sa_sigaction = imp::handler as *const () as usize;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, core::ptr::null_mut());
+            }
+        }
+    });
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    ONCE.call_once(|| {});
+}
+
+fn ensure_alt_stack() {
+    if ALT_STACK.with(|a| a.get()) {
+        return;
+    }
+    const SIZE: usize = 64 * 1024;
+    // The stack is leaked on purpose: it must outlive every signal on this thread.
+    let mem = Box::leak(vec![0u8; SIZE].into_boxed_slice());
+    let ss = libc::stack_t { ss_sp: mem.as_mut_ptr() as *mut _, ss_flags: 0, ss_size: SIZE };
+    // SAFETY: `ss` describes valid, never-freed memory.
+    unsafe {
+        libc::sigaltstack(&ss, core::ptr::null_mut());
+    }
+    ALT_STACK.with(|a| a.set(true));
+}
+
+/// Call `f(a0, a1)` (a System V function of two pointer-sized arguments, e.g. a
+/// trampoline) and catch traps it takes.
+///
+/// # Safety
+/// `f` must be the address of such a function in registered JIT code, and `a0`, `a1`
+/// must be what it expects. Code that traps leaves whatever memory it wrote behind; its
+/// frames are discarded without unwinding.
+pub unsafe fn call_guarded(f: *const u8, a0: usize, a1: usize) -> Result<(), Trap> {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        install_handlers();
+        ensure_alt_stack();
+        let prev = GUARD_SP.with(|s| s.get());
+        TRAP.with(|t| t.set(None));
+        // Restores the enclosing guard (nested guarded calls) however we leave.
+        struct Restore(usize);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                GUARD_SP.with(|s| s.set(self.0));
+            }
+        }
+        let _restore = Restore(prev);
+        // The stub stores the host stack pointer straight into this thread's GUARD_SP.
+        let slot = GUARD_SP.with(|s| s.as_ptr());
+        // SAFETY: per this function's contract.
+        let r = unsafe { imp::kiln_guard_enter(f as usize, a0, a1, slot) };
+        if r == 0 { Ok(()) } else { Err(TRAP.with(|t| t.get()).unwrap_or(Trap { code: None, signal: 0, pc: 0 })) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    {
+        // No trap catching on this host: call directly.
+        // SAFETY: per this function's contract.
+        let f: unsafe extern "C" fn(usize, usize) = unsafe { core::mem::transmute(f) };
+        unsafe { f(a0, a1) };
+        Ok(())
+    }
+}
