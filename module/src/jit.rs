@@ -204,8 +204,14 @@ impl JitModule {
 
     fn resolve(&self, t: &RelocTarget) -> Result<*const u8, ModuleError> {
         if let Some(&id) = self.by_name.get(t) {
-            if let Some(a) = self.funcs[id.0 as usize].addr {
+            let d = &self.funcs[id.0 as usize];
+            if let Some(a) = d.addr {
                 return Ok(a);
+            }
+            if d.linkage != Linkage::Import {
+                // Declared as defined here but never (successfully) defined: never fall
+                // back to a host symbol of the same name.
+                return Err(ModuleError::Unresolved(reloc_target_name(t)));
             }
         }
         let name = reloc_target_name(t);

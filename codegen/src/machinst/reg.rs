@@ -1,8 +1,11 @@
 //! Registers of machine instructions before and after register allocation.
 //!
-//! A [`Reg`] wraps a regalloc2 `VReg`. Indices below [`PINNED_VREGS`] stand for physical
-//! registers ("pinned" virtual registers: index = `PReg::index()`), so one type covers both
-//! and an operand on a physical register becomes a fixed-register constraint. [`Writable`]
+//! A [`Reg`] wraps a regalloc2 `VReg`. The topmost indices (from [`PHYS_BASE`]) stand for
+//! physical registers (index = `PHYS_BASE + PReg::index()`), so one type covers both while
+//! virtual registers are numbered densely from 0 (the allocator sizes its tables by the
+//! number of virtual registers). A physical register named directly by an instruction must
+//! be non-allocatable (stack or frame pointer); allocatable physical registers are reached
+//! through fixed-register constraints on virtual registers. [`Writable`]
 //! marks registers an instruction defines. The [`OperandVisitor`] trait is how an
 //! instruction reports its operands to the allocator and, after allocation, how the same
 //! code rewrites them in place with the allocated registers.
@@ -10,8 +13,11 @@
 use core::fmt;
 use regalloc2::{Allocation, Operand, OperandConstraint, OperandKind, OperandPos, PReg, RegClass, VReg};
 
-/// Number of virtual-register indices reserved for physical registers.
-pub const PINNED_VREGS: usize = PReg::NUM_INDEX;
+/// The first of the virtual-register indices that stand for physical registers.
+pub const PHYS_BASE: usize = VReg::MAX + 1 - PReg::NUM_INDEX;
+
+/// Virtual registers are numbered from 0 (kept for code that offsets test registers).
+pub const PINNED_VREGS: usize = 0;
 
 /// A register: virtual (allocated later) or physical.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,12 +26,12 @@ pub struct Reg(VReg);
 impl Reg {
     /// The virtual register `index` of class `class`.
     pub fn virt(index: usize, class: RegClass) -> Reg {
-        debug_assert!(index >= PINNED_VREGS);
+        debug_assert!(index < PHYS_BASE);
         Reg(VReg::new(index, class))
     }
     /// A physical register.
     pub const fn phys(p: PReg) -> Reg {
-        Reg(VReg::new(p.index(), p.class()))
+        Reg(VReg::new(PHYS_BASE + p.index(), p.class()))
     }
     /// From a regalloc2 vreg.
     pub fn from_vreg(v: VReg) -> Reg {
@@ -37,7 +43,7 @@ impl Reg {
     }
     /// Is this a physical register?
     pub fn is_real(self) -> bool {
-        self.0.vreg() < PINNED_VREGS
+        self.0.vreg() >= PHYS_BASE
     }
     /// Is this a virtual register?
     pub fn is_virtual(self) -> bool {
@@ -45,7 +51,7 @@ impl Reg {
     }
     /// The physical register, if this is one.
     pub fn to_real(self) -> Option<PReg> {
-        if self.is_real() { Some(PReg::from_index(self.0.vreg())) } else { None }
+        if self.is_real() { Some(PReg::from_index(self.0.vreg() - PHYS_BASE)) } else { None }
     }
     /// The register class.
     pub fn class(self) -> RegClass {

@@ -10,7 +10,7 @@
 
 use crate::machinst::abi::{AbiSpec, FrameLayout, StackAMode};
 use crate::machinst::buffer::{BranchEncoding, MachBuffer};
-use crate::machinst::reg::{AllocationRewriter, OperandCollector, PINNED_VREGS};
+use crate::machinst::reg::{AllocationRewriter, OperandCollector, PHYS_BASE};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
@@ -192,8 +192,7 @@ pub struct VCodeBuilder<I: MachInst> {
 impl<I: MachInst> VCodeBuilder<I> {
     /// A builder for `num_blocks` lowered blocks.
     pub fn new(num_blocks: usize) -> Self {
-        let mut vreg_types = Vec::with_capacity(PINNED_VREGS + 256);
-        vreg_types.resize(PINNED_VREGS, kiln_ir::types::INVALID);
+        let vreg_types = Vec::with_capacity(256);
         VCodeBuilder {
             rev_insts: Vec::new(),
             rev_srclocs: Vec::new(),
@@ -227,7 +226,7 @@ impl<I: MachInst> VCodeBuilder<I> {
     /// Allocate a new virtual register for a value of register type `ty`.
     pub fn alloc_vreg(&mut self, class: RegClass, ty: Type) -> CodegenResult<Reg> {
         let idx = self.vreg_types.len();
-        if idx >= VReg::MAX {
+        if idx >= PHYS_BASE {
             return Err(CodegenError::ImplLimitExceeded("too many virtual registers".into()));
         }
         self.vreg_types.push(ty);

@@ -245,19 +245,11 @@ pub fn div(fmt: FloatFormat, a: u128, b: u128) -> u128 {
             let n = fmt.t + 3;
             let (q, rem_nonzero) = if 2 * fmt.t + 5 <= 128 {
                 let num = ua.sig << n;
-                (num / ub.sig, num % ub.sig != 0)
+                (num / ub.sig, !num.is_multiple_of(ub.sig))
             } else {
-                // Restoring binary long division; the remainder stays below sb < 2^113.
-                let d = ub.sig;
-                let first = ua.sig >= d;
-                let mut r = ua.sig - if first { d } else { 0 };
-                let mut q = first as u128;
-                for _ in 0..n {
-                    r <<= 1;
-                    let ge = r >= d;
-                    r -= d & (ge as u128).wrapping_neg();
-                    q = (q << 1) | ge as u128;
-                }
+                // Long division of sa · 2^(n + 127 − t) by sb · 2^(127 − t) (normalized).
+                let num = U256::from_u128(ua.sig).shl(n + 127 - fmt.t);
+                let (q, r) = num.div_rem_u128(ub.sig << (127 - fmt.t));
                 (q, r != 0)
             };
             round_pack(fmt, sign, ua.exp - ub.exp - n as i32, q, rem_nonzero)

@@ -109,6 +109,15 @@ impl U256 {
         if s < 128 { (self.lo >> s) & 3 } else { (self.hi >> (s - 128)) & 3 }
     }
 
+    /// `(floor(self / d), self mod d)` for a normalized divisor (`d ≥ 2^127`) and a quotient
+    /// that fits (`self.hi < d`): two steps of Knuth's algorithm D with 64-bit digits.
+    pub fn div_rem_u128(self, d: u128) -> (u128, u128) {
+        debug_assert!(d >> 127 == 1 && self.hi < d);
+        let (q1, r1) = div_digit(self.hi, (self.lo >> 64) as u64, d);
+        let (q0, r0) = div_digit(r1, self.lo as u64, d);
+        (((q1 as u128) << 64) | q0 as u128, r0)
+    }
+
     /// Compress to at most 128 significant bits: returns `(v, sh, sticky)` with
     /// `self = v · 2^sh + r`, `0 ≤ r < 2^sh`, `sticky = (r != 0)`. When `sh > 0`, `v` has
     /// exactly 128 significant bits.
@@ -119,6 +128,20 @@ impl U256 {
         let sh = self.bit_len() - 128;
         (self.shr(sh).lo, sh as i32, self.low_bits_nonzero(sh))
     }
+}
+
+/// One quotient digit: `(u · 2^64 + u0) / d` for `d ≥ 2^127`, `u < d` (so the digit fits in
+/// 64 bits). The estimate from the top digits is at most 2 too large (Knuth, TAOCP 4.3.1).
+fn div_digit(u: u128, u0: u64, d: u128) -> (u64, u128) {
+    let d1 = (d >> 64) as u64;
+    let mut qhat = if (u >> 64) as u64 >= d1 { u64::MAX } else { (u / d1 as u128) as u64 };
+    let num = U256 { hi: u >> 64, lo: (u << 64) | u0 as u128 };
+    let mut prod = U256::mul_u128(qhat as u128, d);
+    while prod.cmp_u(num) == Ordering::Greater {
+        qhat -= 1;
+        prod = prod.sub(U256::from_u128(d));
+    }
+    (qhat, num.sub(prod).lo)
 }
 
 #[cfg(test)]
@@ -151,6 +174,24 @@ mod tests {
     }
 
     #[test]
+    fn division_matches_multiplication() {
+        let mut x = 0x0123_4567_89ab_cdef_u128;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+        };
+        for i in 0..20_000 {
+            let d = next() | (1 << 127) | if i % 3 == 0 { (u64::MAX as u128) << 64 } else { 0 };
+            let q = if i % 5 == 0 { u128::MAX - (i as u128 % 3) } else { next() >> (i % 128) };
+            let r = next() % d;
+            let n = U256::mul_u128(q, d).add(U256::from_u128(r));
+            assert_eq!(n.div_rem_u128(d), (q, r), "{q:#x} {d:#x} {r:#x}");
+        }
+    }
+
+    #[test]
     fn shifts_and_sticky() {
         let x = U256 { hi: 0x8000_0000_0000_0000_0000_0000_0000_0001, lo: 0x10 };
         assert_eq!(x.bit_len(), 256);
@@ -160,6 +201,13 @@ mod tests {
         assert!(x.low_bits_nonzero(5));
         assert!(!x.low_bits_nonzero(4));
         assert_eq!(x.shr_jam(300), U256::from_u128(1));
+        let low_only = U256 { hi: 1 << 100, lo: 1 };
+        for n in [1, 64, 127, 128, 129, 200, 228] {
+            assert!(low_only.low_bits_nonzero(n), "{n}");
+            assert_eq!(low_only.shr_jam(n).lo & 1, 1, "{n}");
+        }
+        assert!(!U256 { hi: 1 << 100, lo: 0 }.low_bits_nonzero(228));
+        assert!(U256 { hi: 1 << 100, lo: 0 }.low_bits_nonzero(229));
         assert_eq!(U256::from_u128(1).shl(200), U256 { hi: 1 << 72, lo: 0 });
         assert_eq!(U256::from_u128(3).shl(127), U256 { hi: 1, lo: 1 << 127 });
         let (v, sh, st) = x.to_u128_sticky();

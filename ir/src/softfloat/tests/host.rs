@@ -143,6 +143,8 @@ fn check(op: &str, fmt: FloatFormat, inputs: &[u128], got: u128, host: u128, hos
     assert_eq!(got, want, "{op} {inputs:x?}: got {got:#x}, host {host:#x}");
 }
 
+type BinOp = fn(FloatFormat, u128, u128) -> u128;
+
 /// Run `n` cases of every operation; returns the number of individual comparisons.
 fn run<H: Host>(n: usize, seed: u64) -> usize {
     let fmt = H::FMT;
@@ -150,10 +152,16 @@ fn run<H: Host>(n: usize, seed: u64) -> usize {
     let mut checks = 0;
     for i in 0..n {
         // Alternate uniform random patterns with the edge-case generator.
-        let a = if i % 4 == 0 { rng.next_u128() & width_mask(fmt) } else { gen_val(fmt, &mut rng) };
-        let b = if i % 4 == 0 { rng.next_u128() & width_mask(fmt) } else { gen_related(fmt, &mut rng, a) };
+        let (a, b) = match i % 8 {
+            0 | 1 => (rng.next_u128() & width_mask(fmt), rng.next_u128() & width_mask(fmt)),
+            2 => (gen_sparse(fmt, &mut rng), gen_sparse(fmt, &mut rng)),
+            _ => {
+                let a = gen_val(fmt, &mut rng);
+                (a, gen_related(fmt, &mut rng, a))
+            }
+        };
         let (ha, hb) = (H::from_bits(a), H::from_bits(b));
-        let bin: [(&str, fn(FloatFormat, u128, u128) -> u128, H); 4] =
+        let bin: [(&str, BinOp, H); 4] =
             [("add", add, ha.add(hb)), ("sub", sub, ha.sub(hb)), ("mul", mul, ha.mul(hb)), ("div", div, ha.div(hb))];
         for (name, f, h) in bin {
             check(name, fmt, &[a, b], f(fmt, a, b), h.to_bits(), h.is_nan());
@@ -161,11 +169,7 @@ fn run<H: Host>(n: usize, seed: u64) -> usize {
         let h = ha.sqrt();
         check("sqrt", fmt, &[a], sqrt(fmt, a), h.to_bits(), h.is_nan());
         // fma: c is random, related to a, or near −a·b (cancellation).
-        let c = match rng.below(4) {
-            0 => gen_val(fmt, &mut rng),
-            1 => gen_related(fmt, &mut rng, a),
-            _ => gen_related(fmt, &mut rng, mul(fmt, a, b) ^ fmt.sign_bit()),
-        };
+        let c = gen_addend(fmt, &mut rng, a, b);
         let h = ha.fma(hb, H::from_bits(c));
         check("fma", fmt, &[a, b, c], fma(fmt, a, b, c), h.to_bits(), h.is_nan());
         // min / max against the CLIF rule written directly on host values.
@@ -241,7 +245,7 @@ fn host_f64() {
 #[test]
 #[ignore]
 fn host_large() {
-    for (seed, n) in [(11u64, 10_000_000usize), (12, 10_000_000)] {
+    for (seed, n) in [(11u64, 20_000_000usize), (12, 20_000_000)] {
         let checks = if seed == 11 { run::<f32>(n, seed) } else { run::<f64>(n, seed) };
         eprintln!("host large seed {seed}: {n} cases, {checks} comparisons");
     }

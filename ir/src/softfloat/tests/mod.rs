@@ -145,6 +145,29 @@ pub(super) fn gen_related(fmt: FloatFormat, rng: &mut Rng, a: u128) -> u128 {
     }
 }
 
+/// A finite value with a sparse significand (products and quotients of these hit exact ties
+/// and "tie plus a far-away bit" cases), with an exponent near 1 or anywhere.
+pub(super) fn gen_sparse(fmt: FloatFormat, rng: &mut Rng) -> u128 {
+    let sign = if rng.bool() { fmt.sign_bit() } else { 0 };
+    let bias = fmt.bias() as i64;
+    let e = if rng.bool() { rng.range(bias - 8, bias + 8) } else { rng.range(0, fmt.exp_max() as i64 - 1) };
+    sign | ((e as u128) << fmt.t) | (rng.sparse(fmt.t) & fmt.frac_mask())
+}
+
+/// The addend of an `fma` test: random, related to `a`, near `−a·b` (cancellation), a signed
+/// zero, or a tiny value (product rounding decided by the sticky bit).
+pub(super) fn gen_addend(fmt: FloatFormat, rng: &mut Rng, a: u128, b: u128) -> u128 {
+    let sign = if rng.bool() { fmt.sign_bit() } else { 0 };
+    match rng.below(8) {
+        0 => gen_val(fmt, rng),
+        1 => gen_related(fmt, rng, a),
+        2 => sign,
+        3 => sign | rng.range(1, 3) as u128,
+        4 => gen_sparse(fmt, rng),
+        _ => gen_related(fmt, rng, mul(fmt, a, b) ^ fmt.sign_bit()),
+    }
+}
+
 fn nan(fmt: FloatFormat) -> u128 {
     fmt.canonical_nan()
 }

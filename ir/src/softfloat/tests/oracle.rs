@@ -487,17 +487,19 @@ fn run(fmt: FloatFormat, n: usize, seed: u64) -> usize {
     let mut rng = Rng::new(seed);
     let mut checks = 0;
     for i in 0..n {
-        let a = if i % 8 == 0 { rng.next_u128() & width_mask(fmt) } else { gen_val(fmt, &mut rng) };
-        let b = if i % 8 == 0 { rng.next_u128() & width_mask(fmt) } else { gen_related(fmt, &mut rng, a) };
+        let (a, b) = match i % 8 {
+            0 => (rng.next_u128() & width_mask(fmt), rng.next_u128() & width_mask(fmt)),
+            1 | 2 => (gen_sparse(fmt, &mut rng), gen_sparse(fmt, &mut rng)),
+            _ => {
+                let a = gen_val(fmt, &mut rng);
+                (a, gen_related(fmt, &mut rng, a))
+            }
+        };
         assert_eq!(add(fmt, a, b), o_add(fmt, a, b), "add {a:#x} {b:#x}");
         assert_eq!(sub(fmt, a, b), o_add(fmt, a, b ^ fmt.sign_bit()), "sub {a:#x} {b:#x}");
         assert_eq!(mul(fmt, a, b), o_mul(fmt, a, b), "mul {a:#x} {b:#x}");
         assert_eq!(div(fmt, a, b), o_div(fmt, a, b), "div {a:#x} {b:#x}");
-        let c = match rng.below(4) {
-            0 => gen_val(fmt, &mut rng),
-            1 => gen_related(fmt, &mut rng, a),
-            _ => gen_related(fmt, &mut rng, mul(fmt, a, b) ^ fmt.sign_bit()),
-        };
+        let c = gen_addend(fmt, &mut rng, a, b);
         assert_eq!(fma(fmt, a, b, c), o_fma(fmt, a, b, c), "fma {a:#x} {b:#x} {c:#x}");
         check_sqrt(fmt, a);
         let rel = o_compare(fmt, a, b);
