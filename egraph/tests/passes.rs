@@ -432,3 +432,32 @@ fn long_rewrite_chains_stay_bounded() {
         assert_eq!(ib.call(0, &[DataValue::I64(x)]), ia.call(0, &[DataValue::I64(x)]));
     }
 }
+
+#[test]
+fn values_used_in_several_branches_are_computed_once() {
+    let out = check(
+        "function %f(i64, i64, i32) -> i64 {
+         block0(v0: i64, v1: i64, v2: i32):
+             v3 = imul v0, v1
+             v4 = imul v3, v3
+             br_table v2, block1, [block2, block3]
+         block1:
+             v5 = iadd v4, v0
+             return v5
+         block2:
+             v6 = isub v4, v1
+             return v6
+         block3:
+             v7 = band v4, v1
+             return v7
+         }",
+        &[],
+        &[],
+        &[
+            &[DataValue::I64(3), DataValue::I64(4), DataValue::I32(0)],
+            &[DataValue::I64(3), DataValue::I64(4), DataValue::I32(1)],
+            &[DataValue::I64(3), DataValue::I64(4), DataValue::I32(7)],
+        ],
+    );
+    assert_eq!(out.matches("imul").count(), 2, "{out}");
+}

@@ -68,7 +68,7 @@ pub(crate) fn build(
         let mut next = func.layout.first_inst(block);
         while let Some(inst) = next {
             next = func.layout.next_inst(inst);
-            visit_inst(func, eg, inst, s, &mut stats);
+            visit_inst(func, eg, block, inst, s, &mut stats);
         }
         for &child in domtree.children(block).iter().rev() {
             s.stack.push((child, false));
@@ -77,7 +77,14 @@ pub(crate) fn build(
     stats
 }
 
-fn visit_inst(func: &mut Function, eg: &mut EGraph, inst: Inst, s: &mut BuildScratch, stats: &mut BuildStats) {
+fn visit_inst(
+    func: &mut Function,
+    eg: &mut EGraph,
+    block: Block,
+    inst: Inst,
+    s: &mut BuildScratch,
+    stats: &mut BuildStats,
+) {
     eg.cur_srcloc = func.srcloc(inst);
     let op = func.dfg.opcode(inst);
     let single = func.dfg.inst_results(inst).len() == 1;
@@ -95,6 +102,7 @@ fn visit_inst(func: &mut Function, eg: &mut EGraph, inst: Inst, s: &mut BuildScr
         let n = NodeData { data, ctrl, rty, orig: Some(inst), srcloc: eg.cur_srcloc };
         let id = eg.insert(func, n, 0);
         eg.set_value_id(r, id);
+        eg.set_home(id, block);
         func.layout.remove_inst(inst);
         return;
     }

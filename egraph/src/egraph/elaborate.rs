@@ -11,6 +11,9 @@
 //! - **rematerialization**: constants are never shared across blocks; each block (or
 //!   preheader) that needs one gets its own copy right before the user, keeping constants
 //!   out of long live ranges;
+//! - **no duplication across branches**: a node whose input block (where the instruction was
+//!   written) dominates the use and its operands goes to the end of that block, so a value
+//!   used in several branches is still computed once;
 //! - otherwise the node goes right before the skeleton instruction that needs it.
 //!
 //! Only pure nodes are moved; trapping and memory instructions are skeleton instructions and
@@ -41,9 +44,11 @@ struct LoopEntry {
     preheader: Block,
 }
 
+/// Elaboration work: a best node to place, with the input block of the e-class it stands
+/// for (if known).
 enum Task {
-    Visit(Id),
-    Finish(Id),
+    Visit(Id, Option<Block>),
+    Finish(Id, Option<Block>),
 }
 
 /// Scratch memory of the elaboration walk.
@@ -95,7 +100,7 @@ pub(crate) fn elaborate(
         let mut next = func.layout.first_inst(block);
         while let Some(inst) = next {
             next = func.layout.next_inst(inst);
-            elaborate_inst(func, eg, loops, s, block, inst, &mut stats)?;
+            elaborate_inst(func, eg, domtree, loops, s, block, inst, &mut stats)?;
         }
         for &child in domtree.children(block).iter().rev() {
             s.stack.push((child, false));
@@ -119,9 +124,11 @@ fn compute_loop_stack(block: Block, domtree: &DominatorTree, loops: &LoopAnalysi
     out.reverse();
 }
 
+#[allow(clippy::too_many_arguments)]
 fn elaborate_inst(
     func: &mut Function,
     eg: &mut EGraph,
+    domtree: &DominatorTree,
     loops: &LoopAnalysis,
     s: &mut ElabScratch,
     block: Block,
@@ -142,7 +149,7 @@ fn elaborate_inst(
             if i == 0 && matches!(op, Opcode::Brif | Opcode::Trapz | Opcode::Trapnz) {
                 id = truthy(eg, id);
             }
-            elab_id(func, eg, loops, s, block, inst, id, stats)?
+            elab_id(func, eg, domtree, loops, s, block, inst, id, stats)?
         };
         changed |= nv != v;
         s.operands.push(nv);
@@ -209,6 +216,7 @@ fn is_remat(eg: &EGraph, id: Id) -> bool {
 fn elab_id(
     func: &mut Function,
     eg: &mut EGraph,
+    domtree: &DominatorTree,
     loops: &LoopAnalysis,
     s: &mut ElabScratch,
     block: Block,
@@ -225,10 +233,10 @@ fn elab_id(
     }
     s.tasks.clear();
     s.results.clear();
-    s.tasks.push(Task::Visit(best));
+    s.tasks.push(Task::Visit(best, eg.home(id)));
     while let Some(t) = s.tasks.pop() {
         match t {
-            Task::Visit(n) => {
+            Task::Visit(n, home) => {
                 if let Kind::Leaf(v) = eg.class(n).kind {
                     let b = def_block(func, v).unwrap_or(block);
                     s.results.push(Elab { value: v, block: b });
@@ -238,17 +246,18 @@ fn elab_id(
                     s.results.push(e);
                     continue;
                 }
-                s.tasks.push(Task::Finish(n));
+                s.tasks.push(Task::Finish(n, home));
                 let node = *eg.node_of(n).ok_or("elaborating a non-node")?;
                 let args = node.data.arguments(&eg.empty_pool);
                 for &a in args.iter().rev() {
-                    let ab = eg.class(Id::from_value(a)).best;
+                    let a = Id::from_value(a);
+                    let ab = eg.class(a).best;
                     if !is_remat(eg, ab) {
-                        s.tasks.push(Task::Visit(ab));
+                        s.tasks.push(Task::Visit(ab, eg.home(a)));
                     }
                 }
             }
-            Task::Finish(n) => {
+            Task::Finish(n, home) => {
                 let node = *eg.node_of(n).ok_or("elaborating a non-node")?;
                 let nargs = node.data.arguments(&eg.empty_pool).len();
                 let mut arg_best: SmallVec<[Id; 4]> = SmallVec::new();
@@ -265,11 +274,21 @@ fn elab_id(
                         break;
                     }
                 }
+                // Or its input block, when that dominates this use and its operands: values
+                // used in several branches are computed once, where the input had them.
+                let at_home = home.filter(|&h| {
+                    h != block
+                        && domtree.block_dominates(h, block)
+                        && s.results[base..].iter().all(|e| domtree.block_dominates(e.block, h))
+                });
                 let (pblock, pbefore, pdepth) = if lvl < s.loop_stack.len() {
                     let pre = s.loop_stack[lvl].preheader;
                     let term = func.layout.last_inst(pre).ok_or("preheader without a terminator")?;
                     stats.hoisted += 1;
                     (pre, term, s.depth[pre])
+                } else if let Some(h) = at_home {
+                    let term = func.layout.last_inst(h).ok_or("block without a terminator")?;
+                    (h, term, s.depth[h])
                 } else {
                     (block, before, s.map.depth())
                 };

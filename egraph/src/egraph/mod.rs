@@ -28,12 +28,12 @@ use crate::fxhash::FxHashMap;
 use crate::rules;
 use kiln_ir::constant::ConstantData;
 use kiln_ir::data_value::DataValue;
-use kiln_ir::entity::SecondaryMap;
+use kiln_ir::entity::{PackedOption, SecondaryMap};
 use kiln_ir::function::SourceLoc;
 use kiln_ir::immediates::{Ieee16, Ieee32, Ieee64, Imm64};
 use kiln_ir::instructions::{InstructionData, ValueListPool};
 use kiln_ir::types::{self, Type};
-use kiln_ir::{Function, Inst, Opcode, Value};
+use kiln_ir::{Block, Function, Inst, Opcode, Value};
 use smallvec::SmallVec;
 
 /// How deep rewrite results may nest (a rule's result inserted while inserting a node).
@@ -142,6 +142,10 @@ pub(crate) struct EGraph {
     gvn: FxHashMap<(InstructionData, Type), Id>,
     /// The id of each value of the function (`u32::MAX`: none yet).
     pub value_ids: SecondaryMap<Value, u32>,
+    /// Per id: the block of the instruction it was read from (its place in the input), if
+    /// any. Elaboration puts a value there when that block dominates the use, instead of
+    /// copying it into every branch that uses it.
+    homes: Vec<PackedOption<Block>>,
     /// Lists for `InstructionData::arguments` (pure formats have no value lists).
     pub(crate) empty_pool: ValueListPool,
     /// Rewrites left for this function.
@@ -163,6 +167,7 @@ impl EGraph {
         self.classes.clear();
         self.nodes.clear();
         self.uf.clear();
+        self.homes.clear();
         self.gvn.clear();
         self.value_ids = SecondaryMap::with_default(u32::MAX);
         self.value_ids.resize(func.dfg.num_values());
@@ -235,7 +240,23 @@ impl EGraph {
         let id = Id(self.classes.len() as u32);
         self.classes.push(c);
         self.uf.push(id.0);
+        self.homes.push(PackedOption::NONE);
         id
+    }
+
+    /// Record that `id` was defined in `block` in the input (first definition wins).
+    pub fn set_home(&mut self, id: Id, block: Block) {
+        if let Some(h) = self.homes.get_mut(id.idx())
+            && h.is_none()
+        {
+            *h = block.into();
+        }
+    }
+
+    /// The input block of `id`, if it was read from an instruction.
+    #[inline]
+    pub fn home(&self, id: Id) -> Option<Block> {
+        self.homes.get(id.idx()).and_then(|h| h.expand())
     }
 
     /// The id of value `v` (a leaf if `v` has none yet). `v` must be alias-resolved.
