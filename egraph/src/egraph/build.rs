@@ -18,11 +18,14 @@
 
 use super::{EGraph, Id, NodeData};
 use crate::alias::{self, AliasAnalysis, MemKey};
+use crate::rules;
 use crate::scoped_map::ScopedMap;
 use kiln_ir::analysis::domtree::DominatorTree;
+use kiln_ir::data_value::DataValue;
 use kiln_ir::instructions::InstructionData;
 use kiln_ir::types::Type;
 use kiln_ir::{Block, Function, Inst, Opcode};
+use smallvec::SmallVec;
 
 /// Scratch memory of the build walk.
 #[derive(Default)]
@@ -107,6 +110,10 @@ fn visit_inst(
         return;
     }
     // A skeleton instruction.
+    if !single && op.is_pure() && rules::fold::foldable(op) && fold_multi(func, eg, inst) {
+        func.layout.remove_inst(inst);
+        return;
+    }
     if op.can_load() && !op.other_side_effects() && single {
         if let InstructionData::Load { arg, .. } = func.dfg.insts[inst] {
             let a = func.dfg.resolve_aliases(arg);
@@ -213,4 +220,48 @@ fn is_node(func: &Function, eg: &mut EGraph, inst: Inst, op: Opcode) -> bool {
         }
         _ => op.is_pure() && !op.format().has_value_list(),
     }
+}
+
+/// Fold a pure instruction with several results (`isplit`, `uadd_overflow`, …) whose operands
+/// are all constants: each result becomes a constant. Returns whether it did.
+fn fold_multi(func: &mut Function, eg: &mut EGraph, inst: Inst) -> bool {
+    if eg.only_rule.is_some_and(|r| rules::fold_rule_index(func.dfg.opcode(inst)) != Some(r)) {
+        return false;
+    }
+    let data = func.dfg.insts[inst];
+    let mut vals: SmallVec<[DataValue; 3]> = SmallVec::new();
+    for &a in func.dfg.inst_args(inst) {
+        let a = func.dfg.resolve_aliases(a);
+        let id = eg.value_id(func, a);
+        match eg.const_value(func, id) {
+            Some(v) => vals.push(v),
+            None => return false,
+        }
+    }
+    if vals.is_empty() {
+        return false;
+    }
+    let ctrl = func.dfg.ctrl_typevar(inst);
+    let results: SmallVec<[kiln_ir::Value; 2]> = func.dfg.inst_results(inst).iter().copied().collect();
+    let rty = func.dfg.value_type(results[0]);
+    let refs: SmallVec<[&DataValue; 3]> = vals.iter().collect();
+    let Ok(out) = kiln_ir::interp::eval_pure(func, &data, ctrl, rty, &refs) else { return false };
+    if out.len() != results.len() || out.iter().zip(&results).any(|(v, &r)| v.ty() != func.dfg.value_type(r)) {
+        return false;
+    }
+    let mut ids: SmallVec<[Id; 2]> = SmallVec::new();
+    for v in &out {
+        match eg.make_const(func, v, super::MAX_DEPTH) {
+            Some(id) => ids.push(id),
+            None => return false,
+        }
+    }
+    for (&r, &id) in results.iter().zip(&ids) {
+        eg.set_value_id(r, id);
+    }
+    eg.counters.folds += 1;
+    if let Some(i) = rules::fold_rule_index(data.opcode()) {
+        eg.rule_fires[i] += 1;
+    }
+    true
 }

@@ -4,7 +4,9 @@
 //! fold exactly as the interpreter computes them (including its canonical NaNs).
 //!
 //! Results become `iconst` (`i8`…`i64`), `iconcat` of two `i64` constants (`i128`),
-//! `f16const`/`f32const`/`f64const`, or pool constants (`f128const`, `vconst`).
+//! `f16const`/`f32const`/`f64const`, or pool constants (`f128const`, `vconst`). Operations
+//! with two results (`isplit`, the overflow arithmetic) stay in the skeleton and are folded
+//! there, each result becoming a constant.
 
 use kiln_ir::Opcode;
 use kiln_ir::opcodes::InstructionFormat;
@@ -26,7 +28,6 @@ pub(crate) fn foldable(op: Opcode) -> bool {
         | GetExceptionHandlerAddress
         | Nop
         | SelectSpectreGuard
-        | Isplit
         | Iconst
         | F16const
         | F32const
@@ -36,7 +37,7 @@ pub(crate) fn foldable(op: Opcode) -> bool {
         | ExtractVector => false,
         _ => {
             op.is_pure()
-                && op.info().results.len() == 1
+                && !op.info().results.is_empty()
                 && !matches!(
                     op.format(),
                     InstructionFormat::NullAry | InstructionFormat::MultiAry | InstructionFormat::UnaryGlobalValue

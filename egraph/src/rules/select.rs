@@ -1,5 +1,6 @@
-//! `select`: equal arms, constant conditions, conditions that only matter as zero/non-zero
-//! (extensions, `bmask`, `!= 0`), selects that are min/max, and `select (x == y) x y`.
+//! `select` and `bmask`: equal arms, constant conditions, conditions that only matter as
+//! zero/non-zero (extensions, `bmask`, `!= 0`), selects that are min/max, `select (x == y) x
+//! y`, and selects of 0/1 or 0/-1 that are extensions or masks of the condition.
 
 crate::rules! {
     select_same: any: (select c x x) => x;
@@ -32,5 +33,7 @@ crate::rules! {
     select_bool_to_int: int: (select (icmp cc x y) (iconst 1) (iconst 0)) => (uextend.T (icmp cc x y));
     select_bool_to_int_inverted: int: (select (icmp cc x y) (iconst 0) (iconst 1))
         => (uextend.T (icmp (invert cc) x y));
+    select_mask: int: (select c (iconst -1) (iconst 0)) => (bmask.T c);
+    select_inverted_mask: int: (select c (iconst 0) (iconst -1)) => (bnot (bmask.T c));
     select_bool_to_mask: int: (select (icmp cc x y) (iconst -1) (iconst 0)) => (bmask.T (icmp cc x y));
 }
