@@ -286,8 +286,7 @@ fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
             continue;
         }
         // Follow chains: a block can absorb several successors in a row.
-        loop {
-            let Some(term) = func.layout.last_inst(a) else { break };
+        while let Some(term) = func.layout.last_inst(a) {
             let InstructionData::Jump { destination, .. } = func.dfg.insts[term] else { break };
             let b = destination.block(&func.dfg.value_lists);
             if b == a || pinned.contains(b) || gone.contains(b) {

@@ -213,7 +213,7 @@ fn is_node(func: &Function, eg: &mut EGraph, inst: Inst, op: Opcode) -> bool {
             let d = func.dfg.resolve_aliases(args[1]);
             let id = eg.value_id(func, d);
             let ty = func.dfg.value_type(d);
-            match eg.int_const(func, id) {
+            match eg.int_const(id) {
                 Some(0) | None => false,
                 Some(c) => !(op == Sdiv && c == super::lane_mask(ty.bits())),
             }

@@ -417,7 +417,7 @@ impl EGraph {
     }
 
     /// The integer value of a constant id (zero-extended bits), if it is one.
-    pub fn int_const(&self, func: &Function, id: Id) -> Option<u128> {
+    pub fn int_const(&self, id: Id) -> Option<u128> {
         let k = self.classes[id.idx()].konst;
         if k == Id::NONE {
             return None;
@@ -426,8 +426,8 @@ impl EGraph {
         match n.data {
             InstructionData::UnaryImm { imm, .. } => Some(imm.0 as u64 as u128 & lane_mask(n.rty.bits())),
             InstructionData::Binary { opcode: Opcode::Iconcat, args } => {
-                let lo = self.int_const(func, Id::from_value(args[0]))?;
-                let hi = self.int_const(func, Id::from_value(args[1]))?;
+                let lo = self.int_const(Id::from_value(args[0]))?;
+                let hi = self.int_const(Id::from_value(args[1]))?;
                 Some(lo | (hi << 64))
             }
             _ => None,
@@ -443,7 +443,7 @@ impl EGraph {
         let n = self.node_of(k)?;
         match n.data {
             InstructionData::UnaryImm { .. } | InstructionData::Binary { .. } => {
-                DataValue::from_u128(n.rty, self.int_const(func, k)?)
+                DataValue::from_u128(n.rty, self.int_const(k)?)
             }
             InstructionData::UnaryIeee16 { imm, .. } => Some(DataValue::F16(imm)),
             InstructionData::UnaryIeee32 { imm, .. } => Some(DataValue::F32(imm)),

@@ -549,8 +549,8 @@ pub(crate) fn compile(def: &RuleDef) -> Result<Compiled, String> {
     match cx.c.pats[root as usize] {
         Pat::Node { op, args, n, .. } => {
             cx.c.root_op = op;
-            for i in 0..n as usize {
-                if let Pat::Node { op, .. } = cx.c.pats[args[i] as usize] {
+            for (i, &a) in args.iter().enumerate().take(n as usize) {
+                if let Pat::Node { op, .. } = cx.c.pats[a as usize] {
                     cx.c.arg_filter[i] = crate::egraph::op_bit(op);
                 }
             }

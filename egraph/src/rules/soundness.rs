@@ -284,13 +284,13 @@ fn assign(rule: &Compiled, p: u16, expected: &[Type], root: Option<Type>, states
                         }
                     }
                     let mut sts = vec![s2];
-                    for i in 0..n as usize {
+                    for (i, &arg) in args.iter().enumerate().take(n as usize) {
                         let cons = info.args.get(i).copied().unwrap_or(Constraint::Ctrl);
                         let cands: Vec<Type> = match cons.resolve(c) {
                             Some(t) => vec![t],
                             None => TEST_TYPES.iter().copied().filter(|&t| cons.accepts(t, c)).collect(),
                         };
-                        sts = assign(rule, args[i], &cands, None, sts);
+                        sts = assign(rule, arg, &cands, None, sts);
                         sts.truncate(48);
                     }
                     out.extend(sts);
