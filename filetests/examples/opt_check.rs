@@ -5,7 +5,10 @@ use kiln_ir::text::{IsaSpec, ParseOptions, parse_test};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let text = std::fs::read_to_string(&args[1]).unwrap();
-    let tf = parse_test(&text, &ParseOptions::default()).unwrap();
+    let Ok(tf) = parse_test(&text, &ParseOptions::default()) else {
+        println!("{}: does not parse", args[1]);
+        return;
+    };
     let (mut flags, spec) = match &tf.isa_spec {
         IsaSpec::Targets(ts) => (ts[0].flags.clone(), Some(ts[0].spec.clone())),
         IsaSpec::None(f) => (f.clone(), None),
@@ -20,6 +23,10 @@ fn main() {
     for (f, _) in &tf.functions {
         let want = args.get(2).is_some_and(|n| *n == f.name.to_string());
         if args.len() > 2 && !want {
+            continue;
+        }
+        let vctx = kiln_ir::verifier::VerifierContext { flags: &flags, target: spec.as_ref() };
+        if kiln_ir::verifier::verify_function(f, &vctx).is_err() {
             continue;
         }
         let mut g = f.clone();
