@@ -10,11 +10,12 @@
 //!   in every operand.
 //!
 //! Never touched: the entry block, blocks named by `get_exception_handler_address`, and edges
-//! of `try_call` (whose arguments may be `retN`/`exnN`). Threading never gives one branch
-//! instruction two edges to the same block. Rounds repeat a bounded number of times.
+//! of `try_call` (whose arguments may be `retN`/`exnN`). A forwarding block is threaded only
+//! if its parameters feed nothing but its own jump. Rounds repeat a bounded number of times.
 
 use crate::OptContext;
 use crate::subst::Subst;
+
 use crate::unreachable;
 use kiln_ir::entity::{EntitySet, SecondaryMap};
 use kiln_ir::instructions::{BlockArg, BlockCall, InstructionData};
@@ -217,6 +218,8 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
             }
         }
     }
+    let mut edges = core::mem::take(&mut ctx.edges);
+    edges.compute(func);
     for &b in &blocks {
         if pinned.contains(b) {
             continue;
@@ -233,21 +236,15 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
             continue;
         }
         let fwd_args: SmallVec<[BlockArg; 4]> = fwd.args(&func.dfg.value_lists).collect();
-        let preds: SmallVec<[Inst; 8]> = ctx.cfg.pred_iter(b).map(|p| p.inst).collect();
-        for inst in preds {
+        for &(inst, k) in edges.into_block(b) {
             if func.dfg.opcode(inst).has_exception_edges() || func.layout.inst_block(inst).is_none() {
                 continue;
             }
-            // One branch instruction never gets two edges to the same block.
-            let dests = func.dfg.branch_destinations(inst);
-            if dests.iter().any(|d| d.block(&func.dfg.value_lists) == target) {
+            let k = k as usize;
+            let Some(&old) = func.dfg.branch_destinations(inst).get(k) else { continue };
+            if old.block(&func.dfg.value_lists) != b {
                 continue;
             }
-            if dests.iter().filter(|d| d.block(&func.dfg.value_lists) == b).count() != 1 {
-                continue;
-            }
-            let k = dests.iter().position(|d| d.block(&func.dfg.value_lists) == b).unwrap_or(0);
-            let old = dests[k];
             let incoming: SmallVec<[BlockArg; 4]> = old.args(&func.dfg.value_lists).collect();
             if incoming.len() != params.len() {
                 continue;
@@ -271,6 +268,7 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
             changed = true;
         }
     }
+    ctx.edges = edges;
     ctx.blocks = blocks;
     changed
 }

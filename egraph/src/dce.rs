@@ -11,10 +11,11 @@
 //! argument of every incoming edge, unless an edge passes `retN`/`exnN` (`try_call`).
 
 use crate::OptContext;
+use crate::const_params::remove_param;
+use crate::edges::Edges;
 use kiln_ir::entity::SecondaryMap;
-use kiln_ir::instructions::{BlockArg, BlockCall, InstructionData};
+use kiln_ir::instructions::{BlockArg, InstructionData};
 use kiln_ir::{Block, Function, Inst, Opcode, Value};
-use smallvec::SmallVec;
 
 /// Run the pass.
 pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), String> {
@@ -49,8 +50,9 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
     }
     ctx.stats.insts_removed += removed;
     // Unused block parameters.
-    ctx.ensure_cfg(func);
     let entry = func.layout.entry_block();
+    let mut edges = core::mem::take(&mut ctx.edges);
+    let mut computed = false;
     for &b in &blocks {
         if Some(b) == entry || !func.layout.is_block_inserted(b) {
             continue;
@@ -58,13 +60,32 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
         let n = func.dfg.block_params(b).len();
         for i in (0..n).rev() {
             let p = func.dfg.block_params(b)[i];
-            if uses[p] != 0 || !all_edges_plain(func, ctx, b, i) {
+            if uses[p] != 0 {
                 continue;
             }
-            remove_param(func, ctx, b, i, &mut uses);
+            if !computed {
+                edges.compute(func);
+                computed = true;
+            }
+            if !all_edges_plain(func, &edges, b, i) {
+                continue;
+            }
+            for &(inst, k) in edges.into_block(b) {
+                if let Some(BlockArg::Value(a)) = func
+                    .dfg
+                    .branch_destinations(inst)
+                    .get(k as usize)
+                    .and_then(|bc| bc.args(&func.dfg.value_lists).nth(i))
+                {
+                    let a = func.dfg.resolve_aliases(a);
+                    uses[a] = uses[a].saturating_sub(1);
+                }
+            }
+            remove_param(func, &edges, b, i);
             ctx.stats.params_removed += 1;
         }
     }
+    ctx.edges = edges;
     ctx.blocks = blocks;
     Ok(())
 }
@@ -89,42 +110,11 @@ fn removable(func: &Function, inst: Inst) -> bool {
 }
 
 /// Does every edge into `block` pass a plain value as argument `i`?
-fn all_edges_plain(func: &Function, ctx: &OptContext, block: Block, i: usize) -> bool {
-    for pred in ctx.cfg.pred_iter(block) {
-        for bc in func.dfg.branch_destinations(pred.inst) {
-            if bc.block(&func.dfg.value_lists) == block
-                && !matches!(bc.args(&func.dfg.value_lists).nth(i), Some(BlockArg::Value(_)))
-            {
-                return false;
-            }
-        }
-    }
-    true
-}
-
-fn remove_param(func: &mut Function, ctx: &OptContext, block: Block, i: usize, uses: &mut SecondaryMap<Value, u32>) {
-    let preds: SmallVec<[Inst; 8]> = ctx.cfg.pred_iter(block).map(|p| p.inst).collect();
-    let mut done: SmallVec<[(BlockCall, BlockCall); 8]> = SmallVec::new();
-    for inst in preds {
-        let n = func.dfg.branch_destinations(inst).len();
-        for k in 0..n {
-            let old = func.dfg.branch_destinations(inst)[k];
-            if let Some(&(_, new)) = done.iter().find(|(o, _)| *o == old) {
-                func.dfg.branch_destinations_mut(inst)[k] = new;
-                continue;
-            }
-            if old.block(&func.dfg.value_lists) != block {
-                continue;
-            }
-            if let Some(BlockArg::Value(a)) = old.args(&func.dfg.value_lists).nth(i) {
-                let a = func.dfg.resolve_aliases(a);
-                uses[a] = uses[a].saturating_sub(1);
-            }
-            let mut bc = old;
-            bc.remove_arg(i, &mut func.dfg.value_lists);
-            func.dfg.branch_destinations_mut(inst)[k] = bc;
-            done.push((old, bc));
-        }
-    }
-    func.dfg.remove_block_param(block, i);
+fn all_edges_plain(func: &Function, edges: &Edges, block: Block, i: usize) -> bool {
+    edges.into_block(block).iter().all(|&(inst, k)| {
+        func.dfg
+            .branch_destinations(inst)
+            .get(k as usize)
+            .is_some_and(|bc| matches!(bc.args(&func.dfg.value_lists).nth(i), Some(BlockArg::Value(_))))
+    })
 }

@@ -29,6 +29,7 @@ mod alias;
 mod cfg_cleanup;
 mod const_params;
 mod dce;
+mod edges;
 mod egraph;
 mod fxhash;
 pub mod rules;
@@ -148,6 +149,7 @@ pub struct OptContext {
     elab: egraph::elaborate::ElabScratch,
     blocks: Vec<kiln_ir::Block>,
     subst: subst::Subst,
+    edges: edges::Edges,
     /// Statistics.
     pub stats: Stats,
     /// Options.

@@ -7,6 +7,7 @@
 //! code (their definitions would not dominate the uses).
 
 use crate::OptContext;
+use kiln_ir::entity::EntitySet;
 use kiln_ir::instructions::InstructionData;
 use kiln_ir::{Block, Function};
 
@@ -43,13 +44,17 @@ pub(crate) fn remove_block(func: &mut Function, block: Block) {
 
 /// Does a reachable instruction name one of `blocks` outside the CFG?
 fn referenced_outside_cfg(func: &Function, blocks: &[Block], ctx: &OptContext) -> bool {
+    let mut dead: EntitySet<Block> = EntitySet::new();
+    for &b in blocks {
+        dead.insert(b);
+    }
     for b in func.layout.blocks() {
         if !ctx.domtree.is_reachable(b) {
             continue;
         }
         for i in func.layout.block_insts(b) {
             if let InstructionData::ExceptionHandlerAddress { block, .. } = func.dfg.insts[i]
-                && blocks.contains(&block)
+                && dead.contains(block)
             {
                 return true;
             }

@@ -303,7 +303,7 @@ fn constant_block_parameters_are_removed() {
              v3 = iadd v2, v2
              return v3
          }",
-        &["iadd.i32 v0, v0"],
+        &["iadd", "v0, v0"],
         &["v2"],
         &[&i32s(&[4, 0]), &i32s(&[4, 1])],
     );
