@@ -461,3 +461,32 @@ fn values_used_in_several_branches_are_computed_once() {
     );
     assert_eq!(out.matches("imul").count(), 2, "{out}");
 }
+
+/// A `br_table` with thousands of entries into forwarding blocks with parameters: parameter
+/// removal and jump threading stay linear.
+#[test]
+fn huge_br_table_stays_linear() {
+    let n = 4000;
+    let mut text = String::from(
+        "function %f(i32) -> i32 {\nblock0(v0: i32):\n    v1 = iconst.i32 1\n    br_table v0, block1(v1), [",
+    );
+    for i in 0..n {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(&format!("block{}(v0)", i + 3));
+    }
+    text.push_str("]\nblock1(v2: i32):\n    jump block2(v2)\nblock2(v3: i32):\n    return v3\n");
+    for i in 0..n {
+        text.push_str(&format!("block{}(v{}: i32):\n    jump block2(v{})\n", i + 3, i + 10, i + 10));
+    }
+    text.push('}');
+    let start = std::time::Instant::now();
+    let (before, after) = optimized(&text);
+    assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
+    let mut ib = Interpreter::new(&before, InterpConfig::default());
+    let mut ia = Interpreter::new(&after, InterpConfig::default());
+    for x in [0, 1, 7, 3999, 4000, -1] {
+        assert_eq!(ib.call(0, &i32s(&[x])), ia.call(0, &i32s(&[x])));
+    }
+}
