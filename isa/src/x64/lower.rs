@@ -2669,6 +2669,13 @@ impl X64Lower<'_> {
                 Ok(())
             }
             Opcode::BrTable => {
+                // Every destination is the same edge: a plain jump. (Using the index
+                // would put a register use after the edge moves regalloc2 places before a
+                // branch with one successor, which it rejects as `DisallowedBranchArg`.)
+                if targets.iter().all(|&t| t == targets[0]) {
+                    ctx.emit(Inst::JmpKnown { dst: targets[0] });
+                    return Ok(());
+                }
                 let idx = self.reg(ctx, args[0])?;
                 let tmp1 = self.tmp(ctx, types::I64)?;
                 let tmp2 = self.tmp(ctx, types::I64)?;
