@@ -16,6 +16,7 @@ pub mod diff;
 pub mod generate;
 pub mod oracle;
 pub mod program;
+pub mod runtest;
 pub mod shrink;
 pub mod table;
 

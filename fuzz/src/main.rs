@@ -6,6 +6,8 @@
 //!   `N passed, M failed`; the exit status is non-zero if any case failed.
 //! - `probe`: list the instruction forms the generator wanted and the target rejected.
 //! - `print --seed S --case K`: print the CLIF of one case.
+//! - `check FILE…`: run the `; run:` lines of runtests in the interpreter and compiled under
+//!   every configuration.
 //!
 //! A watchdog aborts the process (printing the case) if one case runs for more than a
 //! minute: compiled code that loops forever is a miscompile too.
@@ -33,6 +35,7 @@ fn usage() -> ExitCode {
     eprintln!("usage: kiln-fuzz differential --seed S --count N [--save DIR] [--verbose]");
     eprintln!("       kiln-fuzz probe");
     eprintln!("       kiln-fuzz print --seed S --case K");
+    eprintln!("       kiln-fuzz check FILE.clif...   (run lines: interpreter and every configuration)");
     ExitCode::from(2)
 }
 
@@ -217,9 +220,28 @@ fn print_case(o: &Opts) -> ExitCode {
     }
 }
 
+fn check_files(paths: &[String]) -> ExitCode {
+    let (mut passed, mut failed) = (0, 0);
+    for p in paths {
+        match std::fs::read_to_string(p).map_err(|e| e.to_string()).and_then(|t| kiln_fuzz::runtest::check_runtest(&t))
+        {
+            Ok(n) => passed += n,
+            Err(e) => {
+                println!("{p}: {e}");
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else { return usage() };
+    if cmd == "check" {
+        return check_files(&args[1..]);
+    }
     let Some(opts) = parse_opts(&args[1..]) else { return usage() };
     match cmd.as_str() {
         "differential" => differential(&opts),

@@ -65,12 +65,16 @@ where
     Ok(CompiledCode { buffer: finished, frame_size, vcode: vcode_text, alignment: function_alignment })
 }
 
-/// Every physical register the allocated code writes: allocations of defs and the
-/// destinations of allocator moves. (Call clobbers are caller-saved by definition.)
+/// Every physical register the allocated code writes: allocations of defs, the
+/// destinations of allocator moves, and the registers instructions clobber. Call clobbers
+/// matter when the callee's convention clobbers a register the function's own convention
+/// must preserve (a `windows_fastcall` function calling a `system_v` one clobbers `rsi`,
+/// `rdi` and `xmm6`–`xmm15`); the frame layout keeps only the callee-saved ones.
 fn clobbered_regs<I: MachInst>(vcode: &VCode<I>, out: &regalloc2::Output) -> PRegSet {
     let mut set = PRegSet::empty();
     for i in 0..vcode.num_insts() {
         let inst = regalloc2::Inst::new(i);
+        set.union_from(vcode.inst_clobbers(inst));
         let ops = vcode.inst_operands(inst);
         for (op, alloc) in ops.iter().zip(out.inst_allocs(inst)) {
             if op.kind() == OperandKind::Def {
