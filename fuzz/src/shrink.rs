@@ -57,6 +57,7 @@ fn is_zero_const(i: &Inst) -> bool {
 fn weight(case: &Case) -> usize {
     let mut w = case.args.len() + case.program.funcs.len();
     for f in &case.program.funcs {
+        w += f.slots.len();
         for b in &f.blocks {
             w += 2 + b.params.len() + b.term.uses().len();
             w += b.insts.iter().map(|i| if is_zero_const(i) { 1 } else { 3 }).sum::<usize>();
@@ -151,9 +152,48 @@ fn tidy(case: &mut Case) {
     drop_uncalled(case);
 }
 
+/// `case` without stack slot `slot` of function `fi`, if only its initialising stores use
+/// it (their constants become unused and are deleted by later steps).
+fn without_slot(case: &Case, fi: usize, slot: usize) -> Option<Case> {
+    let mut c = case.clone();
+    let f = &mut c.program.funcs[fi];
+    let name = format!("ss{slot}");
+    let addr_template = format!("stack_addr.i64 {name}");
+    let entry = f.blocks.first_mut()?;
+    let pos = entry.insts.iter().position(|i| i.template == addr_template)?;
+    let addr = entry.insts[pos].results.first()?.0;
+    for (bi, b) in f.blocks.iter().enumerate() {
+        for (ii, i) in b.insts.iter().enumerate() {
+            let init_store = i.pinned && i.results.is_empty() && i.args.get(1) == Some(&addr);
+            let refers = i.template.split(|ch: char| !ch.is_ascii_alphanumeric()).any(|w| w == name);
+            if (i.args.contains(&addr) && !init_store) || (refers && !(bi == 0 && ii == pos)) {
+                return None;
+            }
+        }
+        if b.term.uses().contains(&addr) {
+            return None;
+        }
+    }
+    let entry = &mut f.blocks[0];
+    entry.insts.retain(|i| !i.args.contains(&addr));
+    entry.insts.remove(entry.insts.iter().position(|i| i.template == addr_template)?);
+    f.slots.remove(slot);
+    for j in slot + 1..=f.slots.len() {
+        let (from, to) = (format!("ss{j}"), format!("ss{}", j - 1));
+        for b in &mut f.blocks {
+            for i in &mut b.insts {
+                if i.template.contains(&from) {
+                    i.template = i.template.replace(&from, &to);
+                }
+            }
+        }
+    }
+    Some(c)
+}
+
 /// Candidate rewrites of `case`, most aggressive first.
 fn candidates(case: &Case) -> Vec<Case> {
-    let mut out = Vec::new();
+    let mut out = vec![case.clone()]; // tidied by the caller
     if case.args.len() > 1 {
         for a in &case.args {
             let mut c = case.clone();
@@ -163,6 +203,11 @@ fn candidates(case: &Case) -> Vec<Case> {
     }
     for fi in 0..case.program.funcs.len() {
         let func = &case.program.funcs[fi];
+        for slot in (0..func.slots.len()).rev() {
+            if let Some(c) = without_slot(case, fi, slot) {
+                out.push(c);
+            }
+        }
         for bi in 0..func.blocks.len() {
             let b = &func.blocks[bi];
             // Terminators: return constants, or jump to one target.
@@ -184,7 +229,6 @@ fn candidates(case: &Case) -> Vec<Case> {
                 if !already {
                     f.blocks[bi].insts.extend(insts);
                     f.blocks[bi].term = Term::Return(vals);
-                    tidy(&mut c);
                     out.push(c);
                 }
             }
@@ -192,7 +236,6 @@ fn candidates(case: &Case) -> Vec<Case> {
                 for t in b.term.targets() {
                     let mut c = case.clone();
                     c.program.funcs[fi].blocks[bi].term = Term::Jump(t.clone());
-                    tidy(&mut c);
                     out.push(c);
                 }
             }
@@ -205,7 +248,6 @@ fn candidates(case: &Case) -> Vec<Case> {
                 if (unused && !inst.results.is_empty()) || (inst.results.is_empty() && !init_store) {
                     let mut c = case.clone();
                     c.program.funcs[fi].blocks[bi].insts.remove(ii);
-                    tidy(&mut c);
                     out.push(c);
                 } else if !inst.pinned && !inst.results.is_empty() && !is_zero_const(inst) {
                     let mut c = case.clone();
@@ -216,7 +258,6 @@ fn candidates(case: &Case) -> Vec<Case> {
                         repl.extend(zero_insts(f, v, t));
                     }
                     f.blocks[bi].insts.splice(ii..=ii, repl);
-                    tidy(&mut c);
                     out.push(c);
                 }
             }
@@ -258,20 +299,26 @@ pub fn shrink(
     while progress && budget > 0 {
         progress = false;
         let w = weight(&best);
-        for cand in candidates(&best) {
-            if budget == 0 {
-                break;
-            }
-            if weight(&cand) >= w {
-                continue;
-            }
-            budget -= 1;
-            if let Err(f) = check(&cand) {
-                if f.same_kind(failure) {
-                    best = cand;
-                    best_failure = f;
-                    progress = true;
-                    break;
+        'cands: for raw in candidates(&best) {
+            // Each rewrite is tried with unreachable code and unused declarations removed,
+            // then as is (the failure may live in code the rewrite made unreachable).
+            let mut tidied = raw.clone();
+            tidy(&mut tidied);
+            for cand in [tidied, raw] {
+                if budget == 0 {
+                    break 'cands;
+                }
+                if weight(&cand) >= w {
+                    continue;
+                }
+                budget -= 1;
+                if let Err(f) = check(&cand) {
+                    if f.same_kind(failure) {
+                        best = cand;
+                        best_failure = f;
+                        progress = true;
+                        break 'cands;
+                    }
                 }
             }
         }

@@ -1036,11 +1036,12 @@ impl X64Lower<'_> {
                     }
                     return Ok(());
                 }
+                // i128 <-> f128 moves between a register pair and one XMM register: not yet.
+                if ty.bits() > 64 {
+                    return Err(unsupported(format!("bitcast from {src_ty} to {ty}")));
+                }
                 let dst = self.output(ctx, inst)?;
                 let size = if ty.bits() == 64 { OperandSize::S64 } else { OperandSize::S32 };
-                if ty.bits() > 64 {
-                    return Err(unsupported_op(op, ty));
-                }
                 if sc == RegClass::Int {
                     ctx.emit(Inst::GprToXmm { op: GprToXmmOp::Mov, size, src: RegMem::Reg(r.reg(0)), dst });
                 } else {
