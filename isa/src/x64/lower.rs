@@ -1058,11 +1058,12 @@ impl X64Lower<'_> {
                     }
                     return Ok(());
                 }
+                // i128 <-> f128 moves between a register pair and one XMM register: not yet.
+                if ty.bits() > 64 {
+                    return Err(unsupported(format!("bitcast from {src_ty} to {ty}")));
+                }
                 let dst = self.output(ctx, inst)?;
                 let size = if ty.bits() == 64 { OperandSize::S64 } else { OperandSize::S32 };
-                if ty.bits() > 64 {
-                    return Err(unsupported_op(op, ty));
-                }
                 if sc == RegClass::Int {
                     ctx.emit(Inst::GprToXmm { op: GprToXmmOp::Mov, size, src: RegMem::Reg(r.reg(0)), dst });
                 } else {
@@ -2742,6 +2743,13 @@ impl X64Lower<'_> {
                 Ok(())
             }
             Opcode::BrTable => {
+                // Every destination is the same edge: a plain jump. (Using the index
+                // would put a register use after the edge moves regalloc2 places before a
+                // branch with one successor, which it rejects as `DisallowedBranchArg`.)
+                if targets.iter().all(|&t| t == targets[0]) {
+                    ctx.emit(Inst::JmpKnown { dst: targets[0] });
+                    return Ok(());
+                }
                 let idx = self.reg(ctx, args[0])?;
                 let tmp1 = self.tmp(ctx, types::I64)?;
                 let tmp2 = self.tmp(ctx, types::I64)?;
