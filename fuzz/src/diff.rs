@@ -304,7 +304,11 @@ pub fn compile(funcs: &[Function], config: &CompileConfig, case: &Case) -> Resul
     let i = case.isa_variant.min(isas.len() - 1);
     let (_, isa) = isas.swap_remove(i);
     match JitRunner::new(funcs, isa) {
-        Ok(r) => Ok(Ok(r)),
+        Ok(r) => match r.first_unavailable() {
+            None => Ok(Ok(r)),
+            Some(RunError::Unsupported(m)) => Ok(Err(m.clone())),
+            Some(e) => Err(Failure::Compile { config: config.clone(), error: e.to_string() }),
+        },
         Err(e) if e.contains("unsupported") => Ok(Err(e)),
         Err(e) => Err(Failure::Compile { config: config.clone(), error: e }),
     }
@@ -348,8 +352,8 @@ impl Differ {
                 let got = match runner.call(0, a) {
                     Ok(v) => Outcome::Values(v),
                     Err(RunError::Trap(t)) => Outcome::Trap(t.code),
-                    Err(RunError::Other(m)) => {
-                        return Err(Failure::Compile { config: config.clone(), error: format!("cannot call: {m}") });
+                    Err(e @ (RunError::Other(_) | RunError::Unsupported(_) | RunError::Compile(_))) => {
+                        return Err(Failure::Compile { config: config.clone(), error: format!("cannot call: {e}") });
                     }
                 };
                 if let Some(s) = stats.as_deref_mut() {

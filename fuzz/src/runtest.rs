@@ -60,11 +60,16 @@ pub fn check_runtest(text: &str) -> Result<usize, String> {
             let _ = flags.set("regalloc_checker", None);
             let isa = kiln_isa::lookup(&t.spec, flags).map_err(|e| e.to_string())?;
             let mut runner = JitRunner::new(&funcs, isa).map_err(|e| format!("{config}: {e}"))?;
+            if let Some(e) = runner.first_unavailable() {
+                return Err(format!("{config}: {e}"));
+            }
             for (i, text, args, cmp, expected) in &runs {
                 let got = match runner.call(*i, args) {
                     Ok(v) => Outcome::Values(v),
                     Err(RunError::Trap(t)) => Outcome::Trap(t.code),
-                    Err(RunError::Other(m)) => return Err(format!("{text} ({config}): {m}")),
+                    Err(e @ (RunError::Other(_) | RunError::Unsupported(_) | RunError::Compile(_))) => {
+                        return Err(format!("{text} ({config}): {e}"));
+                    }
                 };
                 let ok = same_outcome(&got, &Outcome::Values(expected.clone()));
                 if ok != (*cmp == Comparison::Equals) {
