@@ -12,4 +12,4 @@ pub mod libcalls;
 pub mod memory;
 pub mod trap;
 
-pub use jit::{FuncId, JitModule, Linkage, ModuleError};
+pub use jit::{DataDescription, DataId, FuncId, FuncOrDataId, Init, JitModule, Linkage, ModuleError, SymbolName};
