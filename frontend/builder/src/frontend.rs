@@ -47,6 +47,8 @@ pub struct FunctionBuilderContext {
     used_tables: EntitySet<JumpTable>,
     errors: Vec<BuilderError>,
     dropped_errors: usize,
+    reach_stack: Vec<Block>,
+    reached: EntitySet<Block>,
 }
 
 impl FunctionBuilderContext {
@@ -61,6 +63,8 @@ impl FunctionBuilderContext {
         self.used_tables.clear();
         self.errors.clear();
         self.dropped_errors = 0;
+        self.reach_stack.clear();
+        self.reached.clear();
     }
 }
 
@@ -387,6 +391,7 @@ impl<'a> FunctionBuilder<'a> {
             ctx.clear();
             return Err(FinalizeError { errors, dropped });
         }
+        remove_unreachable_blocks(func, &mut ctx.reach_stack, &mut ctx.reached);
         ctx.ssa.remove_trivial_params(func);
         if ctx.ssa.made_aliases {
             let mut next = func.layout.entry_block();
@@ -522,6 +527,38 @@ impl<'a> FunctionBuilder<'a> {
                 self.error(BuilderError::BranchToSealedBlock { inst, target });
             }
         }
+    }
+}
+
+/// Remove the blocks no path from the entry reaches. Unreachable code has no meaning, and
+/// SSA construction may leave it in a form the verifier rejects (a trivial parameter of an
+/// unreachable cycle replaced by a value computed from itself).
+fn remove_unreachable_blocks(func: &mut Function, stack: &mut Vec<Block>, reached: &mut EntitySet<Block>) {
+    stack.clear();
+    reached.clear();
+    let Some(entry) = func.layout.entry_block() else { return };
+    reached.insert(entry);
+    stack.push(entry);
+    while let Some(block) = stack.pop() {
+        if let Some(last) = func.layout.last_inst(block) {
+            for bc in func.dfg.branch_destinations(last) {
+                let t = bc.block(&func.dfg.value_lists);
+                if reached.insert(t) {
+                    stack.push(t);
+                }
+            }
+        }
+    }
+    let mut next = func.layout.entry_block();
+    while let Some(block) = next {
+        next = func.layout.next_block(block);
+        if reached.contains(block) {
+            continue;
+        }
+        while let Some(inst) = func.layout.last_inst(block) {
+            func.layout.remove_inst(inst);
+        }
+        func.layout.remove_block(block);
     }
 }
 

@@ -378,6 +378,9 @@ impl SsaBuilder {
         let mut same = None;
         let preds = self.blocks[block].preds;
         for &inst in preds.as_slice(&self.preds_pool) {
+            if func.layout.inst_block(inst).is_none() {
+                continue; // removed with unreachable code
+            }
             let dfg = &func.dfg;
             for bc in dfg.branch_destinations(inst) {
                 if bc.block(&dfg.value_lists) != block {
@@ -402,6 +405,9 @@ impl SsaBuilder {
         };
         for k in 0..preds.len(&self.preds_pool) {
             let inst = preds.as_slice(&self.preds_pool)[k];
+            if func.layout.inst_block(inst).is_none() {
+                continue;
+            }
             let dfg = &mut func.dfg;
             for d in 0..dfg.branch_destinations(inst).len() {
                 let mut bc = dfg.branch_destinations(inst)[d];
@@ -427,7 +433,7 @@ impl SsaBuilder {
                     continue;
                 }
                 if let Some(ValueDef::Param(b, _)) = func.dfg.value_def(p) {
-                    if self.try_remove_trivial(func, b, p) != p {
+                    if func.layout.is_block_inserted(b) && self.try_remove_trivial(func, b, p) != p {
                         changed = true;
                     }
                 }
