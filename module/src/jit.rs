@@ -261,6 +261,7 @@ struct FuncDecl {
     signature: Signature,
     code: Option<CompiledCode>,
     addr: Option<*const u8>,
+    size: usize,
 }
 
 struct DataDecl {
@@ -348,6 +349,7 @@ impl JitModule {
                     signature: signature.clone(),
                     code: None,
                     addr: None,
+                    size: 0,
                 });
                 self.by_name.insert(name, FuncOrDataId::Func(id));
                 Ok(id)
@@ -465,6 +467,7 @@ impl JitModule {
         if decl.linkage == Linkage::Import {
             decl.linkage = Linkage::Export;
         }
+        decl.size = code.code().len();
         decl.code = Some(code);
         self.pending.push(id);
         Ok(())
@@ -676,6 +679,12 @@ impl JitModule {
     /// The address of a finalized function.
     pub fn get_finalized_function(&self, id: FuncId) -> Option<*const u8> {
         self.funcs.get(id.0 as usize)?.addr
+    }
+
+    /// The size in bytes of the machine code of a defined function.
+    pub fn function_size(&self, id: FuncId) -> Option<usize> {
+        let d = self.funcs.get(id.0 as usize)?;
+        (d.code.is_some() || d.addr.is_some()).then_some(d.size)
     }
 
     /// The address and size of a finalized data object (writable only if it was declared
