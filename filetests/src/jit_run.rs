@@ -22,6 +22,10 @@ use std::fmt::Write;
 pub enum RunError {
     /// The code trapped.
     Trap(Trap),
+    /// The function uses something the target does not support (no code was generated).
+    Unsupported(String),
+    /// The function failed to compile for another reason.
+    Compile(String),
     /// The call could not be made (bad arguments, unsupported signature).
     Other(String),
 }
@@ -30,16 +34,21 @@ impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         match self {
             RunError::Trap(t) => write!(f, "{t}"),
+            RunError::Unsupported(s) => write!(f, "{s}"),
+            RunError::Compile(s) => write!(f, "compile error: {s}"),
             RunError::Other(s) => f.write_str(s),
         }
     }
 }
 
-/// The compiled functions of a file, ready to call.
+/// The compiled functions of a file, ready to call. Functions that failed to compile are
+/// recorded with their error; calling them returns it.
 pub struct JitRunner {
     module: JitModule,
     funcs: Vec<(FuncId, Signature)>,
-    trampolines: HashMap<Signature, FuncId>,
+    unavailable: Vec<Option<RunError>>,
+    /// The trampoline of each signature, or why there is none.
+    trampolines: HashMap<Signature, Result<FuncId, RunError>>,
 }
 
 /// Bytes per argument/result slot of the trampoline buffer.
@@ -112,10 +121,19 @@ impl JitRunner {
                 }
             }
         }
-        for (f, (id, _)) in functions.iter().zip(&ids) {
-            module.define_function(*id, f.clone()).map_err(|e| e.to_string())?;
+        let mut unavailable = vec![None; functions.len()];
+        for (i, (f, (id, _))) in functions.iter().zip(&ids).enumerate() {
+            match module.define_function(*id, f.clone()) {
+                Ok(()) => {}
+                Err(kiln_module::ModuleError::Compilation {
+                    err: kiln_codegen::CodegenError::Unsupported(m), ..
+                }) => {
+                    unavailable[i] = Some(RunError::Unsupported(format!("unsupported: {m}")));
+                }
+                Err(e) => unavailable[i] = Some(RunError::Compile(e.to_string())),
+            }
         }
-        let mut runner = JitRunner { module, funcs: ids, trampolines: HashMap::new() };
+        let mut runner = JitRunner { module, funcs: ids, unavailable, trampolines: HashMap::new() };
         // One trampoline per distinct signature.
         let sigs: Vec<Signature> = runner.funcs.iter().map(|(_, s)| s.clone()).collect();
         for sig in sigs {
@@ -133,20 +151,37 @@ impl JitRunner {
                 .module
                 .declare_function(RelocTarget::TestCase(name), Linkage::Local, &tf.signature)
                 .map_err(|e| e.to_string())?;
-            runner.module.define_function(id, tf).map_err(|e| format!("trampoline for {sig}: {e}"))?;
-            runner.trampolines.insert(sig, id);
+            let t = match runner.module.define_function(id, tf) {
+                Ok(()) => Ok(id),
+                Err(kiln_module::ModuleError::Compilation {
+                    err: kiln_codegen::CodegenError::Unsupported(m), ..
+                }) => Err(RunError::Unsupported(format!("unsupported: {m} (in the trampoline for {sig})"))),
+                Err(e) => return Err(format!("trampoline for {sig}: {e}")),
+            };
+            runner.trampolines.insert(sig, t);
         }
-        runner.module.finalize_definitions().map_err(|e| e.to_string())?;
+        if let Err(e) = runner.module.finalize_definitions() {
+            // A function calling one that could not be compiled cannot be linked.
+            let reason = runner.unavailable.iter().flatten().next().cloned();
+            return Err(match reason {
+                Some(r) => format!("{e} ({r})"),
+                None => e.to_string(),
+            });
+        }
         Ok(runner)
     }
 
     /// Call function `index` of the file with `args`.
     pub fn call(&mut self, index: usize, args: &[DataValue]) -> Result<Vec<DataValue>, RunError> {
+        if let Some(Some(e)) = self.unavailable.get(index) {
+            return Err(e.clone());
+        }
         let (id, sig) = self.funcs.get(index).ok_or_else(|| RunError::Other("no such function".into()))?;
-        let tramp = *self
+        let tramp = self
             .trampolines
             .get(sig)
-            .ok_or_else(|| RunError::Other(format!("signature {sig} cannot be called from a test")))?;
+            .ok_or_else(|| RunError::Other(format!("signature {sig} cannot be called from a test")))?
+            .clone()?;
         if args.len() != sig.params.len() {
             return Err(RunError::Other(format!("expected {} arguments, got {}", sig.params.len(), args.len())));
         }

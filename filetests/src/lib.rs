@@ -1,10 +1,20 @@
-//! # kiln-filetests — the `.clif` filetest runner
+//! # kiln-filetests — the `.clif` filetest runner and `clif-util`
 //!
 //! Runs CLIF filetests (REFERENCE §4): each file's `test` commands are executed on each of
-//! its functions, files in parallel. [`filecheck`] implements the FileCheck directives the
-//! textual tests use.
+//! its functions, files in parallel ([`runner`]). The test kinds are plug-ins behind the
+//! [`subtest::TestKind`] trait, one module each under [`kinds`]; [`filecheck`] implements
+//! the FileCheck directives the textual tests use. [`interpret_files`] and [`bench`] hold
+//! the logic of the `clif-util interpret` and `clif-util bench` subcommands; [`jit_run`]
+//! executes run lines on compiled code.
 
 #![warn(missing_docs)]
 
+pub mod bench;
+pub mod disasm;
 pub mod filecheck;
+pub mod interpret_files;
 pub mod jit_run;
+pub mod kinds;
+pub mod native;
+pub mod runner;
+pub mod subtest;

@@ -45,8 +45,11 @@ where
             RegallocAlgorithm::SinglePass => Algorithm::Fastalloc,
         },
     };
-    regalloc2::run_with_ctx(&vcode, env, &options, &mut scratch.regalloc)
-        .map_err(|e| CodegenError::Regalloc(format!("{e:?}")))?;
+    regalloc2::run_with_ctx(&vcode, env, &options, &mut scratch.regalloc).map_err(|e| {
+        // With KILN_DEBUG_VCODE set, show the VCode the allocator rejected.
+        let listing = if std::env::var_os("KILN_DEBUG_VCODE").is_some() { vcode.show() } else { String::new() };
+        CodegenError::Regalloc(format!("{e:?}{listing}"))
+    })?;
     let out = &scratch.regalloc.output;
     if flags.regalloc_checker() != 0 {
         let mut checker = regalloc2::checker::Checker::new(&vcode, env);
@@ -65,12 +68,16 @@ where
     Ok(CompiledCode { buffer: finished, frame_size, vcode: vcode_text, alignment: function_alignment })
 }
 
-/// Every physical register the allocated code writes: allocations of defs and the
-/// destinations of allocator moves. (Call clobbers are caller-saved by definition.)
+/// Every physical register the allocated code writes: allocations of defs, destinations
+/// of allocator moves, and instruction clobbers. Call clobbers are normally caller-saved
+/// registers only, but a `try_call` clobbers everything (frames unwound by an exception do
+/// not restore what they saved), so a function containing one saves all callee-saved
+/// registers in its prologue.
 fn clobbered_regs<I: MachInst>(vcode: &VCode<I>, out: &regalloc2::Output) -> PRegSet {
     let mut set = PRegSet::empty();
     for i in 0..vcode.num_insts() {
         let inst = regalloc2::Inst::new(i);
+        set.union_from(vcode.inst_clobbers(inst));
         let ops = vcode.inst_operands(inst);
         for (op, alloc) in ops.iter().zip(out.inst_allocs(inst)) {
             if op.kind() == OperandKind::Def {

@@ -551,12 +551,17 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         // exception payloads by the landing pad at the start of a handler edge.
                         self.try_call_values_for_edge(term)?;
                         if succ_idx > 0 {
+                            // Each landing pad defines its own payload registers (SSA).
                             let cc = f
                                 .dfg
                                 .call_signature(term)
                                 .and_then(|s| f.dfg.signatures.get(s))
                                 .map_or(kiln_ir::signature::CallConv::Fast, |s| s.call_conv);
-                            let payloads = self.try_call_payloads.clone();
+                            let mut payloads = SmallVec::<[Reg; 2]>::new();
+                            for _ in 0..cc.exception_payloads() {
+                                payloads.push(self.alloc_tmp(types::I64)?.to_reg());
+                            }
+                            self.try_call_payloads = payloads.clone();
                             backend.gen_exception_payloads(&mut self, cc, &payloads)?;
                         }
                     }
@@ -648,17 +653,12 @@ impl<'f, I: MachInst> Lower<'f, I> {
             }
             self.try_call_rets = rets;
         }
-        if self.try_call_payloads.is_empty() {
-            for _ in 0..sig.call_conv.exception_payloads() {
-                let r = self.alloc_tmp(types::I64)?.to_reg();
-                self.try_call_payloads.push(r);
-            }
-        }
         Ok(())
     }
 
-    /// The registers pre-allocated for the `try_call` terminating the current block (by
-    /// its edge blocks, lowered first), or fresh ones.
+    /// The registers of the return values of the `try_call` terminating the current block
+    /// (allocated by its edge blocks, lowered first, or now), and the exception payload
+    /// registers of the landing pad lowered last (each landing pad has its own).
     pub fn take_try_call_values(
         &mut self,
         inst: Inst,

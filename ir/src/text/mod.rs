@@ -21,7 +21,7 @@ pub use testfile::{
 };
 
 /// A position in the source text: 1-based line and column (the column counts characters).
-#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Default)]
 pub struct Location {
     /// Line number, counting LF characters, from 1.
     pub line: u32,

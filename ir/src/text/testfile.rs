@@ -84,7 +84,7 @@ pub struct Feature {
 }
 
 /// What the parser knows about a function beyond its IR.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Details {
     /// Where the `function` keyword is.
     pub location: Location,

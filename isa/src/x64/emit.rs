@@ -14,6 +14,7 @@
 
 use crate::x64::inst::*;
 use crate::x64::regs::enc;
+use crate::x64::settings::X64Settings;
 use kiln_codegen::machinst::abi::StackAMode;
 use kiln_codegen::machinst::buffer::{BranchEncoding, MachBuffer, Reloc};
 use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
@@ -29,51 +30,14 @@ pub struct EmitInfo {
     pub flags: Flags,
     /// x86 ISA flags.
     pub isa_flags: IsaFlags,
-    /// AVX available.
-    pub has_avx: bool,
-    /// AVX2 available.
-    pub has_avx2: bool,
-    /// BMI1 (`andn`, `tzcnt`) available.
-    pub has_bmi1: bool,
-    /// BMI2 available.
-    pub has_bmi2: bool,
-    /// LZCNT available.
-    pub has_lzcnt: bool,
-    /// POPCNT available.
-    pub has_popcnt: bool,
-    /// FMA available.
-    pub has_fma: bool,
-    /// SSE3 available.
-    pub has_sse3: bool,
-    /// SSSE3 available.
-    pub has_ssse3: bool,
-    /// SSE4.1 (`roundss`) available.
-    pub has_sse41: bool,
-    /// SSE4.2 available.
-    pub has_sse42: bool,
-    /// `cmpxchg16b` available.
-    pub has_cmpxchg16b: bool,
+    /// The same flags as typed booleans.
+    pub settings: X64Settings,
 }
 
 impl EmitInfo {
-    /// Cache the flags emission consults.
+    /// Emission info for these flags.
     pub fn new(flags: Flags, isa_flags: IsaFlags) -> EmitInfo {
-        EmitInfo {
-            has_avx: isa_flags.has("has_avx"),
-            has_avx2: isa_flags.has("has_avx2"),
-            has_bmi1: isa_flags.has("has_bmi1"),
-            has_bmi2: isa_flags.has("has_bmi2"),
-            has_lzcnt: isa_flags.has("has_lzcnt"),
-            has_popcnt: isa_flags.has("has_popcnt"),
-            has_fma: isa_flags.has("has_fma"),
-            has_sse3: isa_flags.has("has_sse3"),
-            has_ssse3: isa_flags.has("has_ssse3"),
-            has_sse41: isa_flags.has("has_sse41"),
-            has_sse42: isa_flags.has("has_sse42"),
-            has_cmpxchg16b: isa_flags.has("has_cmpxchg16b"),
-            flags,
-            isa_flags,
-        }
+        EmitInfo { settings: X64Settings::new(&isa_flags), flags, isa_flags }
     }
 }
 

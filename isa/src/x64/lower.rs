@@ -17,6 +17,7 @@
 use crate::x64::abi::{X64Abi, load_to_reg, store_from_reg};
 use crate::x64::inst::*;
 use crate::x64::regs::{self, enc, gpr_preg};
+use crate::x64::settings::X64Settings;
 use kiln_codegen::machinst::abi::{AbiSpec, ComputedSig, StackAMode, compute_sig};
 use kiln_codegen::machinst::buffer::{HandlerTag, RelocTarget};
 use kiln_codegen::machinst::lower::{Lower, LowerBackend};
@@ -39,13 +40,8 @@ use smallvec::SmallVec;
 pub struct X64Backend {
     /// Shared flags.
     pub flags: Flags,
-    has_avx: bool,
-    has_sse41: bool,
-    has_bmi1: bool,
-    has_lzcnt: bool,
-    has_popcnt: bool,
-    has_fma: bool,
-    has_cmpxchg16b: bool,
+    /// ISA extensions.
+    pub isa: X64Settings,
     /// Target triple's default convention, for libcalls.
     pub default_cc: CallConv,
 }
@@ -53,17 +49,7 @@ pub struct X64Backend {
 impl X64Backend {
     /// A backend for these flags.
     pub fn new(flags: Flags, isa_flags: &IsaFlags, default_cc: CallConv) -> Self {
-        X64Backend {
-            flags,
-            has_avx: isa_flags.has("has_avx"),
-            has_sse41: isa_flags.has("has_sse41"),
-            has_bmi1: isa_flags.has("has_bmi1"),
-            has_lzcnt: isa_flags.has("has_lzcnt"),
-            has_popcnt: isa_flags.has("has_popcnt"),
-            has_fma: isa_flags.has("has_fma"),
-            has_cmpxchg16b: isa_flags.has("has_cmpxchg16b"),
-            default_cc,
-        }
+        X64Backend { flags, isa: X64Settings::new(isa_flags), default_cc }
     }
 }
 
@@ -380,7 +366,7 @@ impl X64Lower<'_> {
     // Conditions
 
     /// Emit flags for `icmp cc x, y` (scalar ints up to 64 bits) and return the condition.
-    fn emit_icmp(&self, ctx: Ctx, cc: IntCC, x: Value, y: Value) -> CodegenResult<Cond> {
+    fn emit_icmp(&self, ctx: Ctx, cc: IntCC, x: Value, y: Value, allow_sink: bool) -> CodegenResult<Cond> {
         let ty = ctx.value_ty(x);
         if ty == types::I128 {
             return self.emit_icmp128(ctx, cc, x, y);
@@ -388,8 +374,7 @@ impl X64Lower<'_> {
         let size = size_of(ty);
         // Comparing with zero for equality: `test x, x`.
         if matches!(cc, IntCC::Equal | IntCC::NotEqual) && ctx.iconst_bits(y) == Some(0) {
-            let r = self.reg(ctx, x)?;
-            ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1: r, src2: RegMemImm::Reg(r) });
+            self.emit_test_nonzero(ctx, x, ty)?;
             return Ok(Cond::One(intcc(cc)));
         }
         // A constant on the left: swap.
@@ -404,8 +389,13 @@ impl X64Lower<'_> {
                 Some(i) => RegMemImm::Imm(i),
                 None => RegMemImm::Reg(self.reg(ctx, y)?),
             }
-        } else {
+        } else if allow_sink {
             self.rmi(ctx, y, ty)?
+        } else {
+            match self.imm32(ctx, y, ty) {
+                Some(i) => RegMemImm::Imm(i),
+                None => RegMemImm::Reg(self.reg(ctx, y)?),
+            }
         };
         ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Cmp, src1, src2 });
         Ok(Cond::One(intcc(cc)))
@@ -445,7 +435,7 @@ impl X64Lower<'_> {
     }
 
     /// Emit flags for `fcmp cc x, y`.
-    fn emit_fcmp(&self, ctx: Ctx, cc: FloatCC, x: Value, y: Value) -> CodegenResult<Cond> {
+    fn emit_fcmp(&self, ctx: Ctx, cc: FloatCC, x: Value, y: Value, allow_sink: bool) -> CodegenResult<Cond> {
         let ty = ctx.value_ty(x);
         if ty != types::F32 && ty != types::F64 {
             return Err(unsupported_op(Opcode::Fcmp, ty));
@@ -453,27 +443,36 @@ impl X64Lower<'_> {
         let (swap, cond) = floatcc(cc);
         let (a, b) = if swap { (y, x) } else { (x, y) };
         let src1 = self.reg(ctx, a)?;
-        let src2 = self.rm(ctx, b, ty)?;
+        let src2 = if allow_sink { self.rm(ctx, b, ty)? } else { RegMem::Reg(self.reg(ctx, b)?) };
         ctx.emit(Inst::XmmCmp { double: ty == types::F64, src1, src2 });
         Ok(cond)
     }
 
     /// Emit flags for a branch/select condition value `c` and return the condition under
-    /// which `c` is true. Fuses a single-use `icmp`/`fcmp` in the same block.
+    /// which `c` is true. Fuses the `icmp`/`fcmp` that produced it (possibly through
+    /// extensions, which keep 0/1 non-zero-ness) when it is in the same block: the compare
+    /// is pure, so repeating it is always correct and cheaper than testing a materialized
+    /// boolean.
     fn cond(&self, ctx: Ctx, c: Value) -> CodegenResult<Cond> {
-        if let Some(def) = ctx.def_inst(c) {
-            let fusable = ctx.uses(c) == kiln_codegen::machinst::lower::Uses::Once
-                && ctx.f.layout.inst_block(def) == ctx.cur_block();
-            if fusable {
-                match *ctx.data(def) {
-                    D::IntCompare { cond, args, .. } if ctx.value_ty(args[0]).is_scalar() => {
-                        return self.emit_icmp(ctx, cond, args[0], args[1]);
-                    }
-                    D::FloatCompare { cond, args, .. } if ctx.value_ty(args[0]).is_scalar() => {
-                        return self.emit_fcmp(ctx, cond, args[0], args[1]);
-                    }
-                    _ => {}
+        let mut v = c;
+        // A load feeding the compare may only be merged into it if the compare is
+        // evaluated exactly once, i.e. every value of the chain has this single use.
+        let mut single_use = true;
+        for _ in 0..4 {
+            let Some(def) = ctx.def_inst(v) else { break };
+            if ctx.f.layout.inst_block(def) != ctx.cur_block() {
+                break;
+            }
+            single_use &= ctx.uses(v) == kiln_codegen::machinst::lower::Uses::Once;
+            match *ctx.data(def) {
+                D::IntCompare { cond, args, .. } if ctx.value_ty(args[0]).is_scalar() => {
+                    return self.emit_icmp(ctx, cond, args[0], args[1], single_use);
                 }
+                D::FloatCompare { cond, args, .. } if ctx.value_ty(args[0]).is_scalar() => {
+                    return self.emit_fcmp(ctx, cond, args[0], args[1], single_use);
+                }
+                D::Unary { opcode: Opcode::Uextend | Opcode::Sextend, arg } => v = arg,
+                _ => break,
             }
         }
         let ty = ctx.value_ty(c);
@@ -482,10 +481,31 @@ impl X64Lower<'_> {
             self.emit_alu(ctx, OperandSize::S64, AluOp::Or, r.reg(0), RegMemImm::Reg(r.reg(1)))?;
             return Ok(Cond::One(CC::NZ));
         }
-        let r = self.reg(ctx, c)?;
-        let size = size_of(ty);
-        ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1: r, src2: RegMemImm::Reg(r) });
+        self.emit_test_nonzero(ctx, c, ty)?;
         Ok(Cond::One(CC::NZ))
+    }
+
+    /// Set ZF iff `v` (of type `ty`) is zero; a single-use `band` is folded into `test`.
+    fn emit_test_nonzero(&self, ctx: Ctx, v: Value, ty: Type) -> CodegenResult<()> {
+        let size = size_of(ty);
+        if let Some(def) = ctx.def_inst(v) {
+            if let D::Binary { opcode: Opcode::Band, args } = *ctx.data(def) {
+                if is_int_ty(ty) && ctx.uses(v) == kiln_codegen::machinst::lower::Uses::Once {
+                    let (a, b) =
+                        if ctx.iconst_bits(args[0]).is_some() { (args[1], args[0]) } else { (args[0], args[1]) };
+                    let src1 = self.reg(ctx, a)?;
+                    let src2 = match self.imm32(ctx, b, ty) {
+                        Some(i) => RegMemImm::Imm(i),
+                        None => RegMemImm::Reg(self.reg(ctx, b)?),
+                    };
+                    ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1, src2 });
+                    return Ok(());
+                }
+            }
+        }
+        let r = self.reg(ctx, v)?;
+        ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1: r, src2: RegMemImm::Reg(r) });
+        Ok(())
     }
 
     /// Materialize a condition in the flags as an i8 0/1 in `dst`.
@@ -800,13 +820,15 @@ impl X64Lower<'_> {
                 if !aty.is_scalar() {
                     return Err(unsupported_op(op, aty));
                 }
-                let c = self.emit_icmp(ctx, cond, args[0], args[1])?;
+                // Consumers of the result may also re-evaluate this compare (see `cond`), so
+                // a load is never merged into a materialized compare: it must stay a value.
+                let c = self.emit_icmp(ctx, cond, args[0], args[1], false)?;
                 let dst = self.output(ctx, inst)?;
                 self.setcc(ctx, c, dst)
             }
             Opcode::Fcmp => {
                 let D::FloatCompare { cond, .. } = data else { unreachable!() };
-                let c = self.emit_fcmp(ctx, cond, args[0], args[1])?;
+                let c = self.emit_fcmp(ctx, cond, args[0], args[1], false)?;
                 let dst = self.output(ctx, inst)?;
                 self.setcc(ctx, c, dst)
             }
@@ -1130,7 +1152,7 @@ impl X64Lower<'_> {
             let src1 = self.reg(ctx, x)?;
             let src2 = RegMem::Reg(self.reg(ctx, y)?);
             let dst = self.output(ctx, inst)?;
-            ctx.emit(Inst::XmmRmR { op: sop, src1, src2, dst, vex: self.b.has_avx });
+            ctx.emit(Inst::XmmRmR { op: sop, src1, src2, dst, vex: self.b.isa.has_avx });
             return Ok(());
         }
         if !is_int_ty(ty) {
@@ -1154,7 +1176,7 @@ impl X64Lower<'_> {
             (x, y)
         };
         // x & !y with BMI1.
-        if aop == AluOp::And && self.b.has_bmi1 && ty.bits() >= 32 {
+        if aop == AluOp::And && self.b.isa.has_bmi1 && ty.bits() >= 32 {
             for (p, q) in [(x, y), (y, x)] {
                 if let Some(d) = ctx.def_inst(q) {
                     if let D::Unary { opcode: Opcode::Bnot, arg } = *ctx.data(d) {
@@ -1206,7 +1228,7 @@ impl X64Lower<'_> {
             let src1 = self.reg(ctx, x)?;
             let ones = self.const_mem(ctx, &[0xff; 16]);
             let dst = self.output(ctx, inst)?;
-            ctx.emit(Inst::XmmRmR { op: SseOp::Xorps, src1, src2: ones, dst, vex: self.b.has_avx });
+            ctx.emit(Inst::XmmRmR { op: SseOp::Xorps, src1, src2: ones, dst, vex: self.b.isa.has_avx });
             return Ok(());
         }
         if !is_int_ty(ty) {
@@ -1355,7 +1377,8 @@ impl X64Lower<'_> {
         if signed {
             ctx.emit(Inst::SignExtendData { size, src: a, dst: hi });
         } else {
-            ctx.emit(Inst::Imm { size: OperandSize::S32, imm: 0, dst: hi });
+            // No flags are live here (the zero check, if any, came before).
+            ctx.emit(Inst::ZeroReg { dst: hi });
         }
         let out = self.output(ctx, inst)?;
         let other = self.tmp(ctx, wide_ty)?;
@@ -1524,7 +1547,12 @@ impl X64Lower<'_> {
         let size = if kind == ShiftKind::Shl { size32(ty) } else { size_of(ty) };
         let src = self.reg(ctx, x)?;
         let amount = if let Some(c) = ctx.iconst_bits(amt) {
-            ShiftAmount::Imm((c & (bits as u64 - 1)) as u8)
+            let n = (c & (bits as u64 - 1)) as u8;
+            if n == 0 {
+                let res = ctx.f.dfg.inst_results(inst)[0];
+                return ctx.alias_value(res, src);
+            }
+            ShiftAmount::Imm(n)
         } else {
             let a = self.regs(ctx, amt)?.reg(0);
             if bits < 32 && !matches!(kind, ShiftKind::Rol | ShiftKind::Ror) {
@@ -1662,7 +1690,7 @@ impl X64Lower<'_> {
     fn clz_reg(&self, ctx: Ctx, r: Reg, size: OperandSize) -> CodegenResult<Reg> {
         let bits = if size == OperandSize::S64 { 64 } else { 32 };
         let dst = self.tmp(ctx, types::I64)?;
-        if self.b.has_lzcnt {
+        if self.b.isa.has_lzcnt {
             ctx.emit(Inst::UnaryRmR { size, op: UnaryOp::Lzcnt, src: RegMem::Reg(r), dst });
             return Ok(dst.to_reg());
         }
@@ -1687,7 +1715,7 @@ impl X64Lower<'_> {
     fn ctz_reg(&self, ctx: Ctx, r: Reg, size: OperandSize) -> CodegenResult<Reg> {
         let bits = if size == OperandSize::S64 { 64 } else { 32 };
         let dst = self.tmp(ctx, types::I64)?;
-        if self.b.has_bmi1 {
+        if self.b.isa.has_bmi1 {
             ctx.emit(Inst::UnaryRmR { size, op: UnaryOp::Tzcnt, src: RegMem::Reg(r), dst });
             return Ok(dst.to_reg());
         }
@@ -1707,7 +1735,7 @@ impl X64Lower<'_> {
 
     /// Population count of the 32/64-bit register `r`.
     fn popcnt_reg(&self, ctx: Ctx, r: Reg, size: OperandSize) -> CodegenResult<Reg> {
-        if self.b.has_popcnt {
+        if self.b.isa.has_popcnt {
             let dst = self.tmp(ctx, types::I64)?;
             ctx.emit(Inst::UnaryRmR { size, op: UnaryOp::Popcnt, src: RegMem::Reg(r), dst });
             return Ok(dst.to_reg());
@@ -1906,10 +1934,58 @@ impl X64Lower<'_> {
         Ok(d.to_reg())
     }
 
+    /// Does the lowering of `v` (an i32) leave the upper 32 bits of its register zero? True
+    /// for values computed by 32-bit operations, which the hardware zero-extends; false for
+    /// parameters, call results and anything of unknown origin.
+    fn zero_extends_32(&self, ctx: Ctx, v: Value) -> bool {
+        if ctx.value_ty(v) != types::I32 {
+            return false;
+        }
+        let Some(def) = ctx.def_inst(v) else { return false };
+        let op = ctx.f.dfg.opcode(def);
+        if matches!(op, Opcode::Ishl | Opcode::Ushr | Opcode::Sshr) {
+            // A constant shift by zero is lowered as a plain alias of the operand.
+            if let Some(amt) = ctx.inputs(def).get(1) {
+                if ctx.iconst_bits(*amt).is_some_and(|c| c & 31 == 0) {
+                    return false;
+                }
+            }
+        }
+        matches!(
+            op,
+            Opcode::Iadd
+                | Opcode::Isub
+                | Opcode::Band
+                | Opcode::Bor
+                | Opcode::Bxor
+                | Opcode::Imul
+                | Opcode::Ishl
+                | Opcode::Ushr
+                | Opcode::Sshr
+                | Opcode::Ineg
+                | Opcode::Bnot
+                | Opcode::Iconst
+                | Opcode::Load
+                | Opcode::Uload8
+                | Opcode::Sload8
+                | Opcode::Uload16
+                | Opcode::Sload16
+                | Opcode::Udiv
+                | Opcode::Urem
+                | Opcode::Sdiv
+                | Opcode::Srem
+        )
+    }
+
     fn lower_extend(&self, ctx: Ctx, inst: IrInst, signed: bool, x: Value, ty: Type) -> CodegenResult<()> {
         let src_ty = ctx.value_ty(x);
         if !is_int_ty(src_ty) {
             return Err(unsupported_op(if signed { Opcode::Sextend } else { Opcode::Uextend }, ty));
+        }
+        if !signed && ty == types::I64 && self.zero_extends_32(ctx, x) {
+            let r = self.reg(ctx, x)?;
+            let res = ctx.f.dfg.inst_results(inst)[0];
+            return ctx.alias_value(res, r);
         }
         let from = src_ty.bits();
         let to = if ty.bits() > 32 { 64 } else { 32 };
@@ -2279,7 +2355,7 @@ impl X64Lower<'_> {
         let args = ctx.inputs(inst);
         let double = ty == types::F64;
         let scalar = ty == types::F32 || ty == types::F64;
-        let vex = self.b.has_avx;
+        let vex = self.b.isa.has_avx;
         let src_ty = ctx.value_ty(args[0]);
         if !scalar && !(matches!(op, Opcode::Fpromote | Opcode::Fdemote)) {
             return Err(unsupported_op(op, ty));
@@ -2351,7 +2427,7 @@ impl X64Lower<'_> {
                 d.to_reg()
             }
             Opcode::Fma => {
-                if !self.b.has_fma {
+                if !self.b.isa.has_fma {
                     let lib = if double { LibCall::FmaF64 } else { LibCall::FmaF32 };
                     return self.lower_libcall(ctx, inst, lib, &[args[0], args[1], args[2]]);
                 }
@@ -2364,7 +2440,7 @@ impl X64Lower<'_> {
                 d.to_reg()
             }
             Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest => {
-                if !self.b.has_sse41 {
+                if !self.b.isa.has_sse41 {
                     let lib = match (op, double) {
                         (Opcode::Ceil, false) => LibCall::CeilF32,
                         (Opcode::Ceil, true) => LibCall::CeilF64,
@@ -2558,7 +2634,7 @@ impl X64Lower<'_> {
             _ => ty,
         };
         if vty == types::I128 {
-            if !self.b.has_cmpxchg16b || !matches!(op, Opcode::AtomicCas | Opcode::AtomicLoad) {
+            if !self.b.isa.has_cmpxchg16b || !matches!(op, Opcode::AtomicCas | Opcode::AtomicLoad) {
                 return Err(unsupported(format!("i128 {op} (needs has_cmpxchg16b; only atomic_cas and atomic_load)")));
             }
             let addr = self.reg(ctx, args[0])?;

@@ -1,5 +1,5 @@
 //! The x86-64 target: `TargetIsa` for x86-64, built from the files of this folder —
-//! `regs.rs` (registers), `inst.rs` (instructions), `lower.rs` (IR → instructions),
+//! `settings.rs` (ISA flags), `regs.rs` (registers), `inst.rs` (instructions), `lower.rs` (IR → instructions),
 //! `abi.rs` (calling conventions), `emit.rs` (encoding), `print.rs` (AT&T syntax).
 
 pub mod abi;
@@ -8,6 +8,7 @@ pub mod inst;
 pub mod lower;
 pub mod print;
 pub mod regs;
+pub mod settings;
 
 use crate::x64::abi::X64Abi;
 use crate::x64::emit::EmitInfo;

@@ -1,0 +1,45 @@
+//! `test cat`: print the function canonically and FileCheck the text against the file
+//! preamble comments and the function's comments (REFERENCE §4.2, §3.13).
+//!
+//! Besides the FileCheck directives, the canonical text must read back as the same
+//! function (structurally equal) and print identically again: `cat` is the parser's and
+//! the writer's round-trip test.
+
+use crate::subtest::{TestContext, TestKind, TestResult, no_options};
+use kiln_ir::compare::structurally_equal;
+use kiln_ir::function::Function;
+use kiln_ir::text::{Details, TestCommand, parse_functions};
+
+/// The `cat` test.
+pub struct Cat;
+
+/// Build `test cat` (no options).
+pub fn make(command: &TestCommand) -> Result<Box<dyn TestKind>, String> {
+    no_options(command)?;
+    Ok(Box::new(Cat))
+}
+
+impl TestKind for Cat {
+    fn name(&self) -> &'static str {
+        "cat"
+    }
+
+    fn needs_verifier(&self) -> bool {
+        false
+    }
+
+    fn run(&self, ctx: &TestContext, func: &Function, details: &Details) -> TestResult {
+        let text = func.display().to_string();
+        let parsed = parse_functions(&text).map_err(|e| format!("canonical text does not read back: {e}\n{text}"))?;
+        let [again] = <[Function; 1]>::try_from(parsed)
+            .map_err(|v| format!("canonical text reads back as {} functions:\n{text}", v.len()))?;
+        if let Err(e) = structurally_equal(func, &again) {
+            return Err(format!("canonical text reads back as a different function: {e}\n{text}").into());
+        }
+        let text2 = again.display().to_string();
+        if text2 != text {
+            return Err(format!("printing is not stable:\nfirst:\n{text}\nsecond:\n{text2}").into());
+        }
+        ctx.filecheck(details, &text)
+    }
+}

@@ -1,0 +1,124 @@
+//! `test run` (REFERENCE §4.9): compile every function of the file for each target the host
+//! can execute, and execute the `run:` / `print:` commands of each function natively
+//! through Kiln-compiled trampolines, calling the function the command is attached to.
+//!
+//! A target whose architecture differs from the host's, whose ISA flags the host lacks, or
+//! that has no backend in this build is skipped with the reason (never passed). A function
+//! using something the backend does not support is skipped with the `unsupported:` reason;
+//! any other compile error, a trap or a wrong result fails the test. Every function is
+//! compiled with the register allocator's checker enabled.
+
+use crate::jit_run::RunError;
+use crate::subtest::{Failure, TestContext, TestError, TestKind, TestResult, comment_body, no_options};
+use kiln_ir::data_value::DataValue;
+use kiln_ir::function::Function;
+use kiln_ir::settings::{Arch, TargetSpec};
+use kiln_ir::text::runcommand::{Comparison, RunCommand, parse_run_command};
+use kiln_ir::text::{Details, TestCommand};
+
+/// The `run` test.
+pub struct Run;
+
+/// Build `test run` (no options).
+pub fn make(command: &TestCommand) -> Result<Box<dyn TestKind>, String> {
+    no_options(command)?;
+    Ok(Box::new(Run))
+}
+
+/// Can this host execute code for `spec`? `Err` gives the reason it cannot.
+pub fn host_can_run(spec: &TargetSpec) -> Result<(), String> {
+    let host = kiln_isa::host_triple();
+    let host_arch = Arch::of(&host).ok_or_else(|| format!("host {host} has no backend"))?;
+    if spec.arch() != host_arch {
+        return Err(format!("cannot run {:?} code on this {:?} host", spec.arch(), host_arch));
+    }
+    if !kiln_isa::has_backend(spec.arch()) {
+        return Err(format!("no backend for {:?} in this build", spec.arch()));
+    }
+    let host_flags = kiln_isa::host_isa_flags().ok_or("unknown host ISA")?;
+    let missing: Vec<&str> = spec.isa_flags.enabled().filter(|f| !host_flags.has(f)).collect();
+    if !missing.is_empty() {
+        return Err(format!("host lacks {}", missing.join(", ")));
+    }
+    Ok(())
+}
+
+fn show_values(vals: &[DataValue]) -> String {
+    match vals {
+        [v] => v.to_string(),
+        _ => format!("[{}]", vals.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+impl TestKind for Run {
+    fn name(&self) -> &'static str {
+        "run"
+    }
+
+    fn needs_target(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: &TestContext, func: &Function, details: &Details) -> TestResult {
+        let Some(spec) = ctx.target else { return Err("test run needs a target".into()) };
+        // Only functions with run commands are tested.
+        let cmds: Vec<_> = details
+            .comments
+            .iter()
+            .filter_map(|c| match parse_run_command(&c.text, &func.signature) {
+                Ok(None) => None,
+                r => Some((c, r)),
+            })
+            .collect();
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        if ctx.flags.enable_pinned_reg() != 0 {
+            return Err("test run cannot run code compiled with enable_pinned_reg".into());
+        }
+        host_can_run(spec).map_err(TestError::Skipped)?;
+        let mut runner = ctx.jit_runner(spec).map_err(|e| TestError::from(format!("compiling the file: {e}")))?;
+        let mut failures = Vec::new();
+        let mut unsupported = None;
+        for (c, parsed) in cmds {
+            let cmd = match parsed {
+                Ok(Some(cmd)) => cmd,
+                Ok(None) => continue,
+                Err(e) => {
+                    failures.push(Failure::at(c.location, format!("malformed run command: {e}")));
+                    continue;
+                }
+            };
+            let (inv, check) = match &cmd {
+                RunCommand::Run { invocation, comparison, expected } => (invocation, Some((comparison, expected))),
+                RunCommand::Print(invocation) => (invocation, None),
+            };
+            match runner.call(ctx.func_index, &inv.args) {
+                Ok(got) => match check {
+                    Some((cmp, expected)) => {
+                        let equal = got == *expected;
+                        if equal != (*cmp == Comparison::Equals) {
+                            failures.push(Failure::at(
+                                c.location,
+                                format!("{}: got {}", comment_body(&c.text).trim_end(), show_values(&got)),
+                            ));
+                        }
+                    }
+                    None => {
+                        let args: Vec<String> = inv.args.iter().map(|a| a.to_string()).collect();
+                        ctx.print(&format!("%{}({}) -> {}", inv.func, args.join(", "), show_values(&got)));
+                    }
+                },
+                Err(RunError::Unsupported(m)) => unsupported = Some(m),
+                Err(e) => failures.push(Failure::at(c.location, format!("{}: {e}", comment_body(&c.text).trim_end()))),
+            }
+        }
+        if !failures.is_empty() {
+            return Err(failures.into());
+        }
+        match unsupported {
+            Some(m) => Err(TestError::Skipped(m)),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! `clif-util run`, `clif-util compile` and `clif-util bench compile`: compiling files with
+//! Kiln's backends outside the filetest runner.
+//!
+//! Target selection (shared by the three): `--target TRIPLE FLAGS…` when given; otherwise
+//! the file's `target` lines (for `run`, only those of the host's architecture); a file
+//! without any usable `target` line is compiled for the host with every feature the CPU
+//! has. Settings are the file's (the snapshot of each target line, §4.5) with the command
+//! line's `--set` words and `--opt` applied on top.
+
+use crate::bench::is_filetest;
+use crate::disasm::disassemble;
+use crate::jit_run::{JitRunner, RunError};
+use crate::kinds::run::host_can_run;
+use kiln_codegen::Context;
+use kiln_ir::Function;
+use kiln_ir::data_value::DataValue;
+use kiln_ir::settings::{Arch, Flags, TargetSpec};
+use kiln_ir::text::runcommand::{Comparison, RunCommand, parse_run_command};
+use kiln_ir::text::{Details, IsaSpec, ParseOptions, parse_functions, parse_test};
+use std::fmt::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Command-line configuration.
+#[derive(Clone, Debug, Default)]
+pub struct NativeOptions {
+    /// `--set` words, applied in order.
+    pub sets: Vec<String>,
+    /// `--target TRIPLE FLAGS…`.
+    pub target: Option<(String, Vec<String>)>,
+}
+
+/// A parsed file: its functions with their comments, and the configurations to compile it
+/// with.
+pub struct NativeFile {
+    /// Functions and their details (comments with run commands).
+    pub functions: Vec<(Function, Details)>,
+    /// (target, settings) pairs.
+    pub configs: Vec<(TargetSpec, Flags)>,
+    /// Why `clif-util run` skips the file, if it does: a filetest without `test run`, or
+    /// whose targets do not include the host's architecture (as `anchor clif-run` does).
+    pub run_skip: Option<String>,
+}
+
+/// The host's target with every feature its CPU has.
+pub fn host_spec() -> Result<TargetSpec, String> {
+    let triple = kiln_isa::host_triple();
+    let isa_flags = kiln_isa::host_isa_flags().ok_or_else(|| format!("no backend for the host {triple}"))?;
+    Ok(TargetSpec { triple, isa_flags })
+}
+
+/// Read a file and work out its configurations. `host_only` keeps only targets of the
+/// host's architecture (for running code).
+pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<NativeFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut run_skip = None;
+    let (functions, isa_spec) = if is_filetest(&text) {
+        let tf = parse_test(&text, &ParseOptions::default()).map_err(|e| format!("{}:{e}", path.display()))?;
+        if !tf.commands.iter().any(|c| c.name == "run") {
+            run_skip = Some("no `test run` line".to_string());
+        }
+        if let IsaSpec::Targets(ts) = &tf.isa_spec {
+            let host = host_spec()?;
+            if opts.target.is_none() && !ts.iter().any(|t| t.spec.arch() == host.arch()) {
+                run_skip = Some(format!("no target for the host architecture ({:?})", host.arch()));
+            }
+        }
+        (tf.functions, tf.isa_spec)
+    } else {
+        let fs = parse_functions(&text).map_err(|e| format!("{}:{e}", path.display()))?;
+        (fs.into_iter().map(|f| (f, Details::default())).collect(), IsaSpec::None(Flags::default()))
+    };
+    let mut configs: Vec<(TargetSpec, Flags)> = match (&opts.target, &isa_spec) {
+        (Some((triple, words)), spec) => {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let t = TargetSpec::parse(triple, &words).map_err(|e| format!("--target {triple}: {e}"))?;
+            let flags = match spec {
+                IsaSpec::None(f) => f.clone(),
+                IsaSpec::Targets(ts) => ts.last().map(|t| t.flags.clone()).unwrap_or_default(),
+            };
+            vec![(t, flags)]
+        }
+        (None, IsaSpec::Targets(ts)) => {
+            let host = host_spec()?;
+            let mut v: Vec<(TargetSpec, Flags)> = ts
+                .iter()
+                .filter(|t| !host_only || t.spec.arch() == host.arch())
+                .filter(|t| kiln_isa::has_backend(t.spec.arch()))
+                .map(|t| (t.spec.clone(), t.flags.clone()))
+                .collect();
+            if v.is_empty() {
+                v.push((host, ts.last().map(|t| t.flags.clone()).unwrap_or_default()));
+            }
+            v
+        }
+        (None, IsaSpec::None(f)) => vec![(host_spec()?, f.clone())],
+    };
+    for (_, flags) in &mut configs {
+        for w in &opts.sets {
+            flags.set_word(w).map_err(|e| format!("--set {w}: {e}"))?;
+        }
+    }
+    Ok(NativeFile { functions, configs, run_skip })
+}
+
+fn show_values(vals: &[DataValue]) -> String {
+    match vals {
+        [v] => v.to_string(),
+        _ => format!("[{}]", vals.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// `clif-util run`: execute every run line of the file natively. Returns (passed, failed,
+/// report text).
+pub fn run_file(path: &Path, opts: &NativeOptions) -> (usize, usize, String) {
+    let mut out = String::new();
+    let (mut passed, mut failed) = (0, 0);
+    let file = match load(path, opts, true) {
+        Ok(f) => f,
+        Err(e) => return (0, 1, format!("{e}\n")),
+    };
+    if let Some(why) = &file.run_skip {
+        let _ = writeln!(out, "{}: skipped: {why}", path.display());
+        return (0, 0, out);
+    }
+    let funcs: Vec<Function> = file.functions.iter().map(|(f, _)| f.clone()).collect();
+    for (spec, flags) in &file.configs {
+        let label = format!("{} {}", spec.triple, spec.isa_flags);
+        if let Err(why) = host_can_run(spec) {
+            let _ = writeln!(out, "{}: [{label}] skipped: {why}", path.display());
+            continue;
+        }
+        if flags.enable_pinned_reg() != 0 {
+            let _ = writeln!(out, "{}: [{label}] cannot run code compiled with enable_pinned_reg", path.display());
+            failed += 1;
+            continue;
+        }
+        let isa = match kiln_isa::lookup(spec, flags.clone()) {
+            Ok(i) => i,
+            Err(e) => {
+                let _ = writeln!(out, "{}: {e}", path.display());
+                failed += 1;
+                continue;
+            }
+        };
+        let mut runner = match JitRunner::new(&funcs, isa) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(out, "{}: [{label}] {e}", path.display());
+                failed += 1;
+                continue;
+            }
+        };
+        for (i, (f, d)) in file.functions.iter().enumerate() {
+            for c in &d.comments {
+                let cmd = match parse_run_command(&c.text, &f.signature) {
+                    Ok(None) => continue,
+                    Ok(Some(cmd)) => cmd,
+                    Err(e) => {
+                        let _ = writeln!(out, "{}:{}: malformed run command: {e}", path.display(), c.location);
+                        failed += 1;
+                        continue;
+                    }
+                };
+                let (inv, check) = match &cmd {
+                    RunCommand::Run { invocation, comparison, expected } => (invocation, Some((comparison, expected))),
+                    RunCommand::Print(invocation) => (invocation, None),
+                };
+                let where_ = format!("{}:{}", path.display(), c.location);
+                match runner.call(i, &inv.args) {
+                    Ok(got) => match check {
+                        Some((cmp, expected)) if (got == *expected) == (*cmp == Comparison::Equals) => passed += 1,
+                        Some(_) => {
+                            failed += 1;
+                            let _ = writeln!(out, "{where_}: [{label}] {cmd}: got {}", show_values(&got));
+                        }
+                        None => {
+                            passed += 1;
+                            let args: Vec<String> = inv.args.iter().map(|a| a.to_string()).collect();
+                            let _ = writeln!(out, "%{}({}) -> {}", inv.func, args.join(", "), show_values(&got));
+                        }
+                    },
+                    Err(e @ RunError::Unsupported(_)) => {
+                        failed += 1;
+                        let _ = writeln!(out, "{where_}: [{label}] {cmd}: {e}");
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        let _ = writeln!(out, "{where_}: [{label}] {cmd}: {e}");
+                    }
+                }
+            }
+        }
+    }
+    (passed, failed, out)
+}
+
+/// `clif-util compile`: compile every function and print its VCode (and with `disasm` the
+/// disassembly). Returns whether every function compiled, and the text.
+pub fn compile_file(path: &Path, opts: &NativeOptions, disasm: bool) -> (bool, String) {
+    let mut out = String::new();
+    let file = match load(path, opts, false) {
+        Ok(f) => f,
+        Err(e) => return (false, format!("{e}\n")),
+    };
+    let mut ok = true;
+    for (spec, flags) in &file.configs {
+        let isa = match kiln_isa::lookup(spec, flags.clone()) {
+            Ok(i) => i,
+            Err(e) => {
+                let _ = writeln!(out, "{}: {e}", path.display());
+                ok = false;
+                continue;
+            }
+        };
+        let mut ctx = Context::new();
+        ctx.want_vcode = true;
+        for (f, _) in &file.functions {
+            ctx.clear();
+            ctx.func = f.clone();
+            let _ = writeln!(out, "; {} for {} {}", f.name, spec.triple, spec.isa_flags);
+            match ctx.compile(&*isa) {
+                Ok(code) => {
+                    let _ = writeln!(out, "VCode:\n{}", code.vcode.as_deref().unwrap_or(""));
+                    if disasm {
+                        match disassemble(spec.arch(), code.code(), code.buffer.code_size as usize) {
+                            Ok(d) => {
+                                let _ = writeln!(out, "Disassembled:\n{d}");
+                            }
+                            Err(e) => {
+                                let _ = writeln!(out, "(no disassembly: {e})");
+                            }
+                        }
+                    }
+                    let _ = writeln!(out, "; {} bytes of code, frame {} bytes\n", code.code().len(), code.frame_size);
+                }
+                Err(e) => {
+                    ok = false;
+                    let _ = writeln!(out, "error: {e}\n");
+                }
+            }
+        }
+    }
+    (ok, out)
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// One file's `bench compile` figures.
+#[derive(Default)]
+struct BenchTotals {
+    functions: usize,
+    insts: usize,
+    bytes: usize,
+    times: Vec<Duration>,
+}
+
+/// `clif-util bench compile`: compile every function `iters` times (after `warmup`
+/// iterations); parsing is not timed. Prints the labelled lines `anchor clif-compile`
+/// prints for Cranelift. The verifier is off unless `verifier`.
+pub fn bench_compile(
+    paths: &[std::path::PathBuf],
+    opts: &NativeOptions,
+    iters: usize,
+    warmup: usize,
+    verifier: bool,
+    per_func: bool,
+) -> Result<String, String> {
+    let iters = iters.max(1);
+    let mut out = String::new();
+    let mut total = BenchTotals::default();
+    let mut total_times = vec![Duration::ZERO; iters];
+    let mut nfiles = 0;
+    for path in paths {
+        let file = load(path, opts, false)?;
+        let Some((spec, flags)) = file.configs.first() else { continue };
+        let mut flags = flags.clone();
+        flags
+            .set_word(if verifier { "enable_verifier=true" } else { "enable_verifier=false" })
+            .map_err(|e| e.to_string())?;
+        let isa = kiln_isa::lookup(spec, flags.clone()).map_err(|e| e.to_string())?;
+        let mut ctx = Context::new();
+        // First pass: which functions compile, and their code size.
+        let mut ok_funcs = Vec::new();
+        let mut skipped = Vec::new();
+        let mut t = BenchTotals::default();
+        let mut per = String::new();
+        for (f, _) in &file.functions {
+            ctx.clear();
+            ctx.func = f.clone();
+            match ctx.compile(&*isa) {
+                Ok(c) => {
+                    t.bytes += c.code().len();
+                    t.insts += f.num_insts_in_layout();
+                    if per_func {
+                        let _ = writeln!(per, "  {:<36} {:>6} {:>10}", f.name.to_string(), f.num_insts_in_layout(), c.code().len());
+                    }
+                    ok_funcs.push(f);
+                }
+                Err(e) => skipped.push(format!("{}: {}", f.name, e.to_string().lines().next().unwrap_or(""))),
+            }
+        }
+        t.functions = ok_funcs.len();
+        for it in 0..warmup + iters {
+            let mut d = Duration::ZERO;
+            for f in &ok_funcs {
+                ctx.clear();
+                ctx.func = (*f).clone();
+                let s = Instant::now();
+                let r = ctx.compile(&*isa);
+                d += s.elapsed();
+                if let Err(e) = r {
+                    return Err(format!("{}: {} failed on a later iteration: {e}", path.display(), f.name));
+                }
+            }
+            if it >= warmup {
+                t.times.push(d);
+                total_times[it - warmup] += d;
+            }
+        }
+        nfiles += 1;
+        let (min, max) =
+            (t.times.iter().min().copied().unwrap_or_default(), t.times.iter().max().copied().unwrap_or_default());
+        let med = median(&mut t.times);
+        let _ = writeln!(out, "file: {}", path.display());
+        let enabled: Vec<&str> = spec.isa_flags.enabled().collect();
+        let _ = writeln!(
+            out,
+            "  isa:                  {} opt_level={:?} verifier={} [{}]",
+            spec.triple,
+            flags.opt(),
+            if verifier { "on" } else { "off" },
+            enabled.join(",")
+        );
+        let _ = writeln!(out, "  functions:            {}", t.functions);
+        let _ = writeln!(out, "  clif instructions:    {}", t.insts);
+        let _ = writeln!(out, "  machine code bytes:   {}", t.bytes);
+        let _ = writeln!(
+            out,
+            "  compile time/iter:    {:.3} ms median  (min {:.3} ms, max {:.3} ms, {iters} iters, {warmup} warmup)",
+            med.as_secs_f64() * 1e3,
+            min.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        );
+        let tp = t.insts as f64 / med.as_secs_f64().max(1e-12);
+        let _ = writeln!(out, "  throughput:           {tp:.0} CLIF insts/s ({:.3} M/s)", tp / 1e6);
+        if per_func {
+            let _ = writeln!(out, "  {:<36} {:>6} {:>10}", "function", "insts", "bytes");
+            out.push_str(&per);
+        }
+        if !skipped.is_empty() {
+            let _ = writeln!(out, "  skipped functions:    {}", skipped.len());
+            for s in skipped.iter().take(20) {
+                let _ = writeln!(out, "    {s}");
+            }
+        }
+        total.functions += t.functions;
+        total.insts += t.insts;
+        total.bytes += t.bytes;
+    }
+    if nfiles > 1 {
+        let med = median(&mut total_times);
+        let _ = writeln!(out, "total: {nfiles} files");
+        let _ = writeln!(out, "  functions:            {}", total.functions);
+        let _ = writeln!(out, "  clif instructions:    {}", total.insts);
+        let _ = writeln!(out, "  machine code bytes:   {}", total.bytes);
+        let _ = writeln!(out, "  compile time/iter:    {:.3} ms median", med.as_secs_f64() * 1e3);
+        let tp = total.insts as f64 / med.as_secs_f64().max(1e-12);
+        let _ = writeln!(out, "  throughput:           {tp:.0} CLIF insts/s ({:.3} M/s)", tp / 1e6);
+    }
+    Ok(out)
+}
+
+/// Is `arch` the host's architecture?
+pub fn is_host_arch(arch: Arch) -> bool {
+    Arch::of(&kiln_isa::host_triple()) == Some(arch)
+}
