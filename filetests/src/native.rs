@@ -296,7 +296,13 @@ pub fn bench_compile(
                     t.bytes += c.code().len();
                     t.insts += f.num_insts_in_layout();
                     if per_func {
-                        let _ = writeln!(per, "  {:<36} {:>6} {:>10}", f.name.to_string(), f.num_insts_in_layout(), c.code().len());
+                        let _ = writeln!(
+                            per,
+                            "  {:<36} {:>6} {:>10}",
+                            f.name.to_string(),
+                            f.num_insts_in_layout(),
+                            c.code().len()
+                        );
                     }
                     ok_funcs.push(f);
                 }

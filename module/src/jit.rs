@@ -586,6 +586,8 @@ impl JitModule {
             *size += d.size;
         }
         let map = |n: usize| if n > 0 { CodeMemory::new(n).map(Some) } else { Ok(None) };
+        // Every pending function gets a distinct address, even if all of them were empty.
+        let code_size = if self.pending.is_empty() { 0 } else { code_size.max(1) };
         let mut code_mem = map(code_size).map_err(ModuleError::Memory)?;
         let mut rw_mem = map(rw_size).map_err(ModuleError::Memory)?;
         let mut ro_mem = map(ro_size).map_err(ModuleError::Memory)?;
@@ -687,8 +689,8 @@ impl JitModule {
         (d.code.is_some() || d.addr.is_some()).then_some(d.size)
     }
 
-    /// The address and size of a finalized data object (writable only if it was declared
-    /// writable).
+    /// The address and size of a data object the module defined and finalized (writable
+    /// only if it was declared writable; `None` for imports).
     pub fn get_finalized_data(&self, id: DataId) -> Option<(*mut u8, usize)> {
         let d = self.data.get(id.0 as usize)?;
         Some((d.addr?, d.size))

@@ -24,7 +24,9 @@ use kiln_ir::memflags::{MemFlags, MemFlagsId};
 use kiln_ir::opcodes::InstructionFormat;
 use kiln_ir::signature::Signature;
 use kiln_ir::types::{self, Type};
-use kiln_ir::{Block, DataFlowGraph, FuncRef, Function, GlobalValue, Inst, JumpTable, SigRef, StackSlot, Value};
+use kiln_ir::{
+    Block, DataFlowGraph, ExceptionTable, FuncRef, Function, GlobalValue, Inst, JumpTable, SigRef, StackSlot, Value,
+};
 
 /// At most this many errors are kept per function (the first ones are the useful ones).
 const MAX_ERRORS: usize = 64;
@@ -354,6 +356,11 @@ impl<'a> FunctionBuilder<'a> {
         self.func.dfg.jump_tables.push(data)
     }
 
+    /// Create an exception table for `try_call` (each table is used by one `try_call`).
+    pub fn create_exception_table(&mut self, data: kiln_ir::instructions::ExceptionTableData) -> ExceptionTable {
+        self.func.dfg.exception_tables.push(data)
+    }
+
     /// The function's signature.
     pub fn signature(&self) -> &Signature {
         &self.func.signature
@@ -486,6 +493,14 @@ impl<'a> FunctionBuilder<'a> {
             }
             if !self.ctx.used_tables.insert(table) {
                 self.error(BuilderError::InvalidEntity(format!("{table} is used by two br_table instructions")));
+                return;
+            }
+        }
+        if let InstructionData::TryCall { exception, .. } | InstructionData::TryCallIndirect { exception, .. } =
+            self.func.dfg.insts[inst]
+        {
+            if !self.func.dfg.exception_tables.is_valid(exception) {
+                self.error(BuilderError::InvalidEntity(format!("{inst}: {exception} does not exist")));
                 return;
             }
         }

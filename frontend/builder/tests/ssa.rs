@@ -572,3 +572,33 @@ fn finalized_functions_have_no_aliases() {
         }
     }
 }
+
+#[test]
+fn invalid_entities_are_errors_not_panics() {
+    use kiln_ir::entity::EntityRef;
+    let errs = errors_of(|b| {
+        let e = b.create_block();
+        b.append_block_params_for_function_params(e);
+        b.switch_to_block(e);
+        b.seal_block(e);
+        let p = b.block_params(e)[0];
+        let ghost_value = kiln_ir::Value::new(9999);
+        b.ins().iadd(p, ghost_value);
+        b.ins().call(kiln_ir::FuncRef::new(7), &[p]);
+        b.ins().call_indirect(kiln_ir::SigRef::new(3), p, &[]);
+        b.seal_block(kiln_ir::Block::new(500));
+        b.switch_to_block(kiln_ir::Block::new(500));
+        let l = b.create_block();
+        b.ins().brif(p, l, &[], kiln_ir::Block::new(77), &[]);
+        b.switch_to_block(l);
+        b.seal_block(l);
+        let t = b.create_block();
+        b.ins().try_call(kiln_ir::FuncRef::new(1), &[], kiln_ir::ExceptionTable::new(5));
+        b.switch_to_block(t);
+        b.ins().br_table(p, kiln_ir::JumpTable::new(4));
+    });
+    assert!(errs.len() >= 7, "{errs:?}");
+    for e in &errs {
+        assert!(!e.to_string().is_empty());
+    }
+}
