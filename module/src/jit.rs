@@ -486,10 +486,8 @@ impl JitModule {
         if desc.init == Init::Uninitialized {
             return Err(ModuleError::InvalidDefinition(format!("{name}: contents not set")));
         }
-        if let Some(a) = desc.align {
-            if !a.is_power_of_two() || a > 1 << 16 {
-                return Err(ModuleError::InvalidDefinition(format!("{name}: alignment {a}")));
-            }
+        if let Some(a) = desc.align.filter(|a| !a.is_power_of_two() || *a > 1 << 16) {
+            return Err(ModuleError::InvalidDefinition(format!("{name}: alignment {a}")));
         }
         let fits = |off: u32| (off as usize).checked_add(8).is_some_and(|e| e <= size);
         for &(off, f) in &desc.function_relocs {

@@ -498,11 +498,10 @@ impl<'a> FunctionBuilder<'a> {
         }
         if let InstructionData::TryCall { exception, .. } | InstructionData::TryCallIndirect { exception, .. } =
             self.func.dfg.insts[inst]
+            && !self.func.dfg.exception_tables.is_valid(exception)
         {
-            if !self.func.dfg.exception_tables.is_valid(exception) {
-                self.error(BuilderError::InvalidEntity(format!("{inst}: {exception} does not exist")));
-                return;
-            }
+            self.error(BuilderError::InvalidEntity(format!("{inst}: {exception} does not exist")));
+            return;
         }
         let n = self.func.dfg.branch_destinations(inst).len();
         for d in 0..n {

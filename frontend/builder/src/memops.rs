@@ -151,7 +151,8 @@ impl FunctionBuilder<'_> {
             return self.call_copy(lib, config, dest, src, n);
         }
         let w = Self::access_width(config, dest_align.min(src_align));
-        let aligned = |a: u8, off: u64, ty: Type| a as u64 >= ty.bytes() as u64 && off % ty.bytes() as u64 == 0;
+        let aligned =
+            |a: u8, off: u64, ty: Type| a as u64 >= ty.bytes() as u64 && off.is_multiple_of(ty.bytes() as u64);
         if non_overlapping {
             for (off, ty) in Self::chunks(size, w) {
                 let lf = if aligned(src_align, off, ty) { flags.with_aligned() } else { flags };

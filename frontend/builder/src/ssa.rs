@@ -432,10 +432,11 @@ impl SsaBuilder {
                 if !func.dfg.value_is_attached(p) {
                     continue;
                 }
-                if let Some(ValueDef::Param(b, _)) = func.dfg.value_def(p) {
-                    if func.layout.is_block_inserted(b) && self.try_remove_trivial(func, b, p) != p {
-                        changed = true;
-                    }
+                if let Some(ValueDef::Param(b, _)) = func.dfg.value_def(p)
+                    && func.layout.is_block_inserted(b)
+                    && self.try_remove_trivial(func, b, p) != p
+                {
+                    changed = true;
                 }
             }
             if !changed {

@@ -138,7 +138,7 @@ fn mem_fn(op: &str, size: Option<i64>) -> Function {
             word |= (((i * 8 + k) * 7 + 1) as u8 as u64) << (8 * k);
         }
         let w = b.ins().iconst(I64, word as i64);
-        b.ins().store(flags, w, base, (i * 8) as i32);
+        b.ins().store(flags, w, base, i * 8);
     }
     let size = match size {
         Some(n) => b.ins().iconst(I64, n),
@@ -160,7 +160,7 @@ fn mem_fn(op: &str, size: Option<i64>) -> Function {
     // Checksum: fold the 10 words.
     let mut acc = b.ins().iconst(I64, 0);
     for i in 0..10 {
-        let w = b.ins().load(I64, flags, base, (i * 8) as i32);
+        let w = b.ins().load(I64, flags, base, i * 8);
         let k = b.ins().iconst(I64, 31);
         let m = b.ins().imul(acc, k);
         acc = b.ins().bxor(m, w);

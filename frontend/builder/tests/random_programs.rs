@@ -196,10 +196,10 @@ fn exec(stmts: &[Stmt], vars: &mut [i64]) {
             }
             Stmt::Loop { trips, body, break_if } => {
                 for _ in 0..*trips {
-                    if let Some((cc, a, b)) = break_if {
-                        if cmp(*cc, eval(a, vars), eval(b, vars)) {
-                            break;
-                        }
+                    if let Some((cc, a, b)) = break_if
+                        && cmp(*cc, eval(a, vars), eval(b, vars))
+                    {
+                        break;
                     }
                     exec(body, vars);
                 }
