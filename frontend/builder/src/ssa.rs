@@ -18,9 +18,10 @@
 //!
 //! A completed parameter whose arguments are all one value (or itself) is *trivial*: it is
 //! removed, its arguments are dropped from the branches and the parameter becomes an alias
-//! of that value. [`SsaBuilder::remove_trivial_params`] repeats this to a fixpoint over every
-//! parameter created here (Braun's recursive simplification of the users of a removed
-//! parameter), which gives minimal SSA form for reducible control flow.
+//! of that value. [`SsaBuilder::remove_trivial_params`] finishes the job when the function is
+//! complete: a worklist re-examines the parameters a removed one flowed into (Braun's
+//! recursive simplification of the users of a removed parameter), which gives minimal SSA
+//! form for reducible control flow.
 //!
 //! Invariants: parameters created here come after the block's user parameters; every
 //! parameter of a sealed block has one argument per incoming edge, except the one being
@@ -89,6 +90,10 @@ pub(crate) struct SsaBuilder {
     incomplete: Vec<Incomplete>,
     /// Every parameter created here, for the final trivial-parameter sweep.
     created: Vec<Value>,
+    /// Scratch of the sweep: index of each created parameter, users, worklist.
+    created_idx: SecondaryMap<Value, u32>,
+    users: Vec<Vec<u32>>,
+    worklist: Vec<u32>,
     calls: Vec<Call>,
     results: Vec<Value>,
     /// Visit marks of the single-predecessor walk.
@@ -109,6 +114,8 @@ impl SsaBuilder {
         self.preds_pool.clear();
         self.incomplete.clear();
         self.created.clear();
+        self.created_idx.clear();
+        self.worklist.clear();
         self.calls.clear();
         self.results.clear();
         self.visited.clear();
@@ -424,24 +431,69 @@ impl SsaBuilder {
     }
 
     /// Remove trivial parameters created here until none is left (every block sealed).
+    ///
+    /// A worklist over the parameters: removing one re-examines the parameters that received
+    /// it as an argument (its *users*), whose arguments may now all be equal. A removed
+    /// parameter's users become users of its replacement, which may itself be removed later.
     pub fn remove_trivial_params(&mut self, func: &mut Function) {
-        loop {
-            let mut changed = false;
-            for i in 0..self.created.len() {
-                let p = self.created[i];
-                if !func.dfg.value_is_attached(p) {
+        self.created.retain(|&p| func.dfg.value_is_attached(p));
+        let n = self.created.len();
+        for (k, &p) in self.created.iter().enumerate() {
+            self.created_idx[p] = k as u32;
+        }
+        // Users: for every created parameter, the created parameters it flows into.
+        let m = n.min(self.users.len());
+        for u in &mut self.users[..m] {
+            u.clear();
+        }
+        while self.users.len() < n {
+            self.users.push(Vec::new());
+        }
+        for k in 0..n {
+            let q = self.created[k];
+            let Some(ValueDef::Param(block, idx)) = func.dfg.value_def(q) else { continue };
+            for &inst in self.blocks[block].preds.as_slice(&self.preds_pool) {
+                if func.layout.inst_block(inst).is_none() {
                     continue;
                 }
-                if let Some(ValueDef::Param(b, _)) = func.dfg.value_def(p)
-                    && func.layout.is_block_inserted(b)
-                    && self.try_remove_trivial(func, b, p) != p
-                {
-                    changed = true;
+                for bc in func.dfg.branch_destinations(inst) {
+                    if bc.block(&func.dfg.value_lists) != block {
+                        continue;
+                    }
+                    if let Some(&raw) = bc.raw_args(&func.dfg.value_lists).get(idx) {
+                        if let BlockArg::Value(v) = BlockArg::decode(raw) {
+                            let v = func.dfg.resolve_aliases(v);
+                            let j = *self.created_idx.get(v) as usize;
+                            if j < n && self.created[j] == v && j != k {
+                                self.users[j].push(k as u32);
+                            }
+                        }
+                    }
                 }
             }
-            if !changed {
-                break;
+        }
+        self.worklist.clear();
+        self.worklist.extend((0..n as u32).rev());
+        while let Some(k) = self.worklist.pop() {
+            let p = self.created[k as usize];
+            if !func.dfg.value_is_attached(p) {
+                continue;
             }
+            let Some(ValueDef::Param(b, _)) = func.dfg.value_def(p) else { continue };
+            if !func.layout.is_block_inserted(b) {
+                continue;
+            }
+            let same = self.try_remove_trivial(func, b, p);
+            if same == p {
+                continue;
+            }
+            let users = core::mem::take(&mut self.users[k as usize]);
+            self.worklist.extend(users.iter().copied());
+            let j = *self.created_idx.get(same) as usize;
+            if j < n && self.created[j] == same {
+                self.users[j].extend(users.iter().copied().filter(|&u| u as usize != j));
+            }
+            self.users[k as usize] = users;
         }
         self.created.retain(|&p| func.dfg.value_is_attached(p));
     }

@@ -368,6 +368,32 @@ fn model(prog: &[Stmt], args: &[i64]) -> Vec<i64> {
     vec![acc, vars[NVARS - 1]]
 }
 
+/// No block parameter is trivial: each receives at least two distinct values other than
+/// itself (minimal SSA form, as structured programs have reducible control flow).
+fn assert_minimal(f: &kiln_ir::Function, seed: u64) {
+    use kiln_ir::BlockArg;
+    let mut incoming: std::collections::HashMap<(Block, usize), Vec<Value>> = Default::default();
+    for block in f.layout.blocks() {
+        for inst in f.layout.block_insts(block) {
+            for bc in f.dfg.branch_destinations(inst) {
+                let target = bc.block(&f.dfg.value_lists);
+                for (k, a) in bc.args(&f.dfg.value_lists).enumerate() {
+                    if let BlockArg::Value(v) = a {
+                        incoming.entry((target, k)).or_default().push(v);
+                    }
+                }
+            }
+        }
+    }
+    for ((block, k), vals) in incoming {
+        let p = f.dfg.block_params(block)[k];
+        let mut distinct: Vec<Value> = vals.into_iter().filter(|&v| v != p).collect();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() >= 2, "seed {seed}: parameter {p} of {block} is trivial\n{}", f.display());
+    }
+}
+
 #[test]
 fn random_structured_programs_agree() {
     let n: u64 = std::env::var("KILN_RANDOM_PROGRAMS").ok().and_then(|s| s.parse().ok()).unwrap_or(150);
@@ -380,6 +406,7 @@ fn random_structured_programs_agree() {
         let seal_late = rng.chance(40);
         let f = build(&prog, seal_late, &mut ctx);
         verify(&f);
+        assert_minimal(&f, seed);
         total_params += f.layout.blocks().map(|b| f.dfg.block_params(b).len()).sum::<usize>();
         total_blocks += f.layout.blocks().count();
         total_insts += f.num_insts_in_layout();
