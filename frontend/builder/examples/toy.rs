@@ -970,9 +970,10 @@ fn main() {
     };
     let isa = c.module.isa().name();
     eprintln!(
-        "kiln: compiled {} functions ({} IR instructions) to {} bytes of {isa} code: \
+        "kiln: compiled {} function{} ({} IR instructions) to {} bytes of {isa} code: \
          front end {}, codegen {}, link {}",
         c.functions,
+        if c.functions == 1 { "" } else { "s" },
         c.ir_insts,
         c.code_bytes,
         ms(c.t_build),
