@@ -171,6 +171,12 @@ impl JitRunner {
         Ok(runner)
     }
 
+    /// Why the first function that could not be compiled is unavailable, if any did not
+    /// compile (the runner still calls the others).
+    pub fn first_unavailable(&self) -> Option<&RunError> {
+        self.unavailable.iter().flatten().next()
+    }
+
     /// Call function `index` of the file with `args`.
     pub fn call(&mut self, index: usize, args: &[DataValue]) -> Result<Vec<DataValue>, RunError> {
         if let Some(Some(e)) = self.unavailable.get(index) {

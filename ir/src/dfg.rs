@@ -573,9 +573,9 @@ impl DataFlowGraph {
         params.remove(i, &mut self.value_lists);
         self.blocks[block].params = params;
         self.values[v].kind = ValueKind::Unattached;
-        let rest: Vec<Value> = params.as_slice(&self.value_lists)[i..].to_vec();
-        for (k, v) in rest.into_iter().enumerate() {
-            self.values[v].num = (i + k) as u32;
+        for k in i..params.len(&self.value_lists) {
+            let v = params.as_slice(&self.value_lists)[k];
+            self.values[v].num = k as u32;
         }
     }
 

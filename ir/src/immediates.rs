@@ -28,6 +28,18 @@ impl Imm64 {
     }
 }
 
+impl From<i64> for Imm64 {
+    fn from(x: i64) -> Self {
+        Imm64(x)
+    }
+}
+
+impl From<i32> for Offset32 {
+    fn from(x: i32) -> Self {
+        Offset32(x)
+    }
+}
+
 /// Write `x` in CLIF's hex form: `0x` and 16-bit groups of four digits joined by `_`.
 pub fn write_hex_groups(f: &mut dyn fmt::Write, x: u64) -> fmt::Result {
     let top = 63 - (x | 1).leading_zeros();
@@ -358,6 +370,18 @@ impl Ieee32 {
     /// As a host float.
     pub fn as_f32(self) -> f32 {
         f32::from_bits(self.0)
+    }
+}
+
+impl From<f32> for Ieee32 {
+    fn from(x: f32) -> Self {
+        Ieee32::with_float(x)
+    }
+}
+
+impl From<f64> for Ieee64 {
+    fn from(x: f64) -> Self {
+        Ieee64::with_float(x)
     }
 }
 

@@ -14,6 +14,7 @@
 pub mod entity;
 
 pub mod analysis;
+pub mod builder;
 pub mod compare;
 pub mod condcodes;
 pub mod constant;
@@ -36,6 +37,7 @@ pub mod trapcode;
 pub mod types;
 pub mod verifier;
 
+pub use crate::builder::{InstBuilder, InstBuilderBase};
 pub use crate::data_value::DataValue;
 pub use crate::dfg::{DataFlowGraph, ValueDef};
 pub use crate::entities::*;

@@ -240,8 +240,19 @@ macro_rules! infer {
     };
 }
 
+/// The text name of an opcode from its row's method identifier (`return_` is `return`).
+macro_rules! opcode_name {
+    (return_) => {
+        "return"
+    };
+    ($m:ident) => {
+        stringify!($m)
+    };
+}
+pub(crate) use opcode_name;
+
 macro_rules! define_opcodes {
-    ($( $variant:ident $name:literal $format:ident $ctrl:ident $infer:tt
+    ($( $variant:ident $method:ident $format:ident $ctrl:ident $infer:tt
         [$($arg:expr),*] [$($res:expr),*] $flags:expr; )*) => {
         /// A CLIF opcode.
         #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -254,7 +265,7 @@ macro_rules! define_opcodes {
             use Constraint::*;
             use flags::*;
             &[$(OpcodeInfo {
-                name: $name,
+                name: opcode_name!($method),
                 format: InstructionFormat::$format,
                 ctrl: $ctrl,
                 infer: infer!($infer),
@@ -268,6 +279,10 @@ macro_rules! define_opcodes {
             /// Every opcode, in table order.
             pub const ALL: &'static [Opcode] = &[$(Opcode::$variant),*];
         }
+
+        /// The name of each opcode's `InstBuilder` method, indexed by `Opcode as usize`
+        /// (the text name, with `_` appended where it is a Rust keyword).
+        pub static OPCODE_METHODS: &[&str] = &[$(stringify!($method)),*];
     };
 }
 
@@ -275,181 +290,196 @@ const NONE: u32 = 0;
 const C8X16: Constraint = Constraint::Concrete(types::I8X16);
 const ADDR: Constraint = Constraint::Addr;
 
-define_opcodes! {
-    Jump "jump" Jump MONO _ [] [] TERMINATOR | BRANCH;
-    Brif "brif" Brif INT_S 0 [Ctrl] [] TERMINATOR | BRANCH;
-    BrTable "br_table" BranchTable MONO _ [Concrete(types::I32)] [] TERMINATOR | BRANCH;
-    Debugtrap "debugtrap" NullAry MONO _ [] [] CAN_LOAD | CAN_STORE | SIDE_EFFECTS;
-    Trap "trap" Trap MONO _ [] [] TERMINATOR | CAN_TRAP;
-    Trapz "trapz" CondTrap INT_S 0 [Ctrl] [] CAN_TRAP | IDEMPOTENT;
-    Trapnz "trapnz" CondTrap INT_S 0 [Ctrl] [] CAN_TRAP | IDEMPOTENT;
-    Return "return" MultiAry MONO _ [] [] TERMINATOR | RETURN;
-    Call "call" Call MONO _ [] [] CALL | DEBUG_TAGS | STACK_MAP;
-    CallIndirect "call_indirect" CallIndirect PTR 0 [Ctrl] [] CALL | DEBUG_TAGS | STACK_MAP;
-    ReturnCall "return_call" Call MONO _ [] [] TERMINATOR | CALL | RETURN | REQ_TAIL_CC | DEBUG_TAGS;
-    ReturnCallIndirect "return_call_indirect" CallIndirect PTR 0 [Ctrl] []
-        TERMINATOR | CALL | RETURN | REQ_TAIL_CC | DEBUG_TAGS;
-    FuncAddr "func_addr" FuncAddr PTR _ [] [Ctrl] NONE;
-    TryCall "try_call" TryCall MONO _ [] []
-        TERMINATOR | BRANCH | CALL | EXCEPTION_EDGES | DEBUG_TAGS | STACK_MAP;
-    TryCallIndirect "try_call_indirect" TryCallIndirect PTR 0 [Ctrl] []
-        TERMINATOR | BRANCH | CALL | EXCEPTION_EDGES | DEBUG_TAGS | STACK_MAP;
-    Splat "splat" Unary ANY_VD _ [Lane] [Ctrl] NONE;
-    Swizzle "swizzle" Binary MONO _ [C8X16, C8X16] [C8X16] NONE;
-    X86Pshufb "x86_pshufb" Binary MONO _ [C8X16, C8X16] [C8X16] X86;
-    Insertlane "insertlane" TernaryImm8 ANY_VD 0 [Ctrl, Lane] [Ctrl] NONE;
-    Extractlane "extractlane" BinaryImm8 ANY_VD 0 [Ctrl] [Lane] NONE;
-    Smin "smin" Binary INT_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Umin "umin" Binary INT_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Smax "smax" Binary INT_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Umax "umax" Binary INT_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    AvgRound "avg_round" Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    UaddSat "uadd_sat" Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    SaddSat "sadd_sat" Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    UsubSat "usub_sat" Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    SsubSat "ssub_sat" Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Load "load" Load ANY_SVD _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
-    Store "store" Store ANY_SVD 0 [Ctrl, ADDR] [] CAN_STORE | MEM_TRAP;
-    Uload8 "uload8" Load I16_64 _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
-    Sload8 "sload8" Load I16_64 _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
-    Istore8 "istore8" Store I16_64 0 [Ctrl, ADDR] [] CAN_STORE | MEM_TRAP;
-    Uload16 "uload16" Load I32_64 _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
-    Sload16 "sload16" Load I32_64 _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
-    Istore16 "istore16" Store I32_64 0 [Ctrl, ADDR] [] CAN_STORE | MEM_TRAP;
-    Uload32 "uload32" Load PTR 0 [Ctrl] [Concrete(types::I64)] CAN_LOAD | MEM_TRAP;
-    Sload32 "sload32" Load PTR 0 [Ctrl] [Concrete(types::I64)] CAN_LOAD | MEM_TRAP;
-    Istore32 "istore32" Store I64_ONLY 0 [Ctrl, ADDR] [] CAN_STORE | MEM_TRAP;
-    StackSwitch "stack_switch" Ternary PTR 1 [Ctrl, Ctrl, Ctrl] [Ctrl]
-        CALL | CAN_LOAD | CAN_STORE | SIDE_EFFECTS | REQ_STACK_SWITCH | DEBUG_TAGS | STACK_MAP;
-    Uload8x8 "uload8x8" Load PTR 0 [Ctrl] [Concrete(types::I16X8)] CAN_LOAD | MEM_TRAP;
-    Sload8x8 "sload8x8" Load PTR 0 [Ctrl] [Concrete(types::I16X8)] CAN_LOAD | MEM_TRAP;
-    Uload16x4 "uload16x4" Load PTR 0 [Ctrl] [Concrete(types::I32X4)] CAN_LOAD | MEM_TRAP;
-    Sload16x4 "sload16x4" Load PTR 0 [Ctrl] [Concrete(types::I32X4)] CAN_LOAD | MEM_TRAP;
-    Uload32x2 "uload32x2" Load PTR 0 [Ctrl] [Concrete(types::I64X2)] CAN_LOAD | MEM_TRAP;
-    Sload32x2 "sload32x2" Load PTR 0 [Ctrl] [Concrete(types::I64X2)] CAN_LOAD | MEM_TRAP;
-    StackAddr "stack_addr" StackAddr PTR _ [] [Ctrl] NONE;
-    DynamicStackAddr "dynamic_stack_addr" DynamicStackAddr PTR _ [] [Ctrl] NONE;
-    SymbolValue "symbol_value" UnaryGlobalValue ANY_SVD _ [] [Ctrl] NONE;
-    TlsValue "tls_value" UnaryGlobalValue ANY_SVD _ [] [Ctrl] NONE;
-    GetPinnedReg "get_pinned_reg" NullAry PTR _ [] [Ctrl] SIDE_EFFECTS | REQ_PINNED_REG;
-    SetPinnedReg "set_pinned_reg" Unary PTR 0 [Ctrl] [] SIDE_EFFECTS | REQ_PINNED_REG;
-    GetFramePointer "get_frame_pointer" NullAry PTR _ [] [Ctrl] REQ_FRAME_POINTERS;
-    GetStackPointer "get_stack_pointer" NullAry PTR _ [] [Ctrl] NONE;
-    GetReturnAddress "get_return_address" NullAry PTR _ [] [Ctrl] REQ_FRAME_POINTERS;
-    GetExceptionHandlerAddress "get_exception_handler_address" ExceptionHandlerAddress PTR _ [] [Ctrl] NONE;
-    Iconst "iconst" UnaryImm I8_64 _ [] [Ctrl] NONE;
-    F16const "f16const" UnaryIeee16 MONO _ [] [Concrete(types::F16)] NONE;
-    F32const "f32const" UnaryIeee32 MONO _ [] [Concrete(types::F32)] NONE;
-    F64const "f64const" UnaryIeee64 MONO _ [] [Concrete(types::F64)] NONE;
-    F128const "f128const" UnaryConst MONO _ [] [Concrete(types::F128)] NONE;
-    Vconst "vconst" UnaryConst ANY_V _ [] [Ctrl] NONE;
-    Shuffle "shuffle" Shuffle MONO _ [C8X16, C8X16] [C8X16] NONE;
-    Nop "nop" NullAry MONO _ [] [] NONE;
-    Select "select" Ternary ANY_SV 1 [Free(INT_S), Ctrl, Ctrl] [Ctrl] NONE;
-    SelectSpectreGuard "select_spectre_guard" Ternary ANY_SV 1 [Free(INT_S), Ctrl, Ctrl] [Ctrl] NONE;
-    Bitselect "bitselect" Ternary ANY_SV 1 [Ctrl, Ctrl, Ctrl] [Ctrl] NONE;
-    Blendv "blendv" Ternary ANY_SV 1 [Ctrl, Ctrl, Ctrl] [Ctrl] X86;
-    VanyTrue "vany_true" Unary ANY_V 0 [Ctrl] [Concrete(types::I8)] NONE;
-    VallTrue "vall_true" Unary ANY_V 0 [Ctrl] [Concrete(types::I8)] NONE;
-    VhighBits "vhigh_bits" Unary I8_64 _ [Free(ANY_V)] [Ctrl] NONE;
-    Icmp "icmp" IntCompare INT_SVD 0 [Ctrl, Ctrl] [Truthy] NONE;
-    Iadd "iadd" Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Isub "isub" Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Ineg "ineg" Unary INT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Iabs "iabs" Unary INT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Imul "imul" Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Umulhi "umulhi" Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Smulhi "smulhi" Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    SqmulRoundSat "sqmul_round_sat" Binary Q_MUL 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    X86Pmulhrsw "x86_pmulhrsw" Binary Q_MUL 0 [Ctrl, Ctrl] [Ctrl] X86;
-    Udiv "udiv" Binary INT_S 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
-    Sdiv "sdiv" Binary INT_S 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
-    Urem "urem" Binary INT_S 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
-    Srem "srem" Binary INT_S 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
-    SaddOverflowCin "sadd_overflow_cin" Ternary INT_S 1 [Ctrl, Ctrl, Concrete(types::I8)]
-        [Ctrl, Concrete(types::I8)] NONE;
-    UaddOverflowCin "uadd_overflow_cin" Ternary INT_S 1 [Ctrl, Ctrl, Concrete(types::I8)]
-        [Ctrl, Concrete(types::I8)] NONE;
-    UaddOverflow "uadd_overflow" Binary INT_S 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
-    SaddOverflow "sadd_overflow" Binary INT_S 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
-    UsubOverflow "usub_overflow" Binary INT_S 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
-    SsubOverflow "ssub_overflow" Binary INT_S 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
-    UmulOverflow "umul_overflow" Binary I8_64 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
-    SmulOverflow "smul_overflow" Binary I8_64 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
-    UaddOverflowTrap "uadd_overflow_trap" IntAddTrap I32_64 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
-    SsubOverflowBin "ssub_overflow_bin" Ternary INT_S 1 [Ctrl, Ctrl, Concrete(types::I8)]
-        [Ctrl, Concrete(types::I8)] NONE;
-    UsubOverflowBin "usub_overflow_bin" Ternary INT_S 1 [Ctrl, Ctrl, Concrete(types::I8)]
-        [Ctrl, Concrete(types::I8)] NONE;
-    Band "band" Binary ANY_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Bor "bor" Binary ANY_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Bxor "bxor" Binary ANY_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Bnot "bnot" Unary ANY_SV 0 [Ctrl] [Ctrl] NONE;
-    Rotl "rotl" Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
-    Rotr "rotr" Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
-    Ishl "ishl" Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
-    Ushr "ushr" Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
-    Sshr "sshr" Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
-    Bitrev "bitrev" Unary INT_S 0 [Ctrl] [Ctrl] NONE;
-    Clz "clz" Unary INT_S 0 [Ctrl] [Ctrl] NONE;
-    Cls "cls" Unary INT_S 0 [Ctrl] [Ctrl] NONE;
-    Ctz "ctz" Unary INT_S 0 [Ctrl] [Ctrl] NONE;
-    Bswap "bswap" Unary I16_128 0 [Ctrl] [Ctrl] NONE;
-    Popcnt "popcnt" Unary INT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Fcmp "fcmp" FloatCompare FLT_SVD 0 [Ctrl, Ctrl] [Truthy] NONE;
-    Fadd "fadd" Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Fsub "fsub" Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Fmul "fmul" Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Fdiv "fdiv" Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Sqrt "sqrt" Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Fma "fma" Ternary FLT_SVD 1 [Ctrl, Ctrl, Ctrl] [Ctrl] NONE;
-    Fneg "fneg" Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Fabs "fabs" Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Fcopysign "fcopysign" Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Fmin "fmin" Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Fmax "fmax" Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    Ceil "ceil" Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Floor "floor" Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Trunc "trunc" Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Nearest "nearest" Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
-    Bitcast "bitcast" LoadNoOffset ANY_SVD _ [Free(ANY_SVD)] [Ctrl] NONE;
-    ScalarToVector "scalar_to_vector" Unary ANY_V _ [Lane] [Ctrl] NONE;
-    Bmask "bmask" Unary INT_S _ [Free(INT_S)] [Ctrl] NONE;
-    Ireduce "ireduce" Unary INT_S _ [Wider] [Ctrl] NONE;
-    Snarrow "snarrow" Binary NARROW 0 [Ctrl, Ctrl] [SplitLanes] NONE;
-    Unarrow "unarrow" Binary NARROW 0 [Ctrl, Ctrl] [SplitLanes] NONE;
-    Uunarrow "uunarrow" Binary NARROW 0 [Ctrl, Ctrl] [SplitLanes] NONE;
-    SwidenLow "swiden_low" Unary WIDEN 0 [Ctrl] [MergeLanes] NONE;
-    SwidenHigh "swiden_high" Unary WIDEN 0 [Ctrl] [MergeLanes] NONE;
-    UwidenLow "uwiden_low" Unary WIDEN 0 [Ctrl] [MergeLanes] NONE;
-    UwidenHigh "uwiden_high" Unary WIDEN 0 [Ctrl] [MergeLanes] NONE;
-    IaddPairwise "iadd_pairwise" Binary WIDEN 0 [Ctrl, Ctrl] [Ctrl] NONE;
-    X86Pmaddubsw "x86_pmaddubsw" Binary MONO _ [C8X16, C8X16] [Concrete(types::I16X8)] X86;
-    Uextend "uextend" Unary INT_S _ [Narrower] [Ctrl] NONE;
-    Sextend "sextend" Unary INT_S _ [Narrower] [Ctrl] NONE;
-    Fpromote "fpromote" Unary FLT_S _ [Narrower] [Ctrl] NONE;
-    Fdemote "fdemote" Unary FLT_S _ [Wider] [Ctrl] NONE;
-    Fvdemote "fvdemote" Unary MONO _ [Concrete(types::F64X2)] [Concrete(types::F32X4)] NONE;
-    FvpromoteLow "fvpromote_low" Unary MONO _ [Concrete(types::F32X4)] [Concrete(types::F64X2)] NONE;
-    FcvtToUint "fcvt_to_uint" Unary INT_S _ [Free(FLT_S)] [Ctrl] CAN_TRAP | IDEMPOTENT;
-    FcvtToSint "fcvt_to_sint" Unary INT_S _ [Free(FLT_S)] [Ctrl] CAN_TRAP | IDEMPOTENT;
-    FcvtToUintSat "fcvt_to_uint_sat" Unary INT_SV _ [FreeSameLanes(FLT_SVD)] [Ctrl] NONE;
-    FcvtToSintSat "fcvt_to_sint_sat" Unary INT_SV _ [FreeSameLanes(FLT_SVD)] [Ctrl] NONE;
-    X86Cvtt2dq "x86_cvtt2dq" Unary INT_SV _ [FreeSameLanes(FLT_SVD)] [Ctrl] X86;
-    FcvtFromUint "fcvt_from_uint" Unary FLT_SV _ [FreeSameLanes(INT_SV)] [Ctrl] NONE;
-    FcvtFromSint "fcvt_from_sint" Unary FLT_SV _ [FreeSameLanes(INT_SV)] [Ctrl] NONE;
-    Isplit "isplit" Unary I16_128 0 [Ctrl] [HalfWidth, HalfWidth] NONE;
-    Iconcat "iconcat" Binary I8_64 0 [Ctrl, Ctrl] [DoubleWidth] NONE;
-    AtomicRmw "atomic_rmw" AtomicRmw INT_S _ [ADDR, Ctrl] [Ctrl]
-        CAN_LOAD | CAN_STORE | SIDE_EFFECTS | MEM_TRAP;
-    AtomicCas "atomic_cas" AtomicCas INT_S 2 [ADDR, Ctrl, Ctrl] [Ctrl]
-        CAN_LOAD | CAN_STORE | SIDE_EFFECTS | MEM_TRAP;
-    AtomicLoad "atomic_load" LoadNoOffset INT_S _ [ADDR] [Ctrl] CAN_LOAD | SIDE_EFFECTS | MEM_TRAP;
-    AtomicStore "atomic_store" StoreNoOffset INT_S 0 [Ctrl, ADDR] [] CAN_STORE | SIDE_EFFECTS | MEM_TRAP;
-    Fence "fence" NullAry MONO _ [] [] SIDE_EFFECTS;
-    ExtractVector "extract_vector" BinaryImm8 XV 0 [Ctrl] [DynToVector] NONE;
-    SequencePoint "sequence_point" NullAry MONO _ [] [] SIDE_EFFECTS | DEBUG_TAGS;
+/// The table itself. `opcode_table!(callback)` expands to `callback! { rows }`, so every
+/// consumer (the [`Opcode`] enum and [`OPCODE_INFO`] here, the `InstBuilder` trait in
+/// [`crate::builder`]) derives from these rows. One row per opcode:
+///
+/// `Variant method Format ctrl-typeset infer-operand [operand constraints] [result constraints] flags;`
+///
+/// `method` is the opcode's text name (and its `InstBuilder` method), `_`-suffixed where it
+/// is a Rust keyword; `infer-operand` is `_` when the controlling type is not inferred.
+macro_rules! opcode_table {
+    ($callback:ident) => {
+        $callback! {
+            Jump jump Jump MONO _ [] [] TERMINATOR | BRANCH;
+            Brif brif Brif INT_S 0 [Ctrl] [] TERMINATOR | BRANCH;
+            BrTable br_table BranchTable MONO _ [Concrete(types::I32)] [] TERMINATOR | BRANCH;
+            Debugtrap debugtrap NullAry MONO _ [] [] CAN_LOAD | CAN_STORE | SIDE_EFFECTS;
+            Trap trap Trap MONO _ [] [] TERMINATOR | CAN_TRAP;
+            Trapz trapz CondTrap INT_S 0 [Ctrl] [] CAN_TRAP | IDEMPOTENT;
+            Trapnz trapnz CondTrap INT_S 0 [Ctrl] [] CAN_TRAP | IDEMPOTENT;
+            Return return_ MultiAry MONO _ [] [] TERMINATOR | RETURN;
+            Call call Call MONO _ [] [] CALL | DEBUG_TAGS | STACK_MAP;
+            CallIndirect call_indirect CallIndirect PTR 0 [Ctrl] [] CALL | DEBUG_TAGS | STACK_MAP;
+            ReturnCall return_call Call MONO _ [] [] TERMINATOR | CALL | RETURN | REQ_TAIL_CC | DEBUG_TAGS;
+            ReturnCallIndirect return_call_indirect CallIndirect PTR 0 [Ctrl] []
+                TERMINATOR | CALL | RETURN | REQ_TAIL_CC | DEBUG_TAGS;
+            FuncAddr func_addr FuncAddr PTR _ [] [Ctrl] NONE;
+            TryCall try_call TryCall MONO _ [] []
+                TERMINATOR | BRANCH | CALL | EXCEPTION_EDGES | DEBUG_TAGS | STACK_MAP;
+            TryCallIndirect try_call_indirect TryCallIndirect PTR 0 [Ctrl] []
+                TERMINATOR | BRANCH | CALL | EXCEPTION_EDGES | DEBUG_TAGS | STACK_MAP;
+            Splat splat Unary ANY_VD _ [Lane] [Ctrl] NONE;
+            Swizzle swizzle Binary MONO _ [C8X16, C8X16] [C8X16] NONE;
+            X86Pshufb x86_pshufb Binary MONO _ [C8X16, C8X16] [C8X16] X86;
+            Insertlane insertlane TernaryImm8 ANY_VD 0 [Ctrl, Lane] [Ctrl] NONE;
+            Extractlane extractlane BinaryImm8 ANY_VD 0 [Ctrl] [Lane] NONE;
+            Smin smin Binary INT_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Umin umin Binary INT_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Smax smax Binary INT_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Umax umax Binary INT_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            AvgRound avg_round Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            UaddSat uadd_sat Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            SaddSat sadd_sat Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            UsubSat usub_sat Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            SsubSat ssub_sat Binary INT_V 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Load load Load ANY_SVD _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
+            Store store Store ANY_SVD 0 [Ctrl, ADDR] [] CAN_STORE | MEM_TRAP;
+            Uload8 uload8 Load I16_64 _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
+            Sload8 sload8 Load I16_64 _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
+            Istore8 istore8 Store I16_64 0 [Ctrl, ADDR] [] CAN_STORE | MEM_TRAP;
+            Uload16 uload16 Load I32_64 _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
+            Sload16 sload16 Load I32_64 _ [ADDR] [Ctrl] CAN_LOAD | MEM_TRAP;
+            Istore16 istore16 Store I32_64 0 [Ctrl, ADDR] [] CAN_STORE | MEM_TRAP;
+            Uload32 uload32 Load PTR 0 [Ctrl] [Concrete(types::I64)] CAN_LOAD | MEM_TRAP;
+            Sload32 sload32 Load PTR 0 [Ctrl] [Concrete(types::I64)] CAN_LOAD | MEM_TRAP;
+            Istore32 istore32 Store I64_ONLY 0 [Ctrl, ADDR] [] CAN_STORE | MEM_TRAP;
+            StackSwitch stack_switch Ternary PTR 1 [Ctrl, Ctrl, Ctrl] [Ctrl]
+                CALL | CAN_LOAD | CAN_STORE | SIDE_EFFECTS | REQ_STACK_SWITCH | DEBUG_TAGS | STACK_MAP;
+            Uload8x8 uload8x8 Load PTR 0 [Ctrl] [Concrete(types::I16X8)] CAN_LOAD | MEM_TRAP;
+            Sload8x8 sload8x8 Load PTR 0 [Ctrl] [Concrete(types::I16X8)] CAN_LOAD | MEM_TRAP;
+            Uload16x4 uload16x4 Load PTR 0 [Ctrl] [Concrete(types::I32X4)] CAN_LOAD | MEM_TRAP;
+            Sload16x4 sload16x4 Load PTR 0 [Ctrl] [Concrete(types::I32X4)] CAN_LOAD | MEM_TRAP;
+            Uload32x2 uload32x2 Load PTR 0 [Ctrl] [Concrete(types::I64X2)] CAN_LOAD | MEM_TRAP;
+            Sload32x2 sload32x2 Load PTR 0 [Ctrl] [Concrete(types::I64X2)] CAN_LOAD | MEM_TRAP;
+            StackAddr stack_addr StackAddr PTR _ [] [Ctrl] NONE;
+            DynamicStackAddr dynamic_stack_addr DynamicStackAddr PTR _ [] [Ctrl] NONE;
+            SymbolValue symbol_value UnaryGlobalValue ANY_SVD _ [] [Ctrl] NONE;
+            TlsValue tls_value UnaryGlobalValue ANY_SVD _ [] [Ctrl] NONE;
+            GetPinnedReg get_pinned_reg NullAry PTR _ [] [Ctrl] SIDE_EFFECTS | REQ_PINNED_REG;
+            SetPinnedReg set_pinned_reg Unary PTR 0 [Ctrl] [] SIDE_EFFECTS | REQ_PINNED_REG;
+            GetFramePointer get_frame_pointer NullAry PTR _ [] [Ctrl] REQ_FRAME_POINTERS;
+            GetStackPointer get_stack_pointer NullAry PTR _ [] [Ctrl] NONE;
+            GetReturnAddress get_return_address NullAry PTR _ [] [Ctrl] REQ_FRAME_POINTERS;
+            GetExceptionHandlerAddress get_exception_handler_address ExceptionHandlerAddress PTR _ [] [Ctrl] NONE;
+            Iconst iconst UnaryImm I8_64 _ [] [Ctrl] NONE;
+            F16const f16const UnaryIeee16 MONO _ [] [Concrete(types::F16)] NONE;
+            F32const f32const UnaryIeee32 MONO _ [] [Concrete(types::F32)] NONE;
+            F64const f64const UnaryIeee64 MONO _ [] [Concrete(types::F64)] NONE;
+            F128const f128const UnaryConst MONO _ [] [Concrete(types::F128)] NONE;
+            Vconst vconst UnaryConst ANY_V _ [] [Ctrl] NONE;
+            Shuffle shuffle Shuffle MONO _ [C8X16, C8X16] [C8X16] NONE;
+            Nop nop NullAry MONO _ [] [] NONE;
+            Select select Ternary ANY_SV 1 [Free(INT_S), Ctrl, Ctrl] [Ctrl] NONE;
+            SelectSpectreGuard select_spectre_guard Ternary ANY_SV 1 [Free(INT_S), Ctrl, Ctrl] [Ctrl] NONE;
+            Bitselect bitselect Ternary ANY_SV 1 [Ctrl, Ctrl, Ctrl] [Ctrl] NONE;
+            Blendv blendv Ternary ANY_SV 1 [Ctrl, Ctrl, Ctrl] [Ctrl] X86;
+            VanyTrue vany_true Unary ANY_V 0 [Ctrl] [Concrete(types::I8)] NONE;
+            VallTrue vall_true Unary ANY_V 0 [Ctrl] [Concrete(types::I8)] NONE;
+            VhighBits vhigh_bits Unary I8_64 _ [Free(ANY_V)] [Ctrl] NONE;
+            Icmp icmp IntCompare INT_SVD 0 [Ctrl, Ctrl] [Truthy] NONE;
+            Iadd iadd Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Isub isub Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Ineg ineg Unary INT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Iabs iabs Unary INT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Imul imul Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Umulhi umulhi Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Smulhi smulhi Binary INT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            SqmulRoundSat sqmul_round_sat Binary Q_MUL 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            X86Pmulhrsw x86_pmulhrsw Binary Q_MUL 0 [Ctrl, Ctrl] [Ctrl] X86;
+            Udiv udiv Binary INT_S 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
+            Sdiv sdiv Binary INT_S 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
+            Urem urem Binary INT_S 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
+            Srem srem Binary INT_S 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
+            SaddOverflowCin sadd_overflow_cin Ternary INT_S 1 [Ctrl, Ctrl, Concrete(types::I8)]
+                [Ctrl, Concrete(types::I8)] NONE;
+            UaddOverflowCin uadd_overflow_cin Ternary INT_S 1 [Ctrl, Ctrl, Concrete(types::I8)]
+                [Ctrl, Concrete(types::I8)] NONE;
+            UaddOverflow uadd_overflow Binary INT_S 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
+            SaddOverflow sadd_overflow Binary INT_S 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
+            UsubOverflow usub_overflow Binary INT_S 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
+            SsubOverflow ssub_overflow Binary INT_S 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
+            UmulOverflow umul_overflow Binary I8_64 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
+            SmulOverflow smul_overflow Binary I8_64 0 [Ctrl, Ctrl] [Ctrl, Concrete(types::I8)] NONE;
+            UaddOverflowTrap uadd_overflow_trap IntAddTrap I32_64 0 [Ctrl, Ctrl] [Ctrl] CAN_TRAP | IDEMPOTENT;
+            SsubOverflowBin ssub_overflow_bin Ternary INT_S 1 [Ctrl, Ctrl, Concrete(types::I8)]
+                [Ctrl, Concrete(types::I8)] NONE;
+            UsubOverflowBin usub_overflow_bin Ternary INT_S 1 [Ctrl, Ctrl, Concrete(types::I8)]
+                [Ctrl, Concrete(types::I8)] NONE;
+            Band band Binary ANY_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Bor bor Binary ANY_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Bxor bxor Binary ANY_SV 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Bnot bnot Unary ANY_SV 0 [Ctrl] [Ctrl] NONE;
+            Rotl rotl Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
+            Rotr rotr Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
+            Ishl ishl Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
+            Ushr ushr Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
+            Sshr sshr Binary INT_SVD 0 [Ctrl, Free(INT_S)] [Ctrl] NONE;
+            Bitrev bitrev Unary INT_S 0 [Ctrl] [Ctrl] NONE;
+            Clz clz Unary INT_S 0 [Ctrl] [Ctrl] NONE;
+            Cls cls Unary INT_S 0 [Ctrl] [Ctrl] NONE;
+            Ctz ctz Unary INT_S 0 [Ctrl] [Ctrl] NONE;
+            Bswap bswap Unary I16_128 0 [Ctrl] [Ctrl] NONE;
+            Popcnt popcnt Unary INT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Fcmp fcmp FloatCompare FLT_SVD 0 [Ctrl, Ctrl] [Truthy] NONE;
+            Fadd fadd Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Fsub fsub Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Fmul fmul Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Fdiv fdiv Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Sqrt sqrt Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Fma fma Ternary FLT_SVD 1 [Ctrl, Ctrl, Ctrl] [Ctrl] NONE;
+            Fneg fneg Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Fabs fabs Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Fcopysign fcopysign Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Fmin fmin Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Fmax fmax Binary FLT_SVD 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            Ceil ceil Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Floor floor Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Trunc trunc Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Nearest nearest Unary FLT_SVD 0 [Ctrl] [Ctrl] NONE;
+            Bitcast bitcast LoadNoOffset ANY_SVD _ [Free(ANY_SVD)] [Ctrl] NONE;
+            ScalarToVector scalar_to_vector Unary ANY_V _ [Lane] [Ctrl] NONE;
+            Bmask bmask Unary INT_S _ [Free(INT_S)] [Ctrl] NONE;
+            Ireduce ireduce Unary INT_S _ [Wider] [Ctrl] NONE;
+            Snarrow snarrow Binary NARROW 0 [Ctrl, Ctrl] [SplitLanes] NONE;
+            Unarrow unarrow Binary NARROW 0 [Ctrl, Ctrl] [SplitLanes] NONE;
+            Uunarrow uunarrow Binary NARROW 0 [Ctrl, Ctrl] [SplitLanes] NONE;
+            SwidenLow swiden_low Unary WIDEN 0 [Ctrl] [MergeLanes] NONE;
+            SwidenHigh swiden_high Unary WIDEN 0 [Ctrl] [MergeLanes] NONE;
+            UwidenLow uwiden_low Unary WIDEN 0 [Ctrl] [MergeLanes] NONE;
+            UwidenHigh uwiden_high Unary WIDEN 0 [Ctrl] [MergeLanes] NONE;
+            IaddPairwise iadd_pairwise Binary WIDEN 0 [Ctrl, Ctrl] [Ctrl] NONE;
+            X86Pmaddubsw x86_pmaddubsw Binary MONO _ [C8X16, C8X16] [Concrete(types::I16X8)] X86;
+            Uextend uextend Unary INT_S _ [Narrower] [Ctrl] NONE;
+            Sextend sextend Unary INT_S _ [Narrower] [Ctrl] NONE;
+            Fpromote fpromote Unary FLT_S _ [Narrower] [Ctrl] NONE;
+            Fdemote fdemote Unary FLT_S _ [Wider] [Ctrl] NONE;
+            Fvdemote fvdemote Unary MONO _ [Concrete(types::F64X2)] [Concrete(types::F32X4)] NONE;
+            FvpromoteLow fvpromote_low Unary MONO _ [Concrete(types::F32X4)] [Concrete(types::F64X2)] NONE;
+            FcvtToUint fcvt_to_uint Unary INT_S _ [Free(FLT_S)] [Ctrl] CAN_TRAP | IDEMPOTENT;
+            FcvtToSint fcvt_to_sint Unary INT_S _ [Free(FLT_S)] [Ctrl] CAN_TRAP | IDEMPOTENT;
+            FcvtToUintSat fcvt_to_uint_sat Unary INT_SV _ [FreeSameLanes(FLT_SVD)] [Ctrl] NONE;
+            FcvtToSintSat fcvt_to_sint_sat Unary INT_SV _ [FreeSameLanes(FLT_SVD)] [Ctrl] NONE;
+            X86Cvtt2dq x86_cvtt2dq Unary INT_SV _ [FreeSameLanes(FLT_SVD)] [Ctrl] X86;
+            FcvtFromUint fcvt_from_uint Unary FLT_SV _ [FreeSameLanes(INT_SV)] [Ctrl] NONE;
+            FcvtFromSint fcvt_from_sint Unary FLT_SV _ [FreeSameLanes(INT_SV)] [Ctrl] NONE;
+            Isplit isplit Unary I16_128 0 [Ctrl] [HalfWidth, HalfWidth] NONE;
+            Iconcat iconcat Binary I8_64 0 [Ctrl, Ctrl] [DoubleWidth] NONE;
+            AtomicRmw atomic_rmw AtomicRmw INT_S _ [ADDR, Ctrl] [Ctrl]
+                CAN_LOAD | CAN_STORE | SIDE_EFFECTS | MEM_TRAP;
+            AtomicCas atomic_cas AtomicCas INT_S 2 [ADDR, Ctrl, Ctrl] [Ctrl]
+                CAN_LOAD | CAN_STORE | SIDE_EFFECTS | MEM_TRAP;
+            AtomicLoad atomic_load LoadNoOffset INT_S _ [ADDR] [Ctrl] CAN_LOAD | SIDE_EFFECTS | MEM_TRAP;
+            AtomicStore atomic_store StoreNoOffset INT_S 0 [Ctrl, ADDR] [] CAN_STORE | SIDE_EFFECTS | MEM_TRAP;
+            Fence fence NullAry MONO _ [] [] SIDE_EFFECTS;
+            ExtractVector extract_vector BinaryImm8 XV 0 [Ctrl] [DynToVector] NONE;
+            SequencePoint sequence_point NullAry MONO _ [] [] SIDE_EFFECTS | DEBUG_TAGS;
+        }
+    };
 }
+pub(crate) use opcode_table;
+
+opcode_table!(define_opcodes);
 
 impl Opcode {
     /// The table row.

@@ -1,5 +1,6 @@
-//! Executable memory: pages mapped read-write for copying and patching code, then
-//! switched to read-execute. A region is never writable and executable at the same time.
+//! JIT memory: pages mapped read-write for copying and patching code or data, then
+//! switched to read-execute (code) or read-only (constant data). A region is never writable
+//! and executable at the same time.
 
 use core::ptr::NonNull;
 
@@ -7,7 +8,7 @@ use core::ptr::NonNull;
 pub struct CodeMemory {
     ptr: NonNull<u8>,
     len: usize,
-    executable: bool,
+    frozen: bool,
 }
 
 // SAFETY: the region is owned exclusively; after `make_executable` it is read-only.
@@ -39,12 +40,12 @@ impl CodeMemory {
         if p == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(CodeMemory { ptr: NonNull::new(p as *mut u8).expect("mmap returned null"), len, executable: false })
+        Ok(CodeMemory { ptr: NonNull::new(p as *mut u8).expect("mmap returned null"), len, frozen: false })
     }
 
     /// The bytes, while still writable.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        assert!(!self.executable, "code memory is no longer writable");
+        assert!(!self.frozen, "JIT memory is no longer writable");
         // SAFETY: the mapping is `len` bytes, readable and writable, owned by self.
         unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
@@ -56,7 +57,18 @@ impl CodeMemory {
         if r != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        self.executable = true;
+        self.frozen = true;
+        Ok(())
+    }
+
+    /// Make the region read-only (for read-only data).
+    pub fn make_readonly(&mut self) -> std::io::Result<()> {
+        // SAFETY: the region is our own mapping.
+        let r = unsafe { libc::mprotect(self.ptr.as_ptr() as *mut _, self.len, libc::PROT_READ) };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        self.frozen = true;
         Ok(())
     }
 

@@ -68,11 +68,13 @@ where
     Ok(CompiledCode { buffer: finished, frame_size, vcode: vcode_text, alignment: function_alignment })
 }
 
-/// Every physical register the allocated code writes: allocations of defs, destinations
-/// of allocator moves, and instruction clobbers. Call clobbers are normally caller-saved
-/// registers only, but a `try_call` clobbers everything (frames unwound by an exception do
-/// not restore what they saved), so a function containing one saves all callee-saved
-/// registers in its prologue.
+/// Every physical register the allocated code writes: allocations of defs, the
+/// destinations of allocator moves, and the registers instructions clobber. Call clobbers
+/// matter when the callee's convention clobbers a register the function's own convention
+/// must preserve (a `windows_fastcall` function calling a `system_v` one clobbers `rsi`,
+/// `rdi` and `xmm6`–`xmm15`), and a `try_call` clobbers everything (frames unwound by an
+/// exception do not restore what they saved), so a function containing one saves all its
+/// callee-saved registers. The frame layout keeps only the callee-saved ones.
 fn clobbered_regs<I: MachInst>(vcode: &VCode<I>, out: &regalloc2::Output) -> PRegSet {
     let mut set = PRegSet::empty();
     for i in 0..vcode.num_insts() {

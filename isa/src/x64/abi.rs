@@ -265,11 +265,14 @@ impl AbiSpec for X64Abi {
 }
 
 /// A load of a full value of type `ty` into a register.
+///
+/// An `f16` in an XMM register moves 4 bytes (`movss`): there is no 2-byte SSE2 move, and the
+/// callers (stack arguments, return areas) give it an 8-byte slot. It must not move 16.
 pub fn load_to_reg(mem: Mem, into: Writable<Reg>, ty: Type) -> Inst {
     use crate::x64::inst::RegMem;
     if into.to_reg().class() != RegClass::Int {
         let op = match ty.bytes() {
-            4 => XmmMovOp::Movss,
+            2 | 4 => XmmMovOp::Movss,
             8 => XmmMovOp::Movsd,
             _ => XmmMovOp::Movdqu,
         };
@@ -283,11 +286,12 @@ pub fn load_to_reg(mem: Mem, into: Writable<Reg>, ty: Type) -> Inst {
     }
 }
 
-/// A store of a full value of type `ty` from a register.
+/// A store of a full value of type `ty` from a register (an XMM `f16` as in
+/// [`load_to_reg`]: 4 bytes).
 pub fn store_from_reg(mem: Mem, from: Reg, ty: Type) -> Inst {
     if from.class() != RegClass::Int {
         let op = match ty.bytes() {
-            4 => XmmMovOp::Movss,
+            2 | 4 => XmmMovOp::Movss,
             8 => XmmMovOp::Movsd,
             _ => XmmMovOp::Movdqu,
         };

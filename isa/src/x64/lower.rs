@@ -63,6 +63,21 @@ fn unsupported_op(op: Opcode, ty: Type) -> CodegenError {
     unsupported(format!("{ty} {op}"))
 }
 
+/// The sign-bit mask and the magnitude mask (every other bit of the type) of a float type,
+/// as 16-byte XMM constants.
+fn float_masks(ty: Type) -> ([u8; 16], [u8; 16]) {
+    let bits = ty.bits() as usize;
+    let (mut sign, mut magnitude) = ([0u8; 16], [0u8; 16]);
+    for i in 0..bits.min(128) {
+        if i == bits - 1 {
+            sign[i / 8] |= 1 << (i % 8);
+        } else {
+            magnitude[i / 8] |= 1 << (i % 8);
+        }
+    }
+    (sign, magnitude)
+}
+
 /// Convert an IR integer condition to an x86 condition (after `cmp x, y`).
 fn intcc(cc: IntCC) -> CC {
     match cc {
@@ -679,6 +694,31 @@ impl X64Lower<'_> {
             Opcode::Udiv | Opcode::Sdiv | Opcode::Urem | Opcode::Srem => {
                 self.lower_div(ctx, inst, op, args[0], args[1], ty)
             }
+            Opcode::Iabs if ty == types::I128 => {
+                // s = hi >> 63 (arithmetic); |x| = (x ^ s) - s on the register pair.
+                let a = self.regs(ctx, args[0])?;
+                let s = self.tmp(ctx, types::I64)?;
+                ctx.emit(Inst::ShiftR {
+                    size: OperandSize::S64,
+                    kind: ShiftKind::Sar,
+                    src: a.reg(1),
+                    amount: ShiftAmount::Imm(63),
+                    dst: s,
+                });
+                let lo = self.emit_alu(ctx, OperandSize::S64, AluOp::Xor, a.reg(0), RegMemImm::Reg(s.to_reg()))?;
+                let hi = self.emit_alu(ctx, OperandSize::S64, AluOp::Xor, a.reg(1), RegMemImm::Reg(s.to_reg()))?;
+                let dst = ctx.output_regs(inst, 0)?;
+                for (i, (src, o)) in [(lo, AluOp::Sub), (hi, AluOp::Sbb)].into_iter().enumerate() {
+                    ctx.emit(Inst::AluRmiR {
+                        size: OperandSize::S64,
+                        op: o,
+                        src1: src,
+                        src2: RegMemImm::Reg(s.to_reg()),
+                        dst: Writable::from_reg(dst.reg(i)),
+                    });
+                }
+                Ok(())
+            }
             Opcode::Iabs => {
                 if !is_int_ty(ty) {
                     return Err(unsupported_op(op, ty));
@@ -841,6 +881,20 @@ impl X64Lower<'_> {
                 let y = self.regs(ctx, args[2])?;
                 let dst = ctx.output_regs(inst, 0)?;
                 self.select_regs(ctx, cond, ty, x, y, dst)
+            }
+            Opcode::Bitselect if ty.is_float() => {
+                // (c & x) | (~c & y) in XMM registers; `andnps` computes `~src1 & src2`.
+                let vex = self.b.isa.has_avx;
+                let c = self.reg(ctx, args[0])?;
+                let x = self.reg(ctx, args[1])?;
+                let y = self.reg(ctx, args[2])?;
+                let a = self.tmp(ctx, ty)?;
+                ctx.emit(Inst::XmmRmR { op: SseOp::Andps, src1: x, src2: RegMem::Reg(c), dst: a, vex });
+                let b = self.tmp(ctx, ty)?;
+                ctx.emit(Inst::XmmRmR { op: SseOp::Andnps, src1: c, src2: RegMem::Reg(y), dst: b, vex });
+                let dst = self.output(ctx, inst)?;
+                ctx.emit(Inst::XmmRmR { op: SseOp::Orps, src1: a.to_reg(), src2: RegMem::Reg(b.to_reg()), dst, vex });
+                Ok(())
             }
             Opcode::Bitselect => {
                 if !is_int_ty(ty) && ty != types::I128 {
@@ -1058,11 +1112,12 @@ impl X64Lower<'_> {
                     }
                     return Ok(());
                 }
+                // i128 <-> f128 moves between a register pair and one XMM register: not yet.
+                if ty.bits() > 64 {
+                    return Err(unsupported(format!("bitcast from {src_ty} to {ty}")));
+                }
                 let dst = self.output(ctx, inst)?;
                 let size = if ty.bits() == 64 { OperandSize::S64 } else { OperandSize::S32 };
-                if ty.bits() > 64 {
-                    return Err(unsupported_op(op, ty));
-                }
                 if sc == RegClass::Int {
                     ctx.emit(Inst::GprToXmm { op: GprToXmmOp::Mov, size, src: RegMem::Reg(r.reg(0)), dst });
                 } else {
@@ -1139,7 +1194,7 @@ impl X64Lower<'_> {
             }
             return Ok(());
         }
-        if ty == types::F32 || ty == types::F64 {
+        if ty.is_float() {
             let sop = match (op, ty == types::F64) {
                 (Opcode::Band, false) => SseOp::Andps,
                 (Opcode::Band, true) => SseOp::Andpd,
@@ -1224,7 +1279,7 @@ impl X64Lower<'_> {
             }
             return Ok(());
         }
-        if op == Opcode::Bnot && (ty == types::F32 || ty == types::F64) {
+        if op == Opcode::Bnot && ty.is_float() {
             let src1 = self.reg(ctx, x)?;
             let ones = self.const_mem(ctx, &[0xff; 16]);
             let dst = self.output(ctx, inst)?;
@@ -2354,15 +2409,13 @@ impl X64Lower<'_> {
         let scalar = ty == types::F32 || ty == types::F64;
         let vex = self.b.isa.has_avx;
         let src_ty = ctx.value_ty(args[0]);
-        if !scalar && !(matches!(op, Opcode::Fpromote | Opcode::Fdemote)) {
+        // The sign-bit operations are bitwise, so they work for every float width held in an
+        // XMM register (f16 and f128 included).
+        let bitwise = matches!(op, Opcode::Fneg | Opcode::Fabs | Opcode::Fcopysign) && ty.is_float();
+        if !scalar && !bitwise && !(matches!(op, Opcode::Fpromote | Opcode::Fdemote)) {
             return Err(unsupported_op(op, ty));
         }
-        let sign: u64 = if double { 1 << 63 } else { 1 << 31 };
-        let mask16 = |v: u64| -> [u8; 16] {
-            let mut b = [0u8; 16];
-            b[..8].copy_from_slice(&v.to_le_bytes());
-            b
-        };
+        let (sign_mask, magnitude_mask) = float_masks(ty);
         let res: Reg = match op {
             Opcode::Fadd | Opcode::Fsub | Opcode::Fmul | Opcode::Fdiv => {
                 let sop = match (op, double) {
@@ -2391,10 +2444,9 @@ impl X64Lower<'_> {
             Opcode::Fneg | Opcode::Fabs => {
                 let x = self.reg(ctx, args[0])?;
                 let (sop, m) = if op == Opcode::Fneg {
-                    (if double { SseOp::Xorpd } else { SseOp::Xorps }, mask16(sign))
+                    (if double { SseOp::Xorpd } else { SseOp::Xorps }, sign_mask)
                 } else {
-                    let all = if double { u64::MAX } else { 0xffff_ffff };
-                    (if double { SseOp::Andpd } else { SseOp::Andps }, mask16(all & !sign))
+                    (if double { SseOp::Andpd } else { SseOp::Andps }, magnitude_mask)
                 };
                 let cm = self.const_mem(ctx, &m);
                 let d = self.tmp(ctx, ty)?;
@@ -2404,10 +2456,9 @@ impl X64Lower<'_> {
             Opcode::Fcopysign => {
                 let x = self.reg(ctx, args[0])?;
                 let y = self.reg(ctx, args[1])?;
-                let all = if double { u64::MAX } else { 0xffff_ffff };
                 let (and, or) = if double { (SseOp::Andpd, SseOp::Orpd) } else { (SseOp::Andps, SseOp::Orps) };
-                let mag = self.const_mem(ctx, &mask16(all & !sign));
-                let sgn = self.const_mem(ctx, &mask16(sign));
+                let mag = self.const_mem(ctx, &magnitude_mask);
+                let sgn = self.const_mem(ctx, &sign_mask);
                 let a = self.tmp(ctx, ty)?;
                 ctx.emit(Inst::XmmRmR { op: and, src1: x, src2: mag, dst: a, vex });
                 let b = self.tmp(ctx, ty)?;
@@ -2742,6 +2793,13 @@ impl X64Lower<'_> {
                 Ok(())
             }
             Opcode::BrTable => {
+                // Every destination is the same edge: a plain jump. (Using the index
+                // would put a register use after the edge moves regalloc2 places before a
+                // branch with one successor, which it rejects as `DisallowedBranchArg`.)
+                if targets.iter().all(|&t| t == targets[0]) {
+                    ctx.emit(Inst::JmpKnown { dst: targets[0] });
+                    return Ok(());
+                }
                 let idx = self.reg(ctx, args[0])?;
                 let tmp1 = self.tmp(ctx, types::I64)?;
                 let tmp2 = self.tmp(ctx, types::I64)?;

@@ -1,0 +1,252 @@
+//! `kiln-fuzz`: the command-line front end.
+//!
+//! - `differential --seed S --count N [--save DIR] [--verbose]`: generate N cases from seed S,
+//!   compare the interpreter with compiled code, shrink and save each failure as a `.clif`
+//!   runtest in DIR (default `fuzz/failures`), print statistics and end with
+//!   `N passed, M failed`; the exit status is non-zero if any case failed.
+//! - `probe`: list the instruction forms the generator wanted and the target rejected.
+//! - `print --seed S --case K`: print the CLIF of one case.
+//! - `check FILE…`: run the `; run:` lines of runtests in the interpreter and compiled under
+//!   every configuration.
+//!
+//! A watchdog aborts the process (printing the case) if one case runs for more than a
+//! minute: compiled code that loops forever is a miscompile too.
+
+use kiln_fuzz::diff::{Case, Differ, Stats, generate_case, reproducer};
+use kiln_fuzz::generate::GenConfig;
+use kiln_fuzz::oracle::TargetSupport;
+use kiln_fuzz::shrink::shrink;
+use kiln_fuzz::{seeded_bytes, table};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+static CURRENT: Mutex<String> = Mutex::new(String::new());
+static STARTED: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// Milliseconds since the start, plus one (0 means "no case running").
+fn now_ms() -> u64 {
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: kiln-fuzz differential --seed S --count N [--save DIR] [--verbose]");
+    eprintln!("       kiln-fuzz probe");
+    eprintln!("       kiln-fuzz print --seed S --case K");
+    eprintln!("       kiln-fuzz check FILE.clif...   (run lines: interpreter and every configuration)");
+    ExitCode::from(2)
+}
+
+struct Opts {
+    seed: u64,
+    count: u64,
+    from: u64,
+    case: u64,
+    save: String,
+    verbose: bool,
+}
+
+fn parse_opts(args: &[String]) -> Option<Opts> {
+    let mut o = Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seed" => o.seed = it.next()?.parse().ok()?,
+            "--count" => o.count = it.next()?.parse().ok()?,
+            "--from" => o.from = it.next()?.parse().ok()?,
+            "--case" => o.case = it.next()?.parse().ok()?,
+            "--save" => o.save = it.next()?.clone(),
+            "--verbose" | "-v" => o.verbose = true,
+            _ => return None,
+        }
+    }
+    Some(o)
+}
+
+fn start_watchdog() {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(5));
+            let started = STARTED.load(Ordering::Relaxed);
+            if started == 0 {
+                continue;
+            }
+            let now = now_ms();
+            if now.saturating_sub(started) > 60_000 {
+                let text = CURRENT.lock().map(|s| s.clone()).unwrap_or_default();
+                eprintln!("watchdog: a case ran for more than 60 s (compiled code does not terminate?):\n{text}");
+                std::process::exit(3);
+            }
+        }
+    });
+}
+
+fn differential(o: &Opts) -> ExitCode {
+    start_watchdog();
+    let mut oracle = TargetSupport::new();
+    let cfg = GenConfig::default();
+    let differ = Differ::default();
+    let mut stats = Stats::default();
+    let (mut passed, mut failed, mut invalid_input) = (0u64, 0u64, 0u64);
+    for k in o.from..o.from + o.count {
+        let data = seeded_bytes(o.seed, k);
+        let case = match generate_case(&data, &cfg, &mut oracle) {
+            Ok(c) => c,
+            Err(_) => {
+                invalid_input += 1;
+                continue;
+            }
+        };
+        if let Ok(mut g) = CURRENT.lock() {
+            *g = format!("seed {} case {k}\n{}", o.seed, case.program.to_clif());
+        }
+        STARTED.store(now_ms(), Ordering::Relaxed);
+        if o.verbose {
+            eprintln!("case {k}: {} instructions", case.program.size());
+        }
+        match differ.check(&case, Some(&mut stats)) {
+            Ok(()) => passed += 1,
+            Err(failure) => {
+                failed += 1;
+                report_failure(o, k, &case, &failure, &differ);
+            }
+        }
+        STARTED.store(0, Ordering::Relaxed);
+    }
+    print_stats(&stats, &oracle);
+    if invalid_input > 0 {
+        println!("{invalid_input} inputs gave no program");
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn report_failure(o: &Opts, k: u64, case: &Case, failure: &kiln_fuzz::diff::Failure, differ: &Differ) {
+    println!("=== FAILURE: seed {} case {k}: {failure}", o.seed);
+    println!("{}", case.program.to_clif());
+    for a in &case.args {
+        let s: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+        println!("; arguments: ({})", s.join(", "));
+    }
+    // Shrink against the failing configuration only.
+    let mut d = Differ { configs: differ.configs.clone() };
+    if let Some(c) = failure.config() {
+        d.configs = vec![c.clone()];
+    }
+    let (small, small_failure) = shrink(
+        case,
+        failure,
+        |c| {
+            // Each check gets its own watchdog period.
+            STARTED.store(now_ms(), Ordering::Relaxed);
+            d.check(c, None)
+        },
+        3000,
+    );
+    let header =
+        format!("Reproducer found by `kiln-fuzz differential --seed {} --count {}` (case {k}).", o.seed, k + 1);
+    let text = reproducer(&small, &small_failure, &header);
+    println!("--- shrunk ({} -> {} instructions):\n{text}", case.program.size(), small.program.size());
+    let _ = std::fs::create_dir_all(&o.save);
+    let path = format!("{}/seed{}-case{k}.clif", o.save, o.seed);
+    match std::fs::write(&path, &text) {
+        Ok(()) => println!("--- saved {path}"),
+        Err(e) => println!("--- could not save {path}: {e}"),
+    }
+}
+
+fn print_stats(stats: &Stats, oracle: &TargetSupport) {
+    let generated: std::collections::BTreeSet<&str> =
+        table::GEN_OPS.iter().map(|g| g.opcode.name()).chain(table::CONTROL_OPCODES.iter().map(|o| o.name())).collect();
+    let seen: Vec<&str> = stats.opcodes.keys().copied().collect();
+    let missing: Vec<&&str> = generated.iter().filter(|n| !stats.opcodes.contains_key(*n)).collect();
+    println!(
+        "runs compared: {}; interpreter returned {} times, trapped {} times, {} runs skipped (fuel)",
+        stats.comparisons,
+        stats.returns,
+        stats.traps.values().sum::<u64>(),
+        stats.skipped_runs
+    );
+    let traps: Vec<String> = stats.traps.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+    println!("traps by code: {}", traps.join(", "));
+    println!("opcodes exercised: {} ({})", seen.len(), seen.join(" "));
+    if !missing.is_empty() {
+        let m: Vec<&str> = missing.iter().map(|s| **s).collect();
+        println!("opcodes of the table never exercised: {}", m.join(" "));
+    }
+    let types: Vec<String> = stats.types.iter().map(|t| t.to_string()).collect();
+    println!("types exercised: {} ({})", types.len(), types.join(" "));
+    println!("instruction forms the target rejects (not generated): {}", oracle.unsupported.len());
+    for (k, e) in &oracle.errors {
+        println!("probe error (backend bug?): {k}: {e}");
+    }
+    for (m, n) in &stats.unsupported {
+        println!("unsupported at compile time ({n} cases): {m}");
+    }
+}
+
+fn probe() -> ExitCode {
+    let mut oracle = TargetSupport::new();
+    let cfg = GenConfig::default();
+    for k in 0..2000 {
+        let _ = generate_case(&seeded_bytes(0xC0FFEE, k), &cfg, &mut oracle);
+    }
+    for (k, m) in &oracle.unsupported {
+        println!("unsupported: {k}  [{m}]");
+    }
+    for (k, m) in &oracle.errors {
+        println!("ERROR: {k}: {m}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_case(o: &Opts) -> ExitCode {
+    let mut oracle = TargetSupport::new();
+    match generate_case(&seeded_bytes(o.seed, o.case), &GenConfig::default(), &mut oracle) {
+        Ok(c) => {
+            println!("{}", c.program.to_clif());
+            for a in &c.args {
+                let s: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+                println!("; arguments: ({})", s.join(", "));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("no program: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_files(paths: &[String]) -> ExitCode {
+    let (mut passed, mut failed) = (0, 0);
+    for p in paths {
+        match std::fs::read_to_string(p).map_err(|e| e.to_string()).and_then(|t| kiln_fuzz::runtest::check_runtest(&t))
+        {
+            Ok(n) => passed += n,
+            Err(e) => {
+                println!("{p}: {e}");
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else { return usage() };
+    if cmd == "check" {
+        return check_files(&args[1..]);
+    }
+    let Some(opts) = parse_opts(&args[1..]) else { return usage() };
+    match cmd.as_str() {
+        "differential" => differential(&opts),
+        "probe" => probe(),
+        "print" => print_case(&opts),
+        _ => usage(),
+    }
+}

@@ -1,0 +1,138 @@
+//! The support oracle for a real target: an instruction (or a signature type) is generated
+//! only if a one-instruction probe function containing it compiles for every ISA variant
+//! the tester uses. Answers are memoized by the instruction's template (with numbers
+//! erased) and types, so each distinct form is compiled once per process.
+//!
+//! Probes that fail with something other than `Unsupported` are recorded in
+//! [`TargetSupport::errors`]: those are backend bugs, not gaps, and the tester reports them.
+
+use crate::generate::Support;
+use kiln_codegen::{CodegenError, Context, TargetIsa};
+use kiln_ir::Type;
+use kiln_ir::settings::{Flags, TargetSpec};
+use kiln_ir::text::parse_functions;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+/// A [`Support`] oracle that compiles probe functions with real ISAs.
+pub struct TargetSupport {
+    isas: Vec<Box<dyn TargetIsa>>,
+    cache: HashMap<String, bool>,
+    /// Forms the target rejected as unsupported: key → message.
+    pub unsupported: BTreeMap<String, String>,
+    /// Forms whose probe failed for another reason (a backend bug): key → message.
+    pub errors: BTreeMap<String, String>,
+}
+
+/// The ISA variants the tester compiles for: the host with all its features, and a
+/// baseline x86-64 without extensions (exercising fallback lowerings).
+pub fn isa_variants(flags: &Flags) -> Vec<(String, Box<dyn TargetIsa>)> {
+    let mut v = Vec::new();
+    if let Ok(isa) = kiln_isa::native(flags.clone()) {
+        let name = kiln_isa::host_isa_flags().map(|f| f.to_string()).unwrap_or_default();
+        v.push((format!("x86_64 {name}").trim().to_string(), isa));
+    }
+    if let Ok(spec) = TargetSpec::parse("x86_64", &[]) {
+        if let Ok(isa) = kiln_isa::lookup(&spec, flags.clone()) {
+            v.push(("x86_64".to_string(), isa));
+        }
+    }
+    v
+}
+
+impl TargetSupport {
+    /// An oracle probing the host and baseline x86-64 ISAs with default settings.
+    pub fn new() -> Self {
+        let isas = isa_variants(&Flags::default()).into_iter().map(|(_, i)| i).collect();
+        TargetSupport { isas, cache: HashMap::new(), unsupported: BTreeMap::new(), errors: BTreeMap::new() }
+    }
+
+    fn probe(&mut self, key: String, text: String) -> bool {
+        if let Some(&ok) = self.cache.get(&key) {
+            return ok;
+        }
+        let mut ok = true;
+        match parse_functions(&text) {
+            Err(e) => {
+                self.errors.insert(key.clone(), format!("probe does not parse: {e}\n{text}"));
+                ok = false;
+            }
+            Ok(funcs) => {
+                'isas: for isa in &self.isas {
+                    for f in &funcs {
+                        let mut ctx = Context::for_function(f.clone());
+                        match ctx.compile(&**isa) {
+                            Ok(_) => {}
+                            Err(CodegenError::Unsupported(m)) => {
+                                self.unsupported.insert(key.clone(), m);
+                                ok = false;
+                                break 'isas;
+                            }
+                            Err(e) => {
+                                self.errors.insert(key.clone(), format!("{e}\n{text}"));
+                                ok = false;
+                                break 'isas;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.cache.insert(key, ok);
+        ok
+    }
+}
+
+impl Default for TargetSupport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn types_list(ts: &[Type]) -> String {
+    ts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+impl Support for TargetSupport {
+    fn inst_ok(&mut self, _opcode: &'static str, template: &str, args: &[Type], results: &[Type]) -> bool {
+        let shape: String = template.chars().map(|c| if c.is_ascii_digit() { '0' } else { c }).collect();
+        let key = format!("{shape} : ({}) -> ({})", types_list(args), types_list(results));
+        if self.cache.contains_key(&key) {
+            return self.cache[&key];
+        }
+        let mut text = String::new();
+        let rets = if results.is_empty() { String::new() } else { format!(" -> {}", types_list(results)) };
+        let _ = writeln!(text, "function %probe({}){rets} system_v {{", types_list(args));
+        let params: Vec<String> = args.iter().enumerate().map(|(i, t)| format!("v{i}: {t}")).collect();
+        let _ = writeln!(text, "block0({}):", params.join(", "));
+        let res: Vec<String> = (0..results.len()).map(|i| format!("v{}", 100 + i)).collect();
+        let mut body = String::new();
+        let mut n = 0;
+        for ch in template.chars() {
+            if ch == '#' {
+                let _ = write!(body, "v{n}");
+                n += 1;
+            } else {
+                body.push(ch);
+            }
+        }
+        if res.is_empty() {
+            let _ = writeln!(text, "    {body}");
+        } else {
+            let _ = writeln!(text, "    {} = {body}", res.join(", "));
+        }
+        let _ = writeln!(text, "    return {}\n}}", res.join(", "));
+        self.probe(key, text)
+    }
+
+    fn sig_type_ok(&mut self, ty: Type, cc: &'static str) -> bool {
+        let key = format!("signature type {ty} {cc}");
+        let text = format!(
+            "function %p({ty}, {ty}) -> {ty}, {ty} {cc} {{\nblock0(v0: {ty}, v1: {ty}):\n    return v1, v0\n}}\n\n\
+             function %q({ty}) -> {ty} {cc} {{\n    sig0 = ({ty}, {ty}) -> {ty}, {ty} {cc}\n    fn0 = %p sig0\n\
+             block0(v0: {ty}):\n    v1, v2 = call fn0(v0, v0)\n    v3 = func_addr.i64 fn0\n\
+             v4, v5 = call_indirect sig0, v3(v1, v2)\n    return v4\n}}\n"
+        );
+        self.probe(key, text)
+    }
+}
