@@ -7,8 +7,9 @@
 //! operand types (the source of an extension, a shift amount, a `select` condition) every
 //! type the opcode table allows. The function is optimized with only that rule enabled and
 //! extraction forced to take the rewrite; instantiations where the rule fired are run by the
-//! interpreter, before and after, on hundreds of edge-case and random inputs each, and the
-//! results (values bit for bit, or the trap) must be identical. Every rule must fire on at
+//! interpreter, before and after, on edge-case and random inputs (at least 3000 per rule,
+//! 200 per instantiation), and the results (values bit for bit, or the trap) must be
+//! identical. Every rule must fire on at
 //! least one instantiation, so no rule goes untested.
 //!
 //! Folding rules are checked per opcode and type: constants built from random operand values
@@ -35,8 +36,8 @@ use std::fmt::Write;
 const FIRINGS_PER_TYPE: usize = 6;
 /// Constant choices tried per type assignment.
 const ATTEMPTS: usize = 120;
-/// Inputs per instantiation.
-const INPUTS: usize = 300;
+/// Inputs per rule, at least (spread over its instantiations, at least 200 each).
+const INPUTS_PER_RULE: usize = 3000;
 
 struct Rng(u64);
 
@@ -513,6 +514,7 @@ fn every_rule_is_sound_and_fires() {
     let only: Option<String> = std::env::var("KILN_RULE").ok();
     let mut failures: Vec<String> = Vec::new();
     let mut total_inputs = 0usize;
+    let mut min_inputs = (usize::MAX, String::new());
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut ctx = OptContext::new();
     ctx.options.force_rewrites = true;
@@ -526,6 +528,8 @@ fn every_rule_is_sound_and_fires() {
         ctx.options.only_rule = Some(ri);
         let mut fired_any = false;
         let mut inputs = 0;
+        // Instantiations where the rule fired: (text, original, optimized, parameter types).
+        let mut cases: Vec<(String, Function, Function, Vec<Type>)> = Vec::new();
         for &t in rule.types.examples() {
             let init = Assign { node: vec![None; rule.pats.len()], var: vec![None; rule.vars.len()] };
             let mut states = assign(rule, rule.root, TEST_TYPES, Some(t), vec![init]);
@@ -565,27 +569,29 @@ fn every_rule_is_sound_and_fires() {
                     }
                     fired_here += 1;
                     fired += 1;
-                    match compare(&orig, &opt, &inst.params, &mut rng, INPUTS) {
-                        Ok(n) => inputs += n,
-                        Err(e) => {
-                            failures.push(format!(
-                                "{name} on {t}: {e}\nbefore:\n{}\nafter:\n{}",
-                                inst.text,
-                                opt.display()
-                            ));
-                            break;
-                        }
-                    }
+                    cases.push((inst.text, orig, opt, inst.params));
                 }
             }
             fired_any |= fired > 0;
         }
+        let per_case = INPUTS_PER_RULE.div_ceil(cases.len().max(1)).max(200);
+        for (text, orig, opt, params) in &cases {
+            match compare(orig, opt, params, &mut rng, per_case) {
+                Ok(n) => inputs += n,
+                Err(e) => {
+                    let t = orig.signature.returns.first().map(|p| p.value_type.to_string()).unwrap_or_default();
+                    failures.push(format!("{name} (result {t}): {e}\nbefore:\n{text}\nafter:\n{}", opt.display()));
+                    break;
+                }
+            }
+        }
+        min_inputs = min_inputs.min((inputs, name.clone()));
         if !fired_any {
             failures.push(format!("{name}: never fired on any instantiation"));
         }
         total_inputs += inputs;
     }
-    eprintln!("pattern rules checked on {total_inputs} inputs");
+    eprintln!("pattern rules checked on {total_inputs} inputs; fewest: {} inputs ({})", min_inputs.0, min_inputs.1);
     assert!(failures.is_empty(), "{} rule failures:\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
