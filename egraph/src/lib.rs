@@ -8,12 +8,14 @@
 //! 2. `const_block_params` — a block parameter that receives the same value on every edge
 //!    becomes that value;
 //! 3. `alias_analysis` — compute, for every block, the last store each memory category
-//!    (alias region) may have seen ([`alias`]);
+//!    (alias region, or "any") may have seen, respecting `readonly` and alias regions
+//!    (module `alias`); redundant-load elimination and store-to-load forwarding use it in
+//!    the next pass, where addresses are already value-numbered;
 //! 4. `egraph` — pure instructions become hash-consed e-nodes (GVN), rewrite rules are
-//!    applied eagerly with bounded budgets, loads are deduplicated and forwarded from stores
-//!    using the alias analysis, the cheapest form of every value is extracted and elaborated
-//!    back into the layout with loop-invariant code motion and rematerialization of
-//!    constants ([`egraph`], [`rules`]);
+//!    applied eagerly with bounded budgets ([`rules`]), loads are deduplicated and forwarded
+//!    from stores, the cheapest form of every value is extracted and elaborated back into
+//!    the layout with loop-invariant code motion and rematerialization of constants (module
+//!    `egraph`);
 //! 5. `dead_code` — remove unused instructions without effects and unused block parameters;
 //! 6. `cfg_cleanup` — fold constant branches, thread jumps through empty blocks, merge
 //!    straight-line blocks, remove what became unreachable.

@@ -7,14 +7,19 @@
 //! - redundant loads are removed and stored values forwarded to loads (keys from
 //!   [`crate::alias`], in a map scoped by the dominator tree, so only a dominating access is
 //!   reused);
-//! - instructions whose only effect is a possible trap (`udiv`, `fcvt_to_sint`, …) are
-//!   value-numbered against a *dominating* identical instruction, never moved;
+//! - instructions whose only effect is a possible trap (`udiv`, `fcvt_to_sint`, …, and
+//!   `trapz`/`trapnz`) are value-numbered against a *dominating* identical instruction,
+//!   never moved;
 //! - a division by a constant that cannot trap becomes a pure node (so strength reduction
-//!   applies); loads that are `readonly` and `can_move` become pure nodes too.
+//!   applies); loads that are `readonly` and `can_move` become pure nodes too;
+//! - pure instructions with two results (`isplit`, overflow arithmetic) stay in the skeleton
+//!   and are folded there when their operands are constants.
 //!
 //! Invariants: operands are visited before users (dominance order), so every operand has
 //! an id when its user is inserted; a removed instruction's result is mapped to the id that
-//! replaces it; nothing that may trap or touch memory leaves its place.
+//! replaces it; each id made from an input instruction remembers that instruction's block
+//! (its *home*, used by elaboration); nothing that may trap or touch memory leaves its place
+//! (except `readonly can_move` loads, which the flags allow to move).
 
 use super::{EGraph, Id, NodeData};
 use crate::alias::{self, AliasAnalysis, MemKey};

@@ -1,6 +1,6 @@
 //! The rewrite rules: short declarative entries, one topic per file.
 //!
-//! A rule is written with the [`rules!`] macro as
+//! A rule is written with the `rules!` macro as
 //!
 //! ```text
 //! name : types : (lhs pattern) if (guard) (guard) … => (rhs template);
@@ -13,7 +13,7 @@
 //!   constant `c`; `(icmp cc x y)` binds the condition code `cc` (or names one: `eq`, `ult`…);
 //!   `(f64const c)` binds a float constant.
 //! - Guards and computed immediates are small expressions (`(pow2 c)`, `(log2 c)`,
-//!   `(add a b)`, `(ty_eq x T)`, `(swap cc)`, …; see [`engine`]).
+//!   `(add a b)`, `(ty_eq x T)`, `(swap cc)`, …; see `engine.rs`).
 //! - Templates build new nodes; an opcode may carry a type (`iconst.T`, `iconst.i32`,
 //!   `uextend.x` = the type of `x`); otherwise the type follows from the context. `(call f
 //!   args…)` runs a Rust builder for rewrites too long for a template (magic-number
@@ -21,11 +21,11 @@
 //!
 //! The macro keeps every rule as text (checked for balanced parentheses by the compiler);
 //! the text is compiled once per process into matchers indexed by root opcode
-//! ([`dsl`]). Every rule is checked for soundness by `soundness.rs` (tests), which
+//! (`dsl.rs`). Every rule is checked for soundness by `soundness.rs` (tests), which
 //! instantiates its left side on each type the rule allows and compares the interpreter's
 //! results before and after the rewrite.
 //!
-//! Constant folding is one rule per foldable opcode ([`fold`]): it evaluates the node with
+//! Constant folding is one rule per foldable opcode (`fold.rs`): it evaluates the node with
 //! the reference interpreter.
 
 pub(crate) mod builders;
