@@ -15,6 +15,7 @@ pub(crate) struct Edges {
     start: SecondaryMap<Block, u32>,
     list: Vec<(Inst, u32)>,
     scratch: Vec<(Block, Inst, u32)>,
+    fill: Vec<u32>,
 }
 
 impl Edges {
@@ -44,10 +45,11 @@ impl Edges {
         }
         self.list.clear();
         self.list.resize(self.scratch.len(), (Inst::new(0), 0));
-        let mut fill: Vec<u32> = (0..n).map(|i| self.start[Block::new(i)]).collect();
+        self.fill.clear();
+        self.fill.extend((0..n).map(|i| self.start[Block::new(i)]));
         for &(t, inst, k) in &self.scratch {
             if t.index() < n {
-                let f = &mut fill[t.index()];
+                let f = &mut self.fill[t.index()];
                 self.list[*f as usize] = (inst, k);
                 *f += 1;
             }
