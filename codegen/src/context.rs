@@ -6,6 +6,7 @@ use crate::result::{CodegenError, CodegenResult, CompiledCode};
 use kiln_ir::Function;
 use kiln_ir::analysis::cfg::ControlFlowGraph;
 use kiln_ir::analysis::domtree::DominatorTree;
+use kiln_ir::settings::OptLevel;
 use kiln_ir::verifier::{VerifierContext, verify_function_with};
 
 /// Memory reused between compilations by the backend.
@@ -29,6 +30,7 @@ pub struct Context {
     cfg: ControlFlowGraph,
     domtree: DominatorTree,
     scratch: CompileScratch,
+    opt: kiln_egraph::OptContext,
     compiled: Option<CompiledCode>,
 }
 
@@ -58,18 +60,36 @@ impl Context {
         verify_function_with(&self.func, &vctx, &self.cfg, &self.domtree).map_err(CodegenError::Verifier)
     }
 
-    /// Compile the function for `isa`: verify (if `enable_verifier`), lower, allocate
-    /// registers and emit.
+    /// Compile the function for `isa`: verify (if `enable_verifier`), optimize (unless
+    /// `opt_level=none`), lower, allocate registers and emit.
     pub fn compile(&mut self, isa: &dyn TargetIsa) -> CodegenResult<&CompiledCode> {
-        if isa.flags().enable_verifier() != 0 {
+        let verified = isa.flags().enable_verifier() != 0;
+        if verified {
             self.verify(isa)?;
-        } else {
-            self.cfg.compute(&self.func);
-            self.domtree.compute(&self.func, &self.cfg);
         }
-        let code = isa.compile_function(&self.func, &self.domtree, self.want_vcode, &mut self.scratch)?;
+        let optimized = isa.flags().opt() != OptLevel::None;
+        if optimized {
+            self.optimize(isa)?;
+        }
+        let domtree = if optimized {
+            self.opt.analyses(&self.func).1
+        } else {
+            if !verified {
+                self.cfg.compute(&self.func);
+                self.domtree.compute(&self.func, &self.cfg);
+            }
+            &self.domtree
+        };
+        let code = isa.compile_function(&self.func, domtree, self.want_vcode, &mut self.scratch)?;
         self.compiled = Some(code);
         Ok(self.compiled.as_ref().expect("just set"))
+    }
+
+    /// Run the mid-end optimizer on the (valid) function.
+    fn optimize(&mut self, isa: &dyn TargetIsa) -> CodegenResult<()> {
+        let spec = isa.target_spec();
+        kiln_egraph::optimize(&mut self.func, &mut self.opt, isa.flags(), Some(&spec))
+            .map_err(|e| CodegenError::Other(e.to_string()))
     }
 
     /// The result of the last successful `compile`.

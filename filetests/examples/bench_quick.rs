@@ -21,6 +21,8 @@ fn main() {
     let mut times = Vec::new();
     let mut bytes = 0;
     let mut failed = 0;
+    let show = std::env::var("KILN_SHOW_ERRORS").is_ok();
+    let mut shown = 0;
     for _ in 0..iters {
         let mut t = std::time::Duration::ZERO;
         bytes = 0;
@@ -33,7 +35,13 @@ fn main() {
             t += s.elapsed();
             match r {
                 Ok(c) => bytes += c.buffer.bytes.len(),
-                Err(_) => failed += 1,
+                Err(e) => {
+                    failed += 1;
+                    if show && shown < 5 {
+                        shown += 1;
+                        eprintln!("{}: {}", f.name, e.to_string().lines().take(4).collect::<Vec<_>>().join(" | "));
+                    }
+                }
             }
         }
         times.push(t);

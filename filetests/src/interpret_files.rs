@@ -10,15 +10,17 @@
 //! file's target when it has exactly one (§4.5), in the others once per target (each with
 //! its settings snapshot, as `test run` compiles per target); a function that does not
 //! verify fails all of its commands. The interpreter uses the last target's
-//! settings and the pointer width all targets agree on (else 64 bits). Files run in
-//! parallel; the unit counted is the run command.
+//! settings and the pointer width all targets agree on (else 64 bits). Unless those settings
+//! say `opt_level=none`, the verified functions are first optimized (`kiln_egraph`), so
+//! that `--set opt_level=speed` interprets the optimized code. Files run in parallel; the
+//! unit counted is the run command.
 
 use crate::kinds::interpret::{Callee, RunCounts, run_comment_commands};
 use crate::runner::{Status, collect_files, default_threads, parallel_map};
 use crate::subtest::Failure;
 use kiln_ir::function::Function;
 use kiln_ir::interp::{InterpConfig, Interpreter};
-use kiln_ir::settings::{Flags, TargetSpec};
+use kiln_ir::settings::{Flags, OptLevel, TargetSpec};
 use kiln_ir::text::runcommand::parse_run_command;
 use kiln_ir::text::{Details, IsaSpec, ParseOptions, parse_test};
 use kiln_ir::types;
@@ -168,14 +170,17 @@ fn interpret_source(text: &str, opts: &Resolved, report: &mut InterpretReport) {
             _ => types::I64,
         }
     };
-    let (functions, details): (Vec<Function>, Vec<Details>) = tf.functions.into_iter().unzip();
-    let config = InterpConfig { flags: flags.clone(), pointer_type, ..Default::default() };
-    let mut interp = Interpreter::new(&functions, config);
-    for (fi, (func, det)) in functions.iter().zip(&details).enumerate() {
+    let (mut functions, details): (Vec<Function>, Vec<Details>) = tf.functions.into_iter().unzip();
+    // Verify every function; then, unless `opt_level=none`, interpret the optimized ones.
+    let mut invalid: Vec<Option<String>> = Vec::with_capacity(functions.len());
+    for func in &functions {
         let mut errors = String::new();
         for (flags, target) in &verify_configs {
             let vctx = VerifierContext { flags, target: target.as_ref() };
             if let Err(es) = verify_function(func, &vctx) {
+                if errors.is_empty() {
+                    errors.push_str(" verifier errors:");
+                }
                 if let Some(t) = target {
                     let _ = write!(errors, "\nwith target {}:", t.triple);
                 }
@@ -184,12 +189,28 @@ fn interpret_source(text: &str, opts: &Resolved, report: &mut InterpretReport) {
                 }
             }
         }
-        if !errors.is_empty() {
+        invalid.push((!errors.is_empty()).then_some(errors));
+    }
+    if flags.opt() != OptLevel::None {
+        let target = verify_configs.last().and_then(|c| c.1.clone());
+        let mut ctx = kiln_egraph::OptContext::new();
+        for (func, bad) in functions.iter_mut().zip(invalid.iter_mut()) {
+            if bad.is_none()
+                && let Err(e) = kiln_egraph::optimize(func, &mut ctx, &flags, target.as_ref())
+            {
+                *bad = Some(format!("\n{e}"));
+            }
+        }
+    }
+    let config = InterpConfig { flags: flags.clone(), pointer_type, ..Default::default() };
+    let mut interp = Interpreter::new(&functions, config);
+    for (fi, ((func, det), bad)) in functions.iter().zip(&details).zip(&invalid).enumerate() {
+        if let Some(errors) = bad {
             let n = det.comments.iter().filter(|c| matches!(parse_run_command(&c.text, &func.signature), Ok(Some(_))));
             let n = n.count();
             if n > 0 {
                 report.counts.failed += n;
-                let msg = format!("{}: {n} run command(s) not run: verifier errors:{errors}", func.name);
+                let msg = format!("{}: {n} run command(s) not run:{errors}", func.name);
                 report.failures.push(Failure::at(det.location, msg));
             }
             continue;

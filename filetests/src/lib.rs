@@ -4,7 +4,8 @@
 //! its functions, files in parallel ([`runner`]). The test kinds are plug-ins behind the
 //! [`subtest::TestKind`] trait, one module each under [`kinds`]; [`filecheck`] implements
 //! the FileCheck directives the textual tests use. [`interpret_files`] and [`bench`] hold
-//! the logic of the `clif-util interpret` and `clif-util bench` subcommands; [`jit_run`]
+//! the logic of the `clif-util interpret` and `clif-util bench` subcommands, [`opt_files`] that of
+//! `clif-util opt`; [`jit_run`]
 //! executes run lines on compiled code.
 
 #![warn(missing_docs)]
@@ -16,5 +17,6 @@ pub mod interpret_files;
 pub mod jit_run;
 pub mod kinds;
 pub mod native;
+pub mod opt_files;
 pub mod runner;
 pub mod subtest;

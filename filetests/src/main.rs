@@ -9,6 +9,7 @@
 use kiln_filetests::bench::{bench_parse, is_filetest};
 use kiln_filetests::interpret_files::{InterpretOptions, interpret_files, render};
 use kiln_filetests::native::{NativeOptions, bench_compile, compile_file, run_file};
+use kiln_filetests::opt_files::optimize_file;
 use kiln_filetests::runner::{RunOptions, run_tests};
 use kiln_ir::text::{ParseOptions, parse_functions, parse_test};
 use std::io::Write;
@@ -30,8 +31,7 @@ struct Command {
     run: CmdFn,
 }
 
-/// Every subcommand. Planned: `opt` (optimize and print CLIF), `wasm` (translate
-/// WebAssembly).
+/// Every subcommand. Planned: `wasm` (translate WebAssembly).
 const COMMANDS: &[Command] = &[
     Command {
         name: "test",
@@ -62,6 +62,12 @@ const COMMANDS: &[Command] = &[
         usage: "clif-util compile [-D] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
         about: "compile every function and print its VCode (-D: and its disassembly)",
         run: cmd_compile,
+    },
+    Command {
+        name: "opt",
+        usage: "clif-util opt [--stats] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
+        about: "run the optimizer on every function and print the optimized CLIF",
+        run: cmd_opt,
     },
     Command {
         name: "bench",
@@ -298,6 +304,26 @@ fn cmd_compile(mut args: Args) -> CmdResult {
     let mut ok = true;
     for f in &files {
         let (good, text) = compile_file(f, &opts, disasm);
+        print!("{text}");
+        ok &= good;
+    }
+    Ok(ok)
+}
+
+fn cmd_opt(mut args: Args) -> CmdResult {
+    let mut opts = NativeOptions::default();
+    let mut stats = false;
+    let files = native_args(&mut args, &mut opts, |a, _| {
+        Ok(if a == "--stats" {
+            stats = true;
+            true
+        } else {
+            false
+        })
+    })?;
+    let mut ok = true;
+    for f in &files {
+        let (good, text) = optimize_file(f, &opts, stats);
         print!("{text}");
         ok &= good;
     }

@@ -121,7 +121,7 @@ pub const KINDS: &[KindInfo] = &[
     KindInfo { name: "print-cfg", make: Some(crate::kinds::print_cfg::make) },
     KindInfo { name: "run", make: Some(crate::kinds::run::make) },
     KindInfo { name: "compile", make: Some(crate::kinds::compile::make) },
-    KindInfo { name: "optimize", make: None },
+    KindInfo { name: "optimize", make: Some(crate::kinds::optimize::make) },
     KindInfo { name: "inline", make: None },
     KindInfo { name: "alias-analysis", make: None },
     KindInfo { name: "safepoint", make: None },

@@ -95,31 +95,7 @@ impl TestKind for Compile {
         if !self.precise {
             return ctx.filecheck(details, &text);
         }
-        let got: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
-        let want = expected_lines(details);
-        if got == want {
-            return Ok(());
-        }
-        if std::env::var_os("KILN_BLESS").is_some() {
-            ctx.bless(ctx.func_index, got);
-            return Ok(());
-        }
-        let mut msg = String::from("precise output differs (KILN_BLESS=1 rewrites the expectation):\n");
-        let n = got.len().max(want.len());
-        for i in 0..n {
-            let (g, w) = (got.get(i), want.get(i));
-            if g != w {
-                let _ = writeln!(msg, "  first difference at line {}:", i + 1);
-                let _ = writeln!(msg, "    expected: {}", w.map_or("<end>", |s| s.as_str()));
-                let _ = writeln!(msg, "    actual:   {}", g.map_or("<end>", |s| s.as_str()));
-                break;
-            }
-        }
-        let _ = writeln!(msg, "  actual output:");
-        for l in &got {
-            let _ = writeln!(msg, "    {l}");
-        }
-        Err(msg.into())
+        check_precise(ctx, details, &text)
     }
 }
 
@@ -170,4 +146,34 @@ pub fn apply_bless(text: &str, details: &[Details], edits: &[(usize, Vec<String>
     let mut s = out.join("\n");
     s.push('\n');
     s
+}
+
+/// Compare `text` line by line with the function's expectation comments (precise-output);
+/// with `KILN_BLESS` set, record the new expectation instead of failing.
+pub(crate) fn check_precise(ctx: &TestContext, details: &Details, text: &str) -> TestResult {
+    let got: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
+    let want = expected_lines(details);
+    if got == want {
+        return Ok(());
+    }
+    if std::env::var_os("KILN_BLESS").is_some() {
+        ctx.bless(ctx.func_index, got);
+        return Ok(());
+    }
+    let mut msg = String::from("precise output differs (KILN_BLESS=1 rewrites the expectation):\n");
+    let n = got.len().max(want.len());
+    for i in 0..n {
+        let (g, w) = (got.get(i), want.get(i));
+        if g != w {
+            let _ = writeln!(msg, "  first difference at line {}:", i + 1);
+            let _ = writeln!(msg, "    expected: {}", w.map_or("<end>", |s| s.as_str()));
+            let _ = writeln!(msg, "    actual:   {}", g.map_or("<end>", |s| s.as_str()));
+            break;
+        }
+    }
+    let _ = writeln!(msg, "  actual output:");
+    for l in &got {
+        let _ = writeln!(msg, "    {l}");
+    }
+    Err(msg.into())
 }

@@ -6,6 +6,7 @@ pub mod cat;
 pub mod compile;
 pub mod domtree;
 pub mod interpret;
+pub mod optimize;
 pub mod print_cfg;
 pub mod run;
 pub mod verifier;

@@ -190,6 +190,51 @@ pub struct Interpreter<'a> {
     xfer: Vec<DataValue>,
 }
 
+/// Evaluate one *pure* instruction (no memory access, control flow, call or trap other than
+/// `uadd_overflow_trap`) on operand values, exactly as the interpreter executes it: the
+/// single definition of opcode semantics that constant folding must agree with.
+///
+/// `data` supplies the opcode and immediates (its value operands are ignored: the operands
+/// are `args`, in order); `ctrl` is the controlling type (`INVALID` for monomorphic
+/// opcodes) and `result_ty` the type of the first result. Constants (`vconst`, `f128const`)
+/// and shuffle masks are read from `func`'s pools. Returns the results (none, one or two).
+pub fn eval_pure(
+    func: &Function,
+    data: &D,
+    ctrl: Type,
+    result_ty: Type,
+    args: &[&DataValue],
+) -> Result<SmallVec<[DataValue; 2]>, InterpError> {
+    let op = data.opcode();
+    if !op.is_pure() && op != Opcode::UaddOverflowTrap && !op.side_effects_idempotent() {
+        return invalid(format!("{op} is not a pure operation"));
+    }
+    if matches!(
+        op,
+        Opcode::FuncAddr
+            | Opcode::StackAddr
+            | Opcode::DynamicStackAddr
+            | Opcode::SymbolValue
+            | Opcode::TlsValue
+            | Opcode::GetFramePointer
+            | Opcode::GetStackPointer
+            | Opcode::GetReturnAddress
+            | Opcode::GetExceptionHandlerAddress
+    ) {
+        return invalid(format!("{op} depends on the execution context"));
+    }
+    let mut out = SmallVec::new();
+    match ops::eval(func, data, ctrl, result_ty, args)? {
+        ops::Out::None => {}
+        ops::Out::One(v) => out.push(v),
+        ops::Out::Two(a, b) => {
+            out.push(a);
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
 const THROW_NAME: &str = "__cranelift_throw";
 
 fn invalid<T>(msg: impl Into<String>) -> R<T> {
