@@ -12,9 +12,11 @@
 pub mod context;
 pub mod isa;
 pub mod machinst;
+pub mod parallel;
 pub mod result;
 
 pub use context::Context;
 pub use isa::TargetIsa;
 pub use kiln_ir::settings;
+pub use parallel::compile_functions;
 pub use result::{CodegenError, CodegenResult, CompiledCode};

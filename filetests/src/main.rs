@@ -8,7 +8,7 @@
 
 use kiln_filetests::bench::{bench_parse, is_filetest};
 use kiln_filetests::interpret_files::{InterpretOptions, interpret_files, render};
-use kiln_filetests::native::{NativeOptions, bench_compile, compile_file, run_file};
+use kiln_filetests::native::{BenchCompileOptions, NativeOptions, bench_compile, compile_file, run_file};
 use kiln_filetests::opt_files::optimize_file;
 use kiln_filetests::runner::{RunOptions, run_tests};
 use kiln_ir::text::{ParseOptions, parse_functions, parse_test};
@@ -71,7 +71,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "bench",
-        usage: "clif-util bench parse [--iters N] FILE...\n  clif-util bench compile [--set NAME=VALUE]... [--opt LEVEL] [--iters N] [--warmup N] [--verifier] [--per-func] FILE...",
+        usage: "clif-util bench parse [--iters N] FILE...\n  clif-util bench compile [--set NAME=VALUE]... [--opt LEVEL] [--iters N] [--warmup N] [--verifier] [--per-func] [--threads N] FILE...",
         about: "measure throughput (parse: parse + verify; compile: the backend, as `anchor clif-compile` reports it)",
         run: cmd_bench,
     },
@@ -332,22 +332,23 @@ fn cmd_opt(mut args: Args) -> CmdResult {
 
 fn bench_compile_cmd(mut args: Args) -> CmdResult {
     let mut opts = NativeOptions::default();
-    let (mut iters, mut warmup, mut verifier, mut per_func) = (10usize, 1usize, false, false);
+    let mut bench = BenchCompileOptions::default();
     let files = native_args(&mut args, &mut opts, |a, args| {
         let num = |args: &mut Args, name: &str| -> Result<usize, String> {
             let v = args.value(name)?;
             v.parse::<usize>().map_err(|_| format!("invalid {name} '{v}'"))
         };
         match a {
-            "--iters" => iters = num(args, "--iters")?.max(1),
-            "--warmup" => warmup = num(args, "--warmup")?,
-            "--verifier" => verifier = true,
-            "--per-func" => per_func = true,
+            "--iters" => bench.iters = num(args, "--iters")?.max(1),
+            "--warmup" => bench.warmup = num(args, "--warmup")?,
+            "--verifier" => bench.verifier = true,
+            "--per-func" => bench.per_func = true,
+            "--threads" => bench.threads = num(args, "--threads")?,
             _ => return Ok(false),
         }
         Ok(true)
     })?;
-    match bench_compile(&files, &opts, iters, warmup, verifier, per_func) {
+    match bench_compile(&files, &opts, &bench) {
         Ok(text) => {
             print!("{text}");
             Ok(true)

@@ -258,17 +258,39 @@ struct BenchTotals {
     times: Vec<Duration>,
 }
 
+/// Options of `clif-util bench compile`.
+#[derive(Clone, Debug)]
+pub struct BenchCompileOptions {
+    /// Timed iterations.
+    pub iters: usize,
+    /// Untimed iterations first.
+    pub warmup: usize,
+    /// Run the verifier in each compilation.
+    pub verifier: bool,
+    /// Print each function's instruction count and code size.
+    pub per_func: bool,
+    /// Worker threads (`1`: compile on the calling thread and time each function's
+    /// compilation alone, as `anchor clif-compile` does; otherwise the wall-clock time of
+    /// compiling all functions of a file with [`kiln_codegen::compile_functions`]; `0`:
+    /// one per core).
+    pub threads: usize,
+}
+
+impl Default for BenchCompileOptions {
+    fn default() -> Self {
+        BenchCompileOptions { iters: 10, warmup: 1, verifier: false, per_func: false, threads: 1 }
+    }
+}
+
 /// `clif-util bench compile`: compile every function `iters` times (after `warmup`
 /// iterations); parsing is not timed. Prints the labelled lines `anchor clif-compile`
 /// prints for Cranelift. The verifier is off unless `verifier`.
 pub fn bench_compile(
     paths: &[std::path::PathBuf],
     opts: &NativeOptions,
-    iters: usize,
-    warmup: usize,
-    verifier: bool,
-    per_func: bool,
+    bench: &BenchCompileOptions,
 ) -> Result<String, String> {
+    let BenchCompileOptions { iters, warmup, verifier, per_func, threads } = *bench;
     let iters = iters.max(1);
     let mut out = String::new();
     let mut total = BenchTotals::default();
@@ -312,13 +334,23 @@ pub fn bench_compile(
         t.functions = ok_funcs.len();
         for it in 0..warmup + iters {
             let mut d = Duration::ZERO;
-            for f in &ok_funcs {
-                ctx.clear();
-                ctx.func = (*f).clone();
+            if threads == 1 {
+                for f in &ok_funcs {
+                    ctx.clear();
+                    ctx.func = (*f).clone();
+                    let s = Instant::now();
+                    let r = ctx.compile(&*isa);
+                    d += s.elapsed();
+                    if let Err(e) = r {
+                        return Err(format!("{}: {} failed on a later iteration: {e}", path.display(), f.name));
+                    }
+                }
+            } else {
+                let funcs: Vec<Function> = ok_funcs.iter().map(|f| (*f).clone()).collect();
                 let s = Instant::now();
-                let r = ctx.compile(&*isa);
-                d += s.elapsed();
-                if let Err(e) = r {
+                let results = kiln_codegen::compile_functions(&*isa, funcs, threads);
+                d = s.elapsed();
+                if let Some((f, Err(e))) = ok_funcs.iter().zip(&results).find(|(_, r)| r.is_err()) {
                     return Err(format!("{}: {} failed on a later iteration: {e}", path.display(), f.name));
                 }
             }
@@ -341,6 +373,13 @@ pub fn bench_compile(
             if verifier { "on" } else { "off" },
             enabled.join(",")
         );
+        if threads != 1 {
+            let _ = writeln!(
+                out,
+                "  threads:              {} (wall-clock time)",
+                kiln_codegen::parallel::worker_count(threads)
+            );
+        }
         let _ = writeln!(out, "  functions:            {}", t.functions);
         let _ = writeln!(out, "  clif instructions:    {}", t.insts);
         let _ = writeln!(out, "  machine code bytes:   {}", t.bytes);

@@ -458,6 +458,49 @@ impl JitModule {
         self.define_compiled(id, code)
     }
 
+    /// Compile a batch of definitions on all cores (one worker thread per core, see
+    /// [`kiln_codegen::parallel`]) and define them. Either every function of the batch is
+    /// defined or, if one is not declared, already defined, listed twice or fails to
+    /// compile, none is and the first such error (in batch order) is returned. The code is
+    /// the same as `define_function` would give for each function alone.
+    pub fn define_functions(&mut self, defs: Vec<(FuncId, Function)>) -> Result<(), ModuleError> {
+        self.define_functions_with_threads(defs, 0)
+    }
+
+    /// [`define_functions`](Self::define_functions) with at most `threads` worker threads
+    /// (`0`: one per core; `1`: on the calling thread).
+    pub fn define_functions_with_threads(
+        &mut self,
+        defs: Vec<(FuncId, Function)>,
+        threads: usize,
+    ) -> Result<(), ModuleError> {
+        let mut seen = std::collections::HashSet::with_capacity(defs.len());
+        for (id, _) in &defs {
+            let decl = self.funcs.get(id.0 as usize).ok_or_else(|| ModuleError::Undeclared(format!("{id:?}")))?;
+            if decl.code.is_some() || decl.addr.is_some() || !seen.insert(*id) {
+                return Err(ModuleError::DuplicateDefinition(reloc_target_name(&decl.name)));
+            }
+        }
+        let (ids, funcs): (Vec<FuncId>, Vec<Function>) = defs.into_iter().unzip();
+        let results = kiln_codegen::compile_functions(&*self.isa, funcs, threads);
+        let mut codes = Vec::with_capacity(results.len());
+        for (id, r) in ids.iter().zip(results) {
+            match r {
+                Ok(code) => codes.push(code),
+                Err(err) => {
+                    return Err(ModuleError::Compilation {
+                        name: reloc_target_name(&self.funcs[id.0 as usize].name),
+                        err,
+                    });
+                }
+            }
+        }
+        for (id, code) in ids.into_iter().zip(codes) {
+            self.define_compiled(id, code)?;
+        }
+        Ok(())
+    }
+
     /// Provide already compiled code as the definition of `id`.
     pub fn define_compiled(&mut self, id: FuncId, code: CompiledCode) -> Result<(), ModuleError> {
         let decl = self.funcs.get_mut(id.0 as usize).ok_or_else(|| ModuleError::Undeclared(format!("{id:?}")))?;

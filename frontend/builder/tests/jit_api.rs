@@ -257,3 +257,81 @@ fn errors() {
     assert!(matches!(err, ModuleError::Unresolved(_)), "{err}");
     assert!(err.to_string().contains("kiln_no_such_symbol_anywhere"), "{err}");
 }
+
+/// `f{i}(x) = f{i+1}(x) + i`, and the last one returns `2 * x`.
+fn chain_function(m: &JitModule, ids: &[kiln_module::FuncId], i: usize) -> Function {
+    let mut f = new_func(&format!("f{i}"), sig_i64(1, 1));
+    let next = ids.get(i + 1).map(|&id| m.declare_func_in_func(id, &mut f).unwrap());
+    let mut ctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut f, &mut ctx);
+    let e = b.create_block();
+    b.append_block_params_for_function_params(e);
+    b.switch_to_block(e);
+    b.seal_block(e);
+    let x = b.block_params(e)[0];
+    let r = match next {
+        Some(next) => {
+            let c = b.ins().call(next, &[x]);
+            let r = b.inst_results(c)[0];
+            let k = b.ins().iconst(I64, i as i64);
+            b.ins().iadd(r, k)
+        }
+        None => b.ins().iadd(x, x),
+    };
+    b.ins().return_(&[r]);
+    b.finalize().unwrap();
+    f
+}
+
+#[test]
+fn batch_definition_on_all_cores() {
+    let mut m = module();
+    let sig = sig_i64(1, 1);
+    let n = 64;
+    let ids: Vec<_> = (0..n).map(|i| m.declare_function(format!("f{i}"), Linkage::Local, &sig).unwrap()).collect();
+    let defs: Vec<_> = (0..n).map(|i| (ids[i], chain_function(&m, &ids, i))).collect();
+    // The same code as one-by-one compilation.
+    let mut seq = module();
+    let seq_ids: Vec<_> =
+        (0..n).map(|i| seq.declare_function(format!("f{i}"), Linkage::Local, &sig).unwrap()).collect();
+    for (i, (_, f)) in defs.iter().enumerate() {
+        seq.define_function(seq_ids[i], f.clone()).unwrap();
+    }
+    m.define_functions_with_threads(defs, 4).unwrap();
+    m.finalize_definitions().unwrap();
+    seq.finalize_definitions().unwrap();
+    for i in 0..n {
+        assert_eq!(m.function_size(ids[i]), seq.function_size(seq_ids[i]), "f{i}");
+    }
+    let expected = 2 + (0..n as i64 - 1).sum::<i64>();
+    assert_eq!(as_fn1(m.get_finalized_function(ids[0]).unwrap())(1), expected);
+}
+
+#[test]
+fn batch_definition_is_all_or_nothing() {
+    let mut m = module();
+    let sig = sig_i64(1, 1);
+    let a = m.declare_function("a", Linkage::Export, &sig).unwrap();
+    let b = m.declare_function("b", Linkage::Export, &sig).unwrap();
+    // A function the x86-64 backend does not support (a vector type).
+    let text = "function %v(i32x4) -> i32x4 {\nblock0(v0: i32x4):\n    v1 = iadd v0, v0\n    return v1\n}\n";
+    let vf = kiln_ir::text::parse_functions(text).unwrap().pop().unwrap();
+    let v = m.declare_function("v", Linkage::Export, &vf.signature).unwrap();
+    let good = || {
+        func("a", 1, |b, p| {
+            let one = b.ins().iconst(I64, 1);
+            b.ins().iadd(p[0], one)
+        })
+    };
+    let err = m.define_functions(vec![(a, good()), (v, vf), (b, func("b", 1, |_, p| p[0]))]).unwrap_err();
+    assert!(matches!(err, ModuleError::Compilation { ref name, .. } if name == "v"), "{err}");
+    assert!(err.to_string().contains("unsupported"), "{err}");
+    // Nothing of the failed batch was defined, so `a` can still be defined; listing a
+    // function twice is refused.
+    let dup = m.define_functions(vec![(a, good()), (a, good())]).unwrap_err();
+    assert!(matches!(dup, ModuleError::DuplicateDefinition(_)), "{dup}");
+    m.define_functions(vec![(a, good()), (b, func("b", 1, |b, p| b.ins().ineg(p[0])))]).unwrap();
+    m.finalize_definitions().unwrap();
+    assert_eq!(as_fn1(m.get_finalized_function(a).unwrap())(41), 42);
+    assert_eq!(as_fn1(m.get_finalized_function(b).unwrap())(5), -5);
+}
