@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compile-speed and code-size comparison of Kiln with Cranelift on the same CLIF files,
 # measured in one run: alternating rounds of `anchor clif-compile` and
-# `clif-util bench compile`, then the medians of each and their ratios.
+# `clif-util bench compile`, then the medians of each and their ratios. Both reuse one
+# compilation context per file (Cranelift with `--reuse-context`, as Wasmtime does), and
+# both time only the compilation of each function on one thread.
 #
 # usage: scripts/compare-compile.sh [--opt none|speed] [--rounds N] [--iters N] FILE...
 # needs: target/anchor/release/anchor (see README) and a release build of clif-util.
@@ -26,7 +28,7 @@ kiln=$root/target/release/clif-util
 field() { grep "^  $1:" | tail -1 | awk -F: '{print $2}' | awk '{print $1}'; }
 a_tp=(); k_tp=()
 for r in $(seq "$rounds"); do
-  a=$("$anchor" clif-compile "$@" --opt "$opt" --iters "$iters" 2>/dev/null)
+  a=$("$anchor" clif-compile "$@" --opt "$opt" --iters "$iters" --reuse-context 2>/dev/null)
   k=$("$kiln" bench compile --opt "$opt" --iters "$iters" "$@")
   a_tp+=("$(echo "$a" | field throughput)"); k_tp+=("$(echo "$k" | field throughput)")
   a_bytes=$(echo "$a" | field "machine code bytes"); k_bytes=$(echo "$k" | field "machine code bytes")
