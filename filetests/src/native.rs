@@ -223,7 +223,12 @@ pub fn compile_file(path: &Path, opts: &NativeOptions, disasm: bool) -> (bool, S
                 Ok(code) => {
                     let _ = writeln!(out, "VCode:\n{}", code.vcode.as_deref().unwrap_or(""));
                     if disasm {
-                        match disassemble(spec.arch(), code.code(), code.buffer.code_size as usize) {
+                        match disassemble(
+                            spec.arch(),
+                            code.code(),
+                            code.buffer.code_size as usize,
+                            &code.buffer.inline_data,
+                        ) {
                             Ok(d) => {
                                 let _ = writeln!(out, "Disassembled:\n{d}");
                             }

@@ -199,6 +199,8 @@ pub struct MachBuffer {
     call_sites: Vec<(Pos, Vec<(HandlerTag, MachLabel)>, u32)>,
     srclocs: Vec<(Pos, Pos, SourceLoc)>,
     cur_srcloc: Option<(Pos, SourceLoc)>,
+    /// Ranges of data inside the code (jump tables).
+    inline_data: Vec<(Pos, Pos)>,
     deferred_traps: Vec<(MachLabel, TrapCode, SourceLoc)>,
     constants: Vec<PoolConstant>,
 }
@@ -220,6 +222,9 @@ pub struct FinishedCode {
     pub srclocs: Vec<SrcLocRange>,
     /// Final offsets of labels (by label index), for consumers that need block offsets.
     pub label_offsets: Vec<u32>,
+    /// Byte ranges `[start, end)` of data inside the code (jump tables), so that a
+    /// disassembler shows them as data.
+    pub inline_data: Vec<(u32, u32)>,
 }
 
 /// Why finishing failed.
@@ -251,6 +256,7 @@ impl MachBuffer {
             call_sites: Vec::new(),
             srclocs: Vec::new(),
             cur_srcloc: None,
+            inline_data: Vec::new(),
             deferred_traps: Vec::new(),
             constants: Vec::new(),
         }
@@ -268,6 +274,7 @@ impl MachBuffer {
         self.call_sites.clear();
         self.srclocs.clear();
         self.cur_srcloc = None;
+        self.inline_data.clear();
         self.deferred_traps.clear();
         self.constants.clear();
     }
@@ -377,6 +384,15 @@ impl MachBuffer {
             if end > start {
                 self.srclocs.push((start, end, loc));
             }
+        }
+    }
+
+    /// Record that the bytes from `start` to the current position are data (a jump
+    /// table), not instructions.
+    pub fn mark_inline_data(&mut self, start: Pos) {
+        let end = self.cur_pos();
+        if end > start {
+            self.inline_data.push((start, end));
         }
     }
 
@@ -586,6 +602,9 @@ impl MachBuffer {
             end: label_final(*e, &prefix),
             loc: *loc,
         }));
+        out.inline_data.clear();
+        out.inline_data
+            .extend(self.inline_data.iter().map(|(s, e)| (label_final(*s, &prefix), label_final(*e, &prefix))));
         Ok(())
     }
 }

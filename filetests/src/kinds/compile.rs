@@ -55,7 +55,7 @@ pub fn compile_to_text(ctx: &TestContext, func: &Function) -> Result<String, Str
     let mut out = String::from("VCode:\n");
     out.push_str(code.vcode.as_deref().unwrap_or(""));
     out.push_str("\nDisassembled:\n");
-    let dis = disassemble(spec.arch(), code.code(), code.buffer.code_size as usize)?;
+    let dis = disassemble(spec.arch(), code.code(), code.buffer.code_size as usize, &code.buffer.inline_data)?;
     out.push_str(&dis);
     Ok(out)
 }

@@ -1395,10 +1395,12 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
             alu_rm_r(sink, OperandSize::S64, 0x00, t1, &Rm::Reg(t2));
             enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(t2), 0);
             sink.bind_label(table);
+            let start = sink.cur_pos();
             for t in targets.iter() {
                 sink.use_label_at_offset(*t, LABEL_USE_JT32);
                 sink.put4(0);
             }
+            sink.mark_inline_data(start);
         }
         Inst::TrapIf { cc, code } => {
             let l = sink.defer_trap(*code, state.cur_srcloc);
