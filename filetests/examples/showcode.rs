@@ -19,10 +19,11 @@ fn main() {
     ctx.want_vcode = true;
     for (f, _) in &tf.functions {
         let name = f.name.to_string();
-        if let Some(want) = args.get(2) {
-            if *want != name && want != "-" {
-                continue;
-            }
+        if let Some(want) = args.get(2)
+            && *want != name
+            && want != "-"
+        {
+            continue;
         }
         ctx.clear();
         ctx.func = f.clone();

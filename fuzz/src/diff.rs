@@ -370,10 +370,8 @@ impl Differ {
                 }
             }
         }
-        if compared {
-            if let Some(s) = stats {
-                s.record_program(&funcs);
-            }
+        if compared && let Some(s) = stats {
+            s.record_program(&funcs);
         }
         Ok(())
     }

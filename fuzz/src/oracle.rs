@@ -32,10 +32,10 @@ pub fn isa_variants(flags: &Flags) -> Vec<(String, Box<dyn TargetIsa>)> {
         let name = kiln_isa::host_isa_flags().map(|f| f.to_string()).unwrap_or_default();
         v.push((format!("x86_64 {name}").trim().to_string(), isa));
     }
-    if let Ok(spec) = TargetSpec::parse("x86_64", &[]) {
-        if let Ok(isa) = kiln_isa::lookup(&spec, flags.clone()) {
-            v.push(("x86_64".to_string(), isa));
-        }
+    if let Ok(spec) = TargetSpec::parse("x86_64", &[])
+        && let Ok(isa) = kiln_isa::lookup(&spec, flags.clone())
+    {
+        v.push(("x86_64".to_string(), isa));
     }
     v
 }

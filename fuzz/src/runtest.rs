@@ -48,10 +48,10 @@ pub fn check_runtest(text: &str) -> Result<usize, String> {
     };
     let host = kiln_isa::host_isa_flags();
     for t in targets {
-        if let Some(h) = &host {
-            if t.spec.isa_flags.enabled().any(|f| !h.has(f)) {
-                continue;
-            }
+        if let Some(h) = &host
+            && t.spec.isa_flags.enabled().any(|f| !h.has(f))
+        {
+            continue;
         }
         for config in CompileConfig::all() {
             let mut flags = t.flags.clone();

@@ -312,13 +312,13 @@ pub fn shrink(
                     continue;
                 }
                 budget -= 1;
-                if let Err(f) = check(&cand) {
-                    if f.same_kind(failure) {
-                        best = cand;
-                        best_failure = f;
-                        progress = true;
-                        break 'cands;
-                    }
+                if let Err(f) = check(&cand)
+                    && f.same_kind(failure)
+                {
+                    best = cand;
+                    best_failure = f;
+                    progress = true;
+                    break 'cands;
                 }
             }
         }

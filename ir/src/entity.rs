@@ -480,12 +480,12 @@ impl<T: U32Entity> ListPool<T> {
     }
 
     fn alloc(&mut self, class: usize) -> usize {
-        if let Some(&head) = self.free.get(class) {
-            if head != 0 {
-                let block = head as usize - 1;
-                self.free[class] = self.data[block];
-                return block;
-            }
+        if let Some(&head) = self.free.get(class)
+            && head != 0
+        {
+            let block = head as usize - 1;
+            self.free[class] = self.data[block];
+            return block;
         }
         let block = self.data.len();
         self.data.resize(block + class_words(class), 0);

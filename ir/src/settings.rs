@@ -613,13 +613,14 @@ impl IsaFlags {
             self.explicit |= 1 << i;
             return Ok(());
         }
-        if value.is_none() && depth < 8 {
-            if let Some((_, members)) = self.arch.isa_table().presets.iter().find(|(p, _)| *p == name) {
-                for m in *members {
-                    self.set_word_depth(m, depth + 1)?;
-                }
-                return Ok(());
+        if value.is_none()
+            && depth < 8
+            && let Some((_, members)) = self.arch.isa_table().presets.iter().find(|(p, _)| *p == name)
+        {
+            for m in *members {
+                self.set_word_depth(m, depth + 1)?;
             }
+            return Ok(());
         }
         Err(SetError::UnknownName(name.to_string()))
     }

@@ -998,7 +998,7 @@ fn stack_probes() {
         ),
     ];
     for (n, text) in cases {
-        let out = emit_with(layout(&[], n, 0, true), probe.clone(), |b, i, s| Inst::emit_prologue(b, i, s));
+        let out = emit_with(layout(&[], n, 0, true), probe.clone(), Inst::emit_prologue);
         if let Some(want) = as_bytes(text) {
             assert_eq!(hex(&out.bytes), hex(&want), "probes for {n}");
         }

@@ -133,13 +133,13 @@ mod imp {
         let uc = unsafe { &mut *(ctx as *mut libc::ucontext_t) };
         let pc = uc.uc_mcontext.gregs[REG_RIP] as usize;
         let sp = GUARD_SP.with(|s| s.get());
-        if sp != 0 {
-            if let Some(code) = lookup(pc) {
-                TRAP.with(|t| t.set(Some(Trap { code, signal: sig, pc })));
-                uc.uc_mcontext.gregs[REG_RSP] = sp as i64;
-                uc.uc_mcontext.gregs[REG_RIP] = kiln_guard_landing as *const () as usize as i64;
-                return;
-            }
+        if sp != 0
+            && let Some(code) = lookup(pc)
+        {
+            TRAP.with(|t| t.set(Some(Trap { code, signal: sig, pc })));
+            uc.uc_mcontext.gregs[REG_RSP] = sp as i64;
+            uc.uc_mcontext.gregs[REG_RIP] = kiln_guard_landing as *const () as usize as i64;
+            return;
         }
         // Not ours: restore the default action and return, so the fault repeats fatally.
         // SAFETY: resetting a signal disposition.

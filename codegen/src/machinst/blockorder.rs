@@ -78,11 +78,11 @@ impl BlockLoweringOrder {
         ordered.extend(rpo.iter().copied().filter(|&b| !func.layout.is_cold(b)));
         ordered.extend(rpo.iter().copied().filter(|&b| func.layout.is_cold(b)));
         // The entry block must come first even if (invalidly) cold.
-        if let Some(entry) = func.layout.entry_block() {
-            if let Some(pos) = ordered.iter().position(|&b| b == entry) {
-                ordered.remove(pos);
-                ordered.insert(0, entry);
-            }
+        if let Some(entry) = func.layout.entry_block()
+            && let Some(pos) = ordered.iter().position(|&b| b == entry)
+        {
+            ordered.remove(pos);
+            ordered.insert(0, entry);
         }
 
         // Count distinct predecessor edges of each block.

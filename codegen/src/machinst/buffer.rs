@@ -514,7 +514,7 @@ impl MachBuffer {
         // Final bytes.
         let code_len_final = code_data_len + total_branch;
         let mut pool_start = code_len_final;
-        while pool_start % pool_align != 0 {
+        while !pool_start.is_multiple_of(pool_align) {
             pool_start += 1;
         }
         out.bytes.clear();

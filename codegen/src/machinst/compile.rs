@@ -82,10 +82,10 @@ fn clobbered_regs<I: MachInst>(vcode: &VCode<I>, out: &regalloc2::Output) -> PRe
         set.union_from(vcode.inst_clobbers(inst));
         let ops = vcode.inst_operands(inst);
         for (op, alloc) in ops.iter().zip(out.inst_allocs(inst)) {
-            if op.kind() == OperandKind::Def {
-                if let Some(r) = alloc.as_reg() {
-                    set.add(r);
-                }
+            if op.kind() == OperandKind::Def
+                && let Some(r) = alloc.as_reg()
+            {
+                set.add(r);
             }
         }
     }

@@ -681,12 +681,14 @@ pub fn has_side_effect(f: &Function, inst: Inst, op: Opcode) -> bool {
         return false;
     }
     // Loads that cannot trap and read memory that never changes are movable.
-    if op.can_load() && !op.can_store() && !op.other_side_effects() {
-        if let Some(flags) = f.dfg.inst_mem_flags(inst) {
-            if flags.notrap() && (flags.readonly() || flags.can_move()) {
-                return false;
-            }
-        }
+    if op.can_load()
+        && !op.can_store()
+        && !op.other_side_effects()
+        && let Some(flags) = f.dfg.inst_mem_flags(inst)
+        && flags.notrap()
+        && (flags.readonly() || flags.can_move())
+    {
+        return false;
     }
     true
 }

@@ -476,13 +476,13 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
             edit_idx += 1;
         }
         let has_edits = edit_idx < out.edits.len() && out.edits[edit_idx].0.inst().index() < e;
-        if e - s == 1 && !has_edits {
-            if let Some(target) = vcode.insts[s].is_plain_jump() {
-                if target.0 as usize != b {
-                    skip[b] = true;
-                    sink.alias_label(MachLabel(b as u32), target);
-                }
-            }
+        if e - s == 1
+            && !has_edits
+            && let Some(target) = vcode.insts[s].is_plain_jump()
+            && target.0 as usize != b
+        {
+            skip[b] = true;
+            sink.alias_label(MachLabel(b as u32), target);
         }
     }
     // Break alias cycles (a loop of empty blocks): keep the first block of a cycle.
@@ -525,10 +525,10 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
                     scratch_inst = vcode.insts[idx].clone();
                     let mut rw = AllocationRewriter { allocs: out.inst_allocs(i).iter() };
                     scratch_inst.get_operands(&mut rw);
-                    if let Some((dst, src)) = scratch_inst.is_move() {
-                        if dst.to_reg() == src {
-                            continue;
-                        }
+                    if let Some((dst, src)) = scratch_inst.is_move()
+                        && dst.to_reg() == src
+                    {
+                        continue;
                     }
                     scratch_inst.emit(sink, info, &mut state);
                 }

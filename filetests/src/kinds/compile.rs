@@ -114,31 +114,31 @@ pub fn apply_bless(text: &str, details: &[Details], edits: &[(usize, Vec<String>
         // Is this the closing brace of an edited function?
         if lines[i].trim_start().starts_with('}') {
             let f = starts.iter().rposition(|&s| s <= line_no);
-            if let Some(fi) = f {
-                if let Some((_, new)) = edits.iter().find(|(e, _)| *e == fi) {
-                    // Skip the old expectation comments (keep `;;` comments and blank lines
-                    // before the next function).
-                    let mut j = i + 1;
-                    while j < lines.len() {
-                        let t = lines[j].trim_start();
-                        if t.starts_with("function") {
-                            break;
-                        }
-                        if t.starts_with(';') && !t.starts_with(";;") {
-                            j += 1;
-                            continue;
-                        }
-                        if t.is_empty() {
-                            break;
-                        }
+            if let Some(fi) = f
+                && let Some((_, new)) = edits.iter().find(|(e, _)| *e == fi)
+            {
+                // Skip the old expectation comments (keep `;;` comments and blank lines
+                // before the next function).
+                let mut j = i + 1;
+                while j < lines.len() {
+                    let t = lines[j].trim_start();
+                    if t.starts_with("function") {
                         break;
                     }
-                    for l in new {
-                        out.push(if l.is_empty() { ";".to_string() } else { format!("; {l}") });
+                    if t.starts_with(';') && !t.starts_with(";;") {
+                        j += 1;
+                        continue;
                     }
-                    i = j;
-                    continue;
+                    if t.is_empty() {
+                        break;
+                    }
+                    break;
                 }
+                for l in new {
+                    out.push(if l.is_empty() { ";".to_string() } else { format!("; {l}") });
+                }
+                i = j;
+                continue;
             }
         }
         i += 1;

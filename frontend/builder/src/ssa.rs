@@ -460,13 +460,13 @@ impl SsaBuilder {
                     if bc.block(&func.dfg.value_lists) != block {
                         continue;
                     }
-                    if let Some(&raw) = bc.raw_args(&func.dfg.value_lists).get(idx) {
-                        if let BlockArg::Value(v) = BlockArg::decode(raw) {
-                            let v = func.dfg.resolve_aliases(v);
-                            let j = *self.created_idx.get(v) as usize;
-                            if j < n && self.created[j] == v && j != k {
-                                self.users[j].push(k as u32);
-                            }
+                    if let Some(&raw) = bc.raw_args(&func.dfg.value_lists).get(idx)
+                        && let BlockArg::Value(v) = BlockArg::decode(raw)
+                    {
+                        let v = func.dfg.resolve_aliases(v);
+                        let j = *self.created_idx.get(v) as usize;
+                        if j < n && self.created[j] == v && j != k {
+                            self.users[j].push(k as u32);
                         }
                     }
                 }

@@ -277,17 +277,17 @@ fn write_type(w: &mut dyn Write, func: &Function, t: Type) -> fmt::Result {
 /// Write one instruction line (with its indentation and trailing constant comment).
 pub fn write_instruction(w: &mut dyn Write, func: &Function, inst: Inst, indent: usize) -> fmt::Result {
     let mut prefix = String::new();
-    if let Some(tags) = func.debug_tags.get(&inst) {
-        if !tags.is_empty() {
-            prefix.push('<');
-            for (i, t) in tags.iter().enumerate() {
-                if i > 0 {
-                    prefix.push_str(", ");
-                }
-                write!(prefix, "{t}")?;
+    if let Some(tags) = func.debug_tags.get(&inst)
+        && !tags.is_empty()
+    {
+        prefix.push('<');
+        for (i, t) in tags.iter().enumerate() {
+            if i > 0 {
+                prefix.push_str(", ");
             }
-            prefix.push_str("> ");
+            write!(prefix, "{t}")?;
         }
+        prefix.push_str("> ");
     }
     let loc = func.srclocs[inst];
     if !loc.is_default() {
@@ -310,17 +310,17 @@ pub fn write_instruction(w: &mut dyn Write, func: &Function, inst: Inst, indent:
         write_suffix(w, func, t)?;
     }
     write_operands(w, func, inst)?;
-    if let Some(entries) = func.stack_maps.get(&inst) {
-        if !entries.is_empty() {
-            write!(w, ", stack_map=[")?;
-            for (i, e) in entries.iter().enumerate() {
-                if i > 0 {
-                    write!(w, ", ")?;
-                }
-                write!(w, "{} @ {}+{}", e.ty, e.slot, e.offset)?;
+    if let Some(entries) = func.stack_maps.get(&inst)
+        && !entries.is_empty()
+    {
+        write!(w, ", stack_map=[")?;
+        for (i, e) in entries.iter().enumerate() {
+            if i > 0 {
+                write!(w, ", ")?;
             }
-            write!(w, "]")?;
+            write!(w, "{} @ {}+{}", e.ty, e.slot, e.offset)?;
         }
+        write!(w, "]")?;
     }
     write_constant_comment(w, func, inst)?;
     writeln!(w)
@@ -480,11 +480,11 @@ fn write_constant_comment(w: &mut dyn Write, func: &Function, inst: Inst) -> fmt
         if err.is_err() {
             return;
         }
-        if let Some(ValueDef::Result(src, _)) = func.dfg.value_def(v) {
-            if let Some(text) = constant_text(func, src, v) {
-                err = write!(w, "{sep}{v} = {text}");
-                sep = ", ";
-            }
+        if let Some(ValueDef::Result(src, _)) = func.dfg.value_def(v)
+            && let Some(text) = constant_text(func, src, v)
+        {
+            err = write!(w, "{sep}{v} = {text}");
+            sep = ", ";
         }
     });
     err

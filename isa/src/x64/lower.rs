@@ -235,19 +235,19 @@ impl X64Lower<'_> {
         if let Some(i) = self.imm32(ctx, v, ty) {
             return Ok(RegMemImm::Imm(i));
         }
-        if ty.bits() >= 32 {
-            if let Some(m) = self.sinkable_load(ctx, v, ty)? {
-                return Ok(RegMemImm::Mem(m));
-            }
+        if ty.bits() >= 32
+            && let Some(m) = self.sinkable_load(ctx, v, ty)?
+        {
+            return Ok(RegMemImm::Mem(m));
         }
         Ok(RegMemImm::Reg(self.reg(ctx, v)?))
     }
 
     fn rm(&self, ctx: Ctx, v: Value, ty: Type) -> CodegenResult<RegMem> {
-        if ty.bits() >= 32 || ty.is_float() {
-            if let Some(m) = self.sinkable_load(ctx, v, ty)? {
-                return Ok(RegMem::Mem(m));
-            }
+        if (ty.bits() >= 32 || ty.is_float())
+            && let Some(m) = self.sinkable_load(ctx, v, ty)?
+        {
+            return Ok(RegMem::Mem(m));
         }
         Ok(RegMem::Reg(self.reg(ctx, v)?))
     }
@@ -283,29 +283,28 @@ impl X64Lower<'_> {
         }
         let disp = disp as i32;
         // base + index << shift.
-        if let Some(def) = ctx.def_inst(base) {
-            if let D::Binary { opcode: Opcode::Iadd, args } = *ctx.data(def) {
-                if ctx.value_ty(base) == types::I64 && ctx.uses(base) == kiln_codegen::machinst::lower::Uses::Once {
-                    let (x, y) = (args[0], args[1]);
-                    for (b, i) in [(x, y), (y, x)] {
-                        if let Some(sdef) = ctx.def_inst(i) {
-                            if let D::Binary { opcode: Opcode::Ishl, args: sargs } = *ctx.data(sdef) {
-                                if let Some(sh) = ctx.iconst_bits(sargs[1]) {
-                                    let sh = sh & 63;
-                                    if sh <= 3 && ctx.uses(i) == kiln_codegen::machinst::lower::Uses::Once {
-                                        let base = self.reg(ctx, b)?;
-                                        let index = self.reg(ctx, sargs[0])?;
-                                        return Ok(Amode::ImmRegRegShift { disp, base, index, shift: sh as u8 });
-                                    }
-                                }
-                            }
-                        }
+        if let Some(def) = ctx.def_inst(base)
+            && let D::Binary { opcode: Opcode::Iadd, args } = *ctx.data(def)
+            && ctx.value_ty(base) == types::I64
+            && ctx.uses(base) == kiln_codegen::machinst::lower::Uses::Once
+        {
+            let (x, y) = (args[0], args[1]);
+            for (b, i) in [(x, y), (y, x)] {
+                if let Some(sdef) = ctx.def_inst(i)
+                    && let D::Binary { opcode: Opcode::Ishl, args: sargs } = *ctx.data(sdef)
+                    && let Some(sh) = ctx.iconst_bits(sargs[1])
+                {
+                    let sh = sh & 63;
+                    if sh <= 3 && ctx.uses(i) == kiln_codegen::machinst::lower::Uses::Once {
+                        let base = self.reg(ctx, b)?;
+                        let index = self.reg(ctx, sargs[0])?;
+                        return Ok(Amode::ImmRegRegShift { disp, base, index, shift: sh as u8 });
                     }
-                    let base = self.reg(ctx, x)?;
-                    let index = self.reg(ctx, y)?;
-                    return Ok(Amode::ImmRegRegShift { disp, base, index, shift: 0 });
                 }
             }
+            let base = self.reg(ctx, x)?;
+            let index = self.reg(ctx, y)?;
+            return Ok(Amode::ImmRegRegShift { disp, base, index, shift: 0 });
         }
         Ok(Amode::ImmReg { disp, base: self.reg(ctx, base)? })
     }
@@ -503,20 +502,19 @@ impl X64Lower<'_> {
     /// Set ZF iff `v` (of type `ty`) is zero; a single-use `band` is folded into `test`.
     fn emit_test_nonzero(&self, ctx: Ctx, v: Value, ty: Type) -> CodegenResult<()> {
         let size = size_of(ty);
-        if let Some(def) = ctx.def_inst(v) {
-            if let D::Binary { opcode: Opcode::Band, args } = *ctx.data(def) {
-                if is_int_ty(ty) && ctx.uses(v) == kiln_codegen::machinst::lower::Uses::Once {
-                    let (a, b) =
-                        if ctx.iconst_bits(args[0]).is_some() { (args[1], args[0]) } else { (args[0], args[1]) };
-                    let src1 = self.reg(ctx, a)?;
-                    let src2 = match self.imm32(ctx, b, ty) {
-                        Some(i) => RegMemImm::Imm(i),
-                        None => RegMemImm::Reg(self.reg(ctx, b)?),
-                    };
-                    ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1, src2 });
-                    return Ok(());
-                }
-            }
+        if let Some(def) = ctx.def_inst(v)
+            && let D::Binary { opcode: Opcode::Band, args } = *ctx.data(def)
+            && is_int_ty(ty)
+            && ctx.uses(v) == kiln_codegen::machinst::lower::Uses::Once
+        {
+            let (a, b) = if ctx.iconst_bits(args[0]).is_some() { (args[1], args[0]) } else { (args[0], args[1]) };
+            let src1 = self.reg(ctx, a)?;
+            let src2 = match self.imm32(ctx, b, ty) {
+                Some(i) => RegMemImm::Imm(i),
+                None => RegMemImm::Reg(self.reg(ctx, b)?),
+            };
+            ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1, src2 });
+            return Ok(());
         }
         let r = self.reg(ctx, v)?;
         ctx.emit(Inst::CmpRmiR { size, op: CmpOp::Test, src1: r, src2: RegMemImm::Reg(r) });
@@ -1233,20 +1231,19 @@ impl X64Lower<'_> {
         // x & !y with BMI1.
         if aop == AluOp::And && self.b.isa.has_bmi1 && ty.bits() >= 32 {
             for (p, q) in [(x, y), (y, x)] {
-                if let Some(d) = ctx.def_inst(q) {
-                    if let D::Unary { opcode: Opcode::Bnot, arg } = *ctx.data(d) {
-                        if ctx.uses(q) == kiln_codegen::machinst::lower::Uses::Once {
-                            let src1 = self.reg(ctx, arg)?;
-                            let src2 = self.rmi(ctx, p, ty)?;
-                            let src2 = match src2 {
-                                RegMemImm::Imm(_) => RegMemImm::Reg(self.reg(ctx, p)?),
-                                o => o,
-                            };
-                            let dst = self.output(ctx, inst)?;
-                            ctx.emit(Inst::AluRmiR { size: size32(ty), op: AluOp::Andn, src1, src2, dst });
-                            return Ok(());
-                        }
-                    }
+                if let Some(d) = ctx.def_inst(q)
+                    && let D::Unary { opcode: Opcode::Bnot, arg } = *ctx.data(d)
+                    && ctx.uses(q) == kiln_codegen::machinst::lower::Uses::Once
+                {
+                    let src1 = self.reg(ctx, arg)?;
+                    let src2 = self.rmi(ctx, p, ty)?;
+                    let src2 = match src2 {
+                        RegMemImm::Imm(_) => RegMemImm::Reg(self.reg(ctx, p)?),
+                        o => o,
+                    };
+                    let dst = self.output(ctx, inst)?;
+                    ctx.emit(Inst::AluRmiR { size: size32(ty), op: AluOp::Andn, src1, src2, dst });
+                    return Ok(());
                 }
             }
         }
@@ -1997,10 +1994,10 @@ impl X64Lower<'_> {
         let op = ctx.f.dfg.opcode(def);
         if matches!(op, Opcode::Ishl | Opcode::Ushr | Opcode::Sshr) {
             // A constant shift by zero is lowered as a plain alias of the operand.
-            if let Some(amt) = ctx.inputs(def).get(1) {
-                if ctx.iconst_bits(*amt).is_some_and(|c| c & 31 == 0) {
-                    return false;
-                }
+            if let Some(amt) = ctx.inputs(def).get(1)
+                && ctx.iconst_bits(*amt).is_some_and(|c| c & 31 == 0)
+            {
+                return false;
             }
         }
         matches!(
@@ -2230,11 +2227,9 @@ impl X64Lower<'_> {
             return Err(unsupported_op(op, vty));
         }
         let size = OperandSize::from_bits(width);
-        if !big {
-            if let Some(imm) = self.imm32(ctx, val, Type::int(width).unwrap_or(types::I64)) {
-                ctx.emit(Inst::StoreImm { size, imm, mem });
-                return Ok(());
-            }
+        if !big && let Some(imm) = self.imm32(ctx, val, Type::int(width).unwrap_or(types::I64)) {
+            ctx.emit(Inst::StoreImm { size, imm, mem });
+            return Ok(());
         }
         let r = self.reg(ctx, val)?;
         let v = if big { self.bswap_reg(ctx, r, width / 8)? } else { r };
