@@ -4,7 +4,8 @@
 //! Target selection (shared by the three): `--target TRIPLE FLAGS…` when given; otherwise
 //! the file's `target` lines (for `run`, only those of the host's architecture); a file
 //! without any usable `target` line is compiled for the host with every feature the CPU
-//! has. Settings are the file's (the snapshot of each target line, §4.5) with the command
+//! has (`compile` prints a note when the file's targets have no Kiln backend yet, such as
+//! aarch64 or riscv64 today). Settings are the file's (the snapshot of each target line, §4.5) with the command
 //! line's `--set` words and `--opt` applied on top.
 
 use crate::bench::is_filetest;
@@ -40,6 +41,9 @@ pub struct NativeFile {
     /// Why `clif-util run` skips the file, if it does: a filetest without `test run`, or
     /// whose targets do not include the host's architecture (as `anchor clif-run` does).
     pub run_skip: Option<String>,
+    /// Set when the file's `target` lines name only architectures without a Kiln backend
+    /// and the host was used instead: says so, for `compile` and `opt` to print.
+    pub fallback: Option<String>,
 }
 
 /// The host's target with every feature its CPU has.
@@ -54,6 +58,7 @@ pub fn host_spec() -> Result<TargetSpec, String> {
 pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<NativeFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut run_skip = None;
+    let mut fallback = None;
     let (functions, isa_spec) = if is_filetest(&text) {
         let tf = parse_test(&text, &ParseOptions::default()).map_err(|e| format!("{}:{e}", path.display()))?;
         if !tf.commands.iter().any(|c| c.name == "run") {
@@ -89,6 +94,13 @@ pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<Native
                 .map(|t| (t.spec.clone(), t.flags.clone()))
                 .collect();
             if v.is_empty() {
+                let named: Vec<String> = ts.iter().map(|t| t.spec.triple.to_string()).collect();
+                fallback = Some(format!(
+                    "no Kiln backend for the file's target{} {}: compiled for the host {} instead",
+                    if named.len() == 1 { "" } else { "s" },
+                    named.join(", "),
+                    host.triple
+                ));
                 v.push((host, ts.last().map(|t| t.flags.clone()).unwrap_or_default()));
             }
             v
@@ -100,7 +112,7 @@ pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<Native
             flags.set_word(w).map_err(|e| format!("--set {w}: {e}"))?;
         }
     }
-    Ok(NativeFile { functions, configs, run_skip })
+    Ok(NativeFile { functions, configs, run_skip, fallback })
 }
 
 fn show_values(vals: &[DataValue]) -> String {
@@ -204,6 +216,9 @@ pub fn compile_file(path: &Path, opts: &NativeOptions, disasm: bool) -> (bool, S
         Err(e) => return (false, format!("{e}\n")),
     };
     let mut ok = true;
+    if let Some(note) = &file.fallback {
+        let _ = writeln!(out, "; note: {note}");
+    }
     for (spec, flags) in &file.configs {
         let isa = match kiln_isa::lookup(spec, flags.clone()) {
             Ok(i) => i,
