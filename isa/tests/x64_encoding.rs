@@ -10,7 +10,7 @@
 //! only the capstone half runs).
 
 use capstone::prelude::*;
-use kiln_codegen::machinst::abi::{FrameLayout, StackAMode};
+use kiln_codegen::machinst::abi::{FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, Reloc, RelocTarget};
 use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
@@ -830,6 +830,7 @@ fn stack_amodes_resolve_against_the_frame() {
         clobbered_callee_saves: vec![kiln_isa::x64::regs::gpr_preg(3), kiln_isa::x64::regs::gpr_preg(12)],
         has_frame: true,
         stack_bytes_to_pop: 0,
+        stack_limit: None,
     };
     for (mode, disp) in [
         (StackAMode::Slot(8), 32 + 8),
@@ -939,6 +940,7 @@ fn layout(saves: &[regalloc2::PReg], fixed: u32, outgoing: u32, has_frame: bool)
         clobbered_callee_saves: saves.to_vec(),
         has_frame,
         stack_bytes_to_pop: 0,
+        stack_limit: None,
     }
 }
 
@@ -975,6 +977,50 @@ fn prologue_and_epilogue_match_the_frame_protocol() {
         }
         if let Some(want) = as_bytes(epi) {
             assert_eq!(hex(&out2.bytes), hex(&want), "epilogue {frame:?}");
+        }
+    }
+}
+
+/// The stack-limit check right after the frame-pointer setup: the limit computed from
+/// `vmctx` (register or stack argument) plus the frame size, compared with `%rsp`, with a
+/// jump to a deferred `ud2` (`stk_ovf`) at the end of the function.
+#[test]
+fn stack_limit_checks() {
+    use StackLimitStep::{Add, Load};
+    use kiln_isa::x64::regs::gpr_preg;
+    let limit = |base, steps: &[StackLimitStep]| StackLimit { base, steps: steps.iter().copied().collect() };
+    let cases: Vec<(FrameLayout, StackLimit, &str)> = vec![
+        (
+            layout(&[gpr_preg(3)], 32, 0, true),
+            limit(StackLimitBase::Reg(gpr_preg(7)), &[Load(8), Add(16)]),
+            "pushq %rbp; movq %rsp, %rbp; movq 8(%rdi), %r11; addq $56, %r11; cmpq %r11, %rsp; jb 1f; \
+             pushq %rbx; subq $32, %rsp; 1: ud2",
+        ),
+        (
+            layout(&[], 0, 0, true),
+            limit(StackLimitBase::IncomingArg(8), &[]),
+            "pushq %rbp; movq %rsp, %rbp; movq 24(%rbp), %r11; cmpq %r11, %rsp; jb 1f; 1: ud2",
+        ),
+        (
+            layout(&[], 0, 0, true),
+            limit(StackLimitBase::Reg(gpr_preg(2)), &[]),
+            "pushq %rbp; movq %rsp, %rbp; cmpq %rdx, %rsp; jb 1f; 1: ud2",
+        ),
+        (
+            layout(&[], 16, 0, true),
+            limit(StackLimitBase::Reg(gpr_preg(6)), &[Add(1 << 40), Load(-8), Add(-3), Load(0)]),
+            "pushq %rbp; movq %rsp, %rbp; movq %rsi, %r11; movabsq $1099511627776, %r10; addq %r10, %r11; \
+             movq -8(%r11), %r11; addq $-3, %r11; movq (%r11), %r11; addq $16, %r11; cmpq %r11, %rsp; jb 1f; \
+             subq $16, %rsp; 1: ud2",
+        ),
+    ];
+    for (mut frame, sl, text) in cases {
+        frame.stack_limit = Some(sl);
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| Inst::emit_prologue(b, i, s));
+        assert_eq!(out.traps.len(), 1, "{frame:?}");
+        assert_eq!(out.traps[0].code, TrapCode::STACK_OVERFLOW);
+        if let Some(want) = as_bytes(text) {
+            assert_eq!(hex(&out.bytes), hex(&want), "stack limit {frame:?}");
         }
     }
 }

@@ -887,6 +887,7 @@ fn frame_with(saves: Vec<regalloc2::PReg>, fixed: u32, outgoing: u32) -> FrameLa
         clobbered_callee_saves: saves,
         has_frame: true,
         stack_bytes_to_pop: 0,
+        stack_limit: None,
     };
     let total = f.frame_below_fp() + 16;
     f.fixed_frame_storage_size += total.next_multiple_of(16) - total;

@@ -24,6 +24,7 @@
 use crate::machinst::{MachInst, Reg, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::entity::SecondaryMap;
+use kiln_ir::function::GlobalValueData;
 use kiln_ir::settings::Flags;
 use kiln_ir::signature::{AbiParam, ArgumentExtension, ArgumentPurpose, CallConv, Signature};
 use kiln_ir::types::Type;
@@ -135,6 +136,82 @@ pub struct FrameLayout {
     pub has_frame: bool,
     /// Bytes the callee pops from the caller's frame on return.
     pub stack_bytes_to_pop: u32,
+    /// The stack-limit check the prologue makes, for a function with `stack_limit`.
+    pub stack_limit: Option<StackLimit>,
+}
+
+/// How the prologue computes the limit of a function with `stack_limit = gvN`: from the
+/// `vmctx` argument, where the calling convention delivers it, through the loads and
+/// additions of the global value's definition. The prologue traps with `stk_ovf` when the
+/// stack pointer would go below the limit once the frame is allocated, before it stores
+/// anything into the frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackLimit {
+    /// Where the `vmctx` argument arrives.
+    pub base: StackLimitBase,
+    /// What is done to it, in order.
+    pub steps: SmallVec<[StackLimitStep; 4]>,
+}
+
+/// Where the `vmctx` argument arrives at function entry.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum StackLimitBase {
+    /// In this register.
+    Reg(PReg),
+    /// In the incoming argument area, at this offset.
+    IncomingArg(i64),
+}
+
+/// One step of a stack-limit computation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum StackLimitStep {
+    /// Replace the value by the pointer-sized word loaded from value + offset.
+    Load(i32),
+    /// Add a constant.
+    Add(i64),
+}
+
+/// The stack-limit computation of `func`, if it declares `stack_limit`. Only the global
+/// values a prologue can evaluate with scratch registers are accepted: `vmctx`, `load`
+/// (of a pointer-sized value) and `iadd_imm` chains; others are `Unsupported`.
+fn stack_limit_of(func: &Function, sig: &ComputedSig, word: u32) -> CodegenResult<Option<StackLimit>> {
+    let Some(mut gv) = func.stack_limit else { return Ok(None) };
+    let unsupported = |what: &str| CodegenError::Unsupported(format!("stack_limit {what}"));
+    let mut steps: SmallVec<[StackLimitStep; 4]> = SmallVec::new();
+    for _ in 0..=64 {
+        let data = func.global_values.get(gv).ok_or_else(|| unsupported("names an undeclared global value"))?;
+        match *data {
+            GlobalValueData::VMContext => {
+                let base = sig
+                    .args
+                    .iter()
+                    .find_map(|a| match a {
+                        ABIArg::Slots { slots, purpose: ArgumentPurpose::VMContext } => match slots.first() {
+                            Some(ABIArgSlot::Reg { reg, .. }) => Some(StackLimitBase::Reg(*reg)),
+                            Some(ABIArgSlot::Stack { offset, .. }) => Some(StackLimitBase::IncomingArg(*offset)),
+                            None => None,
+                        },
+                        _ => None,
+                    })
+                    .ok_or_else(|| unsupported("without a vmctx parameter"))?;
+                steps.reverse();
+                return Ok(Some(StackLimit { base, steps }));
+            }
+            GlobalValueData::Load { base, offset, global_type, .. } => {
+                if global_type.bytes() != word {
+                    return Err(unsupported(&format!("through a {global_type} load (not pointer-sized)")));
+                }
+                steps.push(StackLimitStep::Load(offset.0));
+                gv = base;
+            }
+            GlobalValueData::IAddImm { base, offset, .. } => {
+                steps.push(StackLimitStep::Add(offset.0));
+                gv = base;
+            }
+            _ => return Err(unsupported("from a global value other than a vmctx/load/iadd_imm chain")),
+        }
+    }
+    Err(CodegenError::ImplLimitExceeded("stack_limit global value chain longer than 64".into()))
 }
 
 impl FrameLayout {
@@ -247,6 +324,8 @@ pub struct Callee {
     pub ret_area_ptr: Option<Reg>,
     /// Is this a leaf function (no calls)?
     pub is_leaf: bool,
+    /// The prologue's stack-limit check, if the function has `stack_limit`.
+    pub stack_limit: Option<StackLimit>,
 }
 
 /// Does a signature need a return area, given how many return registers the target has?
@@ -277,7 +356,9 @@ impl Callee {
         }
         let word = S::word_bytes() as u64;
         let stack_slots_size = off.div_ceil(word) * word;
+        let stack_limit = stack_limit_of(func, &sig, S::word_bytes())?;
         Ok(Callee {
+            stack_limit,
             sig,
             slot_offsets,
             stack_slots_size: stack_slots_size as u32,
@@ -320,6 +401,7 @@ impl Callee {
             clobbered_callee_saves: saves,
             has_frame: false,
             stack_bytes_to_pop: if call_conv == CallConv::Tail { self.sig.stack_arg_space } else { 0 },
+            stack_limit: self.stack_limit.clone(),
         };
         layout.has_frame = S::needs_frame(flags, &layout, self.is_leaf);
         layout.setup_area_size = S::setup_area_size(layout.has_frame);

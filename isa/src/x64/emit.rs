@@ -1,6 +1,6 @@
 //! x86-64 machine-code emission: the encoder of every [`Inst`] form, the expansion of the
-//! pseudo-instructions into their fixed sequences, the frame protocol (prologue, epilogue,
-//! tail calls), and [`X64Branches`], the target's branch and label-use encodings for the
+//! pseudo-instructions into their fixed sequences, the frame protocol (prologue with the
+//! stack-limit check and stack probes, epilogue, tail calls), and [`X64Branches`], the target's branch and label-use encodings for the
 //! relaxing [`MachBuffer`].
 //!
 //! Invariants:
@@ -15,10 +15,11 @@
 use crate::x64::inst::*;
 use crate::x64::regs::enc;
 use crate::x64::settings::X64Settings;
-use kiln_codegen::machinst::abi::StackAMode;
+use kiln_codegen::machinst::abi::{StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{BranchEncoding, MachBuffer, Reloc};
 use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
+use kiln_ir::function::SourceLoc;
 use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
 use regalloc2::RegClass;
@@ -621,6 +622,9 @@ fn emit_prologue(sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) 
     }
     push_reg(sink, enc::RBP);
     mov_rr(sink, OperandSize::S64, enc::RSP, enc::RBP);
+    if let Some(limit) = &state.frame.stack_limit {
+        emit_stack_limit_check(sink, limit, state.frame.frame_below_fp());
+    }
     for r in &state.frame.clobbered_callee_saves {
         if r.class() == RegClass::Int {
             push_reg(sink, r.hw_enc() as u8);
@@ -641,6 +645,72 @@ fn emit_prologue(sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) 
             k += 1;
         }
     }
+}
+
+/// Right after the frame-pointer setup: compute the stack limit into `%r11` (the `vmctx`
+/// argument is still where the convention put it; `%r10`/`%r11` are never arguments) and
+/// trap with `stk_ovf` if `%rsp - below` would be under it, before anything is stored below
+/// the frame pointer.
+fn emit_stack_limit_check(sink: &mut MachBuffer, limit: &StackLimit, below: u32) {
+    let r11 = enc::R11;
+    // `cur` holds the value so far: the argument register itself until the first step
+    // (which must not modify it), `%r11` after.
+    let mut cur = match limit.base {
+        StackLimitBase::Reg(p) => p.hw_enc() as u8,
+        StackLimitBase::IncomingArg(off) => {
+            // The incoming arguments start above the saved %rbp and the return address.
+            let disp = i32::try_from(16 + off).unwrap_or(i32::MAX);
+            mov_load(sink, OperandSize::S64, &Rm::Mem(Addr::Base { base: enc::RBP, disp }), r11);
+            r11
+        }
+    };
+    let add = |sink: &mut MachBuffer, cur: &mut u8, k: i64| {
+        if k == 0 {
+            return;
+        }
+        if *cur != r11 {
+            mov_rr(sink, OperandSize::S64, *cur, r11);
+            *cur = r11;
+        }
+        if let Ok(k) = i32::try_from(k) {
+            alu_imm(sink, OperandSize::S64, Some(0), &Rm::Reg(r11), k);
+        } else {
+            // movabs $k, %r10; add %r10, %r11
+            enc_opreg(sink, true, false, &[0xb8], enc::R10);
+            sink.put8(k as u64);
+            alu_rm_r(sink, OperandSize::S64, 0x00, enc::R10, &Rm::Reg(r11));
+        }
+    };
+    // Consecutive additions (and the frame size at the end) are folded into one.
+    let mut pending: i64 = 0;
+    for step in &limit.steps {
+        match *step {
+            StackLimitStep::Load(off) => {
+                add(sink, &mut cur, pending);
+                pending = 0;
+                mov_load(sink, OperandSize::S64, &Rm::Mem(Addr::Base { base: cur, disp: off }), r11);
+                cur = r11;
+            }
+            StackLimitStep::Add(k) => match pending.checked_add(k) {
+                Some(p) => pending = p,
+                None => {
+                    add(sink, &mut cur, pending);
+                    pending = k;
+                }
+            },
+        }
+    }
+    match pending.checked_add(below as i64) {
+        Some(p) => add(sink, &mut cur, p),
+        None => {
+            add(sink, &mut cur, pending);
+            add(sink, &mut cur, below as i64);
+        }
+    }
+    // cmp %cur, %rsp; jb stk_ovf
+    alu_rm_r(sink, OperandSize::S64, 0x38, cur, &Rm::Reg(enc::RSP));
+    let trap = sink.defer_trap(TrapCode::STACK_OVERFLOW, SourceLoc::default());
+    jcc(sink, CC::B, trap);
 }
 
 /// Allocate `n` bytes of stack touching every `guard`-sized page on the way down:

@@ -16,7 +16,7 @@
 
 use crate::x64::abi::{X64Abi, load_to_reg, store_from_reg};
 use crate::x64::inst::*;
-use crate::x64::regs::{self, enc, gpr_preg};
+use crate::x64::regs::{enc, gpr_preg};
 use crate::x64::settings::X64Settings;
 use kiln_codegen::machinst::abi::{AbiSpec, ComputedSig, StackAMode, compute_sig};
 use kiln_codegen::machinst::buffer::{HandlerTag, RelocTarget};
@@ -166,8 +166,7 @@ impl LowerBackend for X64Backend {
     }
 
     fn gen_args(&self, ctx: &mut Lower<'_, Inst>, params: &[ValueRegs]) -> CodegenResult<()> {
-        ctx.gen_args_generic::<X64Abi>(params)?;
-        X64Lower { b: self }.gen_stack_limit_check(ctx)
+        ctx.gen_args_generic::<X64Abi>(params)
     }
 
     fn gen_exception_payloads(
@@ -2848,55 +2847,5 @@ impl X64Lower<'_> {
             }
             op => Err(CodegenError::Other(format!("{op} is not a terminator"))),
         }
-    }
-
-    /// Compute a global value into a register (for `stack_limit`).
-    fn global_value(&self, ctx: Ctx, gv: kiln_ir::GlobalValue, depth: u32) -> CodegenResult<Reg> {
-        if depth > 16 {
-            return Err(CodegenError::Other("global value chain too deep".into()));
-        }
-        let data =
-            ctx.f.global_values.get(gv).cloned().ok_or_else(|| CodegenError::Other("bad global value".into()))?;
-        match data {
-            GlobalValueData::VMContext => {
-                let v = ctx
-                    .f
-                    .special_param(kiln_ir::signature::ArgumentPurpose::VMContext)
-                    .ok_or_else(|| CodegenError::Other("vmctx global value without a vmctx parameter".into()))?;
-                self.reg(ctx, v)
-            }
-            GlobalValueData::Load { base, offset, global_type, flags } => {
-                let b = self.global_value(ctx, base, depth + 1)?;
-                let d = self.tmp(ctx, global_type)?;
-                ctx.emit(load_to_reg(Mem::new(Amode::imm_reg(offset.0, b), mem_trap(flags)), d, global_type));
-                Ok(d.to_reg())
-            }
-            GlobalValueData::IAddImm { base, offset, global_type } => {
-                let b = self.global_value(ctx, base, depth + 1)?;
-                let c = self.constant(ctx, types::I64, offset.0 as u64)?;
-                self.emit_alu(ctx, size32(global_type), AluOp::Add, b, RegMemImm::Reg(c))
-            }
-            GlobalValueData::Symbol { name, offset, colocated, .. } => {
-                let name = reloc_target(ctx.f, &name)?;
-                let d = self.tmp(ctx, types::I64)?;
-                ctx.emit(Inst::LoadExtName { dst: d, name, offset: offset.0, colocated });
-                Ok(d.to_reg())
-            }
-            GlobalValueData::DynScaleTargetConst { .. } => Err(unsupported("dynamic vectors")),
-        }
-    }
-
-    /// After the prologue: trap with `stk_ovf` if SP is below the function's stack limit.
-    fn gen_stack_limit_check(&self, ctx: Ctx) -> CodegenResult<()> {
-        let Some(gv) = ctx.f.stack_limit else { return Ok(()) };
-        let limit = self.global_value(ctx, gv, 0)?;
-        ctx.emit(Inst::CmpRmiR {
-            size: OperandSize::S64,
-            op: CmpOp::Cmp,
-            src1: regs::rsp(),
-            src2: RegMemImm::Reg(limit),
-        });
-        ctx.emit(Inst::TrapIf { cc: CC::B, code: TrapCode::STACK_OVERFLOW });
-        Ok(())
     }
 }
