@@ -1312,7 +1312,24 @@ impl<'a> Parser<'a> {
             Some(t) => t,
             None if !opcode.is_polymorphic() => types::INVALID,
             None => match explicit {
-                Some(t) => self.check_ctrl(opcode, t, op_pos)?,
+                Some(t) => {
+                    let t = self.check_ctrl(opcode, t, op_pos)?;
+                    // The suffix states the type of the operand the type is inferred from;
+                    // when that operand is already defined, they must agree (otherwise the
+                    // canonical text, which omits the suffix, would mean something else).
+                    let dfg = &ctx.func.dfg;
+                    if let Some(i) = info.infer
+                        && let Some(&v) = data.arguments(&dfg.value_lists).get(i as usize)
+                        && dfg.value_is_attached(v)
+                        && dfg.value_type(v) != t
+                    {
+                        return Err(self.error_pos(
+                            op_pos,
+                            format!("type suffix .{t} of {opcode} does not match {v}, which is {}", dfg.value_type(v)),
+                        ));
+                    }
+                    t
+                }
                 None => {
                     let i = info.infer.unwrap_or(0) as usize;
                     let dfg = &ctx.func.dfg;

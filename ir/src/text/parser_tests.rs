@@ -451,6 +451,16 @@ fn error_messages() {
             "function %f(f32) {\nblock0(v0: f32):\n    v1 = iadd v0, v0\n    return\n}",
             "f32 is not a valid typevar for iadd",
         ),
+        // Found by the parser fuzz target: the suffix was accepted, then dropped by the
+        // canonical printer, and the printed text no longer parsed.
+        (
+            "function %f(f64, i64) {\nblock0(v0: f64, v1: i64):\n    atomic_store.i64 aligned v0, v1\n    return\n}",
+            "type suffix .i64 of atomic_store does not match v0, which is f64",
+        ),
+        (
+            "function %f(i32) {\nblock0(v0: i32):\n    v1 = iadd.i64 v0, v0\n    return\n}",
+            "type suffix .i64 of iadd does not match v0, which is i32",
+        ),
         ("function %f() {\nblock0:\n    iconst.i32 0\n    return\n}", "instruction produces 1 result values, 0 given"),
         (
             "function %f() {\nblock0:\n    v0, v1 = iconst.i32 0\n    return\n}",
