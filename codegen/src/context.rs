@@ -27,6 +27,9 @@ pub struct Context {
     pub func: Function,
     /// Keep the VCode listing in the result.
     pub want_vcode: bool,
+    /// Disassemble the code into [`CompiledCode::disasm`] (needs a build with a
+    /// disassembler: kiln-isa's `disas` feature; otherwise the field stays `None`).
+    pub want_disasm: bool,
     cfg: ControlFlowGraph,
     domtree: DominatorTree,
     scratch: CompileScratch,
@@ -80,7 +83,10 @@ impl Context {
             }
             &self.domtree
         };
-        let code = isa.compile_function(&self.func, domtree, self.want_vcode, &mut self.scratch)?;
+        let mut code = isa.compile_function(&self.func, domtree, self.want_vcode, &mut self.scratch)?;
+        if self.want_disasm {
+            code.disasm = isa.disassemble(&code).map(|r| r.unwrap_or_else(|e| format!("; no disassembly: {e}\n")));
+        }
         self.compiled = Some(code);
         Ok(self.compiled.as_ref().expect("just set"))
     }

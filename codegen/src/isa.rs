@@ -49,9 +49,10 @@ pub trait TargetIsa: Send + Sync {
     /// Required alignment of function starts.
     fn function_alignment(&self) -> u32;
 
-    /// Disassemble machine code of this target as text (one instruction per line), if a
-    /// disassembler is available in this build.
-    fn disassemble(&self, _code: &[u8]) -> Option<String> {
+    /// Disassemble compiled code of this target as text (one instruction per line with
+    /// its offset; jump tables as data), or `None` if this build has no disassembler
+    /// (kiln-isa's `disas` feature).
+    fn disassemble(&self, _code: &CompiledCode) -> Option<Result<String, String>> {
         None
     }
 }

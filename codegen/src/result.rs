@@ -53,6 +53,9 @@ pub struct CompiledCode {
     pub frame_size: u32,
     /// The VCode listing before register allocation, if requested.
     pub vcode: Option<String>,
+    /// The disassembly of the machine code, if requested (`Context::want_disasm`) and the
+    /// build has a disassembler.
+    pub disasm: Option<String>,
     /// Required alignment of the code in bytes.
     pub alignment: u32,
 }

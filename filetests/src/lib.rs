@@ -11,7 +11,6 @@
 #![warn(missing_docs)]
 
 pub mod bench;
-pub mod disasm;
 pub mod filecheck;
 pub mod interpret_files;
 pub mod jit_run;

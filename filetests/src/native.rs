@@ -9,7 +9,6 @@
 //! line's `--set` words and `--opt` applied on top.
 
 use crate::bench::is_filetest;
-use crate::disasm::disassemble;
 use crate::jit_run::{JitRunner, RunError};
 use crate::kinds::run::host_can_run;
 use kiln_codegen::Context;
@@ -230,6 +229,7 @@ pub fn compile_file(path: &Path, opts: &NativeOptions, disasm: bool) -> (bool, S
         };
         let mut ctx = Context::new();
         ctx.want_vcode = true;
+        ctx.want_disasm = disasm;
         for (f, _) in &file.functions {
             ctx.clear();
             ctx.func = f.clone();
@@ -238,17 +238,12 @@ pub fn compile_file(path: &Path, opts: &NativeOptions, disasm: bool) -> (bool, S
                 Ok(code) => {
                     let _ = writeln!(out, "VCode:\n{}", code.vcode.as_deref().unwrap_or(""));
                     if disasm {
-                        match disassemble(
-                            spec.arch(),
-                            code.code(),
-                            code.buffer.code_size as usize,
-                            &code.buffer.inline_data,
-                        ) {
-                            Ok(d) => {
+                        match &code.disasm {
+                            Some(d) => {
                                 let _ = writeln!(out, "Disassembled:\n{d}");
                             }
-                            Err(e) => {
-                                let _ = writeln!(out, "(no disassembly: {e})");
+                            None => {
+                                let _ = writeln!(out, "(no disassembler for {:?} in this build)", spec.arch());
                             }
                         }
                     }

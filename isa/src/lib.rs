@@ -2,10 +2,14 @@
 //!
 //! Each target is one folder with the same files (see DESIGN.md): `mod.rs` (the
 //! `TargetIsa`), `regs.rs`, `inst.rs`, `lower.rs`, `abi.rs`, `emit.rs`, `print.rs`.
-//! [`lookup`] finds the target for a triple; [`native`] describes the host.
+//! [`lookup`] finds the target for a triple; [`native`] describes the host. With the
+//! `disas` feature, [`disasm`] disassembles compiled code (capstone) and
+//! `Context::want_disasm` fills `CompiledCode::disasm`.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "disas")]
+pub mod disasm;
 pub mod x64;
 
 use core::fmt;

@@ -65,7 +65,7 @@ where
     let mut finished = FinishedCode::default();
     buf.finish::<<B::MInst as MachInstEmit>::Encoding>(&mut finished)
         .map_err(|e| CodegenError::ImplLimitExceeded(format!("{e:?}")))?;
-    Ok(CompiledCode { buffer: finished, frame_size, vcode: vcode_text, alignment: function_alignment })
+    Ok(CompiledCode { buffer: finished, frame_size, vcode: vcode_text, disasm: None, alignment: function_alignment })
 }
 
 /// Every physical register the allocated code writes: allocations of defs, the

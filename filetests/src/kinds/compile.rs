@@ -16,11 +16,11 @@
 //! `expect-fail` requires compilation to fail. Otherwise the output is checked with the
 //! FileCheck directives. The register allocator's checker is enabled.
 
-use crate::disasm::disassemble;
 use crate::subtest::{TestContext, TestError, TestKind, TestResult};
 use kiln_codegen::Context;
 use kiln_ir::function::Function;
 use kiln_ir::text::{Details, TestCommand, TestOption};
+use kiln_isa::disasm::disassemble;
 use std::fmt::Write;
 
 /// The `compile` test.

@@ -95,4 +95,14 @@ impl TargetIsa for X64Isa {
     fn function_alignment(&self) -> u32 {
         16.max(1 << self.flags.log2_min_function_alignment().min(12))
     }
+
+    #[cfg(feature = "disas")]
+    fn disassemble(&self, code: &CompiledCode) -> Option<Result<String, String>> {
+        Some(crate::disasm::disassemble(
+            kiln_ir::settings::Arch::X86_64,
+            code.code(),
+            code.buffer.code_size as usize,
+            &code.buffer.inline_data,
+        ))
+    }
 }

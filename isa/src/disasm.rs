@@ -1,4 +1,4 @@
-//! Disassembly of compiled code through capstone, in AT&T syntax for x86-64 (the syntax
+//! Disassembly of compiled code through capstone (the `disas` feature), in AT&T syntax for x86-64 (the syntax
 //! Kiln's printer uses), one instruction per line with its offset; jump tables inside the
 //! code as data words.
 
