@@ -2,6 +2,9 @@
 //!
 //! Structure of a generated program:
 //! - up to `max_funcs` functions; function `i` calls only functions `j > i` (no recursion);
+//!   a `tail` function may end a block with `return_call`/`return_call_indirect` of a later
+//!   `tail` function with the same return types (some signatures copy an earlier one's
+//!   returns to make that possible);
 //! - each function has stack slots, initialised by stores at the top of the entry block
 //!   (so every load reads defined bytes — compiled code does not zero its frame);
 //! - blocks after the entry take a loop counter `ctr: i32` as their first parameter and
@@ -104,7 +107,7 @@ pub struct Generated {
 pub fn generate(u: &mut Unstructured, cfg: &GenConfig, oracle: &mut dyn Support) -> Result<Generated> {
     let nfuncs = u.int_in_range(1..=cfg.max_funcs.max(1))?;
     // Signatures first, so callers know their callees.
-    let mut funcs = Vec::with_capacity(nfuncs);
+    let mut funcs: Vec<Func> = Vec::with_capacity(nfuncs);
     for i in 0..nfuncs {
         let cc = *u.choose(CALL_CONVS)?;
         let np = u.int_in_range(0..=cfg.max_params)?;
@@ -121,6 +124,18 @@ pub fn generate(u: &mut Unstructured, cfg: &GenConfig, oracle: &mut dyn Support)
         }
         if i == 0 && rets.is_empty() {
             rets.push(types::I64);
+        }
+        // Sometimes a `tail` function with the returns of an earlier `tail` function, so
+        // that the earlier one can `return_call` it.
+        let mut cc = cc;
+        if i > 0 && u.ratio(1u8, 4u8)? {
+            let tails: Vec<usize> = (0..i).filter(|&k| funcs[k].cc == "tail").collect();
+            if !tails.is_empty() {
+                let k = *u.choose(&tails)?;
+                cc = "tail";
+                rets = funcs[k].rets.clone();
+                params.retain(|&t| oracle.sig_type_ok(t, cc));
+            }
         }
         funcs.push(Func {
             name: format!("f{i}"),
@@ -619,14 +634,7 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
                     return Ok(false);
                 }
                 let callee = self.u.int_in_range(self.index + 1..=n - 1)?;
-                let k = match self.func.callees.iter().position(|c| c.func == callee) {
-                    Some(k) => k,
-                    None => {
-                        let colocated = self.u.arbitrary()?;
-                        self.func.callees.push(Callee { func: callee, colocated });
-                        self.func.callees.len() - 1
-                    }
-                };
+                let k = self.declare_callee(callee)?;
                 let cf = &self.program.funcs[callee];
                 let (params, rets) = (cf.params.clone(), cf.rets.clone());
                 let mut args = Vec::new();
@@ -652,6 +660,43 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
                 Ok(true)
             }
         }
+    }
+
+    /// The declaration index (`fnK`/`sigK`) of function `callee`, declared on first use.
+    fn declare_callee(&mut self, callee: usize) -> Result<usize> {
+        if let Some(k) = self.func.callees.iter().position(|c| c.func == callee) {
+            return Ok(k);
+        }
+        let colocated = self.u.arbitrary()?;
+        self.func.callees.push(Callee { func: callee, colocated });
+        Ok(self.func.callees.len() - 1)
+    }
+
+    /// A tail call instead of a return, when this function and a later one are both
+    /// `tail` with the same return types (and the input says so).
+    fn tail_call(&mut self) -> Result<Option<Term>> {
+        if self.func.cc != "tail" {
+            return Ok(None);
+        }
+        let cands: Vec<usize> = (self.index + 1..self.program.funcs.len())
+            .filter(|&j| self.program.funcs[j].cc == "tail" && self.program.funcs[j].rets == self.func.rets)
+            .collect();
+        if cands.is_empty() || !self.u.ratio(2u8, 3u8)? {
+            return Ok(None);
+        }
+        let callee = *self.u.choose(&cands)?;
+        let k = self.declare_callee(callee)?;
+        let func_addr = if self.u.ratio(1u8, 3u8)? {
+            Some(self.push("func_addr", format!("func_addr.i64 fn{k}"), vec![], &[types::I64], false)[0])
+        } else {
+            None
+        };
+        let params = self.program.funcs[callee].params.clone();
+        let mut args = Vec::with_capacity(params.len());
+        for t in params {
+            args.push(self.operand(t)?);
+        }
+        Ok(Some(Term::ReturnCall { callee: k, func_addr, args }))
     }
 
     /// An in-bounds address for an access of `size` bytes: (memflags text, address text
@@ -795,6 +840,9 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
             }
             9 if self.u.ratio(1u8, 3u8)? => Term::Trap(self.u.choose(TRAP_CODES)?.to_string()),
             _ => {
+                if let Some(t) = self.tail_call()? {
+                    return Ok(t);
+                }
                 let rets = self.func.rets.clone();
                 let mut vals = Vec::with_capacity(rets.len());
                 for t in rets {

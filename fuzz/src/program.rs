@@ -56,13 +56,24 @@ pub enum Term {
     BrTable(Val, Target, Vec<Target>),
     /// `trap code`.
     Trap(String),
+    /// `return_call fn{callee}(args)`, or with `func_addr`
+    /// `return_call_indirect sig{callee}, v{func_addr}(args)` (both conventions `tail`,
+    /// the same return types).
+    ReturnCall {
+        /// Index of the callee declaration (`fnK`/`sigK`).
+        callee: usize,
+        /// The callee's address, for `return_call_indirect`.
+        func_addr: Option<Val>,
+        /// Arguments.
+        args: Vec<Val>,
+    },
 }
 
 impl Term {
     /// The targets of the terminator.
     pub fn targets(&self) -> Vec<&Target> {
         match self {
-            Term::Return(_) | Term::Trap(_) => vec![],
+            Term::Return(_) | Term::Trap(_) | Term::ReturnCall { .. } => vec![],
             Term::Jump(t) => vec![t],
             Term::Brif(_, a, b) => vec![a, b],
             Term::BrTable(_, d, ts) => std::iter::once(d).chain(ts.iter()).collect(),
@@ -72,7 +83,7 @@ impl Term {
     /// The targets, mutably.
     pub fn targets_mut(&mut self) -> Vec<&mut Target> {
         match self {
-            Term::Return(_) | Term::Trap(_) => vec![],
+            Term::Return(_) | Term::Trap(_) | Term::ReturnCall { .. } => vec![],
             Term::Jump(t) => vec![t],
             Term::Brif(_, a, b) => vec![a, b],
             Term::BrTable(_, d, ts) => std::iter::once(d).chain(ts.iter_mut()).collect(),
@@ -83,6 +94,7 @@ impl Term {
     pub fn uses(&self) -> Vec<Val> {
         let mut v = match self {
             Term::Return(a) => a.clone(),
+            Term::ReturnCall { func_addr, args, .. } => func_addr.iter().chain(args).copied().collect(),
             Term::Brif(c, _, _) | Term::BrTable(c, _, _) => vec![*c],
             _ => vec![],
         };
@@ -296,6 +308,23 @@ impl Program {
                 }
                 Term::Trap(code) => {
                     let _ = write!(out, "trap {code}");
+                }
+                Term::ReturnCall { callee, func_addr, args } => {
+                    match func_addr {
+                        Some(fa) => {
+                            let _ = write!(out, "return_call_indirect sig{callee}, v{fa}(");
+                        }
+                        None => {
+                            let _ = write!(out, "return_call fn{callee}(");
+                        }
+                    }
+                    for (i, v) in args.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        let _ = write!(out, "v{v}");
+                    }
+                    out.push(')');
                 }
             }
             out.push('\n');

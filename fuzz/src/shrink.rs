@@ -122,13 +122,18 @@ fn drop_unused_callees(func: &mut Func) {
             i.template.contains(&fk)
                 || i.template.contains(&sk)
                 || (i.opcode == "func_addr" && i.template.ends_with(&fa))
-        });
+        }) || func.blocks.iter().any(|b| matches!(b.term, Term::ReturnCall { callee, .. } if callee == k));
         if used {
             k += 1;
             continue;
         }
         func.callees.remove(k);
         for b in &mut func.blocks {
+            if let Term::ReturnCall { callee, .. } = &mut b.term
+                && *callee > k
+            {
+                *callee -= 1;
+            }
             for i in &mut b.insts {
                 for j in k + 1..=func.callees.len() {
                     i.template = i

@@ -177,8 +177,17 @@ gen_ops! {
 
 /// Control-flow opcodes the block-structure generator produces (plus `func_addr`, which
 /// comes with `call_indirect`, and `stack_addr`, which addresses slots).
-pub const CONTROL_OPCODES: &[Opcode] =
-    &[Opcode::Jump, Opcode::Brif, Opcode::BrTable, Opcode::Return, Opcode::Trap, Opcode::FuncAddr, Opcode::StackAddr];
+pub const CONTROL_OPCODES: &[Opcode] = &[
+    Opcode::Jump,
+    Opcode::Brif,
+    Opcode::BrTable,
+    Opcode::Return,
+    Opcode::ReturnCall,
+    Opcode::ReturnCallIndirect,
+    Opcode::Trap,
+    Opcode::FuncAddr,
+    Opcode::StackAddr,
+];
 
 /// The scalar types the generator uses.
 pub const SCALAR_TYPES: &[kiln_ir::Type] = &[

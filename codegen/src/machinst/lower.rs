@@ -114,9 +114,10 @@ impl<'f, I: MachInst> Lower<'f, I> {
         l
     }
 
-    /// The virtual register holding the return-area pointer (allocated on first request:
-    /// returns are lowered before the entry block that receives the pointer).
-    fn ret_area_ptr(&mut self) -> CodegenResult<Reg> {
+    /// The virtual register holding the function's incoming return-area pointer
+    /// (allocated on first request: returns are lowered before the entry block that
+    /// receives the pointer). A tail call to a function with the same returns passes it on.
+    pub fn ret_area_ptr(&mut self) -> CodegenResult<Reg> {
         match self.abi.ret_area_ptr {
             Some(r) => Ok(r),
             None => {

@@ -2331,9 +2331,13 @@ impl X64Lower<'_> {
             return Err(unsupported("return_call outside the tail calling convention"));
         }
         let csig = self.sig_of(ctx, sig)?;
-        if csig.stack_ret_arg.is_some() || ctx.abi.sig.stack_ret_arg.is_some() {
-            return Err(unsupported("tail calls with return values passed on the stack"));
-        }
+        let ret_area = match (csig.stack_ret_arg.is_some(), ctx.abi.sig.stack_ret_arg.is_some()) {
+            (false, false) => None,
+            // The returns are the caller's (the verifier checks), so the callee writes them
+            // into the return area our own caller provided: pass its pointer on.
+            (true, true) => Some(ctx.ret_area_ptr()?),
+            _ => return Err(unsupported("tail call between signatures with different return areas")),
+        };
         let dest = match data {
             D::Call { func_ref, .. } => {
                 let ext = f.dfg.ext_funcs.get(func_ref).ok_or_else(|| CodegenError::Other("bad func_ref".into()))?;
@@ -2345,7 +2349,7 @@ impl X64Lower<'_> {
             }
         };
         let args = f.dfg.call_args(inst);
-        let uses = ctx.gen_call_args::<X64Abi>(&csig, args, None)?;
+        let uses = ctx.gen_call_args::<X64Abi>(&csig, args, ret_area)?;
         ctx.emit(Inst::ReturnCall {
             info: Box::new(CallInfo {
                 dest,
