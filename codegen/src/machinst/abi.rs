@@ -339,6 +339,16 @@ pub fn compute_sig<S: AbiSpec>(sig: &Signature, flags: &Flags) -> CodegenResult<
     Ok(ComputedSig { args, rets, stack_arg_space, stack_ret_space, stack_ret_arg, call_conv: sig.call_conv })
 }
 
+/// Does the call `inst` of `func` pass a return-area pointer (its callee returns values on
+/// the stack)? False for anything that is not a call with a valid signature.
+pub fn call_uses_return_area<S: AbiSpec>(func: &Function, inst: kiln_ir::Inst, flags: &Flags) -> bool {
+    func.dfg
+        .call_signature(inst)
+        .and_then(|s| func.dfg.signatures.get(s))
+        .and_then(|sig| compute_sig::<S>(sig, flags).ok())
+        .is_some_and(|c| c.stack_ret_arg.is_some())
+}
+
 impl Callee {
     /// Set up the ABI of `func`.
     pub fn new<S: AbiSpec>(func: &Function, flags: &Flags) -> CodegenResult<Callee> {

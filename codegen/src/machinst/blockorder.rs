@@ -6,6 +6,8 @@
 //! predecessors is *critical*: regalloc2 has nowhere to put the moves for it, so it gets a
 //! new lowered block of its own, placed right after its predecessor. The exception edges of
 //! a `try_call` are always split: their block is the landing pad where the payloads arrive.
+//! Its normal-return edge is split when the caller of [`BlockLoweringOrder::compute`] asks
+//! (the callee returns values through a return area: they are loaded in that edge block).
 //!
 //! Invariants: lowered block 0 is the entry block; every original reachable block appears
 //! exactly once; each branch destination of a terminator maps to exactly one lowered
@@ -61,8 +63,9 @@ impl BlockLoweringOrder {
         Self::default()
     }
 
-    /// Compute the order for `func`.
-    pub fn compute(&mut self, func: &Function, domtree: &DominatorTree) {
+    /// Compute the order for `func`. `split_normal_edge(term)` says whether the normal-return
+    /// edge of the `try_call` `term` needs a block of its own.
+    pub fn compute(&mut self, func: &Function, domtree: &DominatorTree, split_normal_edge: &dyn Fn(Inst) -> bool) {
         self.order.clear();
         self.succ_ranges.clear();
         self.succs.clear();
@@ -114,8 +117,12 @@ impl BlockLoweringOrder {
                 let multi = unique.len() > 1;
                 // Exception handlers always get their own landing-pad block.
                 let has_exn = func.dfg.opcode(term).has_exception_edges();
+                let split_normal = has_exn && split_normal_edge(term);
                 for &(s, first_idx) in &unique {
-                    let edge = if (multi && self.preds_count[s] > 1) || (has_exn && first_idx > 0) {
+                    let edge = if (multi && self.preds_count[s] > 1)
+                        || (has_exn && first_idx > 0)
+                        || (split_normal && first_idx == 0)
+                    {
                         let e = BlockIndex(self.order.len() as u32);
                         self.order.push(LoweredBlock::Edge { pred: b, succ_idx: first_idx as u32, succ: s });
                         self.cold.push(func.layout.is_cold(b));

@@ -4,7 +4,7 @@
 
 use crate::context::CompileScratch;
 use crate::machinst::MachInst;
-use crate::machinst::abi::{AbiSpec, Callee};
+use crate::machinst::abi::{AbiSpec, Callee, call_uses_return_area};
 use crate::machinst::buffer::{FinishedCode, MachBuffer};
 use crate::machinst::lower::{Lower, LowerBackend};
 use crate::machinst::vcode::{MachInstEmit, VCode, emit};
@@ -30,7 +30,9 @@ where
     B::MInst: MachInstEmit,
     S: AbiSpec<I = B::MInst>,
 {
-    scratch.block_order.compute(func, domtree);
+    // A try_call whose callee returns through a return area loads those values in its
+    // normal-return edge block (the call itself is the block's terminator).
+    scratch.block_order.compute(func, domtree, &|term| call_uses_return_area::<S>(func, term, flags));
     let abi = Callee::new::<S>(func, flags)?;
     let lower = Lower::new(func, flags, abi, &scratch.block_order);
     let (vcode, abi) = lower.lower(backend, &scratch.block_order)?;

@@ -52,6 +52,13 @@ pub trait LowerBackend {
         payloads: &[Reg],
     ) -> CodegenResult<()>;
 
+    /// The start of the normal-return edge block of the `try_call` `term` (split only when
+    /// its callee returns values through a return area): load those values into the
+    /// try_call's return registers.
+    fn gen_try_call_normal_edge(&self, _ctx: &mut Lower<'_, Self::MInst>, _term: Inst) -> CodegenResult<()> {
+        Ok(())
+    }
+
     /// A jump to `target` (for edge blocks).
     fn gen_jump(&self, target: MachLabel) -> Self::MInst {
         Self::MInst::gen_jump(target)
@@ -551,7 +558,9 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         // Return values are defined by the call in the predecessor; the
                         // exception payloads by the landing pad at the start of a handler edge.
                         self.try_call_values_for_edge(term)?;
-                        if succ_idx > 0 {
+                        if succ_idx == 0 {
+                            backend.gen_try_call_normal_edge(&mut self, term)?;
+                        } else {
                             // Each landing pad defines its own payload registers (SSA).
                             let cc = f
                                 .dfg

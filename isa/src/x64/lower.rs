@@ -169,6 +169,10 @@ impl LowerBackend for X64Backend {
         ctx.gen_args_generic::<X64Abi>(params)
     }
 
+    fn gen_try_call_normal_edge(&self, ctx: &mut Lower<'_, Inst>, term: IrInst) -> CodegenResult<()> {
+        X64Lower { b: self }.try_call_stack_rets(ctx, term)
+    }
+
     fn gen_exception_payloads(
         &self,
         ctx: &mut Lower<'_, Inst>,
@@ -2286,9 +2290,6 @@ impl X64Lower<'_> {
         };
         let args = f.dfg.call_args(inst);
         let ret_area = if csig.stack_ret_arg.is_some() {
-            if try_call.is_some() {
-                return Err(unsupported("try_call with return values passed on the stack"));
-            }
             let t = self.tmp(ctx, types::I64)?;
             ctx.emit(Inst::Lea {
                 size: OperandSize::S64,
@@ -2313,10 +2314,26 @@ impl X64Lower<'_> {
         let defs = ctx.gen_call_ret_defs(&csig, &results)?;
         let clobbers = self.clobbers_for(sig.call_conv, &defs, try_call.is_some());
         let callee_pop = if sig.call_conv == CallConv::Tail { csig.stack_arg_space } else { 0 };
+        let is_try = try_call.is_some();
         ctx.emit(Inst::Call {
             info: Box::new(CallInfo { dest, uses, defs, clobbers, callee_pop, try_call, tail_stack_args: 0 }),
         });
+        // A try_call is its block's terminator: its stack returns are loaded in the
+        // normal-return edge block (`gen_try_call_normal_edge`).
+        if csig.stack_ret_arg.is_some() && !is_try {
+            ctx.gen_call_stack_rets::<X64Abi>(&csig, &results, csig.stack_arg_space as i64)?;
+        }
+        Ok(())
+    }
+
+    /// Load the stack returns of the try_call `term` (see `lower_call`).
+    fn try_call_stack_rets(&self, ctx: Ctx, term: IrInst) -> CodegenResult<()> {
+        let f = ctx.f;
+        let sig_ref = f.dfg.call_signature(term).ok_or_else(|| CodegenError::Other("call without signature".into()))?;
+        let sig = f.dfg.signatures.get(sig_ref).ok_or_else(|| CodegenError::Other("bad signature".into()))?;
+        let csig = self.sig_of(ctx, sig)?;
         if csig.stack_ret_arg.is_some() {
+            let results = ctx.take_try_call_values(term)?.0;
             ctx.gen_call_stack_rets::<X64Abi>(&csig, &results, csig.stack_arg_space as i64)?;
         }
         Ok(())
