@@ -122,3 +122,35 @@ block0(v0: i64):
     let err = ctx.compile(&*isa).expect_err("symbol stack limit");
     assert!(err.to_string().starts_with("unsupported: stack_limit"), "{err}");
 }
+
+/// Without a stack limit, a runaway recursion hits the thread's guard page: the fault is
+/// handled on the alternate signal stack and reported as a trap, the thread's JIT code
+/// still works afterwards, and threads that ran JIT code exit cleanly (their alternate
+/// stacks are released).
+#[test]
+fn guard_page_overflow_is_a_trap_on_any_thread() {
+    if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        return;
+    }
+    let text = RECURSION.replace("    stack_limit = gv1\n", "");
+    let funcs = parse_functions(&text).expect("parse");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let funcs = funcs.clone();
+            std::thread::Builder::new()
+                .stack_size(512 << 10)
+                .spawn(move || {
+                    for mut jit in runners(&funcs) {
+                        // Far beyond the 512 KiB stack; the limit is never checked.
+                        let r = jit.call(1, &i64s(&[0, 100_000_000]));
+                        assert!(matches!(r, Err(RunError::Trap(_))), "{r:?}");
+                        assert_eq!(jit.call(1, &i64s(&[0, 10])), Ok(i64s(&[10])));
+                    }
+                })
+                .expect("spawn")
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+}

@@ -75,8 +75,30 @@ thread_local! {
     static GUARD_SP: Cell<usize> = const { Cell::new(0) };
     /// The trap taken by the active guarded call.
     static TRAP: Cell<Option<Trap>> = const { Cell::new(None) };
-    /// Whether this thread has an alternate signal stack.
-    static ALT_STACK: Cell<bool> = const { Cell::new(false) };
+    /// This thread's alternate signal stack, once set up (see [`ensure_alt_stack`]).
+    static ALT_STACK: core::cell::RefCell<Option<AltStack>> = const { core::cell::RefCell::new(None) };
+}
+
+/// The alternate signal stack a thread uses while it runs JIT code: either one that was
+/// already installed and is large enough (`owned` is `None`; Rust's runtime installs a
+/// small one), or one of ours, removed and freed when the thread exits.
+struct AltStack {
+    #[cfg_attr(not(all(target_arch = "x86_64", target_os = "linux")), allow(dead_code))]
+    owned: Option<Box<[u8]>>,
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if self.owned.is_some() {
+            // Disable it before the memory goes; signals then run on the normal stack.
+            let ss = libc::stack_t { ss_sp: core::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+            // SAFETY: plain system call with a valid argument.
+            unsafe {
+                libc::sigaltstack(&ss, core::ptr::null_mut());
+            }
+        }
+    }
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -169,19 +191,34 @@ fn install_handlers() {
     ONCE.call_once(|| {});
 }
 
+/// Give this thread an alternate signal stack of at least 64 KiB, so that a trap taken on
+/// an overflowing stack can still be handled. An existing one that large is kept.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 fn ensure_alt_stack() {
-    if ALT_STACK.with(|a| a.get()) {
-        return;
-    }
     const SIZE: usize = 64 * 1024;
-    // The stack is leaked on purpose: it must outlive every signal on this thread.
-    let mem = Box::leak(vec![0u8; SIZE].into_boxed_slice());
-    let ss = libc::stack_t { ss_sp: mem.as_mut_ptr() as *mut _, ss_flags: 0, ss_size: SIZE };
-    // SAFETY: `ss` describes valid, never-freed memory.
-    unsafe {
-        libc::sigaltstack(&ss, core::ptr::null_mut());
-    }
-    ALT_STACK.with(|a| a.set(true));
+    ALT_STACK.with(|a| {
+        let mut a = a.borrow_mut();
+        if a.is_some() {
+            return;
+        }
+        // SAFETY: querying the current alternate stack writes `old` only.
+        let mut old: libc::stack_t = unsafe { core::mem::zeroed() };
+        unsafe {
+            libc::sigaltstack(core::ptr::null(), &mut old);
+        }
+        if old.ss_flags & libc::SS_DISABLE == 0 && old.ss_size >= SIZE {
+            *a = Some(AltStack { owned: None });
+            return;
+        }
+        let mut mem = vec![0u8; SIZE].into_boxed_slice();
+        let ss = libc::stack_t { ss_sp: mem.as_mut_ptr() as *mut _, ss_flags: 0, ss_size: SIZE };
+        // SAFETY: `mem` stays alive in the thread-local until `AltStack::drop` has disabled
+        // the alternate stack.
+        unsafe {
+            libc::sigaltstack(&ss, core::ptr::null_mut());
+        }
+        *a = Some(AltStack { owned: Some(mem) });
+    });
 }
 
 /// Call `f(a0, a1)` (a System V function of two pointer-sized arguments, e.g. a
