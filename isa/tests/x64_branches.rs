@@ -130,7 +130,7 @@ fn rip_relative_with_immediate() {
 }
 
 #[test]
-fn jump_table_entries_are_entry_relative() {
+fn jump_table_entries_are_table_relative() {
     let mut b = MachBuffer::new();
     let targets: Vec<MachLabel> = (0..5).map(|_| b.get_label()).collect();
     let default = b.get_label();
@@ -156,7 +156,7 @@ fn jump_table_entries_are_entry_relative() {
     for (i, t) in targets.iter().enumerate() {
         let entry = table + 4 * i as u32;
         let v = rel32(&out.bytes, entry as usize);
-        assert_eq!(entry as i64 + v as i64, out.label_offsets[t.0 as usize] as i64);
+        assert_eq!(table as i64 + v as i64, out.label_offsets[t.0 as usize] as i64);
     }
 }
 

@@ -78,6 +78,8 @@ struct LabelFixup {
     at: Pos,
     label: MachLabel,
     kind: u8,
+    /// Added to the label's offset before patching.
+    addend: i32,
 }
 
 /// Relocation kinds.
@@ -350,8 +352,14 @@ impl MachBuffer {
     /// Record a fixed-size reference to `label` whose field/instruction starts at the
     /// current position; the backend then emits `label_use_size(kind)` placeholder bytes.
     pub fn use_label_at_offset(&mut self, label: MachLabel, kind: u8) {
+        self.use_label_at_offset_with_addend(label, kind, 0);
+    }
+
+    /// [`use_label_at_offset`](Self::use_label_at_offset) referring to `label + addend`
+    /// (jump-table entries relative to the table start use `4 × index`).
+    pub fn use_label_at_offset_with_addend(&mut self, label: MachLabel, kind: u8, addend: i32) {
         let at = self.cur_pos();
-        self.fixups.push(LabelFixup { at, label, kind });
+        self.fixups.push(LabelFixup { at, label, kind, addend });
     }
 
     /// Record a relocation for a field starting at the current position.
@@ -566,6 +574,8 @@ impl MachBuffer {
         for f in &self.fixups {
             let at = label_final(f.at, &prefix);
             let target = label_offset(f.label).ok_or(BufferError::UnboundLabel(f.label))?;
+            let target = u32::try_from(target as i64 + f.addend as i64)
+                .map_err(|_| BufferError::OutOfRange(format!("label reference at {at:#x} with addend {}", f.addend)))?;
             patches.push((f.kind, at, target));
         }
         for (kind, at, target) in patches {

@@ -56,7 +56,8 @@ pub const BRANCH_JCC: u8 = 1;
 pub const fn label_use_pcrel32(trailing: u8) -> u8 {
     trailing
 }
-/// Label use: a 32-bit jump-table entry holding `target - entry address`.
+/// Label use: a 32-bit jump-table entry holding `target - entry address` (with an addend
+/// of 4 × the entry's index: `target - table start`).
 pub const LABEL_USE_JT32: u8 = 8;
 
 /// The x86-64 branch and label-use encodings.
@@ -1455,19 +1456,19 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
             let (i, t1, t2) = (e(*idx), ew(*tmp1), ew(*tmp2));
             alu_imm(sink, OperandSize::S32, Some(7), &Rm::Reg(i), targets.len() as u32 as i32);
             jcc(sink, CC::NB, *default);
-            // Zero-extend the index, point tmp1 at its entry, add the entry to it.
+            // Zero-extend the index, load its entry (an offset from the table start), add
+            // the table address, jump.
             mov_rr(sink, OperandSize::S32, i, t2);
             let table = sink.get_label();
             enc_legacy(sink, Pfx::NONE, true, false, &[0x8d], t1, &Rm::Mem(Addr::Rip(table)), 0);
             let entry = Rm::Mem(Addr::Index { base: t1, index: t2, shift: 2, disp: 0 });
-            enc_legacy(sink, Pfx::NONE, true, false, &[0x8d], t1, &entry, 0);
-            enc_legacy(sink, Pfx::NONE, true, false, &[0x63], t2, &Rm::Mem(Addr::Base { base: t1, disp: 0 }), 0);
+            enc_legacy(sink, Pfx::NONE, true, false, &[0x63], t2, &entry, 0);
             alu_rm_r(sink, OperandSize::S64, 0x00, t1, &Rm::Reg(t2));
             enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(t2), 0);
             sink.bind_label(table);
             let start = sink.cur_pos();
-            for t in targets.iter() {
-                sink.use_label_at_offset(*t, LABEL_USE_JT32);
+            for (k, t) in targets.iter().enumerate() {
+                sink.use_label_at_offset_with_addend(*t, LABEL_USE_JT32, 4 * k as i32);
                 sink.put4(0);
             }
             sink.mark_inline_data(start);

@@ -970,10 +970,9 @@ pub enum Inst {
         not_taken: MachLabel,
     },
     /// Jump-table dispatch: `cmpl $len, idx; jae default; movl idx, tmp2; lea table(%rip),
-    /// tmp1; lea (tmp1,tmp2,4), tmp1; movslq (tmp1), tmp2; add tmp1, tmp2; jmp *tmp2;
-    /// table: .long target_i - entry_i …` (each entry is relative to its own address, so
-    /// the buffer can patch it without knowing where the table starts). `idx` is a 32-bit
-    /// index, zero-extended.
+    /// tmp1; movslq (tmp1,tmp2,4), tmp2; add tmp1, tmp2; jmp *tmp2; table: .long
+    /// target_i - table …` (entry `i` is a label use with addend `4i`, so it is patched
+    /// relative to the table start). `idx` is a 32-bit index, zero-extended.
     JmpTableSeq {
         /// Index.
         idx: Reg,
