@@ -1301,9 +1301,10 @@ impl MachInst for Inst {
             | Inst::TrapIfOr { .. }
             | Inst::TrapIfAnd { .. } => {}
             Inst::JmpTableSeq { idx, tmp1, tmp2, .. } => {
+                // tmp2 starts as the zero-extended index, in the index's own register.
                 v.reg_use(idx);
                 v.reg_early_def(tmp1);
-                v.reg_early_def(tmp2);
+                v.reg_reuse_def(tmp2, 0);
             }
             Inst::ReturnCall { info } => {
                 // The indirect callee must survive the frame teardown: it lives in r10,
