@@ -1250,22 +1250,25 @@ impl X64Lower<'_> {
                 }
             }
         }
-        // An addition whose first operand is used again: `lea` has a separate destination,
-        // so the allocator need not copy the operand first (the two-operand `add` would
-        // overwrite it).
-        if aop == AluOp::Add
-            && (ty == types::I32 || ty == types::I64)
-            && ctx.uses(x) == kiln_codegen::machinst::lower::Uses::Many
-            && !ctx.sinkable_inst(y).is_some_and(|i| ctx.f.dfg.opcode(i).can_load())
-        {
-            let base = self.reg(ctx, x)?;
-            let mem = match ctx.iconst_signed(y).and_then(|c| i32::try_from(c).ok()) {
-                Some(disp) => Amode::ImmReg { disp, base },
-                None => Amode::ImmRegRegShift { disp: 0, base, index: self.reg(ctx, y)?, shift: 0 },
+        // An addition (or subtraction of a constant) whose first operand is used again:
+        // `lea` has a separate destination, so the allocator need not copy the operand
+        // first (the two-operand `add`/`sub` would overwrite it).
+        let multi_use = ctx.uses(x) == kiln_codegen::machinst::lower::Uses::Many;
+        if (ty == types::I32 || ty == types::I64) && multi_use {
+            let imm = ctx.iconst_signed(y).and_then(|c| i32::try_from(c).ok());
+            let mem = match (aop, imm) {
+                (AluOp::Add, Some(disp)) => Some(Amode::ImmReg { disp, base: self.reg(ctx, x)? }),
+                (AluOp::Sub, Some(c)) if c != i32::MIN => Some(Amode::ImmReg { disp: -c, base: self.reg(ctx, x)? }),
+                (AluOp::Add, None) if !ctx.sinkable_inst(y).is_some_and(|i| ctx.f.dfg.opcode(i).can_load()) => {
+                    Some(Amode::ImmRegRegShift { disp: 0, base: self.reg(ctx, x)?, index: self.reg(ctx, y)?, shift: 0 })
+                }
+                _ => None,
             };
-            let dst = self.output(ctx, inst)?;
-            ctx.emit(Inst::Lea { size: size32(ty), mem, dst });
-            return Ok(());
+            if let Some(mem) = mem {
+                let dst = self.output(ctx, inst)?;
+                ctx.emit(Inst::Lea { size: size32(ty), mem, dst });
+                return Ok(());
+            }
         }
         let src1 = self.reg(ctx, x)?;
         let src2 = self.rmi(ctx, y, ty)?;
