@@ -1253,6 +1253,24 @@ impl X64Lower<'_> {
         // An addition (or subtraction of a constant) whose first operand is used again:
         // `lea` has a separate destination, so the allocator need not copy the operand
         // first (the two-operand `add`/`sub` would overwrite it).
+        // x + (z << k) for k in 1..=3 (the shift used only here): one `lea (x,z,2^k)`.
+        if aop == AluOp::Add && (ty == types::I32 || ty == types::I64) {
+            for (p, q) in [(x, y), (y, x)] {
+                if let Some(sh) = ctx.sinkable_inst(q)
+                    && let D::Binary { opcode: Opcode::Ishl, args: sargs } = *ctx.data(sh)
+                    && let Some(k) = ctx.iconst_bits(sargs[1]).map(|k| k & (ty.bits() as u64 - 1))
+                    && (1..=3).contains(&k)
+                {
+                    ctx.sink_inst(sh);
+                    let base = self.reg(ctx, p)?;
+                    let index = self.reg(ctx, sargs[0])?;
+                    let dst = self.output(ctx, inst)?;
+                    let mem = Amode::ImmRegRegShift { disp: 0, base, index, shift: k as u8 };
+                    ctx.emit(Inst::Lea { size: size32(ty), mem, dst });
+                    return Ok(());
+                }
+            }
+        }
         let multi_use = ctx.uses(x) == kiln_codegen::machinst::lower::Uses::Many;
         if (ty == types::I32 || ty == types::I64) && multi_use {
             let imm = ctx.iconst_signed(y).and_then(|c| i32::try_from(c).ok());
