@@ -290,40 +290,31 @@ fn cmd_run(mut args: Args) -> CmdResult {
     Ok(failed == 0)
 }
 
-fn cmd_compile(mut args: Args) -> CmdResult {
-    let mut opts = NativeOptions::default();
-    let mut disasm = false;
-    let files = native_args(&mut args, &mut opts, |a, _| {
-        Ok(if a == "-D" || a == "--disasm" {
-            disasm = true;
-            true
-        } else {
-            false
-        })
-    })?;
-    let mut ok = true;
-    for f in &files {
-        let (good, text) = compile_file(f, &opts, disasm);
-        print!("{text}");
-        ok &= good;
-    }
-    Ok(ok)
+fn cmd_compile(args: Args) -> CmdResult {
+    files_with_switch(args, &["-D", "--disasm"], compile_file)
 }
 
-fn cmd_opt(mut args: Args) -> CmdResult {
+fn cmd_opt(args: Args) -> CmdResult {
+    files_with_switch(args, &["--stats"], optimize_file)
+}
+
+/// The shape of `compile` and `opt`: the native options plus one on/off switch (any of
+/// `names`), then `run` on each file, printing its text; true if every file succeeded.
+fn files_with_switch(
+    mut args: Args,
+    names: &[&str],
+    run: fn(&std::path::Path, &NativeOptions, bool) -> (bool, String),
+) -> CmdResult {
     let mut opts = NativeOptions::default();
-    let mut stats = false;
+    let mut switch = false;
     let files = native_args(&mut args, &mut opts, |a, _| {
-        Ok(if a == "--stats" {
-            stats = true;
-            true
-        } else {
-            false
-        })
+        let hit = names.contains(&a);
+        switch |= hit;
+        Ok(hit)
     })?;
     let mut ok = true;
     for f in &files {
-        let (good, text) = optimize_file(f, &opts, stats);
+        let (good, text) = run(f, &opts, switch);
         print!("{text}");
         ok &= good;
     }
