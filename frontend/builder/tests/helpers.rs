@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{check_all, new_func, sig_i64};
+use common::{build_single_block, check_all, new_func, sig_i64};
 use kiln_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, TargetFrontendConfig};
 use kiln_ir::function::StackSlotData;
 use kiln_ir::memflags::MemFlags;
@@ -212,19 +212,12 @@ fn memory_helpers_inline_and_call() {
 fn small_types_and_constants() {
     // iconst accepts negative values for narrow types (they are stored zero-extended).
     let mut f = new_func("narrow", sig_i64(1, 1));
-    let mut ctx = FunctionBuilderContext::new();
-    let mut b = FunctionBuilder::new(&mut f, &mut ctx);
-    let e = b.create_block();
-    b.append_block_params_for_function_params(e);
-    b.switch_to_block(e);
-    b.seal_block(e);
-    let x = b.block_params(e)[0];
-    let m = b.ins().iconst(I16, -2);
-    let r = b.ins().ireduce(I16, x);
-    let s = b.ins().iadd(r, m);
-    let w = b.ins().sextend(I64, s);
-    b.ins().return_(&[w]);
-    b.finalize().unwrap();
+    build_single_block(&mut f, |b, p| {
+        let m = b.ins().iconst(I16, -2);
+        let r = b.ins().ireduce(I16, p[0]);
+        let s = b.ins().iadd(r, m);
+        b.ins().sextend(I64, s)
+    });
     check_all(&[f], 0, &[vec![5], vec![1], vec![0x12345]], |a| vec![((a[0] as i16).wrapping_sub(2)) as i64]);
 }
 
@@ -232,23 +225,17 @@ fn small_types_and_constants() {
 fn source_locations_stack_slots_and_imports() {
     use kiln_ir::function::SourceLoc;
     let mut f = new_func("locs", sig_i64(1, 1));
-    let mut ctx = FunctionBuilderContext::new();
-    let mut b = FunctionBuilder::new(&mut f, &mut ctx);
-    let e = b.create_block();
-    b.append_block_params_for_function_params(e);
-    b.switch_to_block(e);
-    b.seal_block(e);
-    let x = b.block_params(e)[0];
-    b.set_srcloc(SourceLoc(0x42));
-    let slot = b.create_sized_stack_slot(StackSlotData::new(8, 3));
-    let p0 = b.ins().stack_addr(I64, slot, 0);
-    b.ins().store(MemFlags::trusted(), x, p0, 0);
-    b.set_srcloc(SourceLoc(0x43));
-    let p = b.ins().stack_addr(I64, slot, 0);
-    let v = b.ins().load(I64, MemFlags::trusted(), p, 0);
-    b.set_srcloc(SourceLoc::default());
-    b.ins().return_(&[v]);
-    b.finalize().unwrap();
+    build_single_block(&mut f, |b, params| {
+        b.set_srcloc(SourceLoc(0x42));
+        let slot = b.create_sized_stack_slot(StackSlotData::new(8, 3));
+        let p0 = b.ins().stack_addr(I64, slot, 0);
+        b.ins().store(MemFlags::trusted(), params[0], p0, 0);
+        b.set_srcloc(SourceLoc(0x43));
+        let p = b.ins().stack_addr(I64, slot, 0);
+        let v = b.ins().load(I64, MemFlags::trusted(), p, 0);
+        b.set_srcloc(SourceLoc::default());
+        v
+    });
     let text = f.to_string();
     assert!(text.contains("@0042") && text.contains("@0043"), "{text}");
     check_all(&[f], 0, &[vec![5], vec![-9]], |a| vec![a[0]]);

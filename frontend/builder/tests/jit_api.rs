@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{new_func, sig_i64};
+use common::{build_single_block, new_func, sig_i64};
 use kiln_frontend::{FunctionBuilder, FunctionBuilderContext};
 use kiln_ir::memflags::MemFlags;
 use kiln_ir::types::I64;
@@ -23,17 +23,14 @@ fn func(
     body: impl FnOnce(&mut FunctionBuilder, &[kiln_ir::Value]) -> kiln_ir::Value,
 ) -> Function {
     let mut f = new_func(name, sig_i64(params, 1));
-    let mut ctx = FunctionBuilderContext::new();
-    let mut b = FunctionBuilder::new(&mut f, &mut ctx);
-    let e = b.create_block();
-    b.append_block_params_for_function_params(e);
-    b.switch_to_block(e);
-    b.seal_block(e);
-    let ps = b.block_params(e).to_vec();
-    let r = body(&mut b, &ps);
-    b.ins().return_(&[r]);
-    b.finalize().unwrap_or_else(|e| panic!("{e}"));
+    build_single_block(&mut f, body);
     f
+}
+
+/// `callee(x)` inside a function being built: its single result.
+fn call1(b: &mut FunctionBuilder, callee: kiln_ir::FuncRef, x: kiln_ir::Value) -> kiln_ir::Value {
+    let c = b.ins().call(callee, &[x]);
+    b.inst_results(c)[0]
 }
 
 fn as_fn1(p: *const u8) -> extern "sysv64" fn(i64) -> i64 {
@@ -77,36 +74,30 @@ fn data_objects_and_function_tables() {
     let gv_counter = m.declare_data_in_func(counter, &mut f).unwrap();
     let gv_table = m.declare_data_in_func(table, &mut f).unwrap();
     let gv_consts = m.declare_data_in_func(consts, &mut f).unwrap();
-    let mut ctx = FunctionBuilderContext::new();
-    let mut b = FunctionBuilder::new(&mut f, &mut ctx);
-    let e = b.create_block();
-    b.append_block_params_for_function_params(e);
-    b.switch_to_block(e);
-    b.seal_block(e);
-    let x = b.block_params(e)[0];
-    let fl = MemFlags::trusted();
-    let pc = b.ins().symbol_value(I64, gv_counter);
-    let c = b.ins().load(I64, fl, pc, 0);
-    let one = b.ins().iconst(I64, 1);
-    let c1 = b.ins().iadd(c, one);
-    b.ins().store(fl, c1, pc, 0);
-    let pt = b.ins().symbol_value(I64, gv_table);
-    let bit = b.ins().band(x, one);
-    let eight = b.ins().iconst(I64, 8);
-    let off = b.ins().imul(bit, eight);
-    let slot = b.ins().iadd(pt, off);
-    let callee = b.ins().load(I64, fl.with_readonly(), slot, 0);
-    let sref = b.import_signature(sig.clone());
-    let call = b.ins().call_indirect(sref, callee, &[x]);
-    let r = b.inst_results(call)[0];
-    let p20 = b.ins().load(I64, fl, pt, 16);
-    let twenty = b.ins().load(I64, fl, p20, 0);
-    let pk = b.ins().symbol_value(I64, gv_consts);
-    let hundred = b.ins().load(I64, fl, pk, 0);
-    let s = b.ins().iadd(r, twenty);
-    let s = b.ins().iadd(s, hundred);
-    b.ins().return_(&[s]);
-    b.finalize().unwrap();
+    build_single_block(&mut f, |b, p| {
+        let x = p[0];
+        let fl = MemFlags::trusted();
+        let pc = b.ins().symbol_value(I64, gv_counter);
+        let c = b.ins().load(I64, fl, pc, 0);
+        let one = b.ins().iconst(I64, 1);
+        let c1 = b.ins().iadd(c, one);
+        b.ins().store(fl, c1, pc, 0);
+        let pt = b.ins().symbol_value(I64, gv_table);
+        let bit = b.ins().band(x, one);
+        let eight = b.ins().iconst(I64, 8);
+        let off = b.ins().imul(bit, eight);
+        let slot = b.ins().iadd(pt, off);
+        let callee = b.ins().load(I64, fl.with_readonly(), slot, 0);
+        let sref = b.import_signature(sig.clone());
+        let call = b.ins().call_indirect(sref, callee, &[x]);
+        let r = b.inst_results(call)[0];
+        let p20 = b.ins().load(I64, fl, pt, 16);
+        let twenty = b.ins().load(I64, fl, p20, 0);
+        let pk = b.ins().symbol_value(I64, gv_consts);
+        let hundred = b.ins().load(I64, fl, pk, 0);
+        let s = b.ins().iadd(r, twenty);
+        b.ins().iadd(s, hundred)
+    });
     m.define_function(entry, f).unwrap();
     m.finalize_definitions().unwrap();
 
@@ -211,19 +202,7 @@ fn errors() {
     let caller = m.declare_function("caller", Linkage::Export, &sig).unwrap();
     let mut cf = new_func("caller", sig.clone());
     let g_ref = m.declare_func_in_func(g, &mut cf).unwrap();
-    {
-        let mut ctx = FunctionBuilderContext::new();
-        let mut b = FunctionBuilder::new(&mut cf, &mut ctx);
-        let e = b.create_block();
-        b.append_block_params_for_function_params(e);
-        b.switch_to_block(e);
-        b.seal_block(e);
-        let x = b.block_params(e)[0];
-        let c = b.ins().call(g_ref, &[x]);
-        let r = b.inst_results(c)[0];
-        b.ins().return_(&[r]);
-        b.finalize().unwrap();
-    }
+    build_single_block(&mut cf, |b, p| call1(b, g_ref, p[0]));
     m.define_function(caller, cf).unwrap();
     let err = m.finalize_definitions().unwrap_err();
     assert!(matches!(err, ModuleError::Undefined(ref n) if n == "g"), "{err}");
@@ -239,19 +218,7 @@ fn errors() {
     let user = m.declare_function("user", Linkage::Export, &sig).unwrap();
     let mut uf = new_func("user", sig.clone());
     let mref = m.declare_func_in_func(missing, &mut uf).unwrap();
-    {
-        let mut ctx = FunctionBuilderContext::new();
-        let mut b = FunctionBuilder::new(&mut uf, &mut ctx);
-        let e = b.create_block();
-        b.append_block_params_for_function_params(e);
-        b.switch_to_block(e);
-        b.seal_block(e);
-        let x = b.block_params(e)[0];
-        let c = b.ins().call(mref, &[x]);
-        let r = b.inst_results(c)[0];
-        b.ins().return_(&[r]);
-        b.finalize().unwrap();
-    }
+    build_single_block(&mut uf, |b, p| call1(b, mref, p[0]));
     m.define_function(user, uf).unwrap();
     let err = m.finalize_definitions().unwrap_err();
     assert!(matches!(err, ModuleError::Unresolved(_)), "{err}");

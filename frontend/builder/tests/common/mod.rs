@@ -14,7 +14,7 @@ use kiln_ir::interp::{InterpConfig, Interpreter};
 use kiln_ir::memflags::MemFlags;
 use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::types::I64;
-use kiln_ir::{DataValue, Function, InstBuilder};
+use kiln_ir::{DataValue, Function, InstBuilder, Value};
 use kiln_module::{FuncId, JitModule, Linkage};
 
 /// A System V signature of `params` i64 parameters and `returns` i64 results.
@@ -28,6 +28,21 @@ pub fn sig_i64(params: usize, returns: usize) -> Signature {
 /// A new empty function named `%name`.
 pub fn new_func(name: &str, sig: Signature) -> Function {
     Function::with_name_signature(UserFuncName::testcase(name), sig)
+}
+
+/// Fill `f` with one block: `body` gets the builder and the entry block's parameters and
+/// returns the value to return. Panics if the builder reports an error.
+pub fn build_single_block(f: &mut Function, body: impl FnOnce(&mut FunctionBuilder, &[Value]) -> Value) {
+    let mut ctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(f, &mut ctx);
+    let e = b.create_block();
+    b.append_block_params_for_function_params(e);
+    b.switch_to_block(e);
+    b.seal_block(e);
+    let ps = b.block_params(e).to_vec();
+    let r = body(&mut b, &ps);
+    b.ins().return_(&[r]);
+    b.finalize().unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Panic with the function text unless the verifier accepts `f`.
