@@ -23,6 +23,7 @@ pub fn optimize_file(path: &Path, opts: &NativeOptions, stats: bool) -> (bool, S
     };
     let mut ctx = OptContext::new();
     ctx.options.verify = Some(true);
+    ctx.options.time_passes = stats;
     let mut ok = true;
     for (i, (f, _)) in file.functions.iter().enumerate() {
         let mut g = f.clone();
@@ -58,6 +59,18 @@ pub fn optimize_file(path: &Path, opts: &NativeOptions, stats: bool) -> (bool, S
             s.params_removed,
             s.cfg_simplified
         );
+        let times: Vec<String> = kiln_egraph::PIPELINE
+            .iter()
+            .zip(&s.pass_nanos)
+            .map(|(p, n)| format!("{} {:.2} ms", p.name, *n as f64 / 1e6))
+            .collect();
+        let _ = writeln!(out, "; pass times: {}", times.join(", "));
+        let names = kiln_egraph::rule_names();
+        let mut fired: Vec<(u64, &String)> =
+            s.rule_fires.iter().copied().zip(names.iter()).filter(|(n, _)| *n > 0).collect();
+        fired.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let fired: Vec<String> = fired.iter().map(|(n, name)| format!("{name} {n}")).collect();
+        let _ = writeln!(out, "; rules fired: {}", if fired.is_empty() { "none".into() } else { fired.join(", ") });
     }
     (ok, out)
 }
