@@ -5,24 +5,11 @@
 //! Each measurement is the minimum of several runs, so that a busy machine does not fail the
 //! test; the verifier is off in both (as in a production compile).
 
+mod common;
+
 use kiln_codegen::Context;
 use kiln_ir::text::{IsaSpec, ParseOptions, parse_test};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn shared() -> PathBuf {
-    if let Some(d) = std::env::var_os("KILN_SHARED_DIR") {
-        return PathBuf::from(d);
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    while dir.pop() {
-        let cand = dir.join("shared");
-        if cand.join("clif").is_dir() {
-            return cand;
-        }
-    }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared"))
-}
 
 /// The header lines and the texts of the `n` largest functions of a CLIF file.
 fn largest_functions(text: &str, n: usize) -> String {
@@ -59,7 +46,8 @@ fn min_time(runs: usize, mut f: impl FnMut() -> bool) -> Option<Duration> {
 
 #[test]
 fn optimizer_time_is_bounded_on_the_largest_functions() {
-    let path = shared().join("bench/clif/sqlite.clif");
+    let Some(shared) = common::shared_dir() else { return };
+    let path = shared.join("bench/clif/sqlite.clif");
     let Ok(text) = std::fs::read_to_string(&path) else {
         eprintln!("skipping: {} not found (set KILN_SHARED_DIR)", path.display());
         return;

@@ -8,12 +8,14 @@
 //! documented exceptions in `EXCEPTIONS`, where the sample's expectation contradicts the
 //! semantics of OPCODES.md.
 
+mod common;
+
+use common::{clif_files, shared};
 use kiln_ir::data_value::DataValue;
 use kiln_ir::interp::{InterpConfig, Interpreter};
 use kiln_ir::text::runcommand::{Comparison, RunCommand, parse_run_command};
 use kiln_ir::text::{IsaSpec, ParseOptions, parse_test};
 use kiln_ir::types;
-use std::path::{Path, PathBuf};
 
 /// `(file, line, reason)` of run lines that are allowed to fail.
 const EXCEPTIONS: &[(&str, u32, &str)] = &[
@@ -33,35 +35,6 @@ const EXCEPTIONS: &[(&str, u32, &str)] = &[
     ("simd-fmax-fmin-nondeterministic-x86_64.clif", 31, "NaN sign is unspecified (OPCODES §0.3)"),
     ("simd-fmax-fmin-nondeterministic-x86_64.clif", 32, "NaN sign is unspecified (OPCODES §0.3)"),
 ];
-
-/// The `shared/` folder: `KILN_SHARED_DIR`, else the nearest ancestor of the crate that has
-/// a `shared/clif` folder (the repository's sibling, or a worktree's ancestor).
-fn shared() -> PathBuf {
-    if let Some(d) = std::env::var_os("KILN_SHARED_DIR") {
-        return PathBuf::from(d);
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    while dir.pop() {
-        let cand = dir.join("shared");
-        if cand.join("clif").is_dir() {
-            return cand;
-        }
-    }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared"))
-}
-
-fn clif_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            clif_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "clif") {
-            out.push(p);
-        }
-    }
-}
 
 fn show(vals: &[DataValue]) -> String {
     let v: Vec<String> = vals.iter().map(|v| v.to_string()).collect();

@@ -4,17 +4,13 @@
 //! `parse_run_command` (on every comment). Each must return `Ok` or an error with a valid
 //! location, and never panic. Deterministic: a fixed-seed PRNG, no external crates.
 
+mod common;
+
+use common::shared;
 use kiln_ir::text::runcommand::parse_run_command;
 use kiln_ir::text::{ParseOptions, parse_functions, parse_test};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-
-fn shared() -> PathBuf {
-    match std::env::var_os("KILN_SHARED_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")),
-    }
-}
 
 /// SplitMix64.
 struct Rng(u64);

@@ -2,32 +2,12 @@
 //! of the sqlite corpus parse completely (functions and run commands), and for every function
 //! `x`: `cat(cat(x)) == cat(x)` and `parse(cat(x))` is structurally equal to `x`.
 
+mod common;
+
+use common::{clif_files, shared};
 use kiln_ir::compare::structurally_equal;
 use kiln_ir::text::runcommand::parse_run_command;
 use kiln_ir::text::{ParseOptions, parse_functions, parse_test};
-use std::path::{Path, PathBuf};
-
-/// The `shared/` folder beside the repository (`KILN_SHARED_DIR` overrides it, e.g. for a
-/// git worktree that is not beside `shared/`).
-fn shared() -> PathBuf {
-    match std::env::var_os("KILN_SHARED_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")),
-    }
-}
-
-fn clif_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            clif_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "clif") {
-            out.push(p);
-        }
-    }
-}
 
 /// Check one file's text; returns the number of functions and run commands checked.
 fn check_text(name: &str, text: &str) -> (usize, usize) {

@@ -5,6 +5,9 @@
 //! real CLIF verifies cleanly under each of its file's targets: every function of the shared
 //! runtest sample, the benchmark kernels and the 1,968 functions of the sqlite corpus.
 
+mod common;
+
+use common::shared;
 use kiln_ir::Function;
 use kiln_ir::entities::AnyEntity;
 use kiln_ir::settings::{Flags, TargetSpec};
@@ -55,15 +58,6 @@ fn single_context(spec: &IsaSpec) -> (Flags, Option<TargetSpec>) {
             let last = ts.last().expect("a Targets spec has at least one target");
             (last.flags.clone(), (ts.len() == 1).then(|| last.spec.clone()))
         }
-    }
-}
-
-/// The `shared/` folder beside the repository (`KILN_SHARED_DIR` overrides it, e.g. for a
-/// git worktree that is not beside `shared/`).
-fn shared() -> PathBuf {
-    match std::env::var_os("KILN_SHARED_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")),
     }
 }
 

@@ -5,13 +5,21 @@
 
 use std::path::PathBuf;
 
-/// The `shared/` folder: `KILN_SHARED_DIR`, else `shared/` beside the repository
-/// (`CARGO_MANIFEST_DIR/../../shared`). `None` (with a message) when it is missing, except
-/// under CI (`CI=true`), where a missing folder is a failure.
+/// The `shared/` folder: `KILN_SHARED_DIR`, else the nearest ancestor of the crate with a
+/// `shared/clif` folder (the repository's sibling, or a worktree's ancestor). `None` (with
+/// a message) when it is missing, except under CI (`CI=true`), where a missing folder is a
+/// failure.
 pub fn shared_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("KILN_SHARED_DIR") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")),
+        None => {
+            let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            let mut found = None;
+            while found.is_none() && dir.pop() {
+                found = Some(dir.join("shared")).filter(|c| c.join("clif").is_dir());
+            }
+            found.unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")))
+        }
     };
     if dir.join("clif").is_dir() {
         return Some(dir);

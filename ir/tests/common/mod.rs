@@ -1,5 +1,6 @@
 //! Test helpers: build functions through the DFG/Layout API and run them with the
-//! interpreter, plus a small deterministic random generator for property tests.
+//! interpreter, a small deterministic random generator for property tests, and the
+//! location of the `shared/` folder and its `.clif` files.
 
 #![allow(dead_code)]
 
@@ -12,6 +13,7 @@ use kiln_ir::interp::{InterpConfig, InterpError, Interpreter};
 use kiln_ir::opcodes::Opcode;
 use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::types::Type;
+use std::path::{Path, PathBuf};
 
 /// A function under construction, appending to a current block.
 pub struct Fb {
@@ -194,6 +196,36 @@ impl Rng {
             DataValue::from_le_bytes(ty, &bytes).unwrap()
         } else {
             DataValue::from_u128(ty, self.lane(ty.bits(), ty.is_float())).unwrap()
+        }
+    }
+}
+
+/// The `shared/` folder: `KILN_SHARED_DIR`, else the nearest ancestor of the crate that has
+/// a `shared/clif` folder (the repository's sibling, or a worktree's ancestor).
+pub fn shared() -> PathBuf {
+    if let Some(d) = std::env::var_os("KILN_SHARED_DIR") {
+        return PathBuf::from(d);
+    }
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while dir.pop() {
+        let cand = dir.join("shared");
+        if cand.join("clif").is_dir() {
+            return cand;
+        }
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared"))
+}
+
+/// Every `.clif` file below `dir`, recursively, in sorted order (appended to `out`).
+pub fn clif_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            clif_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "clif") {
+            out.push(p);
         }
     }
 }
