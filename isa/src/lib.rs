@@ -10,6 +10,7 @@
 
 #[cfg(feature = "disas")]
 pub mod disasm;
+pub mod riscv64;
 pub mod x64;
 
 use core::fmt;
