@@ -278,7 +278,10 @@ pub fn compress(word: u32, ext: CompressExts) -> Option<u16> {
             _ => None,
         },
         // OP-IMM-32: addiw.
-        (0x1b, 0) if rd == rs1 && rd != 0 && fits_signed(w.imm_i() as i64, 6) => Some(ci(0b001, 1, rd, w.imm_i())),
+        (0x1b, 0) if rd != 0 && fits_signed(w.imm_i() as i64, 6) && (rd == rs1 || rs1 == 0) => {
+            // addiw rd, zero, imm is `li rd, imm` (the value is already sign-extended).
+            Some(ci(if rs1 == 0 { 0b010 } else { 0b001 }, 1, rd, w.imm_i()))
+        }
         // LUI
         (0x37, _) => {
             let imm20 = (word >> 12) as i32;
@@ -409,10 +412,11 @@ fn compress_op(w: Word, ext: CompressExts, ca: impl Fn(u16, u16, u8, u8) -> u16)
             // add
             if rd == 0 {
                 None
-            } else if rs1 == 0 && rs2 != 0 {
-                Some(0b1000 << 12 | (rd as u16) << 7 | (rs2 as u16) << 2 | 2) // c.mv
             } else if let Some(o) = other.filter(|&o| o != 0) {
                 Some(0b1001 << 12 | (rd as u16) << 7 | (o as u16) << 2 | 2) // c.add
+            } else if (rs1 == 0) != (rs2 == 0) {
+                // add rd, zero, rs / add rd, rs, zero: c.mv rd, rs.
+                Some(0b1000 << 12 | (rd as u16) << 7 | (rs1.max(rs2) as u16) << 2 | 2)
             } else {
                 None
             }
@@ -703,6 +707,8 @@ mod tests {
         // sub needs rd == rs1.
         assert!(compress(enc_r(0x4000_0033, 10, 10, 11), all).is_some());
         assert!(compress(enc_r(0x4000_0033, 10, 11, 10), all).is_none());
+        // zext.h a0 (= packw a0, a0, zero) → c.zext.h with Zbb.
+        assert_eq!(compress(enc_r(0x0800_403b, 10, 10, 0), all), Some(0x9d69));
         // Nothing without Zca.
         assert!(compress(enc_i(0x13, 10, 10, 1), CompressExts::NONE).is_none());
         // Zcb forms need Zcb.

@@ -149,6 +149,7 @@ pub fn print_inst(inst: &Inst) -> String {
             r(*rs3),
             rm_suffix(*frm, true)
         ),
+        Inst::FpuRR { op: FpuOpRR::FcvtmodWD, rd, rs, .. } => format!("fcvtmod.w.d {},{},rtz", w(*rd), r(*rs)),
         Inst::FpuRR { op, width, frm, rd, rs } => {
             format!("{} {},{}{}", op.name(*width), w(*rd), r(*rs), rm_suffix(*frm, op.has_rm(*width)))
         }

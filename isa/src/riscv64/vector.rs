@@ -374,6 +374,10 @@ impl VecAluOpRRR {
     pub fn is_merge(self) -> bool {
         matches!(self, VecAluOpRRR::VmergeVVM | VecAluOpRRR::VmergeVXM | VecAluOpRRR::VfmergeVFM)
     }
+    /// Can the operation be masked? (Mask-register logical operations cannot.)
+    pub fn maskable(self) -> bool {
+        !self.name().ends_with(".mm")
+    }
     /// Must the destination differ from the sources (widening, narrowing, gathers,
     /// slides, compares writing a mask)?
     pub fn dst_overlap_forbidden(self) -> bool {
