@@ -7,7 +7,7 @@
 //! Invariants:
 //! - emission only sees physical registers (the allocator has rewritten every operand);
 //! - every 32-bit word goes through [`put`], which emits the 2-byte form exactly when
-//!   [`compress`] finds one for the enabled extensions; words that a label use patches
+//!   [`try_compress`] finds one for the enabled extensions; words that a label use patches
 //!   later (PC-relative pairs, branches) are never compressed, so their layout is fixed;
 //! - the bytes equal what GNU `as` (or `llvm-mc` for the extensions binutils 2.40 lacks)
 //!   produces for the text `print.rs` prints, compression included;
@@ -294,7 +294,7 @@ fn ew(r: Writable<Reg>) -> u8 {
 /// Emit one instruction word, compressed when the extensions allow.
 #[inline]
 pub fn put(sink: &mut MachBuffer, word: u32, c: CompressExts) {
-    match compress(word, c) {
+    match try_compress(word, c) {
         Some(h) => sink.put2(h),
         None => sink.put4(word),
     }

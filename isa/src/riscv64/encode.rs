@@ -7,7 +7,7 @@
 //! fixed bits of an opcode written as the `MATCH` word of the ISA manual's opcode map), so
 //! it can be tested on its own and used by any buffer. Invariants: an encoder never
 //! silently truncates an operand (debug assertions check ranges; callers check them first
-//! with the `fits_*` helpers); [`compress`] returns a 2-byte word only when that word
+//! with the `fits_*` helpers); [`try_compress`] returns a 2-byte word only when that word
 //! decodes to exactly the same operation as the 4-byte word; a patch function returns
 //! `None` (and changes nothing) when the offset is out of range or misaligned.
 
@@ -122,7 +122,7 @@ pub fn split_hi20_lo12(v: i64) -> Option<(u32, i32)> {
 // ---------------------------------------------------------------------------------------
 // Compression.
 
-/// Which compressed extensions [`compress`] may use.
+/// Which compressed extensions [`try_compress`] may use.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct CompressExts {
     /// Zca (the integer part of C).
@@ -140,7 +140,7 @@ pub struct CompressExts {
 }
 
 impl CompressExts {
-    /// None at all: [`compress`] always returns `None`.
+    /// None at all: [`try_compress`] always returns `None`.
     pub const NONE: CompressExts =
         CompressExts { zca: false, zcd: false, zcb: false, zbb: false, zba: false, m: false };
 }
@@ -210,7 +210,7 @@ impl Word {
 /// The 2-byte form of the 32-bit instruction `word`, if one exists for its operands and
 /// the enabled extensions. Branches and jumps with label targets are not compressed here
 /// (their form is chosen when the target is known); `jalr`, `ebreak` and `unimp` are.
-pub fn compress(word: u32, ext: CompressExts) -> Option<u16> {
+pub fn try_compress(word: u32, ext: CompressExts) -> Option<u16> {
     if !ext.zca {
         return None;
     }
@@ -695,25 +695,25 @@ mod tests {
     fn compression_respects_register_subsets_and_ranges() {
         let all = CompressExts { zca: true, zcd: true, zcb: true, zbb: true, zba: true, m: true };
         // addi a0, a0, 31 → c.addi; 32 does not fit.
-        assert!(compress(enc_i(0x13, 10, 10, 31), all).is_some());
-        assert!(compress(enc_i(0x13, 10, 10, 32), all).is_none());
+        assert!(try_compress(enc_i(0x13, 10, 10, 31), all).is_some());
+        assert!(try_compress(enc_i(0x13, 10, 10, 32), all).is_none());
         // ld a0, 248(a1) → c.ld; 256 does not fit; a non-x8..15 base does not either.
-        assert!(compress(enc_i(0x3003, 10, 11, 248), all).is_some());
-        assert!(compress(enc_i(0x3003, 10, 11, 256), all).is_none());
-        assert!(compress(enc_i(0x3003, 10, 5, 8), all).is_none());
+        assert!(try_compress(enc_i(0x3003, 10, 11, 248), all).is_some());
+        assert!(try_compress(enc_i(0x3003, 10, 11, 256), all).is_none());
+        assert!(try_compress(enc_i(0x3003, 10, 5, 8), all).is_none());
         // ld from sp reaches 504.
-        assert!(compress(enc_i(0x3003, 5, 2, 504), all).is_some());
-        assert!(compress(enc_i(0x3003, 0, 2, 8), all).is_none());
+        assert!(try_compress(enc_i(0x3003, 5, 2, 504), all).is_some());
+        assert!(try_compress(enc_i(0x3003, 0, 2, 8), all).is_none());
         // sub needs rd == rs1.
-        assert!(compress(enc_r(0x4000_0033, 10, 10, 11), all).is_some());
-        assert!(compress(enc_r(0x4000_0033, 10, 11, 10), all).is_none());
+        assert!(try_compress(enc_r(0x4000_0033, 10, 10, 11), all).is_some());
+        assert!(try_compress(enc_r(0x4000_0033, 10, 11, 10), all).is_none());
         // zext.h a0 (= packw a0, a0, zero) → c.zext.h with Zbb.
-        assert_eq!(compress(enc_r(0x0800_403b, 10, 10, 0), all), Some(0x9d69));
+        assert_eq!(try_compress(enc_r(0x0800_403b, 10, 10, 0), all), Some(0x9d69));
         // Nothing without Zca.
-        assert!(compress(enc_i(0x13, 10, 10, 1), CompressExts::NONE).is_none());
+        assert!(try_compress(enc_i(0x13, 10, 10, 1), CompressExts::NONE).is_none());
         // Zcb forms need Zcb.
         let no_zcb = CompressExts { zcb: false, ..all };
-        assert!(compress(enc_i(0x4003, 10, 11, 1), all).is_some());
-        assert!(compress(enc_i(0x4003, 10, 11, 1), no_zcb).is_none());
+        assert!(try_compress(enc_i(0x4003, 10, 11, 1), all).is_some());
+        assert!(try_compress(enc_i(0x4003, 10, 11, 1), no_zcb).is_none());
     }
 }

@@ -856,9 +856,22 @@ pub enum Inst {
 /// The 32 constants of Zfa's `fli` (as f64), by index; index 1 is the minimum positive
 /// normal of the format, 30 infinity, 31 the canonical NaN.
 pub fn fli_value(index: u8, width: FpWidth) -> f64 {
+    match (index, width) {
+        (1, FpWidth::H) => 6.103515625e-05,
+        (1, FpWidth::S) => f32::MIN_POSITIVE as f64,
+        (1, FpWidth::D) => f64::MIN_POSITIVE,
+        // 2^16 overflows half precision: `fli.h` index 29 loads +inf.
+        (29, FpWidth::H) => f64::INFINITY,
+        (i, _) => fli_table_value(i),
+    }
+}
+
+/// The table entry of `fli` index `index` as written in assembly (the format-independent
+/// constants; index 1 is the format's minimum normal, written `min`).
+pub fn fli_table_value(index: u8) -> f64 {
     const T: [f64; 32] = [
         -1.0,
-        0.0, // placeholder for the format's minimum normal (index 1)
+        0.0, // `min`: see fli_value
         1.0 / 65536.0,
         1.0 / 32768.0,
         1.0 / 256.0,
@@ -890,24 +903,13 @@ pub fn fli_value(index: u8, width: FpWidth) -> f64 {
         f64::INFINITY,
         f64::NAN,
     ];
-    match index {
-        1 => match width {
-            FpWidth::H => 6.103515625e-05,
-            FpWidth::S => f32::MIN_POSITIVE as f64,
-            FpWidth::D => f64::MIN_POSITIVE,
-        },
-        i => T[(i & 31) as usize],
-    }
+    T[(index & 31) as usize]
 }
 
-/// The `fli` index of `v` for width `width`, if the table has it (half precision cannot
-/// represent 32768 and 65536 as they appear: they are ±inf-adjacent but exact, so they are
-/// included).
+/// The `fli` index loading exactly `v` in format `width`, if there is one (NaN is left
+/// to the caller: index 31 is the canonical NaN only).
 pub fn fli_index(v: f64, width: FpWidth) -> Option<u8> {
-    (0..32u8).find(|&i| {
-        let t = fli_value(i, width);
-        if t.is_nan() { false } else { t.to_bits() == v.to_bits() }
-    })
+    (0..31u8).find(|&i| !(width == FpWidth::H && i == 29) && fli_value(i, width).to_bits() == v.to_bits())
 }
 
 impl Inst {
@@ -1095,5 +1097,31 @@ impl MachInst for Inst {
 
     fn pretty_print(&self) -> String {
         crate::riscv64::print::print_inst(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fli_constants_round_trip() {
+        for width in FpWidth::ALL {
+            for i in 0..31u8 {
+                let v = fli_value(i, width);
+                let expect = if width == FpWidth::H && i == 29 { 30 } else { i };
+                assert_eq!(fli_index(v, width), Some(expect), "{width:?} {i}");
+            }
+            assert_eq!(fli_index(0.1, width), None);
+        }
+        assert_eq!(fli_value(1, FpWidth::S), f32::MIN_POSITIVE as f64);
+    }
+
+    #[test]
+    fn immediates_of_register_immediate_operations() {
+        assert!(AluOpRRI::Addi.imm_ok(-2048) && !AluOpRRI::Addi.imm_ok(2048));
+        assert!(AluOpRRI::Slli.imm_ok(63) && !AluOpRRI::Slli.imm_ok(64));
+        assert!(AluOpRRI::Slliw.imm_ok(31) && !AluOpRRI::Slliw.imm_ok(32));
+        assert!(AluOpRRI::SlliUw.imm_ok(63));
     }
 }

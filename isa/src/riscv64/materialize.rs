@@ -16,7 +16,7 @@
 //! enabled extensions allow for these exact operands; the sequence only uses `rd`.
 //! Invariant (tested by evaluating every sequence): the sequence computes the constant.
 
-use crate::riscv64::encode::{CompressExts, compress, fits_imm12};
+use crate::riscv64::encode::{CompressExts, fits_imm12, try_compress};
 use crate::riscv64::inst::{AluOpRRI, AluOpRRR, Inst};
 use kiln_codegen::machinst::{Reg, Writable};
 use smallvec::SmallVec;
@@ -85,10 +85,10 @@ impl Seq {
         let mut bytes = 0;
         for (i, s) in self.steps.iter().enumerate() {
             let src = if i == 0 { 0 } else { rd };
-            bytes += if compress(step_word(*s, rd, src), c).is_some() { 2 } else { 4 };
+            bytes += if try_compress(step_word(*s, rd, src), c).is_some() { 2 } else { 4 };
         }
         if self.steps.is_empty() {
-            bytes = if compress(0x13 | (rd as u32) << 7, c).is_some() { 2 } else { 4 };
+            bytes = if try_compress(0x13 | (rd as u32) << 7, c).is_some() { 2 } else { 4 };
         }
         (n, bytes)
     }

@@ -75,13 +75,13 @@ fn fence_set(s: u8) -> String {
 }
 
 /// The assembler operand of an `fli` constant.
-pub fn fli_operand(index: u8, width: FpWidth) -> String {
+pub fn fli_operand(index: u8) -> String {
     match index {
         1 => "min".to_string(),
         30 => "inf".to_string(),
         31 => "nan".to_string(),
         i => {
-            let v = fli_value(i, width);
+            let v = fli_table_value(i);
             if v.fract() == 0.0 { format!("{v:.1}") } else { format!("{v:e}") }
         }
     }
@@ -153,7 +153,7 @@ pub fn print_inst(inst: &Inst) -> String {
         Inst::FpuRR { op, width, frm, rd, rs } => {
             format!("{} {},{}{}", op.name(*width), w(*rd), r(*rs), rm_suffix(*frm, op.has_rm(*width)))
         }
-        Inst::Fli { width, rd, index } => format!("fli.{} {},{}", width.suffix(), w(*rd), fli_operand(*index, *width)),
+        Inst::Fli { width, rd, index } => format!("fli.{} {},{}", width.suffix(), w(*rd), fli_operand(*index)),
         Inst::Args { args } => {
             let a: Vec<String> =
                 args.iter().map(|a| format!("{}={}", w(a.vreg), show_reg(Reg::phys(a.preg)))).collect();
