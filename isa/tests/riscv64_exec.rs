@@ -141,3 +141,65 @@ fn materialized_constants_run_under_qemu() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     eprintln!("riscv64 exec: {} materialized constants ran under qemu, all correct", expected.len());
 }
+
+/// Kiln's sequences are never longer than what llvm-mc's `li` (RISCVMatInt) produces for
+/// the same constant and extensions.
+#[test]
+fn materialization_is_as_short_as_llvm() {
+    use kiln_isa::riscv64::materialize::{MatExts, materialize_seq};
+    let exe = ["llvm-mc-21", "llvm-mc-20", "llvm-mc-19", "llvm-mc-18"]
+        .into_iter()
+        .find(|e| Command::new(e).arg("--version").output().map(|o| o.status.success()).unwrap_or(false));
+    let Some(exe) = exe else {
+        assert!(std::env::var("KILN_SKIP_AS").is_ok_and(|v| v == "1"), "llvm-mc not found (or set KILN_SKIP_AS=1)");
+        return;
+    };
+    let vals = constants();
+    let dir = std::env::temp_dir().join(format!("kiln-rv64li-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut report = Vec::new();
+    for (attrs, ext) in [
+        ("+m", MatExts::default()),
+        ("+m,+zba,+zbb,+zbs", MatExts { zba: true, zbb: true, zbs: true, ..MatExts::default() }),
+    ] {
+        let mut src = String::new();
+        for v in &vals {
+            let _ = writeln!(src, "li a0, {}", *v as i64);
+        }
+        let s = dir.join("li.s");
+        std::fs::write(&s, src).unwrap();
+        let out = Command::new(exe).arg("-triple=riscv64").arg(format!("-mattr={attrs}")).arg(&s).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // One line per instruction; `li` expansions are separated by nothing, so count the
+        // instructions of each constant by re-assembling one at a time would be slow:
+        // instead, split at each first instruction (every expansion starts writing a0 from
+        // zero or lui).
+        let text = String::from_utf8_lossy(&out.stdout);
+        let insns: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('.') && !l.starts_with('#'))
+            .collect();
+        let mut counts = Vec::new();
+        for l in insns {
+            let starts = l.starts_with("lui") || l.contains("zero") || l.starts_with("li\t") || l.starts_with("li ");
+            if starts || counts.is_empty() {
+                counts.push(0u32);
+            }
+            *counts.last_mut().unwrap() += 1;
+        }
+        assert_eq!(counts.len(), vals.len(), "could not split llvm-mc's output");
+        let (mut kiln_total, mut llvm_total) = (0, 0);
+        for (v, n) in vals.iter().zip(&counts) {
+            let k = materialize_seq(*v, 10, ext).steps.len() as u32;
+            kiln_total += k;
+            llvm_total += n;
+            if k > *n {
+                report.push(format!("{v:#x} ({attrs}): kiln {k}, llvm {n}"));
+            }
+        }
+        eprintln!("riscv64 materialize ({attrs}): kiln {kiln_total} instructions, llvm-mc li {llvm_total}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(report.is_empty(), "longer than llvm-mc:\n{}", report.join("\n"));
+}

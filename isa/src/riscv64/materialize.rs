@@ -3,14 +3,18 @@
 //! as a pure function used by lowering, the ABI and emission alike.
 //!
 //! The search builds candidates and keeps the cheapest:
-//! - 32-bit values: `lui` + `addiw` (or `addi` alone);
-//! - the recursive split `val = (hi << sh) + lo12`: materialize `hi`, `slli`, `addi`;
+//! - the base recursion: 32-bit values (and values 32 bits away from a `lui`) as `lui` +
+//!   `addi(w)`; others as `(hi << sh) + lo12`, `hi` recursively, with `lui` absorbing 12
+//!   bits of the shift when that makes `hi` a `lui` operand, and (Zba) `slli.uw` for a `hi`
+//!   that is an unsigned 32-bit value;
 //! - trailing zeros removed first and restored with `slli`; leading zeros removed by
-//!   shifting left (optionally filling with ones) and restored with `srli`;
-//! - with Zbs, `bseti` for a single set bit and for up to two bits above a 32-bit
-//!   value, `bclri` for single clear bits of a negative value;
+//!   shifting left (filling with ones or zeros) and restored with `srli`, or (Zba) the
+//!   sign-extended low half followed by `zext.w`;
+//! - with Zbs, `bseti` for a single set bit, `bseti` for the bits above a 31-bit value,
+//!   `bclri` for the bits clear above a negative 32-bit value;
 //! - with Zbb, `addi` + `rori` when the value is a rotation of a 12-bit immediate;
-//! - with Zba, `shNadd rd, rd, rd` multiplying a cheaper value by 3, 5 or 9.
+//! - with Zba, `shNadd rd, rd, rd` multiplying a cheaper value by 3, 5 or 9 (also for the
+//!   part above the low 12 bits, then `addi`).
 //!
 //! Cost is (instruction count, bytes), bytes counting the 2-byte compressed forms that the
 //! enabled extensions allow for these exact operands; the sequence only uses `rd`.
@@ -30,6 +34,8 @@ pub enum Step {
     Imm(AluOpRRI, i32),
     /// `op rd, rd, rd` (Zba `shNadd`).
     RegRegSelf(AluOpRRR),
+    /// `add.uw rd, rd, zero` (Zba `zext.w`).
+    ZextW,
 }
 
 /// A sequence and its cost.
@@ -71,6 +77,7 @@ impl Seq {
                 Step::Lui(imm20) => Inst::Lui { rd, imm20 },
                 Step::Imm(op, imm) => Inst::AluRRImm { op, rd, rs: src, imm },
                 Step::RegRegSelf(op) => Inst::AluRRR { op, rd, rs1: src, rs2: src },
+                Step::ZextW => Inst::AluRRR { op: AluOpRRR::AddUw, rd, rs1: src, rs2: zero },
             });
         }
         if out.is_empty() {
@@ -109,6 +116,7 @@ fn step_word(s: Step, rd: u8, src: u8) -> u32 {
         Step::Lui(imm20) => enc_u(0x37, rd, imm20),
         Step::Imm(op, imm) => enc_i(op.match_bits(), rd, src, imm),
         Step::RegRegSelf(op) => enc_r(op.match_bits(), rd, src, src),
+        Step::ZextW => enc_r(AluOpRRR::AddUw.match_bits(), rd, src, 0),
     }
 }
 
@@ -137,6 +145,7 @@ pub fn eval_step(s: Step, v: u64) -> u64 {
                 _ => unreachable!("materialize never produces {op:?}"),
             }
         }
+        Step::ZextW => v & 0xffff_ffff,
         Step::RegRegSelf(op) => match op {
             AluOpRRR::Sh1add => (v << 1).wrapping_add(v),
             AluOpRRR::Sh2add => (v << 2).wrapping_add(v),
@@ -146,37 +155,55 @@ pub fn eval_step(s: Step, v: u64) -> u64 {
     }
 }
 
-/// The base recursion: 32-bit values directly, otherwise `hi << sh + lo12`.
-fn base(val: i64, seq: Seq) -> Seq {
-    if val == val as i32 as i64 {
-        let lo = ((val << 52) >> 52) as i32;
-        let hi20 = (((val as i32).wrapping_sub(lo) as u32) >> 12) & 0xfffff;
-        let mut s = seq;
+/// The base recursion (LLVM's `generateInstSeqImpl`): 32-bit values directly, otherwise
+/// `hi << sh + lo12`, where `hi` is formed by `lui` when shifting 12 fewer bits makes it a
+/// `lui` operand, and (with Zba) `slli.uw` shifts a `hi` that is a 32-bit unsigned value.
+fn base(val: i64, zba: bool) -> Seq {
+    let lo = (val << 52) >> 52;
+    if val == val as i32 as i64 || val.wrapping_sub(lo) == val.wrapping_sub(lo) as i32 as i64 {
+        // lui + addiw for a 32-bit value; lui + addi when the 64-bit sum leaves 32 bits.
+        let fits32 = val == val as i32 as i64;
+        let hi20 = ((val.wrapping_sub(lo) as u64 >> 12) & 0xfffff) as u32;
+        let mut s = Seq::new();
         if hi20 != 0 {
             s = s.push(Step::Lui(hi20));
         }
         if lo != 0 || hi20 == 0 {
-            s = s.push(Step::Imm(if hi20 != 0 { AluOpRRI::Addiw } else { AluOpRRI::Addi }, lo));
+            let op = if hi20 != 0 && fits32 { AluOpRRI::Addiw } else { AluOpRRI::Addi };
+            s = s.push(Step::Imm(op, lo as i32));
         }
         return s;
     }
-    let lo = (val << 52) >> 52;
-    let mut hi = (val.wrapping_sub(lo)) >> 12;
-    // `hi` is non-zero (the value does not fit in 32 bits), so the shift is below 64.
-    let sh = 12 + hi.trailing_zeros();
-    hi >>= sh - 12;
-    let mut s = base(hi, seq).push(Step::Imm(AluOpRRI::Slli, sh as i32));
+    let hi52 = (val as u64).wrapping_add(0x800) >> 12;
+    let mut sh = 12 + hi52.trailing_zeros();
+    // The remaining bits, sign-extended from their width.
+    let mut hi = ((hi52 >> (sh - 12)) << sh) as i64 >> sh;
+    let mut unsigned = false;
+    if sh > 12 && !fits_imm12(hi) {
+        let h12 = (hi as u64) << 12;
+        if h12 as i64 == h12 as i32 as i64 {
+            sh -= 12;
+            hi = h12 as i64;
+        } else if zba && h12 == h12 as u32 as u64 {
+            sh -= 12;
+            hi = h12 as u32 as i32 as i64;
+            unsigned = true;
+        }
+    }
+    if zba && hi == hi as u32 as i64 && hi != hi as i32 as i64 {
+        hi = hi as u32 as i32 as i64;
+        unsigned = true;
+    }
+    let op = if unsigned { AluOpRRI::SlliUw } else { AluOpRRI::Slli };
+    let mut s = base(hi, zba).push(Step::Imm(op, sh as i32));
     if lo != 0 {
         s = s.push(Step::Imm(AluOpRRI::Addi, lo as i32));
     }
     s
 }
 
-fn better(a: Option<Seq>, b: Seq, rd: u8, c: CompressExts) -> Option<Seq> {
-    match a {
-        Some(a) if a.cost(rd, c) <= b.cost(rd, c) => Some(a),
-        _ => Some(b),
-    }
+fn better(a: Seq, b: Seq, rd: u8, c: CompressExts) -> Seq {
+    if b.cost(rd, c) < a.cost(rd, c) { b } else { a }
 }
 
 /// The cheapest sequence found for `val` into register number `rd` (used for the byte
@@ -184,86 +211,91 @@ fn better(a: Option<Seq>, b: Seq, rd: u8, c: CompressExts) -> Option<Seq> {
 pub fn materialize_seq(val: u64, rd: u8, ext: MatExts) -> Seq {
     let v = val as i64;
     let c = ext.compress;
-    let mut best = Some(base(v, Seq::new()));
-    if v != v as i32 as i64 {
-        // Strip trailing zeros first.
-        let tz = v.trailing_zeros();
-        if tz > 0 && tz < 64 {
-            let s = base(v >> tz, Seq::new()).push(Step::Imm(AluOpRRI::Slli, tz as i32));
-            best = better(best, s, rd, c);
+    let zba = ext.zba;
+    let mut best = base(v, zba);
+    if best.steps.len() <= 1 {
+        return finish(best);
+    }
+    // Strip trailing zeros first.
+    let tz = v.trailing_zeros();
+    if tz > 0 && tz < 64 {
+        best = better(best, base(v >> tz, zba).push(Step::Imm(AluOpRRI::Slli, tz as i32)), rd, c);
+    }
+    // Strip leading zeros: shift left (filling with ones or zeros), then logical shift right.
+    if v > 0 {
+        let lz = val.leading_zeros();
+        let ones = (v << lz) | ((1i64 << lz) - 1);
+        best = better(best, base(ones, zba).push(Step::Imm(AluOpRRI::Srli, lz as i32)), rd, c);
+        best = better(best, base(v << lz, zba).push(Step::Imm(AluOpRRI::Srli, lz as i32)), rd, c);
+        if lz == 32 && zba {
+            // The sign-extended 32-bit value, then zext.w.
+            best = better(best, base(v as i32 as i64, zba).push(Step::ZextW), rd, c);
         }
-        // Strip leading zeros: shift left, then logical shift right.
-        let lz = (v as u64).leading_zeros();
-        if lz > 0 && lz < 64 {
-            let shifted = v << lz;
-            let s = base(shifted, Seq::new()).push(Step::Imm(AluOpRRI::Srli, lz as i32));
-            best = better(best, s, rd, c);
-            let filled = shifted | ((1i64 << lz) - 1);
-            let s = base(filled, Seq::new()).push(Step::Imm(AluOpRRI::Srli, lz as i32));
-            best = better(best, s, rd, c);
-        }
-        if ext.zbb {
-            for r in 1..64 {
-                let rot = (v as u64).rotate_left(r) as i64;
-                if fits_imm12(rot) {
-                    let s = Seq::new()
-                        .push(Step::Imm(AluOpRRI::Addi, rot as i32))
-                        .push(Step::Imm(AluOpRRI::Rori, r as i32));
-                    best = better(best, s, rd, c);
-                    break;
-                }
-            }
-        }
-        if ext.zbs {
-            // A 32-bit value plus up to two high bits set.
-            let low = v & 0x7fff_ffff;
-            let high = (v as u64) & !0x7fff_ffffu64;
-            if high.count_ones() <= 2 {
-                let mut s = base(low, Seq::new());
-                let mut h = high;
-                while h != 0 {
-                    let b = h.trailing_zeros();
-                    s = s.push(Step::Imm(AluOpRRI::Bseti, b as i32));
-                    h &= h - 1;
-                }
-                // `bseti rd, zero, b` starts from zero itself: drop a leading `li rd, 0`.
-                if low == 0 && s.steps.len() > 1 && s.steps[0] == Step::Imm(AluOpRRI::Addi, 0) {
-                    s.steps.remove(0);
-                }
+    }
+    if ext.zbb {
+        for r in 1..64 {
+            let rot = val.rotate_left(r) as i64;
+            if fits_imm12(rot) {
+                let s =
+                    Seq::new().push(Step::Imm(AluOpRRI::Addi, rot as i32)).push(Step::Imm(AluOpRRI::Rori, r as i32));
                 best = better(best, s, rd, c);
-            }
-            // A negative value with up to two bits clear above bit 31.
-            let inv = !(v as u64) & !0x7fff_ffffu64;
-            if inv.count_ones() <= 2 && v < 0 {
-                let low = (v as u64 | !0x7fff_ffffu64) as i64;
-                let mut s = base(low, Seq::new());
-                let mut h = inv;
-                while h != 0 {
-                    let b = h.trailing_zeros();
-                    s = s.push(Step::Imm(AluOpRRI::Bclri, b as i32));
-                    h &= h - 1;
-                }
-                best = better(best, s, rd, c);
-            }
-        }
-        if ext.zba {
-            for (div, op) in [(3i64, AluOpRRR::Sh1add), (5, AluOpRRR::Sh2add), (9, AluOpRRR::Sh3add)] {
-                if v % div == 0 {
-                    let q = v / div;
-                    let inner = materialize_seq(q as u64, rd, MatExts { zba: false, ..ext });
-                    if !inner.steps.is_empty() {
-                        let s = inner.push(Step::RegRegSelf(op));
-                        best = better(best, s, rd, c);
-                    }
-                }
+                break;
             }
         }
     }
-    let mut best = best.unwrap_or_else(Seq::new);
-    if best.steps.is_empty() {
-        best.steps.push(Step::Imm(AluOpRRI::Addi, 0));
+    if ext.zbs {
+        if val.count_ones() == 1 {
+            best = better(best, Seq::new().push(Step::Imm(AluOpRRI::Bseti, val.trailing_zeros() as i32)), rd, c);
+        }
+        // A 31-bit value plus the bits above set with bseti.
+        let high = val & !0x7fff_ffff;
+        if high != 0 {
+            let mut s = if val & 0x7fff_ffff == 0 { Seq::new() } else { base(v & 0x7fff_ffff, zba) };
+            let mut h = high;
+            while h != 0 {
+                s = s.push(Step::Imm(AluOpRRI::Bseti, h.trailing_zeros() as i32));
+                h &= h - 1;
+            }
+            best = better(best, s, rd, c);
+        }
+        // A negative 32-bit value with the bits above cleared with bclri.
+        let clear = !val & !0x7fff_ffff;
+        if clear != 0 && clear.count_ones() < 32 {
+            let mut s = base((val | !0x7fff_ffff) as i64, zba);
+            let mut h = clear;
+            while h != 0 {
+                s = s.push(Step::Imm(AluOpRRI::Bclri, h.trailing_zeros() as i32));
+                h &= h - 1;
+            }
+            best = better(best, s, rd, c);
+        }
     }
-    best
+    if zba {
+        for (div, op) in [(3i64, AluOpRRR::Sh1add), (5, AluOpRRR::Sh2add), (9, AluOpRRR::Sh3add)] {
+            if v % div == 0 && v / div != 0 {
+                let inner = materialize_seq((v / div) as u64, rd, MatExts { zba: false, ..ext });
+                best = better(best, inner.push(Step::RegRegSelf(op)), rd, c);
+            }
+            // lui + shNadd + addi: the part above the low 12 bits divided.
+            let lo = (v << 52) >> 52;
+            let hi = v.wrapping_sub(lo);
+            if hi % div == 0 && hi / div == hi / div as i32 as i64 && hi != 0 {
+                let mut s = base(hi / div, false).push(Step::RegRegSelf(op));
+                if lo != 0 {
+                    s = s.push(Step::Imm(AluOpRRI::Addi, lo as i32));
+                }
+                best = better(best, s, rd, c);
+            }
+        }
+    }
+    finish(best)
+}
+
+fn finish(mut s: Seq) -> Seq {
+    if s.steps.is_empty() {
+        s.steps.push(Step::Imm(AluOpRRI::Addi, 0));
+    }
+    s
 }
 
 /// The instructions that put `val` into `rd`, and their cost (instructions, bytes).
