@@ -956,9 +956,7 @@ impl MachInst for Inst {
                 if !op.is_lr() {
                     v.reg_use(src);
                 }
-                // An AMO reads its operands before writing rd, but `sc` and the AMOs may not
-                // use rd as a source on some implementations' constraints: keep them apart.
-                v.reg_early_def(rd);
+                v.reg_def(rd);
             }
             Inst::FpuRRRR { rd, rs1, rs2, rs3, .. } => {
                 v.reg_use(rs1);
@@ -993,12 +991,14 @@ impl MachInst for Inst {
                 mask.get_operands(v);
                 vec_def(v, vd, mask.is_masked() || op.dst_overlap_forbidden());
             }
-            Inst::VecAluRRRR { op, vd, vd_src, vs2, src1, mask, .. } => {
+            Inst::VecAluRRRR { vd, vd_src, vs2, src1, mask, .. } => {
+                // vslideup's destination may not overlap vs2; the multiply-adds may overlap
+                // anything. The tie to vd_src (operand 2) already keeps vd off vs2 and src1
+                // unless they are the same value, which slides never use.
                 v.reg_use(vs2);
                 v.reg_use(src1);
                 v.reg_use(vd_src);
                 mask.get_operands(v);
-                let _ = op;
                 v.reg_reuse_def(vd, 2);
             }
             Inst::VecAluRRImm5 { op, vd, vs2, mask, .. } => {

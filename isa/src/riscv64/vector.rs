@@ -376,25 +376,81 @@ impl VecAluOpRRR {
     }
     /// Can the operation be masked? (Mask-register logical operations cannot.)
     pub fn maskable(self) -> bool {
-        !self.name().ends_with(".mm")
+        use VecAluOpRRR::*;
+        !matches!(self, VmandnMM | VmandMM | VmorMM | VmxorMM | VmornMM | VmnandMM | VmnorMM | VmxnorMM)
     }
-    /// Must the destination differ from the sources (widening, narrowing, gathers,
-    /// slides, compares writing a mask)?
+    /// Must the destination differ from the sources? Widening and narrowing operations,
+    /// gathers, slides and compares writing a mask register may not overlap their sources
+    /// (RVV 1.0 §5.2); Kiln keeps them apart with early defs.
     pub fn dst_overlap_forbidden(self) -> bool {
-        let n = self.name();
-        n.starts_with("vw")
-            || n.starts_with("vfw")
-            || n.starts_with("vn")
-            || n.starts_with("vrgather")
-            || n.contains("slide")
-            || (n.starts_with("vm")
-                && !n.ends_with(".mm")
-                && !n.starts_with("vmerge")
-                && !n.starts_with("vmul")
-                && !n.starts_with("vmin")
-                && !n.starts_with("vmax")
-                && !n.starts_with("vmacc")
-                && !n.starts_with("vmadd"))
+        use VecAluOpRRR::*;
+        matches!(
+            self,
+            VwadduVV
+                | VwadduVX
+                | VwaddVV
+                | VwaddVX
+                | VwsubuVV
+                | VwsubuVX
+                | VwsubVV
+                | VwsubVX
+                | VwadduWV
+                | VwadduWX
+                | VwaddWV
+                | VwaddWX
+                | VwmuluVV
+                | VwmuluVX
+                | VwmulsuVV
+                | VwmulsuVX
+                | VwmulVV
+                | VwmulVX
+                | VfwaddVV
+                | VfwaddVF
+                | VfwsubVV
+                | VfwsubVF
+                | VfwmulVV
+                | VfwmulVF
+                | VnsrlWV
+                | VnsrlWX
+                | VnsraWV
+                | VnsraWX
+                | VnclipuWV
+                | VnclipuWX
+                | VnclipWV
+                | VnclipWX
+                | VrgatherVV
+                | VrgatherVX
+                | VslideupVX
+                | VslidedownVX
+                | Vslide1upVX
+                | Vslide1downVX
+                | Vfslide1upVF
+                | Vfslide1downVF
+                | VmseqVV
+                | VmseqVX
+                | VmsneVV
+                | VmsneVX
+                | VmsltuVV
+                | VmsltuVX
+                | VmsltVV
+                | VmsltVX
+                | VmsleuVV
+                | VmsleuVX
+                | VmsleVV
+                | VmsleVX
+                | VmsgtuVX
+                | VmsgtVX
+                | VmfeqVV
+                | VmfeqVF
+                | VmfleVV
+                | VmfleVF
+                | VmfltVV
+                | VmfltVF
+                | VmfneVV
+                | VmfneVF
+                | VmfgtVF
+                | VmfgeVF
+        )
     }
 }
 
@@ -574,15 +630,38 @@ impl VecAluOpRR {
         use VecAluOpRR::*;
         !matches!(self, VmvVV | VmvVX | VfmvVF | VmvSX | VfmvSF | VmvXS | VfmvFS | VmnotM | VmmvM)
     }
-    /// Must the destination differ from the source (widening/narrowing, extensions,
-    /// mask-producing set-before-first etc.)?
+    /// Must the destination differ from the source (extensions, widening and narrowing
+    /// conversions, the set-before-first family and `viota`)?
     pub fn dst_overlap_forbidden(self) -> bool {
-        let n = self.name();
-        n.starts_with("vzext")
-            || n.starts_with("vsext")
-            || n.starts_with("vfw")
-            || n.starts_with("vfn") && !n.starts_with("vfneg")
-            || matches!(self, VecAluOpRR::VmsbfM | VecAluOpRR::VmsofM | VecAluOpRR::VmsifM | VecAluOpRR::ViotaM)
+        use VecAluOpRR::*;
+        matches!(
+            self,
+            VzextVF8
+                | VsextVF8
+                | VzextVF4
+                | VsextVF4
+                | VzextVF2
+                | VsextVF2
+                | VfwcvtXuFV
+                | VfwcvtXFV
+                | VfwcvtFXuV
+                | VfwcvtFXV
+                | VfwcvtFFV
+                | VfwcvtRtzXuFV
+                | VfwcvtRtzXFV
+                | VfncvtXuFW
+                | VfncvtXFW
+                | VfncvtFXuW
+                | VfncvtFXW
+                | VfncvtFFW
+                | VfncvtRodFFW
+                | VfncvtRtzXuFW
+                | VfncvtRtzXFW
+                | VmsbfM
+                | VmsofM
+                | VmsifM
+                | ViotaM
+        )
     }
     /// The instruction word for hardware registers `vd` and `src` and `vm` bit `vm`.
     pub fn encode(self, vd: u8, src: u8, vm: bool) -> u32 {
