@@ -449,7 +449,7 @@ fn emit_case(inst: &Inst, info: &EmitInfo) -> Vec<u8> {
     if let Some(s) = kiln_isa::riscv64::emit::required_vstate(inst) {
         state.vec.set(s);
     }
-    inst.emit(&mut buf, info, &mut state);
+    inst.emit(&mut buf, info, &mut state).expect("emit");
     let mut out = FinishedCode::default();
     buf.finish::<Riscv64Branches>(&mut out).expect("finish");
     out.bytes.truncate(out.code_size as usize);
@@ -1148,7 +1148,7 @@ fn emit_seq(insts: &[Inst], info: &EmitInfo, labels: usize) -> FinishedCode {
     buf.reserve_labels(labels);
     let mut state = EmitState::default();
     for i in insts {
-        i.emit(&mut buf, info, &mut state);
+        i.emit(&mut buf, info, &mut state).expect("emit");
     }
     let mut out = FinishedCode::default();
     buf.finish::<Riscv64Branches>(&mut out).expect("finish");
@@ -1167,12 +1167,13 @@ fn branches_relax_through_the_buffer() {
         let mut state = EmitState::default();
         buf.bind_label(MachLabel(0));
         Inst::CondBr { cond: BranchCond::Lt, rs1: x(10), rs2: x(11), taken: MachLabel(1), not_taken: MachLabel(0) }
-            .emit(&mut buf, &info, &mut state);
+            .emit(&mut buf, &info, &mut state)
+            .unwrap();
         for _ in 0..gap / 4 {
-            Inst::Nop.emit(&mut buf, &info, &mut state);
+            Inst::Nop.emit(&mut buf, &info, &mut state).unwrap();
         }
         buf.bind_label(MachLabel(1));
-        Inst::Jal { dest: MachLabel(0) }.emit(&mut buf, &info, &mut state);
+        Inst::Jal { dest: MachLabel(0) }.emit(&mut buf, &info, &mut state).unwrap();
         let mut out = FinishedCode::default();
         buf.finish::<Riscv64Branches>(&mut out).expect("finish");
         let word = |o: usize| u32::from_le_bytes(out.bytes[o..o + 4].try_into().unwrap());
@@ -1213,7 +1214,7 @@ fn branches_to_the_next_block_are_elided() {
     let mut state = EmitState::default();
     state.common.next_block = Some(MachLabel(1));
     buf.bind_label(MachLabel(0));
-    br.emit(&mut buf, &info, &mut state);
+    br.emit(&mut buf, &info, &mut state).unwrap();
     buf.bind_label(MachLabel(1));
     buf.bind_label(MachLabel(2));
     let mut out = FinishedCode::default();
@@ -1240,7 +1241,7 @@ fn vsetvli_is_inserted_on_state_changes() {
     };
     let mut buf = MachBuffer::new();
     let mut state = EmitState::default();
-    let mut emit = |i: &Inst, state: &mut EmitState| i.emit(&mut buf, &info, state);
+    let mut emit = |i: &Inst, state: &mut EmitState| i.emit(&mut buf, &info, state).unwrap();
     emit(&add(a), &mut state); // vsetivli + vadd
     emit(&add(a), &mut state); // vadd
     emit(&Inst::VecMovWhole { vd: vw(4), vs: v(5) }, &mut state); // state-independent
@@ -1285,4 +1286,49 @@ fn relocations_and_trap_sites() {
     assert_eq!(out.traps[0].code, TrapCode::HEAP_OUT_OF_BOUNDS);
     assert_eq!(out.traps[1].offset, 8 + 2 + 2 + 4);
     assert_eq!(&out.bytes[out.traps[1].offset as usize..], &[0, 0]);
+}
+
+/// Operands outside their fields or in the wrong register file are errors, not other
+/// instructions.
+#[test]
+fn bad_operands_are_errors() {
+    let info = EmitInfo::new(Flags::new(), isa_flags(Mode::Plain));
+    let bad = [
+        Inst::AluRRImm { op: AluOpRRI::Addi, rd: xw(10), rs: x(10), imm: 2048 },
+        Inst::AluRRImm { op: AluOpRRI::Slliw, rd: xw(10), rs: x(10), imm: 32 },
+        Inst::AluRRR { op: AluOpRRR::Add, rd: fw(10), rs1: x(10), rs2: x(11) },
+        Inst::Load { op: LoadOp::Fld, rd: xw(10), from: AMode::RegOffset(x(2), 0), trap: None },
+        Inst::Jalr { rd: xw(1), base: x(10), offset: -2049 },
+        Inst::Lui { rd: xw(10), imm20: 0x10_0000 },
+        Inst::VecAluRRImm5 {
+            op: VecAluOpRRImm5::VaddVI,
+            vd: vw(1),
+            vs2: v(2),
+            imm: 16,
+            mask: VecMaskMode::Unmasked,
+            vstate: vst(4, 32),
+        },
+        Inst::VecAluRRR {
+            op: VecAluOpRRR::VmandMM,
+            vd: vw(1),
+            vs2: v(2),
+            src1: v(3),
+            mask: VecMaskMode::Masked(v(0)),
+            vstate: vst(4, 32),
+        },
+        Inst::VecAluRRR {
+            op: VecAluOpRRR::VmaccVV,
+            vd: vw(1),
+            vs2: v(2),
+            src1: v(3),
+            mask: VecMaskMode::Unmasked,
+            vstate: vst(4, 32),
+        },
+    ];
+    for i in bad {
+        let mut buf = MachBuffer::new();
+        let mut state = EmitState::default();
+        assert!(i.emit(&mut buf, &info, &mut state).is_err(), "{i:?}");
+        assert_eq!(buf.data_len(), 0, "nothing emitted for {i:?}");
+    }
 }

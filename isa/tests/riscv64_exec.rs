@@ -68,9 +68,9 @@ fn function(val: u64, info: &EmitInfo) -> Vec<u8> {
     let mut buf = MachBuffer::new();
     let mut state = EmitState::default();
     for i in materialize(a0, val, info.mat_exts()).0 {
-        i.emit(&mut buf, info, &mut state);
+        i.emit(&mut buf, info, &mut state).expect("emit");
     }
-    Inst::Rets { rets: vec![] }.emit(&mut buf, info, &mut state);
+    Inst::Rets { rets: vec![] }.emit(&mut buf, info, &mut state).unwrap();
     let mut out = FinishedCode::default();
     buf.finish::<Riscv64Branches>(&mut out).unwrap();
     out.bytes

@@ -22,6 +22,7 @@ use crate::riscv64::vector::*;
 use kiln_codegen::machinst::buffer::{BranchEncoding, MachBuffer, Reloc};
 use kiln_codegen::machinst::vcode;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
+use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
 use smallvec::SmallVec;
@@ -424,14 +425,85 @@ fn emit_vsetvl(sink: &mut MachBuffer, info: &EmitInfo, rd: u8, s: VState) {
     if s.avl < 32 {
         sink.put4(enc_vsetivli(rd, s.avl, s.vtype));
     } else {
-        put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::T6, 0, s.avl as i32), info.compress);
+        let t6 = crate::riscv64::regs::writable_xreg(renc::T6);
+        for inst in materialize(t6, s.avl as u64, info.mat_exts()).0 {
+            emit_plain(&inst, sink, info);
+        }
         sink.put4(enc_vsetvli(rd, renc::T6, s.vtype));
     }
 }
 
+/// Why an instruction cannot be encoded: an operand outside its field or in the wrong
+/// register file (a lowering bug, reported instead of encoding something else).
+fn check_operands(inst: &Inst) -> Result<(), String> {
+    use regalloc2::RegClass::{Float, Int, Vector};
+    let is = |r: Reg, c: regalloc2::RegClass| r.class() == c;
+    let file = |f: OperandFile| match f {
+        OperandFile::V => Vector,
+        OperandFile::X => Int,
+        OperandFile::F => Float,
+    };
+    let ok = match *inst {
+        Inst::Lui { rd, imm20 } | Inst::Auipc { rd, imm20 } => imm20 <= 0xfffff && is(rd.to_reg(), Int),
+        Inst::AluRRR { rd, rs1, rs2, .. } => is(rd.to_reg(), Int) && is(rs1, Int) && is(rs2, Int),
+        Inst::AluRRImm { op, rd, rs, imm } => op.imm_ok(imm) && is(rd.to_reg(), Int) && is(rs, Int),
+        Inst::AluRR { rd, rs, .. } => is(rd.to_reg(), Int) && is(rs, Int),
+        Inst::Load { op, rd, .. } => is(rd.to_reg(), if op.is_fp() { Float } else { Int }),
+        Inst::Store { op, src, .. } => is(src, if op.is_fp() { Float } else { Int }),
+        Inst::Atomic { rd, addr, src, .. } => is(rd.to_reg(), Int) && is(addr, Int) && is(src, Int),
+        Inst::Fence { pred, succ } => pred < 16 && succ < 16,
+        Inst::FpuRRR { op, rd, rs1, rs2, .. } => {
+            is(rd.to_reg(), if op.int_dst() { Int } else { Float }) && is(rs1, Float) && is(rs2, Float)
+        }
+        Inst::FpuRRRR { rd, rs1, rs2, rs3, .. } => {
+            is(rd.to_reg(), Float) && is(rs1, Float) && is(rs2, Float) && is(rs3, Float)
+        }
+        Inst::FpuRR { op, width, frm, rd, rs } => {
+            is(rd.to_reg(), if op.int_dst() { Int } else { Float })
+                && is(rs, if op.int_src() { Int } else { Float })
+                && (op != FpuOpRR::FcvtmodWD || (width == FpWidth::D && frm == Frm::Rtz))
+                && !matches!(op, FpuOpRR::FcvtFromFloat(w) if w == width)
+        }
+        Inst::Fli { rd, index, .. } => index < 32 && is(rd.to_reg(), Float),
+        Inst::Jalr { rd, base, offset } => fits_imm12(offset as i64) && is(rd.to_reg(), Int) && is(base, Int),
+        Inst::CondBr { rs1, rs2, .. } => is(rs1, Int) && is(rs2, Int),
+        Inst::VecAluRRR { op, vd, vs2, src1, mask, .. } | Inst::VecAluRRRR { op, vd, vs2, src1, mask, .. } => {
+            let masked_ok = if op.is_merge() { mask.is_masked() } else { op.maskable() || !mask.is_masked() };
+            masked_ok
+                && is(vd.to_reg(), Vector)
+                && is(vs2, Vector)
+                && is(src1, file(op.src1_file()))
+                && (matches!(inst, Inst::VecAluRRRR { .. }) == op.reads_vd())
+        }
+        Inst::VecAluRRImm5 { op, vd, vs2, imm, mask, .. } => {
+            op.imm_ok(imm) && (!op.is_merge() || mask.is_masked()) && is(vd.to_reg(), Vector) && is(vs2, Vector)
+        }
+        Inst::VecAluRR { op, vd, vs, mask, .. } => {
+            (op.maskable() || !mask.is_masked())
+                && is(vd.to_reg(), file(op.dst_file()))
+                && (!op.has_src() || is(vs, file(op.src_file())))
+        }
+        Inst::VecAluRImm5 { vd, imm, .. } => (-16..16).contains(&imm) && is(vd.to_reg(), Vector),
+        Inst::VecLoad { eew, vd, base, .. } => {
+            matches!(eew, 8 | 16 | 32 | 64) && is(vd.to_reg(), Vector) && is(base, Int)
+        }
+        Inst::VecStore { eew, vs, base, .. } => matches!(eew, 8 | 16 | 32 | 64) && is(vs, Vector) && is(base, Int),
+        Inst::VecSetState { rd, .. } => is(rd.to_reg(), Int),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("riscv64: cannot encode `{}` ({inst:?})", crate::riscv64::print::print_inst(inst)))
+    }
+}
+
 impl Inst {
-    /// Emit this instruction (with physical registers) into `sink`.
-    pub fn emit(&self, sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) {
+    /// Emit this instruction (with physical registers) into `sink`. An operand that does
+    /// not fit its field or register file is an error (a lowering bug), never a silently
+    /// different instruction.
+    pub fn emit(&self, sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+        check_operands(self).map_err(CodegenError::Other)?;
         let c = info.compress;
         if let Some(vs) = required_vstate(self)
             && state.vec.needs_vsetvli(&vs)
@@ -524,5 +596,6 @@ impl Inst {
                 }
             }
         }
+        Ok(())
     }
 }
