@@ -1117,6 +1117,62 @@ mod tests {
         assert_eq!(fli_value(1, FpWidth::S), f32::MIN_POSITIVE as f64);
     }
 
+    fn collect(mut inst: Inst) -> Vec<regalloc2::Operand> {
+        let mut ops = Vec::new();
+        let mut c = kiln_codegen::machinst::reg::OperandCollector { operands: &mut ops, clobbers: Default::default() };
+        inst.get_operands(&mut c);
+        ops
+    }
+
+    #[test]
+    fn operands_for_the_allocator() {
+        use crate::riscv64::vector::{VState, VecAluOpRRR, VecMaskMode};
+        use regalloc2::{OperandConstraint as C, OperandKind as K, OperandPos as P};
+        let vr = |i| Reg::virt(i, RegClass::Vector);
+        let s = VState::for_lanes(4, 32).unwrap();
+        // Multiply-add: vd tied to its prior value (operand 2); the mask in v0.
+        let ops = collect(Inst::VecAluRRRR {
+            op: VecAluOpRRR::VmaccVV,
+            vd: Writable::from_reg(vr(0)),
+            vd_src: vr(1),
+            vs2: vr(2),
+            src1: vr(3),
+            mask: VecMaskMode::Masked(vr(4)),
+            vstate: s,
+        });
+        assert_eq!(ops.len(), 5);
+        assert_eq!(ops[3].constraint(), C::FixedReg(crate::riscv64::regs::v_preg(0)));
+        assert_eq!((ops[4].kind(), ops[4].constraint()), (K::Def, C::Reuse(2)));
+        // A widening add may not overlap its sources: early def.
+        let ops = collect(Inst::VecAluRRR {
+            op: VecAluOpRRR::VwaddVV,
+            vd: Writable::from_reg(vr(0)),
+            vs2: vr(1),
+            src1: vr(2),
+            mask: VecMaskMode::Unmasked,
+            vstate: s,
+        });
+        assert_eq!((ops[2].kind(), ops[2].pos()), (K::Def, P::Early));
+        // A plain add: late def.
+        let ops = collect(Inst::VecAluRRR {
+            op: VecAluOpRRR::VaddVV,
+            vd: Writable::from_reg(vr(0)),
+            vs2: vr(1),
+            src1: vr(2),
+            mask: VecMaskMode::Unmasked,
+            vstate: s,
+        });
+        assert_eq!((ops[2].kind(), ops[2].pos()), (K::Def, P::Late));
+        // Moves are recognized in all three register files.
+        let x = |i| Reg::virt(i, RegClass::Int);
+        assert!(Inst::gen_move(Writable::from_reg(x(0)), x(1), types::I64).is_move().is_some());
+        let f = |i| Reg::virt(i, RegClass::Float);
+        assert!(Inst::gen_move(Writable::from_reg(f(0)), f(1), types::F32).is_move().is_some());
+        assert!(Inst::gen_move(Writable::from_reg(vr(0)), vr(1), types::I32X4).is_move().is_some());
+        assert_eq!(Inst::rc_for_type(types::I128).unwrap().0.len(), 2);
+        assert!(Inst::rc_for_type(types::I64.by(4).unwrap()).is_err());
+    }
+
     #[test]
     fn immediates_of_register_immediate_operations() {
         assert!(AluOpRRI::Addi.imm_ok(-2048) && !AluOpRRI::Addi.imm_ok(2048));
