@@ -921,6 +921,14 @@ impl Inst {
     pub fn li12(rd: Writable<Reg>, imm: i32) -> Inst {
         Inst::AluRRImm { op: AluOpRRI::Addi, rd, rs: crate::riscv64::regs::zero_reg(), imm }
     }
+    /// If this is an unconditional jump with no other effect, its target (an otherwise
+    /// empty block holding only it can be skipped).
+    pub fn is_plain_jump(&self) -> Option<MachLabel> {
+        match self {
+            Inst::Jal { dest } => Some(*dest),
+            _ => None,
+        }
+    }
 }
 
 /// A vector destination: early (never sharing a register with a source or the mask)
