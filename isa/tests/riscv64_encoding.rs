@@ -1332,3 +1332,30 @@ fn bad_operands_are_errors() {
         assert_eq!(buf.data_len(), 0, "nothing emitted for {i:?}");
     }
 }
+
+/// No instruction emits more than `WORST_CASE_INST_SIZE` bytes, even with the longest
+/// address arithmetic and a `vsetvli` in front.
+#[test]
+fn worst_case_size_bounds_every_instruction() {
+    use kiln_isa::riscv64::emit::WORST_CASE_INST_SIZE;
+    let info = EmitInfo::new(Flags::new(), isa_flags(Mode::Plain));
+    let mut insts = all_cases();
+    for off in [0x0123_4567_89ab_cdefi64, i64::MIN + 1, 0x5555_5555_5555_5555, -0x7654_3210_fedc_ba98] {
+        insts.push(Inst::Load { op: LoadOp::Ld, rd: xw(10), from: AMode::RegOffset(x(11), off), trap: None });
+        insts.push(Inst::Store { op: StoreOp::Fsd, src: f(1), to: AMode::RegOffset(x(11), off), trap: None });
+    }
+    insts.push(Inst::VecSetState { rd: xw(0), vstate: VState { avl: u32::MAX, vtype: vst(4, 32).vtype } });
+    let mut longest = 0;
+    for i in &insts {
+        let mut buf = MachBuffer::new();
+        buf.reserve_labels(1);
+        buf.bind_label(MachLabel(0));
+        let mut state = EmitState::default(); // unknown vector state: vsetvli included
+        i.emit(&mut buf, &info, &mut state).expect("emit");
+        let mut out = FinishedCode::default();
+        buf.finish::<Riscv64Branches>(&mut out).unwrap();
+        longest = longest.max(out.code_size);
+        assert!(out.code_size <= WORST_CASE_INST_SIZE, "{} bytes: {}", out.code_size, print_inst(i));
+    }
+    assert!(longest >= 32, "the sweep reaches the long forms ({longest})");
+}

@@ -406,6 +406,12 @@ pub fn simple_word(inst: &Inst) -> Option<u32> {
     })
 }
 
+/// The most bytes one instruction can emit: a load or store whose 64-bit offset needs the
+/// longest constant (8 instructions), an `add` and the access; every other form is shorter
+/// (a vector instruction with its `vsetvli`: at most 20; a conditional branch with its
+/// jump, both long: 20). Used to place islands before a short use goes out of reach.
+pub const WORST_CASE_INST_SIZE: u32 = 40;
+
 /// The vector state an instruction runs in, if it depends on one.
 pub fn required_vstate(inst: &Inst) -> Option<VState> {
     match inst {

@@ -505,6 +505,27 @@ impl LabelUse {
         aligned && off <= self.max_pos_range() && off >= -self.max_neg_range()
     }
 
+    /// Can a use that cannot reach its label go through a veneer (an unconditional long
+    /// jump placed within its reach)? The PC-relative pairs already reach ±2 GiB.
+    pub fn supports_veneer(self) -> bool {
+        matches!(self, LabelUse::RvcB9 | LabelUse::RvcJ12 | LabelUse::B12 | LabelUse::Jal20)
+    }
+
+    /// Bytes of a veneer: `auipc t6, hi; jalr zero, lo(t6)`.
+    pub fn veneer_size(self) -> u32 {
+        8
+    }
+
+    /// Write a veneer into `out` (at least [`veneer_size`](Self::veneer_size) bytes): the
+    /// use is then patched to reach the veneer, and the veneer's own use, returned with its
+    /// offset inside the veneer, to reach the label.
+    pub fn generate_veneer(self, out: &mut [u8]) -> (u32, LabelUse) {
+        const T6: u8 = 31;
+        out[..4].copy_from_slice(&enc_u(0x17, T6, 0).to_le_bytes());
+        out[4..8].copy_from_slice(&enc_i(0x67, 0, T6, 0).to_le_bytes());
+        (0, LabelUse::PCRelPairI)
+    }
+
     /// Patch the instruction bytes `bytes` (exactly [`patch_size`](Self::patch_size) long)
     /// for offset `off`. Returns false (bytes unchanged) if `off` is out of reach.
     pub fn patch(self, bytes: &mut [u8], off: i64) -> bool {
@@ -678,6 +699,23 @@ mod tests {
                 assert_eq!(u32::from_le_bytes(l), s);
             }
         }
+    }
+
+    #[test]
+    fn veneers_extend_short_uses() {
+        for k in [LabelUse::RvcB9, LabelUse::RvcJ12, LabelUse::B12, LabelUse::Jal20] {
+            assert!(k.supports_veneer());
+            let mut v = [0u8; 8];
+            let (at, use2) = k.generate_veneer(&mut v);
+            assert_eq!((at, use2), (0, LabelUse::PCRelPairI));
+            // The veneer 1 MiB before a label 300 MiB away reaches it.
+            assert!(use2.patch(&mut v, 300 << 20));
+            let hi = (u32::from_le_bytes(v[..4].try_into().unwrap()) & 0xffff_f000) as i32 as i64;
+            let lo = Word(u32::from_le_bytes(v[4..].try_into().unwrap())).imm_i() as i64;
+            assert_eq!(hi + lo, 300 << 20);
+            assert_eq!(u32::from_le_bytes(v[4..].try_into().unwrap()) & 0xfffff, 0xf8067, "jalr zero, (t6)");
+        }
+        assert!(!LabelUse::PCRelPairI.supports_veneer());
     }
 
     #[test]
