@@ -1359,3 +1359,38 @@ fn worst_case_size_bounds_every_instruction() {
     }
     assert!(longest >= 32, "the sweep reaches the long forms ({longest})");
 }
+
+/// Each ladder grows in reach and size, and `reach()` is exactly what `encode` accepts.
+#[test]
+fn branch_ladders_are_consistent() {
+    use kiln_isa::riscv64::emit::{CondForm, JumpForm};
+    use kiln_isa::riscv64::encode::CompressExts;
+    use smallvec::SmallVec;
+    let c = CompressExts { zca: true, ..CompressExts::NONE };
+    let jumps = JumpForm::ladder(c);
+    assert_eq!(jumps.len(), 3);
+    assert_eq!(JumpForm::ladder(CompressExts::NONE), &[JumpForm::Jal, JumpForm::AuipcJalr]);
+    for w in jumps.windows(2) {
+        assert!(w[0].size() < w[1].size() && w[0].reach().0 > w[1].reach().0 && w[0].reach().1 < w[1].reach().1);
+    }
+    for f in jumps {
+        let (lo, hi) = f.reach();
+        for (d, ok) in [(lo, true), (hi, true), (lo - 2, false), (hi + 2, false)] {
+            assert_eq!(f.encode(d, &mut SmallVec::new()).is_some(), ok, "{f:?} {d}");
+        }
+    }
+    let conds = CondForm::ladder(BranchCond::Ne, 9, 0, c);
+    assert_eq!(conds.len(), 4);
+    assert_eq!(CondForm::ladder(BranchCond::Lt, 9, 0, c).len(), 3, "c.bnez/c.beqz only for eq/ne");
+    assert_eq!(CondForm::ladder(BranchCond::Ne, 5, 0, c).len(), 3, "c.bnez only for x8-x15");
+    assert_eq!(CondForm::ladder(BranchCond::Ne, 9, 0, CompressExts::NONE).len(), 3);
+    for w in conds.windows(2) {
+        assert!(w[0].size() < w[1].size() && w[0].reach().0 > w[1].reach().0 && w[0].reach().1 < w[1].reach().1);
+    }
+    for f in conds {
+        let (lo, hi) = f.reach();
+        for (d, ok) in [(lo, true), (hi, true), (lo - 2, false), (hi + 2, false)] {
+            assert_eq!(f.encode(BranchCond::Ne, 9, 0, d, &mut SmallVec::new()).is_some(), ok, "{f:?} {d}");
+        }
+    }
+}

@@ -111,6 +111,11 @@ impl JumpForm {
             JumpForm::AuipcJalr => 8,
         }
     }
+    /// The displacements (target − start of the form) the form reaches: `(min, max)`.
+    pub fn reach(self) -> (i64, i64) {
+        let u = self.label_use();
+        (-u.max_neg_range(), u.max_pos_range())
+    }
     /// The label use of the form (at its start).
     pub fn label_use(self) -> LabelUse {
         match self {
@@ -160,6 +165,17 @@ impl CondForm {
         } else {
             &ALL[1..]
         }
+    }
+    /// The displacements (target − start of the form) the form reaches: `(min, max)`;
+    /// the long forms jump from their second instruction, 4 bytes in.
+    pub fn reach(self) -> (i64, i64) {
+        let (u, skip) = match self {
+            CondForm::CBz => (LabelUse::RvcB9, 0),
+            CondForm::B => (LabelUse::B12, 0),
+            CondForm::InvBJal => (LabelUse::Jal20, 4),
+            CondForm::InvBAuipcJalr => (LabelUse::PCRelPairI, 4),
+        };
+        (skip - u.max_neg_range(), skip + u.max_pos_range())
     }
     /// Can this form reach `off` (from the start of the form)?
     pub fn reaches(self, off: i64) -> bool {
