@@ -32,8 +32,8 @@ pub enum Step {
     Lui(u32),
     /// `op rd, rd-or-zero, imm` (the first step reads `zero`).
     Imm(AluOpRRI, i32),
-    /// `op rd, rd, rd` (Zba `shNadd`).
-    RegRegSelf(AluOpRRR),
+    /// `shNadd rd, rd, rd` (Zba): `rd * (2^N + 1)`, N = 1..=3.
+    ShAddSelf(u8),
     /// `add.uw rd, rd, zero` (Zba `zext.w`).
     ZextW,
 }
@@ -76,7 +76,7 @@ impl Seq {
             out.push(match *s {
                 Step::Lui(imm20) => Inst::Lui { rd, imm20 },
                 Step::Imm(op, imm) => Inst::AluRRImm { op, rd, rs: src, imm },
-                Step::RegRegSelf(op) => Inst::AluRRR { op, rd, rs1: src, rs2: src },
+                Step::ShAddSelf(n) => Inst::AluRRR { op: sh_add(n), rd, rs1: src, rs2: src },
                 Step::ZextW => Inst::AluRRR { op: AluOpRRR::AddUw, rd, rs1: src, rs2: zero },
             });
         }
@@ -115,7 +115,7 @@ fn step_word(s: Step, rd: u8, src: u8) -> u32 {
     match s {
         Step::Lui(imm20) => enc_u(0x37, rd, imm20),
         Step::Imm(op, imm) => enc_i(op.match_bits(), rd, src, imm),
-        Step::RegRegSelf(op) => enc_r(op.match_bits(), rd, src, src),
+        Step::ShAddSelf(n) => enc_r(sh_add(n).match_bits(), rd, src, src),
         Step::ZextW => enc_r(AluOpRRR::AddUw.match_bits(), rd, src, 0),
     }
 }
@@ -142,16 +142,26 @@ pub fn eval_step(s: Step, v: u64) -> u64 {
                 Bclri => v & !(1 << sh),
                 Binvi => v ^ 1 << sh,
                 SlliUw => (v & 0xffff_ffff) << sh,
-                _ => unreachable!("materialize never produces {op:?}"),
+                Slti => ((v as i64) < i as i64) as u64,
+                Sltiu => (v < i) as u64,
+                Slliw => ((v << (sh & 31)) as i32) as i64 as u64,
+                Srliw => (((v as u32) >> (sh & 31)) as i32) as i64 as u64,
+                Sraiw => ((v as i32) >> (sh & 31)) as i64 as u64,
+                Roriw => ((v as u32).rotate_right(sh & 31) as i32) as i64 as u64,
+                Bexti => (v >> sh) & 1,
             }
         }
         Step::ZextW => v & 0xffff_ffff,
-        Step::RegRegSelf(op) => match op {
-            AluOpRRR::Sh1add => (v << 1).wrapping_add(v),
-            AluOpRRR::Sh2add => (v << 2).wrapping_add(v),
-            AluOpRRR::Sh3add => (v << 3).wrapping_add(v),
-            _ => unreachable!("materialize never produces {op:?}"),
-        },
+        Step::ShAddSelf(n) => (v << n).wrapping_add(v),
+    }
+}
+
+/// The Zba `shNadd` operation.
+fn sh_add(n: u8) -> AluOpRRR {
+    match n {
+        1 => AluOpRRR::Sh1add,
+        2 => AluOpRRR::Sh2add,
+        _ => AluOpRRR::Sh3add,
     }
 }
 
@@ -271,16 +281,16 @@ pub fn materialize_seq(val: u64, rd: u8, ext: MatExts) -> Seq {
         }
     }
     if zba {
-        for (div, op) in [(3i64, AluOpRRR::Sh1add), (5, AluOpRRR::Sh2add), (9, AluOpRRR::Sh3add)] {
+        for (div, n) in [(3i64, 1u8), (5, 2), (9, 3)] {
             if v % div == 0 && v / div != 0 {
                 let inner = materialize_seq((v / div) as u64, rd, MatExts { zba: false, ..ext });
-                best = better(best, inner.push(Step::RegRegSelf(op)), rd, c);
+                best = better(best, inner.push(Step::ShAddSelf(n)), rd, c);
             }
             // lui + shNadd + addi: the part above the low 12 bits divided.
             let lo = (v << 52) >> 52;
             let hi = v.wrapping_sub(lo);
             if hi % div == 0 && hi / div == hi / div as i32 as i64 && hi != 0 {
-                let mut s = base(hi / div, false).push(Step::RegRegSelf(op));
+                let mut s = base(hi / div, false).push(Step::ShAddSelf(n));
                 if lo != 0 {
                     s = s.push(Step::Imm(AluOpRRI::Addi, lo as i32));
                 }
