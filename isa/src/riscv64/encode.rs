@@ -221,7 +221,7 @@ pub fn try_compress(word: u32, ext: CompressExts) -> Option<u16> {
     };
     let ca = |f6: u16, f2: u16, rd: u8, rs2: u8| -> u16 { f6 << 10 | c3(rd) << 7 | f2 << 5 | c3(rs2) << 2 | 1 };
     let cb_imm = |f2: u16, rd: u8, imm: u32| -> u16 {
-        0b100 << 13 | ((imm >> 5) & 1) as u16 * (1 << 12) | f2 << 10 | c3(rd) << 7 | (imm & 31) as u16 * (1 << 2) | 1
+        0b100 << 13 | (((imm >> 5) & 1) as u16) << 12 | f2 << 10 | c3(rd) << 7 | ((imm & 31) as u16) << 2 | 1
     };
     let zcb_unary = |rd: u8, sub: u16| -> u16 { 0b100111 << 10 | c3(rd) << 7 | 0b11 << 5 | sub << 2 | 1 };
     match (w.opcode(), w.f3()) {

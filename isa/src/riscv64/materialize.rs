@@ -386,7 +386,7 @@ mod tests {
         let zbs = MatExts { zbs: true, ..e };
         assert_eq!(materialize_seq(1 << 63, 10, zbs).steps.len(), 1); // bseti
         let zbb = MatExts { zbb: true, ..e };
-        assert_eq!(materialize_seq(0x7ffu64.rotate_right(5) | 0, 10, zbb).steps.len(), 2);
+        assert_eq!(materialize_seq(0x7ffu64.rotate_right(5), 10, zbb).steps.len(), 2);
     }
 
     #[test]
