@@ -2,6 +2,8 @@
 //!
 //! Each target is one folder with the same files (see DESIGN.md): `mod.rs` (the
 //! `TargetIsa`), `regs.rs`, `inst.rs`, `lower.rs`, `abi.rs`, `emit.rs`, `print.rs`.
+//! `riscv64` has its instruction layer so far (registers, instructions, encoding with
+//! compression, printing, constant materialization) and is not yet offered by [`lookup`].
 //! [`lookup`] finds the target for a triple; [`native`] describes the host. With the
 //! `disas` feature, [`disasm`] disassembles compiled code (capstone) and
 //! `Context::want_disasm` fills `CompiledCode::disasm`.
