@@ -716,6 +716,7 @@ fn check_with_assemblers(cases: &[Case], mode: Mode) -> (usize, usize, Vec<Strin
         }
     }
     let (mut checked, mut disagree) = (0, 0);
+    let mut examples = Vec::new();
     for (c, res) in cases.iter().zip(&results) {
         if res.is_empty() {
             if failures.is_empty() {
@@ -732,10 +733,18 @@ fn check_with_assemblers(cases: &[Case], mode: Mode) -> (usize, usize, Vec<Strin
         }
         if (any_equal && !they_agree) || assembler_misses_compression(&c.text, mode, &c.bytes) {
             disagree += 1;
+            let m = c.text.split_whitespace().next().unwrap_or("");
+            if !examples.iter().any(|e: &String| e.starts_with(&format!("{m} "))) {
+                let theirs: Vec<String> = res.iter().map(|(n, b)| format!("{n} [{}]", hex(b))).collect();
+                examples.push(format!("{} -> kiln [{}], {}", c.text, hex(&c.bytes), theirs.join(", ")));
+            }
             continue;
         }
         let theirs: Vec<String> = res.iter().map(|(n, b)| format!("{n}: [{}]", hex(b))).collect();
         failures.push(format!("{mode:?} mismatch: {:<40} {}  kiln: [{}]", c.text, theirs.join(" "), hex(&c.bytes)));
+    }
+    for e in &examples {
+        eprintln!("riscv64 encoding: {mode:?}: accepted divergence: {e}");
     }
     (checked, disagree, failures)
 }
