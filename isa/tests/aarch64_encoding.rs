@@ -1013,12 +1013,23 @@ fn encodings_match_gnu_as_and_capstone() {
     let cs_fail = capstone_check(&cases);
     let ncs = cs_fail.len();
     failures.extend(cs_fail.into_iter().map(|f| format!("capstone mismatch: {f}")));
-    let forms: std::collections::HashSet<String> =
-        cases.iter().map(|c| c.text.split(' ').next().unwrap_or("").to_string()).collect();
+    // Forms: each Inst variant with its operation (`AluRRR Add`), and the variants alone.
+    let form = |i: &Inst| {
+        let d = format!("{i:?}");
+        let variant: String = d.chars().take_while(|c| c.is_alphanumeric()).collect();
+        let op = d.split("op: ").nth(1).map(|r| r.chars().take_while(|c| c.is_alphanumeric()).collect::<String>());
+        (variant, op.unwrap_or_default())
+    };
+    let forms: std::collections::HashSet<(String, String)> = cases.iter().map(|c| form(&c.inst)).collect();
+    let variants: std::collections::HashSet<&String> = forms.iter().map(|(v, _)| v).collect();
+    let mnemonics: std::collections::HashSet<&str> =
+        cases.iter().map(|c| c.text.split(' ').next().unwrap_or("")).collect();
     eprintln!(
-        "aarch64 encoding: {n} instruction instances ({} mnemonics) checked against {}capstone; {} failures ({ncs} \
-         capstone); {} invalid combinations rejected by the encoder",
+        "aarch64 encoding: {n} instruction instances of {} forms ({} Inst variants, {} mnemonics) checked against \
+         {}capstone; {} failures ({ncs} capstone); {} invalid combinations rejected by the encoder",
         forms.len(),
+        variants.len(),
+        mnemonics.len(),
         if skip_as { "" } else { "GNU as and " },
         failures.len(),
         rejected.len()
@@ -1215,4 +1226,89 @@ fn extensions_are_checked() {
         let mut buf = MachBuffer::new();
         assert!(i.emit(&mut buf, &plain, &mut EmitState::default()).is_ok(), "{i:?}");
     }
+}
+
+/// `get_operands` visits every register field: renaming the registers it visits (x0–x29
+/// rotated by 2, v0–v31 by 4, which keeps even/odd pairs and consecutive tables) renames
+/// every register in the printed text. Reuse constraints point at a use of the same class
+/// holding the same register.
+#[test]
+fn operands_cover_every_register_field() {
+    use kiln_codegen::machinst::{MachInst, OperandVisitor};
+    use regalloc2::{OperandConstraint, OperandKind, OperandPos, RegClass};
+
+    struct Rename;
+    impl OperandVisitor for Rename {
+        fn add_operand(&mut self, reg: &mut Reg, _: OperandConstraint, _: OperandKind, _: OperandPos) {
+            if let Some(p) = reg.to_real() {
+                let n = p.hw_enc() as u8;
+                *reg = match p.class() {
+                    RegClass::Int if n < 30 => xreg((n + 2) % 30),
+                    RegClass::Float => vreg((n + 4) % 32),
+                    _ => *reg,
+                };
+            }
+        }
+    }
+    struct Record(Vec<(Reg, OperandConstraint, OperandKind)>);
+    impl OperandVisitor for Record {
+        fn add_operand(&mut self, reg: &mut Reg, c: OperandConstraint, k: OperandKind, _: OperandPos) {
+            self.0.push((*reg, c, k));
+        }
+    }
+    // The renaming applied to the printed text.
+    let rename_word = |w: &str| -> String {
+        let mut chars = w.chars();
+        let Some(c0) = chars.next() else { return w.to_string() };
+        let rest: String = chars.collect();
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !"xwvbhsdq".contains(c0) || digits.is_empty() {
+            return w.to_string();
+        }
+        let n: u8 = digits.parse().unwrap();
+        let m = if c0 == 'x' || c0 == 'w' { if n < 30 { (n + 2) % 30 } else { n } } else { (n + 4) % 32 };
+        format!("{c0}{m}{}", &rest[digits.len()..])
+    };
+    let rename_text = |t: &str| -> String {
+        let mut out = String::new();
+        let mut word = String::new();
+        for ch in t.chars().chain(std::iter::once(' ')) {
+            if ch.is_ascii_alphanumeric() || ch == '_' || ch == '.' {
+                word.push(ch);
+            } else {
+                out.push_str(&rename_word(&word));
+                word.clear();
+                out.push(ch);
+            }
+        }
+        out.pop();
+        out
+    };
+    let (cases, _) = build_cases();
+    let mut bad = Vec::new();
+    for c in &cases {
+        let mut rec = Record(Vec::new());
+        let mut i = c.inst.clone();
+        i.get_operands(&mut rec);
+        for (k, (reg, con, kind)) in rec.0.iter().enumerate() {
+            if let OperandConstraint::Reuse(u) = con {
+                let ok = *kind == OperandKind::Def
+                    && rec
+                        .0
+                        .get(*u)
+                        .is_some_and(|(r2, _, k2)| *k2 == OperandKind::Use && r2.class() == reg.class() && r2 == reg);
+                if !ok {
+                    bad.push(format!("{}: operand {k} reuses {u}: {:?}", c.text, rec.0));
+                }
+            }
+        }
+        let mut renamed = c.inst.clone();
+        renamed.get_operands(&mut Rename);
+        let want = rename_text(&c.text);
+        let got = print_inst(&renamed);
+        if got != want {
+            bad.push(format!("{}: renamed {got}, expected {want}", c.text));
+        }
+    }
+    assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
 }
