@@ -1039,17 +1039,7 @@ fn encodings_match_gnu_as_and_capstone() {
             eprintln!("rejected: {r}");
         }
     }
-    if !failures.is_empty() {
-        let mut seen = std::collections::HashSet::new();
-        for f in &failures {
-            let key: String = f.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-            let key = key.chars().take(24).collect::<String>();
-            if seen.insert(key) && seen.len() <= 120 {
-                eprintln!("{f}");
-            }
-        }
-        panic!("{} encoding failures", failures.len());
-    }
+    common::report_failures(&failures, 24, 120);
 }
 
 /// `AMode::Stack` resolves to an sp-relative offset, through x16 when it does not fit.

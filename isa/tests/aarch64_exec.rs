@@ -67,24 +67,7 @@ fn finish(insts: &[Inst], labels: &[(usize, MachLabel)], pads: &[(usize, usize)]
 
 fn constant_funcs(out: &mut Plan) {
     let x0 = Writable::from_reg(xreg(0));
-    let mut values = vec![
-        0u64,
-        1,
-        0xffff,
-        0x1_0000,
-        0xffff_ffff,
-        0x1_0000_0000,
-        u64::MAX,
-        u64::MAX - 1,
-        0x8000_0000_0000_0000,
-        0x7fff_ffff_ffff_ffff,
-        0x5555_5555_5555_5555,
-        0x1234_5678_9abc_def0,
-        0xffff_1234_ffff_ffff,
-        0x0f0f_0f0f_0f0f_1234,
-        0xaaaa_5678_aaaa_aaaa,
-        0x0000_ffff_ffff_0000,
-    ];
+    let mut values = EDGE_CONSTANTS.to_vec();
     let mut x = 0x243f_6a88_85a3_08d3u64;
     for _ in 0..400 {
         x ^= x << 13;

@@ -685,17 +685,7 @@ fn encodings_match_gnu_as_and_capstone() {
         if skip_as { "" } else { "GNU as and " },
         failures.len()
     );
-    if !failures.is_empty() {
-        let mut seen = std::collections::HashSet::new();
-        for f in failures.iter() {
-            let key: String = f.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-            let key = key.chars().take(30).collect::<String>();
-            if seen.insert(key) && seen.len() <= 80 {
-                eprintln!("{f}");
-            }
-        }
-        panic!("{} encoding failures", failures.len());
-    }
+    common::report_failures(&failures, 30, 80);
 }
 
 /// `Amode::Stack` resolves to the frame offset off `%rsp`: same bytes as the explicit form.

@@ -516,6 +516,29 @@ pub fn materialize_cost(value: u64, is32: bool) -> usize {
     materialize(value, is32).len()
 }
 
+/// Constants whose sequences take every shape [`materialize`] produces (zero, all-ones,
+/// single chunks, bitmasks, bitmask + `movk`, `movn` + `movk`, four chunks), for tests.
+pub const EDGE_CONSTANTS: [u64; 18] = [
+    0,
+    1,
+    0xffff,
+    0x1_0000,
+    0xffff_ffff,
+    0x1_0000_0000,
+    u64::MAX,
+    u64::MAX - 1,
+    0x8000_0000_0000_0000,
+    0x7fff_ffff_ffff_ffff,
+    0xffff_ffff_0000_0000,
+    0x0000_ffff_ffff_0000,
+    0x5555_5555_5555_5555,
+    0x1234_5678_9abc_def0,
+    0xffff_1234_ffff_ffff,
+    0x00ff_00ff_1234_00ff,
+    0x0f0f_0f0f_0f0f_1234,
+    0xaaaa_5678_aaaa_aaaa,
+];
+
 /// Run a materialization sequence (the semantics of its instructions), for tests and
 /// cross-checks: the register value it leaves.
 pub fn eval_mat_seq(seq: &[MatStep], is32: bool) -> u64 {
@@ -657,27 +680,7 @@ mod tests {
 
     #[test]
     fn materialize_computes_every_constant() {
-        let edges = [
-            0u64,
-            1,
-            0xffff,
-            0x10000,
-            0xffff_ffff,
-            0x1_0000_0000,
-            u64::MAX,
-            u64::MAX - 1,
-            0x8000_0000_0000_0000,
-            0x7fff_ffff_ffff_ffff,
-            0xffff_ffff_0000_0000,
-            0x0000_ffff_ffff_0000,
-            0x5555_5555_5555_5555,
-            0x1234_5678_9abc_def0,
-            0xffff_1234_ffff_ffff,
-            0x00ff_00ff_1234_00ff,
-            0x0f0f_0f0f_0f0f_1234,
-            0xaaaa_5678_aaaa_aaaa,
-        ];
-        for &v in &edges {
+        for v in EDGE_CONSTANTS {
             check_mat(v, false);
             check_mat(v, true);
         }

@@ -180,3 +180,20 @@ pub fn operands_match(mine: &str, theirs: &str) -> bool {
             _ => a == b,
         })
 }
+
+/// Print the failures (one per distinct beginning of `key_chars` characters of their
+/// first three words, at most `max`), then panic with their number.
+pub fn report_failures(failures: &[String], key_chars: usize, max: usize) {
+    if failures.is_empty() {
+        return;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for f in failures {
+        let key: String = f.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+        let key = key.chars().take(key_chars).collect::<String>();
+        if seen.insert(key) && seen.len() <= max {
+            eprintln!("{f}");
+        }
+    }
+    panic!("{} encoding failures", failures.len());
+}
