@@ -30,6 +30,8 @@ use kiln_isa::riscv64::vector::*;
 use std::fmt::Write as _;
 use std::process::Command;
 
+mod common;
+
 fn x(i: u8) -> Reg {
     xreg(i)
 }
@@ -483,15 +485,6 @@ enum Assembler {
     Llvm { exe: String },
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{:?} failed:\n{}", cmd.get_program(), String::from_utf8_lossy(&out.stderr)))
-    }
-}
-
 /// GNU `as` and the extensions it knows (probed), if installed.
 fn gnu() -> Option<Assembler> {
     let dir = std::env::temp_dir();
@@ -589,76 +582,24 @@ fn assemble_impl(
     exts: u32,
     text_addr: u64,
 ) -> Result<Vec<Vec<u8>>, String> {
-    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("kiln-rv64enc-{}-{seq}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut src = String::from(if text_addr == 0 {
-        ".option norelax\n.text\n"
-    } else {
-        ".option norelax\n.option norvc\n.text\n"
-    });
-    for (i, c) in cases.iter().enumerate() {
-        let text = c.text.replace("label0", &format!(".Ls{i}"));
-        let _ = writeln!(src, ".Ls{i}:\n{text}\n.Le{i}:");
-    }
-    src.push_str(".data\n");
-    for i in 0..cases.len() {
-        let _ = writeln!(src, ".word .Le{i} - .Ls{i}");
-    }
-    let s = dir.join("all.s");
-    let o = dir.join("all.o");
-    let elf = dir.join("all.elf");
-    std::fs::write(&s, &src).map_err(|e| e.to_string())?;
-    let res = match asm {
-        Assembler::Gnu { .. } => run(Command::new("riscv64-linux-gnu-as")
-            .arg(format!("-march={}", march(exts, mode)))
-            .arg("-o")
-            .arg(&o)
-            .arg(&s)),
-        Assembler::Llvm { exe } => run(Command::new(exe)
-            .arg("-triple=riscv64")
-            .arg(format!("-mattr={}", mattr(exts, mode)))
-            .arg("-filetype=obj")
-            .arg("-o")
-            .arg(&o)
-            .arg(&s)),
-    };
-    if let Err(e) = res {
-        let lines: Vec<&str> = src.lines().collect();
-        let mut msg = String::new();
-        for l in e.lines().take(60) {
-            let _ = writeln!(msg, "{l}");
-            if let Some(n) = l.split(':').nth(1).and_then(|n| n.trim().parse::<usize>().ok())
-                && let Some(t) = lines.get(n.saturating_sub(1))
-            {
-                let _ = writeln!(msg, "    > {t}");
-            }
+    let as_cmd: Vec<String> = match asm {
+        Assembler::Gnu { .. } => vec!["riscv64-linux-gnu-as".into(), format!("-march={}", march(exts, mode))],
+        Assembler::Llvm { exe } => {
+            vec![exe.clone(), "-triple=riscv64".into(), format!("-mattr={}", mattr(exts, mode)), "-filetype=obj".into()]
         }
-        return Err(msg);
-    }
-    run(Command::new("riscv64-linux-gnu-ld")
-        .arg("--no-relax")
-        .arg(format!("-Ttext={text_addr:#x}"))
-        .args(["-Tdata=0x40000000", "-e", "0", "-o"])
-        .arg(&elf)
-        .arg(&o))?;
-    let text_bin = dir.join("text.bin");
-    let data_bin = dir.join("data.bin");
-    for (sec, path) in [(".text", &text_bin), (".data", &data_bin)] {
-        run(Command::new("riscv64-linux-gnu-objcopy").args(["-O", "binary", "-j", sec]).arg(&elf).arg(path))?;
-    }
-    let text = std::fs::read(&text_bin).map_err(|e| e.to_string())?;
-    let data = std::fs::read(&data_bin).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut res = Vec::with_capacity(cases.len());
-    let mut off = 0usize;
-    for i in 0..cases.len() {
-        let len = u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap()) as usize;
-        res.push(text[off..off + len].to_vec());
-        off += len;
-    }
-    Ok(res)
+    };
+    let as_cmd: Vec<&str> = as_cmd.iter().map(String::as_str).collect();
+    let ttext = format!("-Ttext={text_addr:#x}");
+    let ld = ["riscv64-linux-gnu-ld", "--no-relax", ttext.as_str(), "-Tdata=0x40000000", "-e", "0"];
+    let gas = common::Gas {
+        as_cmd: &as_cmd,
+        objcopy: "riscv64-linux-gnu-objcopy",
+        header: if text_addr == 0 { ".option norelax" } else { ".option norelax\n.option norvc" },
+        tag: "rv64enc",
+    };
+    let snippets: Vec<String> =
+        cases.iter().enumerate().map(|(i, c)| c.text.replace("label0", &format!(".Ls{i}"))).collect();
+    gas.assemble_linked(&snippets, Some(&ld))
 }
 
 /// The one known case where Kiln compresses and the assembler does not: `packw rd, rd,
@@ -901,7 +842,7 @@ fn insn_match(mine: &str, theirs: &str, compressed: bool) -> bool {
     let mnem_ok = m1 == m2
         || (m1.starts_with("amo") || m1.starts_with("lr.") || m1.starts_with("sc."))
             && m1.replace('.', "") == m2.replace('.', "");
-    mnem_ok && o1 == o2
+    mnem_ok && common::operands_match(&o1.join(","), &o2.join(","))
 }
 
 #[test]
@@ -930,16 +871,7 @@ fn encodings_match_the_assemblers_and_capstone() {
     for s in &summary {
         eprintln!("riscv64 encoding: {s}");
     }
-    if !failures.is_empty() {
-        let mut seen = std::collections::HashSet::new();
-        for f in failures.iter() {
-            let key: String = f.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
-            if seen.insert(key) && seen.len() <= 120 {
-                eprintln!("{f}");
-            }
-        }
-        panic!("{} encoding failures", failures.len());
-    }
+    common::report_failures(&failures, 30, 120);
 }
 
 /// The name of a 2-byte instruction (C/Zca, Zcd, Zcb), from its quadrant and fields.

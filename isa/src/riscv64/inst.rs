@@ -14,10 +14,10 @@
 //! else is a virtual register until allocation.
 
 use crate::riscv64::vector::{VState, VecAluOpRImm5, VecAluOpRR, VecAluOpRRImm5, VecAluOpRRR, VecMaskMode};
+use kiln_codegen::CodegenResult;
 use kiln_codegen::machinst::abi::{ArgPair, RetPair, StackAMode};
 use kiln_codegen::machinst::buffer::RelocTarget;
 use kiln_codegen::machinst::{MachInst, MachLabel, MachTerminator, OperandVisitor, Reg, Writable};
-use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::{self, Type};
 use regalloc2::RegClass;
@@ -1080,18 +1080,11 @@ impl MachInst for Inst {
 
     fn rc_for_type(ty: Type) -> CodegenResult<(&'static [RegClass], &'static [Type])> {
         match ty {
-            types::I8 => Ok((&[RegClass::Int], &[types::I8])),
-            types::I16 => Ok((&[RegClass::Int], &[types::I16])),
-            types::I32 => Ok((&[RegClass::Int], &[types::I32])),
-            types::I64 => Ok((&[RegClass::Int], &[types::I64])),
-            types::I128 => Ok((&[RegClass::Int, RegClass::Int], &[types::I64, types::I64])),
-            types::F16 => Ok((&[RegClass::Float], &[types::F16])),
-            types::F32 => Ok((&[RegClass::Float], &[types::F32])),
-            types::F64 => Ok((&[RegClass::Float], &[types::F64])),
             // f128 is only moved around: its bits live in two integer registers.
             types::F128 => Ok((&[RegClass::Int, RegClass::Int], &[types::I64, types::I64])),
+            // Vectors live in the V registers (their own class), not the f registers.
             t if t.is_vector() && t.bits() <= 128 => Ok((&[RegClass::Vector], &[types::I8X16])),
-            t => Err(CodegenError::Unsupported(format!("type {t} on riscv64"))),
+            t => crate::common::rc_for_type(t, "riscv64"),
         }
     }
 

@@ -9,11 +9,10 @@
 //! separated by ` ; `. Rounding modes print only when they differ from the assembler's
 //! default (`dyn`, or the fixed `rne` of exact conversions).
 
+use crate::names::{show_name_offset, show_stack};
 use crate::riscv64::inst::*;
 use crate::riscv64::regs::show_reg;
 use crate::riscv64::vector::{UnaryShape, VState, VecMaskMode};
-use kiln_codegen::machinst::abi::StackAMode;
-use kiln_codegen::machinst::buffer::RelocTarget;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 
 fn r(reg: Reg) -> String {
@@ -27,24 +26,6 @@ fn w(reg: Writable<Reg>) -> String {
 /// A label.
 pub fn show_label(l: MachLabel) -> String {
     format!("label{}", l.0)
-}
-
-/// A relocation target as an assembler symbol.
-pub fn show_name(name: &RelocTarget) -> String {
-    match name {
-        RelocTarget::User { namespace, index } => format!("u{namespace}_{index}"),
-        RelocTarget::TestCase(n) => n.clone(),
-        RelocTarget::LibCall(l) => format!("{l:?}"),
-        RelocTarget::KnownSymbol(k) => format!("{k:?}"),
-    }
-}
-
-fn show_stack(m: StackAMode) -> String {
-    match m {
-        StackAMode::IncomingArg(o) => format!("incoming+{o}"),
-        StackAMode::Slot(o) => format!("slot+{o}"),
-        StackAMode::OutgoingArg(o) => format!("outgoing+{o}"),
-    }
 }
 
 fn show_amode(a: &AMode) -> String {
@@ -166,13 +147,7 @@ pub fn print_inst(inst: &Inst) -> String {
         }
         Inst::Jalr { rd, base, offset } => format!("jalr {},{}({})", w(*rd), offset, r(*base)),
         Inst::LoadAddr { rd, label } => format!("lla {},{}", w(*rd), show_label(*label)),
-        Inst::LoadExtName { rd, name, offset } => {
-            if *offset == 0 {
-                format!("lla {},{}", w(*rd), show_name(name))
-            } else {
-                format!("lla {},{}{:+}", w(*rd), show_name(name), offset)
-            }
-        }
+        Inst::LoadExtName { rd, name, offset } => format!("lla {},{}", w(*rd), show_name_offset(name, *offset)),
         Inst::VecSetState { rd, vstate } => show_vsetvl(*rd, vstate),
         Inst::VecAluRRR { op, vd, vs2, src1, mask, .. } | Inst::VecAluRRRR { op, vd, vs2, src1, mask, .. } => {
             if op.is_merge() {

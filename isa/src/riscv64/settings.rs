@@ -3,25 +3,10 @@
 //! preset sets `has_zca` and `has_zcd`; the `zvlNb` presets set the minimum vector length.
 
 use crate::riscv64::encode::CompressExts;
-use kiln_ir::settings::IsaFlags;
 
-macro_rules! riscv64_settings {
-    ($($field:ident),* $(,)?) => {
-        /// The riscv64 extensions the generated code may use.
-        #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-        #[allow(missing_docs)]
-        pub struct Riscv64Settings { $(pub $field: bool),* }
-
-        impl Riscv64Settings {
-            /// Read the settings from a target's ISA flags.
-            pub fn new(isa_flags: &IsaFlags) -> Self {
-                Riscv64Settings { $($field: isa_flags.has(stringify!($field))),* }
-            }
-        }
-    };
-}
-
-riscv64_settings!(
+crate::isa_settings!(
+    Riscv64Settings,
+    "The riscv64 extensions the generated code may use.",
     has_m,
     has_a,
     has_f,
