@@ -13,6 +13,7 @@ use kiln_ir::text::parse_functions;
 use kiln_ir::types::{self, Type};
 use kiln_ir::{DataValue, Function};
 use kiln_module::jit::{FuncId, JitModule, Linkage, reloc_name};
+use kiln_module::Module;
 use kiln_module::trap::{Trap, call_guarded};
 use std::collections::HashMap;
 use std::fmt::Write;

@@ -1,276 +1,88 @@
 //! `JitModule`: compile functions into executable memory, lay out data objects, link them to
 //! each other and to host symbols, and hand out callable addresses.
 //!
-//! Usage:
-//! 1. *declare* every function ([`JitModule::declare_function`]) and data object
-//!    ([`JitModule::declare_data`]) by name, with a [`Linkage`]: `Local`/`Export` for what the
-//!    module defines, `Import` for what the host provides (`libc` symbols, routines of the
-//!    embedding program registered with [`JitModule::add_symbol_lookup`]);
-//! 2. make them referable from IR with [`JitModule::declare_func_in_func`] (a `FuncRef` for
-//!    `call`/`func_addr`) and [`JitModule::declare_data_in_func`] (a global value for
-//!    `symbol_value`);
-//! 3. *define* them: [`JitModule::define_function`] compiles a function,
-//!    [`JitModule::define_data`] records a [`DataDescription`];
+//! Usage (see [`Module`] for the shared part):
+//! 1. *declare* every function and data object by name, with a [`Linkage`]: `Local`,
+//!    `Export` or `Preemptible` for what the module defines, `Import` for what the host
+//!    provides (`libc` symbols, routines of the embedding program registered with
+//!    [`JitModule::add_symbol_lookup`]);
+//! 2. make them referable from IR with [`Module::declare_func_in_func`] /
+//!    [`Module::declare_data_in_func`];
+//! 3. *define* them ([`Module::define_function`], [`Module::define_data`]);
 //! 4. [`JitModule::finalize_definitions`] lays everything defined since the last call out in
-//!    fresh pages, resolves every reference and applies relocations, then protects the
-//!    pages (code read-execute, read-only data read-only);
+//!    one fresh *region* of pages (code, then the PLT stubs and GOT entries the code needs),
+//!    resolves every reference and applies relocations, then protects the pages (code
+//!    read-execute, read-only data read-only) and registers the code with the trap
+//!    handler, the system unwinder and, when asked ([`JitOptions`]), GDB and `perf`;
 //! 5. [`JitModule::get_finalized_function`] / [`JitModule::get_finalized_data`] give
 //!    addresses. Dropping the module (or [`JitModule::free_memory`]) unmaps everything.
 //!
-//! Names: a symbol is named by a [`SymbolName`] — a string (`"fib"`, printed `%fib` in
-//! CLIF) or any relocation target of the compiled code (`u0:3`, a runtime-library routine).
-//! References to names the module never declared are resolved like imports.
+//! **Hot replacement.** [`JitModule::free_function`] takes a finalized function away; the
+//! same id can then be defined again. In a module made with [`JitOptions::hotswap`], the
+//! module's functions call each other (and take each other's addresses) through the GOT —
+//! position-independent code with `colocated = false` — so after the new definition is
+//! finalized every caller reaches the new code. A region whose functions were all freed
+//! goes to a pool and is reused by later `finalize_definitions`.
 //!
-//! Invariants: a symbol is defined at most once and keeps its address until the module is
-//! dropped; a failed `finalize_definitions` changes nothing (its pages are unmapped, its
-//! definitions stay pending); code is never writable and executable at the same time;
-//! every finalized code region is registered for trap handling until the module is dropped.
+//! Names: a symbol is named by a [`SymbolName`](crate::SymbolName) — a string (`"fib"`,
+//! printed `%fib` in CLIF) or any relocation target of the compiled code (`u0:3`, a
+//! runtime-library routine). References to names the module never declared are resolved
+//! like imports.
+//!
+//! Invariants: a defined symbol keeps its address until it is freed or the module dropped;
+//! a failed `finalize_definitions` changes nothing (its memory is released, its definitions
+//! stay pending); code is never writable and executable at the same time; GOT entries of a
+//! module function always hold its current address (or the address of
+//! [`called_freed_function`] once freed); every live region is registered for trap
+//! handling and unwinding until it is freed or the module dropped.
 
 use crate::exceptions::{self, Handler};
 use crate::libcalls::{host_symbol, libcall_address};
-use crate::memory::CodeMemory;
+use crate::memory::{CodeMemory, MemoryPool, page_size};
+pub use crate::module::{
+    DataDescription, DataId, FuncId, FuncOrDataId, Init, Linkage, ModuleError, SymbolName, reloc_name,
+    reloc_target_name,
+};
+use crate::module::{Module, ModuleDeclarations, compile};
 use crate::trap;
 use kiln_codegen::machinst::buffer::{HandlerTag, Reloc, RelocTarget};
-use kiln_codegen::{CodegenError, CompiledCode, Context, TargetIsa};
-use kiln_ir::extname::{ExtFuncData, ExternalName, UserExternalName, UserFuncName};
-use kiln_ir::function::GlobalValueData;
-use kiln_ir::immediates::Imm64;
-use kiln_ir::signature::Signature;
-use kiln_ir::{FuncRef, Function, GlobalValue};
+use kiln_codegen::{CompiledCode, Context, TargetIsa};
+use kiln_ir::Function;
 use std::collections::HashMap;
-use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A function declared in a module.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FuncId(pub u32);
-
-/// A data object declared in a module.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DataId(pub u32);
-
-/// A declared symbol: a function or a data object.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum FuncOrDataId {
-    /// A function.
-    Func(FuncId),
-    /// A data object.
-    Data(DataId),
+/// What a [`JitModule`] does besides running code.
+#[derive(Clone, Debug, Default)]
+pub struct JitOptions {
+    /// Route calls between the module's functions through the GOT so that they can be
+    /// freed and redefined ([`JitModule::free_function`]). Needs an ISA compiled with
+    /// `is_pic`.
+    pub hotswap: bool,
 }
 
-/// How a declared symbol is provided.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Linkage {
-    /// Defined in this module, visible only to it.
-    Local,
-    /// Defined in this module.
-    Export,
-    /// Provided from outside (a host symbol or a symbol lookup).
-    Import,
-}
-
-impl Linkage {
-    /// The linkage of a symbol declared with `self` and then with `other`, if compatible:
-    /// an import may become a definition, but a local symbol never an exported one.
-    fn merge(self, other: Linkage) -> Option<Linkage> {
-        match (self, other) {
-            (a, b) if a == b => Some(a),
-            (Linkage::Import, b) => Some(b),
-            (a, Linkage::Import) => Some(a),
-            _ => None,
-        }
-    }
-}
-
-/// The name of a symbol: a string, or a relocation target of compiled code.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SymbolName(pub RelocTarget);
-
-impl From<&str> for SymbolName {
-    fn from(s: &str) -> Self {
-        SymbolName(RelocTarget::TestCase(s.to_string()))
-    }
-}
-
-impl From<String> for SymbolName {
-    fn from(s: String) -> Self {
-        SymbolName(RelocTarget::TestCase(s))
-    }
-}
-
-impl From<RelocTarget> for SymbolName {
-    fn from(t: RelocTarget) -> Self {
-        SymbolName(t)
-    }
-}
-
-impl From<&UserFuncName> for SymbolName {
-    fn from(n: &UserFuncName) -> Self {
-        SymbolName(reloc_name(n))
-    }
-}
-
-impl fmt::Display for SymbolName {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&reloc_target_name(&self.0))
-    }
-}
-
-/// Errors of module operations.
-#[derive(Debug)]
-pub enum ModuleError {
-    /// A name was declared again with an incompatible kind, linkage, signature or
-    /// writability.
-    IncompatibleDeclaration(String),
-    /// A symbol was defined twice.
-    DuplicateDefinition(String),
-    /// An id that was not declared in this module.
-    Undeclared(String),
-    /// A symbol declared `Local`/`Export` is referenced but was never defined.
-    Undefined(String),
-    /// A function failed to compile.
-    Compilation {
-        /// The function.
-        name: String,
-        /// The error.
-        err: CodegenError,
-    },
-    /// A referenced symbol is neither in the module nor in the host.
-    Unresolved(String),
-    /// A relocation is out of range or of a kind this JIT cannot apply.
-    Relocation(String),
-    /// A definition is malformed (a data relocation outside the object, an alignment that
-    /// is not a power of two, an import being defined, …).
-    InvalidDefinition(String),
-    /// Mapping or protecting memory failed.
-    Memory(std::io::Error),
-}
-
-impl fmt::Display for ModuleError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            ModuleError::IncompatibleDeclaration(n) => write!(f, "incompatible declaration of {n}"),
-            ModuleError::DuplicateDefinition(n) => write!(f, "duplicate definition of {n}"),
-            ModuleError::Undeclared(n) => write!(f, "undeclared symbol {n}"),
-            ModuleError::Undefined(n) => write!(f, "{n} is declared in the module but never defined"),
-            ModuleError::Compilation { name, err } => write!(f, "compiling {name}: {err}"),
-            ModuleError::Unresolved(n) => write!(f, "undefined symbol {n}: not in the module nor in the host"),
-            ModuleError::Relocation(m) => write!(f, "relocation error: {m}"),
-            ModuleError::InvalidDefinition(m) => write!(f, "invalid definition: {m}"),
-            ModuleError::Memory(e) => write!(f, "memory error: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ModuleError {}
-
-/// The name of a function as relocations refer to it.
-pub fn reloc_name(name: &UserFuncName) -> RelocTarget {
-    match name {
-        UserFuncName::User(u) => RelocTarget::User { namespace: u.namespace, index: u.index },
-        UserFuncName::Testcase(s) => RelocTarget::TestCase(s.clone()),
-    }
-}
-
-/// Text form of a relocation target, for messages and host-symbol lookup.
-pub fn reloc_target_name(t: &RelocTarget) -> String {
-    match t {
-        RelocTarget::User { namespace, index } => format!("u{namespace}:{index}"),
-        RelocTarget::TestCase(s) => s.clone(),
-        RelocTarget::LibCall(l) => l.name().to_string(),
-        RelocTarget::KnownSymbol(k) => k.name().to_string(),
-    }
-}
-
-/// The initial contents of a data object.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Init {
-    /// Not set yet (defining such a description is an error).
-    #[default]
-    Uninitialized,
-    /// `size` zero bytes.
-    Zeros {
-        /// Size in bytes.
-        size: usize,
-    },
-    /// These bytes.
-    Bytes {
-        /// The contents.
-        contents: Box<[u8]>,
-    },
-}
-
-impl Init {
-    /// Size in bytes.
-    pub fn size(&self) -> usize {
-        match self {
-            Init::Uninitialized => 0,
-            Init::Zeros { size } => *size,
-            Init::Bytes { contents } => contents.len(),
-        }
-    }
-}
-
-/// The definition of a data object: its contents, alignment and the addresses to write
-/// into it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DataDescription {
-    /// Contents.
-    pub init: Init,
-    /// Alignment in bytes (a power of two; default 16).
-    pub align: Option<u64>,
-    /// At each offset, the 8-byte address of a function.
-    pub function_relocs: Vec<(u32, FuncId)>,
-    /// At each offset, the 8-byte address of a data object plus an addend.
-    pub data_relocs: Vec<(u32, DataId, i64)>,
-}
-
-impl DataDescription {
-    /// An empty description.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Initialize with `contents`.
-    pub fn define(&mut self, contents: Box<[u8]>) {
-        self.init = Init::Bytes { contents };
-    }
-    /// Initialize with `size` zero bytes.
-    pub fn define_zeroinit(&mut self, size: usize) {
-        self.init = Init::Zeros { size };
-    }
-    /// Set the alignment (bytes, a power of two).
-    pub fn set_align(&mut self, align: u64) {
-        self.align = Some(align);
-    }
-    /// Write the address of `func` at `offset`.
-    pub fn write_function_addr(&mut self, offset: u32, func: FuncId) {
-        self.function_relocs.push((offset, func));
-    }
-    /// Write the address of `data` plus `addend` at `offset`.
-    pub fn write_data_addr(&mut self, offset: u32, data: DataId, addend: i64) {
-        self.data_relocs.push((offset, data, addend));
-    }
-    /// Reset to empty.
-    pub fn clear(&mut self) {
-        *self = Self::default();
-    }
-}
-
-struct FuncDecl {
-    name: RelocTarget,
-    linkage: Linkage,
-    signature: Signature,
+struct FuncState {
+    /// Compiled, waiting for `finalize_definitions`.
     code: Option<CompiledCode>,
+    /// Where it runs, once finalized.
     addr: Option<*const u8>,
+    /// The region holding it.
+    region: usize,
     size: usize,
 }
 
-struct DataDecl {
-    name: RelocTarget,
-    linkage: Linkage,
-    writable: bool,
+struct DataState {
     def: Option<DataDescription>,
     addr: Option<*mut u8>,
     size: usize,
+}
+
+/// One `finalize_definitions` batch of code: its mapping, and how many of its functions are
+/// still alive.
+struct Region {
+    mem: CodeMemory,
+    /// Bytes of code and PLT stubs (executable) at the start of `mem`.
+    code_len: usize,
+    live: usize,
 }
 
 /// A symbol resolver: name → address.
@@ -279,11 +91,16 @@ pub type SymbolLookup = Box<dyn Fn(&str) -> Option<*const u8> + Send + Sync>;
 /// A JIT module: see the [module documentation](self).
 pub struct JitModule {
     isa: Box<dyn TargetIsa>,
-    funcs: Vec<FuncDecl>,
-    data: Vec<DataDecl>,
-    by_name: HashMap<RelocTarget, FuncOrDataId>,
+    options: JitOptions,
+    decls: ModuleDeclarations,
+    funcs: Vec<FuncState>,
+    data: Vec<DataState>,
     lookups: Vec<SymbolLookup>,
-    memories: Vec<CodeMemory>,
+    regions: Vec<Option<Region>>,
+    data_memories: Vec<CodeMemory>,
+    pool: MemoryPool,
+    /// The GOT entries that hold the address of each module function.
+    got_entries: HashMap<FuncId, Vec<usize>>,
     pending: Vec<FuncId>,
     pending_data: Vec<DataId>,
     ctx: Context,
@@ -292,25 +109,45 @@ pub struct JitModule {
 // SAFETY: raw addresses are plain integers into memory the module owns (or host symbols).
 unsafe impl Send for JitModule {}
 
+/// Where a freed function's GOT entries point: calling it is a bug of the embedder, and
+/// this says so instead of running whatever reuses the memory.
+pub extern "C" fn called_freed_function() {
+    eprintln!("kiln: a freed JIT function was called");
+    std::process::abort();
+}
+
+/// Size of a PLT stub: `jmp *disp32(%rip)` (6 bytes), padded with `int3`.
+const PLT_STUB: usize = 8;
+
 impl JitModule {
     /// A module compiling for `isa` (which must be the host's architecture to run code).
     pub fn new(isa: Box<dyn TargetIsa>) -> Self {
         JitModule {
             isa,
+            options: JitOptions::default(),
+            decls: ModuleDeclarations::default(),
             funcs: Vec::new(),
             data: Vec::new(),
-            by_name: HashMap::new(),
             lookups: Vec::new(),
-            memories: Vec::new(),
+            regions: Vec::new(),
+            data_memories: Vec::new(),
+            pool: MemoryPool::default(),
+            got_entries: HashMap::new(),
             pending: Vec::new(),
             pending_data: Vec::new(),
             ctx: Context::new(),
         }
     }
 
-    /// The target.
-    pub fn isa(&self) -> &dyn TargetIsa {
-        &*self.isa
+    /// A module with `options`. Hot replacement needs position-independent code: an error
+    /// if `options.hotswap` is set and `isa` is not compiled with `is_pic`.
+    pub fn with_options(isa: Box<dyn TargetIsa>, options: JitOptions) -> Result<Self, ModuleError> {
+        if options.hotswap && isa.flags().is_pic() == 0 {
+            return Err(ModuleError::Unsupported("hot replacement needs an ISA with is_pic".into()));
+        }
+        let mut m = Self::new(isa);
+        m.options = options;
+        Ok(m)
     }
 
     /// Add a symbol resolver, consulted (most recent first) before the host process's
@@ -319,237 +156,20 @@ impl JitModule {
         self.lookups.push(f);
     }
 
-    /// Declare a function. Declaring a name again returns the same id if the signature is
-    /// the same and the linkages are compatible (an import may become a definition).
-    pub fn declare_function(
-        &mut self,
-        name: impl Into<SymbolName>,
-        linkage: Linkage,
-        signature: &Signature,
-    ) -> Result<FuncId, ModuleError> {
-        let SymbolName(name) = name.into();
-        match self.by_name.get(&name) {
-            Some(&FuncOrDataId::Func(id)) => {
-                let d = &mut self.funcs[id.0 as usize];
-                let merged = d.linkage.merge(linkage);
-                match merged {
-                    Some(l) if d.signature == *signature => {
-                        d.linkage = l;
-                        Ok(id)
-                    }
-                    _ => Err(ModuleError::IncompatibleDeclaration(reloc_target_name(&name))),
-                }
-            }
-            Some(FuncOrDataId::Data(_)) => Err(ModuleError::IncompatibleDeclaration(reloc_target_name(&name))),
-            None => {
-                let id = FuncId(self.funcs.len() as u32);
-                self.funcs.push(FuncDecl {
-                    name: name.clone(),
-                    linkage,
-                    signature: signature.clone(),
-                    code: None,
-                    addr: None,
-                    size: 0,
-                });
-                self.by_name.insert(name, FuncOrDataId::Func(id));
-                Ok(id)
-            }
+    fn func_state(&mut self, id: FuncId) -> &mut FuncState {
+        let i = id.0 as usize;
+        if self.funcs.len() <= i {
+            self.funcs.resize_with(i + 1, || FuncState { code: None, addr: None, region: 0, size: 0 });
         }
+        &mut self.funcs[i]
     }
 
-    /// Declare a data object, writable or read-only. Declaring a name again returns the
-    /// same id if writability matches and the linkages are compatible.
-    pub fn declare_data(
-        &mut self,
-        name: impl Into<SymbolName>,
-        linkage: Linkage,
-        writable: bool,
-    ) -> Result<DataId, ModuleError> {
-        let SymbolName(name) = name.into();
-        match self.by_name.get(&name) {
-            Some(&FuncOrDataId::Data(id)) => {
-                let d = &mut self.data[id.0 as usize];
-                match d.linkage.merge(linkage) {
-                    Some(l) if d.writable == writable => {
-                        d.linkage = l;
-                        Ok(id)
-                    }
-                    _ => Err(ModuleError::IncompatibleDeclaration(reloc_target_name(&name))),
-                }
-            }
-            Some(FuncOrDataId::Func(_)) => Err(ModuleError::IncompatibleDeclaration(reloc_target_name(&name))),
-            None => {
-                let id = DataId(self.data.len() as u32);
-                self.data.push(DataDecl { name: name.clone(), linkage, writable, def: None, addr: None, size: 0 });
-                self.by_name.insert(name, FuncOrDataId::Data(id));
-                Ok(id)
-            }
+    fn data_state(&mut self, id: DataId) -> &mut DataState {
+        let i = id.0 as usize;
+        if self.data.len() <= i {
+            self.data.resize_with(i + 1, || DataState { def: None, addr: None, size: 0 });
         }
-    }
-
-    /// The id of a declared name.
-    pub fn get_name(&self, name: impl Into<SymbolName>) -> Option<FuncOrDataId> {
-        self.by_name.get(&name.into().0).copied()
-    }
-
-    /// The id of a declared function name.
-    pub fn func_id(&self, name: &RelocTarget) -> Option<FuncId> {
-        match self.by_name.get(name) {
-            Some(FuncOrDataId::Func(id)) => Some(*id),
-            _ => None,
-        }
-    }
-
-    /// The signature of a declared function.
-    pub fn function_signature(&self, id: FuncId) -> Option<&Signature> {
-        self.funcs.get(id.0 as usize).map(|d| &d.signature)
-    }
-
-    fn external_name(func: &mut Function, t: &RelocTarget) -> ExternalName {
-        match t {
-            RelocTarget::User { namespace, index } => {
-                ExternalName::User(func.declare_user_name(UserExternalName { namespace: *namespace, index: *index }))
-            }
-            RelocTarget::TestCase(s) => ExternalName::TestCase(s.clone()),
-            RelocTarget::LibCall(l) => ExternalName::LibCall(*l),
-            RelocTarget::KnownSymbol(k) => ExternalName::KnownSymbol(*k),
-        }
-    }
-
-    /// Make function `id` callable from `func`: imports its signature and returns a
-    /// `FuncRef` for `call` and `func_addr`. Functions the module defines are called
-    /// PC-relative; imports through their absolute address.
-    pub fn declare_func_in_func(&self, id: FuncId, func: &mut Function) -> Result<FuncRef, ModuleError> {
-        let d = self.funcs.get(id.0 as usize).ok_or_else(|| ModuleError::Undeclared(format!("{id:?}")))?;
-        let name = Self::external_name(func, &d.name);
-        let signature = func.import_signature(d.signature.clone());
-        Ok(func.import_function(ExtFuncData {
-            name,
-            signature,
-            colocated: d.linkage != Linkage::Import,
-            patchable: false,
-        }))
-    }
-
-    /// Make data object `id` addressable from `func`: returns a global value whose
-    /// `symbol_value` is the object's address.
-    pub fn declare_data_in_func(&self, id: DataId, func: &mut Function) -> Result<GlobalValue, ModuleError> {
-        let d = self.data.get(id.0 as usize).ok_or_else(|| ModuleError::Undeclared(format!("{id:?}")))?;
-        let name = Self::external_name(func, &d.name);
-        Ok(func.create_global_value(GlobalValueData::Symbol {
-            name,
-            offset: Imm64(0),
-            colocated: d.linkage != Linkage::Import,
-            tls: false,
-        }))
-    }
-
-    /// Compile `func` as the definition of `id`.
-    pub fn define_function(&mut self, id: FuncId, func: Function) -> Result<(), ModuleError> {
-        let decl = self.funcs.get(id.0 as usize).ok_or_else(|| ModuleError::Undeclared(format!("{id:?}")))?;
-        if decl.code.is_some() || decl.addr.is_some() {
-            return Err(ModuleError::DuplicateDefinition(reloc_target_name(&decl.name)));
-        }
-        let name = reloc_target_name(&decl.name);
-        self.ctx.clear();
-        self.ctx.func = func;
-        self.ctx.compile(&*self.isa).map_err(|err| ModuleError::Compilation { name, err })?;
-        let code = self.ctx.take_compiled_code().ok_or_else(|| ModuleError::InvalidDefinition("no code".into()))?;
-        self.define_compiled(id, code)
-    }
-
-    /// Compile a batch of definitions on all cores (one worker thread per core, see
-    /// [`kiln_codegen::parallel`]) and define them. Either every function of the batch is
-    /// defined or, if one is not declared, already defined, listed twice or fails to
-    /// compile, none is and the first such error (in batch order) is returned. The code is
-    /// the same as `define_function` would give for each function alone.
-    pub fn define_functions(&mut self, defs: Vec<(FuncId, Function)>) -> Result<(), ModuleError> {
-        self.define_functions_with_threads(defs, 0)
-    }
-
-    /// [`define_functions`](Self::define_functions) with at most `threads` worker threads
-    /// (`0`: one per core; `1`: on the calling thread).
-    pub fn define_functions_with_threads(
-        &mut self,
-        defs: Vec<(FuncId, Function)>,
-        threads: usize,
-    ) -> Result<(), ModuleError> {
-        let mut seen = std::collections::HashSet::with_capacity(defs.len());
-        for (id, _) in &defs {
-            let decl = self.funcs.get(id.0 as usize).ok_or_else(|| ModuleError::Undeclared(format!("{id:?}")))?;
-            if decl.code.is_some() || decl.addr.is_some() || !seen.insert(*id) {
-                return Err(ModuleError::DuplicateDefinition(reloc_target_name(&decl.name)));
-            }
-        }
-        let (ids, funcs): (Vec<FuncId>, Vec<Function>) = defs.into_iter().unzip();
-        let results = kiln_codegen::compile_functions(&*self.isa, funcs, threads);
-        let mut codes = Vec::with_capacity(results.len());
-        for (id, r) in ids.iter().zip(results) {
-            match r {
-                Ok(code) => codes.push(code),
-                Err(err) => {
-                    return Err(ModuleError::Compilation {
-                        name: reloc_target_name(&self.funcs[id.0 as usize].name),
-                        err,
-                    });
-                }
-            }
-        }
-        for (id, code) in ids.into_iter().zip(codes) {
-            self.define_compiled(id, code)?;
-        }
-        Ok(())
-    }
-
-    /// Provide already compiled code as the definition of `id`.
-    pub fn define_compiled(&mut self, id: FuncId, code: CompiledCode) -> Result<(), ModuleError> {
-        let decl = self.funcs.get_mut(id.0 as usize).ok_or_else(|| ModuleError::Undeclared(format!("{id:?}")))?;
-        if decl.code.is_some() || decl.addr.is_some() {
-            return Err(ModuleError::DuplicateDefinition(reloc_target_name(&decl.name)));
-        }
-        if decl.linkage == Linkage::Import {
-            decl.linkage = Linkage::Export;
-        }
-        decl.size = code.code().len();
-        decl.code = Some(code);
-        self.pending.push(id);
-        Ok(())
-    }
-
-    /// Define data object `id` as `desc` (laid out by the next `finalize_definitions`).
-    pub fn define_data(&mut self, id: DataId, desc: &DataDescription) -> Result<(), ModuleError> {
-        let nfuncs = self.funcs.len();
-        let ndata = self.data.len();
-        let decl = self.data.get_mut(id.0 as usize).ok_or_else(|| ModuleError::Undeclared(format!("{id:?}")))?;
-        let name = reloc_target_name(&decl.name);
-        if decl.def.is_some() || decl.addr.is_some() {
-            return Err(ModuleError::DuplicateDefinition(name));
-        }
-        let size = desc.init.size();
-        if desc.init == Init::Uninitialized {
-            return Err(ModuleError::InvalidDefinition(format!("{name}: contents not set")));
-        }
-        if let Some(a) = desc.align.filter(|a| !a.is_power_of_two() || *a > 1 << 16) {
-            return Err(ModuleError::InvalidDefinition(format!("{name}: alignment {a}")));
-        }
-        let fits = |off: u32| (off as usize).checked_add(8).is_some_and(|e| e <= size);
-        for &(off, f) in &desc.function_relocs {
-            if !fits(off) || f.0 as usize >= nfuncs {
-                return Err(ModuleError::InvalidDefinition(format!("{name}: function address at {off}")));
-            }
-        }
-        for &(off, d, _) in &desc.data_relocs {
-            if !fits(off) || d.0 as usize >= ndata {
-                return Err(ModuleError::InvalidDefinition(format!("{name}: data address at {off}")));
-            }
-        }
-        if decl.linkage == Linkage::Import {
-            decl.linkage = Linkage::Export;
-        }
-        decl.size = size;
-        decl.def = Some(desc.clone());
-        self.pending_data.push(id);
-        Ok(())
+        &mut self.data[i]
     }
 
     /// The address of `t` given the tentative addresses of this batch.
@@ -559,28 +179,26 @@ impl JitModule {
         func_addr: &HashMap<FuncId, usize>,
         data_addr: &HashMap<DataId, usize>,
     ) -> Result<usize, ModuleError> {
-        match self.by_name.get(t) {
-            Some(&FuncOrDataId::Func(id)) => {
-                let d = &self.funcs[id.0 as usize];
-                if let Some(a) = d.addr {
+        match self.decls.get(t) {
+            Some(FuncOrDataId::Func(id)) => {
+                if let Some(a) = self.funcs.get(id.0 as usize).and_then(|f| f.addr) {
                     return Ok(a as usize);
                 }
                 if let Some(&a) = func_addr.get(&id) {
                     return Ok(a);
                 }
-                if d.linkage != Linkage::Import {
+                if self.decls.function(id)?.linkage.is_definition() {
                     return Err(ModuleError::Undefined(reloc_target_name(t)));
                 }
             }
-            Some(&FuncOrDataId::Data(id)) => {
-                let d = &self.data[id.0 as usize];
-                if let Some(a) = d.addr {
+            Some(FuncOrDataId::Data(id)) => {
+                if let Some(a) = self.data.get(id.0 as usize).and_then(|d| d.addr) {
                     return Ok(a as usize);
                 }
                 if let Some(&a) = data_addr.get(&id) {
                     return Ok(a);
                 }
-                if d.linkage != Linkage::Import {
+                if self.decls.data(id)?.linkage.is_definition() {
                     return Err(ModuleError::Undefined(reloc_target_name(t)));
                 }
             }
@@ -606,30 +224,52 @@ impl JitModule {
         if self.pending.is_empty() && self.pending_data.is_empty() {
             return Ok(());
         }
-        // Layout: one region for code, one for writable data, one for read-only data.
+        // Code layout: the functions, then one PLT stub per distinct PLT target, then (on
+        // pages of their own) one GOT entry per distinct GOT or PLT target.
         let mut code_size = 0usize;
         let mut code_off = Vec::with_capacity(self.pending.len());
+        let mut got_index: HashMap<RelocTarget, usize> = HashMap::new();
+        let mut got_targets: Vec<RelocTarget> = Vec::new();
+        let mut plt_index: HashMap<RelocTarget, usize> = HashMap::new();
         for &id in &self.pending {
             let code = self.funcs[id.0 as usize].code.as_ref().expect("pending functions have code");
             let align = code.alignment.max(1) as usize;
             code_size = code_size.div_ceil(align) * align;
             code_off.push(code_size);
             code_size += code.code().len();
+            for r in &code.buffer.relocs {
+                if matches!(r.kind, Reloc::X86GOTPCRel4 | Reloc::X86CallPLTRel4) && !got_index.contains_key(&r.target) {
+                    got_index.insert(r.target.clone(), got_targets.len());
+                    got_targets.push(r.target.clone());
+                }
+                if r.kind == Reloc::X86CallPLTRel4 && !plt_index.contains_key(&r.target) {
+                    plt_index.insert(r.target.clone(), plt_index.len());
+                }
+            }
         }
+        let plt_off = code_size.div_ceil(PLT_STUB) * PLT_STUB;
+        let code_len = plt_off + plt_index.len() * PLT_STUB;
+        let got_off = if got_targets.is_empty() { code_len } else { code_len.div_ceil(page_size()) * page_size() };
+        let region_len = got_off + got_targets.len() * 8;
+
         let (mut rw_size, mut ro_size) = (0usize, 0usize);
         let mut data_off = Vec::with_capacity(self.pending_data.len());
         for &id in &self.pending_data {
+            let writable = self.decls.data(id)?.writable;
             let d = &self.data[id.0 as usize];
-            let align = d.def.as_ref().and_then(|x| x.align).unwrap_or(16) as usize;
-            let size = if d.writable { &mut rw_size } else { &mut ro_size };
+            let align = d.def.as_ref().map_or(16, |x| x.alignment()) as usize;
+            let size = if writable { &mut rw_size } else { &mut ro_size };
             *size = size.div_ceil(align) * align;
             data_off.push(*size);
             *size += d.size;
         }
         let map = |n: usize| if n > 0 { CodeMemory::new(n).map(Some) } else { Ok(None) };
         // Every pending function gets a distinct address, even if all of them were empty.
-        let code_size = if self.pending.is_empty() { 0 } else { code_size.max(1) };
-        let mut code_mem = map(code_size).map_err(ModuleError::Memory)?;
+        let mut code_mem = if self.pending.is_empty() {
+            None
+        } else {
+            Some(self.pool.take(region_len.max(1)).map_err(ModuleError::Memory)?)
+        };
         let mut rw_mem = map(rw_size).map_err(ModuleError::Memory)?;
         let mut ro_mem = map(ro_size).map_err(ModuleError::Memory)?;
         let base = |m: &Option<CodeMemory>| m.as_ref().map_or(0, |m| m.as_ptr() as usize);
@@ -638,59 +278,92 @@ impl JitModule {
         // Tentative addresses of this batch.
         let func_addr: HashMap<FuncId, usize> =
             self.pending.iter().zip(&code_off).map(|(&id, &off)| (id, code_base + off)).collect();
-        let data_addr: HashMap<DataId, usize> = self
-            .pending_data
-            .iter()
-            .zip(&data_off)
-            .map(|(&id, &off)| (id, if self.data[id.0 as usize].writable { rw_base } else { ro_base } + off))
-            .collect();
+        let mut data_addr: HashMap<DataId, usize> = HashMap::with_capacity(self.pending_data.len());
+        for (&id, &off) in self.pending_data.iter().zip(&data_off) {
+            data_addr.insert(id, if self.decls.data(id)?.writable { rw_base } else { ro_base } + off);
+        }
 
-        // Code: copy, relocate.
+        // Code: copy, fill the GOT and PLT, relocate.
         let mut traps = Vec::new();
-        if let Some(mem) = code_mem.as_mut() {
+        let mut got_funcs: Vec<(FuncId, usize)> = Vec::new();
+        let linked = (|| -> Result<(), ModuleError> {
+            let Some(mem) = code_mem.as_mut() else { return Ok(()) };
+            let buf = mem.as_mut_slice();
+            for (k, t) in got_targets.iter().enumerate() {
+                let a = self.resolve(t, &func_addr, &data_addr)?;
+                let at = got_off + 8 * k;
+                buf[at..at + 8].copy_from_slice(&(a as u64).to_le_bytes());
+                if let Some(FuncOrDataId::Func(f)) = self.decls.get(t) {
+                    got_funcs.push((f, code_base + at));
+                }
+            }
+            for (t, &k) in &plt_index {
+                // jmp *disp32(%rip) to the target's GOT entry; int3 padding.
+                let at = plt_off + k * PLT_STUB;
+                let slot = got_off + 8 * got_index[t];
+                let disp = i32::try_from(slot as i64 - (at + 6) as i64)
+                    .map_err(|_| ModuleError::Relocation("GOT out of range of its PLT".into()))?;
+                buf[at..at + 2].copy_from_slice(&[0xff, 0x25]);
+                buf[at + 2..at + 6].copy_from_slice(&disp.to_le_bytes());
+                buf[at + 6..at + PLT_STUB].fill(0xcc);
+            }
             for (&id, &off) in self.pending.iter().zip(&code_off) {
                 let code = self.funcs[id.0 as usize].code.as_ref().expect("pending functions have code");
                 let bytes = code.code();
-                mem.as_mut_slice()[off..off + bytes.len()].copy_from_slice(bytes);
+                buf[off..off + bytes.len()].copy_from_slice(bytes);
                 for r in &code.buffer.relocs {
-                    let target = self.resolve(&r.target, &func_addr, &data_addr)?;
+                    let target = match r.kind {
+                        Reloc::X86GOTPCRel4 => code_base + got_off + 8 * got_index[&r.target],
+                        Reloc::X86CallPLTRel4 => code_base + plt_off + PLT_STUB * plt_index[&r.target],
+                        _ => self.resolve(&r.target, &func_addr, &data_addr)?,
+                    };
                     let at = off + r.offset as usize;
-                    apply_reloc(mem.as_mut_slice(), at, code_base + at, r.kind, target, r.addend, &r.target)?;
+                    apply_reloc(buf, at, code_base + at, r.kind, target, r.addend, &r.target)?;
                 }
                 traps.extend(code.buffer.traps.iter().map(|t| ((off as u32) + t.offset, t.code)));
             }
+            Ok(())
+        })();
+        if let Err(e) = linked {
+            if let Some(m) = code_mem {
+                self.pool.give(m);
+            }
+            return Err(e);
         }
         // Data: copy, write addresses.
         for (&id, &off) in self.pending_data.iter().zip(&data_off) {
+            let writable = self.decls.data(id)?.writable;
             let d = &self.data[id.0 as usize];
             let desc = d.def.as_ref().expect("pending data has a definition");
-            let mem = if d.writable { rw_mem.as_mut() } else { ro_mem.as_mut() };
+            let mem = if writable { rw_mem.as_mut() } else { ro_mem.as_mut() };
             let Some(mem) = mem else { continue };
             let buf = &mut mem.as_mut_slice()[off..off + d.size];
             if let Init::Bytes { contents } = &desc.init {
                 buf.copy_from_slice(contents);
             }
             for &(at, f) in &desc.function_relocs {
-                let t = self.resolve(&self.funcs[f.0 as usize].name, &func_addr, &data_addr)?;
+                let t = self.resolve(&self.decls.function(f)?.name, &func_addr, &data_addr)?;
                 buf[at as usize..at as usize + 8].copy_from_slice(&(t as u64).to_le_bytes());
             }
             for &(at, dd, addend) in &desc.data_relocs {
-                let t = self.resolve(&self.data[dd.0 as usize].name, &func_addr, &data_addr)?;
+                let t = self.resolve(&self.decls.data(dd)?.name, &func_addr, &data_addr)?;
                 let v = (t as i64).wrapping_add(addend);
                 buf[at as usize..at as usize + 8].copy_from_slice(&v.to_le_bytes());
             }
         }
         // Protect. From here on nothing fails.
         if let Some(m) = code_mem.as_mut() {
-            m.make_executable().map_err(ModuleError::Memory)?;
+            m.make_executable_prefix(got_off.div_ceil(page_size()) * page_size()).map_err(ModuleError::Memory)?;
         }
         if let Some(m) = ro_mem.as_mut() {
             m.make_readonly().map_err(ModuleError::Memory)?;
         }
         // Commit.
+        let region = self.regions.len();
         let pending = core::mem::take(&mut self.pending);
         for (&id, &off) in pending.iter().zip(&code_off) {
-            let code = self.funcs[id.0 as usize].code.take().expect("pending functions have code");
+            let st = &mut self.funcs[id.0 as usize];
+            let code = st.code.take().expect("pending functions have code");
             for cs in &code.buffer.call_sites {
                 let handlers = cs
                     .handlers
@@ -702,7 +375,20 @@ impl JitModule {
                     .collect();
                 exceptions::register_call_site(code_base + off + cs.ret_addr as usize, cs.frame_offset, handlers);
             }
-            self.funcs[id.0 as usize].addr = Some((code_base + off) as *const u8);
+            st.addr = Some((code_base + off) as *const u8);
+            st.region = region;
+        }
+        for (f, slot) in got_funcs {
+            self.got_entries.entry(f).or_default().push(slot);
+        }
+        // A redefined function: every GOT entry that refers to it now holds the new code.
+        for &id in &pending {
+            let addr = self.funcs[id.0 as usize].addr.expect("just set") as usize;
+            for &slot in self.got_entries.get(&id).into_iter().flatten() {
+                // SAFETY: a GOT entry of a live region (read-write pages); callers may read
+                // it concurrently, hence the atomic store.
+                unsafe { (*(slot as *const AtomicUsize)).store(addr, Ordering::Release) };
+            }
         }
         for id in core::mem::take(&mut self.pending_data) {
             let a = data_addr[&id];
@@ -711,11 +397,11 @@ impl JitModule {
             d.def = None;
         }
         if let Some(m) = code_mem {
-            trap::register_code(m.as_ptr() as usize, m.len(), traps);
-            self.memories.push(m);
+            trap::register_code(m.as_ptr() as usize, code_len, traps);
+            self.regions.push(Some(Region { mem: m, code_len, live: pending.len() }));
         }
-        self.memories.extend(rw_mem);
-        self.memories.extend(ro_mem);
+        self.data_memories.extend(rw_mem);
+        self.data_memories.extend(ro_mem);
         Ok(())
     }
 
@@ -737,6 +423,69 @@ impl JitModule {
         Some((d.addr?, d.size))
     }
 
+    /// The finalized function whose code contains `addr`, and the offset of `addr` in it.
+    pub fn lookup_function(&self, addr: usize) -> Option<(FuncId, usize)> {
+        self.funcs.iter().enumerate().find_map(|(i, f)| {
+            let start = f.addr? as usize;
+            (addr >= start && addr < start + f.size.max(1)).then_some((FuncId(i as u32), addr - start))
+        })
+    }
+
+    /// Free the code of finalized function `id`, so that it can be defined again. Its GOT
+    /// entries point to [`called_freed_function`] until the new definition is finalized;
+    /// code that calls it directly (not through the GOT: modules without
+    /// [`JitOptions::hotswap`]) must not run until then. When every function of a region
+    /// is freed, its memory is reused by later definitions.
+    ///
+    /// # Safety
+    /// No thread may be executing the function, and no pointer to it obtained from
+    /// [`get_finalized_function`](Self::get_finalized_function) may be used afterwards.
+    pub unsafe fn free_function(&mut self, id: FuncId) -> Result<(), ModuleError> {
+        let name = reloc_target_name(&self.decls.function(id)?.name);
+        let st = self.funcs.get_mut(id.0 as usize).filter(|s| s.addr.is_some());
+        let Some(st) = st else {
+            return Err(ModuleError::InvalidDefinition(format!("{name} is not finalized, so it cannot be freed")));
+        };
+        st.addr = None;
+        st.size = 0;
+        let r = st.region;
+        for &slot in self.got_entries.get(&id).into_iter().flatten() {
+            // SAFETY: a GOT entry of a live region.
+            unsafe { (*(slot as *const AtomicUsize)).store(called_freed_function as *const () as usize, Ordering::Release) };
+        }
+        let region = self.regions[r].as_mut().expect("a live function's region is live");
+        region.live -= 1;
+        if region.live == 0 {
+            let region = self.regions[r].take().expect("checked");
+            self.release_region(&region);
+            // GOT entries inside the region die with it.
+            let (start, end) = (region.mem.as_ptr() as usize, region.mem.as_ptr() as usize + region.mem.len());
+            for slots in self.got_entries.values_mut() {
+                slots.retain(|&s| s < start || s >= end);
+            }
+            self.pool.give(region.mem);
+        }
+        Ok(())
+    }
+
+    /// Unregister a region from the trap handler and the exception tables.
+    fn release_region(&self, region: &Region) {
+        let start = region.mem.as_ptr() as usize;
+        trap::unregister_code(start);
+        exceptions::unregister_range(start, start + region.code_len);
+    }
+
+    /// Bytes of freed code memory kept for reuse.
+    pub fn pooled_bytes(&self) -> usize {
+        self.pool.kept_bytes()
+    }
+
+    /// Number of live code regions (one per `finalize_definitions` with code, until all its
+    /// functions are freed).
+    pub fn live_regions(&self) -> usize {
+        self.regions.iter().flatten().count()
+    }
+
     /// Unmap every function and data object of the module. Same as dropping it: every
     /// pointer obtained from it becomes dangling.
     pub fn free_memory(self) {
@@ -744,7 +493,73 @@ impl JitModule {
     }
 }
 
-/// Patch one relocation of code at `buf[at..]` (address `p`) to `target + addend`.
+impl Module for JitModule {
+    fn isa(&self) -> &dyn TargetIsa {
+        &*self.isa
+    }
+
+    fn declarations(&self) -> &ModuleDeclarations {
+        &self.decls
+    }
+
+    fn declarations_mut(&mut self) -> &mut ModuleDeclarations {
+        &mut self.decls
+    }
+
+    fn is_defined(&self, id: FuncId) -> bool {
+        self.funcs.get(id.0 as usize).is_some_and(|f| f.code.is_some() || f.addr.is_some())
+    }
+
+    /// Functions and data the module defines are addressed directly, except functions of a
+    /// hot-swapping module (called through the GOT).
+    fn is_colocated(&self, id: FuncOrDataId) -> bool {
+        match id {
+            FuncOrDataId::Func(f) => {
+                !self.options.hotswap && self.decls.function(f).is_ok_and(|d| d.linkage.is_definition())
+            }
+            FuncOrDataId::Data(d) => self.decls.data(d).is_ok_and(|d| d.linkage.is_definition()),
+        }
+    }
+
+    fn define_function(&mut self, id: FuncId, func: Function) -> Result<(), ModuleError> {
+        let decl = self.decls.function(id)?;
+        if self.is_defined(id) {
+            return Err(ModuleError::DuplicateDefinition(reloc_target_name(&decl.name)));
+        }
+        let name = decl.name.clone();
+        let code = compile(&mut self.ctx, &*self.isa, &name, func)?;
+        self.define_compiled(id, code)
+    }
+
+    fn define_compiled(&mut self, id: FuncId, code: CompiledCode) -> Result<(), ModuleError> {
+        let decl = self.decls.function(id)?;
+        if self.is_defined(id) {
+            return Err(ModuleError::DuplicateDefinition(reloc_target_name(&decl.name)));
+        }
+        self.decls.define(FuncOrDataId::Func(id));
+        let st = self.func_state(id);
+        st.size = code.code().len();
+        st.code = Some(code);
+        self.pending.push(id);
+        Ok(())
+    }
+
+    fn define_data(&mut self, id: DataId, desc: &DataDescription) -> Result<(), ModuleError> {
+        self.decls.check_data(id, desc)?;
+        let d = self.data_state(id);
+        if d.def.is_some() || d.addr.is_some() {
+            return Err(ModuleError::DuplicateDefinition(reloc_target_name(&self.decls.data(id)?.name)));
+        }
+        d.size = desc.init.size();
+        d.def = Some(desc.clone());
+        self.decls.define(FuncOrDataId::Data(id));
+        self.pending_data.push(id);
+        Ok(())
+    }
+}
+
+/// Patch one relocation of code at `buf[at..]` (address `p`) to `target + addend` (for GOT
+/// and PLT kinds, `target` is the GOT entry or the PLT stub).
 fn apply_reloc(
     buf: &mut [u8],
     at: usize,
@@ -774,7 +589,7 @@ fn apply_reloc(
             let v = u32::try_from(v).map_err(|_| ModuleError::Relocation("Abs4 out of range".into()))?;
             buf[at..at + 4].copy_from_slice(&v.to_le_bytes());
         }
-        Reloc::X86PCRel4 | Reloc::X86CallPCRel4 => {
+        Reloc::X86PCRel4 | Reloc::X86CallPCRel4 | Reloc::X86GOTPCRel4 | Reloc::X86CallPLTRel4 => {
             field(buf, 4)?;
             let v = target.wrapping_add(addend).wrapping_sub(p);
             let v = i32::try_from(v).map_err(|_| {
@@ -782,16 +597,15 @@ fn apply_reloc(
             })?;
             buf[at..at + 4].copy_from_slice(&v.to_le_bytes());
         }
-        k => return Err(ModuleError::Relocation(format!("unsupported relocation {k:?}"))),
+        k => return Err(ModuleError::Relocation(format!("unsupported relocation {k:?} in the JIT"))),
     }
     Ok(())
 }
 
 impl Drop for JitModule {
     fn drop(&mut self) {
-        for m in &self.memories {
-            trap::unregister_code(m.as_ptr() as usize);
-            exceptions::unregister_range(m.as_ptr() as usize, m.as_ptr() as usize + m.len());
+        for r in self.regions.iter().flatten() {
+            self.release_region(r);
         }
     }
 }

@@ -1,11 +1,14 @@
 //! # kiln-module — Kiln's outputs
 //!
-//! [`JitModule`] compiles functions into executable memory (never writable and executable
-//! at once), lays out data objects, links everything to each other and to host symbols
-//! (`libc` functions, or routines of the embedding program through
-//! [`JitModule::add_symbol_lookup`]), and catches the traps of the code it runs
-//! ([`trap::call_guarded`]). See [`jit`] for the life cycle: declare, define, finalize, get
-//! addresses, free.
+//! Both outputs share the [`Module`] API (declare functions and data objects with a
+//! [`Linkage`], reference them from IR, define them; see [`module`]):
+//!
+//! - [`JitModule`] compiles functions into executable memory (never writable and executable
+//!   at once), lays out data objects, links everything to each other and to host symbols
+//!   (`libc` functions, or routines of the embedding program through
+//!   [`JitModule::add_symbol_lookup`]), catches the traps of the code it runs
+//!   ([`trap::call_guarded`]) and can free and redefine functions. See [`jit`] for the life
+//!   cycle: declare, define, finalize, get addresses, free.
 //!
 //! ## Example
 //!
@@ -15,7 +18,7 @@
 //! ```
 //! # #[cfg(all(target_arch = "x86_64", target_os = "linux"))] {
 //! use kiln_ir::text::parse_functions;
-//! use kiln_module::{DataDescription, JitModule, Linkage};
+//! use kiln_module::{DataDescription, JitModule, Linkage, Module};
 //!
 //! let mut module = JitModule::new(kiln_isa::native(Default::default()).unwrap());
 //!
@@ -65,6 +68,10 @@ pub mod exceptions;
 pub mod jit;
 pub mod libcalls;
 pub mod memory;
+pub mod module;
 pub mod trap;
 
-pub use jit::{DataDescription, DataId, FuncId, FuncOrDataId, Init, JitModule, Linkage, ModuleError, SymbolName};
+pub use jit::{JitModule, JitOptions};
+pub use module::{
+    DataDescription, DataId, FuncId, FuncOrDataId, Init, Linkage, Module, ModuleDeclarations, ModuleError, SymbolName,
+};

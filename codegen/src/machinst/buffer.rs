@@ -93,18 +93,29 @@ pub enum Reloc {
     X86PCRel4,
     /// x86 call PC-relative 4 bytes.
     X86CallPCRel4,
-    /// x86 GOT-relative PC-relative 4 bytes.
+    /// x86 GOT-relative PC-relative 4 bytes: the field holds the distance to the target's
+    /// GOT entry (addend −4 included), as in `mov foo@GOTPCREL(%rip), %rax`.
     X86GOTPCRel4,
+    /// x86 call PC-relative 4 bytes through the PLT (`call foo@PLT`): reaches the target or
+    /// a stub that jumps through its GOT entry.
+    X86CallPLTRel4,
     /// AArch64 26-bit call.
     Arm64Call,
     /// AArch64 ADRP + ADD page pair, page part.
     Aarch64AdrPrelPgHi21,
     /// AArch64 ADD low 12 bits.
     Aarch64AddAbsLo12Nc,
+    /// AArch64 ADRP of the page of the target's GOT entry.
+    Aarch64AdrGotPage21,
+    /// AArch64 64-bit LDR of the target's GOT entry, low 12 bits (scaled by 8).
+    Aarch64Ld64GotLo12Nc,
     /// RISC-V AUIPC + JALR call pair.
     RiscvCallPlt,
     /// RISC-V PC-relative HI20 (AUIPC).
     RiscvPCRelHi20,
+    /// RISC-V HI20 (AUIPC) of the target's GOT entry; the LD that follows uses
+    /// `RiscvPCRelLo12I` referring to the AUIPC.
+    RiscvGotHi20,
     /// RISC-V PC-relative LO12 (I-type), referring to the AUIPC.
     RiscvPCRelLo12I,
 }

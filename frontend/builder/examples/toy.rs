@@ -27,7 +27,7 @@ use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::I64;
 use kiln_ir::{Block, FuncRef, Function, GlobalValue, InstBuilder, Value};
-use kiln_module::{DataDescription, DataId, FuncId, JitModule, Linkage};
+use kiln_module::{DataDescription, DataId, FuncId, JitModule, Linkage, Module};
 use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant};

@@ -87,6 +87,7 @@
 //! // …and native code.
 //! # #[cfg(all(target_arch = "x86_64", target_os = "linux"))] {
 //! let isa = kiln_isa::native(Default::default()).unwrap();
+//! use kiln_module::Module;
 //! let mut module = kiln_module::JitModule::new(isa);
 //! let id = module.declare_function("sum", kiln_module::Linkage::Export, &sig).unwrap();
 //! module.define_function(id, func).unwrap();

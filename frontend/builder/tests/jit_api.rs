@@ -9,7 +9,7 @@ use kiln_frontend::{FunctionBuilder, FunctionBuilderContext};
 use kiln_ir::memflags::MemFlags;
 use kiln_ir::types::I64;
 use kiln_ir::{Function, InstBuilder};
-use kiln_module::{DataDescription, FuncOrDataId, JitModule, Linkage, ModuleError};
+use kiln_module::{DataDescription, FuncOrDataId, JitModule, Linkage, Module, ModuleError};
 
 fn module() -> JitModule {
     JitModule::new(kiln_isa::native(Default::default()).expect("host ISA"))

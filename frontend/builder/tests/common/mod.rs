@@ -15,7 +15,7 @@ use kiln_ir::memflags::MemFlags;
 use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::types::I64;
 use kiln_ir::{DataValue, Function, InstBuilder, Value};
-use kiln_module::{FuncId, JitModule, Linkage};
+use kiln_module::{FuncId, JitModule, Linkage, Module};
 
 /// A System V signature of `params` i64 parameters and `returns` i64 results.
 pub fn sig_i64(params: usize, returns: usize) -> Signature {
