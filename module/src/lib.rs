@@ -64,14 +64,19 @@
 
 #![warn(missing_docs)]
 
+pub mod debug;
 pub mod exceptions;
 pub mod jit;
 pub mod libcalls;
 pub mod memory;
 pub mod module;
+pub mod object;
+pub mod objreloc;
 pub mod trap;
 
+pub use debug::DebugSource;
 pub use jit::{JitModule, JitOptions};
+pub use object::{ObjectModule, ObjectProduct};
 pub use module::{
     DataDescription, DataId, FuncId, FuncOrDataId, Init, Linkage, Module, ModuleDeclarations, ModuleError, SymbolName,
 };

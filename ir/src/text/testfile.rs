@@ -140,6 +140,19 @@ impl SourceMap {
         }
     }
 
+    /// Give every instruction of `func` (the function this map describes) the line it was
+    /// written on as its source location, `SourceLoc(line)`: debug information then
+    /// points into the `.clif` file.
+    pub fn set_srclocs_to_lines(&self, func: &mut crate::Function) {
+        for block in func.layout.blocks() {
+            for inst in func.layout.block_insts(block) {
+                if let Some(loc) = get(&self.insts, inst.as_u32() as usize) {
+                    func.srclocs[inst] = crate::function::SourceLoc(loc.line);
+                }
+            }
+        }
+    }
+
     /// Record that `e` was defined at `loc`.
     pub(crate) fn define(&mut self, e: AnyEntity, loc: Location) {
         match e {
