@@ -28,7 +28,7 @@ use crate::module::{
     compile, reloc_target_name,
 };
 use crate::objreloc::{absolute, code_reloc, is_got_or_plt};
-use kiln_codegen::machinst::buffer::{FinalizedReloc, RelocTarget, SrcLocRange};
+use kiln_codegen::machinst::buffer::{FinalizedReloc, Reloc, RelocTarget, SrcLocRange};
 use kiln_codegen::{CompiledCode, Context, TargetIsa};
 use kiln_ir::Function;
 use kiln_ir::extname::{KnownSymbol, LibCall};
@@ -295,14 +295,38 @@ impl ObjectModule {
         (sym, 0)
     }
 
+    /// A local label at `offset` in the text section, for a riscv64 `%pcrel_lo` relocation.
+    fn pcrel_hi_label(&mut self, offset: u64) -> SymbolId {
+        let name = format!(".Lpcrel_hi{offset:x}").into_bytes();
+        if let Some(s) = self.object.symbol_id(&name) {
+            return s;
+        }
+        self.object.add_symbol(Symbol {
+            name,
+            value: offset,
+            size: 0,
+            kind: SymbolKind::Label,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(self.text),
+            flags: SymbolFlags::None,
+        })
+    }
+
     /// Write every relocation, the debug information and unwind tables; return the object.
     pub fn finish(mut self) -> Result<ObjectProduct, ModuleError> {
         let funcs = std::mem::take(&mut self.funcs);
         for f in &funcs {
             for r in &f.relocs {
                 let flags = code_reloc(self.format, self.arch, r.kind)?;
-                let (sym, local) = self.target_symbol(&r.target)?;
-                let (symbol, extra) = self.reloc_symbol(sym, local, is_got_or_plt(r.kind));
+                let (symbol, extra) = if r.kind == Reloc::RiscvPCRelLo12I {
+                    // The low part refers to its `auipc` (emitted just before it), through a
+                    // local label there; the label's high part has the target.
+                    (self.pcrel_hi_label(f.offset + r.offset as u64 - 4), 0)
+                } else {
+                    let (sym, local) = self.target_symbol(&r.target)?;
+                    self.reloc_symbol(sym, local, is_got_or_plt(r.kind))
+                };
                 self.object
                     .add_relocation(
                         self.text,
@@ -377,7 +401,14 @@ impl ObjectModule {
             for r in s.relocs.drain(..) {
                 match r.target {
                     gimli::write::RelocationTarget::Symbol(k) => {
-                        let (symbol, extra) = self.reloc_symbol(syms[k], true, false);
+                        // Debuggers read DWARF of unlinked objects too: addresses are
+                        // written against the text section (on Mach-O an implicit addend
+                        // is an address in the object, and the text section is the first,
+                        // at address 0), except on COFF, whose readers apply relocations.
+                        let (symbol, extra) = match self.object.symbol_section_and_offset(syms[k]) {
+                            Some((s, off)) if self.format != BinaryFormat::Coff => (s, off as i64),
+                            _ => (syms[k], 0),
+                        };
                         relocs.push(Relocation {
                             offset: r.offset as u64,
                             symbol,
@@ -457,6 +488,12 @@ impl Module for ObjectModule {
         let sym = self.declared_symbol(FuncOrDataId::Func(id))?;
         let align = code.alignment.max(self.isa.function_alignment()).max(1) as u64;
         let bytes = std::mem::take(&mut code.buffer.bytes);
+        if self.arch == Architecture::X86_64 {
+            // Pad with `int3` rather than zeros, so that the gap disassembles as such.
+            let len = self.object.section(self.text).data().len() as u64;
+            let pad = len.div_ceil(align) * align - len;
+            self.object.append_section_data(self.text, &vec![0xcc; pad as usize], 1);
+        }
         let offset = self.object.add_symbol_data(sym, self.text, &bytes, align);
         let relocs = std::mem::take(&mut code.buffer.relocs);
         let srclocs = std::mem::take(&mut code.buffer.srclocs);

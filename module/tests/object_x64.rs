@@ -205,3 +205,40 @@ fn x86_64_elf_links_and_runs() {
         assert!(lines.lines().any(|l| l.split_whitespace().nth(1) == Some("18")), "{lines}");
     }
 }
+
+#[test]
+fn x86_64_macho_and_coff_are_well_formed() {
+    let dir = scratch("x64-macho-coff");
+    let objdump = llvm_objdump();
+    for (triple, tag, format) in [
+        ("x86_64-apple-darwin", "macho", "mach-o 64-bit x86-64"),
+        ("x86_64-pc-windows-msvc", "coff", "coff-x86-64"),
+    ] {
+        let (bytes, _) = build(triple, &["is_pic=0"]);
+        let obj = dir.join(format!("prog.{tag}.o"));
+        std::fs::write(&obj, &bytes).unwrap();
+        let dump = run(&objdump, &["-dr", s(&obj)]);
+        assert!(dump.to_lowercase().contains(format), "{triple}: {dump}");
+        // The call to `puts` and the address of `twice` in the table are relocated against
+        // the right symbols (Mach-O prefixes C names with `_`).
+        let puts = if tag == "macho" { "_puts" } else { "puts" };
+        assert!(dump.contains(puts), "{triple}: no relocation to {puts}:\n{dump}");
+        let syms = run(&objdump, &["-t", s(&obj)]);
+        for name in ["main", "counter", "twice", "greeting", "table"] {
+            let name = if tag == "macho" { format!("_{name}") } else { name.to_string() };
+            assert!(syms.lines().any(|l| l.ends_with(&format!(" {name}"))), "{triple}: no symbol {name}:\n{syms}");
+        }
+        let relocs = run(&objdump, &["-r", s(&obj)]);
+        let want: &[&str] = if tag == "macho" {
+            &["X86_64_RELOC_UNSIGNED", "X86_64_RELOC_SIGNED"]
+        } else {
+            &["IMAGE_REL_AMD64_ADDR64", "IMAGE_REL_AMD64_REL32"]
+        };
+        for w in want {
+            assert!(relocs.contains(w), "{triple}: no {w}:\n{relocs}");
+        }
+        dwarf_verify(&obj);
+        let info = run(&llvm_dwarfdump(), &["--debug-info", s(&obj)]);
+        assert!(info.contains("DW_AT_name\t(\"main\")"), "{triple}: {info}");
+    }
+}
