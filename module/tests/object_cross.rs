@@ -21,7 +21,7 @@ use kiln_codegen::{CodegenError, CodegenResult, CompiledCode, TargetIsa};
 use kiln_ir::settings::{Arch, Flags, IsaFlags, TargetSpec};
 use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::types::I64;
-use kiln_module::{DataDescription, DebugSource, FuncId, Linkage, Module, ObjectModule};
+use kiln_module::{DebugSource, FuncId, Linkage, Module, ObjectModule};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -272,23 +272,7 @@ fn object(triple: &str, twice: CompiledCode, main: CompiledCode) -> Vec<u8> {
     let tw: FuncId = m.declare_function("twice", Linkage::Local, &sig(1, 1)).unwrap();
     let mn = m.declare_function("main", Linkage::Export, &sig(0, 1)).unwrap();
     m.declare_function("puts", Linkage::Import, &sig(1, 1)).unwrap();
-    let greeting = m.declare_data("greeting", Linkage::Local, false).unwrap();
-    let counter = m.declare_data("counter", Linkage::Export, true).unwrap();
-    let table = m.declare_data("table", Linkage::Local, false).unwrap();
-    let mut d = DataDescription::new();
-    d.define(b"Hello from Kiln\0".to_vec().into_boxed_slice());
-    d.set_align(1);
-    m.define_data(greeting, &d).unwrap();
-    let mut d = DataDescription::new();
-    d.define_zeroinit(8);
-    d.set_align(8);
-    m.define_data(counter, &d).unwrap();
-    let mut d = DataDescription::new();
-    d.define_zeroinit(16);
-    d.set_align(8);
-    d.write_function_addr(0, tw);
-    d.write_data_addr(8, greeting, 1);
-    m.define_data(table, &d).unwrap();
+    program_data(&mut m, tw);
     m.define_compiled(tw, twice).unwrap();
     m.define_compiled(mn, main).unwrap();
     m.finish().unwrap().emit().unwrap()

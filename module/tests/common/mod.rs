@@ -76,3 +76,27 @@ pub fn dwarf_verify(obj: &Path) {
     let out = run(&llvm_dwarfdump(), &["--verify", s(obj)]);
     assert!(out.contains("No errors."), "llvm-dwarfdump --verify {}:\n{out}", obj.display());
 }
+
+/// The data of the test program: `greeting` (a read-only string), `counter` (8 writable
+/// zero bytes, exported) and `table` (read-only: the address of `twice`, then the address
+/// of the greeting's second byte).
+pub fn program_data(m: &mut impl kiln_module::Module, twice: kiln_module::FuncId) {
+    use kiln_module::{DataDescription, Linkage};
+    let greeting = m.declare_data("greeting", Linkage::Local, false).unwrap();
+    let counter = m.declare_data("counter", Linkage::Export, true).unwrap();
+    let table = m.declare_data("table", Linkage::Local, false).unwrap();
+    let mut d = DataDescription::new();
+    d.define(b"Hello from Kiln\0".to_vec().into_boxed_slice());
+    d.set_align(1);
+    m.define_data(greeting, &d).unwrap();
+    let mut d = DataDescription::new();
+    d.define_zeroinit(8);
+    d.set_align(8);
+    m.define_data(counter, &d).unwrap();
+    let mut d = DataDescription::new();
+    d.define_zeroinit(16);
+    d.set_align(8);
+    d.write_function_addr(0, twice);
+    d.write_data_addr(8, greeting, 1);
+    m.define_data(table, &d).unwrap();
+}
