@@ -8,7 +8,7 @@
 
 use kiln_filetests::bench::{bench_parse, is_filetest};
 use kiln_filetests::interpret_files::{InterpretOptions, interpret_files, render};
-use kiln_filetests::native::{BenchCompileOptions, NativeOptions, bench_compile, compile_file, run_file};
+use kiln_filetests::native::{BenchCompileOptions, NativeOptions, bench_compile, compile_file, emit_object, run_file};
 use kiln_filetests::opt_files::optimize_file;
 use kiln_filetests::runner::{RunOptions, run_tests};
 use kiln_ir::text::{ParseOptions, parse_functions, parse_test};
@@ -59,8 +59,8 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "compile",
-        usage: "clif-util compile [-D] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
-        about: "compile every function and print its VCode (-D: and its disassembly)",
+        usage: "clif-util compile [-D] [--emit-obj OUT.o] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
+        about: "compile every function and print its VCode (-D: and its disassembly; --emit-obj: write them to an object file instead, with debug info)",
         run: cmd_compile,
     },
     Command {
@@ -290,8 +290,31 @@ fn cmd_run(mut args: Args) -> CmdResult {
     Ok(failed == 0)
 }
 
-fn cmd_compile(args: Args) -> CmdResult {
-    files_with_switch(args, &["-D", "--disasm"], compile_file)
+fn cmd_compile(mut args: Args) -> CmdResult {
+    if !args.items.iter().any(|a| a == "--emit-obj") {
+        return files_with_switch(args, &["-D", "--disasm"], compile_file);
+    }
+    let mut opts = NativeOptions::default();
+    let mut out = None;
+    let files = native_args(&mut args, &mut opts, |a, args| match a {
+        "--emit-obj" => {
+            out = Some(PathBuf::from(args.value("--emit-obj")?));
+            Ok(true)
+        }
+        "-D" | "--disasm" => Err("-D and --emit-obj do not go together".into()),
+        _ => Ok(false),
+    })?;
+    let out = out.ok_or_else(|| usage_error(args.command, "--emit-obj needs a value"))?;
+    match emit_object(&files, &opts, &out) {
+        Ok(summary) => {
+            print!("{summary}");
+            Ok(true)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(false)
+        }
+    }
 }
 
 fn cmd_opt(args: Args) -> CmdResult {

@@ -16,7 +16,7 @@ use kiln_ir::Function;
 use kiln_ir::data_value::DataValue;
 use kiln_ir::settings::{Arch, Flags, TargetSpec};
 use kiln_ir::text::runcommand::{Comparison, RunCommand, parse_run_command};
-use kiln_ir::text::{Details, IsaSpec, ParseOptions, parse_functions, parse_test};
+use kiln_ir::text::{Details, IsaSpec, ParseOptions, parse_functions_with_details, parse_test};
 use std::fmt::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -71,8 +71,8 @@ pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<Native
         }
         (tf.functions, tf.isa_spec)
     } else {
-        let fs = parse_functions(&text).map_err(|e| format!("{}:{e}", path.display()))?;
-        (fs.into_iter().map(|f| (f, Details::default())).collect(), IsaSpec::None(Flags::default()))
+        let fs = parse_functions_with_details(&text).map_err(|e| format!("{}:{e}", path.display()))?;
+        (fs, IsaSpec::None(Flags::default()))
     };
     let mut configs: Vec<(TargetSpec, Flags)> = match (&opts.target, &isa_spec) {
         (Some((triple, words)), spec) => {
@@ -257,6 +257,59 @@ pub fn compile_file(path: &Path, opts: &NativeOptions, disasm: bool) -> (bool, S
         }
     }
     (ok, out)
+}
+
+/// `clif-util compile --emit-obj OUT`: compile every function of `files` for one target
+/// (the files' or `--target`'s, which must agree) into the object file `out`. Every
+/// function is an exported symbol named as in the file; names the files do not define are
+/// imports. Source locations are the instructions' lines, so the DWARF line table points
+/// into the `.clif` files (of the first file: one compile unit). Returns a summary line.
+pub fn emit_object(files: &[std::path::PathBuf], opts: &NativeOptions, out: &Path) -> Result<String, String> {
+    use kiln_module::{DebugSource, Linkage, Module, ObjectModule};
+    let mut module: Option<ObjectModule> = None;
+    let mut config: Option<(TargetSpec, Flags)> = None;
+    let mut count = 0;
+    for path in files {
+        let file = load(path, opts, false)?;
+        let [cfg] = &file.configs[..] else {
+            return Err(format!("{}: --emit-obj needs one target, the file has {}", path.display(), file.configs.len()));
+        };
+        match &config {
+            None => config = Some(cfg.clone()),
+            Some(c) if c == cfg => {}
+            Some(c) => return Err(format!("{}: its target differs from the first file's ({})", path.display(), c.0.triple)),
+        }
+        let m = match &mut module {
+            Some(m) => m,
+            None => {
+                let isa = kiln_isa::lookup(&cfg.0, cfg.1.clone()).map_err(|e| e.to_string())?;
+                let mut m = ObjectModule::new(isa).map_err(|e| e.to_string())?;
+                m.set_debug_source(DebugSource::new(path.display().to_string()));
+                module.insert(m)
+            }
+        };
+        for (func, details) in file.functions {
+            let mut func = func;
+            details.map.set_srclocs_to_lines(&mut func);
+            let name = kiln_module::module::reloc_name(&func.name);
+            let id = m
+                .declare_function(name, Linkage::Export, &func.signature)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            m.define_function(id, func).map_err(|e| format!("{}: {e}", path.display()))?;
+            count += 1;
+        }
+    }
+    let m = module.ok_or("no files given")?;
+    let triple = m.isa().triple().to_string();
+    let format = m.format();
+    let bytes = m.finish().and_then(|p| p.emit()).map_err(|e| e.to_string())?;
+    std::fs::write(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(format!(
+        "wrote {}: {count} function{} for {triple}, {format:?}, {} bytes\n",
+        out.display(),
+        if count == 1 { "" } else { "s" },
+        bytes.len()
+    ))
 }
 
 fn median(v: &mut [Duration]) -> Duration {

@@ -189,3 +189,58 @@ fn compile_says_when_it_falls_back_to_the_host() {
     let o = clif_util(&["compile", f.path()]);
     assert!(o.status.success() && !stdout(&o).contains("note:"), "{}", stdout(&o));
 }
+
+/// `compile --emit-obj`: an object file that `cc` links into a program that runs, with a
+/// DWARF line table pointing at the `.clif` file's lines.
+#[test]
+fn compile_emit_obj_writes_a_linkable_object() {
+    let src = TempFile::new(
+        "emit.clif",
+        "function %square(i64) -> i64 system_v {
+block0(v0: i64):
+    v1 = imul v0, v0
+    return v1
+}
+
+function %main() -> i32 system_v {
+    sig0 = (i64) -> i64 system_v
+    sig1 = (i32) -> i32 system_v
+    fn0 = colocated %square sig0
+    fn1 = %putchar sig1
+block0:
+    v0 = iconst.i64 8
+    v1 = call fn0(v0)
+    v2 = ireduce.i32 v1
+    v3 = iconst.i32 1
+    v4 = iadd v2, v3
+    v5 = call fn1(v4)
+    v6 = iconst.i32 10
+    v7 = call fn1(v6)
+    v8 = iconst.i32 7
+    return v8
+}
+",
+    );
+    let obj = TempFile::new("emit.o", "");
+    let exe = TempFile::new("emit", "");
+    for (pic, link) in [("is_pic=0", &["-no-pie"][..]), ("is_pic=1", &[][..])] {
+        let o = clif_util(&["compile", "--set", pic, "--emit-obj", obj.path(), src.path()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains("2 functions"), "{}", stdout(&o));
+        let cc = Command::new("cc")
+            .args(link)
+            .args([obj.path(), "-o", exe.path()])
+            .output()
+            .expect("this test needs `cc` (Debian package gcc)");
+        assert!(cc.status.success(), "{pic}: cc: {}", stderr(&cc));
+        let run = Command::new(exe.path()).output().expect("run the program");
+        assert_eq!((run.status.code(), stdout(&run).as_str()), (Some(7), "A\n"), "{pic}");
+        // The line table of the program points into the file (`imul` is on its line 3).
+        let lines = Command::new("readelf").args(["--debug-dump=decodedline", exe.path()]).output().expect("readelf");
+        let lines = stdout(&lines);
+        assert!(lines.lines().any(|l| l.contains("emit.clif") && l.split_whitespace().nth(1) == Some("3")), "{lines}");
+    }
+    // One target only, and no disassembly.
+    let o = clif_util(&["compile", "-D", "--emit-obj", obj.path(), src.path()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

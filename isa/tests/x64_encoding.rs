@@ -369,13 +369,13 @@ fn all_cases() -> Vec<Inst> {
             v.push(Inst::Cmove { size, cc, consequent: RegMem::Mem(mem(small[4])), alternative: g(9), dst: gw(9) });
         }
     }
-    for colocated in [true, false] {
+    for reach in [Reach::Near, Reach::Indirect, Reach::Absolute] {
         for (k, offset) in [0i64, 8, -16, 100000].into_iter().cycle().take(16).enumerate() {
             v.push(Inst::LoadExtName {
                 dst: gw(k as u8),
                 name: RelocTarget::User { namespace: 0, index: 3 },
                 offset,
-                colocated,
+                reach,
             });
         }
     }
@@ -513,8 +513,9 @@ fn all_cases() -> Vec<Inst> {
             tail_stack_args: 0,
         }),
     };
-    v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), colocated: true }));
-    v.push(call(CallDest::Name { name: RelocTarget::User { namespace: 1, index: 2 }, colocated: false }));
+    v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), reach: Reach::Near }));
+    v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), reach: Reach::Indirect }));
+    v.push(call(CallDest::Name { name: RelocTarget::User { namespace: 1, index: 2 }, reach: Reach::Absolute }));
     for d in 0..16 {
         v.push(call(CallDest::Indirect(RegMem::Reg(g(d)))));
     }
@@ -753,7 +754,7 @@ fn trap_sites_and_relocations() {
     let name = RelocTarget::User { namespace: 0, index: 7 };
     Inst::Call {
         info: Box::new(CallInfo {
-            dest: CallDest::Name { name: name.clone(), colocated: true },
+            dest: CallDest::Name { name: name.clone(), reach: Reach::Near },
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
@@ -945,18 +946,25 @@ fn return_call_sequences() {
     let cases = [
         // A_G = 16 = A_F: no return-address move.
         (
-            CallDest::Name { name: name.clone(), colocated: true },
+            CallDest::Name { name: name.clone(), reach: Reach::Near },
             16,
             "movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; movq 8(%rsp), %rax; \
              movq %rax, 72(%rsp); movq 0(%rsp), %rax; movq %rax, 64(%rsp); addq $56, %rsp; jmp callee",
         ),
         // A_G = 8: return address moves up by 8.
         (
-            CallDest::Name { name: name.clone(), colocated: false },
+            CallDest::Name { name: name.clone(), reach: Reach::Absolute },
             8,
             "movabsq $callee, %r10; movq 56(%rsp), %r11; movq 40(%rsp), %rbx; movq 32(%rsp), %r12; \
              movq 48(%rsp), %rbp; movq 0(%rsp), %rax; movq %rax, 72(%rsp); addq $64, %rsp; movq %r11, (%rsp); \
              jmp *%r10",
+        ),
+        // Position-independent: `jmp callee@PLT` at the end.
+        (
+            CallDest::Name { name: name.clone(), reach: Reach::Indirect },
+            16,
+            "movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; movq 8(%rsp), %rax; \
+             movq %rax, 72(%rsp); movq 0(%rsp), %rax; movq %rax, 64(%rsp); addq $56, %rsp; jmp callee",
         ),
         (
             CallDest::Indirect(RegMem::Reg(g(10))),
@@ -966,19 +974,22 @@ fn return_call_sequences() {
         ),
     ];
     for (dest, a_g, text) in cases {
-        let colocated = matches!(dest, CallDest::Name { colocated: true, .. });
-        let is_name = matches!(dest, CallDest::Name { .. });
+        let reach = match &dest {
+            CallDest::Name { reach, .. } => Some(*reach),
+            _ => None,
+        };
         let inst = Inst::ReturnCall { info: call_info(dest, a_g) };
         let out = emit_with(frame.clone(), Flags::new(), |b, i, s| inst.emit(b, i, s));
         if let Some(want) = as_bytes(text) {
             assert_eq!(hex(&out.bytes), hex(&want), "{text}");
         }
-        if is_name {
+        if let Some(reach) = reach {
             let r = &out.relocs[0];
-            if colocated {
-                assert_eq!((r.kind, r.addend, r.offset as usize), (Reloc::X86CallPCRel4, -4, out.bytes.len() - 4));
-            } else {
-                assert_eq!((r.kind, r.addend, r.offset), (Reloc::Abs8, 0, 2));
+            let end = out.bytes.len() as u32 - 4;
+            match reach {
+                Reach::Near => assert_eq!((r.kind, r.addend, r.offset), (Reloc::X86CallPCRel4, -4, end)),
+                Reach::Indirect => assert_eq!((r.kind, r.addend, r.offset), (Reloc::X86CallPLTRel4, -4, end)),
+                Reach::Absolute => assert_eq!((r.kind, r.addend, r.offset), (Reloc::Abs8, 0, 2)),
             }
         }
         assert!(print_inst(&inst).starts_with("return_call "));
@@ -1024,14 +1035,20 @@ fn try_call_jumps_to_the_normal_target_and_records_handlers() {
 #[test]
 fn load_ext_name_relocations() {
     let name = RelocTarget::LibCall(kiln_ir::extname::LibCall::Memcpy);
-    for (colocated, offset) in [(true, 0i64), (true, 24), (false, 0), (false, -8)] {
-        let inst = Inst::LoadExtName { dst: gw(9), name: name.clone(), offset, colocated };
+    for (reach, offset) in
+        [(Reach::Near, 0i64), (Reach::Near, 24), (Reach::Indirect, 0), (Reach::Indirect, 40), (Reach::Absolute, 0), (Reach::Absolute, -8)]
+    {
+        let inst = Inst::LoadExtName { dst: gw(9), name: name.clone(), offset, reach };
         let out = emit(&inst, &info());
         let r = &out.relocs[0];
-        if colocated {
-            assert_eq!((r.kind, r.offset, r.addend), (Reloc::X86PCRel4, 3, offset - 4));
-        } else {
-            assert_eq!((r.kind, r.offset, r.addend), (Reloc::Abs8, 2, offset));
+        match reach {
+            Reach::Near => assert_eq!((r.kind, r.offset, r.addend), (Reloc::X86PCRel4, 3, offset - 4)),
+            // The GOT entry holds the symbol's address; the offset is added after the load.
+            Reach::Indirect => {
+                assert_eq!((r.kind, r.offset, r.addend), (Reloc::X86GOTPCRel4, 3, -4));
+                assert_eq!(out.bytes.len(), if offset == 0 { 7 } else { 11 });
+            }
+            Reach::Absolute => assert_eq!((r.kind, r.offset, r.addend), (Reloc::Abs8, 2, offset)),
         }
         assert_eq!(r.target, name);
     }

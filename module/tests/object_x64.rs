@@ -141,7 +141,7 @@ fn check_disassembly(objdump_out: &str, func: &str, kiln: &str) {
 fn x86_64_elf_links_and_runs() {
     let cc = tool(&["cc", "gcc"], "gcc");
     let dir = scratch("x64-elf");
-    for (tag, flags, link) in [("nopic", &["is_pic=0"][..], &["-no-pie"][..])] {
+    for (tag, flags, link) in [("nopic", &["is_pic=0"][..], &["-no-pie"][..]), ("pic", &["is_pic=1"][..], &[][..])] {
         let (bytes, disasm) = build("x86_64-unknown-linux-gnu", flags);
         let obj = dir.join(format!("prog-{tag}.o"));
         std::fs::write(&obj, &bytes).unwrap();

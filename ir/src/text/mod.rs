@@ -1,8 +1,9 @@
 //! CLIF text: the writer (canonical printing) and the reader (lexer, parser, filetest
 //! headers and run commands).
 //!
-//! Reading entry points: [`parse_functions`] for plain CLIF, [`parse_test`] for filetests
-//! (header lines, functions with their comments and source maps), and
+//! Reading entry points: [`parse_functions`] (or [`parse_functions_with_details`]) for plain
+//! CLIF, [`parse_test`] for filetests (header lines, functions with their comments and
+//! source maps), and
 //! [`runcommand::parse_run_command`] for `; run:` / `; print:` comments. Every error carries
 //! a 1-based [`Location`]; the reader never panics on malformed input.
 
@@ -14,7 +15,7 @@ pub mod writer;
 
 use core::fmt;
 
-pub use parser::parse_functions;
+pub use parser::{parse_functions, parse_functions_with_details};
 pub use testfile::{
     Comment, Details, Feature, IsaSpec, ParseOptions, SourceMap, TargetEntry, TestCommand, TestFile, TestOption,
     parse_test,

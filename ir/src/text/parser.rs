@@ -56,6 +56,13 @@ pub fn parse_functions(text: &str) -> Result<Vec<crate::Function>, ParseError> {
     Ok(p.parse_function_list()?.into_iter().map(|(f, _)| f).collect())
 }
 
+/// Parse every function of a plain CLIF text, with what the parser knows about each
+/// (comments, where each entity was defined).
+pub fn parse_functions_with_details(text: &str) -> Result<Vec<(crate::Function, super::Details)>, ParseError> {
+    let mut p = Parser::new(text, true);
+    p.parse_function_list()
+}
+
 // -------------------------------------------------------------------------------------------
 // Literals by context (REFERENCE §1.9–§1.11).
 

@@ -775,12 +775,18 @@ fn emit_epilogue_restore(sink: &mut MachBuffer, state: &EmitState) {
 
 fn emit_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
     match &info.dest {
-        CallDest::Name { name, colocated: true } => {
+        CallDest::Name { name, reach: Reach::Near } => {
             sink.put1(0xe8);
             sink.add_reloc(Reloc::X86CallPCRel4, name.clone(), -4);
             sink.put4(0);
         }
-        CallDest::Name { name, colocated: false } => {
+        CallDest::Name { name, reach: Reach::Indirect } => {
+            // call name@PLT
+            sink.put1(0xe8);
+            sink.add_reloc(Reloc::X86CallPLTRel4, name.clone(), -4);
+            sink.put4(0);
+        }
+        CallDest::Name { name, reach: Reach::Absolute } => {
             // movabs $name, %r11; call *%r11
             enc_opreg(sink, true, false, &[0xb8], enc::R11);
             sink.add_reloc(Reloc::Abs8, name.clone(), 0);
@@ -795,7 +801,7 @@ fn emit_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
 }
 
 fn emit_return_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
-    if let CallDest::Name { name, colocated: false } = &info.dest {
+    if let CallDest::Name { name, reach: Reach::Absolute } = &info.dest {
         enc_opreg(sink, true, false, &[0xb8], enc::R10);
         sink.add_reloc(Reloc::Abs8, name.clone(), 0);
         sink.put8(0);
@@ -842,12 +848,18 @@ fn emit_return_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
         alu_rm_r(sink, OperandSize::S64, 0x88, enc::R11, &sp(0));
     }
     match &info.dest {
-        CallDest::Name { name, colocated: true } => {
+        CallDest::Name { name, reach: Reach::Near } => {
             sink.put1(0xe9);
             sink.add_reloc(Reloc::X86CallPCRel4, name.clone(), -4);
             sink.put4(0);
         }
-        CallDest::Name { colocated: false, .. } => {
+        CallDest::Name { name, reach: Reach::Indirect } => {
+            // jmp name@PLT
+            sink.put1(0xe9);
+            sink.add_reloc(Reloc::X86CallPLTRel4, name.clone(), -4);
+            sink.put4(0);
+        }
+        CallDest::Name { reach: Reach::Absolute, .. } => {
             enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(enc::R10), 0);
         }
         CallDest::Indirect(rm) => {
@@ -1256,18 +1268,36 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
         Inst::LoadReturnAddress { dst } => {
             mov_load(sink, OperandSize::S64, &Rm::Mem(Addr::Base { base: enc::RBP, disp: 8 }), ew(*dst))
         }
-        Inst::LoadExtName { dst, name, offset, colocated } => {
+        Inst::LoadExtName { dst, name, offset, reach } => {
             let d = ew(*dst);
-            if *colocated {
-                sink.put1(0x48 | (d >> 3) << 2);
-                sink.put1(0x8d);
-                sink.put1((d & 7) << 3 | 5);
-                sink.add_reloc(Reloc::X86PCRel4, name.clone(), offset - 4);
-                sink.put4(0);
-            } else {
-                enc_opreg(sink, true, false, &[0xb8], d);
-                sink.add_reloc(Reloc::Abs8, name.clone(), *offset);
-                sink.put8(0);
+            match reach {
+                Reach::Near => {
+                    // lea name+offset(%rip), dst
+                    sink.put1(0x48 | (d >> 3) << 2);
+                    sink.put1(0x8d);
+                    sink.put1((d & 7) << 3 | 5);
+                    sink.add_reloc(Reloc::X86PCRel4, name.clone(), offset - 4);
+                    sink.put4(0);
+                }
+                Reach::Indirect => {
+                    // mov name@GOTPCREL(%rip), dst; lea offset(dst), dst
+                    sink.put1(0x48 | (d >> 3) << 2);
+                    sink.put1(0x8b);
+                    sink.put1((d & 7) << 3 | 5);
+                    sink.add_reloc(Reloc::X86GOTPCRel4, name.clone(), -4);
+                    sink.put4(0);
+                    if *offset != 0 {
+                        // Lowering checked that the offset fits.
+                        let disp = *offset as i32;
+                        let mem = Rm::Mem(Addr::Base { base: d, disp });
+                        enc_legacy(sink, Pfx::NONE, true, false, &[0x8d], d, &mem, 0);
+                    }
+                }
+                Reach::Absolute => {
+                    enc_opreg(sink, true, false, &[0xb8], d);
+                    sink.add_reloc(Reloc::Abs8, name.clone(), *offset);
+                    sink.put8(0);
+                }
             }
         }
         Inst::LoadLabelAddr { dst, label } => {

@@ -431,15 +431,37 @@ pub enum AtomicLoopOp {
     Sub,
 }
 
+/// How code reaches a symbol.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// PC-relative, directly (`colocated`: in the same linkage unit, within ±2 GiB).
+    Near,
+    /// Position-independent, through the GOT (addresses) or the PLT (calls).
+    Indirect,
+    /// Through its absolute 64-bit address (`movabs`).
+    Absolute,
+}
+
+impl Reach {
+    /// How code compiled with `is_pic` reaches a symbol that is `colocated` or not.
+    pub fn of(colocated: bool, pic: bool) -> Reach {
+        match (colocated, pic) {
+            (true, _) => Reach::Near,
+            (false, true) => Reach::Indirect,
+            (false, false) => Reach::Absolute,
+        }
+    }
+}
+
 /// The target of a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallDest {
-    /// A named function: PC-relative if `colocated`, else through an absolute address.
+    /// A named function.
     Name {
         /// The symbol.
         name: RelocTarget,
-        /// Within near-call range.
-        colocated: bool,
+        /// How the call reaches it.
+        reach: Reach,
     },
     /// A register or memory operand holding the address.
     Indirect(RegMem),
@@ -758,7 +780,8 @@ pub enum Inst {
         /// Destination.
         dst: Writable<Reg>,
     },
-    /// Materialize a symbol's address (`lea sym(%rip)` if colocated, else `movabs`).
+    /// Materialize a symbol's address: `lea sym(%rip)` (near), `mov sym@GOTPCREL(%rip)`
+    /// then `lea offset(dst)` (indirect; the offset fits 32 bits) or `movabs` (absolute).
     LoadExtName {
         /// Destination.
         dst: Writable<Reg>,
@@ -766,8 +789,8 @@ pub enum Inst {
         name: RelocTarget,
         /// Offset added to the symbol.
         offset: i64,
-        /// Within PC-relative range.
-        colocated: bool,
+        /// How the code reaches the symbol.
+        reach: Reach,
     },
     /// Load the address of a code label (`lea label(%rip), dst`).
     LoadLabelAddr {

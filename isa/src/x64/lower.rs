@@ -1009,8 +1009,12 @@ impl X64Lower<'_> {
                             return Err(unsupported("thread-local symbols (tls_value)"));
                         }
                         let name = reloc_target(ctx.f, name)?;
+                        let reach = Reach::of(*colocated, ctx.flags.is_pic() != 0);
+                        if reach == Reach::Indirect && i32::try_from(offset.0).is_err() {
+                            return Err(unsupported(format!("{op} of a symbol at an offset beyond 32 bits with is_pic")));
+                        }
                         let dst = self.output(ctx, inst)?;
-                        ctx.emit(Inst::LoadExtName { dst, name, offset: offset.0, colocated: *colocated });
+                        ctx.emit(Inst::LoadExtName { dst, name, offset: offset.0, reach });
                         Ok(())
                     }
                     _ => Err(unsupported(format!("{op} of a non-symbol global value"))),
@@ -1022,7 +1026,8 @@ impl X64Lower<'_> {
                     ctx.f.dfg.ext_funcs.get(func_ref).ok_or_else(|| CodegenError::Other("bad func_ref".into()))?;
                 let name = reloc_target(ctx.f, &ext.name)?;
                 let dst = self.output(ctx, inst)?;
-                ctx.emit(Inst::LoadExtName { dst, name, offset: 0, colocated: ext.colocated });
+                let reach = Reach::of(ext.colocated, ctx.flags.is_pic() != 0);
+                ctx.emit(Inst::LoadExtName { dst, name, offset: 0, reach });
                 Ok(())
             }
             Opcode::GetFramePointer => {
@@ -2319,7 +2324,7 @@ impl X64Lower<'_> {
         let dest = match data {
             D::Call { func_ref, .. } | D::TryCall { func_ref, .. } => {
                 let ext = f.dfg.ext_funcs.get(func_ref).ok_or_else(|| CodegenError::Other("bad func_ref".into()))?;
-                CallDest::Name { name: reloc_target(f, &ext.name)?, colocated: ext.colocated }
+                CallDest::Name { name: reloc_target(f, &ext.name)?, reach: Reach::of(ext.colocated, ctx.flags.is_pic() != 0) }
             }
             _ => {
                 let callee = ctx.inputs(inst)[0];
@@ -2396,7 +2401,7 @@ impl X64Lower<'_> {
         let dest = match data {
             D::Call { func_ref, .. } => {
                 let ext = f.dfg.ext_funcs.get(func_ref).ok_or_else(|| CodegenError::Other("bad func_ref".into()))?;
-                CallDest::Name { name: reloc_target(f, &ext.name)?, colocated: ext.colocated }
+                CallDest::Name { name: reloc_target(f, &ext.name)?, reach: Reach::of(ext.colocated, ctx.flags.is_pic() != 0) }
             }
             _ => {
                 let callee = ctx.inputs(inst)[0];
@@ -2441,10 +2446,10 @@ impl X64Lower<'_> {
         }
         let defs = ctx.gen_call_ret_defs(&csig, &results)?;
         let clobbers = self.clobbers_for(cc, &defs, false);
-        let colocated = ctx.flags.use_colocated_libcalls() != 0;
+        let reach = Reach::of(ctx.flags.use_colocated_libcalls() != 0, ctx.flags.is_pic() != 0);
         ctx.emit(Inst::Call {
             info: Box::new(CallInfo {
-                dest: CallDest::Name { name: RelocTarget::LibCall(lib), colocated },
+                dest: CallDest::Name { name: RelocTarget::LibCall(lib), reach },
                 uses,
                 defs,
                 clobbers,

@@ -227,8 +227,9 @@ fn nop_text(n: u8) -> &'static str {
 
 fn show_call_dest(dest: &CallDest) -> String {
     match dest {
-        CallDest::Name { name, colocated: true } => show_name(name),
-        CallDest::Name { name, colocated: false } => format!("movabsq ${}, %r11; call *%r11", show_name(name)),
+        CallDest::Name { name, reach: Reach::Near } => show_name(name),
+        CallDest::Name { name, reach: Reach::Indirect } => format!("{}@PLT", show_name(name)),
+        CallDest::Name { name, reach: Reach::Absolute } => format!("movabsq ${}, %r11; call *%r11", show_name(name)),
         CallDest::Indirect(rm) => format!("*{}", show_rm(rm, OperandSize::S64)),
     }
 }
@@ -367,13 +368,16 @@ pub fn print_inst(inst: &Inst) -> String {
         Inst::MovFromPReg { src, dst } => format!("movq {}, {}", q(Reg::phys(*src)), w(*dst, S64)),
         Inst::MovToPReg { src, dst } => format!("movq {}, {}", q(*src), q(Reg::phys(*dst))),
         Inst::LoadReturnAddress { dst } => format!("movq 8(%rbp), {}", w(*dst, S64)),
-        Inst::LoadExtName { dst, name, offset, colocated } => {
-            if *colocated {
-                format!("leaq {}(%rip), {}", show_name_offset(name, *offset), w(*dst, S64))
-            } else {
-                format!("movabsq ${}, {}", show_name_offset(name, *offset), w(*dst, S64))
-            }
-        }
+        Inst::LoadExtName { dst, name, offset, reach } => match reach {
+            Reach::Near => format!("leaq {}(%rip), {}", show_name_offset(name, *offset), w(*dst, S64)),
+            Reach::Indirect if *offset == 0 => format!("movq {}@GOTPCREL(%rip), {}", show_name(name), w(*dst, S64)),
+            Reach::Indirect => format!(
+                "movq {}@GOTPCREL(%rip), {d}; leaq {offset}({d}), {d}",
+                show_name(name),
+                d = w(*dst, S64)
+            ),
+            Reach::Absolute => format!("movabsq ${}, {}", show_name_offset(name, *offset), w(*dst, S64)),
+        },
         Inst::LoadLabelAddr { dst, label } => format!("leaq {}(%rip), {}", show_label(*label), w(*dst, S64)),
 
         Inst::XmmRmR { op, src1, src2, dst, vex } => {
@@ -521,7 +525,7 @@ pub fn print_inst(inst: &Inst) -> String {
         Inst::Int3 => "int3".to_string(),
         Inst::Call { info } => {
             let mut s = match &info.dest {
-                CallDest::Name { colocated: false, .. } => show_call_dest(&info.dest),
+                CallDest::Name { reach: Reach::Absolute, .. } => show_call_dest(&info.dest),
                 d => format!("call {}", show_call_dest(d)),
             };
             if info.callee_pop > 0 {
@@ -545,8 +549,15 @@ pub fn print_inst(inst: &Inst) -> String {
             let mut s = format!(
                 "return_call {}",
                 match &info.dest {
-                    CallDest::Name { name, colocated } =>
-                        format!("{}{}", show_name(name), if *colocated { "" } else { " (abs)" }),
+                    CallDest::Name { name, reach } => format!(
+                        "{}{}",
+                        show_name(name),
+                        match reach {
+                            Reach::Near => "",
+                            Reach::Indirect => "@PLT",
+                            Reach::Absolute => " (abs)",
+                        }
+                    ),
                     CallDest::Indirect(rm) => format!("*{}", show_rm(rm, S64)),
                 }
             );
