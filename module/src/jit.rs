@@ -36,7 +36,9 @@
 //! [`called_freed_function`] once freed); every live region is registered for trap
 //! handling and unwinding until it is freed or the module dropped.
 
+use crate::debug::DebugSource;
 use crate::exceptions::{self, Handler};
+use crate::gdb_jit::{GdbRegistration, JitFunctionInfo};
 use crate::libcalls::{host_symbol, libcall_address};
 use crate::memory::{CodeMemory, MemoryPool, page_size};
 pub use crate::module::{
@@ -58,6 +60,15 @@ pub struct JitOptions {
     /// freed and redefined ([`JitModule::free_function`]). Needs an ISA compiled with
     /// `is_pic`.
     pub hotswap: bool,
+    /// Describe the code to debuggers through the GDB JIT interface (symbols, and DWARF
+    /// line tables when `debug_source` is set): see [`crate::gdb_jit`].
+    pub gdb: bool,
+    /// The source file the IR's source locations are lines of, for the debugger's view.
+    pub debug_source: Option<DebugSource>,
+    /// Name every function in `/tmp/perf-PID.map` for `perf report`.
+    pub perf_map: bool,
+    /// Write a jitdump file (`jit-PID.dump`) into this directory for `perf inject --jit`.
+    pub jitdump: Option<std::path::PathBuf>,
 }
 
 struct FuncState {
@@ -83,6 +94,9 @@ struct Region {
     /// Bytes of code and PLT stubs (executable) at the start of `mem`.
     code_len: usize,
     live: usize,
+    /// The region's description for debuggers, kept until the region goes (dropping it
+    /// unregisters it).
+    _gdb: Option<GdbRegistration>,
 }
 
 /// A symbol resolver: name → address.
@@ -351,13 +365,24 @@ impl JitModule {
                 buf[at as usize..at as usize + 8].copy_from_slice(&v.to_le_bytes());
             }
         }
-        // Protect. From here on nothing fails.
+        // Protect, and tell the tools that asked.
         if let Some(m) = code_mem.as_mut() {
             m.make_executable_prefix(got_off.div_ceil(page_size()) * page_size()).map_err(ModuleError::Memory)?;
         }
         if let Some(m) = ro_mem.as_mut() {
             m.make_readonly().map_err(ModuleError::Memory)?;
         }
+        let gdb = match &code_mem {
+            Some(m) => match self.announce(m, code_len, &code_off) {
+                Ok(g) => g,
+                Err(e) => {
+                    self.pool.give(code_mem.take().expect("matched"));
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
+        // From here on nothing fails.
         // Commit.
         let region = self.regions.len();
         let pending = core::mem::take(&mut self.pending);
@@ -398,11 +423,62 @@ impl JitModule {
         }
         if let Some(m) = code_mem {
             trap::register_code(m.as_ptr() as usize, code_len, traps);
-            self.regions.push(Some(Region { mem: m, code_len, live: pending.len() }));
+            self.regions.push(Some(Region { mem: m, code_len, live: pending.len(), _gdb: gdb }));
         }
         self.data_memories.extend(rw_mem);
         self.data_memories.extend(ro_mem);
         Ok(())
+    }
+
+    /// Describe the pending functions, laid out in `mem` at `offsets`, to `perf` and the
+    /// debugger, as the options ask.
+    fn announce(&self, mem: &CodeMemory, code_len: usize, offsets: &[usize]) -> Result<Option<GdbRegistration>, ModuleError> {
+        let o = &self.options;
+        if !o.gdb && !o.perf_map && o.jitdump.is_none() {
+            return Ok(None);
+        }
+        let base = mem.as_ptr() as usize;
+        // SAFETY: the first `code_len` bytes of the region are mapped and readable.
+        let code = unsafe { core::slice::from_raw_parts(mem.as_ptr(), code_len) };
+        let mut names = Vec::with_capacity(self.pending.len());
+        for (&id, &off) in self.pending.iter().zip(offsets) {
+            let name = reloc_target_name(&self.decls.function(id)?.name);
+            let size = self.funcs[id.0 as usize].size;
+            let io = |e: std::io::Error| ModuleError::Unsupported(format!("perf support: {e}"));
+            if o.perf_map {
+                crate::perf::map_function(base + off, size, &name).map_err(io)?;
+            }
+            if let Some(dir) = &o.jitdump {
+                crate::perf::dump_function(dir, base + off, &code[off..off + size], &name).map_err(io)?;
+            }
+            names.push(name);
+        }
+        if !o.gdb {
+            return Ok(None);
+        }
+        let infos: Vec<JitFunctionInfo> = self
+            .pending
+            .iter()
+            .zip(offsets)
+            .zip(&names)
+            .map(|((&id, &off), name)| {
+                let code = self.funcs[id.0 as usize].code.as_ref().expect("pending functions have code");
+                JitFunctionInfo {
+                    name,
+                    offset: off as u64,
+                    size: code.code().len() as u64,
+                    srclocs: &code.buffer.srclocs,
+                }
+            })
+            .collect();
+        let arch = match self.isa.triple().architecture {
+            target_lexicon::Architecture::X86_64 => object::Architecture::X86_64,
+            target_lexicon::Architecture::Aarch64(_) => object::Architecture::Aarch64,
+            target_lexicon::Architecture::Riscv64(_) => object::Architecture::Riscv64,
+            a => return Err(ModuleError::Unsupported(format!("debugger registration for {a}"))),
+        };
+        let image = crate::gdb_jit::image(arch, base as u64, code, &infos, o.debug_source.as_ref())?;
+        Ok(Some(GdbRegistration::new(image)))
     }
 
     /// The address of a finalized function.

@@ -7,8 +7,11 @@
 //!   at once), lays out data objects, links everything to each other and to host symbols
 //!   (`libc` functions, or routines of the embedding program through
 //!   [`JitModule::add_symbol_lookup`]), catches the traps of the code it runs
-//!   ([`trap::call_guarded`]) and can free and redefine functions. See [`jit`] for the life
-//!   cycle: declare, define, finalize, get addresses, free.
+//!   ([`trap::call_guarded`]) and can free and redefine functions. On request it describes
+//!   its code to `gdb` ([`gdb_jit`]) and `perf` ([`perf`]). See [`jit`] for the life cycle:
+//!   declare, define, finalize, get addresses, free.
+//! - [`ObjectModule`] writes a relocatable object file (ELF, Mach-O or COFF) for the system
+//!   linker, with DWARF debug information ([`debug`]); see [`object`].
 //!
 //! ## Example
 //!
@@ -66,12 +69,14 @@
 
 pub mod debug;
 pub mod exceptions;
+pub mod gdb_jit;
 pub mod jit;
 pub mod libcalls;
 pub mod memory;
 pub mod module;
 pub mod object;
 pub mod objreloc;
+pub mod perf;
 pub mod trap;
 
 pub use debug::DebugSource;

@@ -20,17 +20,17 @@ pub fn tool(names: &[&str], package: &str) -> String {
 
 /// `llvm-dwarfdump`, any recent version.
 pub fn llvm_dwarfdump() -> String {
-    tool(&["llvm-dwarfdump", "llvm-dwarfdump-19", "llvm-dwarfdump-18", "llvm-dwarfdump-20"], "llvm")
+    tool(&["llvm-dwarfdump", "llvm-dwarfdump-21", "llvm-dwarfdump-20", "llvm-dwarfdump-19", "llvm-dwarfdump-18"], "llvm")
 }
 
 /// `llvm-objdump`, any recent version.
 pub fn llvm_objdump() -> String {
-    tool(&["llvm-objdump", "llvm-objdump-19", "llvm-objdump-18", "llvm-objdump-20"], "llvm")
+    tool(&["llvm-objdump", "llvm-objdump-21", "llvm-objdump-20", "llvm-objdump-19", "llvm-objdump-18"], "llvm")
 }
 
 /// `llvm-readobj`, any recent version.
 pub fn llvm_readobj() -> String {
-    tool(&["llvm-readobj", "llvm-readobj-19", "llvm-readobj-18", "llvm-readobj-20"], "llvm")
+    tool(&["llvm-readobj", "llvm-readobj-21", "llvm-readobj-20", "llvm-readobj-19", "llvm-readobj-18"], "llvm")
 }
 
 /// Run `prog args…`; panics with its output unless it succeeds. Returns stdout.
