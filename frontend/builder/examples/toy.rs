@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! cargo run --release -p kiln-frontend --example toy -- frontend/builder/examples/toy/fib.toy
+//! cargo run --release -p kiln-frontend --example toy -- --emit-obj fib.o frontend/builder/examples/toy/fib.toy
+//! cc fib.o -o fib && ./fib
 //! ```
 //!
 //! The language: 64-bit integers, functions (recursion welcome), `var`, assignment, `if` /
@@ -13,11 +15,18 @@
 //! comparisons, `&& || !` (short-circuit), unary `-`.
 //!
 //! Each function is parsed to an AST, translated to Kiln IR through the `FunctionBuilder`
-//! (every source variable is a builder `Variable`: SSA form is built on the fly), compiled
-//! by the x86-64 backend and linked by the `JitModule` together with the arrays (writable
-//! data objects), the string literals (read-only data objects) and the host functions.
-//! `main` runs under `call_guarded`, so a division by zero or an out-of-bounds index is
-//! reported as a trap instead of crashing. `--clif` prints the IR of every function.
+//! (every source variable is a builder `Variable`: SSA form is built on the fly; each
+//! statement's line is its instructions' source location), compiled by the x86-64 backend
+//! and linked by the `JitModule` together with the arrays (writable data objects), the
+//! string literals (read-only data objects) and the host functions. `main` runs under
+//! `call_guarded`, so a division by zero or an out-of-bounds index is reported as a trap
+//! instead of crashing. `--clif` prints the IR of every function.
+//!
+//! Ahead of time: `toy --emit-obj OUT.o FILE.toy` writes the same functions, with a small
+//! runtime written in Kiln IR (printing through libc's `putchar`, a trap handler, the C
+//! `main`) and DWARF line tables pointing into the `.toy` file, to a position-independent
+//! object file; `cc OUT.o -o prog` links it with libc into a program that prints what the
+//! JIT prints.
 
 use kiln_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kiln_ir::condcodes::IntCC;
@@ -25,9 +34,10 @@ use kiln_ir::extname::UserFuncName;
 use kiln_ir::memflags::MemFlags;
 use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::trapcode::TrapCode;
-use kiln_ir::types::I64;
+use kiln_ir::types::{I32, I64};
+use kiln_ir::function::SourceLoc;
 use kiln_ir::{Block, FuncRef, Function, GlobalValue, InstBuilder, Value};
-use kiln_module::{DataDescription, DataId, FuncId, JitModule, Linkage, Module};
+use kiln_module::{DataDescription, DataId, DebugSource, FuncId, JitModule, Linkage, Module, ObjectModule};
 use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -159,8 +169,15 @@ enum PrintArg {
     Expr(Expr),
 }
 
+/// A statement and the line it starts on (its instructions' source location).
 #[derive(Debug)]
-enum Stmt {
+struct Stmt {
+    line: u32,
+    kind: StmtKind,
+}
+
+#[derive(Debug)]
+enum StmtKind {
     Var(String, Expr),
     Assign(String, Expr, u32),
     Store(String, Expr, Expr, u32),
@@ -288,33 +305,37 @@ impl Parser {
 
     fn stmt(&mut self) -> Result<Stmt, Error> {
         let line = self.line();
+        Ok(Stmt { line, kind: self.stmt_kind(line)? })
+    }
+
+    fn stmt_kind(&mut self, line: u32) -> Result<StmtKind, Error> {
         if self.eat("var") {
             let name = self.ident()?;
             self.expect("=")?;
             let e = self.expr()?;
             self.expect(";")?;
-            return Ok(Stmt::Var(name, e));
+            return Ok(StmtKind::Var(name, e));
         }
         if self.eat("if") {
-            return self.if_rest();
+            return Ok(self.if_rest()?.kind);
         }
         if self.eat("while") {
             let c = self.expr()?;
             let body = self.block()?;
-            return Ok(Stmt::While(c, body));
+            return Ok(StmtKind::While(c, body));
         }
         if self.eat("break") {
             self.expect(";")?;
-            return Ok(Stmt::Break(line));
+            return Ok(StmtKind::Break(line));
         }
         if self.eat("continue") {
             self.expect(";")?;
-            return Ok(Stmt::Continue(line));
+            return Ok(StmtKind::Continue(line));
         }
         if self.eat("return") {
             let e = if self.is(";") { None } else { Some(self.expr()?) };
             self.expect(";")?;
-            return Ok(Stmt::Return(e));
+            return Ok(StmtKind::Return(e));
         }
         if self.eat("print") {
             self.expect("(")?;
@@ -334,7 +355,7 @@ impl Parser {
                 }
             }
             self.expect(";")?;
-            return Ok(Stmt::Print(args));
+            return Ok(StmtKind::Print(args));
         }
         // Assignment or expression statement.
         if let (Tok::Ident(name), Some((Tok::Punct(p), _))) = (self.peek().clone(), self.toks.get(self.pos + 1)) {
@@ -343,7 +364,7 @@ impl Parser {
                 self.next();
                 let e = self.expr()?;
                 self.expect(";")?;
-                return Ok(Stmt::Assign(name, e, line));
+                return Ok(StmtKind::Assign(name, e, line));
             }
             if *p == "[" {
                 let save = self.pos;
@@ -354,17 +375,18 @@ impl Parser {
                 if self.eat("=") {
                     let e = self.expr()?;
                     self.expect(";")?;
-                    return Ok(Stmt::Store(name, idx, e, line));
+                    return Ok(StmtKind::Store(name, idx, e, line));
                 }
                 self.pos = save;
             }
         }
         let e = self.expr()?;
         self.expect(";")?;
-        Ok(Stmt::Expr(e))
+        Ok(StmtKind::Expr(e))
     }
 
     fn if_rest(&mut self) -> Result<Stmt, Error> {
+        let line = self.line();
         let c = self.expr()?;
         let then = self.block()?;
         let els = if self.eat("else") {
@@ -372,7 +394,7 @@ impl Parser {
         } else {
             Vec::new()
         };
-        Ok(Stmt::If(c, then, els))
+        Ok(Stmt { line, kind: StmtKind::If(c, then, els) })
     }
 
     fn expr(&mut self) -> Result<Expr, Error> {
@@ -468,7 +490,7 @@ struct Globals {
 
 struct Translator<'a, 'b> {
     b: FunctionBuilder<'b>,
-    module: &'a JitModule,
+    module: &'a dyn Module,
     globals: &'a Globals,
     scopes: Vec<HashMap<String, Variable>>,
     /// (continue target, break target) of the enclosing loops.
@@ -636,26 +658,27 @@ impl Translator<'_, '_> {
     }
 
     fn stmt(&mut self, s: &Stmt) -> Result<(), Error> {
-        match s {
-            Stmt::Var(name, e) => {
+        self.b.set_srcloc(SourceLoc(s.line));
+        match &s.kind {
+            StmtKind::Var(name, e) => {
                 let v = self.expr(e)?;
                 let var = self.b.declare_var(I64);
                 self.b.def_var(var, v);
                 self.scopes.last_mut().expect("a scope").insert(name.clone(), var);
             }
-            Stmt::Assign(name, e, line) => {
+            StmtKind::Assign(name, e, line) => {
                 let v = self.expr(e)?;
                 match self.lookup(name) {
                     Some(var) => self.b.def_var(var, v),
                     None => return err(*line, format!("unknown variable `{name}` (declare it with `var`)")),
                 }
             }
-            Stmt::Store(name, idx, e, line) => {
+            StmtKind::Store(name, idx, e, line) => {
                 let v = self.expr(e)?;
                 let addr = self.element(name, idx, *line)?;
                 self.b.ins().store(MemFlags::trusted(), v, addr, 0);
             }
-            Stmt::If(c, then, els) => {
+            StmtKind::If(c, then, els) => {
                 let cv = self.expr(c)?;
                 let (tb, eb, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
                 self.b.ins().brif(cv, tb, &[], eb, &[]);
@@ -670,7 +693,7 @@ impl Translator<'_, '_> {
                 self.b.switch_to_block(join);
                 self.b.seal_block(join);
             }
-            Stmt::While(c, body) => {
+            StmtKind::While(c, body) => {
                 let (header, bodyb, exit) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
                 self.b.ins().jump(header, &[]);
                 self.b.switch_to_block(header);
@@ -687,15 +710,15 @@ impl Translator<'_, '_> {
                 self.b.switch_to_block(exit);
                 self.b.seal_block(exit);
             }
-            Stmt::Break(line) | Stmt::Continue(line) => {
+            StmtKind::Break(line) | StmtKind::Continue(line) => {
                 let Some(&(header, exit)) = self.loops.last() else {
                     return err(*line, "`break` or `continue` outside a loop");
                 };
-                let target = if matches!(s, Stmt::Break(_)) { exit } else { header };
+                let target = if matches!(s.kind, StmtKind::Break(_)) { exit } else { header };
                 self.b.ins().jump(target, &[]);
                 self.fresh_block();
             }
-            Stmt::Return(e) => {
+            StmtKind::Return(e) => {
                 let v = match e {
                     Some(e) => self.expr(e)?,
                     None => self.b.ins().iconst(I64, 0),
@@ -703,7 +726,7 @@ impl Translator<'_, '_> {
                 self.b.ins().return_(&[v]);
                 self.fresh_block();
             }
-            Stmt::Print(args) => {
+            StmtKind::Print(args) => {
                 for a in args {
                     match a {
                         PrintArg::Str(s) => self.print_str(s)?,
@@ -717,7 +740,7 @@ impl Translator<'_, '_> {
                 let f = self.func_ref(self.globals.print_nl)?;
                 self.b.ins().call(f, &[]);
             }
-            Stmt::Expr(e) => {
+            StmtKind::Expr(e) => {
                 self.expr(e)?;
             }
         }
@@ -738,39 +761,48 @@ impl Translator<'_, '_> {
 
 fn collect_strings(stmts: &[Stmt], out: &mut Vec<String>) {
     for s in stmts {
-        match s {
-            Stmt::Print(args) => {
+        match &s.kind {
+            StmtKind::Print(args) => {
                 for a in args {
                     if let PrintArg::Str(t) = a {
                         out.push(t.clone());
                     }
                 }
             }
-            Stmt::If(_, a, b) => {
+            StmtKind::If(_, a, b) => {
                 collect_strings(a, out);
                 collect_strings(b, out);
             }
-            Stmt::While(_, a) => collect_strings(a, out),
+            StmtKind::While(_, a) => collect_strings(a, out),
             _ => {}
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------
-// Host functions
+// Host functions (the JIT's runtime): they print through libc's stdio, as the object-file
+// runtime and `extern fn putchar` do, so that all output goes through one buffer.
+
+fn put_bytes(bytes: &[u8]) {
+    for &b in bytes {
+        // SAFETY: putchar has no preconditions.
+        unsafe {
+            libc::putchar(b as i32);
+        }
+    }
+}
 
 extern "C" fn toy_print_int(x: i64) {
-    print!("{x}");
+    put_bytes(x.to_string().as_bytes());
 }
 
 extern "C" fn toy_print_str(p: *const u8, n: i64) {
     // SAFETY: the compiled code passes a string literal of the module and its length.
-    let bytes = unsafe { std::slice::from_raw_parts(p, n as usize) };
-    print!("{}", String::from_utf8_lossy(bytes));
+    put_bytes(unsafe { std::slice::from_raw_parts(p, n as usize) });
 }
 
 extern "C" fn toy_print_nl() {
-    println!();
+    put_bytes(b"\n");
 }
 
 fn sig(params: usize, returns: usize) -> Signature {
@@ -780,43 +812,30 @@ fn sig(params: usize, returns: usize) -> Signature {
     s
 }
 
-struct Compiled {
-    module: JitModule,
-    entry: FuncId,
+/// What building a program gives, for the summary line.
+struct Stats {
+    main: FuncId,
     functions: usize,
     ir_insts: usize,
-    code_bytes: usize,
     t_build: Duration,
     t_compile: Duration,
-    t_link: Duration,
 }
 
-fn compile(src: &str, print_clif: bool) -> Result<Compiled, String> {
+/// Declare, translate and compile the program's functions and data into `module`. The
+/// runtime (`toy_print_*`) is declared with `runtime` linkage: imported from the host by
+/// the JIT, defined in the object file.
+fn build<M: Module>(src: &str, print_clif: bool, module: &mut M, runtime: Linkage) -> Result<(Stats, Globals), String> {
     let t0 = Instant::now();
     let toks = lex(src).map_err(|e| e.to_string())?;
     let prog = Parser { toks, pos: 0 }.program().map_err(|e| e.to_string())?;
-    let isa = kiln_isa::native(Default::default()).map_err(|e| format!("no native backend: {e:?}"))?;
-    let mut module = JitModule::new(isa);
-    module.add_symbol_lookup(Box::new(|name| match name {
-        "toy_print_int" => Some(toy_print_int as *const u8),
-        "toy_print_str" => Some(toy_print_str as *const u8),
-        "toy_print_nl" => Some(toy_print_nl as *const u8),
-        _ => None,
-    }));
     let me = |e: kiln_module::ModuleError| e.to_string();
-    let print_str_sig = sig(2, 0);
-    let globals_print = (
-        module.declare_function("toy_print_int", Linkage::Import, &sig(1, 0)).map_err(me)?,
-        module.declare_function("toy_print_str", Linkage::Import, &print_str_sig).map_err(me)?,
-        module.declare_function("toy_print_nl", Linkage::Import, &sig(0, 0)).map_err(me)?,
-    );
     let mut globals = Globals {
         funcs: HashMap::new(),
         arrays: HashMap::new(),
         strings: Vec::new(),
-        print_int: globals_print.0,
-        print_str: globals_print.1,
-        print_nl: globals_print.2,
+        print_int: module.declare_function("toy_print_int", runtime, &sig(1, 0)).map_err(me)?,
+        print_str: module.declare_function("toy_print_str", runtime, &sig(2, 0)).map_err(me)?,
+        print_nl: module.declare_function("toy_print_nl", runtime, &sig(0, 0)).map_err(me)?,
     };
     for (name, n, line) in &prog.externs {
         let id = module
@@ -864,23 +883,22 @@ fn compile(src: &str, print_clif: bool) -> Result<Compiled, String> {
     // Build every function's IR, then compile them all.
     let mut ctx = FunctionBuilderContext::new();
     let mut defs = Vec::with_capacity(prog.funcs.len());
-    let (mut t_build, mut t_compile) = (t0.elapsed(), Duration::ZERO);
-    let (mut ir_insts, mut code_bytes) = (0, 0);
+    let mut ir_insts = 0;
     for f in &prog.funcs {
-        let t = Instant::now();
         let (id, n) = globals.funcs[&f.name];
         let mut func = Function::with_name_signature(UserFuncName::testcase(format!("toy_{}", f.name)), sig(n, 1));
         {
             let b = FunctionBuilder::new(&mut func, &mut ctx);
             let mut tr = Translator {
                 b,
-                module: &module,
+                module: &*module,
                 globals: &globals,
                 scopes: vec![HashMap::new()],
                 loops: Vec::new(),
                 func_refs: HashMap::new(),
                 data_refs: HashMap::new(),
             };
+            tr.b.set_srcloc(SourceLoc(f.line));
             let entry = tr.b.create_block();
             tr.b.append_block_params_for_function_params(entry);
             tr.b.switch_to_block(entry);
@@ -901,104 +919,303 @@ fn compile(src: &str, print_clif: bool) -> Result<Compiled, String> {
         if print_clif {
             println!("{}", func.display());
         }
-        t_build += t.elapsed();
         defs.push((id, func));
     }
+    let t_build = t0.elapsed();
     // Compile all functions at once, on all cores.
     let t = Instant::now();
-    let ids: Vec<_> = defs.iter().map(|(id, _)| *id).collect();
     module.define_functions(defs).map_err(me)?;
-    code_bytes += ids.iter().map(|&id| module.function_size(id).unwrap_or(0)).sum::<usize>();
-    t_compile += t.elapsed();
+    let t_compile = t.elapsed();
+    let stats = Stats { main, functions: prog.funcs.len(), ir_insts, t_build, t_compile };
+    Ok((stats, globals))
+}
 
-    // The entry wrapper: `__toy_entry(out, _)` stores main's result to `*out`; it has the
-    // two-argument shape `call_guarded` calls.
-    let t = Instant::now();
-    let entry_id = module.declare_function("__toy_entry", Linkage::Local, &sig(2, 0)).map_err(me)?;
-    let mut wf = Function::with_name_signature(UserFuncName::testcase("__toy_entry"), sig(2, 0));
-    let main_ref = module.declare_func_in_func(main, &mut wf).map_err(me)?;
+/// Build one function of `sig` with `body`, which gets the builder and the entry block's
+/// parameters and ends every block it makes.
+fn define_with<M: Module>(
+    module: &mut M,
+    id: FuncId,
+    name: &str,
+    sig: Signature,
+    ctx: &mut FunctionBuilderContext,
+    body: impl FnOnce(&mut FunctionBuilder, &M, &[Value]),
+) -> Result<(), String> {
+    let mut func = Function::with_name_signature(UserFuncName::testcase(name), sig);
     {
-        let mut b = FunctionBuilder::new(&mut wf, &mut ctx);
+        let mut b = FunctionBuilder::new(&mut func, ctx);
         let e = b.create_block();
         b.append_block_params_for_function_params(e);
         b.switch_to_block(e);
         b.seal_block(e);
-        let out = b.block_params(e)[0];
-        let call = b.ins().call(main_ref, &[]);
-        let r = b.inst_results(call)[0];
-        b.ins().store(MemFlags::trusted(), r, out, 0);
-        b.ins().return_(&[]);
-        b.finalize().map_err(|e| e.to_string())?;
+        let params = b.block_params(e).to_vec();
+        body(&mut b, module, &params);
+        b.seal_all_blocks();
+        b.finalize().map_err(|e| format!("{name}: {e}"))?;
     }
-    module.define_function(entry_id, wf).map_err(me)?;
-    t_compile += t.elapsed();
+    module.define_function(id, func).map_err(|e| e.to_string())
+}
+
+/// A `FuncRef` for `id` in the function being built.
+fn fref<M: Module>(b: &mut FunctionBuilder, m: &M, id: FuncId) -> FuncRef {
+    m.declare_func_in_func(id, b.func).expect("declared in this module")
+}
+
+/// Run the program in the JIT; returns the process exit status.
+fn run_jit(src: &str, print_clif: bool) -> Result<i32, String> {
+    let isa = kiln_isa::native(Default::default()).map_err(|e| format!("no native backend: {e:?}"))?;
+    let mut module = JitModule::new(isa);
+    module.add_symbol_lookup(Box::new(|name| match name {
+        "toy_print_int" => Some(toy_print_int as *const u8),
+        "toy_print_str" => Some(toy_print_str as *const u8),
+        "toy_print_nl" => Some(toy_print_nl as *const u8),
+        _ => None,
+    }));
+    let me = |e: kiln_module::ModuleError| e.to_string();
+    let (stats, _) = build(src, print_clif, &mut module, Linkage::Import)?;
+    // The entry wrapper: `__toy_entry(out, _)` stores main's result to `*out`; it has the
+    // two-argument shape `call_guarded` calls.
+    let t = Instant::now();
+    let entry = module.declare_function("__toy_entry", Linkage::Local, &sig(2, 0)).map_err(me)?;
+    let mut ctx = FunctionBuilderContext::new();
+    define_with(&mut module, entry, "__toy_entry", sig(2, 0), &mut ctx, |b, m, p| {
+        let main = fref(b, m, stats.main);
+        let call = b.ins().call(main, &[]);
+        let r = b.inst_results(call)[0];
+        b.ins().store(MemFlags::trusted(), r, p[0], 0);
+        b.ins().return_(&[]);
+    })?;
+    let t_compile = stats.t_compile + t.elapsed();
     let t = Instant::now();
     module.finalize_definitions().map_err(me)?;
     let t_link = t.elapsed();
-    Ok(Compiled {
-        module,
-        entry: entry_id,
-        functions: prog.funcs.len(),
-        ir_insts,
-        code_bytes,
-        t_build,
-        t_compile,
-        t_link,
-    })
+    let code_bytes: usize = (0..module.declarations().num_functions() as u32)
+        .filter_map(|i| module.function_size(FuncId(i)))
+        .sum();
+    eprintln!(
+        "kiln: compiled {} function{} ({} IR instructions) to {code_bytes} bytes of {} code: \
+         front end {}, codegen {}, link {}",
+        stats.functions,
+        if stats.functions == 1 { "" } else { "s" },
+        stats.ir_insts,
+        module.isa().name(),
+        ms(stats.t_build),
+        ms(t_compile),
+        ms(t_link)
+    );
+    let code = module.get_finalized_function(entry).expect("finalized");
+    let mut result = 0i64;
+    let t = Instant::now();
+    // SAFETY: `__toy_entry` takes (out pointer, unused) and writes one i64 to `out`.
+    let r = unsafe { kiln_module::trap::call_guarded(code, &mut result as *mut i64 as usize, 0) };
+    let elapsed = t.elapsed();
+    // SAFETY: flushing every stdio stream.
+    unsafe {
+        libc::fflush(std::ptr::null_mut());
+    }
+    match r {
+        Ok(()) => {
+            eprintln!("kiln: main() returned {result} after {}", ms(elapsed));
+            Ok(0)
+        }
+        Err(trap) => {
+            eprintln!("kiln: the program stopped with a {trap} after {}", ms(elapsed));
+            Ok(3)
+        }
+    }
+}
+
+/// The message the object file's trap handler writes.
+const TRAP_MESSAGE: &str = "toy: the program stopped with a trap\n";
+
+/// The runtime of an object file, in Kiln IR: printing through libc's `putchar`, a trap
+/// handler and the C `main`. `main` installs the handler for the signals a trap raises
+/// (Linux numbering: SIGILL, SIGFPE, SIGSEGV, SIGBUS), calls the program's `main` and
+/// returns 0; the handler flushes stdio, writes [`TRAP_MESSAGE`] to stderr and exits with
+/// status 3, as the JIT reports a trap.
+fn define_runtime(module: &mut ObjectModule, g: &Globals, toy_main: FuncId) -> Result<(), String> {
+    let me = |e: kiln_module::ModuleError| e.to_string();
+    let import = |m: &mut ObjectModule, name: &str, n: usize| m.declare_function(name, Linkage::Import, &sig(n, 1));
+    let putchar = import(module, "putchar", 1).map_err(me)?;
+    let signal = import(module, "signal", 2).map_err(me)?;
+    let fflush = import(module, "fflush", 1).map_err(me)?;
+    let write = import(module, "write", 3).map_err(me)?;
+    let exit = import(module, "_exit", 1).map_err(me)?;
+    let print_u = module.declare_function("toy_print_u", Linkage::Local, &sig(1, 0)).map_err(me)?;
+    let trap = module.declare_function("toy_trap", Linkage::Local, &sig(1, 0)).map_err(me)?;
+    let mut main_sig = Signature::new(CallConv::SystemV);
+    main_sig.params.extend([AbiParam::new(I32), AbiParam::new(I64)]);
+    main_sig.returns.push(AbiParam::new(I32));
+    let c_main = module.declare_function("main", Linkage::Export, &main_sig).map_err(me)?;
+    let msg = module.declare_data("toy_trap_message", Linkage::Local, false).map_err(me)?;
+    let mut d = DataDescription::new();
+    d.define(TRAP_MESSAGE.as_bytes().to_vec().into_boxed_slice());
+    d.set_align(1);
+    module.define_data(msg, &d).map_err(me)?;
+
+    let ctx = &mut FunctionBuilderContext::new();
+    let put = |b: &mut FunctionBuilder, m: &ObjectModule, c: Value| {
+        let f = fref(b, m, putchar);
+        b.ins().call(f, &[c]);
+    };
+    let put_const = |b: &mut FunctionBuilder, m: &ObjectModule, c: u8| {
+        let v = b.ins().iconst(I64, c as i64);
+        put(b, m, v);
+    };
+    // toy_print_u(u): the decimal digits of unsigned u.
+    define_with(module, print_u, "toy_print_u", sig(1, 0), ctx, |b, m, p| {
+        let (rec, digit) = (b.create_block(), b.create_block());
+        let ten = b.ins().iconst(I64, 10);
+        let big = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, p[0], ten);
+        b.ins().brif(big, rec, &[], digit, &[]);
+        b.switch_to_block(rec);
+        let q = b.ins().udiv(p[0], ten);
+        let f = fref(b, m, print_u);
+        b.ins().call(f, &[q]);
+        b.ins().jump(digit, &[]);
+        b.switch_to_block(digit);
+        let r = b.ins().urem(p[0], ten);
+        let zero = b.ins().iconst(I64, b'0' as i64);
+        let c = b.ins().iadd(r, zero);
+        put(b, m, c);
+        b.ins().return_(&[]);
+    })?;
+    // toy_print_int(x): a minus sign if negative, then the magnitude.
+    define_with(module, g.print_int, "toy_print_int", sig(1, 0), ctx, |b, m, p| {
+        let (minus, digits) = (b.create_block(), b.create_block());
+        let u = b.append_block_param(digits, I64);
+        let zero = b.ins().iconst(I64, 0);
+        let neg = b.ins().icmp(IntCC::SignedLessThan, p[0], zero);
+        b.ins().brif(neg, minus, &[], digits, &[p[0]]);
+        b.switch_to_block(minus);
+        put_const(b, m, b'-');
+        let n = b.ins().ineg(p[0]);
+        b.ins().jump(digits, &[n]);
+        b.switch_to_block(digits);
+        let f = fref(b, m, print_u);
+        b.ins().call(f, &[u]);
+        b.ins().return_(&[]);
+    })?;
+    // toy_print_str(p, n): n bytes from p.
+    define_with(module, g.print_str, "toy_print_str", sig(2, 0), ctx, |b, m, p| {
+        let (head, body, exit) = (b.create_block(), b.create_block(), b.create_block());
+        let i = b.append_block_param(head, I64);
+        let zero = b.ins().iconst(I64, 0);
+        b.ins().jump(head, &[zero]);
+        b.switch_to_block(head);
+        let more = b.ins().icmp(IntCC::SignedLessThan, i, p[1]);
+        b.ins().brif(more, body, &[], exit, &[]);
+        b.switch_to_block(body);
+        let a = b.ins().iadd(p[0], i);
+        let c = b.ins().uload8(I64, MemFlags::trusted(), a, 0);
+        put(b, m, c);
+        let one = b.ins().iconst(I64, 1);
+        let next = b.ins().iadd(i, one);
+        b.ins().jump(head, &[next]);
+        b.switch_to_block(exit);
+        b.ins().return_(&[]);
+    })?;
+    define_with(module, g.print_nl, "toy_print_nl", sig(0, 0), ctx, |b, m, _| {
+        put_const(b, m, b'\n');
+        b.ins().return_(&[]);
+    })?;
+    // toy_trap(signal): fflush(NULL); write(2, message); _exit(3).
+    define_with(module, trap, "toy_trap", sig(1, 0), ctx, |b, m, _| {
+        let zero = b.ins().iconst(I64, 0);
+        let f = fref(b, m, fflush);
+        b.ins().call(f, &[zero]);
+        let gv = m.declare_data_in_func(msg, b.func).expect("declared");
+        let text = b.ins().symbol_value(I64, gv);
+        let fd = b.ins().iconst(I64, 2);
+        let len = b.ins().iconst(I64, TRAP_MESSAGE.len() as i64);
+        let f = fref(b, m, write);
+        b.ins().call(f, &[fd, text, len]);
+        let status = b.ins().iconst(I64, 3);
+        let f = fref(b, m, exit);
+        b.ins().call(f, &[status]);
+        b.ins().return_(&[]);
+    })?;
+    // main(argc, argv): handlers, the program, exit status 0.
+    define_with(module, c_main, "main", main_sig, ctx, |b, m, _| {
+        let handler_ref = fref(b, m, trap);
+        let handler = b.ins().func_addr(I64, handler_ref);
+        let f = fref(b, m, signal);
+        for sig in [4, 8, 11, 7] {
+            let s = b.ins().iconst(I64, sig);
+            b.ins().call(f, &[s, handler]);
+        }
+        let f = fref(b, m, toy_main);
+        b.ins().call(f, &[]);
+        let zero = b.ins().iconst(I32, 0);
+        b.ins().return_(&[zero]);
+    })?;
+    Ok(())
+}
+
+/// Compile the program to an object file at `out`, for the host, position-independent;
+/// `cc OUT -o prog` makes it a program.
+fn write_object(src: &str, path: &str, print_clif: bool, out: &str) -> Result<(), String> {
+    let mut flags = kiln_ir::settings::Flags::new();
+    flags.set_word("is_pic=1").map_err(|e| e.to_string())?;
+    let isa = kiln_isa::native(flags).map_err(|e| format!("no native backend: {e:?}"))?;
+    let mut module = ObjectModule::new(isa).map_err(|e| e.to_string())?;
+    module.set_debug_source(DebugSource::new(path));
+    let (stats, globals) = build(src, print_clif, &mut module, Linkage::Local)?;
+    define_runtime(&mut module, &globals, stats.main)?;
+    let bytes = module.finish().and_then(|p| p.emit()).map_err(|e| e.to_string())?;
+    std::fs::write(out, &bytes).map_err(|e| format!("{out}: {e}"))?;
+    eprintln!(
+        "kiln: compiled {} function{} ({} IR instructions) and the runtime into {out} ({} bytes): front end {}, codegen {}",
+        stats.functions,
+        if stats.functions == 1 { "" } else { "s" },
+        stats.ir_insts,
+        bytes.len(),
+        ms(stats.t_build),
+        ms(stats.t_compile)
+    );
+    Ok(())
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
+fn usage() -> ! {
+    eprintln!("usage: toy [--clif] [--emit-obj OUT.o] FILE.toy");
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let print_clif = args.iter().any(|a| a == "--clif");
-    let Some(path) = args.iter().find(|a| !a.starts_with("--")) else {
-        eprintln!("usage: toy [--clif] FILE.toy");
-        std::process::exit(2);
-    };
-    let src = match std::fs::read_to_string(path) {
+    let mut print_clif = false;
+    let mut emit_obj = None;
+    let mut path = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--clif" => print_clif = true,
+            "--emit-obj" => emit_obj = Some(it.next().cloned().unwrap_or_else(|| usage())),
+            s if s.starts_with("--") => usage(),
+            _ if path.is_none() => path = Some(a.clone()),
+            _ => usage(),
+        }
+    }
+    let Some(path) = path else { usage() };
+    let src = match std::fs::read_to_string(&path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("toy: cannot read {path}: {e}");
             std::process::exit(2);
         }
     };
-    let c = match compile(&src, print_clif) {
-        Ok(c) => c,
+    let r = match &emit_obj {
+        Some(out) => write_object(&src, &path, print_clif, out).map(|()| 0),
+        None => run_jit(&src, print_clif),
+    };
+    match r {
+        Ok(status) => std::process::exit(status),
         Err(e) => {
             eprintln!("toy: {path}: {e}");
             std::process::exit(1);
-        }
-    };
-    let isa = c.module.isa().name();
-    eprintln!(
-        "kiln: compiled {} function{} ({} IR instructions) to {} bytes of {isa} code: \
-         front end {}, codegen {}, link {}",
-        c.functions,
-        if c.functions == 1 { "" } else { "s" },
-        c.ir_insts,
-        c.code_bytes,
-        ms(c.t_build),
-        ms(c.t_compile),
-        ms(c.t_link)
-    );
-    let entry = c.module.get_finalized_function(c.entry).expect("finalized");
-    let mut result = 0i64;
-    let t = Instant::now();
-    // SAFETY: `__toy_entry` takes (out pointer, unused) and writes one i64 to `out`.
-    let r = unsafe { kiln_module::trap::call_guarded(entry, &mut result as *mut i64 as usize, 0) };
-    let elapsed = t.elapsed();
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    match r {
-        Ok(()) => {
-            eprintln!("kiln: main() returned {result} after {}", ms(elapsed));
-        }
-        Err(trap) => {
-            eprintln!("kiln: the program stopped with a {trap} after {}", ms(elapsed));
-            std::process::exit(3);
         }
     }
 }
