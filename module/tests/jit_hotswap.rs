@@ -59,7 +59,7 @@ extern "sysv64" fn host_swap() {
 
 #[test]
 fn free_and_redefine_while_callers_run() {
-    let mut m = JitModule::with_options(pic_isa(), JitOptions { hotswap: true }).unwrap();
+    let mut m = JitModule::with_options(pic_isa(), JitOptions { hotswap: true, ..Default::default() }).unwrap();
     let sig = callee(0).signature.clone();
     let cal = m.declare_function("callee", Linkage::Local, &sig).unwrap();
     let caller = m.declare_function("caller", Linkage::Export, &sig).unwrap();
@@ -157,6 +157,6 @@ fn freeing_errors() {
     let g: extern "sysv64" fn(i64) -> i64 = unsafe { std::mem::transmute(m.get_finalized_function(f).unwrap()) };
     assert_eq!(g(1), 5);
     // Hot replacement needs position-independent code.
-    let e = JitModule::with_options(kiln_isa::native(Flags::new()).unwrap(), JitOptions { hotswap: true });
+    let e = JitModule::with_options(kiln_isa::native(Flags::new()).unwrap(), JitOptions { hotswap: true, ..Default::default() });
     assert!(e.is_err());
 }
