@@ -76,6 +76,12 @@ const COMMANDS: &[Command] = &[
         run: cmd_bench,
     },
     Command {
+        name: "wasm",
+        usage: "clif-util wasm compile [--set NAME=VALUE]... [--threads N] [--iters N] [--warmup N] [--emit-clif DIR] FILE\n  clif-util wasm run [--set NAME=VALUE]... [--iters N] [--warmup N] FILE EXPORT [ARGS...]\n  clif-util wasm wast [-v] [-j THREADS] [--allow-unsupported] [--set NAME=VALUE]... PATH...",
+        about: "WebAssembly: compile a module, run an export, run spec-test scripts",
+        run: cmd_wasm,
+    },
+    Command {
         name: "help",
         usage: "clif-util help [COMMAND]",
         about: "show this help or a command's usage",
@@ -390,6 +396,74 @@ fn bench_parse_cmd(mut args: Args) -> CmdResult {
             eprintln!("{e}");
             Ok(false)
         }
+    }
+}
+
+fn cmd_wasm(mut args: Args) -> CmdResult {
+    use kiln_filetests::wasm_cmd::{WasmOptions, render_wast, run_wast_files, wasm_compile, wasm_run, wast_files};
+    use kiln_filetests::wast::WastOptions;
+    let kind = args.next().ok_or_else(|| usage_error(args.command, "compile, run or wast?"))?;
+    let mut opts = WasmOptions::default();
+    let mut wopts = WastOptions::default();
+    let (mut emit, mut verbose, mut threads) = (None, false, 0usize);
+    let mut pos = Vec::new();
+    let num = |args: &mut Args, o: &str| -> Result<usize, String> {
+        let v = args.value(o)?;
+        v.parse().map_err(|_| format!("invalid number '{v}' for {o}"))
+    };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--set" => {
+                let v = args.value("--set")?;
+                opts.settings.push(v.clone());
+                wopts.settings.push(v);
+            }
+            "--threads" => opts.threads = num(&mut args, "--threads")?,
+            "--iters" => opts.iters = num(&mut args, "--iters")?,
+            "--warmup" => opts.warmup = num(&mut args, "--warmup")?,
+            "--emit-clif" => emit = Some(PathBuf::from(args.value("--emit-clif")?)),
+            "-j" => threads = num(&mut args, "-j")?,
+            "-v" | "--verbose" => verbose = true,
+            "--allow-unsupported" => wopts.allow_unsupported = true,
+            s if s.starts_with("--") && pos.is_empty() => {
+                return Err(usage_error(args.command, &format!("unknown option '{s}'")));
+            }
+            _ => pos.push(a),
+        }
+    }
+    match kind.as_str() {
+        "compile" => {
+            let [file] = pos.as_slice() else { return Err(usage_error(args.command, "one FILE expected")) };
+            print!("{}", wasm_compile(std::path::Path::new(file), &opts, emit.as_deref())?);
+            Ok(true)
+        }
+        "run" => {
+            let [file, export, rest @ ..] = pos.as_slice() else {
+                return Err(usage_error(args.command, "FILE and EXPORT expected"));
+            };
+            opts.iters = if opts.iters == 5 { 10 } else { opts.iters };
+            match wasm_run(std::path::Path::new(file), export, rest, &opts) {
+                Ok(s) => {
+                    print!("{s}");
+                    Ok(true)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(false)
+                }
+            }
+        }
+        "wast" => {
+            let paths: Vec<PathBuf> = pos.iter().map(PathBuf::from).collect();
+            if paths.is_empty() {
+                return Err(usage_error(args.command, "no files or folders given"));
+            }
+            let files = wast_files(&paths)?;
+            let reports = run_wast_files(&files, &wopts, threads);
+            print!("{}", render_wast(&files, &reports, verbose));
+            Ok(reports.iter().all(|r| r.failures.is_empty()))
+        }
+        other => Err(usage_error(args.command, &format!("unknown wasm command '{other}'"))),
     }
 }
 

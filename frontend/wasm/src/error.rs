@@ -12,6 +12,10 @@ pub enum WasmErrorKind {
     Invalid,
     /// A feature Kiln does not implement (yet).
     Unsupported,
+    /// The module does not validate with the enabled proposals, but would with a proposal
+    /// Kiln does not implement (GC, typed function references, exception handling, relaxed
+    /// SIMD, threads, …): it is invalid here and needs that proposal.
+    Proposal,
     /// An implementation limit was reached.
     Limit,
     /// The IR built for a function was rejected (a translator bug, reported rather than
@@ -60,6 +64,7 @@ impl fmt::Display for WasmError {
         let what = match self.kind {
             WasmErrorKind::Invalid => "invalid module",
             WasmErrorKind::Unsupported => "unsupported",
+            WasmErrorKind::Proposal => "invalid module (needs a proposal Kiln does not implement)",
             WasmErrorKind::Limit => "implementation limit",
             WasmErrorKind::Internal => "internal error",
         };

@@ -14,15 +14,23 @@
 use crate::error::{WasmError, WasmResult};
 use crate::types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 use std::collections::HashMap;
-use wasmparser::{Parser, Payload, Validator, ValidatorResources, WasmFeatures};
+use wasmparser::{Parser, Payload, Validator, ValidatorResources};
 
-/// The proposals Kiln accepts.
+pub use wasmparser::WasmFeatures;
+
+/// Every proposal Kiln implements (the default).
 pub fn features() -> WasmFeatures {
     WasmFeatures::WASM2
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::MEMORY64
+}
+
+/// Exactly WebAssembly 2.0 (what the spec test suite's top-level scripts assume: e.g. a
+/// memory index must then be a zero byte).
+pub fn wasm2_features() -> WasmFeatures {
+    WasmFeatures::WASM2
 }
 
 /// One operation of a constant expression (a stack machine).
@@ -301,6 +309,48 @@ pub struct FunctionBodyInput<'a> {
     pub validator: wasmparser::FuncToValidate<ValidatorResources>,
 }
 
+/// Without memory64, memory limits are `u32` LEB128 numbers of at most 5 bytes; wasmparser
+/// reads them as `u64`, so overlong encodings are checked here ("integer representation
+/// too long").
+fn check_memory_limits_u32(section: &[u8], base: usize) -> WasmResult<()> {
+    let mut pos = 0usize;
+    // A LEB128 number: its length in bytes, or an error at its start if it runs off.
+    let leb = |pos: &mut usize| -> WasmResult<usize> {
+        let start = *pos;
+        loop {
+            let b = *section.get(*pos).ok_or_else(|| WasmError::invalid(base + start, "unexpected end"))?;
+            *pos += 1;
+            if b & 0x80 == 0 {
+                return Ok(*pos - start);
+            }
+        }
+    };
+    let count_start = pos;
+    leb(&mut pos)?;
+    let count = {
+        let mut v = 0u64;
+        for (i, b) in section[count_start..pos].iter().enumerate() {
+            v |= ((b & 0x7f) as u64) << (7 * i.min(9));
+        }
+        v
+    };
+    for _ in 0..count {
+        let flags = *section.get(pos).ok_or_else(|| WasmError::invalid(base + pos, "unexpected end"))?;
+        pos += 1;
+        let nums = 1 + (flags & 1) as usize;
+        for _ in 0..nums {
+            let at = pos;
+            if leb(&mut pos)? > 5 {
+                return Err(WasmError::invalid(base + at, "integer representation too long"));
+            }
+        }
+        if flags & 8 != 0 {
+            leb(&mut pos)?;
+        }
+    }
+    Ok(())
+}
+
 fn limits_of(min: u64, max: Option<u64>) -> Limits {
     Limits { min, max }
 }
@@ -330,11 +380,39 @@ fn global_type(g: &wasmparser::GlobalType, offset: usize) -> WasmResult<GlobalTy
     Ok(GlobalType { ty: ValType::from_wasm(g.content_type, offset)?, mutable: g.mutable })
 }
 
-/// Validate and read `bytes` (binary Wasm), except for the function bodies, which are
-/// returned with their validators. The whole module is checked except the bodies; call
-/// [`crate::translate::FuncTranslator::translate`] on each body to validate and translate it.
+/// Validate and read `bytes` (binary Wasm) with every proposal Kiln implements; see
+/// [`parse_module_with`].
 pub fn parse_module(bytes: &[u8]) -> WasmResult<(ModuleInfo, Vec<FunctionBodyInput<'_>>)> {
-    let mut validator = Validator::new_with_features(features());
+    parse_module_with(bytes, features())
+}
+
+/// Validate and read `bytes` (binary Wasm) with the proposals of `features` (which must be
+/// among those of [`features`]), except for the function bodies, which are returned with
+/// their validators. The whole module is checked except the bodies; call
+/// [`crate::translate::FuncTranslator::translate`] on each body to validate and translate it.
+pub fn parse_module_with(bytes: &[u8], features: WasmFeatures) -> WasmResult<(ModuleInfo, Vec<FunctionBodyInput<'_>>)> {
+    let features = features & self::features();
+    parse_checked(bytes, features).map_err(|e| classify_error(bytes, features, e))
+}
+
+/// An error that goes away when the proposals Kiln does not implement (GC, typed function
+/// references, exception handling, relaxed SIMD, threads, …) are enabled is reported as
+/// [`WasmErrorKind::Proposal`](crate::WasmErrorKind): the module needs one of them.
+/// Apply it to function-body errors too (bodies are validated as they are translated).
+pub fn classify_error(bytes: &[u8], features: WasmFeatures, e: WasmError) -> WasmError {
+    if e.kind != crate::WasmErrorKind::Invalid {
+        return e;
+    }
+    let wider = features | (WasmFeatures::all() - self::features());
+    if Validator::new_with_features(wider).validate_all(bytes).is_ok() {
+        WasmError { kind: crate::WasmErrorKind::Proposal, ..e }
+    } else {
+        e
+    }
+}
+
+fn parse_checked(bytes: &[u8], features: WasmFeatures) -> WasmResult<(ModuleInfo, Vec<FunctionBodyInput<'_>>)> {
+    let mut validator = Validator::new_with_features(features);
     let mut info = ModuleInfo::default();
     let mut bodies = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
@@ -416,6 +494,9 @@ pub fn parse_module(bytes: &[u8]) -> WasmResult<(ModuleInfo, Vec<FunctionBodyInp
             }
             Payload::MemorySection(r) => {
                 let off = r.range().start;
+                if !features.contains(WasmFeatures::MEMORY64) {
+                    check_memory_limits_u32(&bytes[r.range()], off)?;
+                }
                 for m in r {
                     info.memories.push(memory_type(&m?, off)?);
                 }

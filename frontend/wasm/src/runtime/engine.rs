@@ -17,7 +17,7 @@ use super::libcalls::{self, Builtin};
 use super::vmctx::{self, VMOffsets};
 use crate::environ::trap;
 use crate::error::{WasmError, WasmErrorKind, WasmResult};
-use crate::module::{FunctionBodyInput, ModuleInfo, parse_module};
+use crate::module::{FunctionBodyInput, ModuleInfo, parse_module, parse_module_with};
 use crate::translate::FuncTranslator;
 use crate::types::FuncType;
 use kiln_codegen::{CodegenError, CompiledCode, Context, TargetIsa};
@@ -47,6 +47,8 @@ pub struct Config {
     pub max_wasm_stack: usize,
     /// Keep each function's IR after optimization (for `--emit-clif`).
     pub keep_clif: bool,
+    /// The proposals accepted (at most those of [`crate::module::features`]).
+    pub features: crate::module::WasmFeatures,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             env: EnvConfig::default(),
             max_wasm_stack: 1 << 20,
             keep_clif: false,
+            features: crate::module::features(),
         }
     }
 }
@@ -196,7 +199,12 @@ impl Engine {
         let name = format!("{}{}", if adapter { "adapter" } else { "trampoline" }, s.next);
         s.next += 1;
         let sig = func.signature.clone();
-        let err = |e: kiln_module::ModuleError| Error::Other(format!("compiling a stub: {e}"));
+        let err = |e: kiln_module::ModuleError| match e {
+            kiln_module::ModuleError::Compilation { err: CodegenError::Unsupported(m), .. } => {
+                Error::Compile(WasmError { kind: WasmErrorKind::Unsupported, offset: None, message: format!("stub for {ty}: {m}") })
+            }
+            e => Error::Other(format!("compiling a stub: {e}")),
+        };
         let fid = s.jit.declare_function(name.as_str(), Linkage::Local, &sig).map_err(err)?;
         s.jit.define_function(fid, func).map_err(err)?;
         s.jit.finalize_definitions().map_err(err)?;
@@ -335,7 +343,7 @@ fn codegen_error(info: &ModuleInfo, index: u32, e: CodegenError) -> WasmError {
 impl Module {
     /// Compile binary Wasm `bytes` for `engine`.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
-        let (info, bodies) = parse_module(bytes)?;
+        let (info, bodies) = parse_module_with(bytes, engine.0.config.features)?;
         let type_ids: Vec<u32> = info.types.iter().map(|t| engine.type_id(t)).collect();
         let offsets = VMOffsets::new(&info).ok_or_else(|| WasmError::limit(0, "the instance layout exceeds 2 GiB"))?;
         let config = &engine.0.config;
@@ -360,8 +368,9 @@ impl Module {
         let mut ids = Vec::with_capacity(results.len());
         let mut clif = Vec::new();
         let err = |e: kiln_module::ModuleError| Error::Other(format!("linking: {e}"));
+        let features = engine.0.config.features & crate::module::features();
         for (k, r) in results.into_iter().enumerate() {
-            let c = r?;
+            let c = r.map_err(|e| crate::module::classify_error(bytes, features, e))?;
             let index = info.num_imported_funcs + k as u32;
             let sig = wasm_signature(info.func_type(index), types::I64);
             let name = kiln_codegen::machinst::buffer::RelocTarget::User { namespace: 0, index };

@@ -206,11 +206,19 @@ impl FuncTranslator {
             next_reached: false,
         });
 
+        let multi_memory = validator.features().contains(wasmparser::WasmFeatures::MULTI_MEMORY);
         let mut reader = body.get_operators_reader()?;
         let mut end_offset = body_offset;
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
             validator.op(offset, &op)?;
+            if !multi_memory
+                && matches!(op, Operator::MemorySize { .. } | Operator::MemoryGrow { .. })
+                && reader.original_position() - offset != 2
+            {
+                // Without multi-memory the memory index is a single zero byte.
+                return Err(WasmError::invalid(offset + 1, "zero byte expected"));
+            }
             end_offset = offset;
             b.set_srcloc(SourceLoc(offset as u32));
             let reachable = self.reachable;
