@@ -31,6 +31,10 @@ use kiln_ir::types::{self, Type};
 use kiln_ir::{Block, Function, InstBuilder, Value};
 use wasmparser::{FuncValidatorAllocations, Operator};
 
+/// A `br_table` with more distinct targets than this branches through one edge block per
+/// target.
+const BR_TABLE_EDGE_BLOCKS_ABOVE: usize = 16;
+
 /// The kind of a control frame.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum FrameKind {
@@ -461,15 +465,49 @@ fn translate_operator<E: FuncEnvironment + ?Sized>(
             let index = st.pop();
             let (default, n) = branch_target(st, targets.default());
             let args = st.take_args(n);
-            let mut entries = Vec::with_capacity(targets.len() as usize);
+            let mut depths = Vec::with_capacity(targets.len() as usize);
             for t in targets.targets() {
-                let (blk, _) = branch_target(st, t?);
-                entries.push(b.block_call(blk, &args));
+                depths.push(t?);
             }
-            let def = b.block_call(default, &args);
-            st.give_args(args);
+            // With many distinct targets, every target gets its own edge block holding
+            // `jump target(args)`: SSA construction then never scans the (large) jump table
+            // when it adds a parameter to a target (which would be quadratic). The optimizer
+            // threads these jumps away.
+            let distinct = {
+                let mut d = depths.clone();
+                d.push(targets.default());
+                d.sort_unstable();
+                d.dedup();
+                d.len()
+            };
+            let mut edge_blocks: Vec<(u32, Block)> = Vec::new();
+            let mut call_for = |st: &mut State, b: &mut FunctionBuilder, depth: u32| {
+                let (blk, _) = branch_target(st, depth);
+                if distinct <= BR_TABLE_EDGE_BLOCKS_ABOVE {
+                    return b.block_call(blk, &args);
+                }
+                let e = match edge_blocks.iter().find(|(d, _)| *d == depth) {
+                    Some(&(_, e)) => e,
+                    None => {
+                        let e = b.create_block();
+                        edge_blocks.push((depth, e));
+                        e
+                    }
+                };
+                b.block_call(e, &[])
+            };
+            let entries: Vec<_> = depths.iter().map(|&d| call_for(st, b, d)).collect();
+            let def = call_for(st, b, targets.default());
+            let _ = default;
             let jt = b.create_jump_table(kiln_ir::instructions::JumpTableData::new(def, &entries));
             b.ins().br_table(index, jt);
+            for (depth, e) in edge_blocks {
+                let (blk, _) = branch_target(st, depth);
+                b.seal_block(e);
+                b.switch_to_block(e);
+                b.ins().jump(blk, &args);
+            }
+            st.give_args(args);
             *st.reachable = false;
         }
         O::Return => {
