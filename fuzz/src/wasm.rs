@@ -333,7 +333,7 @@ pub fn differential(data: &[u8]) -> Outcome {
 /// folds them to the canonical NaN, hardware keeps the payload). This rewrites each of them
 /// to `x = op(..); x == x ? x : canonical NaN` with two extra locals per function.
 fn canonicalize_conversion_nans(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    use wasm_encoder::reencode::{Reencode, RoundtripReencoder, utils};
+    use wasm_encoder::reencode::{Reencode, utils};
     use wasm_encoder::{Function, Instruction as I, ValType};
     // The parameter count of every defined function, in order.
     let mut params = Vec::new();
@@ -404,7 +404,6 @@ fn canonicalize_conversion_nans(bytes: &[u8]) -> Result<Vec<u8>, String> {
             Ok(())
         }
     }
-    let _ = RoundtripReencoder;
     let mut module = wasm_encoder::Module::new();
     let mut r = R { params, next: 0 };
     utils::parse_core_module(&mut r, &mut module, wasmparser::Parser::new(0), bytes).map_err(|e| e.to_string())?;

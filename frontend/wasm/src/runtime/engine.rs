@@ -26,7 +26,7 @@ use kiln_ir::extname::{ExtFuncData, ExternalName, UserExternalName, UserFuncName
 use kiln_ir::function::StackSlotData;
 use kiln_ir::memflags::MemFlags;
 use kiln_ir::settings::Flags;
-use kiln_ir::signature::{AbiParam, ArgumentPurpose, CallConv, Signature};
+use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::types;
 use kiln_ir::{Function, InstBuilder};
 use kiln_module::{JitModule, Linkage};
@@ -187,7 +187,7 @@ impl Engine {
         t.types.get(id as usize).cloned().unwrap_or_default()
     }
 
-    /// Compile (once) and return the stub for type `id` made by `build`.
+    /// Compile (once) and return the stub (adapter or trampoline) for type `id`.
     fn stub(&self, id: u32, adapter: bool) -> Result<usize, Error> {
         let mut s = self.0.stubs.lock().unwrap_or_else(|e| e.into_inner());
         let cache = if adapter { &s.adapters } else { &s.trampolines };
@@ -432,6 +432,5 @@ pub fn translate_module(bytes: &[u8], config: EnvConfig) -> WasmResult<Vec<Funct
         tr.translate(&mut env, input, &mut f)?;
         out.push(f);
     }
-    let _ = ArgumentPurpose::Normal;
     Ok(out)
 }

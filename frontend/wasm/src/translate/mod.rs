@@ -70,7 +70,6 @@ pub struct FuncTranslator {
     ctx: FunctionBuilderContext,
     stack: Vec<Value>,
     control: Vec<Frame>,
-    local_types: Vec<ValType>,
     /// Parameter and result IR types of open frames.
     block_types: Vec<Type>,
     /// Saved `if` parameters, for the else arm.
@@ -166,12 +165,10 @@ impl FuncTranslator {
         env.before_function(&mut b, index)?;
 
         // Locals: the parameters, then the declared locals (zero).
-        self.local_types.clear();
         for (i, &t) in ty.params.iter().enumerate() {
             let var = b.declare_var(t.ir_type(ptr));
             let v = b.block_params(entry)[nspecial + i];
             b.def_var(var, v);
-            self.local_types.push(t);
         }
         let mut locals = body.get_locals_reader()?;
         for _ in 0..locals.get_count() {
@@ -184,8 +181,7 @@ impl FuncTranslator {
             for _ in 0..count {
                 let var = b.declare_var(irt);
                 b.def_var(var, zero);
-                self.local_types.push(t);
-            }
+                }
         }
 
         // The function body is a block whose `next` returns.
@@ -212,7 +208,6 @@ impl FuncTranslator {
 
         let multi_memory = validator.features().contains(wasmparser::WasmFeatures::MULTI_MEMORY);
         let mut reader = body.get_operators_reader()?;
-        let mut end_offset = body_offset;
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset()?;
             validator.op(offset, &op)?;
@@ -223,7 +218,6 @@ impl FuncTranslator {
                 // Without multi-memory the memory index is a single zero byte.
                 return Err(WasmError::invalid(offset + 1, "zero byte expected"));
             }
-            end_offset = offset;
             b.set_srcloc(SourceLoc(offset as u32));
             let reachable = self.reachable;
             let mut st = State {
@@ -242,7 +236,6 @@ impl FuncTranslator {
             }
         }
         reader.finish()?;
-        let _ = end_offset;
         self.allocs = Some(validator.into_allocations());
         b.finalize().map_err(|e| {
             WasmError::internal(format!("function {index}: the translated IR is malformed: {e}"))

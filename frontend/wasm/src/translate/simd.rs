@@ -21,7 +21,7 @@ use kiln_ir::types::{self, Type};
 use kiln_ir::{InstBuilder, Value};
 use wasmparser::{MemArg, Operator};
 
-use types::{F32, F32X4, F64, F64X2, I8, I8X16, I16, I16X8, I32, I32X4, I64, I64X2};
+use types::{F32X4, F64X2, I8, I8X16, I16, I16X8, I32, I32X4, I64, I64X2};
 
 fn vflags() -> MemFlags {
     MemFlags::new().with_endianness(Endianness::Little)
@@ -566,6 +566,5 @@ pub(super) fn translate_simd<E: FuncEnvironment + ?Sized>(
             return Err(WasmError::unsupported(offset, format!("operator {name}")));
         }
     }
-    let _ = (F32, F64);
     Ok(())
 }
