@@ -6,7 +6,8 @@
 //! the FileCheck directives the textual tests use. [`interpret_files`] and [`bench`] hold
 //! the logic of the `clif-util interpret` and `clif-util bench` subcommands, [`opt_files`] that of
 //! `clif-util opt`; [`jit_run`]
-//! executes run lines on compiled code.
+//! executes run lines on compiled code. [`wast`] runs WebAssembly spec tests (`clif-util wasm
+//! wast`) on `kiln_wasm`'s reference runtime.
 
 #![warn(missing_docs)]
 
@@ -19,3 +20,5 @@ pub mod native;
 pub mod opt_files;
 pub mod runner;
 pub mod subtest;
+pub mod wasm_cmd;
+pub mod wast;

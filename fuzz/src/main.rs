@@ -9,6 +9,12 @@
 //! - `check FILE…`: run the `; run:` lines of runtests in the interpreter and compiled under
 //!   every configuration.
 //!
+//! - `wasm-compile --seed S --count N [--seconds T]`: `wasm-smith` modules (every implemented
+//!   proposal) must translate and compile without panicking (`kiln_fuzz::wasm`).
+//! - `wasm-diff --seed S --count N [--seconds T]`: run the exports of generated modules in
+//!   Kiln and in `wasmi`, comparing results, traps, memories and globals. With `--seconds`,
+//!   cases continue past N until the time is up. Both end with `N passed, M failed`.
+//!
 //! A watchdog aborts the process (printing the case) if one case runs for more than a
 //! minute: compiled code that loops forever is a miscompile too.
 
@@ -36,6 +42,7 @@ fn usage() -> ExitCode {
     eprintln!("       kiln-fuzz probe");
     eprintln!("       kiln-fuzz print --seed S --case K");
     eprintln!("       kiln-fuzz check FILE.clif...   (run lines: interpreter and every configuration)");
+    eprintln!("       kiln-fuzz wasm-compile|wasm-diff --seed S --count N [--seconds T] [--verbose]");
     ExitCode::from(2)
 }
 
@@ -46,10 +53,11 @@ struct Opts {
     case: u64,
     save: String,
     verbose: bool,
+    seconds: u64,
 }
 
 fn parse_opts(args: &[String]) -> Option<Opts> {
-    let mut o = Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false };
+    let mut o = Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false, seconds: 0 };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -58,6 +66,7 @@ fn parse_opts(args: &[String]) -> Option<Opts> {
             "--from" => o.from = it.next()?.parse().ok()?,
             "--case" => o.case = it.next()?.parse().ok()?,
             "--save" => o.save = it.next()?.clone(),
+            "--seconds" => o.seconds = it.next()?.parse().ok()?,
             "--verbose" | "-v" => o.verbose = true,
             _ => return None,
         }
@@ -236,6 +245,58 @@ fn check_files(paths: &[String]) -> ExitCode {
     if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+/// `wasm-compile` / `wasm-diff`: run `case` on seeded inputs; a panic is a failure too.
+fn wasm_cases(o: &Opts, what: &str, case: fn(&[u8]) -> kiln_fuzz::wasm::Outcome) -> ExitCode {
+    use kiln_fuzz::wasm::Outcome;
+    start_watchdog();
+    let start = Instant::now();
+    let (mut passed, mut failed, mut skipped, mut calls) = (0u64, 0u64, 0u64, 0usize);
+    let mut reasons: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut k = o.from;
+    loop {
+        let more = if o.seconds > 0 { start.elapsed().as_secs() < o.seconds } else { k < o.from + o.count };
+        if !more {
+            break;
+        }
+        let data = seeded_bytes(o.seed, k);
+        if let Ok(mut g) = CURRENT.lock() {
+            *g = format!("kiln-fuzz {what} --seed {} --from {k} --count 1", o.seed);
+        }
+        STARTED.store(now_ms(), Ordering::Relaxed);
+        let r = std::panic::catch_unwind(|| case(&data));
+        STARTED.store(0, Ordering::Relaxed);
+        match r {
+            Ok(Outcome::Agreed(n)) => {
+                passed += 1;
+                calls += n;
+            }
+            Ok(Outcome::Skipped(why)) => {
+                skipped += 1;
+                let key: String = why.chars().take(60).collect();
+                *reasons.entry(key).or_default() += 1;
+            }
+            Ok(Outcome::Mismatch(m)) => {
+                failed += 1;
+                println!("=== FAILURE: seed {} case {k} (kiln-fuzz {what} --seed {} --from {k} --count 1):\n{m}", o.seed, o.seed);
+            }
+            Err(_) => {
+                failed += 1;
+                println!("=== PANIC: seed {} case {k} (kiln-fuzz {what} --seed {} --from {k} --count 1)", o.seed, o.seed);
+            }
+        }
+        if o.verbose && k % 100 == 0 {
+            eprintln!("case {k}: {passed} passed, {failed} failed, {skipped} skipped, {:.0} s", start.elapsed().as_secs_f64());
+        }
+        k += 1;
+    }
+    println!("{what}: cases {}..{k} of seed {} in {:.1} s; {calls} export calls compared", o.from, o.seed, start.elapsed().as_secs_f64());
+    for (r, n) in &reasons {
+        println!("  skipped {n}: {r}");
+    }
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else { return usage() };
@@ -247,6 +308,8 @@ fn main() -> ExitCode {
         "differential" => differential(&opts),
         "probe" => probe(),
         "print" => print_case(&opts),
+        "wasm-compile" => wasm_cases(&opts, "wasm-compile", kiln_fuzz::wasm::compile_module),
+        "wasm-diff" => wasm_cases(&opts, "wasm-diff", kiln_fuzz::wasm::differential),
         _ => usage(),
     }
 }

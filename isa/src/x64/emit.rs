@@ -1337,12 +1337,13 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
             enc_vex(sink, PP_66, MAP_0F38, w, 0xa9, ew(*dst), e(*src2), &rm, 0);
         }
         Inst::XmmRound { op, imm, src, dst } => {
-            regmem_trap(sink, src);
             let rm = regmem_rm(src, state);
             let d = ew(*dst);
             if !matches!(rm, Rm::Reg(s) if s == d) {
                 xorps_zero(sink, d);
             }
+            // The trap site is the rounding instruction itself (after the `xorps`).
+            regmem_trap(sink, src);
             let opc = if *op == RoundOp::Roundss { 0x0a } else { 0x0b };
             enc_sse(sink, PP_66, MAP_0F3A, false, opc, d, &rm, Some(*imm));
         }
