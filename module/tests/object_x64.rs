@@ -6,90 +6,11 @@
 //! and COFF, checked with the LLVM tools (they cannot be linked here).
 
 mod common;
+mod program;
 
 use common::*;
-use kiln_ir::settings::{Flags, TargetSpec};
-use kiln_ir::text::{ParseOptions, parse_test};
-use kiln_module::{DebugSource, Linkage, Module, ObjectModule};
+use program::build;
 use std::collections::HashMap;
-
-/// The program. `main` prints the greeting, bumps `counter` by 5, calls `table[0]`
-/// (`twice`) on it, prints `table[1]` (the greeting from its second byte) and returns
-/// `twice(twice(counter))` = 20 as the exit code.
-const PROGRAM: &str = r#"test compile
-function %twice(i64) -> i64 system_v {
-block0(v0: i64):
-    v1 = iadd v0, v0
-    return v1
-}
-
-function %main(i32, i64) -> i32 system_v {
-    sig0 = (i64) -> i32 system_v
-    sig1 = (i64) -> i64 system_v
-    fn0 = %puts sig0
-    fn1 = colocated %twice sig1
-    gv0 = symbol colocated %greeting
-    gv1 = symbol colocated %counter
-    gv2 = symbol colocated %table
-block0(v0: i32, v1: i64):
-    v2 = symbol_value.i64 gv0
-    v3 = call fn0(v2)
-    v4 = symbol_value.i64 gv1
-    v5 = load.i64 v4
-    v6 = iconst.i64 5
-    v7 = iadd v5, v6
-    store v7, v4
-    v8 = symbol_value.i64 gv2
-    v9 = load.i64 v8
-    v10 = load.i64 v4
-    v11 = call_indirect sig1, v9(v10)
-    v12 = load.i64 v8+8
-    v13 = call fn0(v12)
-    v14 = call fn1(v11)
-    v15 = ireduce.i32 v14
-    return v15
-}
-"#;
-
-/// The functions of [`PROGRAM`], with source locations set to their lines.
-fn functions() -> Vec<kiln_ir::Function> {
-    let t = parse_test(PROGRAM, &ParseOptions::default()).expect("parse");
-    t.functions
-        .into_iter()
-        .map(|(mut f, d)| {
-            d.map.set_srclocs_to_lines(&mut f);
-            f
-        })
-        .collect()
-}
-
-/// Build the program as an object file for `triple` with shared settings `flags`.
-fn build(triple: &str, flags: &[&str]) -> (Vec<u8>, HashMap<String, String>) {
-    let mut f = Flags::new();
-    for w in flags {
-        f.set_word(w).unwrap();
-    }
-    let spec = TargetSpec::parse(triple, &[]).unwrap();
-    let isa = kiln_isa::lookup(&spec, f).unwrap();
-    let mut m = ObjectModule::new(isa).unwrap();
-    m.set_debug_source(DebugSource::new("program.clif"));
-    let funcs = functions();
-    let twice = m.declare_function("twice", Linkage::Local, &funcs[0].signature).unwrap();
-    let main = m.declare_function("main", Linkage::Export, &funcs[1].signature).unwrap();
-    m.declare_function("puts", Linkage::Import, &funcs[1].dfg.signatures[kiln_ir::SigRef::from_u32(0)]).unwrap();
-    program_data(&mut m, twice);
-
-    let mut disasm = HashMap::new();
-    for (id, func) in [twice, main].into_iter().zip(funcs) {
-        let name = func.name.to_string().trim_start_matches('%').to_string();
-        let mut ctx = kiln_codegen::Context::for_function(func);
-        ctx.want_disasm = true;
-        let code = ctx.compile(m.isa()).unwrap().clone();
-        disasm.insert(name, code.disasm.clone().expect("built with the disassembler"));
-        m.define_compiled(id, code).unwrap();
-    }
-    (m.finish().unwrap().emit().unwrap(), disasm)
-}
 
 /// Every instruction objdump shows for `func` (offset in the function, mnemonic) must be
 /// one Kiln's own disassembly shows at the same offset with the same mnemonic.
@@ -142,7 +63,7 @@ fn x86_64_elf_links_and_runs() {
     let cc = tool(&["cc", "gcc"], "gcc");
     let dir = scratch("x64-elf");
     for (tag, flags, link) in [("nopic", &["is_pic=0"][..], &["-no-pie"][..]), ("pic", &["is_pic=1"][..], &[][..])] {
-        let (bytes, disasm) = build("x86_64-unknown-linux-gnu", flags);
+        let (bytes, disasm) = build("x86_64-unknown-linux-gnu", flags).unwrap();
         let obj = dir.join(format!("prog-{tag}.o"));
         std::fs::write(&obj, &bytes).unwrap();
 
@@ -201,7 +122,7 @@ fn x86_64_macho_and_coff_are_well_formed() {
         ("x86_64-apple-darwin", "macho", "mach-o 64-bit x86-64"),
         ("x86_64-pc-windows-msvc", "coff", "coff-x86-64"),
     ] {
-        let (bytes, _) = build(triple, &["is_pic=0"]);
+        let (bytes, _) = build(triple, &["is_pic=0"]).unwrap();
         let obj = dir.join(format!("prog.{tag}.o"));
         std::fs::write(&obj, &bytes).unwrap();
         let dump = run(&objdump, &["-dr", s(&obj)]);
