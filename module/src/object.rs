@@ -322,7 +322,10 @@ impl ObjectModule {
                 let (symbol, extra) = if r.kind == Reloc::RiscvPCRelLo12I {
                     // The low part refers to its `auipc` (emitted just before it), through a
                     // local label there; the label's high part has the target.
-                    (self.pcrel_hi_label(f.offset + r.offset as u64 - 4), 0)
+                    let auipc = r.offset.checked_sub(4).ok_or_else(|| {
+                        ModuleError::Relocation("a %pcrel_lo relocation without its auipc before it".into())
+                    })?;
+                    (self.pcrel_hi_label(f.offset + auipc as u64), 0)
                 } else {
                     let (sym, local) = self.target_symbol(&r.target)?;
                     self.reloc_symbol(sym, local, is_got_or_plt(r.kind))
