@@ -16,7 +16,7 @@ use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
-use kiln_isa::x64::emit::{EmitInfo, X64Branches};
+use kiln_isa::x64::emit::{EmitInfo, Sink};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::print::print_inst;
 use kiln_isa::x64::regs::{gpr, xmm};
@@ -126,13 +126,13 @@ fn info() -> EmitInfo {
 }
 
 fn emit(inst: &Inst, info: &EmitInfo) -> FinishedCode {
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     buf.reserve_labels(1);
     buf.bind_label(MachLabel(0));
     let mut state = EmitState::default();
     inst.emit(&mut buf, info, &mut state);
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).expect("finish");
+    buf.finish(&mut out).expect("finish");
     out.bytes.truncate(out.code_size as usize);
     out
 }
@@ -841,11 +841,11 @@ fn stack_amodes_resolve_against_the_frame() {
     ] {
         let a = Inst::Load { size: OperandSize::S64, mem: Mem::stack(mode), dst: gw(1) };
         let b = Inst::Load { size: OperandSize::S64, mem: mem(Amode::ImmReg { disp, base: g(4) }), dst: gw(1) };
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         let mut state = EmitState { frame: frame.clone(), ..Default::default() };
         a.emit(&mut buf, &info, &mut state);
         let mut out = FinishedCode::default();
-        buf.finish::<X64Branches>(&mut out).unwrap();
+        buf.finish(&mut out).unwrap();
         assert_eq!(out.bytes, emit(&b, &info).bytes, "{mode:?}");
         assert!(print_inst(&a).contains(match mode {
             StackAMode::Slot(_) => "slot+",
@@ -860,7 +860,7 @@ fn stack_amodes_resolve_against_the_frame() {
 fn trap_sites_and_relocations() {
     let info = info();
     let m = Mem::new(Amode::ImmReg { disp: 0, base: g(8) }, Some(TrapCode::HEAP_OUT_OF_BOUNDS));
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState::default();
     Inst::Nop { len: 3 }.emit(&mut buf, &info, &mut state);
     Inst::LockCmpxchg { size: OperandSize::S16, replacement: g(1), expected: g(0), mem: m, dst_old: gw(0) }
@@ -892,7 +892,7 @@ fn trap_sites_and_relocations() {
     }
     .emit(&mut buf, &info, &mut state);
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).unwrap();
+    buf.finish(&mut out).unwrap();
     assert_eq!(out.traps[0].offset, 3);
     assert_eq!(out.traps[0].code, TrapCode::HEAP_OUT_OF_BOUNDS);
     assert_eq!(&out.bytes[3..8], &[0x66, 0xf0, 0x41, 0x0f, 0xb1]);
@@ -918,14 +918,14 @@ fn as_bytes(text: &str) -> Option<Vec<u8>> {
 fn emit_with(
     frame: FrameLayout,
     flags: Flags,
-    f: impl FnOnce(&mut MachBuffer, &EmitInfo, &mut EmitState),
+    f: impl FnOnce(&mut Sink, &EmitInfo, &mut EmitState),
 ) -> FinishedCode {
     let info = EmitInfo::new(flags, IsaFlags::new(Arch::X86_64));
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState { frame, ..Default::default() };
     f(&mut buf, &info, &mut state);
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).expect("finish");
+    buf.finish(&mut out).expect("finish");
     out
 }
 

@@ -14,7 +14,7 @@ use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
-use kiln_isa::x64::emit::{EmitInfo, X64Branches};
+use kiln_isa::x64::emit::{EmitInfo, Sink};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::regs::{gpr, gpr_preg, xmm, xmm_preg};
 use smallvec::smallvec;
@@ -110,7 +110,7 @@ impl Jit {
 
 /// An emission context.
 struct Asm {
-    buf: MachBuffer,
+    buf: Sink,
     info: EmitInfo,
     state: EmitState,
 }
@@ -122,9 +122,10 @@ impl Asm {
     fn with(flags: Flags, frame: FrameLayout) -> Asm {
         let mut isa = IsaFlags::new(Arch::X86_64);
         isa.set_word("has_avx").unwrap();
+        let info = EmitInfo::new(flags, isa);
         Asm {
-            buf: MachBuffer::new(),
-            info: EmitInfo::new(flags, isa),
+            buf: MachBuffer::new(info.clone()),
+            info,
             state: EmitState { frame, ..Default::default() },
         }
     }
@@ -148,7 +149,7 @@ impl Asm {
     }
     fn finish(self) -> Jit {
         let mut out = FinishedCode::default();
-        self.buf.finish::<X64Branches>(&mut out).expect("finish");
+        self.buf.finish(&mut out).expect("finish");
         let len = out.bytes.len().max(1).next_multiple_of(4096);
         unsafe {
             let p = libc::mmap(

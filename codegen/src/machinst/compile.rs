@@ -35,7 +35,7 @@ where
     scratch.block_order.compute(func, domtree, &|term| call_uses_return_area::<S>(func, term, flags));
     let abi = Callee::new::<S>(func, flags)?;
     let lower = Lower::new(func, flags, abi, &scratch.block_order);
-    let (vcode, abi) = lower.lower(backend, &scratch.block_order)?;
+    let (mut vcode, abi) = lower.lower(backend, &scratch.block_order)?;
     let vcode_text = want_vcode.then(|| vcode.show());
 
     let env = S::machine_env(flags);
@@ -62,11 +62,11 @@ where
     let clobbered = clobbered_regs(&vcode, out);
     let frame = abi.frame_layout::<S>(flags, clobbered, out.num_spillslots, 8);
     let frame_size = frame.frame_below_fp() + frame.setup_area_size;
-    let mut buf = MachBuffer::new();
-    emit::<B::MInst, S>(&vcode, out, frame, info, &mut buf)?;
+    let pool = core::mem::take(&mut vcode.constants);
+    let mut buf = MachBuffer::new(info.clone());
+    emit::<B::MInst, S>(&vcode, out, frame, info, pool, &mut buf)?;
     let mut finished = FinishedCode::default();
-    buf.finish::<<B::MInst as MachInstEmit>::Encoding>(&mut finished)
-        .map_err(|e| CodegenError::ImplLimitExceeded(format!("{e:?}")))?;
+    buf.finish(&mut finished).map_err(|e| CodegenError::ImplLimitExceeded(e.to_string()))?;
     Ok(CompiledCode { buffer: finished, frame_size, vcode: vcode_text, disasm: None, alignment: function_alignment })
 }
 

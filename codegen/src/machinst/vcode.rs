@@ -9,13 +9,12 @@
 //! arrays are contiguous and allocation-free per instruction.
 
 use crate::machinst::abi::{AbiSpec, FrameLayout, StackAMode};
-use crate::machinst::buffer::{BranchEncoding, MachBuffer};
+use crate::machinst::buffer::{ConstantPool, MachBuffer, MachEncoder};
 use crate::machinst::reg::{AllocationRewriter, OperandCollector, PHYS_BASE};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
 use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PRegSet, RegClass, VReg};
-use smallvec::SmallVec;
 use std::fmt::Write;
 
 /// A VCode function.
@@ -41,9 +40,9 @@ pub struct VCode<I: MachInst> {
     pub vreg_types: Vec<Type>,
     /// Is each block cold?
     pub cold: Vec<bool>,
-    /// Constant-pool entries created by the lowering: entry `i` is label
-    /// `num_blocks + i`.
-    pub constants: Vec<(SmallVec<[u8; 16]>, u32)>,
+    /// The constant pool the lowering started: entry `i` is label `num_blocks + i`.
+    /// Emission hands it to the buffer, which keeps adding to it.
+    pub constants: ConstantPool,
 }
 
 impl<I: MachInst> VCode<I> {
@@ -186,7 +185,7 @@ pub struct VCodeBuilder<I: MachInst> {
     /// vreg aliases: `alias[v] = target` (resolved when operands are collected).
     vreg_alias: Vec<u32>,
     cold: Vec<bool>,
-    constants: Vec<(SmallVec<[u8; 16]>, u32)>,
+    constants: ConstantPool,
 }
 
 impl<I: MachInst> VCodeBuilder<I> {
@@ -204,23 +203,16 @@ impl<I: MachInst> VCodeBuilder<I> {
             vreg_types,
             vreg_alias: Vec::new(),
             cold: vec![false; num_blocks],
-            constants: Vec::new(),
+            constants: ConstantPool::default(),
         }
     }
 
     /// The label of a constant-pool entry holding `bytes` (deduplicated), aligned to its
     /// size (at most 16).
     pub fn constant_label(&mut self, bytes: &[u8]) -> MachLabel {
-        let nblocks = self.rev_block_ranges.len();
+        let nblocks = self.rev_block_ranges.len() as u32;
         let align = bytes.len().next_power_of_two().clamp(1, 16) as u32;
-        let i = match self.constants.iter().position(|(d, _)| d.as_slice() == bytes) {
-            Some(i) => i,
-            None => {
-                self.constants.push((SmallVec::from_slice(bytes), align));
-                self.constants.len() - 1
-            }
-        };
-        MachLabel((nblocks + i) as u32)
+        MachLabel(nblocks + self.constants.insert(bytes, align))
     }
 
     /// Allocate a new virtual register for a value of register type `ty`.
@@ -415,17 +407,20 @@ impl crate::machinst::OperandVisitor for AliasResolver<'_> {
 
 /// The target's side of emission.
 pub trait MachInstEmit: MachInst {
-    /// Target information emission needs (ISA flags, shared flags).
-    type Info;
-    /// The target's branch encoding.
-    type Encoding: BranchEncoding;
+    /// The target's encoder: an instance built from its settings (shared and ISA flags),
+    /// with the encodings of its branches and label uses for the [`MachBuffer`].
+    type Info: MachEncoder;
     /// Emit this instruction (with physical registers).
-    fn emit(&self, sink: &mut MachBuffer, info: &Self::Info, state: &mut EmitState);
+    fn emit(&self, sink: &mut MachBuffer<Self::Info>, info: &Self::Info, state: &mut EmitState);
     /// Emit the prologue for `frame`.
-    fn emit_prologue(sink: &mut MachBuffer, info: &Self::Info, state: &mut EmitState);
+    fn emit_prologue(sink: &mut MachBuffer<Self::Info>, info: &Self::Info, state: &mut EmitState);
     /// Is this an unconditional jump to `target` with no other effect (so an otherwise
     /// empty block consisting of it can be skipped)?
     fn is_plain_jump(&self) -> Option<MachLabel>;
+    /// An upper bound of the bytes this instruction emits, counting the deferred items
+    /// (constants, trap stubs) it adds: the buffer emits an island before it when the
+    /// instruction could otherwise push a pending item out of reach.
+    fn worst_case_size(&self) -> u32;
 }
 
 /// State carried through emission.
@@ -451,19 +446,28 @@ impl EmitState {
     }
 }
 
-/// Emit allocated VCode into `sink`.
+/// Emit an island before something of at most `worst` bytes if a pending item would
+/// otherwise go out of reach (`fallthrough`: code runs into this point, so the island needs
+/// a jump around it).
+#[inline]
+fn island_check<E: MachEncoder>(sink: &mut MachBuffer<E>, worst: u32, fallthrough: bool) {
+    if sink.island_needed(worst) {
+        sink.emit_island(fallthrough);
+    }
+}
+
+/// Emit allocated VCode into `sink`, whose constant pool starts as the lowering's `pool`.
 pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
     vcode: &VCode<I>,
     out: &regalloc2::Output,
     frame: FrameLayout,
     info: &I::Info,
-    sink: &mut MachBuffer,
+    pool: ConstantPool,
+    sink: &mut MachBuffer<I::Info>,
 ) -> CodegenResult<()> {
     let nblocks = vcode.num_blocks();
-    sink.reserve_labels(nblocks + vcode.constants.len());
-    for (i, (data, align)) in vcode.constants.iter().enumerate() {
-        sink.define_constant(MachLabel((nblocks + i) as u32), data, *align);
-    }
+    sink.reserve_labels(nblocks);
+    sink.adopt_constants(pool, nblocks as u32);
     let spill_base = frame.stack_slots_size as i64;
     let mut state = EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default() };
 
@@ -504,8 +508,14 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
     let emitted: Vec<usize> = (0..nblocks).filter(|&b| !skip[b]).collect();
 
     let mut scratch_inst;
+    // Does code run into the current position (false after a return or an unconditional
+    // jump: a free place for an island)?
+    let mut fallthrough = true;
     for (k, &b) in emitted.iter().enumerate() {
         state.next_block = emitted.get(k + 1).map(|&n| MachLabel(n as u32));
+        if !fallthrough && sink.island_wanted() {
+            sink.emit_island(false);
+        }
         sink.bind_label(MachLabel(b as u32));
         if b == 0 {
             I::emit_prologue(sink, info, &mut state);
@@ -515,13 +525,6 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
                 regalloc2::InstOrEdit::Inst(i) => {
                     let idx = i.index();
                     let loc = vcode.srclocs[idx];
-                    if loc != state.cur_srcloc {
-                        sink.end_srcloc();
-                        if !loc.is_default() {
-                            sink.start_srcloc(loc);
-                        }
-                        state.cur_srcloc = loc;
-                    }
                     scratch_inst = vcode.insts[idx].clone();
                     let mut rw = AllocationRewriter { allocs: out.inst_allocs(i).iter() };
                     scratch_inst.get_operands(&mut rw);
@@ -530,10 +533,24 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
                     {
                         continue;
                     }
+                    island_check(sink, scratch_inst.worst_case_size(), true);
+                    if loc != state.cur_srcloc {
+                        sink.end_srcloc();
+                        if !loc.is_default() {
+                            sink.start_srcloc(loc);
+                        }
+                        state.cur_srcloc = loc;
+                    }
                     scratch_inst.emit(sink, info, &mut state);
+                    fallthrough = match scratch_inst.is_term() {
+                        MachTerminator::None => true,
+                        MachTerminator::Ret => false,
+                        MachTerminator::Branch => !sink.ends_in_unconditional_branch(),
+                    };
                 }
                 regalloc2::InstOrEdit::Edit(Edit::Move { from, to }) => {
                     emit_move::<I, S>(*from, *to, spill_base, sink, info, &mut state)?;
+                    fallthrough = true;
                 }
             }
         }
@@ -550,7 +567,7 @@ fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
     from: Allocation,
     to: Allocation,
     spill_base: i64,
-    sink: &mut MachBuffer,
+    sink: &mut MachBuffer<I::Info>,
     info: &I::Info,
     state: &mut EmitState,
 ) -> CodegenResult<()> {
@@ -575,6 +592,7 @@ fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
         }
         (None, None) => return Err(CodegenError::Regalloc("stack-to-stack move".into())),
     };
+    island_check(sink, inst.worst_case_size(), true);
     inst.emit(sink, info, state);
     Ok(())
 }
