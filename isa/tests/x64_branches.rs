@@ -4,10 +4,10 @@
 //! immediates.
 
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, MachEncoder};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::vcode::MachInstEmit;
 use kiln_codegen::machinst::{MachLabel, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
-use kiln_isa::x64::emit::{EmitInfo, Sink, X64Branch, X64LabelUse};
+use kiln_isa::x64::emit::{EmitInfo, EmitState, Sink, X64Branch, X64LabelUse};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::regs::gpr;
 
@@ -136,7 +136,7 @@ fn rip_relative_with_immediate() {
         imm: 0x1122_3344,
         mem: Mem::new(Amode::RipRelative { label: l }, None),
     };
-    inst.emit(&mut b, &info(), &mut st);
+    inst.emit(&mut b, &info(), &mut st).unwrap();
     let len = b.data_len();
     b.put_data(&[0xcc; 100]);
     b.bind_label(l);
@@ -160,7 +160,7 @@ fn jump_table_entries_are_table_relative() {
         default,
         targets: targets.clone().into_boxed_slice(),
     };
-    inst.emit(&mut b, &info(), &mut st);
+    inst.emit(&mut b, &info(), &mut st).unwrap();
     let table_end = b.data_len();
     for t in &targets {
         b.put_data(&[0x90; 50]);
@@ -184,7 +184,7 @@ fn fallthrough_elision() {
         let mut b = buffer();
         b.reserve_labels(3);
         let mut st = EmitState { next_block: next, ..Default::default() };
-        inst.emit(&mut b, &info(), &mut st);
+        inst.emit(&mut b, &info(), &mut st).unwrap();
         b.bind_label(MachLabel(0));
         b.bind_label(MachLabel(1));
         b.bind_label(MachLabel(2));

@@ -12,11 +12,11 @@
 use capstone::prelude::*;
 use kiln_codegen::machinst::abi::{FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, Reloc, RelocTarget};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::vcode::MachInstEmit;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
-use kiln_isa::x64::emit::{EmitInfo, Sink};
+use kiln_isa::x64::emit::{EmitInfo, EmitState, Sink};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::print::print_inst;
 use kiln_isa::x64::regs::{gpr, xmm};
@@ -130,7 +130,7 @@ fn emit(inst: &Inst, info: &EmitInfo) -> FinishedCode {
     buf.reserve_labels(1);
     buf.bind_label(MachLabel(0));
     let mut state = EmitState::default();
-    inst.emit(&mut buf, info, &mut state);
+    inst.emit(&mut buf, info, &mut state).unwrap();
     let mut out = FinishedCode::default();
     buf.finish(&mut out).expect("finish");
     out.bytes.truncate(out.code_size as usize);
@@ -843,7 +843,7 @@ fn stack_amodes_resolve_against_the_frame() {
         let b = Inst::Load { size: OperandSize::S64, mem: mem(Amode::ImmReg { disp, base: g(4) }), dst: gw(1) };
         let mut buf = MachBuffer::new(info.clone());
         let mut state = EmitState { frame: frame.clone(), ..Default::default() };
-        a.emit(&mut buf, &info, &mut state);
+        a.emit(&mut buf, &info, &mut state).unwrap();
         let mut out = FinishedCode::default();
         buf.finish(&mut out).unwrap();
         assert_eq!(out.bytes, emit(&b, &info).bytes, "{mode:?}");
@@ -862,9 +862,9 @@ fn trap_sites_and_relocations() {
     let m = Mem::new(Amode::ImmReg { disp: 0, base: g(8) }, Some(TrapCode::HEAP_OUT_OF_BOUNDS));
     let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState::default();
-    Inst::Nop { len: 3 }.emit(&mut buf, &info, &mut state);
+    Inst::Nop { len: 3 }.emit(&mut buf, &info, &mut state).unwrap();
     Inst::LockCmpxchg { size: OperandSize::S16, replacement: g(1), expected: g(0), mem: m, dst_old: gw(0) }
-        .emit(&mut buf, &info, &mut state);
+        .emit(&mut buf, &info, &mut state).unwrap();
     let div_at = buf.data_len() as u32;
     Inst::Div {
         size: OperandSize::S64,
@@ -876,7 +876,7 @@ fn trap_sites_and_relocations() {
         dst_remainder: gw(2),
         trap: TrapCode::INTEGER_DIVISION_BY_ZERO,
     }
-    .emit(&mut buf, &info, &mut state);
+    .emit(&mut buf, &info, &mut state).unwrap();
     let call_at = buf.data_len() as u32;
     let name = RelocTarget::User { namespace: 0, index: 7 };
     Inst::Call {
@@ -890,7 +890,7 @@ fn trap_sites_and_relocations() {
             tail_stack_args: 0,
         }),
     }
-    .emit(&mut buf, &info, &mut state);
+    .emit(&mut buf, &info, &mut state).unwrap();
     let mut out = FinishedCode::default();
     buf.finish(&mut out).unwrap();
     assert_eq!(out.traps[0].offset, 3);
@@ -969,9 +969,9 @@ fn prologue_and_epilogue_match_the_frame_protocol() {
     ];
     for (frame, pop, pro, epi) in cases {
         let out = emit_with(frame.clone(), Flags::new(), |b, i, s| {
-            Inst::emit_prologue(b, i, s);
+            Inst::emit_prologue(b, i, s).unwrap();
         });
-        let out2 = emit_with(frame.clone(), Flags::new(), |b, i, s| rets(pop).emit(b, i, s));
+        let out2 = emit_with(frame.clone(), Flags::new(), |b, i, s| rets(pop).emit(b, i, s).unwrap());
         if let Some(want) = as_bytes(pro) {
             assert_eq!(hex(&out.bytes), hex(&want), "prologue {frame:?}");
         }
@@ -1016,7 +1016,7 @@ fn stack_limit_checks() {
     ];
     for (mut frame, sl, text) in cases {
         frame.stack_limit = Some(sl);
-        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| Inst::emit_prologue(b, i, s));
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| Inst::emit_prologue(b, i, s).unwrap());
         assert_eq!(out.traps.len(), 1, "{frame:?}");
         assert_eq!(out.traps[0].code, TrapCode::STACK_OVERFLOW);
         if let Some(want) = as_bytes(text) {
@@ -1044,7 +1044,7 @@ fn stack_probes() {
         ),
     ];
     for (n, text) in cases {
-        let out = emit_with(layout(&[], n, 0, true), probe.clone(), Inst::emit_prologue);
+        let out = emit_with(layout(&[], n, 0, true), probe.clone(), |b, i, s| Inst::emit_prologue(b, i, s).unwrap());
         if let Some(want) = as_bytes(text) {
             assert_eq!(hex(&out.bytes), hex(&want), "probes for {n}");
         }
@@ -1097,7 +1097,7 @@ fn return_call_sequences() {
         let colocated = matches!(dest, CallDest::Name { colocated: true, .. });
         let is_name = matches!(dest, CallDest::Name { .. });
         let inst = Inst::ReturnCall { info: call_info(dest, a_g) };
-        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| inst.emit(b, i, s));
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| inst.emit(b, i, s).unwrap());
         if let Some(want) = as_bytes(text) {
             assert_eq!(hex(&out.bytes), hex(&want), "{text}");
         }
@@ -1128,7 +1128,7 @@ fn try_call_jumps_to_the_normal_target_and_records_handlers() {
                 normal,
                 handlers: vec![(HandlerTag::Tag(7), handler), (HandlerTag::Default, handler)],
             });
-            Inst::Call { info }.emit(b, i, s);
+            Inst::Call { info }.emit(b, i, s).unwrap();
             b.bind_label(MachLabel(0));
             b.put1(0x90);
             b.bind_label(normal);

@@ -10,11 +10,11 @@
 
 use kiln_codegen::machinst::abi::{FrameLayout, StackAMode};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::vcode::MachInstEmit;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
-use kiln_isa::x64::emit::{EmitInfo, Sink};
+use kiln_isa::x64::emit::{EmitInfo, EmitState, Sink};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::regs::{gpr, gpr_preg, xmm, xmm_preg};
 use smallvec::smallvec;
@@ -130,11 +130,11 @@ impl Asm {
         }
     }
     fn i(&mut self, inst: Inst) -> &mut Self {
-        inst.emit(&mut self.buf, &self.info, &mut self.state);
+        inst.emit(&mut self.buf, &self.info, &mut self.state).unwrap();
         self
     }
     fn prologue(&mut self) -> &mut Self {
-        Inst::emit_prologue(&mut self.buf, &self.info, &mut self.state);
+        Inst::emit_prologue(&mut self.buf, &self.info, &mut self.state).unwrap();
         self
     }
     fn ret(&mut self) -> &mut Self {

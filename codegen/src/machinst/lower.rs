@@ -561,6 +561,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         if succ_idx == 0 {
                             backend.gen_try_call_normal_edge(&mut self, term)?;
                         } else {
+                            self.vcode.set_landing_pad(bidx);
                             // Each landing pad defines its own payload registers (SSA).
                             let cc = f
                                 .dfg
@@ -596,6 +597,11 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         backend.lower_branch(&mut self, term, &labels)?;
                         // Successors with their arguments (edge blocks take none here).
                         let succs = order.succs(bidx);
+                        if op == Opcode::BrTable {
+                            for &s in succs {
+                                self.vcode.set_indirect_target(s);
+                            }
+                        }
                         let dests = f.dfg.branch_destinations(term);
                         let mut all_args = Vec::with_capacity(succs.len());
                         for &s in succs {

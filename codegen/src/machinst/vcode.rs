@@ -40,6 +40,8 @@ pub struct VCode<I: MachInst> {
     pub vreg_types: Vec<Type>,
     /// Is each block cold?
     pub cold: Vec<bool>,
+    /// How each block is entered besides direct branches (see [`BlockFlags`]).
+    pub block_flags: Vec<BlockFlags>,
     /// The constant pool the lowering started: entry `i` is label `num_blocks + i`.
     /// Emission hands it to the buffer, which keeps adding to it.
     pub constants: ConstantPool,
@@ -185,6 +187,7 @@ pub struct VCodeBuilder<I: MachInst> {
     /// vreg aliases: `alias[v] = target` (resolved when operands are collected).
     vreg_alias: Vec<u32>,
     cold: Vec<bool>,
+    block_flags: Vec<BlockFlags>,
     constants: ConstantPool,
 }
 
@@ -203,6 +206,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             vreg_types,
             vreg_alias: Vec::new(),
             cold: vec![false; num_blocks],
+            block_flags: vec![BlockFlags::default(); num_blocks],
             constants: ConstantPool::default(),
         }
     }
@@ -239,6 +243,16 @@ impl<I: MachInst> VCodeBuilder<I> {
     /// Start collecting instructions of a block (blocks are processed last to first).
     pub fn start_block(&mut self) {
         self.cur_block_end = self.rev_insts.len() as u32;
+    }
+
+    /// Mark block `b` as entered through a jump table (an indirect branch).
+    pub fn set_indirect_target(&mut self, b: BlockIndex) {
+        self.block_flags[b.index()].indirect_target = true;
+    }
+
+    /// Mark block `b` as the landing pad of an exception handler.
+    pub fn set_landing_pad(&mut self, b: BlockIndex) {
+        self.block_flags[b.index()].landing_pad = true;
     }
 
     /// Finish block `b`, recording its range.
@@ -368,6 +382,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             branch_arg_starts,
             vreg_types: self.vreg_types,
             cold: self.cold,
+            block_flags: self.block_flags,
             constants: self.constants,
         })
     }
@@ -405,15 +420,63 @@ impl crate::machinst::OperandVisitor for AliasResolver<'_> {
     }
 }
 
+/// How a block is entered besides by direct branches: what a target's block-start hook
+/// may need (aarch64 BTI landing pads).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockFlags {
+    /// A jump table (an indirect branch) may enter it.
+    pub indirect_target: bool,
+    /// It is the landing pad of a `try_call`'s exception handler (entered by the unwinder).
+    pub landing_pad: bool,
+}
+
+/// The block whose start is being emitted, for [`MachInstEmit::emit_block_start`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct BlockStart {
+    /// Its label (bound at the current position).
+    pub label: MachLabel,
+    /// The function's entry (the prologue follows the hook).
+    pub entry: bool,
+    /// Is it cold?
+    pub cold: bool,
+    /// How else it is entered (merged over the empty blocks that jump to it and were
+    /// skipped).
+    pub flags: BlockFlags,
+}
+
 /// The target's side of emission.
 pub trait MachInstEmit: MachInst {
     /// The target's encoder: an instance built from its settings (shared and ISA flags),
     /// with the encodings of its branches and label uses for the [`MachBuffer`].
     type Info: MachEncoder;
+    /// What the target tracks during emission beyond [`EmitState`]'s shared part (riscv64:
+    /// the vector configuration known to be set; `()` if nothing).
+    type State: Default;
     /// Emit this instruction (with physical registers).
-    fn emit(&self, sink: &mut MachBuffer<Self::Info>, info: &Self::Info, state: &mut EmitState);
-    /// Emit the prologue for `frame`.
-    fn emit_prologue(sink: &mut MachBuffer<Self::Info>, info: &Self::Info, state: &mut EmitState);
+    fn emit(
+        &self,
+        sink: &mut MachBuffer<Self::Info>,
+        info: &Self::Info,
+        state: &mut EmitState<Self::State>,
+    ) -> CodegenResult<()>;
+    /// Emit the prologue for `state.frame` (at the start of the entry block, after
+    /// [`emit_block_start`](Self::emit_block_start)).
+    fn emit_prologue(
+        sink: &mut MachBuffer<Self::Info>,
+        info: &Self::Info,
+        state: &mut EmitState<Self::State>,
+    ) -> CodegenResult<()>;
+    /// Called at the start of every emitted block, right after its label is bound: landing
+    /// pads (BTI), forgetting state that does not hold across control flow. Default:
+    /// nothing.
+    fn emit_block_start(
+        _sink: &mut MachBuffer<Self::Info>,
+        _info: &Self::Info,
+        _state: &mut EmitState<Self::State>,
+        _block: &BlockStart,
+    ) -> CodegenResult<()> {
+        Ok(())
+    }
     /// Is this an unconditional jump to `target` with no other effect (so an otherwise
     /// empty block consisting of it can be skipped)?
     fn is_plain_jump(&self) -> Option<MachLabel>;
@@ -423,20 +486,22 @@ pub trait MachInstEmit: MachInst {
     fn worst_case_size(&self) -> u32;
 }
 
-/// State carried through emission.
+/// State carried through emission: the shared part, and the target's own in `target`.
 #[derive(Default)]
-pub struct EmitState {
+pub struct EmitState<T> {
     /// The final frame layout.
     pub frame: FrameLayout,
     /// The label of the block emitted next (for fall-through elision).
     pub next_block: Option<MachLabel>,
     /// The current source location.
     pub cur_srcloc: SourceLoc,
+    /// The target's state.
+    pub target: T,
 }
 
-impl EmitState {
-    /// Resolve a stack address to (base is frame pointer?, offset). SP-relative offsets
-    /// assume the stack pointer does not move during the body.
+impl<T> EmitState<T> {
+    /// Resolve a stack address to its offset from the stack pointer, which does not move
+    /// during the body.
     pub fn stack_offset(&self, mem: StackAMode) -> i64 {
         match mem {
             StackAMode::IncomingArg(off) => self.frame.incoming_args_from_sp() as i64 + off,
@@ -469,7 +534,8 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
     sink.reserve_labels(nblocks);
     sink.adopt_constants(pool, nblocks as u32);
     let spill_base = frame.stack_slots_size as i64;
-    let mut state = EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default() };
+    let mut state =
+        EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default(), target: I::State::default() };
 
     // Which blocks are a lone unconditional jump with no allocator edits: skip them.
     let mut skip = vec![false; nblocks];
@@ -506,6 +572,23 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
         }
     }
     let emitted: Vec<usize> = (0..nblocks).filter(|&b| !skip[b]).collect();
+    // A skipped block's entries (jump tables, landing pads) enter the block it jumps to.
+    let mut flags = vcode.block_flags.clone();
+    for b in 0..nblocks {
+        if skip[b] && flags[b] != BlockFlags::default() {
+            let mut cur = b;
+            for _ in 0..nblocks {
+                if !skip[cur] {
+                    break;
+                }
+                let (s, _) = vcode.block_range(cur);
+                cur = vcode.insts[s].is_plain_jump().map_or(cur, |l| l.0 as usize);
+            }
+            let f = flags[b];
+            flags[cur].indirect_target |= f.indirect_target;
+            flags[cur].landing_pad |= f.landing_pad;
+        }
+    }
 
     let mut scratch_inst;
     // Does code run into the current position (false after a return or an unconditional
@@ -516,9 +599,12 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
         if !fallthrough && sink.island_wanted() {
             sink.emit_island(false);
         }
-        sink.bind_label(MachLabel(b as u32));
+        let label = MachLabel(b as u32);
+        sink.bind_label(label);
+        let start = BlockStart { label, entry: b == 0, cold: vcode.cold[b], flags: flags[b] };
+        I::emit_block_start(sink, info, &mut state, &start)?;
         if b == 0 {
-            I::emit_prologue(sink, info, &mut state);
+            I::emit_prologue(sink, info, &mut state)?;
         }
         for ie in out.block_insts_and_edits(vcode, RBlock::new(b)) {
             match ie {
@@ -541,7 +627,7 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
                         }
                         state.cur_srcloc = loc;
                     }
-                    scratch_inst.emit(sink, info, &mut state);
+                    scratch_inst.emit(sink, info, &mut state)?;
                     fallthrough = match scratch_inst.is_term() {
                         MachTerminator::None => true,
                         MachTerminator::Ret => false,
@@ -569,7 +655,7 @@ fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
     spill_base: i64,
     sink: &mut MachBuffer<I::Info>,
     info: &I::Info,
-    state: &mut EmitState,
+    state: &mut EmitState<I::State>,
 ) -> CodegenResult<()> {
     let inst = match (from.as_reg(), to.as_reg()) {
         (Some(f), Some(t)) => {
@@ -593,6 +679,5 @@ fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
         (None, None) => return Err(CodegenError::Regalloc("stack-to-stack move".into())),
     };
     island_check(sink, inst.worst_case_size(), true);
-    inst.emit(sink, info, state);
-    Ok(())
+    inst.emit(sink, info, state)
 }

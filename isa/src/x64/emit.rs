@@ -17,7 +17,8 @@ use crate::x64::regs::enc;
 use crate::x64::settings::X64Settings;
 use kiln_codegen::machinst::abi::{StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{Form, MachBuffer, MachEncoder, Reloc};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::vcode::{self, MachInstEmit};
+use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::function::SourceLoc;
 use kiln_ir::settings::{Flags, IsaFlags};
@@ -168,6 +169,9 @@ impl MachEncoder for EmitInfo {
 
 /// The code buffer of an x86-64 function.
 pub type Sink = MachBuffer<EmitInfo>;
+
+/// The emission state of an x86-64 function (no target-specific part).
+pub type EmitState = vcode::EmitState<()>;
 
 // ---------------------------------------------------------------------------------------
 // Low-level encoding.
@@ -641,13 +645,15 @@ fn call_handlers(info: &CallInfo) -> Vec<(kiln_codegen::machinst::buffer::Handle
 
 impl MachInstEmit for Inst {
     type Info = EmitInfo;
+    type State = ();
 
-    fn emit(&self, sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
+    fn emit(&self, sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
         emit_inst(self, sink, info, state)
     }
 
-    fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
-        emit_prologue(sink, info, state)
+    fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+        emit_prologue(sink, info, state);
+        Ok(())
     }
 
     fn is_plain_jump(&self) -> Option<MachLabel> {
@@ -1080,7 +1086,7 @@ fn emit_cvt_float_to_int(
     sink.bind_label(done);
 }
 
-fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitState) {
+fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
     match inst {
         Inst::Nop { len } => {
             let mut left = *len as usize;
@@ -1098,7 +1104,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
                     mem_trap(sink, m);
                     mem_rm(m, state)
                 }
-                RegMemImm::Imm(_) => panic!("andn has no immediate form (lowering invariant)"),
+                RegMemImm::Imm(_) => return Err(CodegenError::Other("andn has no immediate form".into())),
             };
             enc_vex(sink, PP_NONE, MAP_0F38, is64(*size), 0xf2, ew(*dst), e(*src1), &rm, 0);
         }
@@ -1649,6 +1655,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
         }
         Inst::Fence => sink.put_data(&[0x0f, 0xae, 0xf0]),
     }
+    Ok(())
 }
 
 /// The ModRM `/digit` of a shift or rotate.
