@@ -16,6 +16,7 @@ use kiln_codegen::machinst::vcode::MachInstEmit;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
+use kiln_isa::x64::abi::callee_save_layout;
 use kiln_isa::x64::emit::{EmitInfo, EmitState, Sink};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::print::print_inst;
@@ -827,7 +828,7 @@ fn stack_amodes_resolve_against_the_frame() {
         fixed_frame_storage_size: 48,
         stack_slots_size: 16,
         outgoing_args_size: 32,
-        clobbered_callee_saves: vec![kiln_isa::x64::regs::gpr_preg(3), kiln_isa::x64::regs::gpr_preg(12)],
+        callee_saves: callee_save_layout(&[kiln_isa::x64::regs::gpr_preg(3), kiln_isa::x64::regs::gpr_preg(12)]).0,
         has_frame: true,
         stack_bytes_to_pop: 0,
         stack_limit: None,
@@ -930,14 +931,15 @@ fn emit_with(
 }
 
 fn layout(saves: &[regalloc2::PReg], fixed: u32, outgoing: u32, has_frame: bool) -> FrameLayout {
+    let (callee_saves, clobber_size) = callee_save_layout(saves);
     FrameLayout {
         incoming_args_size: 0,
         setup_area_size: if has_frame { 16 } else { 8 },
-        clobber_size: saves.iter().map(|r| if r.class() == regalloc2::RegClass::Int { 8 } else { 16 }).sum(),
+        clobber_size,
         fixed_frame_storage_size: fixed,
         stack_slots_size: 0,
         outgoing_args_size: outgoing,
-        clobbered_callee_saves: saves.to_vec(),
+        callee_saves,
         has_frame,
         stack_bytes_to_pop: 0,
         stack_limit: None,

@@ -877,7 +877,7 @@ fn harness() -> Jit {
 }
 
 fn frame_with(saves: Vec<regalloc2::PReg>, fixed: u32, outgoing: u32) -> FrameLayout {
-    let clobber_size = saves.iter().map(|r| if r.class() == regalloc2::RegClass::Int { 8 } else { 16 }).sum::<u32>();
+    let (callee_saves, clobber_size) = kiln_isa::x64::abi::callee_save_layout(&saves);
     let mut f = FrameLayout {
         incoming_args_size: 0,
         setup_area_size: 16,
@@ -885,7 +885,7 @@ fn frame_with(saves: Vec<regalloc2::PReg>, fixed: u32, outgoing: u32) -> FrameLa
         fixed_frame_storage_size: fixed,
         stack_slots_size: 16,
         outgoing_args_size: outgoing,
-        clobbered_callee_saves: saves,
+        callee_saves,
         has_frame: true,
         stack_bytes_to_pop: 0,
         stack_limit: None,
@@ -900,7 +900,7 @@ fn frame_with(saves: Vec<regalloc2::PReg>, fixed: u32, outgoing: u32) -> FrameLa
 fn frame_fn(flags: Flags, frame: FrameLayout) -> Jit {
     let mut a = Asm::with(flags, frame.clone());
     a.prologue();
-    for r in &frame.clobbered_callee_saves {
+    for r in frame.callee_saves.iter().map(|s| s.reg) {
         if r.class() == regalloc2::RegClass::Int {
             a.i(Inst::Imm { size: OperandSize::S64, imm: 0xdead, dst: gw(r.hw_enc() as u8) });
         } else {

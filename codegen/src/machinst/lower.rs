@@ -31,6 +31,11 @@ use smallvec::SmallVec;
 pub trait LowerBackend {
     /// The target's instruction type.
     type MInst: MachInst;
+    /// The target's ABI object.
+    type Abi: AbiSpec<I = Self::MInst>;
+
+    /// The ABI object (built from the shared flags, the ISA flags and the triple).
+    fn abi(&self) -> &Self::Abi;
 
     /// Lower one non-terminator instruction.
     fn lower(&self, ctx: &mut Lower<'_, Self::MInst>, inst: Inst) -> CodegenResult<()>;
@@ -83,8 +88,10 @@ pub struct Lower<'f, I: MachInst> {
     pub f: &'f Function,
     /// Shared settings.
     pub flags: &'f Flags,
-    /// The ABI state.
-    pub abi: Callee,
+    /// The target's ABI object.
+    pub abi: &'f dyn AbiSpec<I = I>,
+    /// The ABI state of the function.
+    pub callee: Callee,
     vcode: VCodeBuilder<I>,
     value_regs: SecondaryMap<Value, ValueRegs>,
     uses: SecondaryMap<Value, Uses>,
@@ -101,12 +108,15 @@ pub struct Lower<'f, I: MachInst> {
 
 impl<'f, I: MachInst> Lower<'f, I> {
     /// Set up lowering of `f`.
-    pub fn new(f: &'f Function, flags: &'f Flags, abi: Callee, order: &BlockLoweringOrder) -> Self {
+    pub fn new(f: &'f Function, abi: &'f dyn AbiSpec<I = I>, callee: Callee, order: &BlockLoweringOrder) -> Self {
+        let mut vcode = VCodeBuilder::new(order.len());
+        vcode.set_spillslot_sizes(abi);
         let mut l = Lower {
             f,
-            flags,
+            flags: abi.flags(),
             abi,
-            vcode: VCodeBuilder::new(order.len()),
+            callee,
+            vcode,
             value_regs: SecondaryMap::with_capacity(f.dfg.num_values()),
             uses: SecondaryMap::with_capacity(f.dfg.num_values()),
             color: SecondaryMap::with_capacity(f.dfg.num_insts()),
@@ -125,11 +135,11 @@ impl<'f, I: MachInst> Lower<'f, I> {
     /// (allocated on first request: returns are lowered before the entry block that
     /// receives the pointer). A tail call to a function with the same returns passes it on.
     pub fn ret_area_ptr(&mut self) -> CodegenResult<Reg> {
-        match self.abi.ret_area_ptr {
+        match self.callee.ret_area_ptr {
             Some(r) => Ok(r),
             None => {
                 let r = self.alloc_tmp(types::I64)?.to_reg();
-                self.abi.ret_area_ptr = Some(r);
+                self.callee.ret_area_ptr = Some(r);
                 Ok(r)
             }
         }
@@ -341,14 +351,14 @@ impl<'f, I: MachInst> Lower<'f, I> {
     /// Move call arguments into place for a call with signature `csig`: register
     /// arguments are returned as (vreg, preg) uses for the call instruction (extended if
     /// the signature asks), stack arguments are stored to the outgoing area now.
-    pub fn gen_call_args<S: AbiSpec<I = I>>(
+    pub fn gen_call_args(
         &mut self,
         csig: &ComputedSig,
         args: &[Value],
         ret_area: Option<Reg>,
     ) -> CodegenResult<SmallVec<[(Reg, PReg); 8]>> {
         let mut uses = SmallVec::new();
-        self.abi.accumulate_outgoing_args_size(csig.stack_arg_space + csig.stack_ret_space);
+        self.callee.accumulate_outgoing_args_size(csig.stack_arg_space + csig.stack_ret_space);
         let mut ai = 0usize;
         for (i, loc) in csig.args.iter().enumerate() {
             let regs = if Some(i) == csig.stack_ret_arg {
@@ -364,13 +374,13 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         let r = regs.reg(k.min(regs.len() - 1));
                         match *slot {
                             ABIArgSlot::Reg { reg, ty, extension } => {
-                                let r = self.extend_for_abi::<S>(r, ty, extension)?;
+                                let r = self.extend_for_abi(r, ty, extension)?;
                                 uses.push((r, reg));
                             }
                             ABIArgSlot::Stack { offset, ty, extension } => {
-                                let r = self.extend_for_abi::<S>(r, ty, extension)?;
+                                let r = self.extend_for_abi(r, ty, extension)?;
                                 let sty = if extension != ArgumentExtension::None { types::I64 } else { ty };
-                                self.emit(S::gen_store_stack(StackAMode::OutgoingArg(offset), r, sty));
+                                self.emit(self.abi.gen_store_stack(StackAMode::OutgoingArg(offset), r, sty));
                             }
                         }
                     }
@@ -383,13 +393,13 @@ impl<'f, I: MachInst> Lower<'f, I> {
         Ok(uses)
     }
 
-    fn extend_for_abi<S: AbiSpec<I = I>>(&mut self, r: Reg, ty: Type, ext: ArgumentExtension) -> CodegenResult<Reg> {
+    fn extend_for_abi(&mut self, r: Reg, ty: Type, ext: ArgumentExtension) -> CodegenResult<Reg> {
         let bits = ty.bits();
         if ext == ArgumentExtension::None || !ty.is_int() || bits >= 64 {
             return Ok(r);
         }
         let dst = self.alloc_tmp(types::I64)?;
-        self.emit(S::gen_extend(dst, r, ext == ArgumentExtension::Sext, bits as u8, 64));
+        self.emit(self.abi.gen_extend(dst, r, ext == ArgumentExtension::Sext, bits as u8, 64));
         Ok(dst.to_reg())
     }
 
@@ -414,7 +424,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
     }
 
     /// Load the stack return values of a call from its return area (after the call).
-    pub fn gen_call_stack_rets<S: AbiSpec<I = I>>(
+    pub fn gen_call_stack_rets(
         &mut self,
         csig: &ComputedSig,
         results: &[ValueRegs],
@@ -425,7 +435,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                 for (k, slot) in slots.iter().enumerate() {
                     if let ABIArgSlot::Stack { offset, ty, .. } = *slot {
                         let mem = StackAMode::OutgoingArg(ret_area_base + offset);
-                        self.emit(S::gen_load_stack(mem, Writable::from_reg(regs.reg(k)), ty));
+                        self.emit(self.abi.gen_load_stack(mem, Writable::from_reg(regs.reg(k)), ty));
                     }
                 }
             }
@@ -435,8 +445,8 @@ impl<'f, I: MachInst> Lower<'f, I> {
 
     /// Emit the return of `values` from the function: register values become uses of the
     /// return pseudo-instruction, stack values are stored through the return-area pointer.
-    pub fn gen_return<S: AbiSpec<I = I>>(&mut self, values: &[Value]) -> CodegenResult<()> {
-        let csig = self.abi.sig.clone();
+    pub fn gen_return(&mut self, values: &[Value]) -> CodegenResult<()> {
+        let csig = self.callee.sig.clone();
         let mut rets = Vec::new();
         for (loc, &v) in csig.rets.iter().zip(values) {
             let regs = self.put_value_in_regs(v)?;
@@ -445,26 +455,26 @@ impl<'f, I: MachInst> Lower<'f, I> {
                     let r = regs.reg(k.min(regs.len() - 1));
                     match *slot {
                         ABIArgSlot::Reg { reg, ty, extension } => {
-                            let r = self.extend_for_abi::<S>(r, ty, extension)?;
+                            let r = self.extend_for_abi(r, ty, extension)?;
                             rets.push(RetPair { vreg: r, preg: reg });
                         }
                         ABIArgSlot::Stack { offset, ty, .. } => {
                             let base = self.ret_area_ptr()?;
-                            self.emit(S::gen_store_base_offset(base, offset as i32, r, ty));
+                            self.emit(self.abi.gen_store_base_offset(base, offset as i32, r, ty));
                         }
                     }
                 }
             }
         }
         let pop = if csig.call_conv == kiln_ir::signature::CallConv::Tail { csig.stack_arg_space } else { 0 };
-        self.emit(S::gen_rets(rets, pop));
+        self.emit(self.abi.gen_rets(rets, pop));
         Ok(())
     }
 
     /// Receive the function's arguments: register arguments are defined by the argument
     /// pseudo-instruction, stack arguments loaded, the return-area pointer saved.
-    pub fn gen_args_generic<S: AbiSpec<I = I>>(&mut self, params: &[ValueRegs]) -> CodegenResult<()> {
-        let csig = self.abi.sig.clone();
+    pub fn gen_args_generic(&mut self, params: &[ValueRegs]) -> CodegenResult<()> {
+        let csig = self.callee.sig.clone();
         let mut pairs = Vec::new();
         let mut loads = Vec::new();
         let mut pi = 0usize;
@@ -485,7 +495,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                                 pairs.push(ArgPair { vreg: Writable::from_reg(r), preg: reg })
                             }
                             ABIArgSlot::Stack { offset, ty, .. } => {
-                                loads.push(S::gen_load_stack(
+                                loads.push(self.abi.gen_load_stack(
                                     StackAMode::IncomingArg(offset),
                                     Writable::from_reg(r),
                                     ty,
@@ -495,11 +505,11 @@ impl<'f, I: MachInst> Lower<'f, I> {
                     }
                 }
                 ABIArg::StructArg { offset, .. } => {
-                    loads.push(S::gen_stack_addr(StackAMode::IncomingArg(*offset), Writable::from_reg(regs.reg(0))));
+                    loads.push(self.abi.gen_stack_addr(StackAMode::IncomingArg(*offset), Writable::from_reg(regs.reg(0))));
                 }
             }
         }
-        self.emit(S::gen_args(pairs));
+        self.emit(self.abi.gen_args(pairs));
         for l in loads {
             self.emit(l);
         }
@@ -652,7 +662,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
             self.vcode.end_block(bidx, order.is_cold(bidx));
         }
         let vcode = self.vcode.build()?;
-        Ok((vcode, self.abi))
+        Ok((vcode, self.callee))
     }
 
     fn try_call_values_for_edge(&mut self, term: Inst) -> CodegenResult<()> {

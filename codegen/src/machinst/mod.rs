@@ -80,6 +80,10 @@ pub trait MachInst: Clone + fmt::Debug + Sized + 'static {
     /// How this instruction ends a block.
     fn is_term(&self) -> MachTerminator;
 
+    /// Is this a call made by the framework's call lowering (its clobbers count toward the
+    /// caller's saves only as [`abi::AbiSpec::call_clobbers_to_save`] says)?
+    fn is_call(&self) -> bool;
+
     /// A register-to-register move of a value of type `ty`.
     fn gen_move(dst: Writable<Reg>, src: Reg, ty: Type) -> Self;
 

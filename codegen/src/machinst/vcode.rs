@@ -42,6 +42,8 @@ pub struct VCode<I: MachInst> {
     pub cold: Vec<bool>,
     /// How each block is entered besides direct branches (see [`BlockFlags`]).
     pub block_flags: Vec<BlockFlags>,
+    /// Spill-slot size of each register class (int, float, vector), in words.
+    spillslot_words: [u32; 3],
     /// The constant pool the lowering started: entry `i` is label `num_blocks + i`.
     /// Emission hands it to the buffer, which keeps adding to it.
     pub constants: ConstantPool,
@@ -156,11 +158,7 @@ impl<I: MachInst> regalloc2::Function for VCode<I> {
         self.vreg_types.len()
     }
     fn spillslot_size(&self, regclass: RegClass) -> usize {
-        match regclass {
-            RegClass::Int => 1,
-            // Vector registers hold up to 16 bytes: two 8-byte slots.
-            RegClass::Float | RegClass::Vector => 2,
-        }
+        self.spillslot_words[regclass as usize] as usize
     }
     fn multi_spillslot_named_by_last_slot(&self) -> bool {
         false
@@ -188,6 +186,7 @@ pub struct VCodeBuilder<I: MachInst> {
     vreg_alias: Vec<u32>,
     cold: Vec<bool>,
     block_flags: Vec<BlockFlags>,
+    spillslot_words: [u32; 3],
     constants: ConstantPool,
 }
 
@@ -207,6 +206,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             vreg_alias: Vec::new(),
             cold: vec![false; num_blocks],
             block_flags: vec![BlockFlags::default(); num_blocks],
+            spillslot_words: [1, 2, 2],
             constants: ConstantPool::default(),
         }
     }
@@ -243,6 +243,14 @@ impl<I: MachInst> VCodeBuilder<I> {
     /// Start collecting instructions of a block (blocks are processed last to first).
     pub fn start_block(&mut self) {
         self.cur_block_end = self.rev_insts.len() as u32;
+    }
+
+    /// Take the spill-slot sizes of each register class from the target's ABI.
+    pub fn set_spillslot_sizes(&mut self, abi: &dyn AbiSpec<I = I>) {
+        let word = abi.word_bytes().max(1);
+        for (k, rc) in [RegClass::Int, RegClass::Float, RegClass::Vector].into_iter().enumerate() {
+            self.spillslot_words[k] = abi.spillslot_bytes(rc).div_ceil(word).max(1);
+        }
     }
 
     /// Mark block `b` as entered through a jump table (an indirect branch).
@@ -383,6 +391,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             vreg_types: self.vreg_types,
             cold: self.cold,
             block_flags: self.block_flags,
+            spillslot_words: self.spillslot_words,
             constants: self.constants,
         })
     }
@@ -522,10 +531,11 @@ fn island_check<E: MachEncoder>(sink: &mut MachBuffer<E>, worst: u32, fallthroug
 }
 
 /// Emit allocated VCode into `sink`, whose constant pool starts as the lowering's `pool`.
-pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
+pub fn emit<I: MachInstEmit>(
     vcode: &VCode<I>,
     out: &regalloc2::Output,
     frame: FrameLayout,
+    abi: &dyn AbiSpec<I = I>,
     info: &I::Info,
     pool: ConstantPool,
     sink: &mut MachBuffer<I::Info>,
@@ -534,6 +544,7 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
     sink.reserve_labels(nblocks);
     sink.adopt_constants(pool, nblocks as u32);
     let spill_base = frame.stack_slots_size as i64;
+    let word = abi.word_bytes() as i64;
     let mut state =
         EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default(), target: I::State::default() };
 
@@ -635,7 +646,7 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
                     };
                 }
                 regalloc2::InstOrEdit::Edit(Edit::Move { from, to }) => {
-                    emit_move::<I, S>(*from, *to, spill_base, sink, info, &mut state)?;
+                    emit_move(*from, *to, spill_base, word, abi, sink, info, &mut state)?;
                     fallthrough = true;
                 }
             }
@@ -645,14 +656,19 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
     Ok(())
 }
 
-fn spill_mode(slot: regalloc2::SpillSlot, spill_base: i64) -> StackAMode {
-    StackAMode::Slot(spill_base + slot.index() as i64 * 8)
+/// The stack location of spill slot `slot` (slots are words; a vector register's slot
+/// spans several).
+fn spill_mode(slot: regalloc2::SpillSlot, spill_base: i64, word: i64) -> StackAMode {
+    StackAMode::Slot(spill_base + slot.index() as i64 * word)
 }
 
-fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
+#[allow(clippy::too_many_arguments)]
+fn emit_move<I: MachInstEmit>(
     from: Allocation,
     to: Allocation,
     spill_base: i64,
+    word: i64,
+    abi: &dyn AbiSpec<I = I>,
     sink: &mut MachBuffer<I::Info>,
     info: &I::Info,
     state: &mut EmitState<I::State>,
@@ -666,12 +682,12 @@ fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
         }
         (Some(f), None) => {
             let slot = to.as_stack().ok_or_else(|| CodegenError::Regalloc("move to a non-slot".into()))?;
-            S::gen_store_stack(spill_mode(slot, spill_base), Reg::phys(f), I::canonical_type_for_rc(f.class()))
+            abi.gen_store_stack(spill_mode(slot, spill_base, word), Reg::phys(f), I::canonical_type_for_rc(f.class()))
         }
         (None, Some(t)) => {
             let slot = from.as_stack().ok_or_else(|| CodegenError::Regalloc("move from a non-slot".into()))?;
-            S::gen_load_stack(
-                spill_mode(slot, spill_base),
+            abi.gen_load_stack(
+                spill_mode(slot, spill_base, word),
                 Writable::from_reg(Reg::phys(t)),
                 I::canonical_type_for_rc(t.class()),
             )

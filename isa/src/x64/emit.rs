@@ -15,7 +15,7 @@
 use crate::x64::inst::*;
 use crate::x64::regs::enc;
 use crate::x64::settings::X64Settings;
-use kiln_codegen::machinst::abi::{StackAMode, StackLimit, StackLimitBase, StackLimitStep};
+use kiln_codegen::machinst::abi::{CalleeSave, FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{Form, MachBuffer, MachEncoder, Reloc};
 use kiln_codegen::machinst::vcode::{self, MachInstEmit};
 use kiln_codegen::{CodegenError, CodegenResult};
@@ -677,11 +677,14 @@ impl MachInstEmit for Inst {
 }
 
 /// Bytes the prologue subtracts from `%rsp` after pushing the integer callee-saves.
-fn frame_alloc_size(state: &EmitState) -> (u32, u32) {
-    let f = &state.frame;
-    let nxmm = f.clobbered_callee_saves.iter().filter(|r| r.class() != RegClass::Int).count() as u32;
-    let below = f.fixed_frame_storage_size + f.outgoing_args_size;
-    (below + 16 * nxmm, below)
+fn frame_alloc_size(f: &FrameLayout) -> u32 {
+    let pushed: u32 = f.callee_saves.iter().filter(|s| s.reg.class() == RegClass::Int).map(|s| s.size as u32).sum();
+    f.frame_below_fp() - pushed
+}
+
+/// The `%rsp` displacement of a callee-save slot once the frame is allocated.
+fn save_slot_from_sp(f: &FrameLayout, save: &CalleeSave) -> i32 {
+    (f.frame_below_fp() as i64 - save.offset as i64) as i32
 }
 
 fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
@@ -693,12 +696,14 @@ fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
     if let Some(limit) = &state.frame.stack_limit {
         emit_stack_limit_check(sink, limit, state.frame.frame_below_fp());
     }
-    for r in &state.frame.clobbered_callee_saves {
-        if r.class() == RegClass::Int {
-            push_reg(sink, r.hw_enc() as u8);
+    // The integer saves are pushed in order (their slots are 8, 16, … below the frame
+    // pointer, see `abi::callee_save_layout`).
+    for save in &state.frame.callee_saves {
+        if save.reg.class() == RegClass::Int {
+            push_reg(sink, save.reg.hw_enc() as u8);
         }
     }
-    let (n, xmm_base) = frame_alloc_size(state);
+    let n = frame_alloc_size(&state.frame);
     let guard_log2 = info.flags.probestack_size_log2().min(31) as u32;
     let guard = 1u32 << guard_log2.max(8);
     if Flags::on(info.flags.enable_probestack()) && n > guard {
@@ -706,11 +711,9 @@ fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
     } else {
         adjust_sp(sink, false, n);
     }
-    let mut k = 0;
-    for r in &state.frame.clobbered_callee_saves {
-        if r.class() != RegClass::Int {
-            movdqu_sp(sink, r.hw_enc() as u8, (xmm_base + 16 * k) as i32, false);
-            k += 1;
+    for save in &state.frame.callee_saves {
+        if save.reg.class() != RegClass::Int {
+            movdqu_sp(sink, save.reg.hw_enc() as u8, save_slot_from_sp(&state.frame, save), false);
         }
     }
 }
@@ -823,18 +826,16 @@ fn emit_epilogue_restore(sink: &mut Sink, state: &EmitState) {
     if !state.frame.has_frame {
         return;
     }
-    let (n, xmm_base) = frame_alloc_size(state);
-    let mut k = 0;
-    for r in &state.frame.clobbered_callee_saves {
-        if r.class() != RegClass::Int {
-            movdqu_sp(sink, r.hw_enc() as u8, (xmm_base + 16 * k) as i32, true);
-            k += 1;
+    let f = &state.frame;
+    for save in &f.callee_saves {
+        if save.reg.class() != RegClass::Int {
+            movdqu_sp(sink, save.reg.hw_enc() as u8, save_slot_from_sp(f, save), true);
         }
     }
-    adjust_sp(sink, true, n);
-    for r in state.frame.clobbered_callee_saves.iter().rev() {
-        if r.class() == RegClass::Int {
-            pop_reg(sink, r.hw_enc() as u8);
+    adjust_sp(sink, true, frame_alloc_size(f));
+    for save in f.callee_saves.iter().rev() {
+        if save.reg.class() == RegClass::Int {
+            pop_reg(sink, save.reg.hw_enc() as u8);
         }
     }
     pop_reg(sink, enc::RBP);
@@ -878,16 +879,12 @@ fn emit_return_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
         mov_load(sink, OperandSize::S64, &sp(ret_off), enc::R11);
     }
     if f.has_frame {
-        let (_, xmm_base) = frame_alloc_size(state);
-        let mut k = 0i64;
-        let mut kx = 0i64;
-        for r in &f.clobbered_callee_saves {
-            if r.class() == RegClass::Int {
-                mov_load(sink, OperandSize::S64, &sp(fb - 8 * (k + 1)), r.hw_enc() as u8);
-                k += 1;
+        for save in &f.callee_saves {
+            let at = save_slot_from_sp(f, save);
+            if save.reg.class() == RegClass::Int {
+                mov_load(sink, OperandSize::S64, &sp(at as i64), save.reg.hw_enc() as u8);
             } else {
-                movdqu_sp(sink, r.hw_enc() as u8, (xmm_base as i64 + 16 * kx) as i32, true);
-                kx += 1;
+                movdqu_sp(sink, save.reg.hw_enc() as u8, at, true);
             }
         }
         mov_load(sink, OperandSize::S64, &sp(fb), enc::RBP);

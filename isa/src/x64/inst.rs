@@ -1109,12 +1109,6 @@ pub enum Inst {
     Fence,
 }
 
-impl Inst {
-    /// The registers the instruction writes, for the CC-aware checks of the lowering.
-    pub fn is_call(&self) -> bool {
-        matches!(self, Inst::Call { .. } | Inst::ReturnCall { .. })
-    }
-}
 
 fn fixed(enc: u8) -> PReg {
     crate::x64::regs::gpr_preg(enc)
@@ -1389,6 +1383,10 @@ impl MachInst for Inst {
             Inst::XmmMovRR { src, dst } => Some((dst, src)),
             _ => None,
         }
+    }
+
+    fn is_call(&self) -> bool {
+        matches!(self, Inst::Call { .. } | Inst::ReturnCall { .. })
     }
 
     fn is_term(&self) -> MachTerminator {

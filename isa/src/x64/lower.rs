@@ -29,6 +29,7 @@ use kiln_ir::function::{Function, GlobalValueData};
 use kiln_ir::instructions::{AtomicRmwOp, ExceptionItem};
 use kiln_ir::memflags::{Endianness, MemFlags};
 use kiln_ir::settings::{Flags, IsaFlags};
+use target_lexicon::Triple;
 use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::{self, Type};
@@ -42,14 +43,18 @@ pub struct X64Backend {
     pub flags: Flags,
     /// ISA extensions.
     pub isa: X64Settings,
-    /// Target triple's default convention, for libcalls.
-    pub default_cc: CallConv,
+    /// The ABI object.
+    pub abi: X64Abi,
 }
 
 impl X64Backend {
-    /// A backend for these flags.
-    pub fn new(flags: Flags, isa_flags: &IsaFlags, default_cc: CallConv) -> Self {
-        X64Backend { flags, isa: X64Settings::new(isa_flags), default_cc }
+    /// A backend for these flags and triple.
+    pub fn new(flags: Flags, isa_flags: &IsaFlags, triple: Triple) -> Self {
+        X64Backend {
+            isa: X64Settings::new(isa_flags),
+            abi: X64Abi::new(flags.clone(), *isa_flags, triple),
+            flags,
+        }
     }
 }
 
@@ -156,6 +161,11 @@ fn mem_trap(flags: MemFlags) -> Option<TrapCode> {
 
 impl LowerBackend for X64Backend {
     type MInst = Inst;
+    type Abi = X64Abi;
+
+    fn abi(&self) -> &X64Abi {
+        &self.abi
+    }
 
     fn lower(&self, ctx: &mut Lower<'_, Inst>, inst: IrInst) -> CodegenResult<()> {
         X64Lower { b: self }.lower_inst(ctx, inst)
@@ -166,7 +176,7 @@ impl LowerBackend for X64Backend {
     }
 
     fn gen_args(&self, ctx: &mut Lower<'_, Inst>, params: &[ValueRegs]) -> CodegenResult<()> {
-        ctx.gen_args_generic::<X64Abi>(params)
+        ctx.gen_args_generic(params)
     }
 
     fn gen_try_call_normal_edge(&self, ctx: &mut Lower<'_, Inst>, term: IrInst) -> CodegenResult<()> {
@@ -357,7 +367,7 @@ impl X64Lower<'_> {
             return Ok(r);
         }
         let dst = self.tmp(ctx, if to64 { types::I64 } else { types::I32 })?;
-        ctx.emit(X64Abi::gen_extend(dst, r, signed, from_bits as u8, to as u8));
+        ctx.emit(self.b.abi.gen_extend(dst, r, signed, from_bits as u8, to as u8));
         Ok(dst.to_reg())
     }
 
@@ -992,7 +1002,7 @@ impl X64Lower<'_> {
             Opcode::Store | Opcode::Istore8 | Opcode::Istore16 | Opcode::Istore32 => self.lower_store(ctx, inst, op),
             Opcode::StackAddr => {
                 let D::StackAddr { stack_slot, offset, .. } = data else { unreachable!() };
-                let base = ctx.abi.slot_offsets[stack_slot] as i64;
+                let base = ctx.callee.slot_offsets[stack_slot] as i64;
                 let dst = self.output(ctx, inst)?;
                 ctx.emit(Inst::Lea {
                     size: OperandSize::S64,
@@ -2198,7 +2208,7 @@ impl X64Lower<'_> {
             ctx.emit(load_to_reg(mem, t, Type::int(width).unwrap_or(types::I64)));
             let v = self.bswap_reg(ctx, t.to_reg(), width / 8)?;
             if width < ty.bits() {
-                ctx.emit(X64Abi::gen_extend(dst, v, signed, width as u8, to as u8));
+                ctx.emit(self.b.abi.gen_extend(dst, v, signed, width as u8, to as u8));
             } else {
                 self.mov_to(ctx, dst, v);
             }
@@ -2297,11 +2307,11 @@ fn amode_add(a: Amode, delta: i32) -> Amode {
 
 impl X64Lower<'_> {
     fn sig_of(&self, ctx: Ctx, sig: &Signature) -> CodegenResult<ComputedSig> {
-        compute_sig::<X64Abi>(sig, ctx.flags)
+        compute_sig(ctx.abi, sig)
     }
 
     fn clobbers_for(&self, cc: CallConv, defs: &[(Writable<Reg>, regalloc2::PReg)], is_try: bool) -> PRegSet {
-        let mut c = if is_try { X64Abi::call_clobbers(CallConv::Winch) } else { X64Abi::call_clobbers(cc) };
+        let mut c = if is_try { self.b.abi.call_clobbers(CallConv::Winch) } else { self.b.abi.call_clobbers(cc) };
         for (_, p) in defs {
             c.remove(*p);
         }
@@ -2338,7 +2348,7 @@ impl X64Lower<'_> {
         } else {
             None
         };
-        let uses = ctx.gen_call_args::<X64Abi>(&csig, args, ret_area)?;
+        let uses = ctx.gen_call_args(&csig, args, ret_area)?;
         let results: SmallVec<[ValueRegs; 4]> = if try_call.is_some() {
             ctx.take_try_call_values(inst)?.0
         } else {
@@ -2351,6 +2361,8 @@ impl X64Lower<'_> {
         };
         let defs = ctx.gen_call_ret_defs(&csig, &results)?;
         let clobbers = self.clobbers_for(sig.call_conv, &defs, try_call.is_some());
+        let caller_cc = ctx.callee.sig.call_conv;
+        ctx.callee.note_call_clobbers(self.b.abi.call_clobbers_to_save(caller_cc, sig.call_conv, clobbers));
         let callee_pop = if sig.call_conv == CallConv::Tail { csig.stack_arg_space } else { 0 };
         let is_try = try_call.is_some();
         ctx.emit(Inst::Call {
@@ -2359,7 +2371,7 @@ impl X64Lower<'_> {
         // A try_call is its block's terminator: its stack returns are loaded in the
         // normal-return edge block (`gen_try_call_normal_edge`).
         if csig.stack_ret_arg.is_some() && !is_try {
-            ctx.gen_call_stack_rets::<X64Abi>(&csig, &results, csig.stack_arg_space as i64)?;
+            ctx.gen_call_stack_rets(&csig, &results, csig.stack_arg_space as i64)?;
         }
         Ok(())
     }
@@ -2372,7 +2384,7 @@ impl X64Lower<'_> {
         let csig = self.sig_of(ctx, sig)?;
         if csig.stack_ret_arg.is_some() {
             let results = ctx.take_try_call_values(term)?.0;
-            ctx.gen_call_stack_rets::<X64Abi>(&csig, &results, csig.stack_arg_space as i64)?;
+            ctx.gen_call_stack_rets(&csig, &results, csig.stack_arg_space as i64)?;
         }
         Ok(())
     }
@@ -2386,7 +2398,7 @@ impl X64Lower<'_> {
             return Err(unsupported("return_call outside the tail calling convention"));
         }
         let csig = self.sig_of(ctx, sig)?;
-        let ret_area = match (csig.stack_ret_arg.is_some(), ctx.abi.sig.stack_ret_arg.is_some()) {
+        let ret_area = match (csig.stack_ret_arg.is_some(), ctx.callee.sig.stack_ret_arg.is_some()) {
             (false, false) => None,
             // The returns are the caller's (the verifier checks), so the callee writes them
             // into the return area our own caller provided: pass its pointer on.
@@ -2404,7 +2416,7 @@ impl X64Lower<'_> {
             }
         };
         let args = f.dfg.call_args(inst);
-        let uses = ctx.gen_call_args::<X64Abi>(&csig, args, ret_area)?;
+        let uses = ctx.gen_call_args(&csig, args, ret_area)?;
         ctx.emit(Inst::ReturnCall {
             info: Box::new(CallInfo {
                 dest,
@@ -2424,7 +2436,7 @@ impl X64Lower<'_> {
         let cc = match ctx.flags.libcall_call_conv() {
             2 => CallConv::SystemV,
             3 => CallConv::WindowsFastcall,
-            _ => self.b.default_cc,
+            _ => self.b.abi.default_call_conv(),
         };
         let mut sig = Signature::new(cc);
         for &a in args {
@@ -2434,13 +2446,15 @@ impl X64Lower<'_> {
             sig.returns.push(AbiParam::new(ctx.value_ty(r)));
         }
         let csig = self.sig_of(ctx, &sig)?;
-        let uses = ctx.gen_call_args::<X64Abi>(&csig, args, None)?;
+        let uses = ctx.gen_call_args(&csig, args, None)?;
         let mut results = SmallVec::<[ValueRegs; 2]>::new();
         for i in 0..ctx.f.dfg.inst_results(inst).len() {
             results.push(ctx.output_regs(inst, i)?);
         }
         let defs = ctx.gen_call_ret_defs(&csig, &results)?;
         let clobbers = self.clobbers_for(cc, &defs, false);
+        let caller_cc = ctx.callee.sig.call_conv;
+        ctx.callee.note_call_clobbers(self.b.abi.call_clobbers_to_save(caller_cc, cc, clobbers));
         let colocated = ctx.flags.use_colocated_libcalls() != 0;
         ctx.emit(Inst::Call {
             info: Box::new(CallInfo {
@@ -2867,7 +2881,7 @@ impl X64Lower<'_> {
             }
             Opcode::Return => {
                 let vals = args.to_vec();
-                ctx.gen_return::<X64Abi>(&vals)
+                ctx.gen_return(&vals)
             }
             Opcode::Trap => {
                 let D::Trap { code, .. } = data else { unreachable!() };
