@@ -16,9 +16,7 @@
 //! `10 d8` low part of an address anchored at another label · `FF` trap.
 
 use kiln_codegen::machinst::MachLabel;
-use kiln_codegen::machinst::buffer::{
-    BufferError, FinishedCode, Form, MachBuffer, MachEncoder, Reloc, RelocTarget,
-};
+use kiln_codegen::machinst::buffer::{BufferError, FinishedCode, Form, MachBuffer, MachEncoder, Reloc, RelocTarget};
 use kiln_ir::function::SourceLoc;
 use kiln_ir::trapcode::TrapCode;
 

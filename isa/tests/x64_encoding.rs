@@ -9,7 +9,7 @@
 //! Without `as` the test fails with a clear message unless `KILN_SKIP_AS=1` is set (then
 //! only the capstone half runs).
 
-use capstone::prelude::*;
+mod common;
 use kiln_codegen::machinst::abi::{FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, Reloc, RelocTarget};
 use kiln_codegen::machinst::vcode::MachInstEmit;
@@ -742,12 +742,7 @@ fn my_insns(text: &str) -> Vec<String> {
 }
 
 fn capstone_check(cases: &[Case]) -> Vec<String> {
-    let cs = Capstone::new()
-        .x86()
-        .mode(arch::x86::ArchMode::Mode64)
-        .syntax(arch::x86::ArchSyntax::Att)
-        .build()
-        .expect("capstone");
+    let cs = common::capstone_x64_att();
     let mut failures = Vec::new();
     for c in cases {
         let insns = match cs.disasm_all(&c.bytes, 0x1000) {
@@ -865,7 +860,8 @@ fn trap_sites_and_relocations() {
     let mut state = EmitState::default();
     Inst::Nop { len: 3 }.emit(&mut buf, &info, &mut state).unwrap();
     Inst::LockCmpxchg { size: OperandSize::S16, replacement: g(1), expected: g(0), mem: m, dst_old: gw(0) }
-        .emit(&mut buf, &info, &mut state).unwrap();
+        .emit(&mut buf, &info, &mut state)
+        .unwrap();
     let div_at = buf.data_len() as u32;
     Inst::Div {
         size: OperandSize::S64,
@@ -877,7 +873,8 @@ fn trap_sites_and_relocations() {
         dst_remainder: gw(2),
         trap: TrapCode::INTEGER_DIVISION_BY_ZERO,
     }
-    .emit(&mut buf, &info, &mut state).unwrap();
+    .emit(&mut buf, &info, &mut state)
+    .unwrap();
     let call_at = buf.data_len() as u32;
     let name = RelocTarget::User { namespace: 0, index: 7 };
     Inst::Call {
@@ -891,7 +888,8 @@ fn trap_sites_and_relocations() {
             tail_stack_args: 0,
         }),
     }
-    .emit(&mut buf, &info, &mut state).unwrap();
+    .emit(&mut buf, &info, &mut state)
+    .unwrap();
     let mut out = FinishedCode::default();
     buf.finish(&mut out).unwrap();
     assert_eq!(out.traps[0].offset, 3);
@@ -916,11 +914,7 @@ fn as_bytes(text: &str) -> Option<Vec<u8>> {
     Some(assemble(&[c]).unwrap_or_else(|e| panic!("{e}")).remove(0))
 }
 
-fn emit_with(
-    frame: FrameLayout,
-    flags: Flags,
-    f: impl FnOnce(&mut Sink, &EmitInfo, &mut EmitState),
-) -> FinishedCode {
+fn emit_with(frame: FrameLayout, flags: Flags, f: impl FnOnce(&mut Sink, &EmitInfo, &mut EmitState)) -> FinishedCode {
     let info = EmitInfo::new(flags, IsaFlags::new(Arch::X86_64));
     let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState { frame, ..Default::default() };
@@ -1171,12 +1165,7 @@ fn load_ext_name_relocations() {
 /// under register assignments using the REX-extended registers.
 #[test]
 fn pseudo_sequences_decode() {
-    let cs = Capstone::new()
-        .x86()
-        .mode(arch::x86::ArchMode::Mode64)
-        .syntax(arch::x86::ArchSyntax::Att)
-        .build()
-        .expect("capstone");
+    let cs = common::capstone_x64_att();
     let info = info();
     let mut n = 0;
     let assignments: [[u8; 5]; 4] = [[0, 1, 2, 3, 4], [8, 9, 10, 11, 12], [15, 14, 13, 12, 11], [7, 8, 5, 15, 6]];

@@ -123,11 +123,7 @@ impl Asm {
         let mut isa = IsaFlags::new(Arch::X86_64);
         isa.set_word("has_avx").unwrap();
         let info = EmitInfo::new(flags, isa);
-        Asm {
-            buf: MachBuffer::new(info.clone()),
-            info,
-            state: EmitState { frame, ..Default::default() },
-        }
+        Asm { buf: MachBuffer::new(info.clone()), info, state: EmitState { frame, ..Default::default() } }
     }
     fn i(&mut self, inst: Inst) -> &mut Self {
         inst.emit(&mut self.buf, &self.info, &mut self.state).unwrap();

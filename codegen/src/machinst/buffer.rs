@@ -63,10 +63,10 @@
 //! the copy it is redirected to, in worst-case offsets; forms never shrink during
 //! relaxation.
 
+use crate::machinst::unwind::UnwindInst;
 use crate::machinst::{MachLabel, SourceLoc};
 use kiln_ir::extname::{KnownSymbol, LibCall};
 use kiln_ir::trapcode::TrapCode;
-use regalloc2::PReg;
 use smallvec::SmallVec;
 use std::collections::HashMap;
 
@@ -238,57 +238,6 @@ pub struct SrcLocRange {
     pub end: u32,
     /// Location.
     pub loc: SourceLoc,
-}
-
-/// What a prologue or epilogue instruction did to the frame, recorded at the offset just
-/// after it. Together the records describe, for every offset of the function, where the
-/// caller's stack pointer (the *CFA*: the stack pointer before the call) and every saved
-/// register are, so that `.eh_frame` and JIT unwind registration for any target can be
-/// written from them. Offsets below are in bytes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum UnwindInst {
-    /// The return address and the caller's frame pointer were pushed (x86 `push %rbp`
-    /// after `call`; aarch64 `stp fp, lr, [sp, #-16]!`): the CFA is now
-    /// `offset_upward_to_caller_sp` above SP, and the saved frame pointer sits at
-    /// CFA − `offset_upward_to_caller_sp` (the link register, where there is one, at
-    /// CFA − `offset_upward_to_caller_sp` + 8).
-    PushFrameRegs {
-        /// Distance from SP to the CFA.
-        offset_upward_to_caller_sp: u32,
-    },
-    /// The frame pointer now points at the saved frame pointer: the CFA is
-    /// `offset_upward_to_caller_sp` above it from here on, wherever SP moves.
-    DefineNewFrame {
-        /// Distance from the frame pointer to the CFA.
-        offset_upward_to_caller_sp: u32,
-    },
-    /// SP moved down by `size` bytes (only matters while the CFA is SP-based, and for
-    /// unwind formats that describe the allocation).
-    StackAlloc {
-        /// Bytes.
-        size: u32,
-    },
-    /// `reg` (`size` bytes of it) was saved at CFA − `offset_down_from_cfa`.
-    SaveReg {
-        /// The register.
-        reg: PReg,
-        /// Distance below the CFA of the save slot's start.
-        offset_down_from_cfa: u32,
-        /// Bytes saved (8 for a d8–d15 half, 16 for a full vector register).
-        size: u8,
-    },
-    /// An epilogue starts here: until [`UnwindInst::EpilogueEnd`] the frame is being torn
-    /// down (a consumer remembers the state of the body here).
-    EpilogueStart,
-    /// Every saved register has been restored and the frame pointer is the caller's
-    /// again: the CFA is `offset_upward_to_caller_sp` above SP.
-    FrameRestored {
-        /// Distance from SP to the CFA.
-        offset_upward_to_caller_sp: u32,
-    },
-    /// The epilogue's last instruction (the return or tail-call jump) ended here: the code
-    /// after it has the body's frame again (a consumer restores the remembered state).
-    EpilogueEnd,
 }
 
 /// The function's constant pool: each distinct byte string once, with the strictest
@@ -1150,10 +1099,7 @@ impl<E: MachEncoder> MachBuffer<E> {
             };
             let disp = target - base;
             if !enc.label_use_forms(&f.label_use)[0].reaches(disp) {
-                return Err(BufferError::OutOfRange(format!(
-                    "{:?} at {at:#x} cannot reach {target:#x}",
-                    f.label_use
-                )));
+                return Err(BufferError::OutOfRange(format!("{:?} at {at:#x} cannot reach {target:#x}", f.label_use)));
             }
             patches.push((at, disp, f.label_use));
         }
@@ -1197,8 +1143,7 @@ impl<E: MachEncoder> MachBuffer<E> {
             loc: *loc,
         }));
         out.inline_data.clear();
-        out.inline_data
-            .extend(self.inline_data.iter().map(|(s, e)| (final_of(*s, &prefix), final_of(*e, &prefix))));
+        out.inline_data.extend(self.inline_data.iter().map(|(s, e)| (final_of(*s, &prefix), final_of(*e, &prefix))));
         out.unwind.clear();
         out.unwind.extend(self.unwind.iter().map(|(p, u)| (final_of(*p, &prefix), *u)));
         Ok(())

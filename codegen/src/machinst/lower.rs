@@ -505,7 +505,9 @@ impl<'f, I: MachInst> Lower<'f, I> {
                     }
                 }
                 ABIArg::StructArg { offset, .. } => {
-                    loads.push(self.abi.gen_stack_addr(StackAMode::IncomingArg(*offset), Writable::from_reg(regs.reg(0))));
+                    loads.push(
+                        self.abi.gen_stack_addr(StackAMode::IncomingArg(*offset), Writable::from_reg(regs.reg(0))),
+                    );
                 }
             }
         }

@@ -19,6 +19,7 @@ pub mod buffer;
 pub mod compile;
 pub mod lower;
 pub mod reg;
+pub mod unwind;
 pub mod vcode;
 
 pub use kiln_ir::function::SourceLoc;

@@ -21,8 +21,8 @@ use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::signature::{AbiParam, ArgumentExtension, ArgumentPurpose, CallConv};
 use kiln_ir::types::{self, Type};
 use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
-use target_lexicon::{OperatingSystem, Triple};
 use smallvec::smallvec;
+use target_lexicon::{OperatingSystem, Triple};
 
 /// The x86-64 ABI object: the conventions as the target's flags and triple define them.
 #[derive(Clone, Debug)]

@@ -17,9 +17,10 @@ use crate::x64::regs::enc;
 use crate::x64::settings::X64Settings;
 use kiln_codegen::machinst::abi::{CalleeSave, FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{Form, MachBuffer, MachEncoder, Reloc};
+use kiln_codegen::machinst::unwind::UnwindInst;
 use kiln_codegen::machinst::vcode::{self, MachInstEmit};
-use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
+use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::function::SourceLoc;
 use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
@@ -78,13 +79,8 @@ const fn reach(size: u32, bias: i64, bits: u32) -> Form {
 
 const JMP_FORMS: [Form; 2] = [reach(2, 2, 8), reach(5, 5, 32)];
 const JCC_FORMS: [Form; 2] = [reach(2, 2, 8), reach(6, 6, 32)];
-const PCREL_FORMS: [[Form; 1]; 5] = [
-    [reach(0, 4, 32)],
-    [reach(0, 5, 32)],
-    [reach(0, 6, 32)],
-    [reach(0, 7, 32)],
-    [reach(0, 8, 32)],
-];
+const PCREL_FORMS: [[Form; 1]; 5] =
+    [[reach(0, 4, 32)], [reach(0, 5, 32)], [reach(0, 6, 32)], [reach(0, 7, 32)], [reach(0, 8, 32)]];
 const JT_FORMS: [Form; 1] = [reach(0, 0, 32)];
 
 impl MachEncoder for EmitInfo {
@@ -323,16 +319,7 @@ impl Pfx {
 /// registers), `opcode`, ModRM/SIB/displacement. The immediate, if any, is emitted by the
 /// caller (`trailing` bytes of it).
 #[allow(clippy::too_many_arguments)]
-fn enc_legacy(
-    sink: &mut Sink,
-    pfx: Pfx,
-    w: bool,
-    force_rex: bool,
-    opcode: &[u8],
-    reg: u8,
-    rm: &Rm,
-    trailing: u8,
-) {
+fn enc_legacy(sink: &mut Sink, pfx: Pfx, w: bool, force_rex: bool, opcode: &[u8], reg: u8, rm: &Rm, trailing: u8) {
     if pfx.p66 {
         sink.put1(0x66);
     }
@@ -691,8 +678,12 @@ fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
     if !state.frame.has_frame {
         return;
     }
+    // The CFA is the stack pointer before the call: the return address and the saved
+    // %rbp are the 16 bytes below it, and %rbp points at the latter.
     push_reg(sink, enc::RBP);
+    sink.add_unwind(UnwindInst::PushFrameRegs { offset_upward_to_caller_sp: 16 });
     mov_rr(sink, OperandSize::S64, enc::RSP, enc::RBP);
+    sink.add_unwind(UnwindInst::DefineNewFrame { offset_upward_to_caller_sp: 16 });
     if let Some(limit) = &state.frame.stack_limit {
         emit_stack_limit_check(sink, limit, state.frame.frame_below_fp());
     }
@@ -701,6 +692,7 @@ fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
     for save in &state.frame.callee_saves {
         if save.reg.class() == RegClass::Int {
             push_reg(sink, save.reg.hw_enc() as u8);
+            sink.add_unwind(save_record(save));
         }
     }
     let n = frame_alloc_size(&state.frame);
@@ -711,11 +703,20 @@ fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
     } else {
         adjust_sp(sink, false, n);
     }
+    if n > 0 {
+        sink.add_unwind(UnwindInst::StackAlloc { size: n });
+    }
     for save in &state.frame.callee_saves {
         if save.reg.class() != RegClass::Int {
             movdqu_sp(sink, save.reg.hw_enc() as u8, save_slot_from_sp(&state.frame, save), false);
+            sink.add_unwind(save_record(save));
         }
     }
+}
+
+/// The unwind record of a callee-save slot (the CFA is 16 bytes above the frame pointer).
+fn save_record(save: &CalleeSave) -> UnwindInst {
+    UnwindInst::SaveReg { reg: save.reg, offset_down_from_cfa: 16 + save.offset, size: save.size }
 }
 
 /// Right after the frame-pointer setup: compute the stack limit into `%r11` (the `vmctx`
@@ -827,6 +828,7 @@ fn emit_epilogue_restore(sink: &mut Sink, state: &EmitState) {
         return;
     }
     let f = &state.frame;
+    sink.add_unwind(UnwindInst::EpilogueStart);
     for save in &f.callee_saves {
         if save.reg.class() != RegClass::Int {
             movdqu_sp(sink, save.reg.hw_enc() as u8, save_slot_from_sp(f, save), true);
@@ -839,6 +841,7 @@ fn emit_epilogue_restore(sink: &mut Sink, state: &EmitState) {
         }
     }
     pop_reg(sink, enc::RBP);
+    sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 8 });
 }
 
 fn emit_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
@@ -863,17 +866,25 @@ fn emit_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
 }
 
 fn emit_return_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
+    let f = &state.frame;
+    let args_off = f.incoming_args_from_sp() as i64;
+    let a_f = f.incoming_args_size as i64;
+    let a_g = info.tail_stack_args as i64;
+    let delta = args_off + a_f - a_g;
+    let adj = delta - 8;
+    // The frame is torn down (and, when the stack arguments change size, the return
+    // address moves): an epilogue for the unwinder.
+    let epilogue = f.has_frame || adj != 0 || a_f != a_g;
+    if epilogue {
+        sink.add_unwind(UnwindInst::EpilogueStart);
+    }
     if let CallDest::Name { name, colocated: false } = &info.dest {
         enc_opreg(sink, true, false, &[0xb8], enc::R10);
         sink.add_reloc(Reloc::Abs8, name.clone(), 0);
         sink.put8(0);
     }
-    let f = &state.frame;
     let fb = f.frame_below_fp() as i64;
-    let args_off = f.incoming_args_from_sp() as i64;
     let ret_off = args_off - 8;
-    let a_f = f.incoming_args_size as i64;
-    let a_g = info.tail_stack_args as i64;
     let sp = |disp: i64| Rm::Mem(Addr::Base { base: enc::RSP, disp: disp as i32 });
     if a_f != a_g {
         mov_load(sink, OperandSize::S64, &sp(ret_off), enc::R11);
@@ -888,15 +899,14 @@ fn emit_return_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
             }
         }
         mov_load(sink, OperandSize::S64, &sp(fb), enc::RBP);
+        sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: args_off as u32 });
     }
-    let delta = args_off + a_f - a_g;
     let mut i = a_g - 8;
     while i >= 0 {
         mov_load(sink, OperandSize::S64, &sp(i), enc::RAX);
         alu_rm_r(sink, OperandSize::S64, 0x88, enc::RAX, &sp(delta + i));
         i -= 8;
     }
-    let adj = delta - 8;
     if adj > 0 {
         adjust_sp(sink, true, adj as u32);
     } else if adj < 0 {
@@ -904,6 +914,10 @@ fn emit_return_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
     }
     if a_f != a_g {
         alu_rm_r(sink, OperandSize::S64, 0x88, enc::R11, &sp(0));
+    }
+    if adj != 0 || a_f != a_g {
+        // The return address is on top of the stack (moved with the arguments).
+        sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 8 });
     }
     match &info.dest {
         CallDest::Name { name, colocated: true } => {
@@ -918,6 +932,9 @@ fn emit_return_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
             regmem_trap(sink, rm);
             enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &regmem_rm(rm, state), 0);
         }
+    }
+    if epilogue {
+        sink.add_unwind(UnwindInst::EpilogueEnd);
     }
 }
 
@@ -1488,6 +1505,9 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
             } else {
                 sink.put1(0xc2);
                 sink.put2(*stack_bytes_to_pop as u16);
+            }
+            if state.frame.has_frame {
+                sink.add_unwind(UnwindInst::EpilogueEnd);
             }
         }
         Inst::JmpKnown { dst } => {

@@ -1109,7 +1109,6 @@ pub enum Inst {
     Fence,
 }
 
-
 fn fixed(enc: u8) -> PReg {
     crate::x64::regs::gpr_preg(enc)
 }

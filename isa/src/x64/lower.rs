@@ -29,13 +29,13 @@ use kiln_ir::function::{Function, GlobalValueData};
 use kiln_ir::instructions::{AtomicRmwOp, ExceptionItem};
 use kiln_ir::memflags::{Endianness, MemFlags};
 use kiln_ir::settings::{Flags, IsaFlags};
-use target_lexicon::Triple;
 use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::{self, Type};
 use kiln_ir::{Inst as IrInst, InstructionData as D, Opcode, Value};
 use regalloc2::{PRegSet, RegClass};
 use smallvec::SmallVec;
+use target_lexicon::Triple;
 
 /// The x86-64 lowering backend.
 pub struct X64Backend {
@@ -50,11 +50,7 @@ pub struct X64Backend {
 impl X64Backend {
     /// A backend for these flags and triple.
     pub fn new(flags: Flags, isa_flags: &IsaFlags, triple: Triple) -> Self {
-        X64Backend {
-            isa: X64Settings::new(isa_flags),
-            abi: X64Abi::new(flags.clone(), *isa_flags, triple),
-            flags,
-        }
+        X64Backend { isa: X64Settings::new(isa_flags), abi: X64Abi::new(flags.clone(), *isa_flags, triple), flags }
     }
 }
 

@@ -71,15 +71,7 @@ impl TargetIsa for X64Isa {
         want_vcode: bool,
         scratch: &mut CompileScratch,
     ) -> CodegenResult<CompiledCode> {
-        compile(
-            func,
-            domtree,
-            &self.backend,
-            &self.emit_info,
-            want_vcode,
-            self.function_alignment(),
-            scratch,
-        )
+        compile(func, domtree, &self.backend, &self.emit_info, want_vcode, self.function_alignment(), scratch)
     }
 
     fn function_alignment(&self) -> u32 {
