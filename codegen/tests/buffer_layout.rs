@@ -20,8 +20,11 @@ use kiln_codegen::machinst::buffer::{BufferError, FinishedCode, Form, MachBuffer
 use kiln_ir::function::SourceLoc;
 use kiln_ir::trapcode::TrapCode;
 
-#[derive(Clone)]
-struct Toy;
+#[derive(Clone, Default)]
+struct Toy {
+    /// Instruction alignment (1 unless a test asks for more).
+    code_align: u32,
+}
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum TB {
@@ -59,7 +62,7 @@ impl MachEncoder for Toy {
             TB::Fixed(_) => &FIXED,
         }
     }
-    fn encode_branch(&self, b: &TB, form: usize, disp: i64, out: &mut Vec<u8>) {
+    fn encode_branch(&self, b: &TB, form: usize, _at: u32, disp: i64, out: &mut Vec<u8>) {
         match (b, form) {
             (TB::Jmp, 0) => out.extend_from_slice(&[0xe0, disp as i8 as u8]),
             (TB::Jmp, _) => {
@@ -90,7 +93,7 @@ impl MachEncoder for Toy {
             TU::Adr => &ADR,
         }
     }
-    fn patch_label_use(&self, _u: &TU, disp: i64, bytes: &mut [u8]) -> bool {
+    fn patch_label_use(&self, _u: &TU, _at: u32, disp: i64, bytes: &mut [u8]) -> bool {
         match i8::try_from(disp) {
             Ok(d) => {
                 bytes[1] = d as u8;
@@ -102,7 +105,7 @@ impl MachEncoder for Toy {
     fn label_use_patch_size(&self, _u: &TU) -> u32 {
         2
     }
-    fn encode_label_use(&self, u: &TU, form: usize, disp: i64, out: &mut Vec<u8>) {
+    fn encode_label_use(&self, u: &TU, form: usize, _at: u32, disp: i64, out: &mut Vec<u8>) {
         assert_eq!(*u, TU::Adr, "only `Adr` is relaxable");
         if form == 0 {
             out.extend_from_slice(&[0xad, disp as i8 as u8]);
@@ -116,6 +119,9 @@ impl MachEncoder for Toy {
     }
     fn write_nops(&self, n: usize, out: &mut Vec<u8>) {
         out.extend(std::iter::repeat_n(0x90, n));
+    }
+    fn code_alignment(&self) -> u32 {
+        self.code_align.max(1)
     }
 }
 
@@ -134,7 +140,7 @@ struct Asm {
 
 impl Asm {
     fn new() -> Asm {
-        Asm { b: MachBuffer::new(Toy), fallthrough: true }
+        Asm { b: MachBuffer::new(Toy::default()), fallthrough: true }
     }
     fn check(&mut self, worst: u32) {
         if self.b.island_needed(worst) {
@@ -463,7 +469,7 @@ fn fixed_branches_get_veneers() {
 
 #[test]
 fn anchored_uses_and_relocations_to_labels() {
-    let mut b = MachBuffer::new(Toy);
+    let mut b = MachBuffer::new(Toy::default());
     let anchor = b.get_label();
     let target = b.get_label();
     b.put_data(&[0x90; 3]);
@@ -509,4 +515,27 @@ fn relaxation_stays_linear_on_cascades() {
     a.block(far, 1);
     let out = a.finish();
     assert!(out.layout_passes <= 8, "{} passes", out.layout_passes);
+}
+
+#[test]
+fn code_after_an_island_is_realigned() {
+    // A 2-byte constant last in an island: the instruction after it is at a multiple of
+    // the target's code alignment again.
+    let mut b = MachBuffer::new(Toy { code_align: 4 });
+    b.put_data(&[0x90; 3]);
+    let c = b.add_constant(&[0x12, 0x34], 2);
+    b.use_label_at_offset(c, TU::Lit);
+    b.put_data(&[0x4c, 0]);
+    b.emit_island(true);
+    let after = b.get_label();
+    b.bind_label(after);
+    b.put1(0x90);
+    let mut out = FinishedCode::default();
+    b.finish(&mut out).unwrap();
+    assert_eq!(out.islands, 1);
+    let (s, e) = out.inline_data[0];
+    assert!(s + 2 <= e);
+    assert_eq!(&out.bytes[e as usize - 2..e as usize], &[0x12, 0x34]);
+    assert_eq!(out.label_offsets[after.0 as usize] % 4, 0);
+    assert!(out.label_offsets[after.0 as usize] >= e);
 }

@@ -2,14 +2,19 @@
 //!
 //! Each target is one folder with the same files (see DESIGN.md): `mod.rs` (the
 //! `TargetIsa`), `regs.rs`, `inst.rs`, `lower.rs`, `abi.rs`, `emit.rs`, `print.rs`.
+//! `aarch64` has its instruction layer (registers, instructions, encoder, printer) but no
+//! lowering yet, so [`lookup`] does not offer it.
 //! [`lookup`] finds the target for a triple; [`native`] describes the host. With the
 //! `disas` feature, [`disasm`] disassembles compiled code (capstone) and
 //! `Context::want_disasm` fills `CompiledCode::disasm`.
 
 #![warn(missing_docs)]
 
+pub mod aarch64;
+pub mod common;
 #[cfg(feature = "disas")]
 pub mod disasm;
+pub mod names;
 pub mod x64;
 
 use core::fmt;

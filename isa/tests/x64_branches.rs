@@ -97,19 +97,19 @@ fn label_use_kinds() {
     // PC-relative with k trailing immediate bytes: relative to the instruction end.
     for k in [0u8, 1, 2, 4] {
         let u = X64LabelUse::PcRel32 { trailing: k };
-        assert!(enc.patch_label_use(&u, 40 - 100, &mut bytes));
+        assert!(enc.patch_label_use(&u, 0, 40 - 100, &mut bytes));
         assert_eq!(i32::from_le_bytes(bytes), 40 - (100 + 4 + k as i32));
         // The single form's reach is exactly what the field can hold.
         let f = enc.label_use_forms(&u)[0];
         assert_eq!(f.max_disp, i32::MAX as i64 + 4 + k as i64);
-        assert!(enc.patch_label_use(&u, f.max_disp, &mut bytes));
-        assert!(!enc.patch_label_use(&u, f.max_disp + 1, &mut bytes));
-        assert!(enc.patch_label_use(&u, f.min_disp, &mut bytes));
-        assert!(!enc.patch_label_use(&u, f.min_disp - 1, &mut bytes));
+        assert!(enc.patch_label_use(&u, 0, f.max_disp, &mut bytes));
+        assert!(!enc.patch_label_use(&u, 0, f.max_disp + 1, &mut bytes));
+        assert!(enc.patch_label_use(&u, 0, f.min_disp, &mut bytes));
+        assert!(!enc.patch_label_use(&u, 0, f.min_disp - 1, &mut bytes));
     }
-    assert!(enc.patch_label_use(&X64LabelUse::JumpTable32, -60, &mut bytes));
+    assert!(enc.patch_label_use(&X64LabelUse::JumpTable32, 0, -60, &mut bytes));
     assert_eq!(i32::from_le_bytes(bytes), -60);
-    assert!(!enc.patch_label_use(&X64LabelUse::PcRel32 { trailing: 0 }, u32::MAX as i64, &mut bytes));
+    assert!(!enc.patch_label_use(&X64LabelUse::PcRel32 { trailing: 0 }, 0, u32::MAX as i64, &mut bytes));
     assert_eq!(enc.trap_instruction(), &[0x0f, 0x0b]);
     let sizes = |b: X64Branch| enc.branch_forms(&b).iter().map(|f| f.size).collect::<Vec<_>>();
     assert_eq!(sizes(X64Branch::Jmp), [2, 5]);

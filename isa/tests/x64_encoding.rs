@@ -10,6 +10,7 @@
 //! only the capstone half runs).
 
 mod common;
+
 use kiln_codegen::machinst::abi::{FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, Reloc, RelocTarget};
 use kiln_codegen::machinst::vcode::MachInstEmit;
@@ -22,8 +23,6 @@ use kiln_isa::x64::inst::*;
 use kiln_isa::x64::print::print_inst;
 use kiln_isa::x64::regs::{gpr, xmm};
 use smallvec::smallvec;
-use std::fmt::Write as _;
-use std::process::Command;
 
 fn g(i: u8) -> Reg {
     gpr(i)
@@ -544,127 +543,17 @@ fn hex(b: &[u8]) -> String {
 
 /// Assemble every case with GNU as; returns per-case bytes.
 fn assemble(cases: &[Case]) -> Result<Vec<Vec<u8>>, String> {
-    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("kiln-x64enc-{}-{seq}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut src = String::from(".text\n");
-    for (i, c) in cases.iter().enumerate() {
-        let text = c.text.replace("label0", &format!(".Lrip{i}"));
-        let _ = writeln!(src, ".Ls{i}:\n.Lrip{i}:\n{text}\n.Le{i}:");
-    }
-    src.push_str(".data\n");
-    for i in 0..cases.len() {
-        let _ = writeln!(src, ".long .Le{i} - .Ls{i}");
-    }
-    let s = dir.join("all.s");
-    let o = dir.join("all.o");
-    std::fs::write(&s, &src).map_err(|e| e.to_string())?;
-    let out = Command::new("as").arg("--64").arg("-o").arg(&o).arg(&s).output().map_err(|e| {
-        format!("cannot run GNU `as` ({e}); install binutils or set KILN_SKIP_AS=1 to skip the assembler check")
-    })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let lines: Vec<&str> = src.lines().collect();
-        let mut msg = String::from("as failed:\n");
-        for l in err.lines().take(40) {
-            let _ = writeln!(msg, "{l}");
-            // "all.s:LINE: Error: ..." → show the line.
-            if let Some(n) = l.split(':').nth(1).and_then(|n| n.trim().parse::<usize>().ok())
-                && let Some(t) = lines.get(n - 1)
-            {
-                let _ = writeln!(msg, "    > {t}");
-            }
-        }
-        return Err(msg);
-    }
-    let text_bin = dir.join("text.bin");
-    let data_bin = dir.join("data.bin");
-    for (sec, path) in [(".text", &text_bin), (".data", &data_bin)] {
-        let st = Command::new("objcopy")
-            .args(["-O", "binary", "-j", sec])
-            .arg(&o)
-            .arg(path)
-            .status()
-            .map_err(|e| format!("cannot run objcopy ({e})"))?;
-        if !st.success() {
-            return Err(format!("objcopy {sec} failed"));
-        }
-    }
-    let text = std::fs::read(&text_bin).map_err(|e| e.to_string())?;
-    let data = std::fs::read(&data_bin).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut res = Vec::with_capacity(cases.len());
-    let mut off = 0usize;
-    for i in 0..cases.len() {
-        let len = u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap()) as usize;
-        res.push(text[off..off + len].to_vec());
-        off += len;
-    }
-    Ok(res)
+    let gas = common::Gas { as_cmd: &["as", "--64"], objcopy: "objcopy", header: "", tag: "x64enc" };
+    let snippets: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!(".Lrip{i}:\n{}", c.text.replace("label0", &format!(".Lrip{i}"))))
+        .collect();
+    gas.assemble(&snippets)
 }
 
 // ---------------------------------------------------------------------------------------
 // Capstone comparison.
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Word(String),
-    Num(i128),
-    Punct(char),
-}
-
-fn tokenize(s: &str) -> Vec<Tok> {
-    let mut v = Vec::new();
-    let b: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c.is_ascii_digit() || (c == '-' && i + 1 < b.len() && b[i + 1].is_ascii_digit()) {
-            let neg = c == '-';
-            if neg {
-                i += 1;
-            }
-            let start = i;
-            let val: i128 = if b[i] == '0' && i + 1 < b.len() && b[i + 1] == 'x' {
-                i += 2;
-                let s2 = i;
-                while i < b.len() && b[i].is_ascii_hexdigit() {
-                    i += 1;
-                }
-                i128::from_str_radix(&b[s2..i].iter().collect::<String>(), 16).unwrap_or(0)
-            } else {
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
-                b[start..i].iter().collect::<String>().parse().unwrap_or(0)
-            };
-            v.push(Tok::Num(if neg { -val } else { val }));
-        } else if c.is_ascii_alphanumeric() || c == '_' || c == '%' || c == '.' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '_' || b[i] == '%' || b[i] == '.') {
-                i += 1;
-            }
-            v.push(Tok::Word(b[start..i].iter().collect()));
-        } else {
-            v.push(Tok::Punct(c));
-            i += 1;
-        }
-    }
-    v
-}
-
-fn nums_match(a: i128, b: i128) -> bool {
-    if a == b {
-        return true;
-    }
-    [8u32, 16, 32, 64].iter().any(|&bits| {
-        let m = 1i128 << bits;
-        a.rem_euclid(m) == b.rem_euclid(m) && a.abs() < m && b.abs() < m
-    })
-}
 
 /// Canonical mnemonic: aliases capstone uses and suffixes it may drop or add.
 fn canon_mnemonic(m: &str) -> Vec<String> {
@@ -720,15 +609,7 @@ fn insn_match(mine: &str, theirs: &str, loose: bool) -> bool {
         return true;
     }
     let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().replace(",1)", ")");
-    let t1 = tokenize(&norm(r1));
-    let t2 = tokenize(&norm(r2));
-    if t1.len() != t2.len() {
-        return false;
-    }
-    t1.iter().zip(&t2).all(|(a, b)| match (a, b) {
-        (Tok::Num(x), Tok::Num(y)) => nums_match(*x, *y),
-        _ => a == b,
-    })
+    common::operands_match(&norm(r1), &norm(r2))
 }
 
 /// The printed text, minus assembler-only pseudo-prefixes and comments, split into
@@ -799,17 +680,7 @@ fn encodings_match_gnu_as_and_capstone() {
         if skip_as { "" } else { "GNU as and " },
         failures.len()
     );
-    if !failures.is_empty() {
-        let mut seen = std::collections::HashSet::new();
-        for f in failures.iter() {
-            let key: String = f.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-            let key = key.chars().take(30).collect::<String>();
-            if seen.insert(key) && seen.len() <= 80 {
-                eprintln!("{f}");
-            }
-        }
-        panic!("{} encoding failures", failures.len());
-    }
+    common::report_failures(&failures, 30, 80);
 }
 
 /// `Amode::Stack` resolves to the frame offset off `%rsp`: same bytes as the explicit form.

@@ -11,6 +11,7 @@
 //! `pop %rbp`, and end with the `ret` or the tail call's jump; every `ret` of a function
 //! with a frame must be inside an epilogue.
 
+#[allow(dead_code)]
 mod common;
 
 use kiln_codegen::Context;

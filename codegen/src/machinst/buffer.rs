@@ -103,9 +103,9 @@ pub trait MachEncoder: Clone {
 
     /// The ladder of `branch`: non-empty, increasing reach and non-decreasing size.
     fn branch_forms(&self, branch: &Self::Branch) -> &[Form];
-    /// Append `branch` in form `form` with displacement `disp` (target − start of the
-    /// site); exactly `branch_forms(branch)[form].size` bytes.
-    fn encode_branch(&self, branch: &Self::Branch, form: usize, disp: i64, out: &mut Vec<u8>);
+    /// Append `branch` in form `form`, at offset `at`, with displacement `disp` (target −
+    /// `at`); exactly `branch_forms(branch)[form].size` bytes.
+    fn encode_branch(&self, branch: &Self::Branch, form: usize, at: u32, disp: i64, out: &mut Vec<u8>);
     /// Does `branch` always transfer control (so nothing falls through after it)?
     fn is_unconditional(&self, branch: &Self::Branch) -> bool;
     /// The unconditional jump: jumps around islands and veneers.
@@ -114,18 +114,25 @@ pub trait MachEncoder: Clone {
     /// The ladder of `label_use`. A fixed use (see [`MachBuffer::use_label_at_offset`])
     /// uses only the first form.
     fn label_use_forms(&self, label_use: &Self::LabelUse) -> &[Form];
-    /// Patch a fixed use whose bytes (`bytes`, from the position the use was recorded at)
-    /// the target emitted, for displacement `disp`. False if it cannot be encoded.
-    fn patch_label_use(&self, label_use: &Self::LabelUse, disp: i64, bytes: &mut [u8]) -> bool;
+    /// Patch a fixed use recorded at offset `at` whose bytes (`bytes`, from `at`) the
+    /// target emitted, for displacement `disp` (target − `at`, or − the anchor). False if
+    /// it cannot be encoded.
+    fn patch_label_use(&self, label_use: &Self::LabelUse, at: u32, disp: i64, bytes: &mut [u8]) -> bool;
     /// Bytes a fixed use patches, from its recorded position.
     fn label_use_patch_size(&self, label_use: &Self::LabelUse) -> u32;
-    /// Append a relaxable use (see [`MachBuffer::add_label_use`]) in form `form`.
-    fn encode_label_use(&self, label_use: &Self::LabelUse, form: usize, disp: i64, out: &mut Vec<u8>);
+    /// Append a relaxable use (see [`MachBuffer::add_label_use`]) in form `form` at `at`.
+    fn encode_label_use(&self, label_use: &Self::LabelUse, form: usize, at: u32, disp: i64, out: &mut Vec<u8>);
 
     /// The bytes of an out-of-line trap stub.
     fn trap_instruction(&self) -> &[u8];
     /// Append `n` bytes of padding that execute as no-ops.
     fn write_nops(&self, n: usize, out: &mut Vec<u8>);
+
+    /// The alignment every instruction needs (4 on aarch64): code after an island of
+    /// constants is padded to it.
+    fn code_alignment(&self) -> u32 {
+        1
+    }
 }
 
 /// A position in the buffer before layout.
@@ -960,6 +967,9 @@ impl<E: MachEncoder> MachBuffer<E> {
             }
             if !tail {
                 self.mark_inline_data(start);
+                // Instructions follow.
+                let align = self.enc.code_alignment();
+                self.align_to(align);
             }
         }
         self.pending_bytes = 0;
@@ -1068,8 +1078,8 @@ impl<E: MachEncoder> MachBuffer<E> {
             debug_assert_eq!(start, final_of(s.at, &prefix));
             let disp = final_of(targets[i], &prefix) as i64 - start as i64;
             match &s.kind {
-                SiteKind::Branch(b) => enc.encode_branch(b, form[i] as usize, disp, &mut out.bytes),
-                SiteKind::Use(u) => enc.encode_label_use(u, form[i] as usize, disp, &mut out.bytes),
+                SiteKind::Branch(b) => enc.encode_branch(b, form[i] as usize, start, disp, &mut out.bytes),
+                SiteKind::Use(u) => enc.encode_label_use(u, form[i] as usize, start, disp, &mut out.bytes),
                 SiteKind::Align(_) => enc.write_nops((prefix[i + 1] - prefix[i]) as usize, &mut out.bytes),
             }
             debug_assert_eq!(out.bytes.len() as u32 - start, prefix[i + 1] - prefix[i], "{:?}", s.kind_name());
@@ -1106,7 +1116,7 @@ impl<E: MachEncoder> MachBuffer<E> {
         for (at, disp, u) in patches {
             let size = enc.label_use_patch_size(&u) as usize;
             let bytes = &mut out.bytes[at as usize..at as usize + size];
-            if !enc.patch_label_use(&u, disp, bytes) {
+            if !enc.patch_label_use(&u, at, disp, bytes) {
                 return Err(BufferError::OutOfRange(format!("{u:?} at {at:#x} cannot encode displacement {disp}")));
             }
         }

@@ -94,7 +94,7 @@ impl MachEncoder for EmitInfo {
         }
     }
 
-    fn encode_branch(&self, branch: &X64Branch, form: usize, disp: i64, out: &mut Vec<u8>) {
+    fn encode_branch(&self, branch: &X64Branch, form: usize, _at: u32, disp: i64, out: &mut Vec<u8>) {
         let size = self.branch_forms(branch)[form].size as i64;
         let rel = disp - size;
         match (branch, form) {
@@ -126,7 +126,7 @@ impl MachEncoder for EmitInfo {
         }
     }
 
-    fn patch_label_use(&self, label_use: &X64LabelUse, disp: i64, bytes: &mut [u8]) -> bool {
+    fn patch_label_use(&self, label_use: &X64LabelUse, _at: u32, disp: i64, bytes: &mut [u8]) -> bool {
         let v = match label_use {
             X64LabelUse::PcRel32 { trailing } => disp - 4 - *trailing as i64,
             X64LabelUse::JumpTable32 => disp,
@@ -144,7 +144,7 @@ impl MachEncoder for EmitInfo {
         4
     }
 
-    fn encode_label_use(&self, _label_use: &X64LabelUse, _form: usize, _disp: i64, _out: &mut Vec<u8>) {
+    fn encode_label_use(&self, _label_use: &X64LabelUse, _form: usize, _at: u32, _disp: i64, _out: &mut Vec<u8>) {
         // Every x86-64 label use is a field of an instruction the emitter writes (a fixed
         // use, patched in place); none is encoded by the buffer, and their forms take no
         // bytes of their own.

@@ -12,12 +12,12 @@
 //! result to 64 bits (the hardware does); 8- and 16-bit operations leave the upper bits
 //! unchanged.
 
+use kiln_codegen::CodegenResult;
 use kiln_codegen::machinst::abi::{ArgPair, RetPair, StackAMode};
 use kiln_codegen::machinst::buffer::{HandlerTag, RelocTarget};
 use kiln_codegen::machinst::{MachInst, MachLabel, MachTerminator, OperandVisitor, Reg, Writable};
-use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::trapcode::TrapCode;
-use kiln_ir::types::{self, Type};
+use kiln_ir::types::Type;
 use regalloc2::{PReg, PRegSet, RegClass};
 use smallvec::SmallVec;
 
@@ -1414,26 +1414,11 @@ impl MachInst for Inst {
     }
 
     fn rc_for_type(ty: Type) -> CodegenResult<(&'static [RegClass], &'static [Type])> {
-        match ty {
-            types::I8 => Ok((&[RegClass::Int], &[types::I8])),
-            types::I16 => Ok((&[RegClass::Int], &[types::I16])),
-            types::I32 => Ok((&[RegClass::Int], &[types::I32])),
-            types::I64 => Ok((&[RegClass::Int], &[types::I64])),
-            types::I128 => Ok((&[RegClass::Int, RegClass::Int], &[types::I64, types::I64])),
-            types::F16 => Ok((&[RegClass::Float], &[types::F16])),
-            types::F32 => Ok((&[RegClass::Float], &[types::F32])),
-            types::F64 => Ok((&[RegClass::Float], &[types::F64])),
-            types::F128 => Ok((&[RegClass::Float], &[types::F128])),
-            t if t.is_vector() && t.bits() <= 128 => Ok((&[RegClass::Float], &[types::I8X16])),
-            t => Err(CodegenError::Unsupported(format!("type {t} on x86_64"))),
-        }
+        crate::common::rc_for_type(ty, "x86_64")
     }
 
     fn canonical_type_for_rc(rc: RegClass) -> Type {
-        match rc {
-            RegClass::Int => types::I64,
-            _ => types::I8X16,
-        }
+        crate::common::canonical_type_for_rc(rc)
     }
 
     fn pretty_print(&self) -> String {
