@@ -508,6 +508,7 @@ fn all_cases() -> Vec<Inst> {
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 0,
@@ -516,10 +517,7 @@ fn all_cases() -> Vec<Inst> {
     v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), colocated: true }));
     v.push(call(CallDest::Name { name: RelocTarget::User { namespace: 1, index: 2 }, colocated: false }));
     for d in 0..16 {
-        v.push(call(CallDest::Indirect(RegMem::Reg(g(d)))));
-    }
-    for a in &small {
-        v.push(call(CallDest::Indirect(RegMem::Mem(mem(*a)))));
+        v.push(call(CallDest::Indirect(g(d))));
     }
     v
 }
@@ -754,6 +752,7 @@ fn trap_sites_and_relocations() {
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 16,
             try_call: None,
             tail_stack_args: 0,
@@ -924,6 +923,7 @@ fn call_info(dest: CallDest, tail_stack_args: u32) -> Box<CallInfo> {
         uses: smallvec![],
         defs: smallvec![],
         clobbers: regalloc2::PRegSet::empty(),
+        callee_conv: kiln_ir::signature::CallConv::SystemV,
         callee_pop: 0,
         try_call: None,
         tail_stack_args,
@@ -954,7 +954,7 @@ fn return_call_sequences() {
              jmp *%r10",
         ),
         (
-            CallDest::Indirect(RegMem::Reg(g(10))),
+            CallDest::Indirect(g(10)),
             0,
             "movq 56(%rsp), %r11; movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; addq $72, %rsp; \
              movq %r11, (%rsp); jmp *%r10",
@@ -989,7 +989,7 @@ fn try_call_jumps_to_the_normal_target_and_records_handlers() {
             let normal = MachLabel(1);
             let handler = MachLabel(2);
             s.next_block = Some(if next_is_normal { normal } else { MachLabel(0) });
-            let mut info = call_info(CallDest::Indirect(RegMem::Reg(g(0))), 0);
+            let mut info = call_info(CallDest::Indirect(g(0)), 0);
             info.callee_pop = 16;
             info.try_call = Some(TryCallInfo {
                 normal,

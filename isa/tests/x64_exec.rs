@@ -786,10 +786,11 @@ fn harness() -> Jit {
     a.i(mov64(RSI, RDI));
     a.i(Inst::Call {
         info: Box::new(CallInfo {
-            dest: CallDest::Indirect(RegMem::Reg(g(R11))),
+            dest: CallDest::Indirect(g(R11)),
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 0,
@@ -1020,10 +1021,11 @@ fn tail_caller(n_f: u32, n_g: u32, saves: Vec<regalloc2::PReg>) -> Jit {
     a.i(mov64(RDI, R10));
     a.i(Inst::ReturnCall {
         info: Box::new(CallInfo {
-            dest: CallDest::Indirect(RegMem::Reg(g(R10))),
+            dest: CallDest::Indirect(g(R10)),
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 8 * n_g,
@@ -1069,10 +1071,11 @@ fn tail_harness(n_f: u32) -> Jit {
     a.i(mov64(RSI, RDI));
     a.i(Inst::Call {
         info: Box::new(CallInfo {
-            dest: CallDest::Indirect(RegMem::Reg(g(R11))),
+            dest: CallDest::Indirect(g(R11)),
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 0,

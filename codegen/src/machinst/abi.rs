@@ -25,6 +25,7 @@
 //! [`StackAMode`] names a location in one of these areas; emission turns it into an
 //! SP- or FP-relative address once [`FrameLayout`] is final.
 
+use crate::machinst::call::CallInfo;
 use crate::machinst::{MachInst, Reg, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::entity::SecondaryMap;
@@ -105,6 +106,20 @@ pub struct ComputedSig {
     pub stack_ret_arg: Option<usize>,
     /// The convention.
     pub call_conv: CallConv,
+}
+
+impl Default for ComputedSig {
+    /// An empty signature (a placeholder while the real one is borrowed).
+    fn default() -> Self {
+        ComputedSig {
+            args: Vec::new(),
+            rets: Vec::new(),
+            stack_arg_space: 0,
+            stack_ret_space: 0,
+            stack_ret_arg: None,
+            call_conv: CallConv::Fast,
+        }
+    }
 }
 
 /// An abstract stack location.
@@ -397,6 +412,31 @@ pub trait AbiSpec {
     /// The return pseudo-instruction using the register return values.
     fn gen_rets(&self, rets: Vec<RetPair>, stack_bytes_to_pop: u32) -> Self::I;
 
+    /// A call (`info.try_call` set for a `try_call`, which ends its block).
+    fn gen_call(&self, info: Box<CallInfo>) -> Self::I;
+
+    /// A tail call: tear the frame down, move the stack arguments, jump.
+    fn gen_return_call(&self, info: Box<CallInfo>) -> CodegenResult<Self::I>;
+
+    /// The registers a `try_call`'s callee clobbers: frames unwound by an exception do
+    /// not restore what they saved, so by default every allocatable register.
+    fn try_call_clobbers(&self, _call_conv: CallConv) -> PRegSet {
+        let env = self.machine_env();
+        let mut s = PRegSet::empty();
+        for class in 0..3 {
+            s.union_from(env.preferred_regs_by_class[class]);
+            s.union_from(env.non_preferred_regs_by_class[class]);
+        }
+        s
+    }
+
+    /// The registers exception payloads arrive in at a landing pad, for a callee of
+    /// `call_conv` (at least `call_conv.exception_payloads()` of them).
+    fn exception_payload_regs(&self, call_conv: CallConv) -> &[PReg];
+
+    /// The landing-pad pseudo-instruction defining the exception payload registers.
+    fn gen_exception_payloads(&self, defs: SmallVec<[(Writable<Reg>, PReg); 2]>) -> Self::I;
+
     /// The frame layout of a function: which of `inputs.clobbered` to save and where
     /// (save-area sizes, offsets, register pairs), whether to set up a frame, the setup
     /// area, alignment padding. [`FrameLayout::from_inputs`] and
@@ -434,16 +474,6 @@ pub fn compute_sig<I: MachInst>(abi: &dyn AbiSpec<I = I>, sig: &Signature) -> Co
     let (args, stack_arg_space, stack_ret_arg) =
         abi.compute_arg_locs(sig.call_conv, &sig.params, ArgsOrRets::Args, needs_area)?;
     Ok(ComputedSig { args, rets, stack_arg_space, stack_ret_space, stack_ret_arg, call_conv: sig.call_conv })
-}
-
-/// Does the call `inst` of `func` pass a return-area pointer (its callee returns values on
-/// the stack)? False for anything that is not a call with a valid signature.
-pub fn call_uses_return_area<I: MachInst>(abi: &dyn AbiSpec<I = I>, func: &Function, inst: kiln_ir::Inst) -> bool {
-    func.dfg
-        .call_signature(inst)
-        .and_then(|s| func.dfg.signatures.get(s))
-        .and_then(|sig| compute_sig(abi, sig).ok())
-        .is_some_and(|c| c.stack_ret_arg.is_some())
 }
 
 impl Callee {

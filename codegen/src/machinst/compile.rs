@@ -4,8 +4,9 @@
 
 use crate::context::CompileScratch;
 use crate::machinst::MachInst;
-use crate::machinst::abi::{AbiSpec, Callee, call_uses_return_area};
+use crate::machinst::abi::{AbiSpec, Callee};
 use crate::machinst::buffer::{FinishedCode, MachBuffer};
+use crate::machinst::call::SigCache;
 use crate::machinst::lower::{Lower, LowerBackend};
 use crate::machinst::vcode::{MachInstEmit, VCode, emit};
 use crate::result::{CodegenError, CodegenResult, CompiledCode};
@@ -32,9 +33,10 @@ where
     let flags = abi.flags();
     // A try_call whose callee returns through a return area loads those values in its
     // normal-return edge block (the call itself is the block's terminator).
-    scratch.block_order.compute(func, domtree, &|term| call_uses_return_area(abi, func, term));
+    let sigs = SigCache::new(func, abi);
+    scratch.block_order.compute(func, domtree, &|term| sigs.uses_return_area(func, term));
     let callee = Callee::new(func, abi)?;
-    let lower = Lower::new(func, abi, callee, &scratch.block_order);
+    let lower = Lower::new(func, abi, callee, sigs, &scratch.block_order);
     let (mut vcode, callee) = lower.lower(backend, &scratch.block_order)?;
     let vcode_text = want_vcode.then(|| vcode.show());
 

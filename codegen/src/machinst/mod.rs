@@ -16,6 +16,7 @@
 pub mod abi;
 pub mod blockorder;
 pub mod buffer;
+pub mod call;
 pub mod compile;
 pub mod lower;
 pub mod reg;

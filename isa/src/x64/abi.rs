@@ -10,7 +10,7 @@
 //! arguments in rcx/rdx/r8/r9 or xmm0–xmm3 by position, 32 bytes of shadow space, rax/xmm0
 //! returns, rdi/rsi/xmm6–xmm15 callee-saved.
 
-use crate::x64::inst::{Amode, ExtMode, Inst, Mem, OperandSize, XmmMovOp};
+use crate::x64::inst::{Amode, CallInfo, ExtMode, Inst, Mem, OperandSize, XmmMovOp};
 use crate::x64::regs::{self, enc, gpr_preg, xmm_preg};
 use kiln_codegen::machinst::abi::{
     ABIArg, ABIArgSlot, AbiSpec, ArgPair, ArgsOrRets, CalleeSave, FrameInputs, FrameLayout, RetPair, StackAMode,
@@ -21,7 +21,7 @@ use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::signature::{AbiParam, ArgumentExtension, ArgumentPurpose, CallConv};
 use kiln_ir::types::{self, Type};
 use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
-use smallvec::smallvec;
+use smallvec::{SmallVec, smallvec};
 use target_lexicon::{OperatingSystem, Triple};
 
 /// The x86-64 ABI object: the conventions as the target's flags and triple define them.
@@ -315,6 +315,28 @@ impl AbiSpec for X64Abi {
 
     fn gen_rets(&self, rets: Vec<RetPair>, stack_bytes_to_pop: u32) -> Inst {
         Inst::Rets { rets, stack_bytes_to_pop }
+    }
+
+    fn gen_call(&self, info: Box<CallInfo>) -> Inst {
+        Inst::Call { info }
+    }
+
+    fn gen_return_call(&self, info: Box<CallInfo>) -> CodegenResult<Inst> {
+        Ok(Inst::ReturnCall { info })
+    }
+
+    fn try_call_clobbers(&self, _call_conv: CallConv) -> PRegSet {
+        // Everything but %rsp and %rbp, the pinned register included.
+        self.call_clobbers(CallConv::Winch)
+    }
+
+    fn exception_payload_regs(&self, _call_conv: CallConv) -> &[PReg] {
+        const PAYLOADS: [PReg; 2] = [gpr_preg(enc::RAX), gpr_preg(enc::RDX)];
+        &PAYLOADS
+    }
+
+    fn gen_exception_payloads(&self, defs: SmallVec<[(Writable<Reg>, PReg); 2]>) -> Inst {
+        Inst::ExnPayloads { defs }
     }
 
     fn compute_frame_layout(&self, inputs: &FrameInputs) -> CodegenResult<FrameLayout> {

@@ -844,7 +844,7 @@ fn emit_epilogue_restore(sink: &mut Sink, state: &EmitState) {
     sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 8 });
 }
 
-fn emit_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
+fn emit_call(sink: &mut Sink, info: &CallInfo) {
     match &info.dest {
         CallDest::Name { name, colocated: true } => {
             sink.put1(0xe8);
@@ -858,9 +858,8 @@ fn emit_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
             sink.put8(0);
             enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 2, &Rm::Reg(enc::R11), 0);
         }
-        CallDest::Indirect(rm) => {
-            regmem_trap(sink, rm);
-            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 2, &regmem_rm(rm, state), 0);
+        CallDest::Indirect(r) => {
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 2, &Rm::Reg(e(*r)), 0);
         }
     }
 }
@@ -928,9 +927,8 @@ fn emit_return_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
         CallDest::Name { colocated: false, .. } => {
             enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(enc::R10), 0);
         }
-        CallDest::Indirect(rm) => {
-            regmem_trap(sink, rm);
-            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &regmem_rm(rm, state), 0);
+        CallDest::Indirect(r) => {
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(e(*r)), 0);
         }
     }
     if epilogue {
@@ -1579,7 +1577,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
         }
         Inst::Int3 => sink.put1(0xcc),
         Inst::Call { info: ci } => {
-            emit_call(sink, ci, state);
+            emit_call(sink, ci);
             sink.add_call_site(call_handlers(ci), state.frame.frame_below_fp());
             adjust_sp(sink, false, ci.callee_pop);
             if let Some(t) = &ci.try_call
