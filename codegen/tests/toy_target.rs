@@ -740,7 +740,7 @@ fn islands_keep_literals_in_reach_in_compiled_code() {
         if op == 0x4c {
             let target = (at as i64 + b.bytes[at + 1] as i8 as i64) as usize;
             let v = f64::from_le_bytes(b.bytes[target..target + 8].try_into().unwrap());
-            assert!(v >= 1.0 && v <= 60.0 && v.fract() == 0.0, "literal at {at:#x} reads {v}");
+            assert!((1.0..=60.0).contains(&v) && v.fract() == 0.0, "literal at {at:#x} reads {v}");
             seen += 1;
         }
     }

@@ -1128,9 +1128,12 @@ impl<E: MachEncoder> MachBuffer<E> {
             target: t.clone(),
             addend: *a,
         }));
-        for &(p, kind, l, addend) in &self.label_relocs {
-            let target = RelocTarget::CodeOffset(label_offset(l)?);
-            out.relocs.push(FinalizedReloc { offset: final_of(p, &prefix), kind, target, addend });
+        if !self.label_relocs.is_empty() {
+            for &(p, kind, l, addend) in &self.label_relocs {
+                let target = RelocTarget::CodeOffset(label_offset(l)?);
+                out.relocs.push(FinalizedReloc { offset: final_of(p, &prefix), kind, target, addend });
+            }
+            out.relocs.sort_by_key(|r| r.offset);
         }
         out.traps.clear();
         out.traps.extend(self.traps.iter().map(|(p, c)| TrapSite { offset: final_of(*p, &prefix), code: *c }));

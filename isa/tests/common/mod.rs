@@ -25,7 +25,15 @@ pub struct Gas<'a> {
 impl Gas<'_> {
     /// Assemble `snippets`, returning the bytes of each; errors carry the assembler's
     /// messages with the offending source lines.
+    #[allow(dead_code)] // each test crate compiles this module; riscv64's only links
     pub fn assemble(&self, snippets: &[String]) -> Result<Vec<Vec<u8>>, String> {
+        self.assemble_linked(snippets, None)
+    }
+
+    /// [`assemble`](Self::assemble), with the object first linked by `ld` (the command and
+    /// its arguments before `-o`), so that relocations the assembler leaves for a linker
+    /// (riscv64's PC-relative pairs and label differences) are resolved.
+    pub fn assemble_linked(&self, snippets: &[String], ld: Option<&[&str]>) -> Result<Vec<Vec<u8>>, String> {
         static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("kiln-{}-{}-{seq}", self.tag, std::process::id()));
@@ -62,6 +70,24 @@ impl Gas<'_> {
             }
             return Err(msg);
         }
+        let o = match ld {
+            None => o,
+            Some(ld) => {
+                let elf = dir.join("all.elf");
+                let (prog, args) = ld.split_first().ok_or("no linker given")?;
+                let out = Command::new(prog)
+                    .args(args)
+                    .arg("-o")
+                    .arg(&elf)
+                    .arg(&o)
+                    .output()
+                    .map_err(|e| format!("cannot run `{prog}` ({e})"))?;
+                if !out.status.success() {
+                    return Err(format!("{prog} failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+                }
+                elf
+            }
+        };
         let text_bin = dir.join("text.bin");
         let data_bin = dir.join("data.bin");
         for (sec, path) in [(".text", &text_bin), (".data", &data_bin)] {
