@@ -590,19 +590,23 @@ impl<E: MachEncoder> MachBuffer<E> {
     pub fn add_branch(&mut self, label: MachLabel, branch: E::Branch) {
         let forms = self.enc.branch_forms(&branch);
         let largest = forms.last().map_or(0, |f| f.size);
-        let fixed = forms.len() == 1;
         let first = forms[0];
-        // A fixed branch cannot grow: its item targets are kept in reach of its only form.
-        let island_form = if fixed { Some(first) } else { forms.iter().find(|f| f.islands).copied() };
+        let fixed = forms.len() == 1;
         let is_item = self.label_item.get(label.0 as usize).is_some_and(|&i| i != NO_ITEM);
-        let label = self.redirect(label, island_form);
-        let idx = self.sites.len() as u32;
-        if fixed && !is_item && !self.is_bound(label) {
-            // A fixed-size branch forward: a veneer may be needed (see `emit_island`).
-            let deadline = self.worst_offset().saturating_add(first.max_disp.max(0) as u64);
-            self.veneer_candidates.push((idx, deadline));
-            self.note_deadline(deadline, first.max_disp.max(0) as u64);
-        }
+        let label = if is_item {
+            // A fixed branch cannot grow: its item targets are kept in reach of its only form.
+            let island_form = if fixed { Some(first) } else { forms.iter().find(|f| f.islands).copied() };
+            self.redirect(label, island_form)
+        } else {
+            if fixed && !self.is_bound(label) {
+                // A fixed-size branch forward: a veneer may be needed (see `emit_island`).
+                let reach = first.max_disp.max(0) as u64;
+                let deadline = self.worst_offset().saturating_add(reach);
+                self.veneer_candidates.push((self.sites.len() as u32, deadline));
+                self.note_deadline(deadline, reach);
+            }
+            label
+        };
         self.sites.push(Site { at: self.cur_pos(), label, kind: SiteKind::Branch(branch) });
         self.worst_extra += largest as u64;
     }
@@ -828,6 +832,12 @@ impl<E: MachEncoder> MachBuffer<E> {
 
     // ---------------------------------------------------------------------------------
     // Islands
+
+    /// Is any pending item waiting for an island (or a fixed branch for a veneer)?
+    #[inline]
+    pub fn has_deadline(&self) -> bool {
+        self.deadline != NO_DEADLINE
+    }
 
     /// Must an island be emitted before an instruction of at most `worst_size` bytes
     /// (counting the deferred items it may add) so that no pending item goes out of

@@ -524,8 +524,8 @@ impl<T> EmitState<T> {
 /// otherwise go out of reach (`fallthrough`: code runs into this point, so the island needs
 /// a jump around it).
 #[inline]
-fn island_check<E: MachEncoder>(sink: &mut MachBuffer<E>, worst: u32, fallthrough: bool) {
-    if sink.island_needed(worst) {
+fn island_check<I: MachInstEmit>(sink: &mut MachBuffer<I::Info>, inst: &I, fallthrough: bool) {
+    if sink.has_deadline() && sink.island_needed(inst.worst_case_size()) {
         sink.emit_island(fallthrough);
     }
 }
@@ -584,9 +584,10 @@ pub fn emit<I: MachInstEmit>(
     }
     let emitted: Vec<usize> = (0..nblocks).filter(|&b| !skip[b]).collect();
     // A skipped block's entries (jump tables, landing pads) enter the block it jumps to.
-    let mut flags = vcode.block_flags.clone();
+    let mut flags = std::borrow::Cow::Borrowed(&vcode.block_flags[..]);
     for b in 0..nblocks {
         if skip[b] && flags[b] != BlockFlags::default() {
+            let flags = flags.to_mut();
             let mut cur = b;
             for _ in 0..nblocks {
                 if !skip[cur] {
@@ -630,7 +631,7 @@ pub fn emit<I: MachInstEmit>(
                     {
                         continue;
                     }
-                    island_check(sink, scratch_inst.worst_case_size(), true);
+                    island_check(sink, &scratch_inst, true);
                     if loc != state.cur_srcloc {
                         sink.end_srcloc();
                         if !loc.is_default() {
@@ -694,6 +695,6 @@ fn emit_move<I: MachInstEmit>(
         }
         (None, None) => return Err(CodegenError::Regalloc("stack-to-stack move".into())),
     };
-    island_check(sink, inst.worst_case_size(), true);
+    island_check(sink, &inst, true);
     inst.emit(sink, info, state)
 }
