@@ -229,7 +229,7 @@ fn show_call_dest(dest: &CallDest) -> String {
     match dest {
         CallDest::Name { name, colocated: true } => show_name(name),
         CallDest::Name { name, colocated: false } => format!("movabsq ${}, %r11; call *%r11", show_name(name)),
-        CallDest::Indirect(rm) => format!("*{}", show_rm(rm, OperandSize::S64)),
+        CallDest::Indirect(r) => format!("*{}", q(*r)),
     }
 }
 
@@ -547,7 +547,7 @@ pub fn print_inst(inst: &Inst) -> String {
                 match &info.dest {
                     CallDest::Name { name, colocated } =>
                         format!("{}{}", show_name(name), if *colocated { "" } else { " (abs)" }),
-                    CallDest::Indirect(rm) => format!("*{}", show_rm(rm, S64)),
+                    CallDest::Indirect(r) => format!("*{}", q(*r)),
                 }
             );
             show_call_info(&mut s, info);
