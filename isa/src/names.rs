@@ -17,6 +17,7 @@ pub fn show_name(name: &RelocTarget) -> String {
         }
         RelocTarget::LibCall(l) => l.name().to_string(),
         RelocTarget::KnownSymbol(k) => k.name().to_string(),
+        RelocTarget::CodeOffset(o) => format!(".Lcode{o:#x}"),
     }
 }
 

@@ -20,11 +20,10 @@ mod common;
 use capstone::prelude::*;
 use kiln_codegen::machinst::abi::{FrameLayout, StackAMode};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, RelocTarget};
-use kiln_codegen::machinst::vcode::EmitState;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
-use kiln_isa::aarch64::emit::{A64Branches, EmitInfo, enc_ldr_literal};
+use kiln_isa::aarch64::emit::{EmitInfo, EmitState, enc_ldr_literal};
 use kiln_isa::aarch64::inst::*;
 use kiln_isa::aarch64::print::print_inst;
 use kiln_isa::aarch64::regs::{stack_reg, vreg, xreg, zero_reg};
@@ -111,7 +110,7 @@ fn info() -> EmitInfo {
 /// and the finished buffer.
 fn emit_at(inst: &Inst, label_off: i64, info: &EmitInfo) -> Result<(Vec<u8>, u32, FinishedCode), String> {
     let once = |pad_after: Option<usize>| -> Result<(Vec<u8>, u32, FinishedCode), String> {
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         buf.reserve_labels(3);
         let mut state = EmitState::default();
         if label_off <= 0 {
@@ -126,7 +125,7 @@ fn emit_at(inst: &Inst, label_off: i64, info: &EmitInfo) -> Result<(Vec<u8>, u32
             buf.bind_label(MachLabel(0));
         }
         let mut out = FinishedCode::default();
-        buf.finish::<A64Branches>(&mut out).map_err(|e| format!("{e:?}"))?;
+        buf.finish(&mut out).map_err(|e| format!("{e:?}"))?;
         let (s, e) = (out.label_offsets[1] as usize, out.label_offsets[2] as usize);
         Ok((out.bytes[s..e].to_vec(), s as u32, out))
     };
@@ -1053,16 +1052,16 @@ fn stack_amodes_resolve_against_the_frame() {
         fixed_frame_storage_size: 48,
         stack_slots_size: 16,
         outgoing_args_size: 32,
-        clobbered_callee_saves: vec![],
+        callee_saves: vec![],
         has_frame: true,
         stack_bytes_to_pop: 0,
         stack_limit: None,
     };
     let emit = |i: &Inst, state: &mut EmitState| {
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         i.emit(&mut buf, &info, state).unwrap();
         let mut out = FinishedCode::default();
-        buf.finish::<A64Branches>(&mut out).unwrap();
+        buf.finish(&mut out).unwrap();
         out.bytes
     };
     for (mode, off) in [
@@ -1094,7 +1093,7 @@ fn stack_amodes_resolve_against_the_frame() {
 #[test]
 fn trap_sites_and_deferred_traps() {
     let info = info();
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState::default();
     let m = AMode::UnsignedOffset { rn: r(2), off: 8 };
     Inst::Hint { op: HintOp::Nop }.emit(&mut buf, &info, &mut state).unwrap();
@@ -1109,7 +1108,7 @@ fn trap_sites_and_deferred_traps() {
         .unwrap();
     Inst::Ret.emit(&mut buf, &info, &mut state).unwrap();
     let mut out = FinishedCode::default();
-    buf.finish::<A64Branches>(&mut out).unwrap();
+    buf.finish(&mut out).unwrap();
     let ws = words(&out.bytes);
     assert_eq!(out.traps[0].offset, 4);
     assert_eq!(out.traps[0].code, TrapCode::HEAP_OUT_OF_BOUNDS);
@@ -1163,7 +1162,7 @@ fn invalid_operands_are_errors() {
         Inst::AluRRR { op: ALUOp::Add, size: OperandSize::Size64, rd: w(0), rn: vr(1), rm: r(2) },
     ];
     for i in bad {
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         assert!(i.emit(&mut buf, &info, &mut EmitState::default()).is_err(), "{i:?} accepted");
     }
     let _ = zero_reg();
@@ -1199,12 +1198,12 @@ fn extensions_are_checked() {
         Inst::RetAuth { key: PacKey::A },
     ];
     for i in needs {
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(plain.clone());
         match i.emit(&mut buf, &plain, &mut EmitState::default()) {
             Err(kiln_codegen::CodegenError::Unsupported(m)) => assert!(m.contains("without has_"), "{m}"),
             other => panic!("{i:?}: {other:?}"),
         }
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info());
         assert!(i.emit(&mut buf, &info(), &mut EmitState::default()).is_ok(), "{i:?}");
     }
     // Base FP: fcvt to half precision and h loads need no extension.
@@ -1213,7 +1212,7 @@ fn extensions_are_checked() {
         Inst::Load { op: LoadOp::LdrH, rd: vw(0), mem: AMode::UnsignedOffset { rn: r(1), off: 2 }, trap: None },
     ];
     for i in base {
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(plain.clone());
         assert!(i.emit(&mut buf, &plain, &mut EmitState::default()).is_ok(), "{i:?}");
     }
 }

@@ -22,7 +22,7 @@ use capstone::prelude::*;
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
-use kiln_isa::riscv64::emit::{EmitInfo, EmitState, Riscv64Branches};
+use kiln_isa::riscv64::emit::{EmitInfo, EmitState};
 use kiln_isa::riscv64::inst::*;
 use kiln_isa::riscv64::print::print_inst;
 use kiln_isa::riscv64::regs::{freg, vreg, xreg};
@@ -444,16 +444,16 @@ fn isa_flags(mode: Mode) -> IsaFlags {
 }
 
 fn emit_case(inst: &Inst, info: &EmitInfo) -> Vec<u8> {
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     buf.reserve_labels(1);
     buf.bind_label(MachLabel(0));
     let mut state = EmitState::default();
     if let Some(s) = kiln_isa::riscv64::emit::required_vstate(inst) {
-        state.vec.set(s);
+        state.target.vec.set(s);
     }
     inst.emit(&mut buf, info, &mut state).expect("emit");
     let mut out = FinishedCode::default();
-    buf.finish::<Riscv64Branches>(&mut out).expect("finish");
+    buf.finish(&mut out).expect("finish");
     out.bytes.truncate(out.code_size as usize);
     out.bytes
 }
@@ -1085,14 +1085,14 @@ fn branch_forms_match_the_assembler() {
 }
 
 fn emit_seq(insts: &[Inst], info: &EmitInfo, labels: usize) -> FinishedCode {
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     buf.reserve_labels(labels);
     let mut state = EmitState::default();
     for i in insts {
         i.emit(&mut buf, info, &mut state).expect("emit");
     }
     let mut out = FinishedCode::default();
-    buf.finish::<Riscv64Branches>(&mut out).expect("finish");
+    buf.finish(&mut out).expect("finish");
     out
 }
 
@@ -1102,8 +1102,8 @@ fn emit_seq(insts: &[Inst], info: &EmitInfo, labels: usize) -> FinishedCode {
 fn branches_relax_through_the_buffer() {
     use kiln_isa::riscv64::encode::{b12_offset, jal20_offset};
     let info = EmitInfo::new(Flags::new(), isa_flags(Mode::Plain));
-    for gap in [16usize, 4000, 5000, 1 << 20] {
-        let mut buf = MachBuffer::new();
+    for gap in [16usize, 4000, 5000, (1 << 20) - 64, 1 << 20] {
+        let mut buf = MachBuffer::new(info.clone());
         buf.reserve_labels(2);
         let mut state = EmitState::default();
         buf.bind_label(MachLabel(0));
@@ -1116,14 +1116,19 @@ fn branches_relax_through_the_buffer() {
         buf.bind_label(MachLabel(1));
         Inst::Jal { dest: MachLabel(0) }.emit(&mut buf, &info, &mut state).unwrap();
         let mut out = FinishedCode::default();
-        buf.finish::<Riscv64Branches>(&mut out).expect("finish");
+        buf.finish(&mut out).expect("finish");
         let word = |o: usize| u32::from_le_bytes(out.bytes[o..o + 4].try_into().unwrap());
         let target = out.label_offsets[1] as i64;
-        // The conditional branch: short (blt) or long (bge +12; auipc; jalr).
+        // The conditional branch: short (blt), middle (bge +8; jal) or long (bge +12;
+        // auipc; jalr), the first form of its ladder that reaches.
         let w0 = word(0);
         if target <= 4094 {
             assert_eq!(w0 & 0x707f, 0x4063, "blt");
             assert_eq!(b12_offset(w0) as i64, target);
+        } else if target - 4 < 1 << 20 {
+            assert_eq!(w0 & 0x707f, 0x5063, "bge (inverted)");
+            assert_eq!(b12_offset(w0), 8);
+            assert_eq!(4 + jal20_offset(word(4)) as i64, target);
         } else {
             assert_eq!(w0 & 0x707f, 0x5063, "bge (inverted)");
             assert_eq!(b12_offset(w0), 12);
@@ -1150,16 +1155,15 @@ fn branches_relax_through_the_buffer() {
 fn branches_to_the_next_block_are_elided() {
     let info = EmitInfo::new(Flags::new(), isa_flags(Mode::Plain));
     let br = Inst::CondBr { cond: BranchCond::Eq, rs1: x(10), rs2: x(0), taken: MachLabel(1), not_taken: MachLabel(2) };
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     buf.reserve_labels(3);
-    let mut state = EmitState::default();
-    state.common.next_block = Some(MachLabel(1));
+    let mut state = EmitState { next_block: Some(MachLabel(1)), ..Default::default() };
     buf.bind_label(MachLabel(0));
     br.emit(&mut buf, &info, &mut state).unwrap();
     buf.bind_label(MachLabel(1));
     buf.bind_label(MachLabel(2));
     let mut out = FinishedCode::default();
-    buf.finish::<Riscv64Branches>(&mut out).unwrap();
+    buf.finish(&mut out).unwrap();
     // Only `bne a0, zero, label2` remains.
     assert_eq!(out.bytes.len(), 4);
     assert_eq!(u32::from_le_bytes(out.bytes[..4].try_into().unwrap()) & 0x01ff_f07f, 0x0005_1063);
@@ -1180,17 +1184,17 @@ fn vsetvli_is_inserted_on_state_changes() {
         mask: VecMaskMode::Unmasked,
         vstate: s,
     };
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState::default();
     let mut emit = |i: &Inst, state: &mut EmitState| i.emit(&mut buf, &info, state).unwrap();
     emit(&add(a), &mut state); // vsetivli + vadd
     emit(&add(a), &mut state); // vadd
     emit(&Inst::VecMovWhole { vd: vw(4), vs: v(5) }, &mut state); // state-independent
     emit(&add(b), &mut state); // vsetivli + vadd
-    state.on_block_start();
+    state.target.on_block_start();
     emit(&add(b), &mut state); // vsetivli + vadd
     let mut out = FinishedCode::default();
-    buf.finish::<Riscv64Branches>(&mut out).unwrap();
+    buf.finish(&mut out).unwrap();
     let words: Vec<u32> = out.bytes.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
     let is_vset = |w: u32| w & 0xc000_707f == 0xc000_7057;
     let pattern: Vec<bool> = words.iter().map(|&w| is_vset(w)).collect();
@@ -1220,7 +1224,9 @@ fn relocations_and_trap_sites() {
     assert_eq!(out.relocs.len(), 2);
     assert_eq!((out.relocs[0].offset, out.relocs[0].kind), (0, Reloc::RiscvPCRelHi20));
     assert_eq!((out.relocs[1].offset, out.relocs[1].kind), (4, Reloc::RiscvPCRelLo12I));
-    assert!(out.relocs.iter().all(|r| r.target == name && r.addend == 16));
+    assert_eq!((&out.relocs[0].target, out.relocs[0].addend), (&name, 16));
+    // The lo12 half refers to its auipc, as ELF's R_RISCV_PCREL_LO12_I does.
+    assert_eq!((&out.relocs[1].target, out.relocs[1].addend), (&RelocTarget::CodeOffset(0), 0));
     // c.lui t6, 0x12; c.add t6, a2; ld a1, 0x345(t6); c.unimp.
     assert_eq!(out.traps.len(), 2);
     assert_eq!(out.traps[0].offset, 8 + 2 + 2);
@@ -1267,7 +1273,7 @@ fn bad_operands_are_errors() {
         },
     ];
     for i in bad {
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         let mut state = EmitState::default();
         assert!(i.emit(&mut buf, &info, &mut state).is_err(), "{i:?}");
         assert_eq!(buf.data_len(), 0, "nothing emitted for {i:?}");
@@ -1288,13 +1294,13 @@ fn worst_case_size_bounds_every_instruction() {
     insts.push(Inst::VecSetState { rd: xw(0), vstate: VState { avl: u32::MAX, vtype: vst(4, 32).vtype } });
     let mut longest = 0;
     for i in &insts {
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         buf.reserve_labels(1);
         buf.bind_label(MachLabel(0));
         let mut state = EmitState::default(); // unknown vector state: vsetvli included
         i.emit(&mut buf, &info, &mut state).expect("emit");
         let mut out = FinishedCode::default();
-        buf.finish::<Riscv64Branches>(&mut out).unwrap();
+        buf.finish(&mut out).unwrap();
         longest = longest.max(out.code_size);
         assert!(out.code_size <= WORST_CASE_INST_SIZE, "{} bytes: {}", out.code_size, print_inst(i));
     }
@@ -1333,5 +1339,38 @@ fn branch_ladders_are_consistent() {
         for (d, ok) in [(lo, true), (hi, true), (lo - 2, false), (hi + 2, false)] {
             assert_eq!(f.encode(BranchCond::Ne, 9, 0, d, &mut SmallVec::new()).is_some(), ok, "{f:?} {d}");
         }
+    }
+}
+
+/// With Zca the ladder starts at `c.beqz` (±256 B) and `c.j` (±2 KiB): the buffer picks
+/// them when the target is near, the 4-byte forms when it is not.
+#[test]
+fn compressed_branches_through_the_buffer() {
+    let info = EmitInfo::new(Flags::new(), isa_flags(Mode::C));
+    for (gap, compressed) in [(16usize, true), (200, true), (400, false)] {
+        let mut buf = MachBuffer::new(info.clone());
+        buf.reserve_labels(2);
+        let mut state = EmitState::default();
+        buf.bind_label(MachLabel(0));
+        Inst::CondBr { cond: BranchCond::Eq, rs1: x(8), rs2: x(0), taken: MachLabel(1), not_taken: MachLabel(0) }
+            .emit(&mut buf, &info, &mut state)
+            .unwrap();
+        for _ in 0..gap / 4 {
+            buf.put4(0x0000_0013);
+        }
+        buf.bind_label(MachLabel(1));
+        Inst::Jal { dest: MachLabel(0) }.emit(&mut buf, &info, &mut state).unwrap();
+        let mut out = FinishedCode::default();
+        buf.finish(&mut out).expect("finish");
+        let half = |o: usize| u16::from_le_bytes([out.bytes[o], out.bytes[o + 1]]);
+        let target = out.label_offsets[1] as usize;
+        if compressed {
+            assert_eq!(half(0) & 0xe003, 0xc001, "c.beqz over {gap}");
+        } else {
+            assert_eq!(u32::from_le_bytes(out.bytes[..4].try_into().unwrap()) & 0x707f, 0x0063, "beq over {gap}");
+        }
+        // The backward jump is a c.j (within 2 KiB).
+        assert_eq!(half(target) & 0xe003, 0xa001, "c.j back over {gap}");
+        assert_eq!(out.bytes.len(), target + 2);
     }
 }

@@ -12,7 +12,7 @@
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer};
 use kiln_codegen::machinst::{Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
-use kiln_isa::riscv64::emit::{EmitInfo, EmitState, Riscv64Branches};
+use kiln_isa::riscv64::emit::{EmitInfo, EmitState};
 use kiln_isa::riscv64::inst::Inst;
 use kiln_isa::riscv64::materialize::materialize;
 use kiln_isa::riscv64::regs::xreg;
@@ -68,14 +68,14 @@ fn info(words: &[&str]) -> EmitInfo {
 /// The bytes of `fn() -> u64 { val }`.
 fn function(val: u64, info: &EmitInfo) -> Vec<u8> {
     let a0: Writable<Reg> = Writable::from_reg(xreg(10));
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState::default();
     for i in materialize(a0, val, info.mat_exts()).0 {
         i.emit(&mut buf, info, &mut state).expect("emit");
     }
     Inst::Rets { rets: vec![] }.emit(&mut buf, info, &mut state).unwrap();
     let mut out = FinishedCode::default();
-    buf.finish::<Riscv64Branches>(&mut out).unwrap();
+    buf.finish(&mut out).unwrap();
     out.bytes
 }
 
@@ -342,13 +342,13 @@ fn vector_and_scalar_forms_run_under_qemu() {
     ];
     let mut asm = String::from(".text\n");
     for (name, insts) in &funcs {
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         let mut state = EmitState::default();
         for i in insts {
             i.emit(&mut buf, &info, &mut state).expect("emit");
         }
         let mut out = FinishedCode::default();
-        buf.finish::<Riscv64Branches>(&mut out).unwrap();
+        buf.finish(&mut out).unwrap();
         asm.push_str(&asm_function(name, &out.bytes));
     }
     let main_c = r#"

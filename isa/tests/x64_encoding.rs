@@ -11,14 +11,14 @@
 
 mod common;
 
-use capstone::prelude::*;
 use kiln_codegen::machinst::abi::{FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, Reloc, RelocTarget};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::vcode::MachInstEmit;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
-use kiln_isa::x64::emit::{EmitInfo, X64Branches};
+use kiln_isa::x64::abi::callee_save_layout;
+use kiln_isa::x64::emit::{EmitInfo, EmitState, Sink};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::print::print_inst;
 use kiln_isa::x64::regs::{gpr, xmm};
@@ -126,13 +126,13 @@ fn info() -> EmitInfo {
 }
 
 fn emit(inst: &Inst, info: &EmitInfo) -> FinishedCode {
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     buf.reserve_labels(1);
     buf.bind_label(MachLabel(0));
     let mut state = EmitState::default();
-    inst.emit(&mut buf, info, &mut state);
+    inst.emit(&mut buf, info, &mut state).unwrap();
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).expect("finish");
+    buf.finish(&mut out).expect("finish");
     out.bytes.truncate(out.code_size as usize);
     out
 }
@@ -502,25 +502,24 @@ fn all_cases() -> Vec<Inst> {
     v.push(Inst::Ud2 { code: TrapCode::user(1).unwrap() });
     v.push(Inst::Int3);
     v.push(Inst::Fence);
-    let call = |dest: CallDest| Inst::Call {
+    let call = |dest: CallDest, reach: Reach| Inst::Call {
+        reach,
         info: Box::new(CallInfo {
             dest,
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 0,
         }),
     };
-    v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), reach: Reach::Near }));
-    v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), reach: Reach::Indirect }));
-    v.push(call(CallDest::Name { name: RelocTarget::User { namespace: 1, index: 2 }, reach: Reach::Absolute }));
+    v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), colocated: true }, Reach::Near));
+    v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), colocated: false }, Reach::Indirect));
+    v.push(call(CallDest::Name { name: RelocTarget::User { namespace: 1, index: 2 }, colocated: false }, Reach::Absolute));
     for d in 0..16 {
-        v.push(call(CallDest::Indirect(RegMem::Reg(g(d)))));
-    }
-    for a in &small {
-        v.push(call(CallDest::Indirect(RegMem::Mem(mem(*a)))));
+        v.push(call(CallDest::Indirect(g(d)), Reach::Near));
     }
     v
 }
@@ -624,12 +623,7 @@ fn my_insns(text: &str) -> Vec<String> {
 }
 
 fn capstone_check(cases: &[Case]) -> Vec<String> {
-    let cs = Capstone::new()
-        .x86()
-        .mode(arch::x86::ArchMode::Mode64)
-        .syntax(arch::x86::ArchSyntax::Att)
-        .build()
-        .expect("capstone");
+    let cs = common::capstone_x64_att();
     let mut failures = Vec::new();
     for c in cases {
         let insns = match cs.disasm_all(&c.bytes, 0x1000) {
@@ -700,7 +694,7 @@ fn stack_amodes_resolve_against_the_frame() {
         fixed_frame_storage_size: 48,
         stack_slots_size: 16,
         outgoing_args_size: 32,
-        clobbered_callee_saves: vec![kiln_isa::x64::regs::gpr_preg(3), kiln_isa::x64::regs::gpr_preg(12)],
+        callee_saves: callee_save_layout(&[kiln_isa::x64::regs::gpr_preg(3), kiln_isa::x64::regs::gpr_preg(12)]).0,
         has_frame: true,
         stack_bytes_to_pop: 0,
         stack_limit: None,
@@ -714,11 +708,11 @@ fn stack_amodes_resolve_against_the_frame() {
     ] {
         let a = Inst::Load { size: OperandSize::S64, mem: Mem::stack(mode), dst: gw(1) };
         let b = Inst::Load { size: OperandSize::S64, mem: mem(Amode::ImmReg { disp, base: g(4) }), dst: gw(1) };
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         let mut state = EmitState { frame: frame.clone(), ..Default::default() };
-        a.emit(&mut buf, &info, &mut state);
+        a.emit(&mut buf, &info, &mut state).unwrap();
         let mut out = FinishedCode::default();
-        buf.finish::<X64Branches>(&mut out).unwrap();
+        buf.finish(&mut out).unwrap();
         assert_eq!(out.bytes, emit(&b, &info).bytes, "{mode:?}");
         assert!(print_inst(&a).contains(match mode {
             StackAMode::Slot(_) => "slot+",
@@ -733,11 +727,12 @@ fn stack_amodes_resolve_against_the_frame() {
 fn trap_sites_and_relocations() {
     let info = info();
     let m = Mem::new(Amode::ImmReg { disp: 0, base: g(8) }, Some(TrapCode::HEAP_OUT_OF_BOUNDS));
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState::default();
-    Inst::Nop { len: 3 }.emit(&mut buf, &info, &mut state);
+    Inst::Nop { len: 3 }.emit(&mut buf, &info, &mut state).unwrap();
     Inst::LockCmpxchg { size: OperandSize::S16, replacement: g(1), expected: g(0), mem: m, dst_old: gw(0) }
-        .emit(&mut buf, &info, &mut state);
+        .emit(&mut buf, &info, &mut state)
+        .unwrap();
     let div_at = buf.data_len() as u32;
     Inst::Div {
         size: OperandSize::S64,
@@ -749,23 +744,27 @@ fn trap_sites_and_relocations() {
         dst_remainder: gw(2),
         trap: TrapCode::INTEGER_DIVISION_BY_ZERO,
     }
-    .emit(&mut buf, &info, &mut state);
+    .emit(&mut buf, &info, &mut state)
+    .unwrap();
     let call_at = buf.data_len() as u32;
     let name = RelocTarget::User { namespace: 0, index: 7 };
     Inst::Call {
+        reach: Reach::Near,
         info: Box::new(CallInfo {
-            dest: CallDest::Name { name: name.clone(), reach: Reach::Near },
+            dest: CallDest::Name { name: name.clone(), colocated: true },
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 16,
             try_call: None,
             tail_stack_args: 0,
         }),
     }
-    .emit(&mut buf, &info, &mut state);
+    .emit(&mut buf, &info, &mut state)
+    .unwrap();
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).unwrap();
+    buf.finish(&mut out).unwrap();
     assert_eq!(out.traps[0].offset, 3);
     assert_eq!(out.traps[0].code, TrapCode::HEAP_OUT_OF_BOUNDS);
     assert_eq!(&out.bytes[3..8], &[0x66, 0xf0, 0x41, 0x0f, 0xb1]);
@@ -788,29 +787,26 @@ fn as_bytes(text: &str) -> Option<Vec<u8>> {
     Some(assemble(&[c]).unwrap_or_else(|e| panic!("{e}")).remove(0))
 }
 
-fn emit_with(
-    frame: FrameLayout,
-    flags: Flags,
-    f: impl FnOnce(&mut MachBuffer, &EmitInfo, &mut EmitState),
-) -> FinishedCode {
+fn emit_with(frame: FrameLayout, flags: Flags, f: impl FnOnce(&mut Sink, &EmitInfo, &mut EmitState)) -> FinishedCode {
     let info = EmitInfo::new(flags, IsaFlags::new(Arch::X86_64));
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState { frame, ..Default::default() };
     f(&mut buf, &info, &mut state);
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).expect("finish");
+    buf.finish(&mut out).expect("finish");
     out
 }
 
 fn layout(saves: &[regalloc2::PReg], fixed: u32, outgoing: u32, has_frame: bool) -> FrameLayout {
+    let (callee_saves, clobber_size) = callee_save_layout(saves);
     FrameLayout {
         incoming_args_size: 0,
         setup_area_size: if has_frame { 16 } else { 8 },
-        clobber_size: saves.iter().map(|r| if r.class() == regalloc2::RegClass::Int { 8 } else { 16 }).sum(),
+        clobber_size,
         fixed_frame_storage_size: fixed,
         stack_slots_size: 0,
         outgoing_args_size: outgoing,
-        clobbered_callee_saves: saves.to_vec(),
+        callee_saves,
         has_frame,
         stack_bytes_to_pop: 0,
         stack_limit: None,
@@ -842,9 +838,9 @@ fn prologue_and_epilogue_match_the_frame_protocol() {
     ];
     for (frame, pop, pro, epi) in cases {
         let out = emit_with(frame.clone(), Flags::new(), |b, i, s| {
-            Inst::emit_prologue(b, i, s);
+            Inst::emit_prologue(b, i, s).unwrap();
         });
-        let out2 = emit_with(frame.clone(), Flags::new(), |b, i, s| rets(pop).emit(b, i, s));
+        let out2 = emit_with(frame.clone(), Flags::new(), |b, i, s| rets(pop).emit(b, i, s).unwrap());
         if let Some(want) = as_bytes(pro) {
             assert_eq!(hex(&out.bytes), hex(&want), "prologue {frame:?}");
         }
@@ -889,7 +885,7 @@ fn stack_limit_checks() {
     ];
     for (mut frame, sl, text) in cases {
         frame.stack_limit = Some(sl);
-        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| Inst::emit_prologue(b, i, s));
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| Inst::emit_prologue(b, i, s).unwrap());
         assert_eq!(out.traps.len(), 1, "{frame:?}");
         assert_eq!(out.traps[0].code, TrapCode::STACK_OVERFLOW);
         if let Some(want) = as_bytes(text) {
@@ -917,7 +913,7 @@ fn stack_probes() {
         ),
     ];
     for (n, text) in cases {
-        let out = emit_with(layout(&[], n, 0, true), probe.clone(), Inst::emit_prologue);
+        let out = emit_with(layout(&[], n, 0, true), probe.clone(), |b, i, s| Inst::emit_prologue(b, i, s).unwrap());
         if let Some(want) = as_bytes(text) {
             assert_eq!(hex(&out.bytes), hex(&want), "probes for {n}");
         }
@@ -930,6 +926,7 @@ fn call_info(dest: CallDest, tail_stack_args: u32) -> Box<CallInfo> {
         uses: smallvec![],
         defs: smallvec![],
         clobbers: regalloc2::PRegSet::empty(),
+        callee_conv: kiln_ir::signature::CallConv::SystemV,
         callee_pop: 0,
         try_call: None,
         tail_stack_args,
@@ -946,14 +943,16 @@ fn return_call_sequences() {
     let cases = [
         // A_G = 16 = A_F: no return-address move.
         (
-            CallDest::Name { name: name.clone(), reach: Reach::Near },
+            CallDest::Name { name: name.clone(), colocated: true },
+            Reach::Near,
             16,
             "movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; movq 8(%rsp), %rax; \
              movq %rax, 72(%rsp); movq 0(%rsp), %rax; movq %rax, 64(%rsp); addq $56, %rsp; jmp callee",
         ),
         // A_G = 8: return address moves up by 8.
         (
-            CallDest::Name { name: name.clone(), reach: Reach::Absolute },
+            CallDest::Name { name: name.clone(), colocated: false },
+            Reach::Absolute,
             8,
             "movabsq $callee, %r10; movq 56(%rsp), %r11; movq 40(%rsp), %rbx; movq 32(%rsp), %r12; \
              movq 48(%rsp), %rbp; movq 0(%rsp), %rax; movq %rax, 72(%rsp); addq $64, %rsp; movq %r11, (%rsp); \
@@ -961,29 +960,29 @@ fn return_call_sequences() {
         ),
         // Position-independent: `jmp callee@PLT` at the end.
         (
-            CallDest::Name { name: name.clone(), reach: Reach::Indirect },
+            CallDest::Name { name: name.clone(), colocated: false },
+            Reach::Indirect,
             16,
             "movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; movq 8(%rsp), %rax; \
              movq %rax, 72(%rsp); movq 0(%rsp), %rax; movq %rax, 64(%rsp); addq $56, %rsp; jmp callee",
         ),
         (
-            CallDest::Indirect(RegMem::Reg(g(10))),
+            CallDest::Indirect(g(10)),
+            Reach::Near,
             0,
             "movq 56(%rsp), %r11; movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; addq $72, %rsp; \
              movq %r11, (%rsp); jmp *%r10",
         ),
     ];
-    for (dest, a_g, text) in cases {
-        let reach = match &dest {
-            CallDest::Name { reach, .. } => Some(*reach),
-            _ => None,
-        };
-        let inst = Inst::ReturnCall { info: call_info(dest, a_g) };
-        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| inst.emit(b, i, s));
+    for (dest, reach, text) in cases.map(|(d, r, a, t)| ((d, a), r, t)) {
+        let (dest, a_g) = dest;
+        let named = matches!(dest, CallDest::Name { .. });
+        let inst = Inst::ReturnCall { info: call_info(dest, a_g), reach };
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| inst.emit(b, i, s).unwrap());
         if let Some(want) = as_bytes(text) {
             assert_eq!(hex(&out.bytes), hex(&want), "{text}");
         }
-        if let Some(reach) = reach {
+        if named {
             let r = &out.relocs[0];
             let end = out.bytes.len() as u32 - 4;
             match reach {
@@ -1005,13 +1004,13 @@ fn try_call_jumps_to_the_normal_target_and_records_handlers() {
             let normal = MachLabel(1);
             let handler = MachLabel(2);
             s.next_block = Some(if next_is_normal { normal } else { MachLabel(0) });
-            let mut info = call_info(CallDest::Indirect(RegMem::Reg(g(0))), 0);
+            let mut info = call_info(CallDest::Indirect(g(0)), 0);
             info.callee_pop = 16;
             info.try_call = Some(TryCallInfo {
                 normal,
                 handlers: vec![(HandlerTag::Tag(7), handler), (HandlerTag::Default, handler)],
             });
-            Inst::Call { info }.emit(b, i, s);
+            Inst::Call { info, reach: Reach::Near }.emit(b, i, s).unwrap();
             b.bind_label(MachLabel(0));
             b.put1(0x90);
             b.bind_label(normal);
@@ -1058,12 +1057,7 @@ fn load_ext_name_relocations() {
 /// under register assignments using the REX-extended registers.
 #[test]
 fn pseudo_sequences_decode() {
-    let cs = Capstone::new()
-        .x86()
-        .mode(arch::x86::ArchMode::Mode64)
-        .syntax(arch::x86::ArchSyntax::Att)
-        .build()
-        .expect("capstone");
+    let cs = common::capstone_x64_att();
     let info = info();
     let mut n = 0;
     let assignments: [[u8; 5]; 4] = [[0, 1, 2, 3, 4], [8, 9, 10, 11, 12], [15, 14, 13, 12, 11], [7, 8, 5, 15, 6]];

@@ -326,10 +326,12 @@ impl JitModule {
                 let bytes = code.code();
                 buf[off..off + bytes.len()].copy_from_slice(bytes);
                 for r in &code.buffer.relocs {
-                    let target = match r.kind {
-                        Reloc::X86GOTPCRel4 => code_base + got_off + 8 * got_index[&r.target],
-                        Reloc::X86CallPLTRel4 => code_base + plt_off + PLT_STUB * plt_index[&r.target],
-                        _ => self.resolve(&r.target, &func_addr, &data_addr)?,
+                    let target = match (r.kind, &r.target) {
+                        (Reloc::X86GOTPCRel4, t) => code_base + got_off + 8 * got_index[t],
+                        (Reloc::X86CallPLTRel4, t) => code_base + plt_off + PLT_STUB * plt_index[t],
+                        // A label of this same function.
+                        (_, RelocTarget::CodeOffset(o)) => code_base + off + *o as usize,
+                        (_, t) => self.resolve(t, &func_addr, &data_addr)?,
                     };
                     let at = off + r.offset as usize;
                     apply_reloc(buf, at, code_base + at, r.kind, target, r.addend, &r.target)?;

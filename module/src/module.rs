@@ -189,6 +189,17 @@ pub fn reloc_target_name(t: &RelocTarget) -> String {
         RelocTarget::TestCase(s) => s.clone(),
         RelocTarget::LibCall(l) => l.name().to_string(),
         RelocTarget::KnownSymbol(k) => k.name().to_string(),
+        RelocTarget::CodeOffset(o) => format!("<code offset {o:#x}>"),
+    }
+}
+
+/// A code offset is a place in one function's code, not a name a module can declare.
+fn check_symbol_name(name: &RelocTarget) -> Result<(), ModuleError> {
+    match name {
+        RelocTarget::CodeOffset(_) => {
+            Err(ModuleError::InvalidDefinition(format!("{} is not a symbol name", reloc_target_name(name))))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -313,6 +324,7 @@ impl ModuleDeclarations {
         linkage: Linkage,
         signature: &Signature,
     ) -> Result<FuncId, ModuleError> {
+        check_symbol_name(&name)?;
         match self.by_name.get(&name) {
             Some(&FuncOrDataId::Func(id)) => {
                 let d = &mut self.funcs[id.0 as usize];
@@ -338,6 +350,7 @@ impl ModuleDeclarations {
     /// again returns the same id if the writability is the same and the linkages are
     /// compatible.
     pub fn declare_data(&mut self, name: RelocTarget, linkage: Linkage, writable: bool) -> Result<DataId, ModuleError> {
+        check_symbol_name(&name)?;
         match self.by_name.get(&name) {
             Some(&FuncOrDataId::Data(id)) => {
                 let d = &mut self.data[id.0 as usize];
@@ -440,6 +453,9 @@ impl ModuleDeclarations {
             RelocTarget::TestCase(s) => ExternalName::TestCase(s.clone()),
             RelocTarget::LibCall(l) => ExternalName::LibCall(*l),
             RelocTarget::KnownSymbol(k) => ExternalName::KnownSymbol(*k),
+            // Declarations reject code offsets (`check_symbol_name`); a name that cannot
+            // resolve is the safe reading of one.
+            RelocTarget::CodeOffset(_) => ExternalName::TestCase(reloc_target_name(t)),
         }
     }
 }

@@ -319,16 +319,24 @@ impl ObjectModule {
         for f in &funcs {
             for r in &f.relocs {
                 let flags = code_reloc(self.format, self.arch, r.kind)?;
-                let (symbol, extra) = if r.kind == Reloc::RiscvPCRelLo12I {
-                    // The low part refers to its `auipc` (emitted just before it), through a
-                    // local label there; the label's high part has the target.
-                    let auipc = r.offset.checked_sub(4).ok_or_else(|| {
-                        ModuleError::Relocation("a %pcrel_lo relocation without its auipc before it".into())
-                    })?;
-                    (self.pcrel_hi_label(f.offset + auipc as u64), 0)
-                } else {
-                    let (sym, local) = self.target_symbol(&r.target)?;
-                    self.reloc_symbol(sym, local, is_got_or_plt(r.kind))
+                let (symbol, extra) = match (r.kind, &r.target) {
+                    // The low part of a riscv64 PC-relative pair refers to its `auipc`,
+                    // through a local label there (the label's high part has the target).
+                    (Reloc::RiscvPCRelLo12I, RelocTarget::CodeOffset(o)) => (self.pcrel_hi_label(f.offset + *o as u64), 0),
+                    (Reloc::RiscvPCRelLo12I, t) => {
+                        return Err(ModuleError::Relocation(format!(
+                            "a %pcrel_lo relocation must refer to its auipc, not to {}",
+                            reloc_target_name(t)
+                        )));
+                    }
+                    // A place in the function's own code.
+                    (_, RelocTarget::CodeOffset(o)) => {
+                        (self.object.section_symbol(self.text), (f.offset + *o as u64) as i64)
+                    }
+                    (kind, t) => {
+                        let (sym, local) = self.target_symbol(t)?;
+                        self.reloc_symbol(sym, local, is_got_or_plt(kind))
+                    }
                 };
                 self.object
                     .add_relocation(

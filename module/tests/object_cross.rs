@@ -20,6 +20,7 @@ mod program;
 
 use common::*;
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, Reloc, RelocTarget};
+use kiln_codegen::machinst::unwind::UnwindInst;
 use kiln_codegen::machinst::{Reg, Writable};
 use kiln_codegen::{CodegenError, CodegenResult, CompiledCode, TargetIsa};
 use kiln_ir::settings::{Arch, Flags, IsaFlags, TargetSpec};
@@ -85,24 +86,29 @@ fn name(s: &str) -> RelocTarget {
 
 mod a64 {
     use super::*;
-    use kiln_isa::aarch64::emit::{A64Branches, EmitInfo};
+    use kiln_isa::aarch64::emit::{EmitInfo, EmitState};
     use kiln_isa::aarch64::imms::Imm12;
     use kiln_isa::aarch64::inst::*;
     use kiln_isa::aarch64::print::print_inst;
-    use kiln_isa::aarch64::regs::{fp_reg, link_reg, stack_reg, writable_xreg, xreg};
+    use kiln_isa::aarch64::regs::{fp_reg, link_reg, stack_reg, writable_xreg, xreg, xreg_preg};
 
-    fn build(insts: &[Inst]) -> Built {
+    /// Emit `insts`; after the instruction at index `k`, the unwind records `after[k]`
+    /// (an `EpilogueStart` comes after the last instruction of the body).
+    fn build(insts: &[Inst], after: &[(usize, UnwindInst)]) -> Built {
         let info = EmitInfo::new(Flags::new(), IsaFlags::new(Arch::Aarch64));
-        let mut buf = MachBuffer::new();
-        let mut state = kiln_codegen::machinst::vcode::EmitState::default();
+        let mut buf = MachBuffer::new(info.clone());
+        let mut state = EmitState::default();
         let mut listing = BTreeMap::new();
-        for i in insts {
+        for (k, i) in insts.iter().enumerate() {
             let text = print_inst(i);
             listing.insert(buf.data_len() as u64, text.split_whitespace().next().unwrap().to_string());
             i.emit(&mut buf, &info, &mut state).unwrap_or_else(|e| panic!("{i:?}: {e}"));
+            for &(_, u) in after.iter().filter(|(at, _)| *at == k) {
+                buf.add_unwind(u);
+            }
         }
         let mut out = FinishedCode::default();
-        buf.finish::<A64Branches>(&mut out).unwrap();
+        buf.finish(&mut out).unwrap();
         Built { code: CompiledCode { buffer: out, alignment: 4, ..Default::default() }, listing }
     }
 
@@ -119,10 +125,19 @@ mod a64 {
     /// `twice(x) = x + x` and `main`.
     pub fn program() -> (Built, Built) {
         let x = |n| xreg(n);
-        let twice = build(&[
-            Inst::AluRRR { op: ALUOp::Add, size: OperandSize::Size64, rd: writable_xreg(0), rn: x(0), rm: x(0) },
-            Inst::Ret,
-        ]);
+        let twice = build(
+            &[Inst::AluRRR { op: ALUOp::Add, size: OperandSize::Size64, rd: writable_xreg(0), rn: x(0), rm: x(0) }, Inst::Ret],
+            &[],
+        );
+        // The frame: fp and lr pushed 32 bytes down, fp set, x19 saved at CFA - 16.
+        let frame = [
+            (0, UnwindInst::PushFrameRegs { offset_upward_to_caller_sp: 32 }),
+            (1, UnwindInst::DefineNewFrame { offset_upward_to_caller_sp: 32 }),
+            (2, UnwindInst::SaveReg { reg: xreg_preg(19), offset_down_from_cfa: 16, size: 8 }),
+            (14, UnwindInst::EpilogueStart),
+            (16, UnwindInst::FrameRestored { offset_upward_to_caller_sp: 0 }),
+            (17, UnwindInst::EpilogueEnd),
+        ];
         let main = build(&[
             Inst::StorePair {
                 op: PairOp::X,
@@ -160,17 +175,17 @@ mod a64 {
                 trap: None,
             },
             Inst::Ret,
-        ]);
+        ], &frame);
         (twice, main)
     }
 }
 
 mod rv64 {
     use super::*;
-    use kiln_isa::riscv64::emit::{EmitInfo, EmitState, Riscv64Branches};
+    use kiln_isa::riscv64::emit::{EmitInfo, EmitState};
     use kiln_isa::riscv64::inst::*;
     use kiln_isa::riscv64::print::print_inst;
-    use kiln_isa::riscv64::regs::{writable_xreg, xreg};
+    use kiln_isa::riscv64::regs::{writable_xreg, x_preg, xreg};
 
     const RA: u8 = 1;
     const SP: u8 = 2;
@@ -179,15 +194,17 @@ mod rv64 {
     const A0: u8 = 10;
     const A1: u8 = 11;
 
-    /// An instruction, or a call: `auipc ra, 0; jalr ra, 0(ra)` relocated as a pair.
+    /// An instruction, a call (`auipc ra, 0; jalr ra, 0(ra)` relocated as a pair), or an
+    /// unwind record about the instruction before it.
     enum Item {
         I(Inst),
         Call(&'static str),
+        U(UnwindInst),
     }
 
     fn build(items: &[Item]) -> Built {
         let info = EmitInfo::new(Flags::new(), IsaFlags::new(Arch::Riscv64));
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         let mut state = EmitState::default();
         let mut listing = BTreeMap::new();
         for item in items {
@@ -214,10 +231,11 @@ mod rv64 {
                     listing.insert(buf.data_len() as u64, "jalr".into());
                     buf.put4(0x0000_80e7); // jalr ra, 0(ra)
                 }
+                Item::U(u) => buf.add_unwind(*u),
             }
         }
         let mut out = FinishedCode::default();
-        buf.finish::<Riscv64Branches>(&mut out).unwrap();
+        buf.finish(&mut out).unwrap();
         Built { code: CompiledCode { buffer: out, alignment: 4, ..Default::default() }, listing }
     }
 
@@ -245,8 +263,11 @@ mod rv64 {
         ]);
         let main = build(&[
             addi(SP, SP, -32),
+            Item::U(UnwindInst::StackAlloc { size: 32 }),
             sd(RA, SP, 24),
+            Item::U(UnwindInst::SaveReg { reg: x_preg(RA), offset_down_from_cfa: 8, size: 8 }),
             sd(S1, SP, 16),
+            Item::U(UnwindInst::SaveReg { reg: x_preg(S1), offset_down_from_cfa: 16, size: 8 }),
             ext(A0, "greeting"),
             Item::Call("puts"),
             ext(S1, "table"),
@@ -259,10 +280,13 @@ mod rv64 {
             ld(T0, S1, 0),
             Item::I(Inst::Jalr { rd: writable_xreg(RA), base: xreg(T0), offset: 0 }),
             Item::Call("twice"),
+            Item::U(UnwindInst::EpilogueStart),
             ld(S1, SP, 16),
             ld(RA, SP, 24),
             addi(SP, SP, 32),
+            Item::U(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 0 }),
             ret(),
+            Item::U(UnwindInst::EpilogueEnd),
         ]);
         (twice, main)
     }

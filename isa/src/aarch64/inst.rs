@@ -2251,6 +2251,10 @@ impl Inst {
 const CASP_REGS: [u8; 4] = [0, 1, 2, 3];
 
 impl MachInst for Inst {
+    fn is_call(&self) -> bool {
+        matches!(self, Inst::Bl { .. } | Inst::Blr { .. })
+    }
+
     fn get_operands(&mut self, v: &mut impl OperandVisitor) {
         match self {
             Inst::AluRRR { rd, rn, rm, .. }

@@ -19,7 +19,7 @@ use crate::riscv64::materialize::{MatExts, materialize};
 use crate::riscv64::regs::enc as renc;
 use crate::riscv64::settings::Riscv64Settings;
 use crate::riscv64::vector::*;
-use kiln_codegen::machinst::buffer::{BranchEncoding, MachBuffer, Reloc};
+use kiln_codegen::machinst::buffer::{Form, MachBuffer, MachEncoder, Reloc};
 use kiln_codegen::machinst::vcode;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_codegen::{CodegenError, CodegenResult};
@@ -27,7 +27,9 @@ use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
 use smallvec::SmallVec;
 
-/// What emission needs to know about the target: the shared flags and the ISA extensions.
+/// What emission needs to know about the target: the shared flags and the ISA extensions,
+/// and the encoder of branches and label uses built from them (the buffer's
+/// [`MachEncoder`]).
 #[derive(Clone, Debug)]
 pub struct EmitInfo {
     /// Shared settings.
@@ -38,13 +40,16 @@ pub struct EmitInfo {
     pub settings: Riscv64Settings,
     /// The compressed forms emission may use.
     pub compress: CompressExts,
+    /// The ladders of the branches under these extensions, as the buffer sees them.
+    forms: BranchForms,
 }
 
 impl EmitInfo {
     /// Emission info for these flags.
     pub fn new(flags: Flags, isa_flags: IsaFlags) -> EmitInfo {
         let settings = Riscv64Settings::new(&isa_flags);
-        EmitInfo { compress: settings.compress_exts(), settings, flags, isa_flags }
+        let compress = settings.compress_exts();
+        EmitInfo { forms: BranchForms::new(compress), compress, settings, flags, isa_flags }
     }
     /// The extensions the constant materializer may use.
     pub fn mat_exts(&self) -> MatExts {
@@ -57,23 +62,27 @@ impl EmitInfo {
     }
 }
 
-/// Emission state: the shared part (frame, next block, source location) and the vector
-/// state known to be in the hardware.
+/// The riscv64 part of the emission state: the vector state known to be in the hardware.
 #[derive(Default)]
-pub struct EmitState {
-    /// The state every target carries.
-    pub common: vcode::EmitState,
+pub struct RvEmitState {
     /// The known `vl`/`vtype`.
     pub vec: VecEmitState,
 }
 
-impl EmitState {
+impl RvEmitState {
     /// The hook run at the start of every block: nothing is known about the vector state
     /// when control can arrive from elsewhere.
     pub fn on_block_start(&mut self) {
         self.vec.clear();
     }
 }
+
+/// Emission state: the shared part (frame, next block, source location) and the vector
+/// state ([`RvEmitState`], in `target`).
+pub type EmitState = vcode::EmitState<RvEmitState>;
+
+/// The code buffer of a riscv64 function.
+pub type Sink = MachBuffer<EmitInfo>;
 
 // ---------------------------------------------------------------------------------------
 // Branches: the forms of increasing reach.
@@ -212,66 +221,128 @@ impl CondForm {
     }
 }
 
-/// Branch kind for the current [`MachBuffer`]: unconditional jump (short `jal`, long
-/// `auipc`+`jalr`).
-pub const BRANCH_JUMP: u8 = 0;
-/// Branch kind: conditional, payload = funct3 | rs1 << 3 | rs2 << 8 (short B-type, long
-/// inverted B-type over `auipc`+`jalr`).
-pub const BRANCH_COND: u8 = 1;
-
-/// The riscv64 branch and label-use encodings for the current two-size [`MachBuffer`]:
-/// each branch has its shortest full-size form and its unlimited form. The compressed and
-/// middle forms of [`JumpForm`]/[`CondForm`] need the relaxation ladder of the reshaped
-/// buffer; until then branches are not compressed.
-pub struct Riscv64Branches;
-
-fn cond_payload(cond: BranchCond, rs1: u8, rs2: u8) -> u32 {
-    cond.funct3() | (rs1 as u32) << 3 | (rs2 as u32) << 8
+/// A riscv64 branch as the buffer records it: its ladder is [`JumpForm::ladder`] or
+/// [`CondForm::ladder`] for the target's extensions.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Rv64Branch {
+    /// An unconditional jump.
+    Jump,
+    /// `b<cond> rs1, rs2` (register numbers).
+    Cond {
+        /// The condition.
+        cond: BranchCond,
+        /// First register.
+        rs1: u8,
+        /// Second register.
+        rs2: u8,
+    },
 }
 
-impl BranchEncoding for Riscv64Branches {
-    fn branch_sizes(kind: u8) -> (u32, u32) {
-        if kind == BRANCH_JUMP { (4, 8) } else { (4, 12) }
-    }
+/// The buffer's view of the ladders (sizes and reaches), computed once per target.
+#[derive(Clone, Debug)]
+struct BranchForms {
+    jump: SmallVec<[Form; 3]>,
+    /// With the compressed `c.beqz`/`c.bnez` first, and without.
+    cond_c: SmallVec<[Form; 4]>,
+    cond: SmallVec<[Form; 4]>,
+    uses: [[Form; 1]; 9],
+}
 
-    fn short_reaches(kind: u8, at: u32, target: u32) -> bool {
-        let off = target as i64 - at as i64;
-        if kind == BRANCH_JUMP { LabelUse::Jal20.reaches(off) } else { LabelUse::B12.reaches(off) }
-    }
+fn form(size: u32, (min_disp, max_disp): (i64, i64), islands: bool) -> Form {
+    Form { size, min_disp, max_disp, islands }
+}
 
-    fn encode_branch(kind: u8, payload: u32, at: u32, target: u32, long: bool, out: &mut Vec<u8>) {
-        let off = target as i64 - at as i64;
-        let mut b = SmallVec::new();
-        let ok = if kind == BRANCH_JUMP {
-            (if long { JumpForm::AuipcJalr } else { JumpForm::Jal }).encode(off, &mut b)
-        } else {
-            let cond = BranchCond::from_funct3(payload & 7).unwrap_or(BranchCond::Eq);
-            let (rs1, rs2) = (((payload >> 3) & 31) as u8, ((payload >> 8) & 31) as u8);
-            (if long { CondForm::InvBAuipcJalr } else { CondForm::B }).encode(cond, rs1, rs2, off, &mut b)
-        };
-        // The long forms reach ±2 GiB, beyond any function the buffer can hold.
-        debug_assert!(ok.is_some(), "branch out of range");
-        out.extend_from_slice(&b);
+impl BranchForms {
+    fn new(c: CompressExts) -> BranchForms {
+        let jump = JumpForm::ladder(c).iter().map(|f| form(f.size(), f.reach(), false)).collect();
+        // Trap stubs and other deferred targets are kept in reach of the 4-byte B-type form.
+        let cond_form = |f: &CondForm| form(f.size(), f.reach(), *f == CondForm::B);
+        let all = CondForm::ladder(BranchCond::Eq, 8, 0, c);
+        let full = CondForm::ladder(BranchCond::Lt, 8, 0, c);
+        let uses = LABEL_USES.map(|u| [form(0, (-u.max_neg_range(), u.max_pos_range()), true)]);
+        BranchForms {
+            jump,
+            cond_c: all.iter().map(cond_form).collect(),
+            cond: full.iter().map(cond_form).collect(),
+            uses,
+        }
     }
+}
 
-    fn patch_label_use(kind: u8, at: u32, target: u32, bytes: &mut [u8]) -> bool {
-        match label_use_from_u8(kind) {
-            Some(k) => k.patch(bytes, target as i64 - at as i64),
-            None => false,
+impl MachEncoder for EmitInfo {
+    type Branch = Rv64Branch;
+    type LabelUse = LabelUse;
+
+    fn branch_forms(&self, branch: &Rv64Branch) -> &[Form] {
+        match *branch {
+            Rv64Branch::Jump => &self.forms.jump,
+            Rv64Branch::Cond { cond, rs1, rs2 } => {
+                if CondForm::ladder(cond, rs1, rs2, self.compress).len() == self.forms.cond_c.len() {
+                    &self.forms.cond_c
+                } else {
+                    &self.forms.cond
+                }
+            }
         }
     }
 
-    fn label_use_size(kind: u8) -> u32 {
-        label_use_from_u8(kind).map_or(4, |k| k.patch_size())
+    fn encode_branch(&self, branch: &Rv64Branch, form: usize, _at: u32, disp: i64, out: &mut Vec<u8>) {
+        let mut b = SmallVec::new();
+        // The buffer chose a form that reaches `disp`.
+        let ok = match *branch {
+            Rv64Branch::Jump => JumpForm::ladder(self.compress)[form].encode(disp, &mut b),
+            Rv64Branch::Cond { cond, rs1, rs2 } => {
+                CondForm::ladder(cond, rs1, rs2, self.compress)[form].encode(cond, rs1, rs2, disp, &mut b)
+            }
+        };
+        debug_assert!(ok.is_some(), "{branch:?} form {form} cannot reach {disp}");
+        out.extend_from_slice(&b);
     }
 
-    fn trap_instruction() -> &'static [u8] {
+    fn is_unconditional(&self, branch: &Rv64Branch) -> bool {
+        *branch == Rv64Branch::Jump
+    }
+
+    fn jump(&self) -> Rv64Branch {
+        Rv64Branch::Jump
+    }
+
+    fn label_use_forms(&self, label_use: &LabelUse) -> &[Form] {
+        &self.forms.uses[LABEL_USES.iter().position(|x| x == label_use).unwrap_or(0)]
+    }
+
+    fn patch_label_use(&self, label_use: &LabelUse, _at: u32, disp: i64, bytes: &mut [u8]) -> bool {
+        label_use.patch(bytes, disp)
+    }
+
+    fn label_use_patch_size(&self, label_use: &LabelUse) -> u32 {
+        label_use.patch_size()
+    }
+
+    fn encode_label_use(&self, _label_use: &LabelUse, _form: usize, _at: u32, _disp: i64, _out: &mut Vec<u8>) {
+        // Every riscv64 label use is patched in words the emitter wrote (fixed uses, forms
+        // of no size of their own).
+    }
+
+    fn trap_instruction(&self) -> &[u8] {
         // unimp (csrrw zero, cycle, zero)
         &[0x73, 0x10, 0x00, 0xc0]
     }
 
-    fn nop_unit() -> &'static [u8] {
-        &[0x13, 0x00, 0x00, 0x00]
+    fn write_nops(&self, mut n: usize, out: &mut Vec<u8>) {
+        while n >= 4 {
+            out.extend_from_slice(&[0x13, 0, 0, 0]);
+            n -= 4;
+        }
+        if n >= 2 && self.compress.zca {
+            out.extend_from_slice(&[0x01, 0x00]); // c.nop
+            n -= 2;
+        }
+        out.extend(std::iter::repeat_n(0, n));
+    }
+
+    fn code_alignment(&self) -> u32 {
+        if self.compress.zca { 2 } else { 4 }
     }
 }
 
@@ -286,14 +357,6 @@ const LABEL_USES: [LabelUse; 9] = [
     LabelUse::PCRelLo12I,
     LabelUse::PCRelLo12S,
 ];
-
-fn label_use_code(k: LabelUse) -> u8 {
-    LABEL_USES.iter().position(|x| *x == k).unwrap_or(0) as u8
-}
-
-fn label_use_from_u8(k: u8) -> Option<LabelUse> {
-    LABEL_USES.get(k as usize).copied()
-}
 
 // ---------------------------------------------------------------------------------------
 // Low-level emission.
@@ -310,7 +373,7 @@ fn ew(r: Writable<Reg>) -> u8 {
 
 /// Emit one instruction word, compressed when the extensions allow.
 #[inline]
-pub fn put(sink: &mut MachBuffer, word: u32, c: CompressExts) {
+pub fn put(sink: &mut Sink, word: u32, c: CompressExts) {
     match try_compress(word, c) {
         Some(h) => sink.put2(h),
         None => sink.put4(word),
@@ -318,11 +381,11 @@ pub fn put(sink: &mut MachBuffer, word: u32, c: CompressExts) {
 }
 
 /// Record a label use of `kind` at the current position (the bytes follow).
-fn use_label(sink: &mut MachBuffer, label: MachLabel, kind: LabelUse) {
-    sink.use_label_at_offset(label, label_use_code(kind));
+fn use_label(sink: &mut Sink, label: MachLabel, kind: LabelUse) {
+    sink.use_label_at_offset(label, kind);
 }
 
-fn trap_here(sink: &mut MachBuffer, trap: Option<TrapCode>) {
+fn trap_here(sink: &mut Sink, trap: Option<TrapCode>) {
     if let Some(code) = trap {
         sink.add_trap(code);
     }
@@ -336,10 +399,10 @@ enum Addr {
 }
 
 /// Resolve an address, emitting the arithmetic for offsets beyond 12 bits (into `t6`).
-fn resolve(sink: &mut MachBuffer, info: &EmitInfo, state: &EmitState, amode: &AMode) -> Addr {
+fn resolve(sink: &mut Sink, info: &EmitInfo, state: &EmitState, amode: &AMode) -> Addr {
     let (base, off) = match *amode {
         AMode::RegOffset(r, off) => (e(r), off),
-        AMode::Stack(m) => (renc::SP, state.common.stack_offset(m)),
+        AMode::Stack(m) => (renc::SP, state.stack_offset(m)),
         AMode::Label(l) => return Addr::Label(l),
     };
     if fits_imm12(off) {
@@ -360,7 +423,7 @@ fn resolve(sink: &mut MachBuffer, info: &EmitInfo, state: &EmitState, amode: &AM
 }
 
 /// Emit a simple (single-word, label-free) instruction; used for materialized sequences.
-fn emit_plain(inst: &Inst, sink: &mut MachBuffer, info: &EmitInfo) {
+fn emit_plain(inst: &Inst, sink: &mut Sink, info: &EmitInfo) {
     if let Some(w) = simple_word(inst) {
         put(sink, w, info.compress);
     }
@@ -443,7 +506,7 @@ pub fn required_vstate(inst: &Inst) -> Option<VState> {
 }
 
 /// Emit the `vsetivli`/`vsetvli` that establishes `s`, writing the new `vl` to `rd`.
-fn emit_vsetvl(sink: &mut MachBuffer, info: &EmitInfo, rd: u8, s: VState) {
+fn emit_vsetvl(sink: &mut Sink, info: &EmitInfo, rd: u8, s: VState) {
     if s.avl < 32 {
         sink.put4(enc_vsetivli(rd, s.avl, s.vtype));
     } else {
@@ -524,14 +587,14 @@ impl Inst {
     /// Emit this instruction (with physical registers) into `sink`. An operand that does
     /// not fit its field or register file is an error (a lowering bug), never a silently
     /// different instruction.
-    pub fn emit(&self, sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+    pub fn emit(&self, sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
         check_operands(self).map_err(CodegenError::Other)?;
         let c = info.compress;
         if let Some(vs) = required_vstate(self)
-            && state.vec.needs_vsetvli(&vs)
+            && state.target.vec.needs_vsetvli(&vs)
         {
             emit_vsetvl(sink, info, 0, vs);
-            state.vec.set(vs);
+            state.target.vec.set(vs);
         }
         match self {
             Inst::Load { op, rd, from, trap } => {
@@ -579,18 +642,18 @@ impl Inst {
             }
             Inst::Args { .. } => {}
             Inst::Jal { dest } => {
-                if state.common.next_block != Some(*dest) {
-                    sink.add_branch(*dest, BRANCH_JUMP, 0);
+                if state.next_block != Some(*dest) {
+                    sink.add_branch(*dest, Rv64Branch::Jump);
                 }
             }
             Inst::CondBr { cond, rs1, rs2, taken, not_taken } => {
                 let (r1, r2) = (e(*rs1), e(*rs2));
-                if state.common.next_block == Some(*taken) {
-                    sink.add_branch(*not_taken, BRANCH_COND, cond_payload(cond.invert(), r1, r2));
+                if state.next_block == Some(*taken) {
+                    sink.add_branch(*not_taken, Rv64Branch::Cond { cond: cond.invert(), rs1: r1, rs2: r2 });
                 } else {
-                    sink.add_branch(*taken, BRANCH_COND, cond_payload(*cond, r1, r2));
-                    if state.common.next_block != Some(*not_taken) {
-                        sink.add_branch(*not_taken, BRANCH_JUMP, 0);
+                    sink.add_branch(*taken, Rv64Branch::Cond { cond: *cond, rs1: r1, rs2: r2 });
+                    if state.next_block != Some(*not_taken) {
+                        sink.add_branch(*not_taken, Rv64Branch::Jump);
                     }
                 }
             }
@@ -601,16 +664,19 @@ impl Inst {
                 sink.put4(enc_i(AluOpRRI::Addi.match_bits(), rd, rd, 0));
             }
             Inst::LoadExtName { rd, name, offset } => {
-                // The lo12 relocation sits 4 bytes after the auipc its value comes from.
+                // As in ELF: the lo12 relocation's target is the `auipc` (a label of this
+                // function), whose hi20 relocation gives the symbol and addend.
                 let rd = ew(*rd);
+                let auipc = sink.get_label();
+                sink.bind_label(auipc);
                 sink.add_reloc(Reloc::RiscvPCRelHi20, name.clone(), *offset);
                 sink.put4(enc_u(0x17, rd, 0));
-                sink.add_reloc(Reloc::RiscvPCRelLo12I, name.clone(), *offset);
+                sink.add_reloc_to_label(Reloc::RiscvPCRelLo12I, auipc, 0);
                 sink.put4(enc_i(AluOpRRI::Addi.match_bits(), rd, rd, 0));
             }
             Inst::VecSetState { rd, vstate } => {
                 emit_vsetvl(sink, info, ew(*rd), *vstate);
-                state.vec.set(*vstate);
+                state.target.vec.set(*vstate);
             }
             _ => {
                 if let Some(w) = simple_word(self) {

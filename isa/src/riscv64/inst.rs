@@ -938,6 +938,11 @@ fn vec_def(v: &mut impl OperandVisitor, vd: &mut Writable<Reg>, early: bool) {
 }
 
 impl MachInst for Inst {
+    fn is_call(&self) -> bool {
+        // No call forms yet (calls come with the riscv64 lowering).
+        false
+    }
+
     fn get_operands(&mut self, v: &mut impl OperandVisitor) {
         match self {
             Inst::Nop | Inst::Fence { .. } | Inst::FenceI | Inst::Ecall | Inst::Ebreak | Inst::Udf { .. } => {}

@@ -14,11 +14,12 @@
 
 use kiln_codegen::CodegenResult;
 use kiln_codegen::machinst::abi::{ArgPair, RetPair, StackAMode};
-use kiln_codegen::machinst::buffer::{HandlerTag, RelocTarget};
+use kiln_codegen::machinst::buffer::RelocTarget;
+pub use kiln_codegen::machinst::call::{CallDest, CallInfo, TryCallInfo};
 use kiln_codegen::machinst::{MachInst, MachLabel, MachTerminator, OperandVisitor, Reg, Writable};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::Type;
-use regalloc2::{PReg, PRegSet, RegClass};
+use regalloc2::{PReg, RegClass};
 use smallvec::SmallVec;
 
 /// Operand size of an integer instruction.
@@ -451,52 +452,14 @@ impl Reach {
             (false, false) => Reach::Absolute,
         }
     }
-}
 
-/// The target of a call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CallDest {
-    /// A named function.
-    Name {
-        /// The symbol.
-        name: RelocTarget,
-        /// How the call reaches it.
-        reach: Reach,
-    },
-    /// A register or memory operand holding the address.
-    Indirect(RegMem),
-}
-
-/// Operands and metadata of a call.
-#[derive(Clone, Debug)]
-pub struct CallInfo {
-    /// The callee.
-    pub dest: CallDest,
-    /// Arguments in fixed registers.
-    pub uses: SmallVec<[(Reg, PReg); 8]>,
-    /// Return values in fixed registers.
-    pub defs: SmallVec<[(Writable<Reg>, PReg); 4]>,
-    /// Registers the callee may clobber (minus those in `defs`).
-    pub clobbers: PRegSet,
-    /// Bytes of stack arguments the callee pops.
-    pub callee_pop: u32,
-    /// For `try_call`: the normal-return target and the exception handlers (recorded with
-    /// the call site). Such a call ends its block: after it, a `jmp` to the normal target
-    /// unless that block comes next.
-    pub try_call: Option<TryCallInfo>,
-    /// For tail calls: the bytes of stack arguments the new callee receives, already
-    /// stored at the bottom of the outgoing area, to copy over the incoming area.
-    pub tail_stack_args: u32,
-}
-
-/// The control-flow side of a `try_call`.
-#[derive(Clone, Debug)]
-pub struct TryCallInfo {
-    /// Where a normal return continues.
-    pub normal: MachLabel,
-    /// Handler tags and the labels of their landing pads (the handler edge blocks, which
-    /// start with [`Inst::ExnPayloads`]).
-    pub handlers: Vec<(HandlerTag, MachLabel)>,
+    /// How a call to `dest` reaches its callee (`Near` for an indirect call).
+    pub fn of_call(dest: &CallDest, pic: bool) -> Reach {
+        match dest {
+            CallDest::Name { colocated, .. } => Reach::of(*colocated, pic),
+            CallDest::Indirect(_) => Reach::Near,
+        }
+    }
 }
 
 /// An x86-64 instruction.
@@ -1044,6 +1007,8 @@ pub enum Inst {
     Call {
         /// Operands and metadata.
         info: Box<CallInfo>,
+        /// How a named callee is reached (`Near` for an indirect call).
+        reach: Reach,
     },
     /// The landing pad of a `try_call` handler edge: the exception payloads arrive in fixed
     /// registers (rax, rdx). No code.
@@ -1056,6 +1021,8 @@ pub enum Inst {
     ReturnCall {
         /// Operands and metadata.
         info: Box<CallInfo>,
+        /// How a named callee is reached (`Near` for an indirect call).
+        reach: Reach,
     },
 
     // --- Atomics -------------------------------------------------------------------------
@@ -1130,13 +1097,6 @@ pub enum Inst {
     },
     /// `mfence`.
     Fence,
-}
-
-impl Inst {
-    /// The registers the instruction writes, for the CC-aware checks of the lowering.
-    pub fn is_call(&self) -> bool {
-        matches!(self, Inst::Call { .. } | Inst::ReturnCall { .. })
-    }
 }
 
 fn fixed(enc: u8) -> PReg {
@@ -1329,27 +1289,19 @@ impl MachInst for Inst {
                 v.reg_early_def(tmp1);
                 v.reg_reuse_def(tmp2, 0);
             }
-            Inst::ReturnCall { info } => {
+            Inst::ReturnCall { info, .. } => {
                 // The indirect callee must survive the frame teardown: it lives in r10,
                 // which is never an argument and not callee-saved.
-                if let CallDest::Indirect(RegMem::Reg(r)) = &mut info.dest {
+                if let CallDest::Indirect(r) = &mut info.dest {
                     v.reg_fixed_use(r, fixed(R10));
                 }
-                for (r, p) in info.uses.iter_mut() {
-                    v.reg_fixed_use(r, *p);
-                }
+                info.visit_operands(v);
             }
-            Inst::Call { info } => {
-                if let CallDest::Indirect(rm) = &mut info.dest {
-                    rm.get_operands(v);
+            Inst::Call { info, .. } => {
+                if let CallDest::Indirect(r) = &mut info.dest {
+                    v.reg_use(r);
                 }
-                for (r, p) in info.uses.iter_mut() {
-                    v.reg_fixed_use(r, *p);
-                }
-                for (r, p) in info.defs.iter_mut() {
-                    v.reg_fixed_def(r, *p);
-                }
-                v.reg_clobbers(info.clobbers);
+                info.visit_operands(v);
             }
             Inst::ExnPayloads { defs } => {
                 for (r, p) in defs.iter_mut() {
@@ -1414,13 +1366,17 @@ impl MachInst for Inst {
         }
     }
 
+    fn is_call(&self) -> bool {
+        matches!(self, Inst::Call { .. } | Inst::ReturnCall { .. })
+    }
+
     fn is_term(&self) -> MachTerminator {
         match self {
             Inst::Rets { .. } | Inst::ReturnCall { .. } | Inst::Ud2 { .. } => MachTerminator::Ret,
             Inst::JmpKnown { .. } | Inst::JmpCond { .. } | Inst::JmpCondOr { .. } | Inst::JmpTableSeq { .. } => {
                 MachTerminator::Branch
             }
-            Inst::Call { info } if info.try_call.is_some() => MachTerminator::Branch,
+            Inst::Call { info, .. } if info.try_call.is_some() => MachTerminator::Branch,
             _ => MachTerminator::None,
         }
     }

@@ -225,12 +225,12 @@ fn nop_text(n: u8) -> &'static str {
     }
 }
 
-fn show_call_dest(dest: &CallDest) -> String {
-    match dest {
-        CallDest::Name { name, reach: Reach::Near } => show_name(name),
-        CallDest::Name { name, reach: Reach::Indirect } => format!("{}@PLT", show_name(name)),
-        CallDest::Name { name, reach: Reach::Absolute } => format!("movabsq ${}, %r11; call *%r11", show_name(name)),
-        CallDest::Indirect(rm) => format!("*{}", show_rm(rm, OperandSize::S64)),
+fn show_call_dest(dest: &CallDest, reach: Reach) -> String {
+    match (dest, reach) {
+        (CallDest::Name { name, .. }, Reach::Near) => show_name(name),
+        (CallDest::Name { name, .. }, Reach::Indirect) => format!("{}@PLT", show_name(name)),
+        (CallDest::Name { name, .. }, Reach::Absolute) => format!("movabsq ${}, %r11; call *%r11", show_name(name)),
+        (CallDest::Indirect(r), _) => format!("*{}", q(*r)),
     }
 }
 
@@ -523,10 +523,10 @@ pub fn print_inst(inst: &Inst) -> String {
         Inst::TrapIfAnd { cc1, cc2, code } => format!("trap_if_and {} {} {code}", cc_name(*cc1), cc_name(*cc2)),
         Inst::Ud2 { .. } => "ud2".to_string(),
         Inst::Int3 => "int3".to_string(),
-        Inst::Call { info } => {
-            let mut s = match &info.dest {
-                CallDest::Name { reach: Reach::Absolute, .. } => show_call_dest(&info.dest),
-                d => format!("call {}", show_call_dest(d)),
+        Inst::Call { info, reach } => {
+            let mut s = match (&info.dest, reach) {
+                (CallDest::Name { .. }, Reach::Absolute) => show_call_dest(&info.dest, *reach),
+                (d, _) => format!("call {}", show_call_dest(d, *reach)),
             };
             if info.callee_pop > 0 {
                 let _ = write!(s, "; subq ${}, %rsp", info.callee_pop);
@@ -545,20 +545,14 @@ pub fn print_inst(inst: &Inst) -> String {
             }
             s
         }
-        Inst::ReturnCall { info } => {
+        Inst::ReturnCall { info, reach } => {
             let mut s = format!(
                 "return_call {}",
-                match &info.dest {
-                    CallDest::Name { name, reach } => format!(
-                        "{}{}",
-                        show_name(name),
-                        match reach {
-                            Reach::Near => "",
-                            Reach::Indirect => "@PLT",
-                            Reach::Absolute => " (abs)",
-                        }
-                    ),
-                    CallDest::Indirect(rm) => format!("*{}", show_rm(rm, S64)),
+                match (&info.dest, reach) {
+                    (CallDest::Name { name, .. }, Reach::Near) => show_name(name),
+                    (CallDest::Name { name, .. }, Reach::Indirect) => format!("{}@PLT", show_name(name)),
+                    (CallDest::Name { name, .. }, Reach::Absolute) => format!("{} (abs)", show_name(name)),
+                    (CallDest::Indirect(r), _) => format!("*{}", q(*r)),
                 }
             );
             show_call_info(&mut s, info);

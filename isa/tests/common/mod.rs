@@ -223,3 +223,15 @@ pub fn report_failures(failures: &[String], key_chars: usize, max: usize) {
     }
     panic!("{} encoding failures", failures.len());
 }
+
+/// A capstone disassembler for x86-64 in AT&T syntax (the syntax Kiln's printer uses).
+#[allow(dead_code)]
+pub fn capstone_x64_att() -> capstone::Capstone {
+    use capstone::prelude::*;
+    Capstone::new()
+        .x86()
+        .mode(arch::x86::ArchMode::Mode64)
+        .syntax(arch::x86::ArchSyntax::Att)
+        .build()
+        .expect("capstone")
+}
