@@ -174,11 +174,7 @@ pub fn write_dwarf(
     sections
         .for_each_mut(|id, w| -> Result<(), gimli::write::Error> {
             if w.len() > 0 {
-                out.push(DwarfSection {
-                    id,
-                    data: w.data.take(),
-                    relocs: std::mem::take(&mut w.relocs),
-                });
+                out.push(DwarfSection { id, data: w.data.take(), relocs: std::mem::take(&mut w.relocs) });
             }
             Ok(())
         })

@@ -43,8 +43,12 @@ const JIT_UNREGISTER_FN: u32 = 2;
 /// The descriptor the debugger looks for by name.
 #[unsafe(no_mangle)]
 #[used]
-pub static mut __jit_debug_descriptor: JitDescriptor =
-    JitDescriptor { version: 1, action_flag: 0, relevant_entry: core::ptr::null_mut(), first_entry: core::ptr::null_mut() };
+pub static mut __jit_debug_descriptor: JitDescriptor = JitDescriptor {
+    version: 1,
+    action_flag: 0,
+    relevant_entry: core::ptr::null_mut(),
+    first_entry: core::ptr::null_mut(),
+};
 
 /// The function the debugger sets a breakpoint in: called after each change of the list.
 #[unsafe(no_mangle)]

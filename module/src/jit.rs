@@ -47,6 +47,9 @@ pub use crate::module::{
 };
 use crate::module::{Module, ModuleDeclarations, compile};
 use crate::trap;
+use crate::unwind::cfi::{CfiFunction, CfiTarget, write_eh_frame};
+#[cfg(target_os = "linux")]
+use crate::unwind::registry::FrameRegistration;
 use kiln_codegen::machinst::buffer::{HandlerTag, Reloc, RelocTarget};
 use kiln_codegen::{CompiledCode, Context, TargetIsa};
 use kiln_ir::Function;
@@ -90,6 +93,10 @@ struct DataState {
 /// One `finalize_definitions` batch of code: its mapping, and how many of its functions are
 /// still alive.
 struct Region {
+    /// The region's unwind table, registered with the system unwinder until the region
+    /// goes (dropping it deregisters it, before the memory is unmapped or reused).
+    #[cfg(target_os = "linux")]
+    _unwind: Option<FrameRegistration>,
     mem: CodeMemory,
     /// Bytes of code and PLT stubs (executable) at the start of `mem`.
     code_len: usize,
@@ -340,12 +347,18 @@ impl JitModule {
             }
             Ok(())
         })();
-        if let Err(e) = linked {
-            if let Some(m) = code_mem {
-                self.pool.give(m);
+        let eh_frame = linked.and_then(|()| {
+            if code_mem.is_some() { self.unwind_table(code_base, &code_off).map(Some) } else { Ok(None) }
+        });
+        let eh_frame = match eh_frame {
+            Ok(e) => e,
+            Err(e) => {
+                if let Some(m) = code_mem {
+                    self.pool.give(m);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
+        };
         // Data: copy, write addresses.
         for (&id, &off) in self.pending_data.iter().zip(&data_off) {
             let writable = self.decls.data(id)?.writable;
@@ -425,16 +438,58 @@ impl JitModule {
         }
         if let Some(m) = code_mem {
             trap::register_code(m.as_ptr() as usize, code_len, traps);
-            self.regions.push(Some(Region { mem: m, code_len, live: pending.len(), _gdb: gdb }));
+            #[cfg(target_os = "linux")]
+            let _unwind = eh_frame.map(FrameRegistration::new);
+            #[cfg(not(target_os = "linux"))]
+            let _ = eh_frame;
+            self.regions.push(Some(Region {
+                #[cfg(target_os = "linux")]
+                _unwind,
+                mem: m,
+                code_len,
+                live: pending.len(),
+                _gdb: gdb,
+            }));
         }
         self.data_memories.extend(rw_mem);
         self.data_memories.extend(ro_mem);
         Ok(())
     }
 
+    /// The `.eh_frame` of the pending functions, laid out at `code_base + offsets`, with
+    /// absolute FDE addresses: one FDE per function, from its unwind records.
+    fn unwind_table(&self, code_base: usize, offsets: &[usize]) -> Result<Vec<u8>, ModuleError> {
+        let t = CfiTarget::of(self.object_arch()?)?;
+        let funcs = self.pending.iter().zip(offsets).map(|(&id, &off)| {
+            let code = self.funcs[id.0 as usize].code.as_ref().expect("pending functions have code");
+            CfiFunction {
+                address: gimli::write::Address::Constant((code_base + off) as u64),
+                len: code.code().len() as u32,
+                records: code.unwind(),
+            }
+        });
+        let w = write_eh_frame(&t, gimli::DW_EH_PE_absptr, funcs, gimli::write::EndianVec::new(gimli::LittleEndian))?;
+        Ok(w.into_vec())
+    }
+
+    /// The architecture of the ISA, as the `object` crate names it.
+    fn object_arch(&self) -> Result<object::Architecture, ModuleError> {
+        Ok(match self.isa.triple().architecture {
+            target_lexicon::Architecture::X86_64 => object::Architecture::X86_64,
+            target_lexicon::Architecture::Aarch64(_) => object::Architecture::Aarch64,
+            target_lexicon::Architecture::Riscv64(_) => object::Architecture::Riscv64,
+            a => return Err(ModuleError::Unsupported(format!("JIT code for {a}"))),
+        })
+    }
+
     /// Describe the pending functions, laid out in `mem` at `offsets`, to `perf` and the
     /// debugger, as the options ask.
-    fn announce(&self, mem: &CodeMemory, code_len: usize, offsets: &[usize]) -> Result<Option<GdbRegistration>, ModuleError> {
+    fn announce(
+        &self,
+        mem: &CodeMemory,
+        code_len: usize,
+        offsets: &[usize],
+    ) -> Result<Option<GdbRegistration>, ModuleError> {
         let o = &self.options;
         if !o.gdb && !o.perf_map && o.jitdump.is_none() {
             return Ok(None);
@@ -473,13 +528,7 @@ impl JitModule {
                 }
             })
             .collect();
-        let arch = match self.isa.triple().architecture {
-            target_lexicon::Architecture::X86_64 => object::Architecture::X86_64,
-            target_lexicon::Architecture::Aarch64(_) => object::Architecture::Aarch64,
-            target_lexicon::Architecture::Riscv64(_) => object::Architecture::Riscv64,
-            a => return Err(ModuleError::Unsupported(format!("debugger registration for {a}"))),
-        };
-        let image = crate::gdb_jit::image(arch, base as u64, code, &infos, o.debug_source.as_ref())?;
+        let image = crate::gdb_jit::image(self.object_arch()?, base as u64, code, &infos, o.debug_source.as_ref())?;
         Ok(Some(GdbRegistration::new(image)))
     }
 
@@ -529,7 +578,9 @@ impl JitModule {
         let r = st.region;
         for &slot in self.got_entries.get(&id).into_iter().flatten() {
             // SAFETY: a GOT entry of a live region.
-            unsafe { (*(slot as *const AtomicUsize)).store(called_freed_function as *const () as usize, Ordering::Release) };
+            unsafe {
+                (*(slot as *const AtomicUsize)).store(called_freed_function as *const () as usize, Ordering::Release)
+            };
         }
         let region = self.regions[r].as_mut().expect("a live function's region is live");
         region.live -= 1;

@@ -8,10 +8,13 @@
 //!   (`libc` functions, or routines of the embedding program through
 //!   [`JitModule::add_symbol_lookup`]), catches the traps of the code it runs
 //!   ([`trap::call_guarded`]) and can free and redefine functions. On request it describes
-//!   its code to `gdb` ([`gdb_jit`]) and `perf` ([`perf`]). See [`jit`] for the life cycle:
-//!   declare, define, finalize, get addresses, free.
+//!   its code to `gdb` ([`gdb_jit`]) and `perf` ([`perf`]), and it registers every
+//!   function's unwind table with the system unwinder ([`unwind::registry`]), so panics and
+//!   backtraces walk through JIT frames. See [`jit`] for the life cycle: declare, define,
+//!   finalize, get addresses, free.
 //! - [`ObjectModule`] writes a relocatable object file (ELF, Mach-O or COFF) for the system
-//!   linker, with DWARF debug information ([`debug`]); see [`object`].
+//!   linker, with unwind tables ([`unwind`]: `.eh_frame`, or `.pdata`/`.xdata` on COFF) and
+//!   DWARF debug information ([`debug`]); see [`object`].
 //!
 //! ## Example
 //!
@@ -78,10 +81,11 @@ pub mod object;
 pub mod objreloc;
 pub mod perf;
 pub mod trap;
+pub mod unwind;
 
 pub use debug::DebugSource;
 pub use jit::{JitModule, JitOptions};
-pub use object::{ObjectModule, ObjectProduct};
 pub use module::{
     DataDescription, DataId, FuncId, FuncOrDataId, Init, Linkage, Module, ModuleDeclarations, ModuleError, SymbolName,
 };
+pub use object::{ObjectModule, ObjectProduct};

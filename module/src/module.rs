@@ -514,7 +514,12 @@ pub trait Module {
     }
 
     /// Declare a data object (`writable`: may the code write to it).
-    fn declare_data(&mut self, name: impl Into<SymbolName>, linkage: Linkage, writable: bool) -> Result<DataId, ModuleError>
+    fn declare_data(
+        &mut self,
+        name: impl Into<SymbolName>,
+        linkage: Linkage,
+        writable: bool,
+    ) -> Result<DataId, ModuleError>
     where
         Self: Sized,
     {
@@ -592,7 +597,11 @@ pub trait Module {
 
     /// [`define_functions`](Self::define_functions) with at most `threads` worker threads
     /// (`0`: one per core; `1`: on the calling thread).
-    fn define_functions_with_threads(&mut self, defs: Vec<(FuncId, Function)>, threads: usize) -> Result<(), ModuleError>
+    fn define_functions_with_threads(
+        &mut self,
+        defs: Vec<(FuncId, Function)>,
+        threads: usize,
+    ) -> Result<(), ModuleError>
     where
         Self: Sized,
     {

@@ -9,7 +9,8 @@
 //! a global one, `Preemptible` → a global weak one, `Import` → undefined. With a
 //! [`DebugSource`] the object also carries DWARF (`.debug_line` from the source
 //! locations, `.debug_info` with one subprogram per function, see [`crate::debug`]); every
-//! function gets unwind information (see [`crate::unwind`]).
+//! function gets unwind information (see [`crate::unwind`]): `.eh_frame` on ELF and Mach-O,
+//! `.pdata`/`.xdata` on COFF.
 //!
 //! Position independence follows the ISA's `is_pic` flag: the code then reaches imported
 //! and preemptible symbols through the GOT and PLT, and everything else PC-relatively.
@@ -22,12 +23,16 @@
 //! never go through symbol preemption; a symbol declared as a definition but referenced
 //! and never defined is an error at `finish`.
 
+use crate::debug::RelocVec;
 use crate::debug::{DebugFunction, DebugSource, DwarfSection, write_dwarf};
 use crate::module::{
-    DataDescription, DataId, FuncId, FuncOrDataId, Init, Linkage, Module, ModuleDeclarations, ModuleError,
-    compile, reloc_target_name,
+    DataDescription, DataId, FuncId, FuncOrDataId, Init, Linkage, Module, ModuleDeclarations, ModuleError, compile,
+    reloc_target_name,
 };
 use crate::objreloc::{absolute, code_reloc, is_got_or_plt};
+use crate::unwind::UnwindInst;
+use crate::unwind::cfi::{CfiFunction, CfiTarget, write_eh_frame};
+use crate::unwind::winx64;
 use kiln_codegen::machinst::buffer::{FinalizedReloc, Reloc, RelocTarget, SrcLocRange};
 use kiln_codegen::{CompiledCode, Context, TargetIsa};
 use kiln_ir::Function;
@@ -71,6 +76,7 @@ struct FuncRecord {
     size: u64,
     relocs: Vec<FinalizedReloc>,
     srclocs: Vec<SrcLocRange>,
+    unwind: Vec<(u32, UnwindInst)>,
 }
 
 /// An address to write into data at `finish`.
@@ -161,7 +167,11 @@ impl ObjectModule {
         }
         if format == BinaryFormat::Elf {
             // The stack need not be executable.
-            let s = object.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Elf(object::elf::SHT_PROGBITS));
+            let s = object.add_section(
+                Vec::new(),
+                b".note.GNU-stack".to_vec(),
+                SectionKind::Elf(object::elf::SHT_PROGBITS),
+            );
             object.section_mut(s).flags = object::SectionFlags::Elf { sh_flags: 0 };
         }
         let text = object.section_id(StandardSection::Text);
@@ -322,7 +332,9 @@ impl ObjectModule {
                 let (symbol, extra) = match (r.kind, &r.target) {
                     // The low part of a riscv64 PC-relative pair refers to its `auipc`,
                     // through a local label there (the label's high part has the target).
-                    (Reloc::RiscvPCRelLo12I, RelocTarget::CodeOffset(o)) => (self.pcrel_hi_label(f.offset + *o as u64), 0),
+                    (Reloc::RiscvPCRelLo12I, RelocTarget::CodeOffset(o)) => {
+                        (self.pcrel_hi_label(f.offset + *o as u64), 0)
+                    }
                     (Reloc::RiscvPCRelLo12I, t) => {
                         return Err(ModuleError::Relocation(format!(
                             "a %pcrel_lo relocation must refer to its auipc, not to {}",
@@ -360,10 +372,97 @@ impl ObjectModule {
                 )
                 .map_err(|e| ModuleError::Relocation(e.to_string()))?;
         }
+        match self.format {
+            BinaryFormat::Coff => self.write_windows_unwind(&funcs)?,
+            _ => self.write_eh_frame(&funcs)?,
+        }
         if let Some(source) = self.debug.clone() {
             self.write_debug_info(&source, &funcs)?;
         }
         Ok(ObjectProduct { object: self.object })
+    }
+
+    /// `.eh_frame` (ELF, Mach-O): one FDE per function, its start PC-relative (so that
+    /// position-independent executables need no load-time relocation of it).
+    fn write_eh_frame(&mut self, funcs: &[FuncRecord]) -> Result<(), ModuleError> {
+        if funcs.is_empty() {
+            return Ok(());
+        }
+        let t = CfiTarget::of(self.arch)?;
+        let pointers = gimli::DwEhPe(gimli::DW_EH_PE_pcrel.0 | gimli::DW_EH_PE_sdata4.0);
+        let cfi_funcs = funcs.iter().enumerate().map(|(k, f)| CfiFunction {
+            address: gimli::write::Address::Symbol { symbol: k, addend: 0 },
+            len: f.size as u32,
+            records: &f.unwind,
+        });
+        let w = write_eh_frame(&t, pointers, cfi_funcs, RelocVec::new(gimli::RunTimeEndian::Little))?;
+        let sec = self.object.section_id(StandardSection::EhFrame);
+        self.object.set_section_data(sec, w.data.into_vec(), 8);
+        for r in w.relocs {
+            let gimli::write::RelocationTarget::Symbol(k) = r.target else {
+                return Err(ModuleError::Relocation(".eh_frame refers to another section".into()));
+            };
+            // ELF: against the text section, so that no FDE goes through a preemptible
+            // symbol; Mach-O: against the function's symbol.
+            let (symbol, addend) = match self.format {
+                BinaryFormat::Elf => (self.object.section_symbol(self.text), funcs[k].offset as i64 + r.addend),
+                _ => (self.declared_symbol(FuncOrDataId::Func(funcs[k].id))?, r.addend),
+            };
+            let pcrel = r.eh_pe.is_some_and(|p| p.application() == gimli::DW_EH_PE_pcrel);
+            let kind = if pcrel { RelocationKind::Relative } else { RelocationKind::Absolute };
+            let flags = RelocationFlags::Generic { kind, encoding: RelocationEncoding::Generic, size: r.size * 8 };
+            self.object
+                .add_relocation(sec, Relocation { offset: r.offset as u64, symbol, addend, flags })
+                .map_err(|e| ModuleError::Relocation(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// `.pdata` and `.xdata` (COFF, x86-64): a `RUNTIME_FUNCTION` (start, end, unwind
+    /// information, as image-relative addresses) for every function with a frame, in
+    /// address order; frameless leaf functions need none.
+    fn write_windows_unwind(&mut self, funcs: &[FuncRecord]) -> Result<(), ModuleError> {
+        let mut xdata = Vec::new();
+        // (offset in .pdata, in .xdata?, addend)
+        let mut entries: Vec<(u64, bool, i64)> = Vec::new();
+        for f in funcs {
+            let info = winx64::unwind_info(&f.unwind).map_err(|e| match e {
+                ModuleError::Unsupported(m) => {
+                    ModuleError::Unsupported(format!("{m} (in {})", self.function_name(f.id)))
+                }
+                e => e,
+            })?;
+            let Some(info) = info else { continue };
+            let at = 12 * (entries.len() as u64 / 3);
+            entries.push((at, false, f.offset as i64));
+            entries.push((at + 4, false, (f.offset + f.size) as i64));
+            entries.push((at + 8, true, xdata.len() as i64));
+            xdata.extend(info);
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let xsec = self.object.add_section(Vec::new(), b".xdata".to_vec(), SectionKind::ReadOnlyData);
+        let psec = self.object.add_section(Vec::new(), b".pdata".to_vec(), SectionKind::ReadOnlyData);
+        self.object.set_section_data(xsec, xdata, 4);
+        self.object.set_section_data(psec, vec![0; 4 * entries.len()], 4);
+        let flags = RelocationFlags::Generic {
+            kind: RelocationKind::ImageOffset,
+            encoding: RelocationEncoding::Generic,
+            size: 32,
+        };
+        for (offset, in_xdata, addend) in entries {
+            let symbol = self.object.section_symbol(if in_xdata { xsec } else { self.text });
+            self.object
+                .add_relocation(psec, Relocation { offset, symbol, addend, flags })
+                .map_err(|e| ModuleError::Relocation(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The symbol name of function `id`, for messages.
+    fn function_name(&self, id: FuncId) -> String {
+        self.decls.function(id).map(|d| self.symbol_name(&d.name)).unwrap_or_default()
     }
 
     /// The DWARF sections of the module's functions.
@@ -508,8 +607,9 @@ impl Module for ObjectModule {
         let offset = self.object.add_symbol_data(sym, self.text, &bytes, align);
         let relocs = std::mem::take(&mut code.buffer.relocs);
         let srclocs = std::mem::take(&mut code.buffer.srclocs);
+        let unwind = std::mem::take(&mut code.buffer.unwind);
         self.defined_funcs.insert(id, self.funcs.len());
-        self.funcs.push(FuncRecord { id, offset, size: bytes.len() as u64, relocs, srclocs });
+        self.funcs.push(FuncRecord { id, offset, size: bytes.len() as u64, relocs, srclocs, unwind });
         Ok(())
     }
 
@@ -550,7 +650,12 @@ impl Module for ObjectModule {
             });
         }
         for &(at, d, addend) in &desc.data_relocs {
-            self.data_relocs.push(DataReloc { section, offset: offset + at as u64, target: FuncOrDataId::Data(d), addend });
+            self.data_relocs.push(DataReloc {
+                section,
+                offset: offset + at as u64,
+                target: FuncOrDataId::Data(d),
+                addend,
+            });
         }
         self.defined_data.insert(id, (section, offset));
         Ok(())

@@ -94,7 +94,14 @@ fn open_jitdump(dir: &std::path::Path) -> std::io::Result<File> {
     // SAFETY: a shared read-execute mapping of our own file; it is never unmapped, as perf
     // expects it to stay for the life of the process.
     let p = unsafe {
-        libc::mmap(core::ptr::null_mut(), page, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_PRIVATE, file.as_raw_fd(), 0)
+        libc::mmap(
+            core::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_EXEC,
+            libc::MAP_PRIVATE,
+            file.as_raw_fd(),
+            0,
+        )
     };
     if p == libc::MAP_FAILED {
         return Err(std::io::Error::last_os_error());

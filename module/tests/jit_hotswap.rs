@@ -157,6 +157,9 @@ fn freeing_errors() {
     let g: extern "sysv64" fn(i64) -> i64 = unsafe { std::mem::transmute(m.get_finalized_function(f).unwrap()) };
     assert_eq!(g(1), 5);
     // Hot replacement needs position-independent code.
-    let e = JitModule::with_options(kiln_isa::native(Flags::new()).unwrap(), JitOptions { hotswap: true, ..Default::default() });
+    let e = JitModule::with_options(
+        kiln_isa::native(Flags::new()).unwrap(),
+        JitOptions { hotswap: true, ..Default::default() },
+    );
     assert!(e.is_err());
 }

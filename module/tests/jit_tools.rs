@@ -26,8 +26,7 @@ fn gdb_target() {
     if std::env::var("KILN_GDB_TARGET").is_err() {
         return;
     }
-    let options =
-        JitOptions { gdb: true, debug_source: Some(DebugSource::new("levels.clif")), ..Default::default() };
+    let options = JitOptions { gdb: true, debug_source: Some(DebugSource::new("levels.clif")), ..Default::default() };
     let (m, top) = levels(options, host_stop as *const u8);
     assert_eq!(call(&m, top, 20), 43);
 }

@@ -126,7 +126,10 @@ mod a64 {
     pub fn program() -> (Built, Built) {
         let x = |n| xreg(n);
         let twice = build(
-            &[Inst::AluRRR { op: ALUOp::Add, size: OperandSize::Size64, rd: writable_xreg(0), rn: x(0), rm: x(0) }, Inst::Ret],
+            &[
+                Inst::AluRRR { op: ALUOp::Add, size: OperandSize::Size64, rd: writable_xreg(0), rn: x(0), rm: x(0) },
+                Inst::Ret,
+            ],
             &[],
         );
         // The frame: fp and lr pushed 32 bytes down, fp set, x19 saved at CFA - 16.
@@ -138,44 +141,47 @@ mod a64 {
             (16, UnwindInst::FrameRestored { offset_upward_to_caller_sp: 0 }),
             (17, UnwindInst::EpilogueEnd),
         ];
-        let main = build(&[
-            Inst::StorePair {
-                op: PairOp::X,
-                rt: fp_reg(),
-                rt2: link_reg(),
-                mem: PairAMode::PreIndexed { rn: stack_reg(), off: -32 },
-                trap: None,
-            },
-            Inst::Mov { size: OperandSize::Size64, rd: Writable::from_reg(fp_reg()), rm: stack_reg() },
-            str_(19, stack_reg(), 16),
-            ext(0, "greeting", 0),
-            Inst::Bl { name: Box::new(name("puts")) },
-            ext(19, "table", 0),
-            ldr(0, x(19), 8),
-            Inst::Bl { name: Box::new(name("puts")) },
-            ext(1, "counter", 0),
-            ldr(0, x(1), 0),
-            Inst::AluRRImm12 {
-                op: ALUOp::Add,
-                size: OperandSize::Size64,
-                rd: writable_xreg(0),
-                rn: x(0),
-                imm12: Imm12::maybe_from_u64(5).unwrap(),
-            },
-            str_(0, x(1), 0),
-            ldr(9, x(19), 0),
-            Inst::Blr { rn: x(9) },
-            Inst::Bl { name: Box::new(name("twice")) },
-            ldr(19, stack_reg(), 16),
-            Inst::LoadPair {
-                op: PairOp::X,
-                rt: Writable::from_reg(fp_reg()),
-                rt2: Writable::from_reg(link_reg()),
-                mem: PairAMode::PostIndexed { rn: stack_reg(), off: 32 },
-                trap: None,
-            },
-            Inst::Ret,
-        ], &frame);
+        let main = build(
+            &[
+                Inst::StorePair {
+                    op: PairOp::X,
+                    rt: fp_reg(),
+                    rt2: link_reg(),
+                    mem: PairAMode::PreIndexed { rn: stack_reg(), off: -32 },
+                    trap: None,
+                },
+                Inst::Mov { size: OperandSize::Size64, rd: Writable::from_reg(fp_reg()), rm: stack_reg() },
+                str_(19, stack_reg(), 16),
+                ext(0, "greeting", 0),
+                Inst::Bl { name: Box::new(name("puts")) },
+                ext(19, "table", 0),
+                ldr(0, x(19), 8),
+                Inst::Bl { name: Box::new(name("puts")) },
+                ext(1, "counter", 0),
+                ldr(0, x(1), 0),
+                Inst::AluRRImm12 {
+                    op: ALUOp::Add,
+                    size: OperandSize::Size64,
+                    rd: writable_xreg(0),
+                    rn: x(0),
+                    imm12: Imm12::maybe_from_u64(5).unwrap(),
+                },
+                str_(0, x(1), 0),
+                ldr(9, x(19), 0),
+                Inst::Blr { rn: x(9) },
+                Inst::Bl { name: Box::new(name("twice")) },
+                ldr(19, stack_reg(), 16),
+                Inst::LoadPair {
+                    op: PairOp::X,
+                    rt: Writable::from_reg(fp_reg()),
+                    rt2: Writable::from_reg(link_reg()),
+                    mem: PairAMode::PostIndexed { rn: stack_reg(), off: 32 },
+                    trap: None,
+                },
+                Inst::Ret,
+            ],
+            &frame,
+        );
         (twice, main)
     }
 }
@@ -243,7 +249,12 @@ mod rv64 {
         Item::I(Inst::AluRRImm { op: AluOpRRI::Addi, rd: writable_xreg(rd), rs: xreg(rs), imm })
     }
     fn ld(rd: u8, base: u8, off: i64) -> Item {
-        Item::I(Inst::Load { op: LoadOp::Ld, rd: writable_xreg(rd), from: AMode::RegOffset(xreg(base), off), trap: None })
+        Item::I(Inst::Load {
+            op: LoadOp::Ld,
+            rd: writable_xreg(rd),
+            from: AMode::RegOffset(xreg(base), off),
+            trap: None,
+        })
     }
     fn sd(src: u8, base: u8, off: i64) -> Item {
         Item::I(Inst::Store { op: StoreOp::Sd, src: xreg(src), to: AMode::RegOffset(xreg(base), off), trap: None })
@@ -323,8 +334,9 @@ fn check_listing(dump: &str, func: &str, listing: &BTreeMap<u64, String>) {
     }
     let base = base.unwrap_or_else(|| panic!("objdump shows no {func}:\n{dump}"));
     for (off, m) in listing {
-        let theirs =
-            seen.get(&(base + off)).unwrap_or_else(|| panic!("{func}+{off:#x}: objdump has no instruction there:\n{dump}"));
+        let theirs = seen
+            .get(&(base + off))
+            .unwrap_or_else(|| panic!("{func}+{off:#x}: objdump has no instruction there:\n{dump}"));
         assert_eq!(theirs.trim_start_matches("c."), m, "{func}+{off:#x}");
     }
 }
@@ -340,6 +352,18 @@ fn link_and_run(arch: &str, obj: &Path, dir: &Path, extra: &[&str]) {
     let sysroot = format!("/usr/{arch}-linux-gnu");
     let (code, out, err) = run_status(&qemu, &["-L", &sysroot, s(&exe)]);
     assert_eq!((code, out.as_str()), (20, "Hello from Kiln\nello from Kiln\n"), "{arch}: stderr: {err}");
+}
+
+/// `readelf` reads the `.eh_frame` of `obj` without a complaint: one CIE, an FDE for each
+/// of its `funcs` functions, their starts relocated PC-relatively.
+fn check_frames(arch: &str, obj: &Path, funcs: usize) {
+    let (code, frames, err) = run_status("readelf", &["--debug-dump=frames", s(obj)]);
+    assert_eq!((code, err.as_str()), (0, ""), "{arch}: readelf --debug-dump=frames:\n{frames}");
+    assert_eq!(frames.matches(" CIE").count(), 1, "{arch}: {frames}");
+    assert_eq!(frames.matches(" FDE ").count(), funcs, "{arch}: {frames}");
+    let relocs = run("readelf", &["-rW", s(obj)]);
+    let pcrel = if arch == "aarch64" { "R_AARCH64_PREL32" } else { "R_RISCV_32_PCREL" };
+    assert!(relocs.contains(".rela.eh_frame") && relocs.contains(pcrel), "{arch}: {relocs}");
 }
 
 fn check_target(arch: &str, triple: &str, (twice, main): (Built, Built)) {
@@ -358,13 +382,31 @@ fn check_target(arch: &str, triple: &str, (twice, main): (Built, Built)) {
     check_listing(&dump, "main", &main.listing);
     let relocs = run("readelf", &["-rW", s(&obj)]);
     let want: &[&str] = match arch {
-        "aarch64" => &["R_AARCH64_ADR_PREL_PG_HI21", "R_AARCH64_ADD_ABS_LO12_NC", "R_AARCH64_CALL26", "R_AARCH64_ABS64"],
+        "aarch64" => {
+            &["R_AARCH64_ADR_PREL_PG_HI21", "R_AARCH64_ADD_ABS_LO12_NC", "R_AARCH64_CALL26", "R_AARCH64_ABS64"]
+        }
         _ => &["R_RISCV_PCREL_HI20", "R_RISCV_PCREL_LO12_I", "R_RISCV_CALL_PLT", "R_RISCV_64"],
     };
     for w in want {
         assert!(relocs.contains(w), "{arch}: no {w}:\n{relocs}");
     }
     dwarf_verify(&obj);
+    check_frames(arch, &obj, 2);
+    // The FDE of `main` replays its records: the frame registers pushed and the CFA on the
+    // frame pointer (aarch64), or the stack allocated and ra and s1 saved (riscv64).
+    let frames = run("readelf", &["--debug-dump=frames", s(&obj)]);
+    let want: &[&str] = match arch {
+        "aarch64" => &[
+            "DW_CFA_def_cfa_offset: 32",
+            "DW_CFA_offset: r29 (x29) at cfa-32",
+            "DW_CFA_def_cfa: r29 (x29) ofs 32",
+            "DW_CFA_offset: r19 (x19) at cfa-16",
+        ],
+        _ => &["DW_CFA_def_cfa_offset: 32", "DW_CFA_offset: r1 (ra) at cfa-8", "DW_CFA_offset: r9 (s1) at cfa-16"],
+    };
+    for w in want {
+        assert!(frames.contains(w), "{arch}: no `{w}`:\n{frames}");
+    }
     link_and_run(arch, &obj, &dir, &[]);
 }
 
@@ -391,6 +433,10 @@ fn aarch64_macho_is_well_formed() {
     }
     assert!(relocs.contains("_puts"), "{relocs}");
     dwarf_verify(&obj);
+    let (code, frames, err) = run_status(&llvm_dwarfdump(), &["--eh-frame", s(&obj)]);
+    assert_eq!((code, err.as_str()), (0, ""), "{frames}");
+    assert_eq!(frames.matches(" FDE ").count(), 2, "{frames}");
+    assert!(frames.contains("DW_CFA_def_cfa: W29 +32"), "{frames}");
 }
 
 /// Targets Kiln cannot write objects for say so.
@@ -410,7 +456,8 @@ fn unsupported_formats_are_errors() {
 fn compiled_program_links_and_runs_under_qemu() {
     for (arch, triple) in [("aarch64", "aarch64-unknown-linux-gnu"), ("riscv64", "riscv64gc-unknown-linux-gnu")] {
         let dir = scratch(&format!("compiled-{arch}"));
-        for (tag, flags, link) in [("nopic", &["is_pic=0"][..], &["-no-pie"][..]), ("pic", &["is_pic=1"][..], &[][..])] {
+        for (tag, flags, link) in [("nopic", &["is_pic=0"][..], &["-no-pie"][..]), ("pic", &["is_pic=1"][..], &[][..])]
+        {
             let (bytes, _) = match program::build(triple, flags) {
                 Ok(b) => b,
                 Err(e) => {
@@ -422,6 +469,7 @@ fn compiled_program_links_and_runs_under_qemu() {
             let obj = dir.join(format!("prog-{tag}.o"));
             std::fs::write(&obj, bytes).unwrap();
             dwarf_verify(&obj);
+            check_frames(arch, &obj, 2);
             link_and_run(arch, &obj, &dir, link);
         }
     }

@@ -82,7 +82,9 @@ fn x86_64_elf_links_and_runs() {
         assert!(sym("counter").contains("OBJECT GLOBAL DEFAULT"), "{}", sym("counter"));
         assert!(sym("puts").contains("NOTYPE GLOBAL DEFAULT UND"), "{}", sym("puts"));
         let sections = run("readelf", &["-SW", s(&obj)]);
-        for sec in [".text", ".rodata", ".data.rel.ro", ".bss", ".debug_info", ".debug_line", ".note.GNU-stack"] {
+        for sec in
+            [".text", ".rodata", ".data.rel.ro", ".bss", ".eh_frame", ".debug_info", ".debug_line", ".note.GNU-stack"]
+        {
             assert!(sections.contains(&format!(" {sec} ")), "no section {sec}:\n{sections}");
         }
 
@@ -118,10 +120,9 @@ fn x86_64_elf_links_and_runs() {
 fn x86_64_macho_and_coff_are_well_formed() {
     let dir = scratch("x64-macho-coff");
     let objdump = llvm_objdump();
-    for (triple, tag, format) in [
-        ("x86_64-apple-darwin", "macho", "mach-o 64-bit x86-64"),
-        ("x86_64-pc-windows-msvc", "coff", "coff-x86-64"),
-    ] {
+    for (triple, tag, format) in
+        [("x86_64-apple-darwin", "macho", "mach-o 64-bit x86-64"), ("x86_64-pc-windows-msvc", "coff", "coff-x86-64")]
+    {
         let (bytes, _) = build(triple, &["is_pic=0"]).unwrap();
         let obj = dir.join(format!("prog.{tag}.o"));
         std::fs::write(&obj, &bytes).unwrap();

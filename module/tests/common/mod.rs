@@ -20,7 +20,10 @@ pub fn tool(names: &[&str], package: &str) -> String {
 
 /// `llvm-dwarfdump`, any recent version.
 pub fn llvm_dwarfdump() -> String {
-    tool(&["llvm-dwarfdump", "llvm-dwarfdump-21", "llvm-dwarfdump-20", "llvm-dwarfdump-19", "llvm-dwarfdump-18"], "llvm")
+    tool(
+        &["llvm-dwarfdump", "llvm-dwarfdump-21", "llvm-dwarfdump-20", "llvm-dwarfdump-19", "llvm-dwarfdump-18"],
+        "llvm",
+    )
 }
 
 /// `llvm-objdump`, any recent version.

@@ -62,4 +62,3 @@ pub fn call(m: &JitModule, f: FuncId, x: i64) -> i64 {
     let f: extern "sysv64" fn(i64) -> i64 = unsafe { std::mem::transmute(m.get_finalized_function(f).unwrap()) };
     f(x)
 }
-

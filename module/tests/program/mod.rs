@@ -88,4 +88,3 @@ pub fn build(triple: &str, flags: &[&str]) -> Result<(Vec<u8>, HashMap<String, S
     }
     Ok((m.finish().unwrap().emit().unwrap(), disasm))
 }
-
