@@ -133,6 +133,7 @@ fn macho_eh_frame_is_well_formed() {
     assert_eq!(out.matches(" CIE").count(), 1, "{out}");
     assert_eq!(out.matches(" FDE ").count(), 3, "{out}");
     assert!(out.contains("DW_CFA_def_cfa: RBP +16"), "{out}");
+    dwarf_verify(&obj);
 }
 
 /// A Windows x64 function with integer and vector callee-saves in use across calls.
