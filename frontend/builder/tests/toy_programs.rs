@@ -1,8 +1,9 @@
 //! The toy language's two paths agree: each example program run by the JIT (`toy FILE`) and
 //! compiled to an object file (`toy --emit-obj OUT.o FILE`), linked by a plain `cc OUT.o -o
 //! prog` and run, prints the same output and exits with the same status — including a
-//! program stopped by an out-of-bounds trap. The `toy` example is built by `cargo test`
-//! beside this test's executable.
+//! program stopped by an out-of-bounds trap — and `gdb` names the toy functions of a linked
+//! program with their `.toy` lines in a backtrace. The `toy` example is built by `cargo
+//! test` beside this test's executable.
 
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
@@ -61,4 +62,43 @@ fn jit_and_object_file_print_the_same() {
             assert!(aot_err.contains("stopped with a trap"), "{aot_err}");
         }
     }
+}
+
+/// A linked toy program as a debugger sees it: stopped in libc's `putchar`, `gdb`'s
+/// backtrace walks through the runtime and the toy functions — named, with their lines in
+/// the `.toy` file (from the object's DWARF) — to the C `main`.
+#[test]
+fn gdb_backtrace_of_a_linked_program_names_toy_functions_and_lines() {
+    let dir = std::env::temp_dir().join(format!("kiln-toy-gdb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("nested.toy");
+    std::fs::write(
+        &src,
+        "fn inner(x) {\n    print(x);\n    return x;\n}\n\nfn outer(x) {\n    return inner(x + 1) * 2;\n}\n\n\
+         fn main() {\n    print(outer(20));\n}\n",
+    )
+    .unwrap();
+    let (obj, exe) = (dir.join("nested.o"), dir.join("nested"));
+    let (st, _, err) = run(&toy_exe(), &["--emit-obj", obj.to_str().unwrap(), src.to_str().unwrap()]);
+    assert_eq!(st, 0, "toy --emit-obj: {err}");
+    let cc = Command::new("cc").args([obj.to_str().unwrap(), "-o", exe.to_str().unwrap()]).output().unwrap();
+    assert!(cc.status.success(), "cc: {}", String::from_utf8_lossy(&cc.stderr));
+    assert_eq!(run(&exe, &[]).1, "21\n42\n");
+    let gdb = Command::new("gdb")
+        .args(["-batch", "-nx", "-ex", "break putchar", "-ex", "run", "-ex", "bt", exe.to_str().unwrap()])
+        .output()
+        .expect("this test needs `gdb` (Debian package gdb; `.ci/run` installs it)");
+    let bt = String::from_utf8_lossy(&gdb.stdout).into_owned();
+    // `#4  0x… in toy_inner () at nested.toy:2`
+    let frame = |name: &str| {
+        bt.lines()
+            .position(|l| l.starts_with('#') && l.contains(&format!(" {name} (")))
+            .unwrap_or_else(|| panic!("no frame {name} in:\n{bt}"))
+    };
+    let lines = bt.lines().collect::<Vec<_>>();
+    let (inner, outer, toy_main, c_main) = (frame("toy_inner"), frame("toy_outer"), frame("toy_main"), frame("main"));
+    assert!(frame("putchar") < inner && inner + 1 == outer && outer + 1 == toy_main && toy_main + 1 == c_main, "{bt}");
+    assert!(lines[inner].ends_with("nested.toy:2"), "{bt}");
+    assert!(lines[outer].ends_with("nested.toy:7"), "{bt}");
+    assert!(lines[toy_main].ends_with("nested.toy:11"), "{bt}");
 }
