@@ -7,10 +7,11 @@
 //!   read one FDE per function without a warning.
 //! - Mach-O `__eh_frame` (x86-64, aarch64 is checked the day it compiles): `llvm-dwarfdump
 //!   --eh-frame` reads one FDE per function.
-//! - COFF `.pdata`/`.xdata` (x86-64): a `windows_fastcall` function that saves integer and
-//!   vector callee-saves; `llvm-readobj --unwind` must show its `RUNTIME_FUNCTION` with the
-//!   unwind codes of its prologue, at the offsets where Kiln's own disassembly has the
-//!   instructions.
+//! - COFF `.pdata`/`.xdata` (x86-64): `windows_fastcall` functions that save integer and
+//!   vector callee-saves or allocate a large frame; `llvm-readobj --unwind` must show a
+//!   `RUNTIME_FUNCTION` for each (none for a frameless leaf) whose unwind codes sit just
+//!   after the prologue instructions they describe in Kiln's own disassembly, with the same
+//!   registers, sizes and offsets.
 
 mod common;
 mod levels;
@@ -136,7 +137,9 @@ fn macho_eh_frame_is_well_formed() {
     dwarf_verify(&obj);
 }
 
-/// A Windows x64 function with integer and vector callee-saves in use across calls.
+/// Windows x64 functions: integer and vector callee-saves in use across calls, all ten
+/// vector callee-saves, a frame too large for the 16-bit allocation code, and a leaf
+/// without a frame.
 const FASTCALL: &str = "test compile
 function %win(i64, i64, f64) -> f64 windows_fastcall {
     sig0 = (i64) -> i64 windows_fastcall
@@ -156,12 +159,58 @@ block0(v0: i64, v1: i64, v2: f64):
     return v11
 }
 
+function %xmms(f64) -> f64 windows_fastcall {
+    sig0 = (f64) -> f64 windows_fastcall
+    fn0 = %extf sig0
+block0(v0: f64):
+    v1 = fadd v0, v0
+    v2 = fadd v1, v0
+    v3 = fadd v2, v0
+    v4 = fadd v3, v0
+    v5 = fadd v4, v0
+    v6 = fadd v5, v0
+    v7 = fadd v6, v0
+    v8 = fadd v7, v0
+    v9 = fadd v8, v0
+    v10 = fadd v9, v0
+    v11 = call fn0(v0)
+    v12 = fadd v11, v1
+    v13 = fadd v12, v2
+    v14 = fadd v13, v3
+    v15 = fadd v14, v4
+    v16 = fadd v15, v5
+    v17 = fadd v16, v6
+    v18 = fadd v17, v7
+    v19 = fadd v18, v8
+    v20 = fadd v19, v9
+    v21 = fadd v20, v10
+    return v21
+}
+
+function %big(i64) -> i64 windows_fastcall {
+    ss0 = explicit_slot 600000
+    sig0 = (i64) -> i64 windows_fastcall
+    fn0 = %ext sig0
+block0(v0: i64):
+    v1 = stack_addr.i64 ss0+599992
+    store v0, v1
+    v2 = call fn0(v1)
+    v3 = load.i64 v1
+    v4 = iadd v2, v3
+    return v4
+}
+
 function %leaf(i64) -> i64 windows_fastcall {
 block0(v0: i64):
     v1 = iadd v0, v0
     return v1
 }
 ";
+
+/// `0x1b` or `1b` as a number.
+fn hex_num(t: &str) -> Option<u64> {
+    u64::from_str_radix(t.trim().trim_start_matches("0x").trim_start_matches('$'), 16).ok()
+}
 
 #[test]
 fn coff_pdata_and_xdata_describe_windows_fastcall_prologues() {
@@ -172,43 +221,58 @@ fn coff_pdata_and_xdata_describe_windows_fastcall_prologues() {
     let obj = dir.join("win.obj");
     std::fs::write(&obj, m.finish().unwrap().emit().unwrap()).unwrap();
     let out = run(&llvm_readobj(), &["--unwind", s(&obj)]);
-    // One RUNTIME_FUNCTION: the leaf has no frame and needs none.
-    assert_eq!(out.matches("RuntimeFunction {").count(), 1, "{out}");
-    assert!(out.contains("StartAddress: win"), "{out}");
+    // A RUNTIME_FUNCTION for each function with a frame: the leaf needs none.
+    assert_eq!(out.matches("RuntimeFunction {").count(), 3, "{out}");
     assert!(!out.contains("StartAddress: leaf"), "{out}");
 
-    // Every unwind code sits just after the prologue instruction it describes.
-    let win = &disasm["win"];
-    let offsets: Vec<u64> =
-        win.lines().filter_map(|l| u64::from_str_radix(l.split(':').next()?.trim(), 16).ok()).collect();
-    let text_of = |off: u64| {
-        win.lines().find(|l| l.split(':').next().and_then(|o| u64::from_str_radix(o.trim(), 16).ok()) == Some(off))
-    };
-    let mut codes = 0;
+    // Every unwind code sits just after the prologue instruction it describes, with its
+    // size or offset: `0x1B: SAVE_XMM128 reg=XMM15, offset=0x30` after
+    // `movdqu %xmm15, 0x30(%rsp)`, `0x09: ALLOC_SMALL size=64` after `subq $0x40, %rsp`.
+    let mut func = "";
+    let mut insts: Vec<(u64, &str)> = Vec::new();
+    let mut seen: HashMap<&str, Vec<&str>> = HashMap::new();
     for l in out.lines() {
-        // `0x1B: SAVE_XMM128 reg=XMM15, offset=0x30`
-        let Some((at, op)) = l.trim().split_once(": ") else { continue };
-        let Some(at) = at.strip_prefix("0x") else { continue };
-        let at = u64::from_str_radix(at, 16).unwrap();
-        // The instruction ending at `at`.
-        let k =
-            offsets.iter().position(|&o| o == at).unwrap_or_else(|| panic!("no instruction ends at {at:#x}:\n{win}"));
-        let inst = text_of(offsets[k - 1]).unwrap();
-        let expect = if op.starts_with("PUSH_NONVOL") {
-            "push"
-        } else if op.starts_with("ALLOC") {
-            "sub"
-        } else if op.starts_with("SAVE_XMM128") {
-            "movdqu"
-        } else if op.starts_with("SAVE_NONVOL") {
-            "mov"
-        } else {
-            panic!("unexpected unwind code {op}:\n{out}")
+        let l = l.trim();
+        if let Some(name) = l.strip_prefix("StartAddress: ") {
+            func = name.split_whitespace().next().unwrap();
+            insts = disasm[func]
+                .lines()
+                .filter_map(|l| {
+                    let (off, text) = l.split_once(':')?;
+                    Some((hex_num(off)?, text.trim()))
+                })
+                .collect();
+            continue;
+        }
+        let Some((at, code)) = l.split_once(": ") else { continue };
+        let Some(at) = at.strip_prefix("0x").and_then(hex_num) else { continue };
+        let k = insts
+            .iter()
+            .position(|&(o, _)| o == at)
+            .unwrap_or_else(|| panic!("{func}: no instruction ends at {at:#x}"));
+        let inst = insts[k - 1].1;
+        let field = |key: &str| -> u64 {
+            let v = code.split(key).nth(1).unwrap_or_else(|| panic!("{code}")).split([',', ' ']).next().unwrap();
+            if key == "size=" { v.parse().unwrap() } else { hex_num(v).unwrap() }
         };
-        assert!(inst.contains(expect), "{op} at {at:#x} after `{inst}`:\n{win}");
-        codes += 1;
+        let reg = code.split("reg=").nth(1).map(|r| r.split(',').next().unwrap().to_lowercase());
+        let ok = match code.split_whitespace().next().unwrap() {
+            "PUSH_NONVOL" => inst == format!("pushq %{}", reg.unwrap()),
+            "ALLOC_SMALL" | "ALLOC_LARGE" => inst == format!("subq ${:#x}, %rsp", field("size=")),
+            "SAVE_XMM128" | "SAVE_XMM128_FAR" => {
+                inst == format!("movdqu %{}, {:#x}(%rsp)", reg.unwrap(), field("offset="))
+            }
+            "SAVE_NONVOL" | "SAVE_NONVOL_FAR" => {
+                inst == format!("movq %{}, {:#x}(%rsp)", reg.unwrap(), field("offset="))
+            }
+            _ => false,
+        };
+        assert!(ok, "{func}: `{code}` at {at:#x} after `{inst}`:\n{}", disasm[func]);
+        seen.entry(func).or_default().push(code.split_whitespace().next().unwrap());
     }
-    assert!(out.contains("PUSH_NONVOL reg=RBP"), "{out}");
-    assert!(out.contains("SAVE_XMM128 reg=XMM"), "{out}");
-    assert!(codes >= 4, "{out}");
+    let has = |f: &str, code: &str| seen.get(f).is_some_and(|c| c.contains(&code));
+    assert!(has("win", "PUSH_NONVOL") && has("win", "ALLOC_SMALL") && has("win", "SAVE_XMM128"), "{out}");
+    assert!(seen["xmms"].iter().filter(|c| c.starts_with("SAVE_XMM128")).count() == 10, "{out}");
+    assert!(has("big", "ALLOC_LARGE"), "{out}");
+    assert!(out.contains("ALLOC_LARGE size=6000"), "{out}");
 }
