@@ -208,7 +208,8 @@ fn compile_says_when_it_falls_back_to_the_host() {
 }
 
 /// `compile --emit-obj`: an object file that `cc` links into a program that runs, with a
-/// DWARF line table pointing at the `.clif` file's lines.
+/// DWARF line table pointing at the `.clif` file's lines and an `.eh_frame` FDE for each
+/// function.
 #[test]
 fn compile_emit_obj_writes_a_linkable_object() {
     let src = TempFile::new(
@@ -256,6 +257,9 @@ block0:
         let lines = Command::new("readelf").args(["--debug-dump=decodedline", exe.path()]).output().expect("readelf");
         let lines = stdout(&lines);
         assert!(lines.lines().any(|l| l.contains("emit.clif") && l.split_whitespace().nth(1) == Some("3")), "{lines}");
+        let frames = Command::new("readelf").args(["--debug-dump=frames", obj.path()]).output().expect("readelf");
+        assert!(frames.stderr.is_empty(), "{}", stderr(&frames));
+        assert_eq!(stdout(&frames).matches(" FDE ").count(), 2, "{}", stdout(&frames));
     }
     // One target only, and no disassembly.
     let o = clif_util(&["compile", "-D", "--emit-obj", obj.path(), src.path()]);
