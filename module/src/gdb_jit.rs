@@ -1,12 +1,13 @@
 //! The GDB JIT interface: JIT code is described to a debugger by an in-memory ELF object
-//! (symbols, DWARF line tables and subprograms) linked into the list that
+//! (symbols, the code's `.eh_frame`, DWARF line tables and subprograms) linked into the list that
 //! `__jit_debug_descriptor` heads; the debugger sets a breakpoint in
 //! `__jit_debug_register_code` and reads the list each time it is called. `gdb` then shows
 //! JIT function names (and source lines, where there are source locations) in `bt`.
 //!
 //! The object is a relocatable ELF whose `.text` section is placed (its `sh_addr`) at the
 //! code's address and holds a copy of the code; symbol values are offsets in it, and every
-//! address in the DWARF sections is already the final one, so the debugger has nothing to
+//! address in the DWARF sections is already the final one (the `.eh_frame`, the same bytes
+//! the system unwinder has, gives absolute addresses), so the debugger has nothing to
 //! relocate.
 //!
 //! Invariants: the list is only changed under [`LOCK`], and every entry (and the object it
@@ -131,18 +132,25 @@ pub struct JitFunctionInfo<'a> {
     pub srclocs: &'a [kiln_codegen::machinst::buffer::SrcLocRange],
 }
 
-/// The in-memory ELF describing `code` (loaded at `base`) and its functions: symbols, and
-/// with `source` DWARF.
+/// The in-memory ELF describing `code` (loaded at `base`) and its functions: symbols, the
+/// unwind table `eh_frame` (absolute addresses) if there is one, and with `source` DWARF.
 pub fn image(
     arch: Architecture,
     base: u64,
     code: &[u8],
     funcs: &[JitFunctionInfo],
+    eh_frame: Option<&[u8]>,
     source: Option<&DebugSource>,
 ) -> Result<Vec<u8>, ModuleError> {
     let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);
     obj.set_section_data(text, code.to_vec(), 16);
+    if let Some(eh_frame) = eh_frame {
+        let mut bytes = eh_frame.to_vec();
+        bytes.extend_from_slice(&[0; 4]);
+        let s = obj.section_id(StandardSection::EhFrame);
+        obj.set_section_data(s, bytes, 8);
+    }
     for f in funcs {
         obj.add_symbol(Symbol {
             name: f.name.as_bytes().to_vec(),

@@ -388,7 +388,7 @@ impl JitModule {
             m.make_readonly().map_err(ModuleError::Memory)?;
         }
         let gdb = match &code_mem {
-            Some(m) => match self.announce(m, code_len, &code_off) {
+            Some(m) => match self.announce(m, code_len, &code_off, eh_frame.as_deref()) {
                 Ok(g) => g,
                 Err(e) => {
                     self.pool.give(code_mem.take().expect("matched"));
@@ -482,13 +482,14 @@ impl JitModule {
         })
     }
 
-    /// Describe the pending functions, laid out in `mem` at `offsets`, to `perf` and the
-    /// debugger, as the options ask.
+    /// Describe the pending functions, laid out in `mem` at `offsets` (with unwind table
+    /// `eh_frame`), to `perf` and the debugger, as the options ask.
     fn announce(
         &self,
         mem: &CodeMemory,
         code_len: usize,
         offsets: &[usize],
+        eh_frame: Option<&[u8]>,
     ) -> Result<Option<GdbRegistration>, ModuleError> {
         let o = &self.options;
         if !o.gdb && !o.perf_map && o.jitdump.is_none() {
@@ -528,7 +529,8 @@ impl JitModule {
                 }
             })
             .collect();
-        let image = crate::gdb_jit::image(self.object_arch()?, base as u64, code, &infos, o.debug_source.as_ref())?;
+        let image =
+            crate::gdb_jit::image(self.object_arch()?, base as u64, code, &infos, eh_frame, o.debug_source.as_ref())?;
         Ok(Some(GdbRegistration::new(image)))
     }
 

@@ -31,18 +31,28 @@ fn gdb_target() {
     assert_eq!(call(&m, top, 20), 43);
 }
 
-#[test]
-fn gdb_backtrace_names_jit_functions() {
+/// Run `gdb_target` under gdb, which runs `commands` once it stops; its whole output.
+fn gdb_on_target(commands: &[&str]) -> String {
     let gdb = tool(&["gdb"], "gdb");
     let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(&gdb)
-        .args(["-batch", "-nx", "-ex", "run", "-ex", "bt", "--args"])
+    let mut cmd = std::process::Command::new(&gdb);
+    cmd.args(["-batch", "-nx", "-ex", "run"]);
+    for c in commands {
+        cmd.args(["-ex", c]);
+    }
+    let out = cmd
+        .arg("--args")
         .arg(&exe)
         .args(["--exact", "gdb_target", "--ignored", "--nocapture", "--test-threads=1"])
         .env("KILN_GDB_TARGET", "1")
         .output()
         .expect("run gdb");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn gdb_backtrace_names_jit_functions() {
+    let text = gdb_on_target(&["bt"]);
     // The frames, innermost first: host_stop, level3, level2, level1, then the test.
     let frames: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
     let pos = |name: &str| {
@@ -60,6 +70,38 @@ fn gdb_backtrace_names_jit_functions() {
     }
     // The walk goes on past the JIT frames into the test harness.
     assert!(frames.iter().skip(l1 + 1).any(|l| l.contains("gdb_target")), "{text}");
+}
+
+/// gdb unwinds the JIT frames with the call-frame information of the in-memory image (its
+/// `dwarf2` unwinder), not by guessing from the instructions (`amd64 prologue`): with
+/// `set debug frame 1`, the unwinder that accepts each frame follows the frame's number.
+#[test]
+fn gdb_unwinds_jit_frames_with_their_cfi() {
+    let text = gdb_on_target(&["set debug frame 1", "flushregs", "bt 8"]);
+    // `#4  0x… in level3 (…`: frame numbers of the JIT functions.
+    let number = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with('#') && l.contains(&format!(" in {name} (")))
+            .and_then(|l| l[1..].split_whitespace().next()?.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("no frame for {name}:\n{text}"))
+    };
+    // `frame_unwind_find_by_frame: this_frame=N`, then `trying unwinder "X"` … `yes`.
+    let unwinder_of = |n: u32| {
+        let mut lines = text.lines().skip_while(|l| !l.trim_end().ends_with(&format!("this_frame={n}")));
+        let mut trying = None;
+        for l in lines.by_ref() {
+            if let Some(u) = l.split("trying unwinder \"").nth(1) {
+                trying = u.split('"').next().map(str::to_string);
+            } else if l.trim_end().ends_with("frame_unwind_try_unwinder: yes") {
+                return trying;
+            }
+        }
+        None
+    };
+    for name in ["level3", "level2", "level1"] {
+        let n = number(name);
+        assert_eq!(unwinder_of(n).as_deref(), Some("dwarf2"), "{name} (frame {n}):\n{text}");
+    }
 }
 
 extern "sysv64" fn host_plain(x: i64) -> i64 {
