@@ -467,8 +467,11 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
     let spill_base = frame.stack_slots_size as i64;
     let mut state = EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default() };
 
-    // Which blocks are a lone unconditional jump with no allocator edits: skip them.
+    // Which blocks are a lone unconditional jump to another block, with no allocator
+    // edits: skip them, and send references to them to the block their chain of such
+    // jumps ends at.
     let mut skip = vec![false; nblocks];
+    let mut jump_to = vec![0u32; nblocks];
     let mut edit_idx = 0usize;
     for b in 1..nblocks {
         let (s, e) = vcode.block_range(b);
@@ -479,26 +482,17 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
         if e - s == 1
             && !has_edits
             && let Some(target) = vcode.insts[s].is_plain_jump()
+            && (target.0 as usize) < nblocks
             && target.0 as usize != b
         {
             skip[b] = true;
-            sink.alias_label(MachLabel(b as u32), target);
+            jump_to[b] = target.0;
         }
     }
-    // Break alias cycles (a loop of empty blocks): keep the first block of a cycle.
+    resolve_jump_chains(&mut skip, &mut jump_to);
     for b in 0..nblocks {
         if skip[b] {
-            let mut cur = b;
-            let mut steps = 0;
-            while skip[cur] && steps <= nblocks {
-                let (s, _) = vcode.block_range(cur);
-                cur = vcode.insts[s].is_plain_jump().map_or(cur, |l| l.0 as usize);
-                steps += 1;
-            }
-            if steps > nblocks {
-                skip[b] = false;
-                sink.alias_label(MachLabel(b as u32), MachLabel(b as u32));
-            }
+            sink.alias_label(MachLabel(b as u32), MachLabel(jump_to[b]));
         }
     }
     let emitted: Vec<usize> = (0..nblocks).filter(|&b| !skip[b]).collect();
@@ -540,6 +534,46 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
     }
     sink.end_srcloc();
     Ok(())
+}
+
+/// Resolve chains of skipped blocks in linear time: on return, `jump_to[b]` of every
+/// skipped block `b` is the first non-skipped block its chain of jumps reaches. A cycle of
+/// skipped blocks (an empty infinite loop) is broken by keeping the block where the walk
+/// entered it (`skip` is cleared for it): that block is emitted with its jump.
+fn resolve_jump_chains(skip: &mut [bool], jump_to: &mut [u32]) {
+    const UNVISITED: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![UNVISITED; skip.len()];
+    let mut path = Vec::new();
+    for start in 0..skip.len() {
+        if !skip[start] || state[start] != UNVISITED {
+            continue;
+        }
+        let mut cur = start;
+        let end = loop {
+            state[cur] = ON_PATH;
+            path.push(cur);
+            let t = jump_to[cur] as usize;
+            if !skip[t] {
+                break t;
+            }
+            match state[t] {
+                DONE => break jump_to[t] as usize,
+                ON_PATH => {
+                    // A cycle: keep `t`, so everything on the path goes to it.
+                    skip[t] = false;
+                    break t;
+                }
+                _ => cur = t,
+            }
+        };
+        for &b in &path {
+            state[b] = DONE;
+            jump_to[b] = end as u32;
+        }
+        path.clear();
+    }
 }
 
 fn spill_mode(slot: regalloc2::SpillSlot, spill_base: i64) -> StackAMode {

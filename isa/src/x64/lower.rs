@@ -1255,6 +1255,27 @@ impl X64Lower<'_> {
         // first (the two-operand `add`/`sub` would overwrite it).
         // x + (z << k) for k in 1..=3 (the shift used only here): one `lea (x,z,2^k)`.
         if aop == AluOp::Add && (ty == types::I32 || ty == types::I64) {
+            // x + (z + c), the inner addition used only here: one `lea c(x,z)`. Besides
+            // saving an instruction, a sum of many `z + c_i` then keeps only `z` and the
+            // running sum live instead of every `z + c_i` (what Cranelift's address-mode
+            // matching does too).
+            for (p, q) in [(y, x), (x, y)] {
+                if let Some(add) = ctx.sinkable_inst(q)
+                    && let D::Binary { opcode: Opcode::Iadd, args: aargs } = *ctx.data(add)
+                    && ctx.value_ty(q) == ty
+                    && let Some((z, disp)) = [(aargs[0], aargs[1]), (aargs[1], aargs[0])]
+                        .into_iter()
+                        .find_map(|(z, c)| ctx.iconst_signed(c).and_then(|c| i32::try_from(c).ok()).map(|d| (z, d)))
+                {
+                    ctx.sink_inst(add);
+                    let base = self.reg(ctx, p)?;
+                    let index = self.reg(ctx, z)?;
+                    let dst = self.output(ctx, inst)?;
+                    let mem = Amode::ImmRegRegShift { disp, base, index, shift: 0 };
+                    ctx.emit(Inst::Lea { size: size32(ty), mem, dst });
+                    return Ok(());
+                }
+            }
             for (p, q) in [(x, y), (y, x)] {
                 if let Some(sh) = ctx.sinkable_inst(q)
                     && let D::Binary { opcode: Opcode::Ishl, args: sargs } = *ctx.data(sh)
