@@ -4,7 +4,11 @@
 //! (`run`, `compile`, `opt`, `wasm`, …) means adding a row and a function. Arguments are
 //! parsed by hand ([`Args`]): options may appear anywhere before `--`, unknown options are
 //! errors, `--help` / `-h` print the subcommand's usage. Exit status: 0 success, 1 test or
-//! parse failures, 2 usage errors.
+//! parse failures (or nothing to do: no functions, no run lines), 2 usage errors.
+//!
+//! `test` and `run` execute run lines in a worker process with a time limit per line
+//! (`--timeout SECONDS`, default 10; `0` = none), so a crash or an endless loop fails that
+//! line and the run goes on (see `kiln_filetests::isolate`).
 
 use kiln_filetests::bench::{bench_parse, is_filetest};
 use kiln_filetests::interpret_files::{InterpretOptions, interpret_files, render};
@@ -35,7 +39,7 @@ struct Command {
 const COMMANDS: &[Command] = &[
     Command {
         name: "test",
-        usage: "clif-util test [-v] [-j THREADS] PATH...",
+        usage: "clif-util test [-v] [-j THREADS] [--timeout SECONDS] PATH...",
         about: "run the filetests in the files and folders (recursively, *.clif)",
         run: cmd_test,
     },
@@ -53,7 +57,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "run",
-        usage: "clif-util run [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
+        usage: "clif-util run [--timeout SECONDS] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
         about: "compile the files for the host and run every run:/print: line natively",
         run: cmd_run,
     },
@@ -128,6 +132,12 @@ fn parse_threads(v: &str) -> Result<usize, String> {
     v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("invalid thread count '{v}'"))
 }
 
+/// `--timeout SECONDS` (fractions allowed; `0`: no limit).
+fn parse_timeout(v: &str) -> Result<Option<std::time::Duration>, String> {
+    let s = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| format!("invalid timeout '{v}'"))?;
+    Ok((s > 0.0).then(|| std::time::Duration::from_secs_f64(s)))
+}
+
 fn cmd_test(mut args: Args) -> CmdResult {
     let mut opts = RunOptions::default();
     let mut paths = Vec::new();
@@ -138,6 +148,7 @@ fn cmd_test(mut args: Args) -> CmdResult {
             "--" => only_paths = true,
             "-v" | "--verbose" => opts.verbose = true,
             "-j" | "--threads" => opts.threads = Some(parse_threads(&args.value(&a)?)?),
+            "--timeout" => opts.run_limits.timeout = parse_timeout(&args.value(&a)?)?,
             s if s.starts_with('-') => return Err(usage_error(args.command, &format!("unknown option '{s}'"))),
             _ => paths.push(PathBuf::from(a)),
         }
@@ -180,6 +191,10 @@ fn cmd_cat(mut args: Args) -> CmdResult {
             parse_functions(&text)
         };
         match parsed {
+            Ok(funcs) if funcs.is_empty() => {
+                eprintln!("{}: no functions", f.display());
+                ok = false;
+            }
             Ok(funcs) => {
                 for func in funcs {
                     if !first {
@@ -274,7 +289,17 @@ fn native_args(
 
 fn cmd_run(mut args: Args) -> CmdResult {
     let mut opts = NativeOptions::default();
-    let files = native_args(&mut args, &mut opts, |_, _| Ok(false))?;
+    let mut timeout = None;
+    let files = native_args(&mut args, &mut opts, |a, args| {
+        if a != "--timeout" {
+            return Ok(false);
+        }
+        timeout = Some(parse_timeout(&args.value(a)?)?);
+        Ok(true)
+    })?;
+    if let Some(t) = timeout {
+        opts.run_limits.timeout = t;
+    }
     let (files, bad) = kiln_filetests::runner::collect_files(&files);
     let (mut passed, mut failed) = (0, bad.len());
     for b in &bad {
@@ -287,6 +312,10 @@ fn cmd_run(mut args: Args) -> CmdResult {
         failed += n;
     }
     println!("{passed} passed, {failed} failed");
+    if passed + failed == 0 {
+        eprintln!("clif-util run: nothing ran: no `; run:` or `; print:` lines this host can run");
+        return Ok(false);
+    }
     Ok(failed == 0)
 }
 
@@ -340,9 +369,14 @@ fn bench_compile_cmd(mut args: Args) -> CmdResult {
         Ok(true)
     })?;
     match bench_compile(&files, &opts, &bench) {
-        Ok(text) => {
+        Ok((text, 0)) => {
             print!("{text}");
             Ok(true)
+        }
+        Ok((text, n)) => {
+            print!("{text}");
+            eprintln!("clif-util bench compile: {n} function{} invalid or failed to compile", if n == 1 { "" } else { "s" });
+            Ok(false)
         }
         Err(e) => {
             eprintln!("{e}");

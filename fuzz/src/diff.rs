@@ -352,7 +352,7 @@ impl Differ {
                 let got = match runner.call(0, a) {
                     Ok(v) => Outcome::Values(v),
                     Err(RunError::Trap(t)) => Outcome::Trap(t.code),
-                    Err(e @ (RunError::Other(_) | RunError::Unsupported(_) | RunError::Compile(_))) => {
+                    Err(e) => {
                         return Err(Failure::Compile { config: config.clone(), error: format!("cannot call: {e}") });
                     }
                 };

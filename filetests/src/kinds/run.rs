@@ -2,7 +2,8 @@
 //! can execute, and execute the `run:` / `print:` commands of each function natively
 //! through Kiln-compiled trampolines, calling the function the command is attached to.
 //!
-//! A target whose architecture differs from the host's, whose ISA flags the host lacks, or
+//! A file without a `target` line runs on the host (with every feature its CPU has). A
+//! target whose architecture differs from the host's, whose ISA flags the host lacks, or
 //! that has no backend in this build is skipped with the reason (never passed). A function
 //! using something the backend does not support is skipped with the `unsupported:` reason;
 //! any other compile error, a trap or a wrong result fails the test. Every function is
@@ -56,6 +57,10 @@ impl TestKind for Run {
     }
 
     fn needs_target(&self) -> bool {
+        true
+    }
+
+    fn host_without_target(&self) -> bool {
         true
     }
 
