@@ -111,9 +111,10 @@ impl JitRunner {
         }
         // External functions that are neither in the file nor runtime-library routines
         // are an error (REFERENCE §4.9), except the throw helper.
-        let defined: std::collections::HashSet<RelocTarget> = functions.iter().map(|f| reloc_name(&f.name)).collect();
+        let defined: HashMap<RelocTarget, usize> =
+            functions.iter().enumerate().map(|(i, f)| (reloc_name(&f.name), i)).collect();
         for f in functions {
-            for (_, ext) in f.dfg.ext_funcs.iter() {
+            for (fr, ext) in f.dfg.ext_funcs.iter() {
                 let t = match &ext.name {
                     kiln_ir::extname::ExternalName::User(r) => match f.user_named_funcs.get(*r) {
                         Some(u) => RelocTarget::User { namespace: u.namespace, index: u.index },
@@ -122,8 +123,25 @@ impl JitRunner {
                     kiln_ir::extname::ExternalName::TestCase(s) => RelocTarget::TestCase(s.clone()),
                     _ => continue,
                 };
-                if !defined.contains(&t) && t != RelocTarget::TestCase("__cranelift_throw".into()) {
-                    return Err(format!("undeclared function {}", kiln_module::jit::reloc_target_name(&t)));
+                match defined.get(&t) {
+                    // Called with the signature it is declared with, which must be the one
+                    // it is defined with: otherwise the call passes garbage (the
+                    // interpreter rejects such calls too).
+                    Some(&i) => {
+                        let declared = f.dfg.signatures.get(ext.signature);
+                        let def = &functions[i];
+                        if declared != Some(&def.signature) {
+                            let shown = declared.map_or_else(|| "an invalid signature".to_string(), |s| s.to_string());
+                            return Err(format!(
+                                "{} declares {fr} = {} with signature {shown}, but {} is defined with signature {}",
+                                f.name, def.name, def.name, def.signature
+                            ));
+                        }
+                    }
+                    None if t != RelocTarget::TestCase("__cranelift_throw".into()) => {
+                        return Err(format!("undeclared function {}", kiln_module::jit::reloc_target_name(&t)));
+                    }
+                    None => {}
                 }
             }
         }

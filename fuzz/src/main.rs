@@ -1,9 +1,14 @@
 //! `kiln-fuzz`: the command-line front end.
 //!
-//! - `differential --seed S --count N [--save DIR] [--verbose]`: generate N cases from seed S,
-//!   compare the interpreter with compiled code, shrink and save each failure as a `.clif`
-//!   runtest in DIR (default `fuzz/failures`), print statistics and end with
-//!   `N passed, M failed`; the exit status is non-zero if any case failed.
+//! - `differential --seed S --count N [--large-every K] [--save DIR] [--verbose]`: generate N
+//!   cases from seed S (every K-th with the large generator settings), compare the
+//!   interpreter with compiled code and check compile times against the compile-time
+//!   oracle, shrink and save each failure as a `.clif` runtest in DIR (default
+//!   `fuzz/failures`), print statistics and end with `N passed, M failed`; the exit status
+//!   is non-zero if any case failed.
+//! - `invalid --seed S --count N`: break generated functions with random edits
+//!   ([`kiln_fuzz::mutate`]); those the verifier rejects are compiled with the verifier off
+//!   and must give an error, not a panic.
 //! - `probe`: list the instruction forms the generator wanted and the target rejected.
 //! - `print --seed S --case K`: print the CLIF of one case.
 //! - `check FILE…`: run the `; run:` lines of runtests in the interpreter and compiled under
@@ -32,9 +37,10 @@ fn now_ms() -> u64 {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kiln-fuzz differential --seed S --count N [--save DIR] [--verbose]");
+    eprintln!("usage: kiln-fuzz differential --seed S --count N [--large-every K] [--save DIR] [--verbose]");
+    eprintln!("       kiln-fuzz invalid --seed S --count N   (broken functions, verifier off: no panic)");
     eprintln!("       kiln-fuzz probe");
-    eprintln!("       kiln-fuzz print --seed S --case K");
+    eprintln!("       kiln-fuzz print --seed S --case K [--large-every K]");
     eprintln!("       kiln-fuzz check FILE.clif...   (run lines: interpreter and every configuration)");
     ExitCode::from(2)
 }
@@ -46,10 +52,12 @@ struct Opts {
     case: u64,
     save: String,
     verbose: bool,
+    large_every: u64,
 }
 
 fn parse_opts(args: &[String]) -> Option<Opts> {
-    let mut o = Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false };
+    let mut o =
+        Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false, large_every: 0 };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -58,6 +66,7 @@ fn parse_opts(args: &[String]) -> Option<Opts> {
             "--from" => o.from = it.next()?.parse().ok()?,
             "--case" => o.case = it.next()?.parse().ok()?,
             "--save" => o.save = it.next()?.clone(),
+            "--large-every" => o.large_every = it.next()?.parse().ok()?,
             "--verbose" | "-v" => o.verbose = true,
             _ => return None,
         }
@@ -87,12 +96,14 @@ fn differential(o: &Opts) -> ExitCode {
     start_watchdog();
     let mut oracle = TargetSupport::new();
     let cfg = GenConfig::default();
+    let large = GenConfig::large();
     let differ = Differ::default();
     let mut stats = Stats::default();
     let (mut passed, mut failed, mut invalid_input) = (0u64, 0u64, 0u64);
     for k in o.from..o.from + o.count {
         let data = seeded_bytes(o.seed, k);
-        let case = match generate_case(&data, &cfg, &mut oracle) {
+        let cfg = if o.large_every > 0 && k % o.large_every == 0 { &large } else { &cfg };
+        let case = match generate_case(&data, cfg, &mut oracle) {
             Ok(c) => c,
             Err(_) => {
                 invalid_input += 1;
@@ -131,7 +142,8 @@ fn report_failure(o: &Opts, k: u64, case: &Case, failure: &kiln_fuzz::diff::Fail
         println!("; arguments: ({})", s.join(", "));
     }
     // Shrink against the failing configuration only.
-    let mut d = Differ { configs: differ.configs.clone() };
+    let compile_time = differ.compile_time.as_ref().map(|o| std::cell::RefCell::new(o.borrow().clone()));
+    let mut d = Differ { configs: differ.configs.clone(), compile_time };
     if let Some(c) = failure.config() {
         d.configs = vec![c.clone()];
     }
@@ -204,7 +216,8 @@ fn probe() -> ExitCode {
 
 fn print_case(o: &Opts) -> ExitCode {
     let mut oracle = TargetSupport::new();
-    match generate_case(&seeded_bytes(o.seed, o.case), &GenConfig::default(), &mut oracle) {
+    let cfg = if o.large_every > 0 && o.case % o.large_every == 0 { GenConfig::large() } else { GenConfig::default() };
+    match generate_case(&seeded_bytes(o.seed, o.case), &cfg, &mut oracle) {
         Ok(c) => {
             println!("{}", c.program.to_clif());
             for a in &c.args {
@@ -236,6 +249,18 @@ fn check_files(paths: &[String]) -> ExitCode {
     if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+/// `invalid`: break generated functions with random edits; those the verifier rejects
+/// are compiled with the verifier off, and must give an error (or code), not a panic.
+fn invalid(o: &Opts) -> ExitCode {
+    let r = kiln_fuzz::mutate::compile_broken(o.seed, o.from, o.count, std::env::var_os("KILN_FUZZ_BACKTRACE").is_some());
+    for p in &r.panics {
+        println!("=== PANIC: {p}");
+    }
+    println!("{} invalid functions compiled with the verifier off, {} mutations still valid", r.rejected, r.accepted);
+    println!("{} passed, {} failed", r.compiled - r.panics.len() as u64, r.panics.len());
+    if r.panics.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else { return usage() };
@@ -247,6 +272,7 @@ fn main() -> ExitCode {
         "differential" => differential(&opts),
         "probe" => probe(),
         "print" => print_case(&opts),
+        "invalid" => invalid(&opts),
         _ => usage(),
     }
 }

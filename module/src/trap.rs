@@ -10,7 +10,8 @@
 //! landing pad restores the callee-saved registers and returns an error code. Handlers run
 //! on an alternate signal stack so that stack overflow in JIT code is caught as well: a
 //! fault whose address lies in the guard area just below the calling thread's stack is
-//! reported as `stk_ovf` (the thread's stack bounds are looked up once per thread). A
+//! reported as `stk_ovf`, and so is any fault taken with the stack pointer below the
+//! thread's stack (the thread's stack bounds are looked up once per thread). A
 //! `debugtrap` (SIGTRAP) in JIT code is reported as a trap without a code.
 //!
 //! Invariants: registrations are only added or removed outside JIT execution; faults
@@ -130,11 +131,14 @@ fn ensure_stack_guard() {
     STACK_GUARD.with(|g| g.set(range));
 }
 
-/// Is `addr` in this thread's stack guard area?
+/// Does a fault at `addr`, with the stack pointer at `sp`, mean this thread's stack
+/// overflowed? Either the address is in the guard area below the stack, or the stack
+/// pointer itself has left the stack (a frame larger than the guard page can jump over it
+/// into a neighbouring mapping, such as another thread's stack, and fault further down).
 #[cfg_attr(not(all(target_arch = "x86_64", target_os = "linux")), allow(dead_code))]
-fn is_stack_overflow(addr: usize) -> bool {
+fn is_stack_overflow(addr: usize, sp: usize) -> bool {
     let (lo, hi) = STACK_GUARD.with(|g| g.get());
-    addr >= lo && addr < hi
+    hi > 1 && ((addr >= lo && addr < hi) || sp < hi)
 }
 
 /// The alternate signal stack a thread uses while it runs JIT code: either one that was
@@ -223,7 +227,12 @@ mod imp {
             let addr = unsafe { (*info).si_addr() } as usize;
             // An access in the guard area below the stack is a stack overflow, whatever the
             // instruction (a probe, a spill, a store to a stack slot through a pointer).
-            let code = if sig == libc::SIGSEGV && is_stack_overflow(addr) { Some(TrapCode::STACK_OVERFLOW) } else { code };
+            let fault_sp = uc.uc_mcontext.gregs[REG_RSP] as usize;
+            let code = if matches!(sig, libc::SIGSEGV | libc::SIGBUS) && is_stack_overflow(addr, fault_sp) {
+                Some(TrapCode::STACK_OVERFLOW)
+            } else {
+                code
+            };
             TRAP.with(|t| t.set(Some(Trap { code, signal: sig, pc: site })));
             uc.uc_mcontext.gregs[REG_RSP] = sp as i64;
             uc.uc_mcontext.gregs[REG_RIP] = kiln_guard_landing as *const () as usize as i64;

@@ -10,7 +10,7 @@
 
 use crate::machinst::abi::{AbiSpec, FrameLayout, StackAMode};
 use crate::machinst::buffer::{BranchEncoding, MachBuffer};
-use crate::machinst::reg::{AllocationRewriter, OperandCollector, PHYS_BASE};
+use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
@@ -226,7 +226,7 @@ impl<I: MachInst> VCodeBuilder<I> {
     /// Allocate a new virtual register for a value of register type `ty`.
     pub fn alloc_vreg(&mut self, class: RegClass, ty: Type) -> CodegenResult<Reg> {
         let idx = self.vreg_types.len();
-        if idx >= PHYS_BASE {
+        if idx >= MISSING_VREG {
             return Err(CodegenError::ImplLimitExceeded("too many virtual registers".into()));
         }
         self.vreg_types.push(ty);
@@ -316,8 +316,14 @@ impl<I: MachInst> VCodeBuilder<I> {
                 let mut r = AliasResolver { alias };
                 inst.get_operands(&mut r);
             }
-            let mut c = OperandCollector { operands: &mut operands, clobbers: PRegSet::empty() };
+            let mut c = OperandCollector { operands: &mut operands, clobbers: PRegSet::empty(), class_mismatch: false };
             inst.get_operands(&mut c);
+            if c.class_mismatch {
+                return Err(CodegenError::Other(format!(
+                    "invalid input to the register allocator: instruction {i} ({}) constrains a register to one of another class (is the function valid? compile with the verifier)",
+                    inst.pretty_print()
+                )));
+            }
             let cl = c.clobbers;
             if cl != PRegSet::empty() {
                 clobbers.push((i as u32, cl));
@@ -359,7 +365,7 @@ impl<I: MachInst> VCodeBuilder<I> {
         }
         param_starts.push(params.len() as u32);
 
-        Ok(VCode {
+        let vcode = VCode {
             insts,
             srclocs: self.rev_srclocs,
             operands,
@@ -377,7 +383,92 @@ impl<I: MachInst> VCodeBuilder<I> {
             vreg_types: self.vreg_types,
             cold: self.cold,
             constants: self.constants,
-        })
+        };
+        vcode.check_for_allocator()?;
+        Ok(vcode)
+    }
+}
+
+impl<I: MachInst> VCode<I> {
+    /// Check what regalloc2 assumes of its input and would otherwise panic on (it does not
+    /// check it without `validate_ssa`): branch arguments match the successor's parameters
+    /// in number and register class, reuse constraints agree in class (fixed ones are
+    /// checked while the operands are collected), every
+    /// virtual register is in range and defined at most once. Valid IR always lowers to
+    /// VCode that passes; IR compiled with the verifier off may not, and gets this error
+    /// instead of a panic. Linear, without hashing.
+    fn check_for_allocator(&self) -> CodegenResult<()> {
+        let bad = |what: String| Err(CodegenError::Other(format!("invalid input to the register allocator: {what} (is the function valid? compile with the verifier)")));
+        let nvregs = self.vreg_types.len();
+        let mut defined = vec![false; nvregs];
+        let mut define = |v: VReg| -> bool {
+            match defined.get_mut(v.vreg()) {
+                Some(d) if !*d => {
+                    *d = true;
+                    true
+                }
+                _ => false,
+            }
+        };
+        for b in 0..self.num_blocks() {
+            let params = &self.params[self.param_starts[b] as usize..self.param_starts[b + 1] as usize];
+            for &p in params {
+                if !define(p) {
+                    return bad(format!("{} defined twice or out of range", show_vreg(p)));
+                }
+            }
+            for (k, s) in self.block_succs_of(b).iter().enumerate() {
+                let e = self.succ_starts[b] as usize + k;
+                let args = &self.branch_args[self.branch_arg_starts[e] as usize..self.branch_arg_starts[e + 1] as usize];
+                let si = s.index();
+                let Some(&ps) = self.param_starts.get(si + 1) else {
+                    return bad(format!("block{b} branches to block{si}, which does not exist"));
+                };
+                let sparams = &self.params[self.param_starts[si] as usize..ps as usize];
+                if args.len() != sparams.len() {
+                    return bad(format!(
+                        "block{b} passes {} registers to block{si}, which takes {}",
+                        args.len(),
+                        sparams.len()
+                    ));
+                }
+                if let Some((a, p)) = args.iter().zip(sparams).find(|(a, p)| a.class() != p.class() || a.vreg() >= nvregs) {
+                    return bad(format!("block{b} passes {} to {} of block{si}", show_vreg(*a), show_vreg(*p)));
+                }
+            }
+        }
+        for i in 0..self.insts.len() {
+            let ops = &self.operands[self.operand_starts[i] as usize..self.operand_starts[i + 1] as usize];
+            for op in ops {
+                if op.as_fixed_nonallocatable().is_some() {
+                    continue;
+                }
+                let v = op.vreg();
+                if v.vreg() >= nvregs {
+                    return bad(format!("instruction {i} names an unknown register"));
+                }
+                match op.constraint() {
+                    regalloc2::OperandConstraint::Reuse(k) => {
+                        let ok = ops.get(k).is_some_and(|u| {
+                            u.kind() == regalloc2::OperandKind::Use
+                                && u.vreg().class() == v.class()
+                                && u.as_fixed_nonallocatable().is_none()
+                        });
+                        if !ok {
+                            return bad(format!("instruction {i} reuses an incompatible operand for {}", show_vreg(v)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for op in ops {
+                if op.kind() == regalloc2::OperandKind::Def && op.as_fixed_nonallocatable().is_none() && !define(op.vreg())
+                {
+                    return bad(format!("{} defined twice", show_vreg(op.vreg())));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

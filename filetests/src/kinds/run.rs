@@ -82,7 +82,17 @@ impl TestKind for Run {
             return Err("test run cannot run code compiled with enable_pinned_reg".into());
         }
         host_can_run(spec).map_err(TestError::Skipped)?;
-        let mut runner = ctx.jit_runner(spec).map_err(|e| TestError::from(format!("compiling the file: {e}")))?;
+        let mut runner = match ctx.jit_runner(spec) {
+            Ok(r) => r,
+            // Every run line fails with it (a file that does not link runs nothing).
+            Err(e) => {
+                let failures: Vec<Failure> = cmds
+                    .iter()
+                    .map(|(c, _)| Failure::at(c.location, format!("{}: compiling the file: {e}", comment_body(&c.text).trim_end())))
+                    .collect();
+                return Err(failures.into());
+            }
+        };
         let mut failures = Vec::new();
         let mut unsupported = None;
         for (c, parsed) in cmds {

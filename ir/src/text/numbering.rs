@@ -19,6 +19,7 @@
 //! number, so they print unchanged; a moved entity prints under its new number.
 
 use super::lexer::Token;
+use super::parser::{MAX_BLOCKS, MAX_DECL_NUMBER, MAX_VALUE_NUMBER};
 use crate::entity::EntityRef;
 use std::collections::HashMap;
 
@@ -96,6 +97,21 @@ pub(crate) struct Numbering {
     alias_regions: KindNumbering,
 }
 
+/// The written number of a declaration token.
+fn declared_number(t: Token) -> u32 {
+    match t {
+        Token::StackSlot(e) => e.as_u32(),
+        Token::DynamicStackSlot(e) => e.as_u32(),
+        Token::DynamicType(e) => e.as_u32(),
+        Token::GlobalValue(e) => e.as_u32(),
+        Token::Constant(e) => e.as_u32(),
+        Token::FuncRef(e) => e.as_u32(),
+        Token::SigRef(e) => e.as_u32(),
+        Token::AliasRegion(e) => e.as_u32(),
+        _ => 0,
+    }
+}
+
 fn map<E: EntityRef>(k: &mut KindNumbering, pool: &mut u64, e: E) -> E {
     E::new(k.slot(e.index() as u32, pool) as usize)
 }
@@ -136,8 +152,29 @@ impl Numbering {
         }
     }
 
-    /// The token with its entity number (if it names an entity) replaced by the slot.
+    /// The token with its entity number (if it names an entity) replaced by the slot. The
+    /// limits on written numbers (Cranelift's too: `block100000`, `v4194304` and
+    /// declaration numbers from 2^20 are errors) are checked here, before renumbering.
     pub(crate) fn translate<'a>(&mut self, t: Token<'a>) -> Token<'a> {
+        match t {
+            Token::Block(e) if e.as_u32() >= MAX_BLOCKS => return Token::Error("too many blocks (block numbers must be below 100000)"),
+            Token::Value(e) if e.as_u32() >= MAX_VALUE_NUMBER => {
+                return Token::Error("value number too large (limit v4194303)");
+            }
+            Token::StackSlot(_)
+            | Token::DynamicStackSlot(_)
+            | Token::DynamicType(_)
+            | Token::GlobalValue(_)
+            | Token::Constant(_)
+            | Token::FuncRef(_)
+            | Token::SigRef(_)
+            | Token::AliasRegion(_)
+                if declared_number(t) >= MAX_DECL_NUMBER =>
+            {
+                return Token::Error("entity number too large (limit 1048575)");
+            }
+            _ => {}
+        }
         match t {
             Token::Value(e) => Token::Value(map(&mut self.values, &mut self.pool, e)),
             Token::Block(e) => Token::Block(map(&mut self.blocks, &mut self.pool, e)),

@@ -748,3 +748,36 @@ fn placeholder_contents_are_not_compared() {
     let c = parse_one("function %f() system_v {\n    sig2 = () system_v\nblock0:\n    return\n}\n");
     assert!(structurally_equal(&a, &c).is_err());
 }
+
+/// Memory is proportional to the text (issue 17): sparse entity numbers do not allocate
+/// room for every number below them. A file of 100 small functions naming `v4194303`,
+/// `block99999` and `ss1048575` keeps each function's arenas tiny; dense numbers are kept.
+#[test]
+fn sparse_entity_numbers_use_memory_proportional_to_the_text() {
+    let one = "function %f(i64) -> i64 {
+    ss1048575 = explicit_slot 8
+block0(v0: i64):
+    v4194303 = iadd v0, v0
+    v4194302 = iadd v4194303, v0
+    jump block99999(v4194302)
+block99999(v4194301: i64):
+    return v4194301
+}
+";
+    let text = one.repeat(100);
+    let funcs = parse_functions(&text).unwrap();
+    assert_eq!(funcs.len(), 100);
+    let values: usize = funcs.iter().map(|f| f.dfg.num_values()).sum();
+    let blocks: usize = funcs.iter().map(|f| f.dfg.num_blocks()).sum();
+    let slots: usize = funcs.iter().map(|f| f.stack_slots.len()).sum();
+    // Every slot the file may use: the pool (65,536 + its length) plus one per number.
+    assert!(values + blocks + slots <= (1 << 16) + text.len() + 1000, "{values} {blocks} {slots}");
+    let last = &funcs[99];
+    assert!(last.dfg.num_values() < 10 && last.dfg.num_blocks() < 3, "{}", last.display());
+    // Renumbered, the function is the same.
+    let again = parse_one(&last.display().to_string());
+    assert!(structurally_equal(last, &again).is_ok());
+    // Dense (or moderately sparse) numbers print as written.
+    let f = parse_one("function %g() {\nblock100:\n    v9200 = iconst.i32 5\n    return\n}");
+    assert!(f.display().to_string().contains("block100:\n    v9200 = iconst.i32 5"), "{}", f.display());
+}

@@ -695,7 +695,7 @@ fn rule16_exception_handler_address() {
     b.f.layout.append_inst(r, blocks[0]);
     let errs = errors(&b.f);
     assert_has(&errs, bad_idx, "exception handler index 2 is out-of-range (the try_call ending block0 has 2 handler targets)");
-    assert_has(&errs, neg, "index -1 out of bounds");
+    assert_has(&errs, neg, "exception handler index -1 cannot be negative");
     assert_has(&errs, bad_block, "referenced block block2 does not end in a try_call");
     assert!(!errs.iter().any(|e| e.location == AnyEntity::Inst(ok)));
     assert_eq!(errs.len(), 3);
@@ -807,7 +807,7 @@ fn rule20_block_calls() {
     assert_one(run(&b.f, Some("pulley32"), &[]), tc, "arg exn1 has type i32, expected i64");
     let h = BlockCall::new(blocks[1], [BlockArg::TryCallExn(2)], &mut b.f.dfg.value_lists);
     b.f.dfg.exception_tables[et].all_branches_mut()[1] = h;
-    assert_one(errors(&b.f), tc, "exn2 is out of range");
+    assert_one(errors(&b.f), tc, "out-of-bounds `exnN` block argument: exn2");
     let h = BlockCall::new(blocks[1], [BlockArg::TryCallRet(0)], &mut b.f.dfg.value_lists);
     b.f.dfg.exception_tables[et].all_branches_mut()[1] = h;
     assert_has(&errors(&b.f), tc, "`retN` block argument used outside normal-return target of `try_call` (ret0)");
