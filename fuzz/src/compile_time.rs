@@ -115,11 +115,15 @@ pub struct CompileTimeOracle {
     pub factor: f64,
     /// Absolute slack on top.
     pub slack: Duration,
+    /// Programs checked.
+    pub checked: u64,
+    /// The largest ratio of a program's compile time to its prediction, with its setting.
+    pub worst: Option<(f64, String)>,
 }
 
 impl Default for CompileTimeOracle {
     fn default() -> Self {
-        CompileTimeOracle { models: HashMap::new(), factor: FACTOR, slack: SLACK }
+        CompileTimeOracle { models: HashMap::new(), factor: FACTOR, slack: SLACK, checked: 0, worst: None }
     }
 }
 
@@ -127,6 +131,26 @@ impl CompileTimeOracle {
     /// A fresh oracle with the default limits (models are calibrated when first needed).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A summary: programs checked, the worst ratio, the calibrated models.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "compile-time oracle: {} compilations checked (limit {}x the linear model + {} ms)",
+            self.checked,
+            self.factor,
+            self.slack.as_millis()
+        );
+        if let Some((r, what)) = &self.worst {
+            let _ = write!(s, "; slowest relative to the model: {r:.1}x ({what})");
+        }
+        let mut keys: Vec<&String> = self.models.keys().collect();
+        keys.sort();
+        for k in keys {
+            let m = &self.models[k];
+            let _ = write!(s, "\n  model {k}: {:.0} µs + {:.2} µs/unit", m.fixed_ns / 1e3, m.per_unit_ns / 1e3);
+        }
+        s
     }
 
     /// The model of the setting `key` (compiled with `isa`), calibrated on first use.
@@ -148,6 +172,12 @@ impl CompileTimeOracle {
     pub fn check(&mut self, key: &str, isa: &dyn TargetIsa, funcs: &[Function], elapsed: Duration) -> Result<(), String> {
         let m = self.model(key, isa)?;
         let total: Duration = funcs.iter().map(|f| m.predict(units(f))).sum();
+        self.checked += 1;
+        let ratio = elapsed.as_secs_f64() / total.as_secs_f64().max(1e-9);
+        if self.worst.as_ref().is_none_or(|(r, _)| ratio > *r) {
+            let u: usize = funcs.iter().map(units).sum();
+            self.worst = Some((ratio, format!("{key}, {u} units, {:.2} ms", elapsed.as_secs_f64() * 1e3)));
+        }
         if elapsed <= total.mul_f64(self.factor) + self.slack {
             return Ok(());
         }

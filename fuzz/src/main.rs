@@ -5,7 +5,7 @@
 //!   interpreter with compiled code and check compile times against the compile-time
 //!   oracle, shrink and save each failure as a `.clif` runtest in DIR (default
 //!   `fuzz/failures`), print statistics and end with `N passed, M failed`; the exit status
-//!   is non-zero if any case failed.
+//!   is non-zero if any case failed. `--duration SECONDS` stops the run after that time.
 //! - `invalid --seed S --count N`: break generated functions with random edits
 //!   ([`kiln_fuzz::mutate`]); those the verifier rejects are compiled with the verifier off
 //!   and must give an error, not a panic.
@@ -37,7 +37,9 @@ fn now_ms() -> u64 {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kiln-fuzz differential --seed S --count N [--large-every K] [--save DIR] [--verbose]");
+    eprintln!(
+        "usage: kiln-fuzz differential --seed S --count N [--large-every K] [--duration SECONDS] [--save DIR] [--verbose]"
+    );
     eprintln!("       kiln-fuzz invalid --seed S --count N   (broken functions, verifier off: no panic)");
     eprintln!("       kiln-fuzz probe");
     eprintln!("       kiln-fuzz print --seed S --case K [--large-every K]");
@@ -53,11 +55,22 @@ struct Opts {
     save: String,
     verbose: bool,
     large_every: u64,
+    /// Stop after this many seconds (0: run all `count` cases).
+    duration: u64,
 }
 
 fn parse_opts(args: &[String]) -> Option<Opts> {
     let mut o =
-        Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false, large_every: 0 };
+        Opts {
+        seed: 1,
+        count: 100,
+        from: 0,
+        case: 0,
+        save: "fuzz/failures".into(),
+        verbose: false,
+        large_every: 0,
+        duration: 0,
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -67,6 +80,7 @@ fn parse_opts(args: &[String]) -> Option<Opts> {
             "--case" => o.case = it.next()?.parse().ok()?,
             "--save" => o.save = it.next()?.clone(),
             "--large-every" => o.large_every = it.next()?.parse().ok()?,
+            "--duration" => o.duration = it.next()?.parse().ok()?,
             "--verbose" | "-v" => o.verbose = true,
             _ => return None,
         }
@@ -100,7 +114,12 @@ fn differential(o: &Opts) -> ExitCode {
     let differ = Differ::default();
     let mut stats = Stats::default();
     let (mut passed, mut failed, mut invalid_input) = (0u64, 0u64, 0u64);
+    let start = Instant::now();
     for k in o.from..o.from + o.count {
+        if o.duration > 0 && start.elapsed().as_secs() >= o.duration {
+            println!("stopped after {} s, at case {k}", o.duration);
+            break;
+        }
         let data = seeded_bytes(o.seed, k);
         let cfg = if o.large_every > 0 && k % o.large_every == 0 { &large } else { &cfg };
         let case = match generate_case(&data, cfg, &mut oracle) {
@@ -127,6 +146,9 @@ fn differential(o: &Opts) -> ExitCode {
         STARTED.store(0, Ordering::Relaxed);
     }
     print_stats(&stats, &oracle);
+    if let Some(o) = &differ.compile_time {
+        println!("{}", o.borrow().summary());
+    }
     if invalid_input > 0 {
         println!("{invalid_input} inputs gave no program");
     }
