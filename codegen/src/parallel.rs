@@ -27,31 +27,47 @@ pub fn compile_functions(
     funcs: Vec<Function>,
     threads: usize,
 ) -> Vec<CodegenResult<CompiledCode>> {
-    let n = funcs.len();
+    parallel_map(funcs, threads, Context::new, |ctx, f| compile_one(ctx, isa, f))
+}
+
+/// Apply `f` to every input on up to `threads` worker threads (`0`: one per core), each
+/// worker with its own state made by `init` and reused for every input it takes (a
+/// codegen `Context`, a translator, …). Returns the outputs in input order; with one
+/// thread (or one input) everything runs on the calling thread. This is the machinery of
+/// [`compile_functions`], for embedders that do more per function than compile it (a
+/// frontend translating and compiling each function in the same worker).
+pub fn parallel_map<I, O, S, Init, F>(inputs: Vec<I>, threads: usize, init: Init, f: F) -> Vec<O>
+where
+    I: Send,
+    O: Send,
+    Init: Fn() -> S + Sync,
+    F: Fn(&mut S, I) -> O + Sync,
+{
+    let n = inputs.len();
     let workers = worker_count(threads).min(n);
     if workers <= 1 {
-        let mut ctx = Context::new();
-        return funcs.into_iter().map(|f| compile_one(&mut ctx, isa, f)).collect();
+        let mut state = init();
+        return inputs.into_iter().map(|x| f(&mut state, x)).collect();
     }
     // Each slot is taken exactly once (the counter hands out each index once), so the
     // locks are never contended; they only make the hand-over safe.
-    let inputs: Vec<Mutex<Option<Function>>> = funcs.into_iter().map(|f| Mutex::new(Some(f))).collect();
+    let inputs: Vec<Mutex<Option<I>>> = inputs.into_iter().map(|x| Mutex::new(Some(x))).collect();
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<CodegenResult<CompiledCode>>> = (0..n).map(|_| None).collect();
+    let mut results: Vec<Option<O>> = (0..n).map(|_| None).collect();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {
-                    let mut ctx = Context::new();
+                    let mut state = init();
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= n {
                             break;
                         }
-                        let f = inputs[i].lock().unwrap_or_else(|e| e.into_inner()).take();
-                        if let Some(f) = f {
-                            done.push((i, compile_one(&mut ctx, isa, f)));
+                        let x = inputs[i].lock().unwrap_or_else(|e| e.into_inner()).take();
+                        if let Some(x) = x {
+                            done.push((i, f(&mut state, x)));
                         }
                     }
                     done
@@ -59,14 +75,14 @@ pub fn compile_functions(
             })
             .collect();
         for h in handles {
-            // A worker only panics if the compiler itself does; pass that on unchanged.
+            // A worker only panics if `f` does; pass that on unchanged.
             let done = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
             for (i, r) in done {
                 results[i] = Some(r);
             }
         }
     });
-    results.into_iter().map(|r| r.expect("every index is compiled by exactly one worker")).collect()
+    results.into_iter().map(|r| r.expect("every index is processed by exactly one worker")).collect()
 }
 
 fn compile_one(ctx: &mut Context, isa: &dyn TargetIsa, func: Function) -> CodegenResult<CompiledCode> {

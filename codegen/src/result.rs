@@ -65,4 +65,10 @@ impl CompiledCode {
     pub fn code(&self) -> &[u8] {
         &self.buffer.bytes
     }
+
+    /// The unwind records of the prologue and epilogues: what each frame instruction did,
+    /// at the offset just after it (see [`UnwindInst`](crate::machinst::unwind::UnwindInst)).
+    pub fn unwind(&self) -> &[(u32, crate::machinst::unwind::UnwindInst)] {
+        &self.buffer.unwind
+    }
 }

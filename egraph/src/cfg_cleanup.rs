@@ -58,7 +58,7 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
         if remove_unreachable(func, ctx, &pinned) {
             ctx.cfg.compute(func);
         }
-        if thread_jumps(func, ctx, &pinned) {
+        if thread_jumps(func, ctx, &pinned, &subst) {
             changed = true;
             ctx.cfg.compute(func);
             if remove_unreachable(func, ctx, &pinned) {
@@ -203,7 +203,9 @@ fn forwarding_jump(func: &Function, block: Block) -> Option<(Inst, BlockCall)> {
     }
 }
 
-fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>) -> bool {
+/// Values are compared through `subst`, the substitutions block merging recorded in earlier
+/// rounds and not applied yet (a merged block's parameters stand for its jump's arguments).
+fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Block>, subst: &Subst) -> bool {
     let mut changed = false;
     let mut blocks = core::mem::take(&mut ctx.blocks);
     blocks.clear();
@@ -214,7 +216,7 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
         uses.resize(func.dfg.num_values());
         for &b in &blocks {
             for i in func.layout.block_insts(b) {
-                func.dfg.for_each_inst_value(i, |v| uses[func.dfg.resolve_aliases(v)] += 1);
+                func.dfg.for_each_inst_value(i, |v| uses[subst.resolve(func, v)] += 1);
             }
         }
     }
@@ -231,7 +233,7 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
         }
         let params: SmallVec<[Value; 4]> = func.dfg.block_params(b).iter().copied().collect();
         let mut own: SmallVec<[Value; 8]> = SmallVec::new();
-        func.dfg.for_each_inst_value(jump, |v| own.push(func.dfg.resolve_aliases(v)));
+        func.dfg.for_each_inst_value(jump, |v| own.push(subst.resolve(func, v)));
         if params.iter().any(|p| uses[*p] as usize != own.iter().filter(|&v| v == p).count()) {
             continue;
         }
@@ -253,7 +255,7 @@ fn thread_jumps(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
             for a in &fwd_args {
                 new_args.push(match a {
                     BlockArg::Value(v) => {
-                        let v = func.dfg.resolve_aliases(*v);
+                        let v = subst.resolve(func, *v);
                         match params.iter().position(|&p| p == v) {
                             Some(j) => incoming[j],
                             None => *a,
@@ -299,7 +301,10 @@ fn merge_blocks(func: &mut Function, ctx: &mut OptContext, pinned: &EntitySet<Bl
             if args.len() != params.len() || args.iter().any(|a| a.as_value().is_none()) {
                 break;
             }
-            if args.iter().zip(&params).any(|(a, &p)| a.as_value().map(|v| subst.resolve(func, v)) == Some(p)) {
+            // An argument that is (or resolves to) one of `b`'s own parameters cannot replace
+            // it: `b` is then in an unreachable cycle through `a`; leave it for the removal of
+            // unreachable blocks.
+            if args.iter().any(|a| a.as_value().is_some_and(|v| params.contains(&subst.resolve(func, v)))) {
                 break;
             }
             for (i, &p) in params.iter().enumerate().rev() {

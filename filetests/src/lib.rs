@@ -7,7 +7,8 @@
 //! the logic of the `clif-util interpret` and `clif-util bench` subcommands, [`opt_files`] that of
 //! `clif-util opt`; [`jit_run`]
 //! executes run lines on compiled code, in a worker process ([`isolate`]) so that no run
-//! line can crash or hang the run.
+//! line can crash or hang the run. [`wast`] runs WebAssembly spec tests (`clif-util wasm
+//! wast`) on `kiln_wasm`'s reference runtime.
 
 #![warn(missing_docs)]
 
@@ -21,3 +22,5 @@ pub mod native;
 pub mod opt_files;
 pub mod runner;
 pub mod subtest;
+pub mod wasm_cmd;
+pub mod wast;

@@ -1,15 +1,21 @@
-//! `clif-util`: Kiln's command-line tool for CLIF files.
+//! `clif-util`: Kiln's command-line tool for CLIF files and WebAssembly modules.
 //!
-//! Subcommands are rows of [`COMMANDS`] (name, usage, description, entry point); adding one
-//! (`run`, `compile`, `opt`, `wasm`, …) means adding a row and a function. Arguments are
-//! parsed by hand ([`Args`]): options may appear anywhere before `--`, unknown options are
-//! errors, `--help` / `-h` print the subcommand's usage. Exit status: 0 success, 1 test or
-//! parse failures (or nothing to do: no functions, no run lines), 2 usage errors.
+//! Arguments are parsed by `clap` (derive): one struct per subcommand, options anywhere
+//! before `--`, `--help` on every subcommand, `--version`. Exit status: 0 success, 1 test or
+//! parse failures (or nothing to do: no functions, no run lines), 2 usage errors (clap's own
+//! errors included).
 //!
 //! `test` and `run` execute run lines in a worker process with a time limit per line
 //! (`--timeout SECONDS`, default 10; `0` = none), so a crash or an endless loop fails that
 //! line and the run goes on (see `kiln_filetests::isolate`).
+//!
+//! Two option forms need care to keep the command lines of earlier versions working:
+//! `--set` takes one word or several separated by spaces (`--set "opt_level=speed
+//! enable_verifier"`), and `--target TRIPLE [FLAG...]` takes the triple and the ISA flags
+//! after it, up to the next option or the first argument that looks like a file
+//! ([`split_target`]).
 
+use clap::{Args as ClapArgs, Parser, Subcommand};
 use kiln_filetests::bench::{bench_parse, is_filetest};
 use kiln_filetests::interpret_files::{InterpretOptions, interpret_files, render};
 use kiln_filetests::native::{BenchCompileOptions, NativeOptions, bench_compile, compile_file, run_file};
@@ -17,166 +23,324 @@ use kiln_filetests::opt_files::optimize_file;
 use kiln_filetests::runner::{RunOptions, run_tests};
 use kiln_ir::text::{ParseOptions, parse_functions, parse_test};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// What a subcommand returns: `Ok(true)` success, `Ok(false)` failures were reported,
 /// `Err` a usage error.
 type CmdResult = Result<bool, String>;
 
-/// The entry point of a subcommand.
-type CmdFn = fn(Args) -> CmdResult;
-
-/// A subcommand.
-struct Command {
-    name: &'static str,
-    usage: &'static str,
-    about: &'static str,
-    run: CmdFn,
+#[derive(Parser)]
+#[command(name = "clif-util", version, about = "Kiln's tool for CLIF files and WebAssembly modules", arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
 }
 
-/// Every subcommand. Planned: `wasm` (translate WebAssembly).
-const COMMANDS: &[Command] = &[
-    Command {
-        name: "test",
-        usage: "clif-util test [-v] [-j THREADS] [--timeout SECONDS] PATH...",
-        about: "run the filetests in the files and folders (recursively, *.clif)",
-        run: cmd_test,
-    },
-    Command {
-        name: "cat",
-        usage: "clif-util cat FILE...",
-        about: "print every function of the files in canonical CLIF",
-        run: cmd_cat,
-    },
-    Command {
-        name: "interpret",
-        usage: "clif-util interpret [-v] [-j THREADS] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
-        about: "run every run:/print: line of the files with the reference interpreter",
-        run: cmd_interpret,
-    },
-    Command {
-        name: "run",
-        usage: "clif-util run [--timeout SECONDS] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
-        about: "compile the files for the host and run every run:/print: line natively",
-        run: cmd_run,
-    },
-    Command {
-        name: "compile",
-        usage: "clif-util compile [-D] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
-        about: "compile every function and print its VCode (-D: and its disassembly)",
-        run: cmd_compile,
-    },
-    Command {
-        name: "opt",
-        usage: "clif-util opt [--stats] [--set NAME[=VALUE]]... [--target TRIPLE [FLAG...]] FILE...",
-        about: "run the optimizer on every function and print the optimized CLIF",
-        run: cmd_opt,
-    },
-    Command {
-        name: "bench",
-        usage: "clif-util bench parse [--iters N] FILE...\n  clif-util bench compile [--set NAME=VALUE]... [--opt LEVEL] [--iters N] [--warmup N] [--verifier] [--per-func] [--threads N] FILE...",
-        about: "measure throughput (parse: parse + verify; compile: the backend, as `anchor clif-compile` reports it)",
-        run: cmd_bench,
-    },
-    Command {
-        name: "help",
-        usage: "clif-util help [COMMAND]",
-        about: "show this help or a command's usage",
-        run: cmd_help,
-    },
-];
-
-/// `bench` kinds (`bench compile` will be added here).
-const BENCHES: &[(&str, CmdFn)] = &[("parse", bench_parse_cmd), ("compile", bench_compile_cmd)];
-
-/// The remaining arguments of a subcommand.
-struct Args {
-    command: &'static Command,
-    items: Vec<String>,
-    pos: usize,
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the filetests in the files and folders (recursively, *.clif)
+    Test(TestArgs),
+    /// Print every function of the files in canonical CLIF
+    Cat(CatArgs),
+    /// Run every run:/print: line of the files with the reference interpreter
+    Interpret(InterpretArgs),
+    /// Compile the files for the host and run every run:/print: line natively
+    Run(RunArgs),
+    /// Compile every function and print its VCode (-D: and its disassembly)
+    Compile(CompileArgs),
+    /// Run the optimizer on every function and print the optimized CLIF
+    Opt(OptArgs),
+    /// Measure throughput (parse: parse + verify; compile: the backend, as `anchor clif-compile` reports it)
+    #[command(subcommand)]
+    Bench(BenchCmd),
+    /// WebAssembly: compile a module, run an export, run spec-test scripts
+    #[command(subcommand)]
+    Wasm(WasmCmd),
 }
 
-impl Args {
-    fn new(command: &'static Command, items: Vec<String>) -> Self {
-        Args { command, items, pos: 0 }
-    }
-
-    /// The next argument.
-    fn next(&mut self) -> Option<String> {
-        let a = self.items.get(self.pos).cloned();
-        self.pos += a.is_some() as usize;
-        a
-    }
-
-    /// The next argument, which must exist (the value of `opt`).
-    fn value(&mut self, opt: &str) -> Result<String, String> {
-        self.next().ok_or_else(|| format!("{opt} needs a value"))
-    }
-
-    /// Peek at the next argument.
-    fn peek(&self) -> Option<&str> {
-        self.items.get(self.pos).map(String::as_str)
-    }
+#[derive(ClapArgs)]
+struct TestArgs {
+    /// Also list skipped tests with their reasons
+    #[arg(short, long)]
+    verbose: bool,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long = "threads", value_name = "THREADS", value_parser = parse_threads)]
+    threads: Option<usize>,
+    /// Time limit of each run line in seconds (fractions allowed; 0: none) [default: 10]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<Timeout>,
+    /// Files and folders
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
 }
 
-fn usage_error(cmd: &Command, msg: &str) -> String {
-    format!("{msg}\nusage: {}", cmd.usage)
+#[derive(ClapArgs)]
+struct CatArgs {
+    /// Files (`-` for standard input)
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
 }
 
-fn is_help(a: &str) -> bool {
-    a == "--help" || a == "-h"
+/// `--set` and `--target`, shared by the commands that configure the code generator.
+#[derive(ClapArgs)]
+struct SetTarget {
+    /// A setting `NAME[=VALUE]` (repeatable; several words separated by spaces allowed)
+    #[arg(long = "set", value_name = "NAME[=VALUE]")]
+    set: Vec<String>,
+    /// The target: a triple, then its ISA flags
+    #[arg(long, num_args = 1.., value_name = "TRIPLE [FLAG...]")]
+    target: Option<Vec<String>>,
+}
+
+#[derive(ClapArgs)]
+struct InterpretArgs {
+    /// List every run line
+    #[arg(short, long)]
+    verbose: bool,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long = "threads", value_name = "THREADS", value_parser = parse_threads)]
+    threads: Option<usize>,
+    #[command(flatten)]
+    st: SetTarget,
+    /// Files
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(ClapArgs)]
+struct NativeArgs {
+    #[command(flatten)]
+    st: SetTarget,
+    /// Shorthand for `--set opt_level=LEVEL`
+    #[arg(long, value_name = "LEVEL")]
+    opt: Option<String>,
+    /// Files
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(ClapArgs)]
+struct RunArgs {
+    /// Time limit of each run line in seconds (fractions allowed; 0: none) [default: 10]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<Timeout>,
+    #[command(flatten)]
+    native: NativeArgs,
+}
+
+#[derive(ClapArgs)]
+struct CompileArgs {
+    /// Also print the disassembly
+    #[arg(short = 'D', long = "disasm")]
+    disasm: bool,
+    #[command(flatten)]
+    native: NativeArgs,
+}
+
+#[derive(ClapArgs)]
+struct OptArgs {
+    /// Add e-graph counters, pass times and the rules that fired
+    #[arg(long)]
+    stats: bool,
+    #[command(flatten)]
+    native: NativeArgs,
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Parse + verify throughput
+    Parse {
+        /// Iterations
+        #[arg(long, default_value_t = 10, value_parser = parse_threads)]
+        iters: usize,
+        /// Files
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Backend throughput and code size, in the format of `anchor clif-compile`
+    Compile(BenchCompileArgs),
+}
+
+#[derive(ClapArgs)]
+struct BenchCompileArgs {
+    /// Timed iterations
+    #[arg(long, default_value_t = 10)]
+    iters: usize,
+    /// Untimed iterations first
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Run the IR verifier
+    #[arg(long)]
+    verifier: bool,
+    /// Report every function
+    #[arg(long = "per-func")]
+    per_func: bool,
+    /// Compile each file's functions on N threads (0 = one per core)
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    #[command(flatten)]
+    native: NativeArgs,
+}
+
+#[derive(Subcommand)]
+enum WasmCmd {
+    /// Translate and compile a module; report as `anchor wasm-compile` does
+    Compile(WasmCompileArgs),
+    /// Instantiate a module and call an export; report as `anchor wasm-run` does
+    Run(WasmRunArgs),
+    /// Run WebAssembly spec-test scripts (.wast files and folders)
+    Wast(WastArgs),
+}
+
+#[derive(ClapArgs)]
+struct WasmCompileArgs {
+    /// A code-generator setting `NAME[=VALUE]` (repeatable)
+    #[arg(long = "set", value_name = "NAME[=VALUE]")]
+    set: Vec<String>,
+    /// Compile threads (0 = one per core)
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Timed iterations
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+    /// Untimed iterations first
+    #[arg(long, default_value_t = 0)]
+    warmup: usize,
+    /// Write each function's optimized IR to this folder
+    #[arg(long = "emit-clif", value_name = "DIR")]
+    emit_clif: Option<PathBuf>,
+    /// A .wasm or .wat file
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+#[derive(ClapArgs)]
+struct WasmRunArgs {
+    /// A code-generator setting `NAME[=VALUE]` (repeatable)
+    #[arg(long = "set", value_name = "NAME[=VALUE]")]
+    set: Vec<String>,
+    /// Compile threads (0 = one per core)
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Timed calls
+    #[arg(long, default_value_t = 10)]
+    iters: usize,
+    /// Untimed calls first
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// A .wasm or .wat file
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The exported function
+    #[arg(value_name = "EXPORT")]
+    export: String,
+    /// Its arguments (i32/i64: decimal or 0x hex; f32/f64: decimal)
+    #[arg(value_name = "ARGS", allow_negative_numbers = true)]
+    args: Vec<String>,
+}
+
+#[derive(ClapArgs)]
+struct WastArgs {
+    /// Also list skipped directives with their reasons
+    #[arg(short, long)]
+    verbose: bool,
+    /// Worker threads (files in parallel; 0 = one per core)
+    #[arg(short = 'j', long = "threads", default_value_t = 0)]
+    threads: usize,
+    /// Skip (instead of failing) what the target cannot compile (e.g. SIMD without a SIMD
+    /// backend) or what needs a proposal Kiln does not implement
+    #[arg(long = "allow-unsupported")]
+    allow_unsupported: bool,
+    /// A code-generator setting `NAME[=VALUE]` (repeatable)
+    #[arg(long = "set", value_name = "NAME[=VALUE]")]
+    set: Vec<String>,
+    /// .wast files and folders
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
 }
 
 fn parse_threads(v: &str) -> Result<usize, String> {
-    v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("invalid thread count '{v}'"))
+    v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("invalid count '{v}' (a positive number)"))
 }
+
+/// A `--timeout` value: the limit, or `None` for no limit (a newtype, because clap gives
+/// `Option<Option<_>>` fields a meaning of their own).
+#[derive(Clone, Copy)]
+struct Timeout(Option<std::time::Duration>);
 
 /// `--timeout SECONDS` (fractions allowed; `0`: no limit).
-fn parse_timeout(v: &str) -> Result<Option<std::time::Duration>, String> {
+fn parse_timeout(v: &str) -> Result<Timeout, String> {
     let s = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| format!("invalid timeout '{v}'"))?;
-    Ok((s > 0.0).then(|| std::time::Duration::from_secs_f64(s)))
+    Ok(Timeout((s > 0.0).then(|| std::time::Duration::from_secs_f64(s))))
 }
 
-fn cmd_test(mut args: Args) -> CmdResult {
-    let mut opts = RunOptions::default();
-    let mut paths = Vec::new();
-    let mut only_paths = false;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            _ if only_paths => paths.push(PathBuf::from(a)),
-            "--" => only_paths = true,
-            "-v" | "--verbose" => opts.verbose = true,
-            "-j" | "--threads" => opts.threads = Some(parse_threads(&args.value(&a)?)?),
-            "--timeout" => opts.run_limits.timeout = parse_timeout(&args.value(&a)?)?,
-            s if s.starts_with('-') => return Err(usage_error(args.command, &format!("unknown option '{s}'"))),
-            _ => paths.push(PathBuf::from(a)),
+/// The words of `--set` options (each may hold several, separated by spaces), validated.
+fn set_words(sets: &[String]) -> Result<Vec<String>, String> {
+    let words: Vec<String> = sets.iter().flat_map(|s| s.split_whitespace().map(String::from)).collect();
+    let mut probe = kiln_ir::settings::Flags::new();
+    for w in &words {
+        probe.set_word(w).map_err(|e| format!("--set {w}: {e}"))?;
+    }
+    Ok(words)
+}
+
+/// Does a `--target` word look like a file rather than an ISA flag?
+fn looks_like_file(w: &str) -> bool {
+    w.ends_with(".clif") || w.contains('/') || Path::new(w).exists()
+}
+
+/// Split the words of `--target` into the triple, its ISA flags, and the files that
+/// followed them on the command line (moved to `files`, in front).
+fn split_target(target: &Option<Vec<String>>, files: &mut Vec<PathBuf>) -> Result<Option<(String, Vec<String>)>, String> {
+    let Some(words) = target else { return Ok(None) };
+    let mut words = words.iter().flat_map(|w| w.split_whitespace().map(String::from));
+    let triple = words.next().ok_or("empty --target")?;
+    let mut flags = Vec::new();
+    let mut moved = Vec::new();
+    for w in words {
+        if moved.is_empty() && !looks_like_file(&w) {
+            flags.push(w);
+        } else {
+            moved.push(PathBuf::from(w));
         }
     }
-    if paths.is_empty() {
-        return Err(usage_error(args.command, "no files or folders given"));
+    moved.append(files);
+    *files = moved;
+    Ok(Some((triple, flags)))
+}
+
+/// The native options of `run`, `compile`, `opt` and `bench compile`, and their files.
+fn native_options(a: NativeArgs) -> Result<(NativeOptions, Vec<PathBuf>), String> {
+    let mut files = a.files;
+    let target = split_target(&a.st.target, &mut files)?;
+    let mut sets = a.st.set;
+    if let Some(o) = a.opt {
+        sets.push(format!("opt_level={o}"));
     }
-    let summary = run_tests(&paths, &opts);
+    let opts = NativeOptions { sets: set_words(&sets)?, target, ..Default::default() };
+    if files.is_empty() {
+        return Err("no files given".into());
+    }
+    Ok((opts, files))
+}
+
+fn cmd_test(a: TestArgs) -> CmdResult {
+    let mut opts = RunOptions { verbose: a.verbose, threads: a.threads, ..Default::default() };
+    if let Some(t) = a.timeout {
+        opts.run_limits.timeout = t.0;
+    }
+    let summary = run_tests(&a.paths, &opts);
     print!("{}", summary.render(opts.verbose));
     Ok(summary.is_success())
 }
 
-fn cmd_cat(mut args: Args) -> CmdResult {
-    let mut files = Vec::new();
-    while let Some(a) = args.next() {
-        if a.starts_with('-') && a != "-" {
-            return Err(usage_error(args.command, &format!("unknown option '{a}'")));
-        }
-        files.push(PathBuf::from(a));
-    }
-    if files.is_empty() {
-        return Err(usage_error(args.command, "no files given"));
-    }
+fn cmd_cat(a: CatArgs) -> CmdResult {
     let mut ok = true;
     let mut first = true;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for f in &files {
+    for f in &a.files {
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
             Err(e) => {
@@ -214,91 +378,23 @@ fn cmd_cat(mut args: Args) -> CmdResult {
     Ok(ok)
 }
 
-fn cmd_interpret(mut args: Args) -> CmdResult {
-    let mut opts = InterpretOptions::default();
-    let mut files = Vec::new();
-    let mut verbose = false;
-    let mut only_paths = false;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            _ if only_paths => files.push(PathBuf::from(a)),
-            "--" => only_paths = true,
-            "-v" | "--verbose" => verbose = true,
-            "-j" | "--threads" => opts.threads = Some(parse_threads(&args.value(&a)?)?),
-            "--set" => opts.sets.extend(args.value("--set")?.split_whitespace().map(String::from)),
-            "--target" => opts.target = Some(target_option(&mut args)?),
-            s if s.starts_with('-') => return Err(usage_error(args.command, &format!("unknown option '{s}'"))),
-            _ => files.push(PathBuf::from(a)),
-        }
-    }
+fn cmd_interpret(a: InterpretArgs) -> CmdResult {
+    let mut files = a.files;
+    let target = split_target(&a.st.target, &mut files)?;
+    let opts = InterpretOptions { sets: set_words(&a.st.set)?, target, threads: a.threads };
     if files.is_empty() {
-        return Err(usage_error(args.command, "no files given"));
+        return Err("no files given".into());
     }
-    let reports = interpret_files(&files, &opts).map_err(|e| usage_error(args.command, &e))?;
-    let (text, ok) = render(&reports, verbose);
+    let reports = interpret_files(&files, &opts)?;
+    let (text, ok) = render(&reports, a.verbose);
     print!("{text}");
     Ok(ok)
 }
 
-/// The value of `--target`: `--target "x86_64 has_avx"` or `--target x86_64 has_avx …` —
-/// the words after the triple, up to the next option or file-looking argument, are ISA
-/// flags.
-fn target_option(args: &mut Args) -> Result<(String, Vec<String>), String> {
-    let v = args.value("--target")?;
-    let mut words = v.split_whitespace().map(String::from);
-    let Some(triple) = words.next() else { return Err(usage_error(args.command, "empty --target")) };
-    let mut flags: Vec<String> = words.collect();
-    while let Some(p) = args.peek() {
-        if p.starts_with('-') || p.ends_with(".clif") || p.contains('/') || std::path::Path::new(p).exists() {
-            break;
-        }
-        flags.push(p.to_string());
-        args.pos += 1;
-    }
-    Ok((triple, flags))
-}
-
-/// Parse the common options of `run`, `compile` and `bench compile`; returns the files.
-/// `extra` handles command-specific flags (returns true when it consumed one).
-fn native_args(
-    args: &mut Args,
-    opts: &mut NativeOptions,
-    mut extra: impl FnMut(&str, &mut Args) -> Result<bool, String>,
-) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--set" => opts.sets.extend(args.value("--set")?.split_whitespace().map(String::from)),
-            "--opt" => opts.sets.push(format!("opt_level={}", args.value("--opt")?)),
-            "--target" => opts.target = Some(target_option(args)?),
-            s if extra(s, args)? => {}
-            s if s.starts_with('-') => return Err(usage_error(args.command, &format!("unknown option '{s}'"))),
-            _ => files.push(PathBuf::from(a)),
-        }
-    }
-    // Validate --set words once.
-    let mut probe = kiln_ir::settings::Flags::new();
-    for w in &opts.sets {
-        probe.set_word(w).map_err(|e| usage_error(args.command, &format!("--set {w}: {e}")))?;
-    }
-    if files.is_empty() {
-        return Err(usage_error(args.command, "no files given"));
-    }
-    Ok(files)
-}
-
-fn cmd_run(mut args: Args) -> CmdResult {
-    let mut opts = NativeOptions::default();
-    let mut timeout = None;
-    let files = native_args(&mut args, &mut opts, |a, args| {
-        if a != "--timeout" {
-            return Ok(false);
-        }
-        timeout = Some(parse_timeout(&args.value(a)?)?);
-        Ok(true)
-    })?;
-    if let Some(t) = timeout {
-        opts.run_limits.timeout = t;
+fn cmd_run(a: RunArgs) -> CmdResult {
+    let (mut opts, files) = native_options(a.native)?;
+    if let Some(t) = a.timeout {
+        opts.run_limits.timeout = t.0;
     }
     let (files, bad) = kiln_filetests::runner::collect_files(&files);
     let (mut passed, mut failed) = (0, bad.len());
@@ -319,28 +415,14 @@ fn cmd_run(mut args: Args) -> CmdResult {
     Ok(failed == 0)
 }
 
-fn cmd_compile(args: Args) -> CmdResult {
-    files_with_switch(args, &["-D", "--disasm"], compile_file)
-}
-
-fn cmd_opt(args: Args) -> CmdResult {
-    files_with_switch(args, &["--stats"], optimize_file)
-}
-
-/// The shape of `compile` and `opt`: the native options plus one on/off switch (any of
-/// `names`), then `run` on each file, printing its text; true if every file succeeded.
+/// The shape of `compile` and `opt`: the native options plus one switch, then `run` on
+/// each file, printing its text; true if every file succeeded.
 fn files_with_switch(
-    mut args: Args,
-    names: &[&str],
-    run: fn(&std::path::Path, &NativeOptions, bool) -> (bool, String),
+    a: NativeArgs,
+    switch: bool,
+    run: fn(&Path, &NativeOptions, bool) -> (bool, String),
 ) -> CmdResult {
-    let mut opts = NativeOptions::default();
-    let mut switch = false;
-    let files = native_args(&mut args, &mut opts, |a, _| {
-        let hit = names.contains(&a);
-        switch |= hit;
-        Ok(hit)
-    })?;
+    let (opts, files) = native_options(a)?;
     let mut ok = true;
     for f in &files {
         let (good, text) = run(f, &opts, switch);
@@ -350,128 +432,101 @@ fn files_with_switch(
     Ok(ok)
 }
 
-fn bench_compile_cmd(mut args: Args) -> CmdResult {
-    let mut opts = NativeOptions::default();
-    let mut bench = BenchCompileOptions::default();
-    let files = native_args(&mut args, &mut opts, |a, args| {
-        let num = |args: &mut Args, name: &str| -> Result<usize, String> {
-            let v = args.value(name)?;
-            v.parse::<usize>().map_err(|_| format!("invalid {name} '{v}'"))
-        };
-        match a {
-            "--iters" => bench.iters = num(args, "--iters")?.max(1),
-            "--warmup" => bench.warmup = num(args, "--warmup")?,
-            "--verifier" => bench.verifier = true,
-            "--per-func" => bench.per_func = true,
-            "--threads" => bench.threads = num(args, "--threads")?,
-            _ => return Ok(false),
+fn cmd_bench(b: BenchCmd) -> CmdResult {
+    match b {
+        BenchCmd::Parse { iters, files } => {
+            let (files, bad) = kiln_filetests::runner::collect_files(&files);
+            for b in &bad {
+                eprintln!("{}: cannot read", b.path.display());
+            }
+            match bench_parse(&files, iters) {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(bad.is_empty())
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(false)
+                }
+            }
         }
-        Ok(true)
-    })?;
-    match bench_compile(&files, &opts, &bench) {
-        Ok((text, 0)) => {
-            print!("{text}");
+        BenchCmd::Compile(a) => {
+            let bench = BenchCompileOptions {
+                iters: a.iters.max(1),
+                warmup: a.warmup,
+                verifier: a.verifier,
+                per_func: a.per_func,
+                threads: a.threads,
+            };
+            let (opts, files) = native_options(a.native)?;
+            match bench_compile(&files, &opts, &bench) {
+                Ok((text, 0)) => {
+                    print!("{text}");
+                    Ok(true)
+                }
+                Ok((text, n)) => {
+                    print!("{text}");
+                    eprintln!("clif-util bench compile: {n} function{} invalid or failed to compile", if n == 1 { "" } else { "s" });
+                    Ok(false)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(false)
+                }
+            }
+        }
+    }
+}
+
+fn cmd_wasm(w: WasmCmd) -> CmdResult {
+    use kiln_filetests::wasm_cmd::{WasmOptions, render_wast, run_wast_files, wasm_compile, wasm_run, wast_files};
+    use kiln_filetests::wast::WastOptions;
+    match w {
+        WasmCmd::Compile(a) => {
+            let opts = WasmOptions { settings: set_words(&a.set)?, threads: a.threads, iters: a.iters, warmup: a.warmup };
+            print!("{}", wasm_compile(&a.file, &opts, a.emit_clif.as_deref())?);
             Ok(true)
         }
-        Ok((text, n)) => {
-            print!("{text}");
-            eprintln!("clif-util bench compile: {n} function{} invalid or failed to compile", if n == 1 { "" } else { "s" });
-            Ok(false)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Ok(false)
-        }
-    }
-}
-
-fn cmd_bench(mut args: Args) -> CmdResult {
-    let Some(kind) = args.next() else {
-        return Err(usage_error(args.command, "which benchmark? (parse, compile)"));
-    };
-    match BENCHES.iter().find(|(n, _)| *n == kind) {
-        Some((_, run)) => run(args),
-        None => Err(usage_error(args.command, &format!("unknown benchmark '{kind}'"))),
-    }
-}
-
-fn bench_parse_cmd(mut args: Args) -> CmdResult {
-    let mut iters = 10;
-    let mut files = Vec::new();
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--iters" => {
-                let v = args.value("--iters")?;
-                iters = v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("invalid --iters '{v}'"))?;
+        WasmCmd::Run(a) => {
+            let opts = WasmOptions { settings: set_words(&a.set)?, threads: a.threads, iters: a.iters, warmup: a.warmup };
+            match wasm_run(&a.file, &a.export, &a.args, &opts) {
+                Ok(s) => {
+                    print!("{s}");
+                    Ok(true)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(false)
+                }
             }
-            s if s.starts_with('-') => return Err(usage_error(args.command, &format!("unknown option '{s}'"))),
-            _ => files.push(PathBuf::from(a)),
+        }
+        WasmCmd::Wast(a) => {
+            let opts = WastOptions { allow_unsupported: a.allow_unsupported, settings: set_words(&a.set)?, features: None };
+            let files = wast_files(&a.paths)?;
+            let reports = run_wast_files(&files, &opts, a.threads);
+            print!("{}", render_wast(&files, &reports, a.verbose));
+            Ok(reports.iter().all(|r| r.failures.is_empty()))
         }
     }
-    if files.is_empty() {
-        return Err(usage_error(args.command, "no files given"));
-    }
-    let (files, bad) = kiln_filetests::runner::collect_files(&files);
-    for b in &bad {
-        eprintln!("{}: cannot read", b.path.display());
-    }
-    match bench_parse(&files, iters) {
-        Ok(text) => {
-            print!("{text}");
-            Ok(bad.is_empty())
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Ok(false)
-        }
-    }
-}
-
-fn general_help() -> String {
-    let mut s = String::from("clif-util: Kiln's tool for CLIF files\n\ncommands:\n");
-    for c in COMMANDS {
-        s.push_str(&format!("  {:<10} {}\n", c.name, c.about));
-    }
-    s.push_str("\nusage:\n");
-    for c in COMMANDS {
-        s.push_str(&format!("  {}\n", c.usage));
-    }
-    s.push_str("\n`clif-util help COMMAND` or `clif-util COMMAND --help` shows a command's usage.\n");
-    s
-}
-
-fn cmd_help(mut args: Args) -> CmdResult {
-    match args.next() {
-        None => print!("{}", general_help()),
-        Some(name) => match COMMANDS.iter().find(|c| c.name == name) {
-            Some(c) => println!("{}\n\nusage: {}", c.about, c.usage),
-            None => return Err(format!("unknown command '{name}'\n\n{}", general_help())),
-        },
-    }
-    Ok(true)
 }
 
 fn main() -> ExitCode {
-    let mut argv = std::env::args().skip(1);
-    let Some(name) = argv.next() else {
-        eprint!("{}", general_help());
-        return ExitCode::from(2);
+    let cli = Cli::parse();
+    let (name, result) = match cli.command {
+        Cmd::Test(a) => ("test", cmd_test(a)),
+        Cmd::Cat(a) => ("cat", cmd_cat(a)),
+        Cmd::Interpret(a) => ("interpret", cmd_interpret(a)),
+        Cmd::Run(a) => ("run", cmd_run(a)),
+        Cmd::Compile(a) => ("compile", files_with_switch(a.native, a.disasm, compile_file)),
+        Cmd::Opt(a) => ("opt", files_with_switch(a.native, a.stats, optimize_file)),
+        Cmd::Bench(b) => ("bench", cmd_bench(b)),
+        Cmd::Wasm(w) => ("wasm", cmd_wasm(w)),
     };
-    let name = if is_help(&name) { "help".to_string() } else { name };
-    let Some(command) = COMMANDS.iter().find(|c| c.name == name) else {
-        eprintln!("clif-util: unknown command '{name}'\n\n{}", general_help());
-        return ExitCode::from(2);
-    };
-    let rest: Vec<String> = argv.collect();
-    if command.name != "help" && rest.iter().take_while(|a| *a != "--").any(|a| is_help(a)) {
-        println!("{}\n\nusage: {}", command.about, command.usage);
-        return ExitCode::SUCCESS;
-    }
-    match (command.run)(Args::new(command, rest)) {
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("clif-util {}: error: {e}", command.name);
+            eprintln!("clif-util {name}: error: {e}\n\nFor more information, try 'clif-util {name} --help'.");
             ExitCode::from(2)
         }
     }

@@ -44,15 +44,26 @@ impl Drop for TempFile {
 fn help_and_usage_errors() {
     let o = clif_util(&[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("clif-util test"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Usage: clif-util <COMMAND>"), "{}", stderr(&o));
     let o = clif_util(&["help"]);
     assert_eq!(o.status.code(), Some(0));
-    for cmd in ["test", "cat", "interpret", "bench", "help"] {
-        assert!(stdout(&o).contains(&format!("  {cmd}")), "{cmd} missing from help");
+    for cmd in ["test", "cat", "interpret", "run", "compile", "opt", "bench", "wasm", "help"] {
+        assert!(stdout(&o).contains(&format!("  {cmd} ")), "{cmd} missing from help");
     }
-    let o = clif_util(&["interpret", "--help"]);
+    let o = clif_util(&["--version"]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).contains("usage: clif-util interpret"));
+    assert!(stdout(&o).starts_with("clif-util "), "{}", stdout(&o));
+    for (args, usage) in [
+        (&["interpret", "--help"][..], "Usage: clif-util interpret"),
+        (&["help", "interpret"], "Usage: clif-util interpret"),
+        (&["wasm", "run", "--help"], "Usage: clif-util wasm run"),
+        (&["wasm", "wast", "-h"], "Usage: clif-util wasm wast"),
+        (&["bench", "compile", "--help"], "Usage: clif-util bench compile"),
+    ] {
+        let o = clif_util(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert!(stdout(&o).contains(usage), "{args:?}: {}", stdout(&o));
+    }
     for args in [
         &["frobnicate"][..],
         &["test"],
@@ -60,10 +71,16 @@ fn help_and_usage_errors() {
         &["test", "-j", "0", "x.clif"],
         &["interpret", "--set", "no_such_setting", "x.clif"],
         &["interpret", "--target", "x86_64", "has_nothing", "x.clif"],
+        &["run", "--set", "opt_level=fastest", "x.clif"],
+        &["compile"],
         &["bench"],
         &["bench", "compile-everything"],
         &["bench", "parse", "--iters", "zero", "x.clif"],
         &["help", "frobnicate"],
+        &["wasm"],
+        &["wasm", "run", "x.wasm"],
+        &["wasm", "compile", "--threads", "many", "x.wasm"],
+        &["wasm", "wast"],
     ] {
         let o = clif_util(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -188,4 +205,38 @@ fn compile_says_when_it_falls_back_to_the_host() {
     let f = TempFile::new("host.clif", &text.replace("aarch64", "x86_64"));
     let o = clif_util(&["compile", f.path()]);
     assert!(o.status.success() && !stdout(&o).contains("note:"), "{}", stdout(&o));
+}
+
+#[test]
+fn wasm_commands() {
+    let wat = TempFile::new(
+        "add.wat",
+        r#"(module (func (export "add") (param i32 i64) (result i64) (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1)))
+                   (func (export "boom") unreachable))"#,
+    );
+    let o = clif_util(&["wasm", "run", wat.path(), "add", "-5", "0x10", "--iters", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("call: add(-5, 0x10) -> [11]\n"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("  call time:"), "{}", stdout(&o));
+    let o = clif_util(&["wasm", "run", wat.path(), "boom"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unreachable"), "{}", stderr(&o));
+    let o = clif_util(&["wasm", "compile", wat.path(), "--iters", "2", "--threads", "0"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for label in ["functions:            2 defined (+0 imported)", "machine code bytes:", "compile time:", "throughput:"] {
+        assert!(stdout(&o).contains(label), "{label}: {}", stdout(&o));
+    }
+    let wast = TempFile::new(
+        "t.wast",
+        r#"(module (func (export "f") (param i32) (result i32) (i32.div_s (i32.const 7) (local.get 0))))
+           (assert_return (invoke "f" (i32.const 2)) (i32.const 3))
+           (assert_trap (invoke "f" (i32.const 0)) "integer divide by zero")
+           (assert_return (invoke "f" (i32.const 1)) (i32.const 8))
+           (assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")"#,
+    );
+    let o = clif_util(&["wasm", "wast", wast.path()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("FAIL line 4:"), "{out}");
+    assert!(out.ends_with("total: 4 passed, 1 failed, 0 skipped\n"), "{out}");
 }

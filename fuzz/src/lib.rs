@@ -24,6 +24,7 @@ pub mod program;
 pub mod runtest;
 pub mod shrink;
 pub mod table;
+pub mod wasm;
 
 /// The input bytes of case `index` of a run with `seed`: SplitMix64 output, 256–8191 bytes.
 pub fn seeded_bytes(seed: u64, index: u64) -> Vec<u8> {

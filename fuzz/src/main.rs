@@ -14,6 +14,12 @@
 //! - `check FILE…`: run the `; run:` lines of runtests in the interpreter and compiled under
 //!   every configuration.
 //!
+//! - `wasm-compile --seed S --count N [--duration T]`: `wasm-smith` modules (every implemented
+//!   proposal) must translate and compile without panicking (`kiln_fuzz::wasm`).
+//! - `wasm-diff --seed S --count N [--duration T]`: run the exports of generated modules in
+//!   Kiln and in `wasmi`, comparing results, traps, memories and globals. With `--duration`,
+//!   cases continue past N until the time is up. Both end with `N passed, M failed`.
+//!
 //! A watchdog aborts the process (printing the case) if one case runs for more than a
 //! minute: compiled code that loops forever is a miscompile too.
 
@@ -44,6 +50,7 @@ fn usage() -> ExitCode {
     eprintln!("       kiln-fuzz probe");
     eprintln!("       kiln-fuzz print --seed S --case K [--large-every K]");
     eprintln!("       kiln-fuzz check FILE.clif...   (run lines: interpreter and every configuration)");
+    eprintln!("       kiln-fuzz wasm-compile|wasm-diff --seed S --count N [--duration T] [--verbose]");
     ExitCode::from(2)
 }
 
@@ -81,6 +88,8 @@ fn parse_opts(args: &[String]) -> Option<Opts> {
             "--save" => o.save = it.next()?.clone(),
             "--large-every" => o.large_every = it.next()?.parse().ok()?,
             "--duration" => o.duration = it.next()?.parse().ok()?,
+            // The wasm modes documented this spelling first.
+            "--seconds" => o.duration = it.next()?.parse().ok()?,
             "--verbose" | "-v" => o.verbose = true,
             _ => return None,
         }
@@ -283,6 +292,58 @@ fn invalid(o: &Opts) -> ExitCode {
     if r.panics.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
+/// `wasm-compile` / `wasm-diff`: run `case` on seeded inputs; a panic is a failure too.
+fn wasm_cases(o: &Opts, what: &str, case: fn(&[u8]) -> kiln_fuzz::wasm::Outcome) -> ExitCode {
+    use kiln_fuzz::wasm::Outcome;
+    start_watchdog();
+    let start = Instant::now();
+    let (mut passed, mut failed, mut skipped, mut calls) = (0u64, 0u64, 0u64, 0usize);
+    let mut reasons: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut k = o.from;
+    loop {
+        let more = if o.duration > 0 { start.elapsed().as_secs() < o.duration } else { k < o.from + o.count };
+        if !more {
+            break;
+        }
+        let data = seeded_bytes(o.seed, k);
+        if let Ok(mut g) = CURRENT.lock() {
+            *g = format!("kiln-fuzz {what} --seed {} --from {k} --count 1", o.seed);
+        }
+        STARTED.store(now_ms(), Ordering::Relaxed);
+        let r = std::panic::catch_unwind(|| case(&data));
+        STARTED.store(0, Ordering::Relaxed);
+        match r {
+            Ok(Outcome::Agreed(n)) => {
+                passed += 1;
+                calls += n;
+            }
+            Ok(Outcome::Skipped(why)) => {
+                skipped += 1;
+                let key: String = why.chars().take(60).collect();
+                *reasons.entry(key).or_default() += 1;
+            }
+            Ok(Outcome::Mismatch(m)) => {
+                failed += 1;
+                println!("=== FAILURE: seed {} case {k} (kiln-fuzz {what} --seed {} --from {k} --count 1):\n{m}", o.seed, o.seed);
+            }
+            Err(_) => {
+                failed += 1;
+                println!("=== PANIC: seed {} case {k} (kiln-fuzz {what} --seed {} --from {k} --count 1)", o.seed, o.seed);
+            }
+        }
+        if o.verbose && k % 100 == 0 {
+            eprintln!("case {k}: {passed} passed, {failed} failed, {skipped} skipped, {:.0} s", start.elapsed().as_secs_f64());
+        }
+        k += 1;
+    }
+    println!("{what}: cases {}..{k} of seed {} in {:.1} s; {calls} export calls compared", o.from, o.seed, start.elapsed().as_secs_f64());
+    for (r, n) in &reasons {
+        println!("  skipped {n}: {r}");
+    }
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else { return usage() };
@@ -295,6 +356,8 @@ fn main() -> ExitCode {
         "probe" => probe(),
         "print" => print_case(&opts),
         "invalid" => invalid(&opts),
+        "wasm-compile" => wasm_cases(&opts, "wasm-compile", kiln_fuzz::wasm::compile_module),
+        "wasm-diff" => wasm_cases(&opts, "wasm-diff", kiln_fuzz::wasm::differential),
         _ => usage(),
     }
 }

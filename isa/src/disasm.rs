@@ -1,9 +1,11 @@
 //! Disassembly of compiled code through capstone (the `disas` feature), in AT&T syntax for x86-64 (the syntax
-//! Kiln's printer uses), one instruction per line with its offset; jump tables inside the
-//! code as data words.
+//! Kiln's printer uses) and capstone's RISC-V syntax for riscv64 (which knows I, M, A, F, D
+//! and C: other instructions show as `.word`), one instruction per line with its offset;
+//! jump tables inside the code as data words.
 
 use capstone::Capstone;
 use capstone::arch::BuildsCapstone;
+use capstone::arch::BuildsCapstoneExtraMode;
 use capstone::arch::BuildsCapstoneSyntax;
 use kiln_ir::settings::Arch;
 use std::fmt::Write;
@@ -18,6 +20,11 @@ pub fn disassemble(arch: Arch, code: &[u8], code_size: usize, inline_data: &[(u3
             .x86()
             .mode(capstone::arch::x86::ArchMode::Mode64)
             .syntax(capstone::arch::x86::ArchSyntax::Att)
+            .build(),
+        Arch::Riscv64 => Capstone::new()
+            .riscv()
+            .mode(capstone::arch::riscv::ArchMode::RiscV64)
+            .extra_mode([capstone::arch::riscv::ArchExtraMode::RiscVC].into_iter())
             .build(),
         other => return Err(format!("no disassembler for {other:?}")),
     }
@@ -38,8 +45,16 @@ pub fn disassemble(arch: Arch, code: &[u8], code_size: usize, inline_data: &[(u3
                 pos = i.address() as usize + i.len();
             }
             if pos < seg_end {
-                let _ = writeln!(out, "{pos:4x}: .byte 0x{:02x}", code[pos]);
-                pos += 1;
+                // RISC-V instructions are 2 or 4 bytes by their low bits: skip a whole one.
+                let word = arch == Arch::Riscv64 && code[pos] & 3 == 3 && seg_end - pos >= 4;
+                if word {
+                    let w = u32::from_le_bytes([code[pos], code[pos + 1], code[pos + 2], code[pos + 3]]);
+                    let _ = writeln!(out, "{pos:4x}: .word 0x{w:08x}");
+                    pos += 4;
+                } else {
+                    let _ = writeln!(out, "{pos:4x}: .byte 0x{:02x}", code[pos]);
+                    pos += 1;
+                }
             }
         }
         if let Some((s, e)) = data.next() {
@@ -65,4 +80,21 @@ pub fn disassemble(arch: Arch, code: &[u8], code_size: usize, inline_data: &[(u3
         let _ = writeln!(out);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn riscv64_words_capstone_lacks_are_skipped_whole() {
+        // addi a0, a0, 1; czero.eqz a0, a1, a2 (Zicond); c.addi a0, 1; ret
+        let code = [0x13, 0x05, 0x15, 0x00, 0x33, 0xd5, 0xc5, 0x0e, 0x05, 0x05, 0x82, 0x80];
+        let text = disassemble(Arch::Riscv64, &code, code.len(), &[]).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].contains("addi"), "{text}");
+        assert!(lines[1].contains(".word 0x0ec5d533"), "{text}");
+        assert!(lines[3].contains("ret") || lines[3].contains("jr"), "{text}");
+    }
 }

@@ -2,14 +2,21 @@
 //!
 //! Each target is one folder with the same files (see DESIGN.md): `mod.rs` (the
 //! `TargetIsa`), `regs.rs`, `inst.rs`, `lower.rs`, `abi.rs`, `emit.rs`, `print.rs`.
+//! `aarch64` and `riscv64` have their instruction layers (registers, instructions,
+//! encoder, printer, constant materialization; riscv64 also compression and the vector
+//! state) but no lowering yet, so [`lookup`] does not offer them.
 //! [`lookup`] finds the target for a triple; [`native`] describes the host. With the
 //! `disas` feature, [`disasm`] disassembles compiled code (capstone) and
 //! `Context::want_disasm` fills `CompiledCode::disasm`.
 
 #![warn(missing_docs)]
 
+pub mod aarch64;
+pub mod common;
 #[cfg(feature = "disas")]
 pub mod disasm;
+pub mod names;
+pub mod riscv64;
 pub mod x64;
 
 use core::fmt;

@@ -1,20 +1,24 @@
-//! Branch relaxation and label uses with the x86-64 encodings ([`X64Branches`]): short and
+//! Branch relaxation and label uses with the x86-64 encodings ([`X64Branch`], [`X64LabelUse`]): short and
 //! long forms of `jmp` and `jcc` at the exact range boundaries, cascading growth, branch
 //! elision against the next block, jump-table entries and RIP-relative fields followed by
 //! immediates.
 
-use kiln_codegen::machinst::buffer::{BranchEncoding, FinishedCode, MachBuffer};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, MachEncoder};
+use kiln_codegen::machinst::vcode::MachInstEmit;
 use kiln_codegen::machinst::{MachLabel, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
-use kiln_isa::x64::emit::{BRANCH_JCC, BRANCH_JMP, EmitInfo, LABEL_USE_JT32, X64Branches, label_use_pcrel32};
+use kiln_isa::x64::emit::{EmitInfo, EmitState, Sink, X64Branch, X64LabelUse};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::regs::gpr;
 
-fn finish(b: MachBuffer) -> FinishedCode {
+fn finish(b: Sink) -> FinishedCode {
     let mut out = FinishedCode::default();
-    b.finish::<X64Branches>(&mut out).expect("finish");
+    b.finish(&mut out).expect("finish");
     out
+}
+
+fn buffer() -> Sink {
+    MachBuffer::new(info())
 }
 
 fn rel32(b: &[u8], at: usize) -> i32 {
@@ -24,9 +28,9 @@ fn rel32(b: &[u8], at: usize) -> i32 {
 #[test]
 fn forward_jmp_boundary() {
     for (gap, long) in [(0usize, false), (127, false), (128, true), (1000, true)] {
-        let mut b = MachBuffer::new();
+        let mut b = buffer();
         let l = b.get_label();
-        b.add_branch(l, BRANCH_JMP, 0);
+        b.add_branch(l, X64Branch::Jmp);
         b.put_data(&vec![0x90; gap]);
         b.bind_label(l);
         let out = finish(b);
@@ -45,11 +49,11 @@ fn forward_jmp_boundary() {
 fn backward_and_conditional_boundaries() {
     for cc in 0..16u8 {
         for (gap, long) in [(126usize, false), (127, true)] {
-            let mut b = MachBuffer::new();
+            let mut b = buffer();
             let l = b.get_label();
             b.bind_label(l);
             b.put_data(&vec![0x90; gap]);
-            b.add_branch(l, BRANCH_JCC, cc as u32);
+            b.add_branch(l, X64Branch::Jcc(CC::from_nibble(cc)));
             let out = finish(b);
             let at = gap;
             if long {
@@ -68,11 +72,11 @@ fn backward_and_conditional_boundaries() {
 fn growth_cascades() {
     // Branch A jumps over branch B and 124 bytes: short while B is short (2 + 124 = 126),
     // but B's target is far, so B grows to 5 bytes and A (now 129 away) must grow too.
-    let mut b = MachBuffer::new();
+    let mut b = buffer();
     let la = b.get_label();
     let lb = b.get_label();
-    b.add_branch(la, BRANCH_JCC, 4);
-    b.add_branch(lb, BRANCH_JMP, 0);
+    b.add_branch(la, X64Branch::Jcc(CC::Z));
+    b.add_branch(lb, X64Branch::Jmp);
     b.put_data(&[0x90; 124]);
     b.bind_label(la);
     b.put_data(&[0x90; 200]);
@@ -87,20 +91,34 @@ fn growth_cascades() {
 
 #[test]
 fn label_use_kinds() {
-    assert_eq!(X64Branches::label_use_size(LABEL_USE_JT32), 4);
+    let enc = info();
+    assert_eq!(enc.label_use_patch_size(&X64LabelUse::JumpTable32), 4);
     let mut bytes = [0u8; 4];
     // PC-relative with k trailing immediate bytes: relative to the instruction end.
     for k in [0u8, 1, 2, 4] {
-        assert!(X64Branches::patch_label_use(label_use_pcrel32(k), 100, 40, &mut bytes));
+        let u = X64LabelUse::PcRel32 { trailing: k };
+        assert!(enc.patch_label_use(&u, 0, 40 - 100, &mut bytes));
         assert_eq!(i32::from_le_bytes(bytes), 40 - (100 + 4 + k as i32));
+        // The single form's reach is exactly what the field can hold.
+        let f = enc.label_use_forms(&u)[0];
+        assert_eq!(f.max_disp, i32::MAX as i64 + 4 + k as i64);
+        assert!(enc.patch_label_use(&u, 0, f.max_disp, &mut bytes));
+        assert!(!enc.patch_label_use(&u, 0, f.max_disp + 1, &mut bytes));
+        assert!(enc.patch_label_use(&u, 0, f.min_disp, &mut bytes));
+        assert!(!enc.patch_label_use(&u, 0, f.min_disp - 1, &mut bytes));
     }
-    assert!(X64Branches::patch_label_use(LABEL_USE_JT32, 100, 40, &mut bytes));
+    assert!(enc.patch_label_use(&X64LabelUse::JumpTable32, 0, -60, &mut bytes));
     assert_eq!(i32::from_le_bytes(bytes), -60);
-    assert!(!X64Branches::patch_label_use(label_use_pcrel32(0), 0, u32::MAX, &mut bytes));
-    assert_eq!(X64Branches::trap_instruction(), &[0x0f, 0x0b]);
-    assert_eq!(X64Branches::nop_unit(), &[0x90]);
-    assert_eq!(X64Branches::branch_sizes(BRANCH_JMP), (2, 5));
-    assert_eq!(X64Branches::branch_sizes(BRANCH_JCC), (2, 6));
+    assert!(!enc.patch_label_use(&X64LabelUse::PcRel32 { trailing: 0 }, 0, u32::MAX as i64, &mut bytes));
+    assert_eq!(enc.trap_instruction(), &[0x0f, 0x0b]);
+    let sizes = |b: X64Branch| enc.branch_forms(&b).iter().map(|f| f.size).collect::<Vec<_>>();
+    assert_eq!(sizes(X64Branch::Jmp), [2, 5]);
+    assert_eq!(sizes(X64Branch::Jcc(CC::Z)), [2, 6]);
+    assert!(enc.is_unconditional(&X64Branch::Jmp) && !enc.is_unconditional(&X64Branch::Jcc(CC::O)));
+    // Padding is made of the recommended multi-byte no-ops.
+    let mut nops = Vec::new();
+    enc.write_nops(12, &mut nops);
+    assert_eq!(nops, [0x66, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0, 0x0f, 0x1f, 0x00]);
 }
 
 fn info() -> EmitInfo {
@@ -110,7 +128,7 @@ fn info() -> EmitInfo {
 #[test]
 fn rip_relative_with_immediate() {
     // movl $0x11223344, label(%rip) where the label is 100 bytes after the instruction.
-    let mut b = MachBuffer::new();
+    let mut b = buffer();
     let l = b.get_label();
     let mut st = EmitState::default();
     let inst = Inst::StoreImm {
@@ -118,7 +136,7 @@ fn rip_relative_with_immediate() {
         imm: 0x1122_3344,
         mem: Mem::new(Amode::RipRelative { label: l }, None),
     };
-    inst.emit(&mut b, &info(), &mut st);
+    inst.emit(&mut b, &info(), &mut st).unwrap();
     let len = b.data_len();
     b.put_data(&[0xcc; 100]);
     b.bind_label(l);
@@ -131,7 +149,7 @@ fn rip_relative_with_immediate() {
 
 #[test]
 fn jump_table_entries_are_table_relative() {
-    let mut b = MachBuffer::new();
+    let mut b = buffer();
     let targets: Vec<MachLabel> = (0..5).map(|_| b.get_label()).collect();
     let default = b.get_label();
     let mut st = EmitState::default();
@@ -142,7 +160,7 @@ fn jump_table_entries_are_table_relative() {
         default,
         targets: targets.clone().into_boxed_slice(),
     };
-    inst.emit(&mut b, &info(), &mut st);
+    inst.emit(&mut b, &info(), &mut st).unwrap();
     let table_end = b.data_len();
     for t in &targets {
         b.put_data(&[0x90; 50]);
@@ -163,10 +181,10 @@ fn jump_table_entries_are_table_relative() {
 #[test]
 fn fallthrough_elision() {
     let emit = |inst: Inst, next: Option<MachLabel>| {
-        let mut b = MachBuffer::new();
+        let mut b = buffer();
         b.reserve_labels(3);
         let mut st = EmitState { next_block: next, ..Default::default() };
-        inst.emit(&mut b, &info(), &mut st);
+        inst.emit(&mut b, &info(), &mut st).unwrap();
         b.bind_label(MachLabel(0));
         b.bind_label(MachLabel(1));
         b.bind_label(MachLabel(2));

@@ -9,20 +9,20 @@
 //! Without `as` the test fails with a clear message unless `KILN_SKIP_AS=1` is set (then
 //! only the capstone half runs).
 
-use capstone::prelude::*;
+mod common;
+
 use kiln_codegen::machinst::abi::{FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer, Reloc, RelocTarget};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::vcode::MachInstEmit;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
-use kiln_isa::x64::emit::{EmitInfo, X64Branches};
+use kiln_isa::x64::abi::callee_save_layout;
+use kiln_isa::x64::emit::{EmitInfo, EmitState, Sink};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::print::print_inst;
 use kiln_isa::x64::regs::{gpr, xmm};
 use smallvec::smallvec;
-use std::fmt::Write as _;
-use std::process::Command;
 
 fn g(i: u8) -> Reg {
     gpr(i)
@@ -126,13 +126,13 @@ fn info() -> EmitInfo {
 }
 
 fn emit(inst: &Inst, info: &EmitInfo) -> FinishedCode {
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     buf.reserve_labels(1);
     buf.bind_label(MachLabel(0));
     let mut state = EmitState::default();
-    inst.emit(&mut buf, info, &mut state);
+    inst.emit(&mut buf, info, &mut state).unwrap();
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).expect("finish");
+    buf.finish(&mut out).expect("finish");
     out.bytes.truncate(out.code_size as usize);
     out
 }
@@ -508,6 +508,7 @@ fn all_cases() -> Vec<Inst> {
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 0,
@@ -516,10 +517,7 @@ fn all_cases() -> Vec<Inst> {
     v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), colocated: true }));
     v.push(call(CallDest::Name { name: RelocTarget::User { namespace: 1, index: 2 }, colocated: false }));
     for d in 0..16 {
-        v.push(call(CallDest::Indirect(RegMem::Reg(g(d)))));
-    }
-    for a in &small {
-        v.push(call(CallDest::Indirect(RegMem::Mem(mem(*a)))));
+        v.push(call(CallDest::Indirect(g(d))));
     }
     v
 }
@@ -543,127 +541,17 @@ fn hex(b: &[u8]) -> String {
 
 /// Assemble every case with GNU as; returns per-case bytes.
 fn assemble(cases: &[Case]) -> Result<Vec<Vec<u8>>, String> {
-    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("kiln-x64enc-{}-{seq}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut src = String::from(".text\n");
-    for (i, c) in cases.iter().enumerate() {
-        let text = c.text.replace("label0", &format!(".Lrip{i}"));
-        let _ = writeln!(src, ".Ls{i}:\n.Lrip{i}:\n{text}\n.Le{i}:");
-    }
-    src.push_str(".data\n");
-    for i in 0..cases.len() {
-        let _ = writeln!(src, ".long .Le{i} - .Ls{i}");
-    }
-    let s = dir.join("all.s");
-    let o = dir.join("all.o");
-    std::fs::write(&s, &src).map_err(|e| e.to_string())?;
-    let out = Command::new("as").arg("--64").arg("-o").arg(&o).arg(&s).output().map_err(|e| {
-        format!("cannot run GNU `as` ({e}); install binutils or set KILN_SKIP_AS=1 to skip the assembler check")
-    })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let lines: Vec<&str> = src.lines().collect();
-        let mut msg = String::from("as failed:\n");
-        for l in err.lines().take(40) {
-            let _ = writeln!(msg, "{l}");
-            // "all.s:LINE: Error: ..." → show the line.
-            if let Some(n) = l.split(':').nth(1).and_then(|n| n.trim().parse::<usize>().ok())
-                && let Some(t) = lines.get(n - 1)
-            {
-                let _ = writeln!(msg, "    > {t}");
-            }
-        }
-        return Err(msg);
-    }
-    let text_bin = dir.join("text.bin");
-    let data_bin = dir.join("data.bin");
-    for (sec, path) in [(".text", &text_bin), (".data", &data_bin)] {
-        let st = Command::new("objcopy")
-            .args(["-O", "binary", "-j", sec])
-            .arg(&o)
-            .arg(path)
-            .status()
-            .map_err(|e| format!("cannot run objcopy ({e})"))?;
-        if !st.success() {
-            return Err(format!("objcopy {sec} failed"));
-        }
-    }
-    let text = std::fs::read(&text_bin).map_err(|e| e.to_string())?;
-    let data = std::fs::read(&data_bin).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut res = Vec::with_capacity(cases.len());
-    let mut off = 0usize;
-    for i in 0..cases.len() {
-        let len = u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap()) as usize;
-        res.push(text[off..off + len].to_vec());
-        off += len;
-    }
-    Ok(res)
+    let gas = common::Gas { as_cmd: &["as", "--64"], objcopy: "objcopy", header: "", tag: "x64enc" };
+    let snippets: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!(".Lrip{i}:\n{}", c.text.replace("label0", &format!(".Lrip{i}"))))
+        .collect();
+    gas.assemble(&snippets)
 }
 
 // ---------------------------------------------------------------------------------------
 // Capstone comparison.
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Word(String),
-    Num(i128),
-    Punct(char),
-}
-
-fn tokenize(s: &str) -> Vec<Tok> {
-    let mut v = Vec::new();
-    let b: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c.is_ascii_digit() || (c == '-' && i + 1 < b.len() && b[i + 1].is_ascii_digit()) {
-            let neg = c == '-';
-            if neg {
-                i += 1;
-            }
-            let start = i;
-            let val: i128 = if b[i] == '0' && i + 1 < b.len() && b[i + 1] == 'x' {
-                i += 2;
-                let s2 = i;
-                while i < b.len() && b[i].is_ascii_hexdigit() {
-                    i += 1;
-                }
-                i128::from_str_radix(&b[s2..i].iter().collect::<String>(), 16).unwrap_or(0)
-            } else {
-                while i < b.len() && b[i].is_ascii_digit() {
-                    i += 1;
-                }
-                b[start..i].iter().collect::<String>().parse().unwrap_or(0)
-            };
-            v.push(Tok::Num(if neg { -val } else { val }));
-        } else if c.is_ascii_alphanumeric() || c == '_' || c == '%' || c == '.' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '_' || b[i] == '%' || b[i] == '.') {
-                i += 1;
-            }
-            v.push(Tok::Word(b[start..i].iter().collect()));
-        } else {
-            v.push(Tok::Punct(c));
-            i += 1;
-        }
-    }
-    v
-}
-
-fn nums_match(a: i128, b: i128) -> bool {
-    if a == b {
-        return true;
-    }
-    [8u32, 16, 32, 64].iter().any(|&bits| {
-        let m = 1i128 << bits;
-        a.rem_euclid(m) == b.rem_euclid(m) && a.abs() < m && b.abs() < m
-    })
-}
 
 /// Canonical mnemonic: aliases capstone uses and suffixes it may drop or add.
 fn canon_mnemonic(m: &str) -> Vec<String> {
@@ -719,15 +607,7 @@ fn insn_match(mine: &str, theirs: &str, loose: bool) -> bool {
         return true;
     }
     let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().replace(",1)", ")");
-    let t1 = tokenize(&norm(r1));
-    let t2 = tokenize(&norm(r2));
-    if t1.len() != t2.len() {
-        return false;
-    }
-    t1.iter().zip(&t2).all(|(a, b)| match (a, b) {
-        (Tok::Num(x), Tok::Num(y)) => nums_match(*x, *y),
-        _ => a == b,
-    })
+    common::operands_match(&norm(r1), &norm(r2))
 }
 
 /// The printed text, minus assembler-only pseudo-prefixes and comments, split into
@@ -741,12 +621,7 @@ fn my_insns(text: &str) -> Vec<String> {
 }
 
 fn capstone_check(cases: &[Case]) -> Vec<String> {
-    let cs = Capstone::new()
-        .x86()
-        .mode(arch::x86::ArchMode::Mode64)
-        .syntax(arch::x86::ArchSyntax::Att)
-        .build()
-        .expect("capstone");
+    let cs = common::capstone_x64_att();
     let mut failures = Vec::new();
     for c in cases {
         let insns = match cs.disasm_all(&c.bytes, 0x1000) {
@@ -803,17 +678,7 @@ fn encodings_match_gnu_as_and_capstone() {
         if skip_as { "" } else { "GNU as and " },
         failures.len()
     );
-    if !failures.is_empty() {
-        let mut seen = std::collections::HashSet::new();
-        for f in failures.iter() {
-            let key: String = f.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-            let key = key.chars().take(30).collect::<String>();
-            if seen.insert(key) && seen.len() <= 80 {
-                eprintln!("{f}");
-            }
-        }
-        panic!("{} encoding failures", failures.len());
-    }
+    common::report_failures(&failures, 30, 80);
 }
 
 /// `Amode::Stack` resolves to the frame offset off `%rsp`: same bytes as the explicit form.
@@ -827,7 +692,7 @@ fn stack_amodes_resolve_against_the_frame() {
         fixed_frame_storage_size: 48,
         stack_slots_size: 16,
         outgoing_args_size: 32,
-        clobbered_callee_saves: vec![kiln_isa::x64::regs::gpr_preg(3), kiln_isa::x64::regs::gpr_preg(12)],
+        callee_saves: callee_save_layout(&[kiln_isa::x64::regs::gpr_preg(3), kiln_isa::x64::regs::gpr_preg(12)]).0,
         has_frame: true,
         stack_bytes_to_pop: 0,
         stack_limit: None,
@@ -841,11 +706,11 @@ fn stack_amodes_resolve_against_the_frame() {
     ] {
         let a = Inst::Load { size: OperandSize::S64, mem: Mem::stack(mode), dst: gw(1) };
         let b = Inst::Load { size: OperandSize::S64, mem: mem(Amode::ImmReg { disp, base: g(4) }), dst: gw(1) };
-        let mut buf = MachBuffer::new();
+        let mut buf = MachBuffer::new(info.clone());
         let mut state = EmitState { frame: frame.clone(), ..Default::default() };
-        a.emit(&mut buf, &info, &mut state);
+        a.emit(&mut buf, &info, &mut state).unwrap();
         let mut out = FinishedCode::default();
-        buf.finish::<X64Branches>(&mut out).unwrap();
+        buf.finish(&mut out).unwrap();
         assert_eq!(out.bytes, emit(&b, &info).bytes, "{mode:?}");
         assert!(print_inst(&a).contains(match mode {
             StackAMode::Slot(_) => "slot+",
@@ -860,11 +725,12 @@ fn stack_amodes_resolve_against_the_frame() {
 fn trap_sites_and_relocations() {
     let info = info();
     let m = Mem::new(Amode::ImmReg { disp: 0, base: g(8) }, Some(TrapCode::HEAP_OUT_OF_BOUNDS));
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState::default();
-    Inst::Nop { len: 3 }.emit(&mut buf, &info, &mut state);
+    Inst::Nop { len: 3 }.emit(&mut buf, &info, &mut state).unwrap();
     Inst::LockCmpxchg { size: OperandSize::S16, replacement: g(1), expected: g(0), mem: m, dst_old: gw(0) }
-        .emit(&mut buf, &info, &mut state);
+        .emit(&mut buf, &info, &mut state)
+        .unwrap();
     let div_at = buf.data_len() as u32;
     Inst::Div {
         size: OperandSize::S64,
@@ -876,7 +742,8 @@ fn trap_sites_and_relocations() {
         dst_remainder: gw(2),
         trap: TrapCode::INTEGER_DIVISION_BY_ZERO,
     }
-    .emit(&mut buf, &info, &mut state);
+    .emit(&mut buf, &info, &mut state)
+    .unwrap();
     let call_at = buf.data_len() as u32;
     let name = RelocTarget::User { namespace: 0, index: 7 };
     Inst::Call {
@@ -885,14 +752,16 @@ fn trap_sites_and_relocations() {
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 16,
             try_call: None,
             tail_stack_args: 0,
         }),
     }
-    .emit(&mut buf, &info, &mut state);
+    .emit(&mut buf, &info, &mut state)
+    .unwrap();
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).unwrap();
+    buf.finish(&mut out).unwrap();
     assert_eq!(out.traps[0].offset, 3);
     assert_eq!(out.traps[0].code, TrapCode::HEAP_OUT_OF_BOUNDS);
     assert_eq!(&out.bytes[3..8], &[0x66, 0xf0, 0x41, 0x0f, 0xb1]);
@@ -915,29 +784,26 @@ fn as_bytes(text: &str) -> Option<Vec<u8>> {
     Some(assemble(&[c]).unwrap_or_else(|e| panic!("{e}")).remove(0))
 }
 
-fn emit_with(
-    frame: FrameLayout,
-    flags: Flags,
-    f: impl FnOnce(&mut MachBuffer, &EmitInfo, &mut EmitState),
-) -> FinishedCode {
+fn emit_with(frame: FrameLayout, flags: Flags, f: impl FnOnce(&mut Sink, &EmitInfo, &mut EmitState)) -> FinishedCode {
     let info = EmitInfo::new(flags, IsaFlags::new(Arch::X86_64));
-    let mut buf = MachBuffer::new();
+    let mut buf = MachBuffer::new(info.clone());
     let mut state = EmitState { frame, ..Default::default() };
     f(&mut buf, &info, &mut state);
     let mut out = FinishedCode::default();
-    buf.finish::<X64Branches>(&mut out).expect("finish");
+    buf.finish(&mut out).expect("finish");
     out
 }
 
 fn layout(saves: &[regalloc2::PReg], fixed: u32, outgoing: u32, has_frame: bool) -> FrameLayout {
+    let (callee_saves, clobber_size) = callee_save_layout(saves);
     FrameLayout {
         incoming_args_size: 0,
         setup_area_size: if has_frame { 16 } else { 8 },
-        clobber_size: saves.iter().map(|r| if r.class() == regalloc2::RegClass::Int { 8 } else { 16 }).sum(),
+        clobber_size,
         fixed_frame_storage_size: fixed,
         stack_slots_size: 0,
         outgoing_args_size: outgoing,
-        clobbered_callee_saves: saves.to_vec(),
+        callee_saves,
         has_frame,
         stack_bytes_to_pop: 0,
         stack_limit: None,
@@ -969,9 +835,9 @@ fn prologue_and_epilogue_match_the_frame_protocol() {
     ];
     for (frame, pop, pro, epi) in cases {
         let out = emit_with(frame.clone(), Flags::new(), |b, i, s| {
-            Inst::emit_prologue(b, i, s);
+            Inst::emit_prologue(b, i, s).unwrap();
         });
-        let out2 = emit_with(frame.clone(), Flags::new(), |b, i, s| rets(pop).emit(b, i, s));
+        let out2 = emit_with(frame.clone(), Flags::new(), |b, i, s| rets(pop).emit(b, i, s).unwrap());
         if let Some(want) = as_bytes(pro) {
             assert_eq!(hex(&out.bytes), hex(&want), "prologue {frame:?}");
         }
@@ -1016,7 +882,7 @@ fn stack_limit_checks() {
     ];
     for (mut frame, sl, text) in cases {
         frame.stack_limit = Some(sl);
-        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| Inst::emit_prologue(b, i, s));
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| Inst::emit_prologue(b, i, s).unwrap());
         assert_eq!(out.traps.len(), 1, "{frame:?}");
         assert_eq!(out.traps[0].code, TrapCode::STACK_OVERFLOW);
         if let Some(want) = as_bytes(text) {
@@ -1044,7 +910,7 @@ fn stack_probes() {
         ),
     ];
     for (n, text) in cases {
-        let out = emit_with(layout(&[], n, 0, true), probe.clone(), Inst::emit_prologue);
+        let out = emit_with(layout(&[], n, 0, true), probe.clone(), |b, i, s| Inst::emit_prologue(b, i, s).unwrap());
         if let Some(want) = as_bytes(text) {
             assert_eq!(hex(&out.bytes), hex(&want), "probes for {n}");
         }
@@ -1057,6 +923,7 @@ fn call_info(dest: CallDest, tail_stack_args: u32) -> Box<CallInfo> {
         uses: smallvec![],
         defs: smallvec![],
         clobbers: regalloc2::PRegSet::empty(),
+        callee_conv: kiln_ir::signature::CallConv::SystemV,
         callee_pop: 0,
         try_call: None,
         tail_stack_args,
@@ -1087,7 +954,7 @@ fn return_call_sequences() {
              jmp *%r10",
         ),
         (
-            CallDest::Indirect(RegMem::Reg(g(10))),
+            CallDest::Indirect(g(10)),
             0,
             "movq 56(%rsp), %r11; movq 40(%rsp), %rbx; movq 32(%rsp), %r12; movq 48(%rsp), %rbp; addq $72, %rsp; \
              movq %r11, (%rsp); jmp *%r10",
@@ -1097,7 +964,7 @@ fn return_call_sequences() {
         let colocated = matches!(dest, CallDest::Name { colocated: true, .. });
         let is_name = matches!(dest, CallDest::Name { .. });
         let inst = Inst::ReturnCall { info: call_info(dest, a_g) };
-        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| inst.emit(b, i, s));
+        let out = emit_with(frame.clone(), Flags::new(), |b, i, s| inst.emit(b, i, s).unwrap());
         if let Some(want) = as_bytes(text) {
             assert_eq!(hex(&out.bytes), hex(&want), "{text}");
         }
@@ -1122,13 +989,13 @@ fn try_call_jumps_to_the_normal_target_and_records_handlers() {
             let normal = MachLabel(1);
             let handler = MachLabel(2);
             s.next_block = Some(if next_is_normal { normal } else { MachLabel(0) });
-            let mut info = call_info(CallDest::Indirect(RegMem::Reg(g(0))), 0);
+            let mut info = call_info(CallDest::Indirect(g(0)), 0);
             info.callee_pop = 16;
             info.try_call = Some(TryCallInfo {
                 normal,
                 handlers: vec![(HandlerTag::Tag(7), handler), (HandlerTag::Default, handler)],
             });
-            Inst::Call { info }.emit(b, i, s);
+            Inst::Call { info }.emit(b, i, s).unwrap();
             b.bind_label(MachLabel(0));
             b.put1(0x90);
             b.bind_label(normal);
@@ -1169,12 +1036,7 @@ fn load_ext_name_relocations() {
 /// under register assignments using the REX-extended registers.
 #[test]
 fn pseudo_sequences_decode() {
-    let cs = Capstone::new()
-        .x86()
-        .mode(arch::x86::ArchMode::Mode64)
-        .syntax(arch::x86::ArchSyntax::Att)
-        .build()
-        .expect("capstone");
+    let cs = common::capstone_x64_att();
     let info = info();
     let mut n = 0;
     let assignments: [[u8; 5]; 4] = [[0, 1, 2, 3, 4], [8, 9, 10, 11, 12], [15, 14, 13, 12, 11], [7, 8, 5, 15, 6]];

@@ -10,11 +10,11 @@
 
 use kiln_codegen::machinst::abi::{FrameLayout, StackAMode};
 use kiln_codegen::machinst::buffer::{FinishedCode, MachBuffer};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::vcode::MachInstEmit;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
-use kiln_isa::x64::emit::{EmitInfo, X64Branches};
+use kiln_isa::x64::emit::{EmitInfo, EmitState, Sink};
 use kiln_isa::x64::inst::*;
 use kiln_isa::x64::regs::{gpr, gpr_preg, xmm, xmm_preg};
 use smallvec::smallvec;
@@ -110,7 +110,7 @@ impl Jit {
 
 /// An emission context.
 struct Asm {
-    buf: MachBuffer,
+    buf: Sink,
     info: EmitInfo,
     state: EmitState,
 }
@@ -122,18 +122,15 @@ impl Asm {
     fn with(flags: Flags, frame: FrameLayout) -> Asm {
         let mut isa = IsaFlags::new(Arch::X86_64);
         isa.set_word("has_avx").unwrap();
-        Asm {
-            buf: MachBuffer::new(),
-            info: EmitInfo::new(flags, isa),
-            state: EmitState { frame, ..Default::default() },
-        }
+        let info = EmitInfo::new(flags, isa);
+        Asm { buf: MachBuffer::new(info.clone()), info, state: EmitState { frame, ..Default::default() } }
     }
     fn i(&mut self, inst: Inst) -> &mut Self {
-        inst.emit(&mut self.buf, &self.info, &mut self.state);
+        inst.emit(&mut self.buf, &self.info, &mut self.state).unwrap();
         self
     }
     fn prologue(&mut self) -> &mut Self {
-        Inst::emit_prologue(&mut self.buf, &self.info, &mut self.state);
+        Inst::emit_prologue(&mut self.buf, &self.info, &mut self.state).unwrap();
         self
     }
     fn ret(&mut self) -> &mut Self {
@@ -148,7 +145,7 @@ impl Asm {
     }
     fn finish(self) -> Jit {
         let mut out = FinishedCode::default();
-        self.buf.finish::<X64Branches>(&mut out).expect("finish");
+        self.buf.finish(&mut out).expect("finish");
         let len = out.bytes.len().max(1).next_multiple_of(4096);
         unsafe {
             let p = libc::mmap(
@@ -789,10 +786,11 @@ fn harness() -> Jit {
     a.i(mov64(RSI, RDI));
     a.i(Inst::Call {
         info: Box::new(CallInfo {
-            dest: CallDest::Indirect(RegMem::Reg(g(R11))),
+            dest: CallDest::Indirect(g(R11)),
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 0,
@@ -876,7 +874,7 @@ fn harness() -> Jit {
 }
 
 fn frame_with(saves: Vec<regalloc2::PReg>, fixed: u32, outgoing: u32) -> FrameLayout {
-    let clobber_size = saves.iter().map(|r| if r.class() == regalloc2::RegClass::Int { 8 } else { 16 }).sum::<u32>();
+    let (callee_saves, clobber_size) = kiln_isa::x64::abi::callee_save_layout(&saves);
     let mut f = FrameLayout {
         incoming_args_size: 0,
         setup_area_size: 16,
@@ -884,7 +882,7 @@ fn frame_with(saves: Vec<regalloc2::PReg>, fixed: u32, outgoing: u32) -> FrameLa
         fixed_frame_storage_size: fixed,
         stack_slots_size: 16,
         outgoing_args_size: outgoing,
-        clobbered_callee_saves: saves,
+        callee_saves,
         has_frame: true,
         stack_bytes_to_pop: 0,
         stack_limit: None,
@@ -899,7 +897,7 @@ fn frame_with(saves: Vec<regalloc2::PReg>, fixed: u32, outgoing: u32) -> FrameLa
 fn frame_fn(flags: Flags, frame: FrameLayout) -> Jit {
     let mut a = Asm::with(flags, frame.clone());
     a.prologue();
-    for r in &frame.clobbered_callee_saves {
+    for r in frame.callee_saves.iter().map(|s| s.reg) {
         if r.class() == regalloc2::RegClass::Int {
             a.i(Inst::Imm { size: OperandSize::S64, imm: 0xdead, dst: gw(r.hw_enc() as u8) });
         } else {
@@ -1023,10 +1021,11 @@ fn tail_caller(n_f: u32, n_g: u32, saves: Vec<regalloc2::PReg>) -> Jit {
     a.i(mov64(RDI, R10));
     a.i(Inst::ReturnCall {
         info: Box::new(CallInfo {
-            dest: CallDest::Indirect(RegMem::Reg(g(R10))),
+            dest: CallDest::Indirect(g(R10)),
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 8 * n_g,
@@ -1072,10 +1071,11 @@ fn tail_harness(n_f: u32) -> Jit {
     a.i(mov64(RSI, RDI));
     a.i(Inst::Call {
         info: Box::new(CallInfo {
-            dest: CallDest::Indirect(RegMem::Reg(g(R11))),
+            dest: CallDest::Indirect(g(R11)),
             uses: smallvec![],
             defs: smallvec![],
             clobbers: regalloc2::PRegSet::empty(),
+            callee_conv: kiln_ir::signature::CallConv::SystemV,
             callee_pop: 0,
             try_call: None,
             tail_stack_args: 0,

@@ -178,6 +178,17 @@ pub fn reloc_target_name(t: &RelocTarget) -> String {
         RelocTarget::TestCase(s) => s.clone(),
         RelocTarget::LibCall(l) => l.name().to_string(),
         RelocTarget::KnownSymbol(k) => k.name().to_string(),
+        RelocTarget::CodeOffset(o) => format!("<code offset {o:#x}>"),
+    }
+}
+
+/// A code offset is a place in one function's code, not a name a module can declare.
+fn check_symbol_name(name: &RelocTarget) -> Result<(), ModuleError> {
+    match name {
+        RelocTarget::CodeOffset(_) => {
+            Err(ModuleError::InvalidDefinition(format!("{} is not a symbol name", reloc_target_name(name))))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -328,6 +339,7 @@ impl JitModule {
         signature: &Signature,
     ) -> Result<FuncId, ModuleError> {
         let SymbolName(name) = name.into();
+        check_symbol_name(&name)?;
         match self.by_name.get(&name) {
             Some(&FuncOrDataId::Func(id)) => {
                 let d = &mut self.funcs[id.0 as usize];
@@ -366,6 +378,7 @@ impl JitModule {
         writable: bool,
     ) -> Result<DataId, ModuleError> {
         let SymbolName(name) = name.into();
+        check_symbol_name(&name)?;
         match self.by_name.get(&name) {
             Some(&FuncOrDataId::Data(id)) => {
                 let d = &mut self.data[id.0 as usize];
@@ -413,6 +426,9 @@ impl JitModule {
             RelocTarget::TestCase(s) => ExternalName::TestCase(s.clone()),
             RelocTarget::LibCall(l) => ExternalName::LibCall(*l),
             RelocTarget::KnownSymbol(k) => ExternalName::KnownSymbol(*k),
+            // Declarations reject code offsets (`check_symbol_name`); a name that cannot
+            // resolve is the safe reading of one.
+            RelocTarget::CodeOffset(_) => ExternalName::TestCase(reloc_target_name(t)),
         }
     }
 
@@ -653,7 +669,11 @@ impl JitModule {
                 let bytes = code.code();
                 mem.as_mut_slice()[off..off + bytes.len()].copy_from_slice(bytes);
                 for r in &code.buffer.relocs {
-                    let target = self.resolve(&r.target, &func_addr, &data_addr)?;
+                    let target = match r.target {
+                        // A label of this same function.
+                        RelocTarget::CodeOffset(o) => code_base + off + o as usize,
+                        _ => self.resolve(&r.target, &func_addr, &data_addr)?,
+                    };
                     let at = off + r.offset as usize;
                     apply_reloc(mem.as_mut_slice(), at, code_base + at, r.kind, target, r.addend, &r.target)?;
                 }

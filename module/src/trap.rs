@@ -77,8 +77,26 @@ pub fn unregister_code(start: usize) {
 }
 
 /// Is `pc` in registered code, and which trap code does it have?
+///
+/// Runs inside the signal handler, so it must not block: another thread may hold the write
+/// lock for a moment while it registers or removes code. The faulting thread itself never
+/// holds the lock (it is executing JIT code), so retrying until the writer is done always
+/// ends; giving up instead would turn an ordinary trap into a crash of the process.
 fn lookup(pc: usize) -> Option<Option<TrapCode>> {
-    let r = REGISTRY.try_read().ok()?;
+    let r = loop {
+        match REGISTRY.try_read() {
+            Ok(r) => break r,
+            Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+                // SAFETY: sched_yield is async-signal-safe and takes no arguments.
+                unsafe {
+                    libc::sched_yield();
+                }
+                core::hint::spin_loop();
+            }
+        }
+    };
     let reg = r.iter().find(|reg| pc >= reg.start && pc < reg.end)?;
     let off = (pc - reg.start) as u32;
     Some(reg.traps.binary_search_by_key(&off, |t| t.0).ok().map(|i| reg.traps[i].1))

@@ -2,17 +2,21 @@
 //! convention, how a function's frame is laid out, and the abstract stack addresses
 //! instructions use before the frame size is known.
 //!
-//! A target implements [`AbiSpec`]: argument assignment for each convention, the
-//! instructions for loads/stores/moves, and prologue/epilogue generation from a
-//! [`FrameLayout`]. The framework computes a [`ComputedSig`] per signature, lays out the
-//! stack slots of the function, and after register allocation fills in the frame layout.
+//! A target implements [`AbiSpec`] on an *ABI object* built from the shared flags, its ISA
+//! flags and the triple: argument assignment for each convention, the registers calls
+//! clobber (and which of those the caller must save), spill-slot sizes, the instructions
+//! for loads/stores/moves and class-changing argument moves, and the frame layout
+//! ([`AbiSpec::compute_frame_layout`]: the target decides the save area — sizes, offsets,
+//! pairs). The framework computes a [`ComputedSig`] per signature, lays out the stack slots
+//! of the function, collects what register allocation clobbered, and asks the target for
+//! the [`FrameLayout`]; the prologue and epilogue are emitted by the target from it.
 //!
 //! Frame shape (stack grows down; every target follows it):
 //!
 //! ```text
 //!   incoming stack arguments          (caller's frame)
 //!   return address / saved FP+LR      <- frame pointer points at the saved FP
-//!   callee-saved registers
+//!   callee-saved registers            (the target's layout: FrameLayout::callee_saves)
 //!   spill slots
 //!   explicit stack slots
 //!   outgoing arguments                <- stack pointer (fixed for the whole body)
@@ -21,6 +25,7 @@
 //! [`StackAMode`] names a location in one of these areas; emission turns it into an
 //! SP- or FP-relative address once [`FrameLayout`] is final.
 
+use crate::machinst::call::CallInfo;
 use crate::machinst::{MachInst, Reg, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::entity::SecondaryMap;
@@ -29,7 +34,7 @@ use kiln_ir::settings::Flags;
 use kiln_ir::signature::{AbiParam, ArgumentExtension, ArgumentPurpose, CallConv, Signature};
 use kiln_ir::types::Type;
 use kiln_ir::{Function, StackSlot};
-use regalloc2::{MachineEnv, PReg, PRegSet};
+use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
 use smallvec::SmallVec;
 
 /// One part of an argument or return value.
@@ -103,6 +108,20 @@ pub struct ComputedSig {
     pub call_conv: CallConv,
 }
 
+impl Default for ComputedSig {
+    /// An empty signature (a placeholder while the real one is borrowed).
+    fn default() -> Self {
+        ComputedSig {
+            args: Vec::new(),
+            rets: Vec::new(),
+            stack_arg_space: 0,
+            stack_ret_space: 0,
+            stack_ret_arg: None,
+            call_conv: CallConv::Fast,
+        }
+    }
+}
+
 /// An abstract stack location.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum StackAMode {
@@ -115,28 +134,69 @@ pub enum StackAMode {
     OutgoingArg(i64),
 }
 
-/// The final frame layout, known after register allocation.
+/// The final frame layout, known after register allocation. The target computes it
+/// ([`AbiSpec::compute_frame_layout`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FrameLayout {
     /// Bytes of incoming stack arguments (popped by the callee for `tail`).
     pub incoming_args_size: u32,
     /// Bytes used by the return address and saved frame pointer (and link register).
     pub setup_area_size: u32,
-    /// Bytes of saved callee-saved registers.
+    /// Bytes of saved callee-saved registers (the save area right below the frame
+    /// pointer).
     pub clobber_size: u32,
-    /// Bytes of explicit stack slots plus spill slots.
+    /// Bytes of explicit stack slots plus spill slots (and alignment padding).
     pub fixed_frame_storage_size: u32,
     /// Bytes of explicit stack slots (at the bottom of the fixed frame area).
     pub stack_slots_size: u32,
     /// Bytes of outgoing arguments.
     pub outgoing_args_size: u32,
-    /// Callee-saved registers that are written and must be saved, in save order.
-    pub clobbered_callee_saves: Vec<PReg>,
+    /// The callee-saved registers the function writes, where the prologue saves them, in
+    /// save order.
+    pub callee_saves: Vec<CalleeSave>,
     /// Whether a frame (FP setup) is needed at all.
     pub has_frame: bool,
     /// Bytes the callee pops from the caller's frame on return.
     pub stack_bytes_to_pop: u32,
     /// The stack-limit check the prologue makes, for a function with `stack_limit`.
+    pub stack_limit: Option<StackLimit>,
+}
+
+/// Where the prologue saves one callee-saved register.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct CalleeSave {
+    /// The register.
+    pub reg: PReg,
+    /// The slot is `[FP - offset, FP - offset + size)`, FP being the frame pointer (the
+    /// address of the saved frame pointer).
+    pub offset: u32,
+    /// Bytes saved: 8 for a general-purpose register or the low half of an aarch64 d8–d15,
+    /// 16 for a whole vector register.
+    pub size: u8,
+}
+
+/// What the framework knows when it asks for the frame layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInputs {
+    /// The function's calling convention.
+    pub call_conv: CallConv,
+    /// Every register the function writes, plus the call clobbers the caller must save
+    /// ([`AbiSpec::call_clobbers_to_save`]); the target keeps those its convention
+    /// preserves.
+    pub clobbered: PRegSet,
+    /// No calls?
+    pub is_leaf: bool,
+    /// Bytes of incoming stack arguments.
+    pub incoming_args_size: u32,
+    /// Bytes the callee pops on return (`tail`: its stack arguments).
+    pub stack_bytes_to_pop: u32,
+    /// Bytes of explicit stack slots (a multiple of the word size).
+    pub stack_slots_size: u32,
+    /// Bytes of spill slots.
+    pub spill_slots_size: u32,
+    /// The largest outgoing argument area of any call.
+    pub outgoing_args_size: u32,
+    /// The stack-limit check, if the function has `stack_limit`.
     pub stack_limit: Option<StackLimit>,
 }
 
@@ -229,6 +289,28 @@ impl FrameLayout {
     pub fn incoming_args_from_sp(&self) -> u32 {
         self.frame_below_fp() + self.setup_area_size
     }
+    /// The layout every target starts from: the inputs' sizes, no saves, no frame yet.
+    pub fn from_inputs(inputs: &FrameInputs, word: u32) -> FrameLayout {
+        let fixed = (inputs.stack_slots_size + inputs.spill_slots_size).div_ceil(word) * word;
+        FrameLayout {
+            incoming_args_size: inputs.incoming_args_size,
+            setup_area_size: 0,
+            clobber_size: 0,
+            fixed_frame_storage_size: fixed,
+            stack_slots_size: inputs.stack_slots_size,
+            outgoing_args_size: inputs.outgoing_args_size,
+            callee_saves: Vec::new(),
+            has_frame: false,
+            stack_bytes_to_pop: inputs.stack_bytes_to_pop,
+            stack_limit: inputs.stack_limit.clone(),
+        }
+    }
+    /// Pad the fixed storage so that the setup area and everything below the frame
+    /// pointer add up to a multiple of `align` (SP stays aligned at calls).
+    pub fn align_frame(&mut self, align: u32) {
+        let total = self.frame_below_fp() + self.setup_area_size;
+        self.fixed_frame_storage_size += total.next_multiple_of(align) - total;
+    }
 }
 
 /// A (vreg, preg) pair of an argument or return pseudo-instruction.
@@ -249,64 +331,117 @@ pub struct RetPair {
     pub preg: PReg,
 }
 
-/// What a target implements for the ABI framework.
+/// What a target implements for the ABI framework: an ABI object built from the shared
+/// flags, the ISA flags and the triple, used through `&self` (and as `dyn AbiSpec` by the
+/// lowering driver).
 pub trait AbiSpec {
     /// The instruction type.
     type I: MachInst;
 
-    /// Bytes in a machine word.
-    fn word_bytes() -> u32;
+    /// The shared flags the object was built with.
+    fn flags(&self) -> &Flags;
+
+    /// Bytes in a machine word (also the unit of spill slots).
+    fn word_bytes(&self) -> u32;
 
     /// Required stack-pointer alignment at calls.
-    fn stack_align() -> u32;
+    fn stack_align(&self) -> u32;
+
+    /// The platform's default convention (runtime-library calls use it unless the
+    /// `libcall_call_conv` flag says otherwise).
+    fn default_call_conv(&self) -> CallConv;
 
     /// Assign locations to `params` under `call_conv`. When `add_ret_area_ptr` is set an
     /// extra pointer argument is added for the return area and its index is returned.
+    /// A register slot may be of another class than the value (riscv64 LP64D passes
+    /// floats in integer registers once the float registers run out): the framework then
+    /// moves between classes with [`gen_class_move`](Self::gen_class_move).
     fn compute_arg_locs(
+        &self,
         call_conv: CallConv,
-        flags: &Flags,
         params: &[AbiParam],
         args_or_rets: ArgsOrRets,
         add_ret_area_ptr: bool,
     ) -> CodegenResult<(Vec<ABIArg>, u32, Option<usize>)>;
 
-    /// Registers a callee of `call_conv` may clobber.
-    fn call_clobbers(call_conv: CallConv) -> PRegSet;
+    /// Registers a callee of `call_conv` may clobber (what the allocator must not keep
+    /// live across the call).
+    fn call_clobbers(&self, call_conv: CallConv) -> PRegSet;
 
-    /// Is `reg` preserved across calls under `call_conv`?
-    fn is_callee_saved(call_conv: CallConv, reg: PReg) -> bool;
+    /// Of the registers a call from a `caller`-convention function to a
+    /// `callee`-convention function clobbers (`clobbers`), those the caller must save in
+    /// its prologue if its own convention preserves them. Default: all of them (a
+    /// `windows_fastcall` function calling a `system_v` one saves `rsi`, `rdi`,
+    /// `xmm6`–`xmm15`). aarch64 leaves out v8–v15: the callee clobbers only their upper
+    /// halves, which no AAPCS64 caller expects preserved.
+    fn call_clobbers_to_save(&self, _caller: CallConv, _callee: CallConv, clobbers: PRegSet) -> PRegSet {
+        clobbers
+    }
 
     /// The allocator's view of the registers.
-    fn machine_env(flags: &Flags) -> &'static MachineEnv;
+    fn machine_env(&self) -> &MachineEnv;
+
+    /// Bytes of a spill slot for a register of class `rc` (a multiple of the word size).
+    fn spillslot_bytes(&self, rc: RegClass) -> u32;
 
     /// Load a `ty` from a stack location.
-    fn gen_load_stack(mem: StackAMode, into: Writable<Reg>, ty: Type) -> Self::I;
+    fn gen_load_stack(&self, mem: StackAMode, into: Writable<Reg>, ty: Type) -> Self::I;
 
     /// Store a `ty` to a stack location.
-    fn gen_store_stack(mem: StackAMode, from: Reg, ty: Type) -> Self::I;
+    fn gen_store_stack(&self, mem: StackAMode, from: Reg, ty: Type) -> Self::I;
 
     /// Store a `ty` to `base + offset`.
-    fn gen_store_base_offset(base: Reg, offset: i32, from: Reg, ty: Type) -> Self::I;
+    fn gen_store_base_offset(&self, base: Reg, offset: i32, from: Reg, ty: Type) -> Self::I;
 
     /// The address of a stack location.
-    fn gen_stack_addr(mem: StackAMode, into: Writable<Reg>) -> Self::I;
+    fn gen_stack_addr(&self, mem: StackAMode, into: Writable<Reg>) -> Self::I;
 
     /// Extend `from` (of `from_bits`) to `to_bits` into `to`.
-    fn gen_extend(to: Writable<Reg>, from: Reg, signed: bool, from_bits: u8, to_bits: u8) -> Self::I;
+    fn gen_extend(&self, to: Writable<Reg>, from: Reg, signed: bool, from_bits: u8, to_bits: u8) -> Self::I;
+
+    /// Move the bits of a `ty` value between registers of different classes (`dst` and
+    /// `src` differ in class), for arguments and return values the convention passes in a
+    /// register of another class. Default: unsupported (the target's conventions never do).
+    fn gen_class_move(&self, _dst: Writable<Reg>, src: Reg, ty: Type) -> CodegenResult<Self::I> {
+        Err(CodegenError::Unsupported(format!("{ty} in a register of another class than {:?}", src.class())))
+    }
 
     /// The pseudo-instruction defining the register arguments at function entry.
-    fn gen_args(args: Vec<ArgPair>) -> Self::I;
+    fn gen_args(&self, args: Vec<ArgPair>) -> Self::I;
 
     /// The return pseudo-instruction using the register return values.
-    fn gen_rets(rets: Vec<RetPair>, stack_bytes_to_pop: u32) -> Self::I;
+    fn gen_rets(&self, rets: Vec<RetPair>, stack_bytes_to_pop: u32) -> Self::I;
 
-    /// Does the function need a frame even though it saves nothing and uses no stack?
-    fn needs_frame(flags: &Flags, layout: &FrameLayout, is_leaf: bool) -> bool;
+    /// A call (`info.try_call` set for a `try_call`, which ends its block).
+    fn gen_call(&self, info: Box<CallInfo>) -> Self::I;
 
-    /// Size of the frame setup area: what lies between the incoming arguments and the
-    /// callee-save area (return address, saved frame pointer/link register), with or
-    /// without a frame.
-    fn setup_area_size(has_frame: bool) -> u32;
+    /// A tail call: tear the frame down, move the stack arguments, jump.
+    fn gen_return_call(&self, info: Box<CallInfo>) -> CodegenResult<Self::I>;
+
+    /// The registers a `try_call`'s callee clobbers: frames unwound by an exception do
+    /// not restore what they saved, so by default every allocatable register.
+    fn try_call_clobbers(&self, _call_conv: CallConv) -> PRegSet {
+        let env = self.machine_env();
+        let mut s = PRegSet::empty();
+        for class in 0..3 {
+            s.union_from(env.preferred_regs_by_class[class]);
+            s.union_from(env.non_preferred_regs_by_class[class]);
+        }
+        s
+    }
+
+    /// The registers exception payloads arrive in at a landing pad, for a callee of
+    /// `call_conv` (at least `call_conv.exception_payloads()` of them).
+    fn exception_payload_regs(&self, call_conv: CallConv) -> &[PReg];
+
+    /// The landing-pad pseudo-instruction defining the exception payload registers.
+    fn gen_exception_payloads(&self, defs: SmallVec<[(Writable<Reg>, PReg); 2]>) -> Self::I;
+
+    /// The frame layout of a function: which of `inputs.clobbered` to save and where
+    /// (save-area sizes, offsets, register pairs), whether to set up a frame, the setup
+    /// area, alignment padding. [`FrameLayout::from_inputs`] and
+    /// [`FrameLayout::align_frame`] do the common parts.
+    fn compute_frame_layout(&self, inputs: &FrameInputs) -> CodegenResult<FrameLayout>;
 }
 
 /// The ABI state of the function being compiled.
@@ -326,33 +461,25 @@ pub struct Callee {
     pub is_leaf: bool,
     /// The prologue's stack-limit check, if the function has `stack_limit`.
     pub stack_limit: Option<StackLimit>,
+    /// What the calls clobber that the prologue must save (per
+    /// [`AbiSpec::call_clobbers_to_save`]).
+    pub call_clobbers_to_save: PRegSet,
 }
 
-/// Does a signature need a return area, given how many return registers the target has?
-pub fn compute_sig<S: AbiSpec>(sig: &Signature, flags: &Flags) -> CodegenResult<ComputedSig> {
-    // First try to place the returns in registers only; if they spill to the stack, the
-    // caller passes a return-area pointer.
-    let (rets, stack_ret_space, _) = S::compute_arg_locs(sig.call_conv, flags, &sig.returns, ArgsOrRets::Rets, false)?;
+/// The locations of a signature's arguments and returns under `abi`: returns in registers
+/// if they fit, otherwise through a return area whose address is an extra argument.
+pub fn compute_sig<I: MachInst>(abi: &dyn AbiSpec<I = I>, sig: &Signature) -> CodegenResult<ComputedSig> {
+    let (rets, stack_ret_space, _) = abi.compute_arg_locs(sig.call_conv, &sig.returns, ArgsOrRets::Rets, false)?;
     let needs_area = stack_ret_space > 0;
     let (args, stack_arg_space, stack_ret_arg) =
-        S::compute_arg_locs(sig.call_conv, flags, &sig.params, ArgsOrRets::Args, needs_area)?;
+        abi.compute_arg_locs(sig.call_conv, &sig.params, ArgsOrRets::Args, needs_area)?;
     Ok(ComputedSig { args, rets, stack_arg_space, stack_ret_space, stack_ret_arg, call_conv: sig.call_conv })
-}
-
-/// Does the call `inst` of `func` pass a return-area pointer (its callee returns values on
-/// the stack)? False for anything that is not a call with a valid signature.
-pub fn call_uses_return_area<S: AbiSpec>(func: &Function, inst: kiln_ir::Inst, flags: &Flags) -> bool {
-    func.dfg
-        .call_signature(inst)
-        .and_then(|s| func.dfg.signatures.get(s))
-        .and_then(|sig| compute_sig::<S>(sig, flags).ok())
-        .is_some_and(|c| c.stack_ret_arg.is_some())
 }
 
 impl Callee {
     /// Set up the ABI of `func`.
-    pub fn new<S: AbiSpec>(func: &Function, flags: &Flags) -> CodegenResult<Callee> {
-        let sig = compute_sig::<S>(&func.signature, flags)?;
+    pub fn new<I: MachInst>(func: &Function, abi: &dyn AbiSpec<I = I>) -> CodegenResult<Callee> {
+        let sig = compute_sig(abi, &func.signature)?;
         let mut slot_offsets = SecondaryMap::new();
         let mut off: u64 = 0;
         for (ss, data) in func.stack_slots.iter() {
@@ -364,9 +491,9 @@ impl Callee {
                 return Err(CodegenError::ImplLimitExceeded("stack slots larger than 1 GiB".into()));
             }
         }
-        let word = S::word_bytes() as u64;
+        let word = abi.word_bytes() as u64;
         let stack_slots_size = off.div_ceil(word) * word;
-        let stack_limit = stack_limit_of(func, &sig, S::word_bytes())?;
+        let stack_limit = stack_limit_of(func, &sig, abi.word_bytes())?;
         Ok(Callee {
             stack_limit,
             sig,
@@ -375,6 +502,7 @@ impl Callee {
             outgoing_args_size: 0,
             ret_area_ptr: None,
             is_leaf: true,
+            call_clobbers_to_save: PRegSet::empty(),
         })
     }
 
@@ -384,45 +512,27 @@ impl Callee {
         self.is_leaf = false;
     }
 
-    /// Compute the frame layout once the allocator has run.
-    pub fn frame_layout<S: AbiSpec>(
-        &self,
-        flags: &Flags,
-        clobbered: PRegSet,
-        num_spillslots: usize,
-        spillslot_bytes: u32,
-    ) -> FrameLayout {
+    /// Note the registers a call clobbers that the prologue must save.
+    pub fn note_call_clobbers(&mut self, to_save: PRegSet) {
+        self.call_clobbers_to_save.union_from(to_save);
+    }
+
+    /// What the target needs for the frame layout, once the allocator has run: `written`
+    /// are the registers the allocated code writes (call clobbers not included).
+    pub fn frame_inputs(&self, written: PRegSet, spill_slots_size: u32) -> FrameInputs {
+        let mut clobbered = written;
+        clobbered.union_from(self.call_clobbers_to_save);
         let call_conv = self.sig.call_conv;
-        let mut saves: Vec<PReg> = clobbered.into_iter().filter(|&r| S::is_callee_saved(call_conv, r)).collect();
-        saves.sort_by_key(|r| r.index());
-        let word = S::word_bytes();
-        let clobber_size: u32 =
-            saves.iter().map(|r| if r.class() == regalloc2::RegClass::Int { word } else { 16 }).sum();
-        let spill = num_spillslots as u32 * spillslot_bytes;
-        let align = S::stack_align();
-        let fixed = (self.stack_slots_size + spill).div_ceil(word) * word;
-        let mut layout = FrameLayout {
+        FrameInputs {
+            call_conv,
+            clobbered,
+            is_leaf: self.is_leaf,
             incoming_args_size: self.sig.stack_arg_space,
-            setup_area_size: 0,
-            clobber_size,
-            fixed_frame_storage_size: fixed,
-            stack_slots_size: self.stack_slots_size,
-            outgoing_args_size: self.outgoing_args_size,
-            clobbered_callee_saves: saves,
-            has_frame: false,
             stack_bytes_to_pop: if call_conv == CallConv::Tail { self.sig.stack_arg_space } else { 0 },
+            stack_slots_size: self.stack_slots_size,
+            spill_slots_size,
+            outgoing_args_size: self.outgoing_args_size,
             stack_limit: self.stack_limit.clone(),
-        };
-        layout.has_frame = S::needs_frame(flags, &layout, self.is_leaf);
-        layout.setup_area_size = S::setup_area_size(layout.has_frame);
-        if layout.has_frame {
-            // Keep SP aligned: setup area + everything below FP is a multiple of the
-            // alignment (the return address push is part of the setup area).
-            let below = layout.frame_below_fp();
-            let total = below + layout.setup_area_size;
-            let padded = total.div_ceil(align) * align;
-            layout.fixed_frame_storage_size += padded - total;
         }
-        layout
     }
 }

@@ -4,21 +4,21 @@
 
 use crate::context::CompileScratch;
 use crate::machinst::MachInst;
-use crate::machinst::abi::{AbiSpec, Callee, call_uses_return_area};
+use crate::machinst::abi::{AbiSpec, Callee};
 use crate::machinst::buffer::{FinishedCode, MachBuffer};
+use crate::machinst::call::SigCache;
 use crate::machinst::lower::{Lower, LowerBackend};
 use crate::machinst::vcode::{MachInstEmit, VCode, emit};
 use crate::result::{CodegenError, CodegenResult, CompiledCode};
 use kiln_ir::Function;
 use kiln_ir::analysis::domtree::DominatorTree;
-use kiln_ir::settings::{Flags, RegallocAlgorithm};
+use kiln_ir::settings::RegallocAlgorithm;
 use regalloc2::{Algorithm, Function as _, OperandKind, PRegSet, RegallocOptions};
 
-/// Compile `func` with `backend` and ABI `S`.
-pub fn compile<B, S>(
+/// Compile `func` with `backend` (and its ABI object), emitting with the encoder `info`.
+pub fn compile<B>(
     func: &Function,
     domtree: &DominatorTree,
-    flags: &Flags,
     backend: &B,
     info: &<B::MInst as MachInstEmit>::Info,
     want_vcode: bool,
@@ -28,17 +28,19 @@ pub fn compile<B, S>(
 where
     B: LowerBackend,
     B::MInst: MachInstEmit,
-    S: AbiSpec<I = B::MInst>,
 {
+    let abi: &dyn AbiSpec<I = B::MInst> = backend.abi();
+    let flags = abi.flags();
     // A try_call whose callee returns through a return area loads those values in its
     // normal-return edge block (the call itself is the block's terminator).
-    scratch.block_order.compute(func, domtree, &|term| call_uses_return_area::<S>(func, term, flags));
-    let abi = Callee::new::<S>(func, flags)?;
-    let lower = Lower::new(func, flags, abi, &scratch.block_order);
-    let (vcode, abi) = lower.lower(backend, &scratch.block_order)?;
+    let sigs = SigCache::new(func, abi);
+    scratch.block_order.compute(func, domtree, &|term| sigs.uses_return_area(func, term));
+    let callee = Callee::new(func, abi)?;
+    let lower = Lower::new(func, abi, callee, sigs, &scratch.block_order);
+    let (mut vcode, callee) = lower.lower(backend, &scratch.block_order)?;
     let vcode_text = want_vcode.then(|| vcode.show());
 
-    let env = S::machine_env(flags);
+    let env = abi.machine_env();
     let options = RegallocOptions {
         verbose_log: false,
         validate_ssa: flags.enable_verifier() != 0,
@@ -59,29 +61,43 @@ where
         checker.run().map_err(|e| CodegenError::Regalloc(format!("regalloc2 checker: {e:?}")))?;
     }
 
-    let clobbered = clobbered_regs(&vcode, out);
-    let frame = abi.frame_layout::<S>(flags, clobbered, out.num_spillslots, 8);
-    let frame_size = frame.frame_below_fp() + frame.setup_area_size;
-    let mut buf = MachBuffer::new();
-    emit::<B::MInst, S>(&vcode, out, frame, info, &mut buf)?;
+    let written = written_regs(&vcode, out);
+    let spill_bytes = (out.num_spillslots as u64 * abi.word_bytes() as u64).min(u32::MAX as u64) as u32;
+    let frame = abi.compute_frame_layout(&callee.frame_inputs(written, spill_bytes))?;
+    let frame_size = frame.frame_below_fp() as u64 + frame.setup_area_size as u64;
+    if frame_size > MAX_FRAME {
+        return Err(CodegenError::ImplLimitExceeded(format!("a frame of {frame_size} bytes (limit {MAX_FRAME})")));
+    }
+    let pool = core::mem::take(&mut vcode.constants);
+    let mut buf = MachBuffer::new(info.clone());
+    emit(&vcode, out, frame, abi, info, pool, &mut buf)?;
     let mut finished = FinishedCode::default();
-    buf.finish::<<B::MInst as MachInstEmit>::Encoding>(&mut finished)
-        .map_err(|e| CodegenError::ImplLimitExceeded(format!("{e:?}")))?;
-    Ok(CompiledCode { buffer: finished, frame_size, vcode: vcode_text, disasm: None, alignment: function_alignment })
+    buf.finish(&mut finished).map_err(|e| CodegenError::ImplLimitExceeded(e.to_string()))?;
+    Ok(CompiledCode {
+        buffer: finished,
+        frame_size: frame_size as u32,
+        vcode: vcode_text,
+        disasm: None,
+        alignment: function_alignment,
+    })
 }
 
+/// The largest frame a function may have: stack offsets stay far from any target's
+/// displacement limits.
+const MAX_FRAME: u64 = 1 << 30;
+
 /// Every physical register the allocated code writes: allocations of defs, the
-/// destinations of allocator moves, and the registers instructions clobber. Call clobbers
-/// matter when the callee's convention clobbers a register the function's own convention
-/// must preserve (a `windows_fastcall` function calling a `system_v` one clobbers `rsi`,
-/// `rdi` and `xmm6`–`xmm15`), and a `try_call` clobbers everything (frames unwound by an
-/// exception do not restore what they saved), so a function containing one saves all its
-/// callee-saved registers. The frame layout keeps only the callee-saved ones.
-fn clobbered_regs<I: MachInst>(vcode: &VCode<I>, out: &regalloc2::Output) -> PRegSet {
+/// destinations of allocator moves, and the registers non-call instructions clobber. The
+/// clobbers of calls are not included: the lowering noted which of them the prologue must
+/// save ([`Callee::note_call_clobbers`], per [`AbiSpec::call_clobbers_to_save`]). The
+/// target keeps the callee-saved ones in its frame layout.
+fn written_regs<I: MachInst>(vcode: &VCode<I>, out: &regalloc2::Output) -> PRegSet {
     let mut set = PRegSet::empty();
     for i in 0..vcode.num_insts() {
         let inst = regalloc2::Inst::new(i);
-        set.union_from(vcode.inst_clobbers(inst));
+        if !vcode.insts[i].is_call() {
+            set.union_from(vcode.inst_clobbers(inst));
+        }
         let ops = vcode.inst_operands(inst);
         for (op, alloc) in ops.iter().zip(out.inst_allocs(inst)) {
             if op.kind() == OperandKind::Def

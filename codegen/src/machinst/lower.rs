@@ -13,51 +13,38 @@
 //! between it and its user: each instruction has a *color*, the number of side-effecting
 //! instructions before it in its block.
 
-use crate::machinst::abi::{ABIArg, ABIArgSlot, AbiSpec, ArgPair, Callee, ComputedSig, RetPair, StackAMode};
+use crate::machinst::abi::{AbiSpec, Callee};
 use crate::machinst::blockorder::{BlockLoweringOrder, LoweredBlock};
+use crate::machinst::call::SigCache;
 use crate::machinst::vcode::{VCode, VCodeBuilder};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, Reg, SourceLoc, ValueRegs, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::entity::{EntitySet, SecondaryMap};
 use kiln_ir::instructions::BlockArg;
 use kiln_ir::settings::Flags;
-use kiln_ir::signature::ArgumentExtension;
 use kiln_ir::types::{self, Type};
 use kiln_ir::{Block, Function, Inst, InstructionData, Opcode, Value};
-use regalloc2::{PReg, VReg};
+use regalloc2::VReg;
 use smallvec::SmallVec;
 
 /// What a target implements to lower IR instructions.
 pub trait LowerBackend {
     /// The target's instruction type.
     type MInst: MachInst;
+    /// The target's ABI object.
+    type Abi: AbiSpec<I = Self::MInst>;
 
-    /// Lower one non-terminator instruction.
+    /// The ABI object (built from the shared flags, the ISA flags and the triple).
+    fn abi(&self) -> &Self::Abi;
+
+    /// Lower one non-terminator instruction (calls excepted: the framework lowers
+    /// `call`/`call_indirect` itself, see [`crate::machinst::call`]).
     fn lower(&self, ctx: &mut Lower<'_, Self::MInst>, inst: Inst) -> CodegenResult<()>;
 
     /// Lower a terminator. `targets` has one label per branch destination of the
-    /// instruction (`dfg.branch_destinations`), in order.
+    /// instruction (`dfg.branch_destinations`), in order. `return`, `return_call*` and
+    /// `try_call*` are lowered by the framework and never reach the target.
     fn lower_branch(&self, ctx: &mut Lower<'_, Self::MInst>, inst: Inst, targets: &[MachLabel]) -> CodegenResult<()>;
-
-    /// Emit the instructions that receive the function's arguments into `params`
-    /// (entry block parameters' registers).
-    fn gen_args(&self, ctx: &mut Lower<'_, Self::MInst>, params: &[ValueRegs]) -> CodegenResult<()>;
-
-    /// The landing-pad instruction of a `try_call` handler edge defining the exception
-    /// payload registers `payloads` under `call_conv`.
-    fn gen_exception_payloads(
-        &self,
-        ctx: &mut Lower<'_, Self::MInst>,
-        call_conv: kiln_ir::signature::CallConv,
-        payloads: &[Reg],
-    ) -> CodegenResult<()>;
-
-    /// The start of the normal-return edge block of the `try_call` `term` (split only when
-    /// its callee returns values through a return area): load those values into the
-    /// try_call's return registers.
-    fn gen_try_call_normal_edge(&self, _ctx: &mut Lower<'_, Self::MInst>, _term: Inst) -> CodegenResult<()> {
-        Ok(())
-    }
 
     /// A jump to `target` (for edge blocks).
     fn gen_jump(&self, target: MachLabel) -> Self::MInst {
@@ -83,8 +70,12 @@ pub struct Lower<'f, I: MachInst> {
     pub f: &'f Function,
     /// Shared settings.
     pub flags: &'f Flags,
-    /// The ABI state.
-    pub abi: Callee,
+    /// The target's ABI object.
+    pub abi: &'f dyn AbiSpec<I = I>,
+    /// The ABI state of the function.
+    pub callee: Callee,
+    /// The computed signatures of the calls.
+    pub(crate) sigs: SigCache,
     vcode: VCodeBuilder<I>,
     value_regs: SecondaryMap<Value, ValueRegs>,
     uses: SecondaryMap<Value, Uses>,
@@ -95,18 +86,28 @@ pub struct Lower<'f, I: MachInst> {
     cur_block: Option<Block>,
     /// Return values and exception payloads of the `try_call` being lowered: `retK` and
     /// `exnK` block arguments refer to them.
-    try_call_rets: SmallVec<[ValueRegs; 4]>,
-    try_call_payloads: SmallVec<[Reg; 2]>,
+    pub(crate) try_call_rets: SmallVec<[ValueRegs; 4]>,
+    pub(crate) try_call_payloads: SmallVec<[Reg; 2]>,
 }
 
 impl<'f, I: MachInst> Lower<'f, I> {
     /// Set up lowering of `f`.
-    pub fn new(f: &'f Function, flags: &'f Flags, abi: Callee, order: &BlockLoweringOrder) -> Self {
+    pub fn new(
+        f: &'f Function,
+        abi: &'f dyn AbiSpec<I = I>,
+        callee: Callee,
+        sigs: SigCache,
+        order: &BlockLoweringOrder,
+    ) -> Self {
+        let mut vcode = VCodeBuilder::new(order.len());
+        vcode.set_spillslot_sizes(abi);
         let mut l = Lower {
             f,
-            flags,
+            flags: abi.flags(),
             abi,
-            vcode: VCodeBuilder::new(order.len()),
+            callee,
+            sigs,
+            vcode,
             value_regs: SecondaryMap::with_capacity(f.dfg.num_values()),
             uses: SecondaryMap::with_capacity(f.dfg.num_values()),
             color: SecondaryMap::with_capacity(f.dfg.num_insts()),
@@ -125,11 +126,11 @@ impl<'f, I: MachInst> Lower<'f, I> {
     /// (allocated on first request: returns are lowered before the entry block that
     /// receives the pointer). A tail call to a function with the same returns passes it on.
     pub fn ret_area_ptr(&mut self) -> CodegenResult<Reg> {
-        match self.abi.ret_area_ptr {
+        match self.callee.ret_area_ptr {
             Some(r) => Ok(r),
             None => {
                 let r = self.alloc_tmp(types::I64)?.to_reg();
-                self.abi.ret_area_ptr = Some(r);
+                self.callee.ret_area_ptr = Some(r);
                 Ok(r)
             }
         }
@@ -336,177 +337,6 @@ impl<'f, I: MachInst> Lower<'f, I> {
     }
 
     // ---------------------------------------------------------------------------------
-    // ABI helpers
-
-    /// Move call arguments into place for a call with signature `csig`: register
-    /// arguments are returned as (vreg, preg) uses for the call instruction (extended if
-    /// the signature asks), stack arguments are stored to the outgoing area now.
-    pub fn gen_call_args<S: AbiSpec<I = I>>(
-        &mut self,
-        csig: &ComputedSig,
-        args: &[Value],
-        ret_area: Option<Reg>,
-    ) -> CodegenResult<SmallVec<[(Reg, PReg); 8]>> {
-        let mut uses = SmallVec::new();
-        self.abi.accumulate_outgoing_args_size(csig.stack_arg_space + csig.stack_ret_space);
-        let mut ai = 0usize;
-        for (i, loc) in csig.args.iter().enumerate() {
-            let regs = if Some(i) == csig.stack_ret_arg {
-                ValueRegs::one(ret_area.ok_or_else(|| CodegenError::Other("missing return area".into()))?)
-            } else {
-                let v = *args.get(ai).ok_or_else(|| CodegenError::Other("too few call arguments".into()))?;
-                ai += 1;
-                self.put_value_in_regs(v)?
-            };
-            match loc {
-                ABIArg::Slots { slots, .. } => {
-                    for (k, slot) in slots.iter().enumerate() {
-                        let r = regs.reg(k.min(regs.len() - 1));
-                        match *slot {
-                            ABIArgSlot::Reg { reg, ty, extension } => {
-                                let r = self.extend_for_abi::<S>(r, ty, extension)?;
-                                uses.push((r, reg));
-                            }
-                            ABIArgSlot::Stack { offset, ty, extension } => {
-                                let r = self.extend_for_abi::<S>(r, ty, extension)?;
-                                let sty = if extension != ArgumentExtension::None { types::I64 } else { ty };
-                                self.emit(S::gen_store_stack(StackAMode::OutgoingArg(offset), r, sty));
-                            }
-                        }
-                    }
-                }
-                ABIArg::StructArg { .. } => {
-                    return Err(CodegenError::Unsupported("struct arguments (sarg) in calls".into()));
-                }
-            }
-        }
-        Ok(uses)
-    }
-
-    fn extend_for_abi<S: AbiSpec<I = I>>(&mut self, r: Reg, ty: Type, ext: ArgumentExtension) -> CodegenResult<Reg> {
-        let bits = ty.bits();
-        if ext == ArgumentExtension::None || !ty.is_int() || bits >= 64 {
-            return Ok(r);
-        }
-        let dst = self.alloc_tmp(types::I64)?;
-        self.emit(S::gen_extend(dst, r, ext == ArgumentExtension::Sext, bits as u8, 64));
-        Ok(dst.to_reg())
-    }
-
-    /// The (vreg, preg) defs of a call's register return values, writing the call's
-    /// results; stack return values are loaded from the return area by `gen_call_stack_rets`.
-    pub fn gen_call_ret_defs(
-        &mut self,
-        csig: &ComputedSig,
-        results: &[ValueRegs],
-    ) -> CodegenResult<SmallVec<[(Writable<Reg>, PReg); 4]>> {
-        let mut defs = SmallVec::new();
-        for (loc, regs) in csig.rets.iter().zip(results) {
-            if let ABIArg::Slots { slots, .. } = loc {
-                for (k, slot) in slots.iter().enumerate() {
-                    if let ABIArgSlot::Reg { reg, .. } = *slot {
-                        defs.push((Writable::from_reg(regs.reg(k)), reg));
-                    }
-                }
-            }
-        }
-        Ok(defs)
-    }
-
-    /// Load the stack return values of a call from its return area (after the call).
-    pub fn gen_call_stack_rets<S: AbiSpec<I = I>>(
-        &mut self,
-        csig: &ComputedSig,
-        results: &[ValueRegs],
-        ret_area_base: i64,
-    ) -> CodegenResult<()> {
-        for (loc, regs) in csig.rets.iter().zip(results) {
-            if let ABIArg::Slots { slots, .. } = loc {
-                for (k, slot) in slots.iter().enumerate() {
-                    if let ABIArgSlot::Stack { offset, ty, .. } = *slot {
-                        let mem = StackAMode::OutgoingArg(ret_area_base + offset);
-                        self.emit(S::gen_load_stack(mem, Writable::from_reg(regs.reg(k)), ty));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Emit the return of `values` from the function: register values become uses of the
-    /// return pseudo-instruction, stack values are stored through the return-area pointer.
-    pub fn gen_return<S: AbiSpec<I = I>>(&mut self, values: &[Value]) -> CodegenResult<()> {
-        let csig = self.abi.sig.clone();
-        let mut rets = Vec::new();
-        for (loc, &v) in csig.rets.iter().zip(values) {
-            let regs = self.put_value_in_regs(v)?;
-            if let ABIArg::Slots { slots, .. } = loc {
-                for (k, slot) in slots.iter().enumerate() {
-                    let r = regs.reg(k.min(regs.len() - 1));
-                    match *slot {
-                        ABIArgSlot::Reg { reg, ty, extension } => {
-                            let r = self.extend_for_abi::<S>(r, ty, extension)?;
-                            rets.push(RetPair { vreg: r, preg: reg });
-                        }
-                        ABIArgSlot::Stack { offset, ty, .. } => {
-                            let base = self.ret_area_ptr()?;
-                            self.emit(S::gen_store_base_offset(base, offset as i32, r, ty));
-                        }
-                    }
-                }
-            }
-        }
-        let pop = if csig.call_conv == kiln_ir::signature::CallConv::Tail { csig.stack_arg_space } else { 0 };
-        self.emit(S::gen_rets(rets, pop));
-        Ok(())
-    }
-
-    /// Receive the function's arguments: register arguments are defined by the argument
-    /// pseudo-instruction, stack arguments loaded, the return-area pointer saved.
-    pub fn gen_args_generic<S: AbiSpec<I = I>>(&mut self, params: &[ValueRegs]) -> CodegenResult<()> {
-        let csig = self.abi.sig.clone();
-        let mut pairs = Vec::new();
-        let mut loads = Vec::new();
-        let mut pi = 0usize;
-        for (i, loc) in csig.args.iter().enumerate() {
-            let regs = if Some(i) == csig.stack_ret_arg {
-                ValueRegs::one(self.ret_area_ptr()?)
-            } else {
-                let r = *params.get(pi).ok_or_else(|| CodegenError::Other("signature/params mismatch".into()))?;
-                pi += 1;
-                r
-            };
-            match loc {
-                ABIArg::Slots { slots, .. } => {
-                    for (k, slot) in slots.iter().enumerate() {
-                        let r = regs.reg(k.min(regs.len() - 1));
-                        match *slot {
-                            ABIArgSlot::Reg { reg, .. } => {
-                                pairs.push(ArgPair { vreg: Writable::from_reg(r), preg: reg })
-                            }
-                            ABIArgSlot::Stack { offset, ty, .. } => {
-                                loads.push(S::gen_load_stack(
-                                    StackAMode::IncomingArg(offset),
-                                    Writable::from_reg(r),
-                                    ty,
-                                ));
-                            }
-                        }
-                    }
-                }
-                ABIArg::StructArg { offset, .. } => {
-                    loads.push(S::gen_stack_addr(StackAMode::IncomingArg(*offset), Writable::from_reg(regs.reg(0))));
-                }
-            }
-        }
-        self.emit(S::gen_args(pairs));
-        for l in loads {
-            self.emit(l);
-        }
-        Ok(())
-    }
-
-    // ---------------------------------------------------------------------------------
     // Driver
 
     fn block_call_regs(&mut self, args: impl Iterator<Item = BlockArg>) -> CodegenResult<Vec<VReg>> {
@@ -559,8 +389,9 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         // exception payloads by the landing pad at the start of a handler edge.
                         self.try_call_values_for_edge(term)?;
                         if succ_idx == 0 {
-                            backend.gen_try_call_normal_edge(&mut self, term)?;
+                            self.gen_try_call_normal_edge(term)?;
                         } else {
+                            self.vcode.set_landing_pad(bidx);
                             // Each landing pad defines its own payload registers (SSA).
                             let cc = f
                                 .dfg
@@ -572,7 +403,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                                 payloads.push(self.alloc_tmp(types::I64)?.to_reg());
                             }
                             self.try_call_payloads = payloads.clone();
-                            backend.gen_exception_payloads(&mut self, cc, &payloads)?;
+                            self.gen_exception_payloads(cc, &payloads)?;
                         }
                     }
                     let args = self.block_call_regs(dest.args(pool))?;
@@ -593,9 +424,22 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         if !op.is_terminator() {
                             return Err(CodegenError::Other(format!("{block} does not end in a terminator")));
                         }
-                        backend.lower_branch(&mut self, term, &labels)?;
+                        match op {
+                            Opcode::Return => {
+                                let values = f.dfg.inst_args(term);
+                                self.gen_return(values)?;
+                            }
+                            Opcode::ReturnCall | Opcode::ReturnCallIndirect => self.lower_return_call(term)?,
+                            Opcode::TryCall | Opcode::TryCallIndirect => self.lower_try_call(term, &labels)?,
+                            _ => backend.lower_branch(&mut self, term, &labels)?,
+                        }
                         // Successors with their arguments (edge blocks take none here).
                         let succs = order.succs(bidx);
+                        if op == Opcode::BrTable {
+                            for &s in succs {
+                                self.vcode.set_indirect_target(s);
+                            }
+                        }
                         let dests = f.dfg.branch_destinations(term);
                         let mut all_args = Vec::with_capacity(succs.len());
                         for &s in succs {
@@ -624,7 +468,10 @@ impl<'f, I: MachInst> Lower<'f, I> {
                             }
                         }
                         self.cur_inst = Some(inst);
-                        backend.lower(&mut self, inst)?;
+                        match op {
+                            Opcode::Call | Opcode::CallIndirect => self.lower_call(inst, None)?,
+                            _ => backend.lower(&mut self, inst)?,
+                        }
                         self.finish_ir_inst(f.srcloc(inst));
                     }
                     self.cur_inst = None;
@@ -634,7 +481,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         param_regs.push(self.put_value_in_regs(p)?);
                     }
                     if Some(block) == entry {
-                        backend.gen_args(&mut self, &param_regs)?;
+                        self.gen_args(&param_regs)?;
                         self.finish_ir_inst(SourceLoc::default());
                     } else {
                         let vregs = param_regs.iter().flat_map(|r| r.regs().map(|x| x.vreg())).collect();
@@ -646,41 +493,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
             self.vcode.end_block(bidx, order.is_cold(bidx));
         }
         let vcode = self.vcode.build()?;
-        Ok((vcode, self.abi))
-    }
-
-    fn try_call_values_for_edge(&mut self, term: Inst) -> CodegenResult<()> {
-        // The try_call itself is lowered with its block (after its edges, in backward
-        // order, edges come later in the order so they are lowered first); its values
-        // are allocated here on demand so both sides agree.
-        let f = self.f;
-        let sig = f.dfg.call_signature(term).and_then(|s| f.dfg.signatures.get(s));
-        let Some(sig) = sig else { return Err(CodegenError::Other("try_call without a signature".into())) };
-        if self.try_call_rets.is_empty() && !sig.returns.is_empty() {
-            let mut rets = SmallVec::new();
-            for p in &sig.returns {
-                rets.push(self.alloc_regs(p.value_type)?);
-            }
-            self.try_call_rets = rets;
-        }
-        Ok(())
-    }
-
-    /// The registers of the return values of the `try_call` terminating the current block
-    /// (allocated by its edge blocks, lowered first, or now), and the exception payload
-    /// registers of the landing pad lowered last (each landing pad has its own).
-    pub fn take_try_call_values(
-        &mut self,
-        inst: Inst,
-    ) -> CodegenResult<(SmallVec<[ValueRegs; 4]>, SmallVec<[Reg; 2]>)> {
-        self.try_call_values_for_edge(inst)?;
-        Ok((self.try_call_rets.clone(), self.try_call_payloads.clone()))
-    }
-
-    /// Forget the try_call values after the try_call's block is done.
-    pub fn clear_try_call_values(&mut self) {
-        self.try_call_rets.clear();
-        self.try_call_payloads.clear();
+        Ok((vcode, self.callee))
     }
 }
 

@@ -1,24 +1,81 @@
 //! The machine-instruction framework shared by every target.
 //!
-//! A target defines its instruction type and implements [`MachInst`]; the framework lowers
-//! IR into [`vcode::VCode`] (machine instructions over virtual registers, in block
-//! lowering order), runs regalloc2 on it, and emits the result into a
-//! [`buffer::MachBuffer`]. The pieces, one per file:
+//! A target defines its instruction type and a handful of trait implementations; the
+//! framework lowers IR into [`vcode::VCode`] (machine instructions over virtual registers,
+//! in block lowering order), runs regalloc2 on it, asks the target for the frame layout,
+//! and emits the result into a [`buffer::MachBuffer`], which lays the code out. The pieces,
+//! one per file:
 //!
 //! - `reg`: registers, `Writable`, and the operand visitor used both to collect operands
 //!   for regalloc2 and to rewrite them with allocations;
 //! - `blockorder`: the order blocks are lowered in, with critical edges split;
 //! - `lower`: the lowering driver the backends plug into;
-//! - `abi`: calling conventions, frame layout, prologue/epilogue;
-//! - `vcode`: the VCode container, its `regalloc2::Function` view, and emission;
-//! - `buffer`: the code buffer (labels, relaxed branches, constants, records).
+//! - `call`: calls, tail calls, `try_call`, returns, arguments and libcalls, lowered once
+//!   for every target from the ABI object's locations;
+//! - `abi`: the ABI object's trait, computed signatures, frame inputs and layout;
+//! - `vcode`: the VCode container, its `regalloc2::Function` view, and the emission loop
+//!   (block-start hook, islands between instructions);
+//! - `buffer`: the layout engine (labels, branches and label uses with ladders of forms,
+//!   alignment, the constant pool, trap stubs, veneers, islands, relaxation, records);
+//! - `unwind`: the unwind records prologues and epilogues leave;
+//! - `compile`: the pipeline of one function.
+//!
+//! # What a new target implements
+//!
+//! Every target is a folder `isa/src/<target>/` with the same files; each trait below is
+//! implemented in the file named with it.
+//!
+//! - `settings.rs`: the typed ISA flags (`isa_settings!`).
+//! - `regs.rs`: registers and the allocator's `regalloc2::MachineEnv`.
+//! - `inst.rs`: the instruction enum and [`MachInst`]: `get_operands` (one visitor for
+//!   collection and rewriting), `is_move`, `is_term`, `is_call` (instructions made by
+//!   `AbiSpec::gen_call`/`gen_return_call`), `gen_move`, `gen_jump`, `rc_for_type`,
+//!   `canonical_type_for_rc`, `pretty_print`.
+//! - `emit.rs`:
+//!   - [`buffer::MachEncoder`] on the target's encoder (its `EmitInfo`, built from the
+//!     shared and ISA flags): the typed `Branch` and `LabelUse` kinds, the ladder of
+//!     [`buffer::Form`]s of each (size, reach, whether islands keep deferred targets in
+//!     reach), `encode_branch`, `patch_label_use` (fixed uses the emitter wrote),
+//!     `encode_label_use` (relaxable uses the buffer writes), `is_unconditional`, `jump`,
+//!     `trap_instruction`, `write_nops`, `code_alignment`;
+//!   - [`vcode::MachInstEmit`]: `Info` (that encoder), `State` (the target's part of
+//!     [`vcode::EmitState`]), `emit` (fallible), `emit_prologue` (which, like the epilogue,
+//!     records [`unwind::UnwindInst`]s with `MachBuffer::add_unwind`), `emit_block_start`
+//!     (landing pads, forgetting per-block state), `is_plain_jump`, `worst_case_size`
+//!     (with the constants and trap stubs the instruction may add).
+//! - `abi.rs`: [`abi::AbiSpec`] on an ABI object built from the shared flags, ISA flags and
+//!   triple: `flags`, `word_bytes`, `stack_align`, `default_call_conv`,
+//!   `compute_arg_locs` (slots may be of another register class: `gen_class_move`),
+//!   `call_clobbers`, `call_clobbers_to_save` (which clobbers count toward the caller's
+//!   saves), `try_call_clobbers`, `machine_env`, `spillslot_bytes` (per class),
+//!   `gen_load_stack`/`gen_store_stack`/`gen_store_base_offset`/`gen_stack_addr`/
+//!   `gen_extend`/`gen_class_move`, `gen_args`/`gen_rets`, `gen_call`/`gen_return_call`
+//!   (from a [`call::CallInfo`]), `exception_payload_regs`/`gen_exception_payloads`,
+//!   `compute_frame_layout` (the save area: which registers, offsets, sizes, pairs; the
+//!   setup area; alignment — from [`abi::FrameInputs`]).
+//! - `lower.rs`: [`lower::LowerBackend`]: `MInst`, `Abi` and `abi()`, `lower` (every
+//!   non-call instruction), `lower_branch` (jumps, branches, tables, traps; not returns,
+//!   tail calls or `try_call`).
+//! - `print.rs`: assembler syntax (`isa::names` spells symbols and stack slots).
+//! - `mod.rs`: the `TargetIsa`, which builds the backend (with its ABI object) and the
+//!   encoder from the triple and flags and calls [`compile::compile`].
+//!
+//! The framework does the rest for every target: block order and critical edges, value
+//! use counts and sinking, call/return/argument lowering with computed signatures,
+//! register allocation, the frame inputs (what the code writes, spill space, outgoing
+//! area), the emission loop (skipping empty blocks, fall-through hints, islands), and the
+//! layout of the code (relaxation through the ladders, alignment, one constant pool,
+//! trap stubs and veneers in islands, relocations, trap/call-site/source-location/unwind
+//! records).
 
 pub mod abi;
 pub mod blockorder;
 pub mod buffer;
+pub mod call;
 pub mod compile;
 pub mod lower;
 pub mod reg;
+pub mod unwind;
 pub mod vcode;
 
 pub use kiln_ir::function::SourceLoc;
@@ -79,6 +136,10 @@ pub trait MachInst: Clone + fmt::Debug + Sized + 'static {
 
     /// How this instruction ends a block.
     fn is_term(&self) -> MachTerminator;
+
+    /// Is this a call made by the framework's call lowering (its clobbers count toward the
+    /// caller's saves only as [`abi::AbiSpec::call_clobbers_to_save`] says)?
+    fn is_call(&self) -> bool;
 
     /// A register-to-register move of a value of type `ty`.
     fn gen_move(dst: Writable<Reg>, src: Reg, ty: Type) -> Self;

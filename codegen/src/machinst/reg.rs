@@ -224,6 +224,13 @@ pub struct OperandCollector<'a> {
     pub class_mismatch: bool,
 }
 
+impl<'a> OperandCollector<'a> {
+    /// A collector that appends to `operands`, with no clobbers and no mismatch seen yet.
+    pub fn new(operands: &'a mut Vec<Operand>) -> Self {
+        OperandCollector { operands, clobbers: regalloc2::PRegSet::empty(), class_mismatch: false }
+    }
+}
+
 impl OperandVisitor for OperandCollector<'_> {
     fn add_operand(&mut self, reg: &mut Reg, constraint: OperandConstraint, kind: OperandKind, pos: OperandPos) {
         if let OperandConstraint::FixedReg(p) = constraint

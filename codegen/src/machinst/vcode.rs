@@ -9,13 +9,12 @@
 //! arrays are contiguous and allocation-free per instruction.
 
 use crate::machinst::abi::{AbiSpec, FrameLayout, StackAMode};
-use crate::machinst::buffer::{BranchEncoding, MachBuffer};
+use crate::machinst::buffer::{ConstantPool, MachBuffer, MachEncoder};
 use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
 use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PRegSet, RegClass, VReg};
-use smallvec::SmallVec;
 use std::fmt::Write;
 
 /// A VCode function.
@@ -41,9 +40,13 @@ pub struct VCode<I: MachInst> {
     pub vreg_types: Vec<Type>,
     /// Is each block cold?
     pub cold: Vec<bool>,
-    /// Constant-pool entries created by the lowering: entry `i` is label
-    /// `num_blocks + i`.
-    pub constants: Vec<(SmallVec<[u8; 16]>, u32)>,
+    /// How each block is entered besides direct branches (see [`BlockFlags`]).
+    pub block_flags: Vec<BlockFlags>,
+    /// Spill-slot size of each register class (int, float, vector), in words.
+    spillslot_words: [u32; 3],
+    /// The constant pool the lowering started: entry `i` is label `num_blocks + i`.
+    /// Emission hands it to the buffer, which keeps adding to it.
+    pub constants: ConstantPool,
 }
 
 impl<I: MachInst> VCode<I> {
@@ -155,11 +158,7 @@ impl<I: MachInst> regalloc2::Function for VCode<I> {
         self.vreg_types.len()
     }
     fn spillslot_size(&self, regclass: RegClass) -> usize {
-        match regclass {
-            RegClass::Int => 1,
-            // Vector registers hold up to 16 bytes: two 8-byte slots.
-            RegClass::Float | RegClass::Vector => 2,
-        }
+        self.spillslot_words[regclass as usize] as usize
     }
     fn multi_spillslot_named_by_last_slot(&self) -> bool {
         false
@@ -186,7 +185,9 @@ pub struct VCodeBuilder<I: MachInst> {
     /// vreg aliases: `alias[v] = target` (resolved when operands are collected).
     vreg_alias: Vec<u32>,
     cold: Vec<bool>,
-    constants: Vec<(SmallVec<[u8; 16]>, u32)>,
+    block_flags: Vec<BlockFlags>,
+    spillslot_words: [u32; 3],
+    constants: ConstantPool,
 }
 
 impl<I: MachInst> VCodeBuilder<I> {
@@ -204,23 +205,18 @@ impl<I: MachInst> VCodeBuilder<I> {
             vreg_types,
             vreg_alias: Vec::new(),
             cold: vec![false; num_blocks],
-            constants: Vec::new(),
+            block_flags: vec![BlockFlags::default(); num_blocks],
+            spillslot_words: [1, 2, 2],
+            constants: ConstantPool::default(),
         }
     }
 
     /// The label of a constant-pool entry holding `bytes` (deduplicated), aligned to its
     /// size (at most 16).
     pub fn constant_label(&mut self, bytes: &[u8]) -> MachLabel {
-        let nblocks = self.rev_block_ranges.len();
+        let nblocks = self.rev_block_ranges.len() as u32;
         let align = bytes.len().next_power_of_two().clamp(1, 16) as u32;
-        let i = match self.constants.iter().position(|(d, _)| d.as_slice() == bytes) {
-            Some(i) => i,
-            None => {
-                self.constants.push((SmallVec::from_slice(bytes), align));
-                self.constants.len() - 1
-            }
-        };
-        MachLabel((nblocks + i) as u32)
+        MachLabel(nblocks + self.constants.insert(bytes, align))
     }
 
     /// Allocate a new virtual register for a value of register type `ty`.
@@ -247,6 +243,24 @@ impl<I: MachInst> VCodeBuilder<I> {
     /// Start collecting instructions of a block (blocks are processed last to first).
     pub fn start_block(&mut self) {
         self.cur_block_end = self.rev_insts.len() as u32;
+    }
+
+    /// Take the spill-slot sizes of each register class from the target's ABI.
+    pub fn set_spillslot_sizes(&mut self, abi: &dyn AbiSpec<I = I>) {
+        let word = abi.word_bytes().max(1);
+        for (k, rc) in [RegClass::Int, RegClass::Float, RegClass::Vector].into_iter().enumerate() {
+            self.spillslot_words[k] = abi.spillslot_bytes(rc).div_ceil(word).max(1);
+        }
+    }
+
+    /// Mark block `b` as entered through a jump table (an indirect branch).
+    pub fn set_indirect_target(&mut self, b: BlockIndex) {
+        self.block_flags[b.index()].indirect_target = true;
+    }
+
+    /// Mark block `b` as the landing pad of an exception handler.
+    pub fn set_landing_pad(&mut self, b: BlockIndex) {
+        self.block_flags[b.index()].landing_pad = true;
     }
 
     /// Finish block `b`, recording its range.
@@ -316,7 +330,7 @@ impl<I: MachInst> VCodeBuilder<I> {
                 let mut r = AliasResolver { alias };
                 inst.get_operands(&mut r);
             }
-            let mut c = OperandCollector { operands: &mut operands, clobbers: PRegSet::empty(), class_mismatch: false };
+            let mut c = OperandCollector::new(&mut operands);
             inst.get_operands(&mut c);
             if c.class_mismatch {
                 return Err(CodegenError::Other(format!(
@@ -382,6 +396,8 @@ impl<I: MachInst> VCodeBuilder<I> {
             branch_arg_starts,
             vreg_types: self.vreg_types,
             cold: self.cold,
+            block_flags: self.block_flags,
+            spillslot_words: self.spillslot_words,
             constants: self.constants,
         };
         vcode.check_for_allocator()?;
@@ -504,35 +520,88 @@ impl crate::machinst::OperandVisitor for AliasResolver<'_> {
     }
 }
 
+/// How a block is entered besides by direct branches: what a target's block-start hook
+/// may need (aarch64 BTI landing pads).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockFlags {
+    /// A jump table (an indirect branch) may enter it.
+    pub indirect_target: bool,
+    /// It is the landing pad of a `try_call`'s exception handler (entered by the unwinder).
+    pub landing_pad: bool,
+}
+
+/// The block whose start is being emitted, for [`MachInstEmit::emit_block_start`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct BlockStart {
+    /// Its label (bound at the current position).
+    pub label: MachLabel,
+    /// The function's entry (the prologue follows the hook).
+    pub entry: bool,
+    /// Is it cold?
+    pub cold: bool,
+    /// How else it is entered (merged over the empty blocks that jump to it and were
+    /// skipped).
+    pub flags: BlockFlags,
+}
+
 /// The target's side of emission.
 pub trait MachInstEmit: MachInst {
-    /// Target information emission needs (ISA flags, shared flags).
-    type Info;
-    /// The target's branch encoding.
-    type Encoding: BranchEncoding;
+    /// The target's encoder: an instance built from its settings (shared and ISA flags),
+    /// with the encodings of its branches and label uses for the [`MachBuffer`].
+    type Info: MachEncoder;
+    /// What the target tracks during emission beyond [`EmitState`]'s shared part (riscv64:
+    /// the vector configuration known to be set; `()` if nothing).
+    type State: Default;
     /// Emit this instruction (with physical registers).
-    fn emit(&self, sink: &mut MachBuffer, info: &Self::Info, state: &mut EmitState);
-    /// Emit the prologue for `frame`.
-    fn emit_prologue(sink: &mut MachBuffer, info: &Self::Info, state: &mut EmitState);
+    fn emit(
+        &self,
+        sink: &mut MachBuffer<Self::Info>,
+        info: &Self::Info,
+        state: &mut EmitState<Self::State>,
+    ) -> CodegenResult<()>;
+    /// Emit the prologue for `state.frame` (at the start of the entry block, after
+    /// [`emit_block_start`](Self::emit_block_start)).
+    fn emit_prologue(
+        sink: &mut MachBuffer<Self::Info>,
+        info: &Self::Info,
+        state: &mut EmitState<Self::State>,
+    ) -> CodegenResult<()>;
+    /// Called at the start of every emitted block, right after its label is bound: landing
+    /// pads (BTI), forgetting state that does not hold across control flow. Default:
+    /// nothing.
+    fn emit_block_start(
+        _sink: &mut MachBuffer<Self::Info>,
+        _info: &Self::Info,
+        _state: &mut EmitState<Self::State>,
+        _block: &BlockStart,
+    ) -> CodegenResult<()> {
+        Ok(())
+    }
     /// Is this an unconditional jump to `target` with no other effect (so an otherwise
     /// empty block consisting of it can be skipped)?
     fn is_plain_jump(&self) -> Option<MachLabel>;
+    /// An upper bound of the bytes this instruction emits, counting the deferred items
+    /// (constants, trap stubs) it adds: the buffer emits an island before it when the
+    /// instruction could otherwise push a pending item out of reach.
+    fn worst_case_size(&self) -> u32;
 }
 
-/// State carried through emission.
+/// State carried through emission: the shared part, and the target's own in `target`.
 #[derive(Default)]
-pub struct EmitState {
+pub struct EmitState<T> {
     /// The final frame layout.
     pub frame: FrameLayout,
     /// The label of the block emitted next (for fall-through elision).
     pub next_block: Option<MachLabel>,
     /// The current source location.
     pub cur_srcloc: SourceLoc,
+    /// The target's state.
+    pub target: T,
 }
 
-impl EmitState {
-    /// Resolve a stack address to (base is frame pointer?, offset). SP-relative offsets
-    /// assume the stack pointer does not move during the body.
+impl<T> EmitState<T> {
+    /// Resolve a stack address to its offset from the stack pointer, which does not move
+    /// during the body.
     pub fn stack_offset(&self, mem: StackAMode) -> i64 {
         match mem {
             StackAMode::IncomingArg(off) => self.frame.incoming_args_from_sp() as i64 + off,
@@ -542,21 +611,33 @@ impl EmitState {
     }
 }
 
-/// Emit allocated VCode into `sink`.
-pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
+/// Emit an island before something of at most `worst` bytes if a pending item would
+/// otherwise go out of reach (`fallthrough`: code runs into this point, so the island needs
+/// a jump around it).
+#[inline]
+fn island_check<I: MachInstEmit>(sink: &mut MachBuffer<I::Info>, inst: &I, fallthrough: bool) {
+    if sink.has_deadline() && sink.island_needed(inst.worst_case_size()) {
+        sink.emit_island(fallthrough);
+    }
+}
+
+/// Emit allocated VCode into `sink`, whose constant pool starts as the lowering's `pool`.
+pub fn emit<I: MachInstEmit>(
     vcode: &VCode<I>,
     out: &regalloc2::Output,
     frame: FrameLayout,
+    abi: &dyn AbiSpec<I = I>,
     info: &I::Info,
-    sink: &mut MachBuffer,
+    pool: ConstantPool,
+    sink: &mut MachBuffer<I::Info>,
 ) -> CodegenResult<()> {
     let nblocks = vcode.num_blocks();
-    sink.reserve_labels(nblocks + vcode.constants.len());
-    for (i, (data, align)) in vcode.constants.iter().enumerate() {
-        sink.define_constant(MachLabel((nblocks + i) as u32), data, *align);
-    }
+    sink.reserve_labels(nblocks);
+    sink.adopt_constants(pool, nblocks as u32);
     let spill_base = frame.stack_slots_size as i64;
-    let mut state = EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default() };
+    let word = abi.word_bytes() as i64;
+    let mut state =
+        EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default(), target: I::State::default() };
 
     // Which blocks are a lone unconditional jump to another block, with no allocator
     // edits: skip them, and send references to them to the block their chain of such
@@ -587,26 +668,39 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
         }
     }
     let emitted: Vec<usize> = (0..nblocks).filter(|&b| !skip[b]).collect();
+    // A skipped block's entries (jump tables, landing pads) enter the block it jumps to.
+    let mut flags = std::borrow::Cow::Borrowed(&vcode.block_flags[..]);
+    for b in 0..nblocks {
+        if skip[b] && flags[b] != BlockFlags::default() {
+            let flags = flags.to_mut();
+            let cur = jump_to[b] as usize;
+            let f = flags[b];
+            flags[cur].indirect_target |= f.indirect_target;
+            flags[cur].landing_pad |= f.landing_pad;
+        }
+    }
 
     let mut scratch_inst;
+    // Does code run into the current position (false after a return or an unconditional
+    // jump: a free place for an island)?
+    let mut fallthrough = true;
     for (k, &b) in emitted.iter().enumerate() {
         state.next_block = emitted.get(k + 1).map(|&n| MachLabel(n as u32));
-        sink.bind_label(MachLabel(b as u32));
+        if !fallthrough && sink.island_wanted() {
+            sink.emit_island(false);
+        }
+        let label = MachLabel(b as u32);
+        sink.bind_label(label);
+        let start = BlockStart { label, entry: b == 0, cold: vcode.cold[b], flags: flags[b] };
+        I::emit_block_start(sink, info, &mut state, &start)?;
         if b == 0 {
-            I::emit_prologue(sink, info, &mut state);
+            I::emit_prologue(sink, info, &mut state)?;
         }
         for ie in out.block_insts_and_edits(vcode, RBlock::new(b)) {
             match ie {
                 regalloc2::InstOrEdit::Inst(i) => {
                     let idx = i.index();
                     let loc = vcode.srclocs[idx];
-                    if loc != state.cur_srcloc {
-                        sink.end_srcloc();
-                        if !loc.is_default() {
-                            sink.start_srcloc(loc);
-                        }
-                        state.cur_srcloc = loc;
-                    }
                     scratch_inst = vcode.insts[idx].clone();
                     let mut rw = AllocationRewriter { allocs: out.inst_allocs(i).iter() };
                     scratch_inst.get_operands(&mut rw);
@@ -615,10 +709,24 @@ pub fn emit<I: MachInstEmit, S: AbiSpec<I = I>>(
                     {
                         continue;
                     }
-                    scratch_inst.emit(sink, info, &mut state);
+                    island_check(sink, &scratch_inst, true);
+                    if loc != state.cur_srcloc {
+                        sink.end_srcloc();
+                        if !loc.is_default() {
+                            sink.start_srcloc(loc);
+                        }
+                        state.cur_srcloc = loc;
+                    }
+                    scratch_inst.emit(sink, info, &mut state)?;
+                    fallthrough = match scratch_inst.is_term() {
+                        MachTerminator::None => true,
+                        MachTerminator::Ret => false,
+                        MachTerminator::Branch => !sink.ends_in_unconditional_branch(),
+                    };
                 }
                 regalloc2::InstOrEdit::Edit(Edit::Move { from, to }) => {
-                    emit_move::<I, S>(*from, *to, spill_base, sink, info, &mut state)?;
+                    emit_move(*from, *to, spill_base, word, abi, sink, info, &mut state)?;
+                    fallthrough = true;
                 }
             }
         }
@@ -667,17 +775,22 @@ fn resolve_jump_chains(skip: &mut [bool], jump_to: &mut [u32]) {
     }
 }
 
-fn spill_mode(slot: regalloc2::SpillSlot, spill_base: i64) -> StackAMode {
-    StackAMode::Slot(spill_base + slot.index() as i64 * 8)
+/// The stack location of spill slot `slot` (slots are words; a vector register's slot
+/// spans several).
+fn spill_mode(slot: regalloc2::SpillSlot, spill_base: i64, word: i64) -> StackAMode {
+    StackAMode::Slot(spill_base + slot.index() as i64 * word)
 }
 
-fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
+#[allow(clippy::too_many_arguments)]
+fn emit_move<I: MachInstEmit>(
     from: Allocation,
     to: Allocation,
     spill_base: i64,
-    sink: &mut MachBuffer,
+    word: i64,
+    abi: &dyn AbiSpec<I = I>,
+    sink: &mut MachBuffer<I::Info>,
     info: &I::Info,
-    state: &mut EmitState,
+    state: &mut EmitState<I::State>,
 ) -> CodegenResult<()> {
     let inst = match (from.as_reg(), to.as_reg()) {
         (Some(f), Some(t)) => {
@@ -688,18 +801,18 @@ fn emit_move<I: MachInstEmit, S: AbiSpec<I = I>>(
         }
         (Some(f), None) => {
             let slot = to.as_stack().ok_or_else(|| CodegenError::Regalloc("move to a non-slot".into()))?;
-            S::gen_store_stack(spill_mode(slot, spill_base), Reg::phys(f), I::canonical_type_for_rc(f.class()))
+            abi.gen_store_stack(spill_mode(slot, spill_base, word), Reg::phys(f), I::canonical_type_for_rc(f.class()))
         }
         (None, Some(t)) => {
             let slot = from.as_stack().ok_or_else(|| CodegenError::Regalloc("move from a non-slot".into()))?;
-            S::gen_load_stack(
-                spill_mode(slot, spill_base),
+            abi.gen_load_stack(
+                spill_mode(slot, spill_base, word),
                 Writable::from_reg(Reg::phys(t)),
                 I::canonical_type_for_rc(t.class()),
             )
         }
         (None, None) => return Err(CodegenError::Regalloc("stack-to-stack move".into())),
     };
-    inst.emit(sink, info, state);
-    Ok(())
+    island_check(sink, &inst, true);
+    inst.emit(sink, info, state)
 }

@@ -10,19 +10,86 @@
 //! arguments in rcx/rdx/r8/r9 or xmm0–xmm3 by position, 32 bytes of shadow space, rax/xmm0
 //! returns, rdi/rsi/xmm6–xmm15 callee-saved.
 
-use crate::x64::inst::{Amode, ExtMode, Inst, Mem, OperandSize, XmmMovOp};
+use crate::x64::inst::{Amode, CallInfo, ExtMode, Inst, Mem, OperandSize, XmmMovOp};
 use crate::x64::regs::{self, enc, gpr_preg, xmm_preg};
-use kiln_codegen::machinst::abi::{ABIArg, ABIArgSlot, AbiSpec, ArgPair, ArgsOrRets, FrameLayout, RetPair, StackAMode};
+use kiln_codegen::machinst::abi::{
+    ABIArg, ABIArgSlot, AbiSpec, ArgPair, ArgsOrRets, CalleeSave, FrameInputs, FrameLayout, RetPair, StackAMode,
+};
 use kiln_codegen::machinst::{Reg, Writable};
 use kiln_codegen::{CodegenError, CodegenResult};
-use kiln_ir::settings::Flags;
+use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::signature::{AbiParam, ArgumentExtension, ArgumentPurpose, CallConv};
 use kiln_ir::types::{self, Type};
 use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
-use smallvec::smallvec;
+use smallvec::{SmallVec, smallvec};
+use target_lexicon::{OperatingSystem, Triple};
 
-/// The x86-64 ABI.
-pub struct X64Abi;
+/// The x86-64 ABI object: the conventions as the target's flags and triple define them.
+#[derive(Clone, Debug)]
+pub struct X64Abi {
+    flags: Flags,
+    /// The ISA flags (no x86-64 convention depends on them yet).
+    pub isa_flags: IsaFlags,
+    triple: Triple,
+}
+
+impl X64Abi {
+    /// The ABI of a target with these flags and triple.
+    pub fn new(flags: Flags, isa_flags: IsaFlags, triple: Triple) -> X64Abi {
+        X64Abi { flags, isa_flags, triple }
+    }
+
+    /// The triple.
+    pub fn triple(&self) -> &Triple {
+        &self.triple
+    }
+}
+
+/// The platform's default convention: Windows x64 on Windows, System V elsewhere.
+pub fn default_call_conv(triple: &Triple) -> CallConv {
+    match triple.operating_system {
+        OperatingSystem::Windows => CallConv::WindowsFastcall,
+        _ => CallConv::SystemV,
+    }
+}
+
+/// Is `reg` preserved across calls under `call_conv`?
+pub fn is_callee_saved(call_conv: CallConv, reg: PReg) -> bool {
+    match call_conv {
+        CallConv::PreserveAll => true,
+        CallConv::Winch => false,
+        CallConv::WindowsFastcall => match reg.class() {
+            RegClass::Int => {
+                matches!(reg.hw_enc() as u8, enc::RBX | enc::RSI | enc::RDI | enc::R12 | enc::R13 | enc::R14 | enc::R15)
+            }
+            _ => reg.hw_enc() >= 6,
+        },
+        _ => reg.class() == RegClass::Int && regs::sysv_callee_saved_gprs().any(|r| r as usize == reg.hw_enc()),
+    }
+}
+
+/// Where the prologue saves `saves` (integer registers pushed in order right below the
+/// saved `%rbp`, then 16-byte XMM slots at the bottom of the save area, stored with
+/// `movdqu`), and the size of the save area.
+pub fn callee_save_layout(saves: &[PReg]) -> (Vec<CalleeSave>, u32) {
+    let nint = saves.iter().filter(|r| r.class() == RegClass::Int).count() as u32;
+    let nvec = saves.len() as u32 - nint;
+    let size = 8 * nint + 16 * nvec;
+    let (mut k, mut kv) = (0u32, 0u32);
+    let layout = saves
+        .iter()
+        .map(|&reg| {
+            if reg.class() == RegClass::Int {
+                k += 1;
+                CalleeSave { reg, offset: 8 * k, size: 8 }
+            } else {
+                kv += 1;
+                CalleeSave { reg, offset: size - 16 * (kv - 1), size: 16 }
+            }
+        })
+        .collect();
+    (layout, size)
+}
 
 const SYSV_INT_ARGS: [u8; 6] = [enc::RDI, enc::RSI, enc::RDX, enc::RCX, enc::R8, enc::R9];
 const SYSV_INT_RETS: [u8; 2] = [enc::RAX, enc::RDX];
@@ -35,17 +102,25 @@ fn is_windows(cc: CallConv) -> bool {
 impl AbiSpec for X64Abi {
     type I = Inst;
 
-    fn word_bytes() -> u32 {
+    fn flags(&self) -> &Flags {
+        &self.flags
+    }
+
+    fn word_bytes(&self) -> u32 {
         8
     }
 
-    fn stack_align() -> u32 {
+    fn stack_align(&self) -> u32 {
         16
     }
 
+    fn default_call_conv(&self) -> CallConv {
+        default_call_conv(&self.triple)
+    }
+
     fn compute_arg_locs(
+        &self,
         call_conv: CallConv,
-        flags: &Flags,
         params: &[AbiParam],
         args_or_rets: ArgsOrRets,
         add_ret_area_ptr: bool,
@@ -79,7 +154,7 @@ impl AbiSpec for X64Abi {
             });
             ret_area_idx = Some(0);
         }
-        let _ = flags;
+        let flags = &self.flags;
         for p in params {
             let ty = p.value_type;
             if let ArgumentPurpose::StructArgument(size) = p.purpose {
@@ -162,7 +237,7 @@ impl AbiSpec for X64Abi {
         Ok((out, stack as u32, ret_area_idx))
     }
 
-    fn call_clobbers(call_conv: CallConv) -> PRegSet {
+    fn call_clobbers(&self, call_conv: CallConv) -> PRegSet {
         let mut s = PRegSet::empty();
         match call_conv {
             CallConv::PreserveAll => {}
@@ -194,44 +269,35 @@ impl AbiSpec for X64Abi {
         s
     }
 
-    fn is_callee_saved(call_conv: CallConv, reg: PReg) -> bool {
-        match call_conv {
-            CallConv::PreserveAll => true,
-            CallConv::Winch => false,
-            CallConv::WindowsFastcall => match reg.class() {
-                RegClass::Int => {
-                    matches!(
-                        reg.hw_enc() as u8,
-                        enc::RBX | enc::RSI | enc::RDI | enc::R12 | enc::R13 | enc::R14 | enc::R15
-                    )
-                }
-                _ => reg.hw_enc() >= 6,
-            },
-            _ => reg.class() == RegClass::Int && regs::sysv_callee_saved_gprs().any(|r| r as usize == reg.hw_enc()),
+    fn machine_env(&self) -> &MachineEnv {
+        regs::machine_env(self.flags.enable_pinned_reg() != 0)
+    }
+
+    fn spillslot_bytes(&self, rc: RegClass) -> u32 {
+        // An XMM register is spilled whole (`movdqu`).
+        match rc {
+            RegClass::Int => 8,
+            RegClass::Float | RegClass::Vector => 16,
         }
     }
 
-    fn machine_env(flags: &Flags) -> &'static MachineEnv {
-        regs::machine_env(flags.enable_pinned_reg() != 0)
-    }
-
-    fn gen_load_stack(mem: StackAMode, into: Writable<Reg>, ty: Type) -> Inst {
+    fn gen_load_stack(&self, mem: StackAMode, into: Writable<Reg>, ty: Type) -> Inst {
         load_to_reg(Mem::stack(mem), into, ty)
     }
 
-    fn gen_store_stack(mem: StackAMode, from: Reg, ty: Type) -> Inst {
+    fn gen_store_stack(&self, mem: StackAMode, from: Reg, ty: Type) -> Inst {
         store_from_reg(Mem::stack(mem), from, ty)
     }
 
-    fn gen_store_base_offset(base: Reg, offset: i32, from: Reg, ty: Type) -> Inst {
+    fn gen_store_base_offset(&self, base: Reg, offset: i32, from: Reg, ty: Type) -> Inst {
         store_from_reg(Mem::new(Amode::imm_reg(offset, base), None), from, ty)
     }
 
-    fn gen_stack_addr(mem: StackAMode, into: Writable<Reg>) -> Inst {
+    fn gen_stack_addr(&self, mem: StackAMode, into: Writable<Reg>) -> Inst {
         Inst::Lea { size: OperandSize::S64, mem: Amode::Stack(mem), dst: into }
     }
 
-    fn gen_extend(to: Writable<Reg>, from: Reg, signed: bool, from_bits: u8, to_bits: u8) -> Inst {
+    fn gen_extend(&self, to: Writable<Reg>, from: Reg, signed: bool, from_bits: u8, to_bits: u8) -> Inst {
         let ext = ExtMode::new(from_bits as u32, to_bits as u32).unwrap_or(ExtMode::LQ);
         if from_bits == 32 && !signed {
             return Inst::MovRR { size: OperandSize::S32, src: from, dst: to };
@@ -243,24 +309,53 @@ impl AbiSpec for X64Abi {
         }
     }
 
-    fn gen_args(args: Vec<ArgPair>) -> Inst {
+    fn gen_args(&self, args: Vec<ArgPair>) -> Inst {
         Inst::Args { args }
     }
 
-    fn gen_rets(rets: Vec<RetPair>, stack_bytes_to_pop: u32) -> Inst {
+    fn gen_rets(&self, rets: Vec<RetPair>, stack_bytes_to_pop: u32) -> Inst {
         Inst::Rets { rets, stack_bytes_to_pop }
     }
 
-    fn needs_frame(flags: &Flags, layout: &FrameLayout, is_leaf: bool) -> bool {
-        flags.preserve_frame_pointers() != 0
-            || !is_leaf
-            || layout.clobber_size > 0
-            || layout.fixed_frame_storage_size > 0
-            || layout.outgoing_args_size > 0
+    fn gen_call(&self, info: Box<CallInfo>) -> Inst {
+        Inst::Call { info }
     }
 
-    fn setup_area_size(has_frame: bool) -> u32 {
-        if has_frame { 16 } else { 8 }
+    fn gen_return_call(&self, info: Box<CallInfo>) -> CodegenResult<Inst> {
+        Ok(Inst::ReturnCall { info })
+    }
+
+    fn try_call_clobbers(&self, _call_conv: CallConv) -> PRegSet {
+        // Everything but %rsp and %rbp, the pinned register included.
+        self.call_clobbers(CallConv::Winch)
+    }
+
+    fn exception_payload_regs(&self, _call_conv: CallConv) -> &[PReg] {
+        const PAYLOADS: [PReg; 2] = [gpr_preg(enc::RAX), gpr_preg(enc::RDX)];
+        &PAYLOADS
+    }
+
+    fn gen_exception_payloads(&self, defs: SmallVec<[(Writable<Reg>, PReg); 2]>) -> Inst {
+        Inst::ExnPayloads { defs }
+    }
+
+    fn compute_frame_layout(&self, inputs: &FrameInputs) -> CodegenResult<FrameLayout> {
+        let mut saves: Vec<PReg> =
+            inputs.clobbered.into_iter().filter(|&r| is_callee_saved(inputs.call_conv, r)).collect();
+        saves.sort_by_key(|r| r.index());
+        let mut layout = FrameLayout::from_inputs(inputs, 8);
+        (layout.callee_saves, layout.clobber_size) = callee_save_layout(&saves);
+        layout.has_frame = self.flags.preserve_frame_pointers() != 0
+            || !inputs.is_leaf
+            || layout.clobber_size > 0
+            || layout.fixed_frame_storage_size > 0
+            || layout.outgoing_args_size > 0;
+        // The return address, and the saved %rbp with a frame.
+        layout.setup_area_size = if layout.has_frame { 16 } else { 8 };
+        if layout.has_frame {
+            layout.align_frame(16);
+        }
+        Ok(layout)
     }
 }
 

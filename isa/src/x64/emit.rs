@@ -1,7 +1,7 @@
 //! x86-64 machine-code emission: the encoder of every [`Inst`] form, the expansion of the
 //! pseudo-instructions into their fixed sequences, the frame protocol (prologue with the
-//! stack-limit check and stack probes, epilogue, tail calls), and [`X64Branches`], the target's branch and label-use encodings for the
-//! relaxing [`MachBuffer`].
+//! stack-limit check and stack probes, epilogue, tail calls), and the target's branch and label-use encodings ([`X64Branch`],
+//! [`X64LabelUse`] with their ladders of forms) for the [`MachBuffer`].
 //!
 //! Invariants:
 //! - emission only sees physical registers (the allocator has rewritten every operand);
@@ -15,10 +15,12 @@
 use crate::x64::inst::*;
 use crate::x64::regs::enc;
 use crate::x64::settings::X64Settings;
-use kiln_codegen::machinst::abi::{StackAMode, StackLimit, StackLimitBase, StackLimitStep};
-use kiln_codegen::machinst::buffer::{BranchEncoding, MachBuffer, Reloc};
-use kiln_codegen::machinst::vcode::{EmitState, MachInstEmit};
+use kiln_codegen::machinst::abi::{CalleeSave, FrameLayout, StackAMode, StackLimit, StackLimitBase, StackLimitStep};
+use kiln_codegen::machinst::buffer::{Form, MachBuffer, MachEncoder, Reloc};
+use kiln_codegen::machinst::unwind::UnwindInst;
+use kiln_codegen::machinst::vcode::{self, MachInstEmit};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
+use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::function::SourceLoc;
 use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
@@ -45,59 +47,91 @@ impl EmitInfo {
 // ---------------------------------------------------------------------------------------
 // Branches and label uses.
 
-/// Branch kind: unconditional `jmp` (`EB rel8` / `E9 rel32`).
-pub const BRANCH_JMP: u8 = 0;
-/// Branch kind: conditional `jcc`, payload = condition nibble (`7x rel8` / `0F 8x rel32`).
-pub const BRANCH_JCC: u8 = 1;
-
-/// Label use: a 32-bit PC-relative field followed by `n` more instruction bytes (an
-/// immediate), for `n` in 0..=4; the value is `target - (field end + n)`, i.e. relative to
-/// the end of the instruction.
-pub const fn label_use_pcrel32(trailing: u8) -> u8 {
-    trailing
+/// An x86-64 branch: each has a short (`rel8`) and a long (`rel32`) form.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum X64Branch {
+    /// `jmp` (`EB rel8` / `E9 rel32`).
+    Jmp,
+    /// `j<cc>` (`7x rel8` / `0F 8x rel32`).
+    Jcc(CC),
 }
-/// Label use: a 32-bit jump-table entry holding `target - entry address` (with an addend
-/// of 4 × the entry's index: `target - table start`).
-pub const LABEL_USE_JT32: u8 = 8;
 
-/// The x86-64 branch and label-use encodings.
-pub struct X64Branches;
+/// An x86-64 label use: a 32-bit field patched in an instruction the emitter wrote.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum X64LabelUse {
+    /// A PC-relative `disp32` followed by `trailing` more instruction bytes (an immediate,
+    /// 0..=4): it holds `target - end of the instruction`.
+    PcRel32 {
+        /// Immediate bytes after the field.
+        trailing: u8,
+    },
+    /// A jump-table entry holding `target - entry address` (with an addend of 4 × the
+    /// entry's index: `target - table start`).
+    JumpTable32,
+}
 
-impl BranchEncoding for X64Branches {
-    fn branch_sizes(kind: u8) -> (u32, u32) {
-        if kind == BRANCH_JMP { (2, 5) } else { (2, 6) }
-    }
+/// The displacement range (`target - start`) of a field or instruction whose encoded
+/// value is `disp - bias`, for a signed value of `bits` bits.
+const fn reach(size: u32, bias: i64, bits: u32) -> Form {
+    let half = 1i64 << (bits - 1);
+    Form { size, min_disp: -half + bias, max_disp: half - 1 + bias, islands: false }
+}
 
-    fn short_reaches(_kind: u8, at: u32, target: u32) -> bool {
-        let d = target as i64 - (at as i64 + 2);
-        (-128..=127).contains(&d)
-    }
+const JMP_FORMS: [Form; 2] = [reach(2, 2, 8), reach(5, 5, 32)];
+const JCC_FORMS: [Form; 2] = [reach(2, 2, 8), reach(6, 6, 32)];
+const PCREL_FORMS: [[Form; 1]; 5] =
+    [[reach(0, 4, 32)], [reach(0, 5, 32)], [reach(0, 6, 32)], [reach(0, 7, 32)], [reach(0, 8, 32)]];
+const JT_FORMS: [Form; 1] = [reach(0, 0, 32)];
 
-    fn encode_branch(kind: u8, payload: u32, at: u32, target: u32, long: bool, out: &mut Vec<u8>) {
-        let cc = (payload & 15) as u8;
-        if !long {
-            let d = target as i64 - (at as i64 + 2);
-            out.push(if kind == BRANCH_JMP { 0xeb } else { 0x70 | cc });
-            out.push(d as i8 as u8);
-        } else if kind == BRANCH_JMP {
-            let d = target as i64 - (at as i64 + 5);
-            out.push(0xe9);
-            out.extend_from_slice(&(d as i32).to_le_bytes());
-        } else {
-            let d = target as i64 - (at as i64 + 6);
-            out.push(0x0f);
-            out.push(0x80 | cc);
-            out.extend_from_slice(&(d as i32).to_le_bytes());
+impl MachEncoder for EmitInfo {
+    type Branch = X64Branch;
+    type LabelUse = X64LabelUse;
+
+    fn branch_forms(&self, branch: &X64Branch) -> &[Form] {
+        match branch {
+            X64Branch::Jmp => &JMP_FORMS,
+            X64Branch::Jcc(_) => &JCC_FORMS,
         }
     }
 
-    fn patch_label_use(kind: u8, at: u32, target: u32, bytes: &mut [u8]) -> bool {
-        let d = if kind == LABEL_USE_JT32 {
-            target as i64 - at as i64
-        } else {
-            target as i64 - (at as i64 + 4 + kind as i64)
+    fn encode_branch(&self, branch: &X64Branch, form: usize, _at: u32, disp: i64, out: &mut Vec<u8>) {
+        let size = self.branch_forms(branch)[form].size as i64;
+        let rel = disp - size;
+        match (branch, form) {
+            (X64Branch::Jmp, 0) => out.extend_from_slice(&[0xeb, rel as i8 as u8]),
+            (X64Branch::Jcc(cc), 0) => out.extend_from_slice(&[0x70 | *cc as u8, rel as i8 as u8]),
+            (X64Branch::Jmp, _) => {
+                out.push(0xe9);
+                out.extend_from_slice(&(rel as i32).to_le_bytes());
+            }
+            (X64Branch::Jcc(cc), _) => {
+                out.extend_from_slice(&[0x0f, 0x80 | *cc as u8]);
+                out.extend_from_slice(&(rel as i32).to_le_bytes());
+            }
+        }
+    }
+
+    fn is_unconditional(&self, branch: &X64Branch) -> bool {
+        *branch == X64Branch::Jmp
+    }
+
+    fn jump(&self) -> X64Branch {
+        X64Branch::Jmp
+    }
+
+    fn label_use_forms(&self, label_use: &X64LabelUse) -> &[Form] {
+        match label_use {
+            X64LabelUse::PcRel32 { trailing } => &PCREL_FORMS[(*trailing).min(4) as usize],
+            X64LabelUse::JumpTable32 => &JT_FORMS,
+        }
+    }
+
+    fn patch_label_use(&self, label_use: &X64LabelUse, _at: u32, disp: i64, bytes: &mut [u8]) -> bool {
+        let v = match label_use {
+            X64LabelUse::PcRel32 { trailing } => disp - 4 - *trailing as i64,
+            X64LabelUse::JumpTable32 => disp,
         };
-        match i32::try_from(d) {
+        match i32::try_from(v) {
             Ok(v) if bytes.len() == 4 => {
                 bytes.copy_from_slice(&v.to_le_bytes());
                 true
@@ -106,18 +140,34 @@ impl BranchEncoding for X64Branches {
         }
     }
 
-    fn label_use_size(_kind: u8) -> u32 {
+    fn label_use_patch_size(&self, _label_use: &X64LabelUse) -> u32 {
         4
     }
 
-    fn trap_instruction() -> &'static [u8] {
+    fn encode_label_use(&self, _label_use: &X64LabelUse, _form: usize, _at: u32, _disp: i64, _out: &mut Vec<u8>) {
+        // Every x86-64 label use is a field of an instruction the emitter writes (a fixed
+        // use, patched in place); none is encoded by the buffer, and their forms take no
+        // bytes of their own.
+    }
+
+    fn trap_instruction(&self) -> &[u8] {
         &[0x0f, 0x0b]
     }
 
-    fn nop_unit() -> &'static [u8] {
-        &[0x90]
+    fn write_nops(&self, mut n: usize, out: &mut Vec<u8>) {
+        while n > 0 {
+            let k = n.min(9);
+            out.extend_from_slice(nop_bytes(k));
+            n -= k;
+        }
     }
 }
+
+/// The code buffer of an x86-64 function.
+pub type Sink = MachBuffer<EmitInfo>;
+
+/// The emission state of an x86-64 function (no target-specific part).
+pub type EmitState = vcode::EmitState<()>;
 
 // ---------------------------------------------------------------------------------------
 // Low-level encoding.
@@ -178,7 +228,7 @@ fn mem_rm(mem: &Mem, state: &EmitState) -> Rm {
 }
 
 /// Record the trap site of a faulting memory access (at the start of the instruction).
-fn mem_trap(sink: &mut MachBuffer, mem: &Mem) {
+fn mem_trap(sink: &mut Sink, mem: &Mem) {
     if let Some(code) = mem.trap {
         sink.add_trap(code);
     }
@@ -197,13 +247,13 @@ fn rm_xb(rm: &Rm) -> (u8, u8) {
 /// Emit the ModRM byte (and SIB, displacement) for `reg` (the ModRM.reg field, or an
 /// opcode extension) and `rm`. `trailing` is the number of immediate bytes following, for
 /// RIP-relative displacements.
-fn put_modrm(sink: &mut MachBuffer, reg: u8, rm: &Rm, trailing: u8) {
+fn put_modrm(sink: &mut Sink, reg: u8, rm: &Rm, trailing: u8) {
     let reg = (reg & 7) << 3;
     match *rm {
         Rm::Reg(r) => sink.put1(0xc0 | reg | (r & 7)),
         Rm::Mem(Addr::Rip(label)) => {
             sink.put1(reg | 5);
-            sink.use_label_at_offset(label, label_use_pcrel32(trailing));
+            sink.use_label_at_offset(label, X64LabelUse::PcRel32 { trailing });
             sink.put4(0);
         }
         Rm::Mem(Addr::Base { base, disp }) => {
@@ -238,7 +288,7 @@ fn disp_mode(disp: i32, needs_disp: bool) -> (u8, u8) {
     }
 }
 
-fn put_disp(sink: &mut MachBuffer, disp: i32, size: u8) {
+fn put_disp(sink: &mut Sink, disp: i32, size: u8) {
     match size {
         1 => sink.put1(disp as u8),
         4 => sink.put4(disp as u32),
@@ -269,16 +319,7 @@ impl Pfx {
 /// registers), `opcode`, ModRM/SIB/displacement. The immediate, if any, is emitted by the
 /// caller (`trailing` bytes of it).
 #[allow(clippy::too_many_arguments)]
-fn enc_legacy(
-    sink: &mut MachBuffer,
-    pfx: Pfx,
-    w: bool,
-    force_rex: bool,
-    opcode: &[u8],
-    reg: u8,
-    rm: &Rm,
-    trailing: u8,
-) {
+fn enc_legacy(sink: &mut Sink, pfx: Pfx, w: bool, force_rex: bool, opcode: &[u8], reg: u8, rm: &Rm, trailing: u8) {
     if pfx.p66 {
         sink.put1(0x66);
     }
@@ -297,7 +338,7 @@ fn enc_legacy(
 
 /// Emit an instruction whose register is encoded in the low opcode bits (`push`, `bswap`,
 /// `mov r, imm`): optional REX then `opcode` with `reg & 7` added to its last byte.
-fn enc_opreg(sink: &mut MachBuffer, w: bool, force_rex: bool, opcode: &[u8], reg: u8) {
+fn enc_opreg(sink: &mut Sink, w: bool, force_rex: bool, opcode: &[u8], reg: u8) {
     let rex = 0x40 | (w as u8) << 3 | (reg >> 3) & 1;
     if rex != 0x40 || force_rex {
         sink.put1(rex);
@@ -319,7 +360,7 @@ const MAP_0F3A: u8 = 3;
 
 /// Emit a VEX-encoded instruction (2-byte prefix when possible).
 #[allow(clippy::too_many_arguments)]
-fn enc_vex(sink: &mut MachBuffer, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, vvvv: u8, rm: &Rm, trailing: u8) {
+fn enc_vex(sink: &mut Sink, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, vvvv: u8, rm: &Rm, trailing: u8) {
     let (x, b) = rm_xb(rm);
     let r = (reg >> 3) & 1;
     let vvvv_n = (!vvvv & 15) << 3;
@@ -335,7 +376,7 @@ fn enc_vex(sink: &mut MachBuffer, pp: u8, map: u8, w: bool, opcode: u8, reg: u8,
     put_modrm(sink, reg, rm, trailing);
 }
 
-fn put_imm(sink: &mut MachBuffer, v: i64, bytes: u8) {
+fn put_imm(sink: &mut Sink, v: i64, bytes: u8) {
     match bytes {
         1 => sink.put1(v as u8),
         2 => sink.put2(v as u16),
@@ -386,7 +427,7 @@ pub(crate) fn alu_digit(op: AluOp) -> u8 {
 }
 
 /// Emit `op src, rm` with `rm` the destination/first operand (`00+op*8`/`01+op*8 /r`).
-fn alu_rm_r(sink: &mut MachBuffer, size: OperandSize, base: u8, reg: u8, rm: &Rm) {
+fn alu_rm_r(sink: &mut Sink, size: OperandSize, base: u8, reg: u8, rm: &Rm) {
     let byte = size == OperandSize::S8;
     let force = byte && (byte_rex(reg) || matches!(rm, Rm::Reg(r) if byte_rex(*r)));
     let opc = if byte { base } else { base + 1 };
@@ -395,7 +436,7 @@ fn alu_rm_r(sink: &mut MachBuffer, size: OperandSize, base: u8, reg: u8, rm: &Rm
 
 /// Emit an ALU-with-immediate form (`80`/`81`/`83 /digit`, or the accumulator short form
 /// `04+op*8`/`05+op*8`); `test` passes `digit = None` (`A8`/`A9`, `F6`/`F7 /0`).
-fn alu_imm(sink: &mut MachBuffer, size: OperandSize, digit: Option<u8>, rm: &Rm, imm: i32) {
+fn alu_imm(sink: &mut Sink, size: OperandSize, digit: Option<u8>, rm: &Rm, imm: i32) {
     let byte = size == OperandSize::S8;
     let force = byte && matches!(rm, Rm::Reg(r) if byte_rex(*r));
     let full = imm_full_bytes(size);
@@ -434,26 +475,26 @@ fn alu_imm(sink: &mut MachBuffer, size: OperandSize, digit: Option<u8>, rm: &Rm,
 }
 
 /// `F6`/`F7 /digit` (not, neg, mul, div, …) on `rm`.
-fn unary_f7(sink: &mut MachBuffer, size: OperandSize, digit: u8, rm: &Rm) {
+fn unary_f7(sink: &mut Sink, size: OperandSize, digit: u8, rm: &Rm) {
     let byte = size == OperandSize::S8;
     let force = byte && matches!(rm, Rm::Reg(r) if byte_rex(*r));
     enc_legacy(sink, Pfx::size(size), is64(size), force, &[if byte { 0xf6 } else { 0xf7 }], digit, rm, 0);
 }
 
 /// `mov %src, %dst` of `size` (89 /r).
-fn mov_rr(sink: &mut MachBuffer, size: OperandSize, src: u8, dst: u8) {
+fn mov_rr(sink: &mut Sink, size: OperandSize, src: u8, dst: u8) {
     alu_rm_r(sink, size, 0x88, src, &Rm::Reg(dst));
 }
 
 /// `mov rm, %dst` (8B /r).
-fn mov_load(sink: &mut MachBuffer, size: OperandSize, rm: &Rm, dst: u8) {
+fn mov_load(sink: &mut Sink, size: OperandSize, rm: &Rm, dst: u8) {
     let byte = size == OperandSize::S8;
     let force = byte && byte_rex(dst);
     enc_legacy(sink, Pfx::size(size), is64(size), force, &[if byte { 0x8a } else { 0x8b }], dst, rm, 0);
 }
 
 /// `sub`/`add $imm, %rsp` (64-bit).
-fn adjust_sp(sink: &mut MachBuffer, add: bool, amount: u32) {
+fn adjust_sp(sink: &mut Sink, add: bool, amount: u32) {
     if amount == 0 {
         return;
     }
@@ -461,28 +502,28 @@ fn adjust_sp(sink: &mut MachBuffer, add: bool, amount: u32) {
     alu_imm(sink, OperandSize::S64, Some(digit), &Rm::Reg(enc::RSP), amount as i32);
 }
 
-fn push_reg(sink: &mut MachBuffer, r: u8) {
+fn push_reg(sink: &mut Sink, r: u8) {
     enc_opreg(sink, false, false, &[0x50], r);
 }
 
-fn pop_reg(sink: &mut MachBuffer, r: u8) {
+fn pop_reg(sink: &mut Sink, r: u8) {
     enc_opreg(sink, false, false, &[0x58], r);
 }
 
 /// `movdqu` load (`to_reg`) or store of an XMM register at `disp(%rsp)`.
-fn movdqu_sp(sink: &mut MachBuffer, xmm: u8, disp: i32, load: bool) {
+fn movdqu_sp(sink: &mut Sink, xmm: u8, disp: i32, load: bool) {
     let rm = Rm::Mem(Addr::Base { base: enc::RSP, disp });
     enc_legacy(sink, Pfx::NONE.with(0xf3), false, false, &[0x0f, if load { 0x6f } else { 0x7f }], xmm, &rm, 0);
 }
 
 /// A branch to `label` if `cc` holds.
-fn jcc(sink: &mut MachBuffer, cc: CC, label: MachLabel) {
-    sink.add_branch(label, BRANCH_JCC, cc as u32);
+fn jcc(sink: &mut Sink, cc: CC, label: MachLabel) {
+    sink.add_branch(label, X64Branch::Jcc(cc));
 }
 
 /// An unconditional branch to `label`.
-fn jmp(sink: &mut MachBuffer, label: MachLabel) {
-    sink.add_branch(label, BRANCH_JMP, 0);
+fn jmp(sink: &mut Sink, label: MachLabel) {
+    sink.add_branch(label, X64Branch::Jmp);
 }
 
 /// Encoding facts of an SSE operation: mandatory prefix (as VEX pp), opcode map, opcode.
@@ -544,7 +585,7 @@ fn pp_prefix(pp: u8) -> Pfx {
 /// A legacy SSE instruction `prefix 0F opcode /r` (with optional REX.W) and optional
 /// immediate.
 #[allow(clippy::too_many_arguments)]
-fn enc_sse(sink: &mut MachBuffer, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, rm: &Rm, imm: Option<u8>) {
+fn enc_sse(sink: &mut Sink, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, rm: &Rm, imm: Option<u8>) {
     let trailing = imm.is_some() as u8;
     let op: &[u8] = match map {
         MAP_0F38 => &[0x0f, 0x38, opcode],
@@ -564,7 +605,7 @@ fn regmem_rm(rm: &RegMem, state: &EmitState) -> Rm {
     }
 }
 
-fn regmem_trap(sink: &mut MachBuffer, rm: &RegMem) {
+fn regmem_trap(sink: &mut Sink, rm: &RegMem) {
     if let RegMem::Mem(m) = rm {
         mem_trap(sink, m);
     }
@@ -591,14 +632,15 @@ fn call_handlers(info: &CallInfo) -> Vec<(kiln_codegen::machinst::buffer::Handle
 
 impl MachInstEmit for Inst {
     type Info = EmitInfo;
-    type Encoding = X64Branches;
+    type State = ();
 
-    fn emit(&self, sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) {
+    fn emit(&self, sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
         emit_inst(self, sink, info, state)
     }
 
-    fn emit_prologue(sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) {
-        emit_prologue(sink, info, state)
+    fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+        emit_prologue(sink, info, state);
+        Ok(())
     }
 
     fn is_plain_jump(&self) -> Option<MachLabel> {
@@ -607,31 +649,53 @@ impl MachInstEmit for Inst {
             _ => None,
         }
     }
+
+    fn worst_case_size(&self) -> u32 {
+        // Every form and fixed sequence fits in 256 bytes with its constants and trap
+        // stubs (the epilogue of `Rets`: 16 restores and pops at most); jump tables and
+        // tail calls grow with their tables and stack arguments.
+        const BASE: u32 = 256;
+        match self {
+            Inst::JmpTableSeq { targets, .. } => BASE + 4 * targets.len() as u32,
+            Inst::ReturnCall { info } => BASE.saturating_add(info.tail_stack_args.saturating_mul(2)),
+            _ => BASE,
+        }
+    }
 }
 
 /// Bytes the prologue subtracts from `%rsp` after pushing the integer callee-saves.
-fn frame_alloc_size(state: &EmitState) -> (u32, u32) {
-    let f = &state.frame;
-    let nxmm = f.clobbered_callee_saves.iter().filter(|r| r.class() != RegClass::Int).count() as u32;
-    let below = f.fixed_frame_storage_size + f.outgoing_args_size;
-    (below + 16 * nxmm, below)
+fn frame_alloc_size(f: &FrameLayout) -> u32 {
+    let pushed: u32 = f.callee_saves.iter().filter(|s| s.reg.class() == RegClass::Int).map(|s| s.size as u32).sum();
+    f.frame_below_fp() - pushed
 }
 
-fn emit_prologue(sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) {
+/// The `%rsp` displacement of a callee-save slot once the frame is allocated.
+fn save_slot_from_sp(f: &FrameLayout, save: &CalleeSave) -> i32 {
+    (f.frame_below_fp() as i64 - save.offset as i64) as i32
+}
+
+fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
     if !state.frame.has_frame {
         return;
     }
+    // The CFA is the stack pointer before the call: the return address and the saved
+    // %rbp are the 16 bytes below it, and %rbp points at the latter.
     push_reg(sink, enc::RBP);
+    sink.add_unwind(UnwindInst::PushFrameRegs { offset_upward_to_caller_sp: 16 });
     mov_rr(sink, OperandSize::S64, enc::RSP, enc::RBP);
+    sink.add_unwind(UnwindInst::DefineNewFrame { offset_upward_to_caller_sp: 16 });
     if let Some(limit) = &state.frame.stack_limit {
         emit_stack_limit_check(sink, limit, state.frame.frame_below_fp());
     }
-    for r in &state.frame.clobbered_callee_saves {
-        if r.class() == RegClass::Int {
-            push_reg(sink, r.hw_enc() as u8);
+    // The integer saves are pushed in order (their slots are 8, 16, … below the frame
+    // pointer, see `abi::callee_save_layout`).
+    for save in &state.frame.callee_saves {
+        if save.reg.class() == RegClass::Int {
+            push_reg(sink, save.reg.hw_enc() as u8);
+            sink.add_unwind(save_record(save));
         }
     }
-    let (n, xmm_base) = frame_alloc_size(state);
+    let n = frame_alloc_size(&state.frame);
     let guard_log2 = info.flags.probestack_size_log2().min(31) as u32;
     let guard = 1u32 << guard_log2.max(8);
     if Flags::on(info.flags.enable_probestack()) && n > guard {
@@ -639,20 +703,27 @@ fn emit_prologue(sink: &mut MachBuffer, info: &EmitInfo, state: &mut EmitState) 
     } else {
         adjust_sp(sink, false, n);
     }
-    let mut k = 0;
-    for r in &state.frame.clobbered_callee_saves {
-        if r.class() != RegClass::Int {
-            movdqu_sp(sink, r.hw_enc() as u8, (xmm_base + 16 * k) as i32, false);
-            k += 1;
+    if n > 0 {
+        sink.add_unwind(UnwindInst::StackAlloc { size: n });
+    }
+    for save in &state.frame.callee_saves {
+        if save.reg.class() != RegClass::Int {
+            movdqu_sp(sink, save.reg.hw_enc() as u8, save_slot_from_sp(&state.frame, save), false);
+            sink.add_unwind(save_record(save));
         }
     }
+}
+
+/// The unwind record of a callee-save slot (the CFA is 16 bytes above the frame pointer).
+fn save_record(save: &CalleeSave) -> UnwindInst {
+    UnwindInst::SaveReg { reg: save.reg, offset_down_from_cfa: 16 + save.offset, size: save.size }
 }
 
 /// Right after the frame-pointer setup: compute the stack limit into `%r11` (the `vmctx`
 /// argument is still where the convention put it; `%r10`/`%r11` are never arguments) and
 /// trap with `stk_ovf` if `%rsp - below` would be under it, before anything is stored below
 /// the frame pointer.
-fn emit_stack_limit_check(sink: &mut MachBuffer, limit: &StackLimit, below: u32) {
+fn emit_stack_limit_check(sink: &mut Sink, limit: &StackLimit, below: u32) {
     let r11 = enc::R11;
     // `cur` holds the value so far: the argument register itself until the first step
     // (which must not modify it), `%r11` after.
@@ -665,7 +736,7 @@ fn emit_stack_limit_check(sink: &mut MachBuffer, limit: &StackLimit, below: u32)
             r11
         }
     };
-    let add = |sink: &mut MachBuffer, cur: &mut u8, k: i64| {
+    let add = |sink: &mut Sink, cur: &mut u8, k: i64| {
         if k == 0 {
             return;
         }
@@ -716,9 +787,9 @@ fn emit_stack_limit_check(sink: &mut MachBuffer, limit: &StackLimit, below: u32)
 
 /// Allocate `n` bytes of stack touching every `guard`-sized page on the way down:
 /// unrolled up to four pages, a loop (with `%r11` as the end marker) beyond.
-fn emit_probes(sink: &mut MachBuffer, n: u32, guard: u32) {
+fn emit_probes(sink: &mut Sink, n: u32, guard: u32) {
     let pages = n / guard;
-    let probe = |sink: &mut MachBuffer| {
+    let probe = |sink: &mut Sink| {
         adjust_sp(sink, false, guard);
         // movb $0, (%rsp)
         enc_legacy(sink, Pfx::NONE, false, false, &[0xc6], 0, &Rm::Mem(Addr::Base { base: enc::RSP, disp: 0 }), 1);
@@ -752,28 +823,28 @@ fn emit_probes(sink: &mut MachBuffer, n: u32, guard: u32) {
 }
 
 /// The epilogue before `ret` or a tail call's jump.
-fn emit_epilogue_restore(sink: &mut MachBuffer, state: &EmitState) {
+fn emit_epilogue_restore(sink: &mut Sink, state: &EmitState) {
     if !state.frame.has_frame {
         return;
     }
-    let (n, xmm_base) = frame_alloc_size(state);
-    let mut k = 0;
-    for r in &state.frame.clobbered_callee_saves {
-        if r.class() != RegClass::Int {
-            movdqu_sp(sink, r.hw_enc() as u8, (xmm_base + 16 * k) as i32, true);
-            k += 1;
+    let f = &state.frame;
+    sink.add_unwind(UnwindInst::EpilogueStart);
+    for save in &f.callee_saves {
+        if save.reg.class() != RegClass::Int {
+            movdqu_sp(sink, save.reg.hw_enc() as u8, save_slot_from_sp(f, save), true);
         }
     }
-    adjust_sp(sink, true, n);
-    for r in state.frame.clobbered_callee_saves.iter().rev() {
-        if r.class() == RegClass::Int {
-            pop_reg(sink, r.hw_enc() as u8);
+    adjust_sp(sink, true, frame_alloc_size(f));
+    for save in f.callee_saves.iter().rev() {
+        if save.reg.class() == RegClass::Int {
+            pop_reg(sink, save.reg.hw_enc() as u8);
         }
     }
     pop_reg(sink, enc::RBP);
+    sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 8 });
 }
 
-fn emit_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
+fn emit_call(sink: &mut Sink, info: &CallInfo) {
     match &info.dest {
         CallDest::Name { name, colocated: true } => {
             sink.put1(0xe8);
@@ -787,52 +858,54 @@ fn emit_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
             sink.put8(0);
             enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 2, &Rm::Reg(enc::R11), 0);
         }
-        CallDest::Indirect(rm) => {
-            regmem_trap(sink, rm);
-            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 2, &regmem_rm(rm, state), 0);
+        CallDest::Indirect(r) => {
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 2, &Rm::Reg(e(*r)), 0);
         }
     }
 }
 
-fn emit_return_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
+fn emit_return_call(sink: &mut Sink, info: &CallInfo, state: &EmitState) {
+    let f = &state.frame;
+    let args_off = f.incoming_args_from_sp() as i64;
+    let a_f = f.incoming_args_size as i64;
+    let a_g = info.tail_stack_args as i64;
+    let delta = args_off + a_f - a_g;
+    let adj = delta - 8;
+    // The frame is torn down (and, when the stack arguments change size, the return
+    // address moves): an epilogue for the unwinder.
+    let epilogue = f.has_frame || adj != 0 || a_f != a_g;
+    if epilogue {
+        sink.add_unwind(UnwindInst::EpilogueStart);
+    }
     if let CallDest::Name { name, colocated: false } = &info.dest {
         enc_opreg(sink, true, false, &[0xb8], enc::R10);
         sink.add_reloc(Reloc::Abs8, name.clone(), 0);
         sink.put8(0);
     }
-    let f = &state.frame;
     let fb = f.frame_below_fp() as i64;
-    let args_off = f.incoming_args_from_sp() as i64;
     let ret_off = args_off - 8;
-    let a_f = f.incoming_args_size as i64;
-    let a_g = info.tail_stack_args as i64;
     let sp = |disp: i64| Rm::Mem(Addr::Base { base: enc::RSP, disp: disp as i32 });
     if a_f != a_g {
         mov_load(sink, OperandSize::S64, &sp(ret_off), enc::R11);
     }
     if f.has_frame {
-        let (_, xmm_base) = frame_alloc_size(state);
-        let mut k = 0i64;
-        let mut kx = 0i64;
-        for r in &f.clobbered_callee_saves {
-            if r.class() == RegClass::Int {
-                mov_load(sink, OperandSize::S64, &sp(fb - 8 * (k + 1)), r.hw_enc() as u8);
-                k += 1;
+        for save in &f.callee_saves {
+            let at = save_slot_from_sp(f, save);
+            if save.reg.class() == RegClass::Int {
+                mov_load(sink, OperandSize::S64, &sp(at as i64), save.reg.hw_enc() as u8);
             } else {
-                movdqu_sp(sink, r.hw_enc() as u8, (xmm_base as i64 + 16 * kx) as i32, true);
-                kx += 1;
+                movdqu_sp(sink, save.reg.hw_enc() as u8, at, true);
             }
         }
         mov_load(sink, OperandSize::S64, &sp(fb), enc::RBP);
+        sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: args_off as u32 });
     }
-    let delta = args_off + a_f - a_g;
     let mut i = a_g - 8;
     while i >= 0 {
         mov_load(sink, OperandSize::S64, &sp(i), enc::RAX);
         alu_rm_r(sink, OperandSize::S64, 0x88, enc::RAX, &sp(delta + i));
         i -= 8;
     }
-    let adj = delta - 8;
     if adj > 0 {
         adjust_sp(sink, true, adj as u32);
     } else if adj < 0 {
@@ -840,6 +913,10 @@ fn emit_return_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
     }
     if a_f != a_g {
         alu_rm_r(sink, OperandSize::S64, 0x88, enc::R11, &sp(0));
+    }
+    if adj != 0 || a_f != a_g {
+        // The return address is on top of the stack (moved with the arguments).
+        sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 8 });
     }
     match &info.dest {
         CallDest::Name { name, colocated: true } => {
@@ -850,45 +927,47 @@ fn emit_return_call(sink: &mut MachBuffer, info: &CallInfo, state: &EmitState) {
         CallDest::Name { colocated: false, .. } => {
             enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(enc::R10), 0);
         }
-        CallDest::Indirect(rm) => {
-            regmem_trap(sink, rm);
-            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &regmem_rm(rm, state), 0);
+        CallDest::Indirect(r) => {
+            enc_legacy(sink, Pfx::NONE, false, false, &[0xff], 4, &Rm::Reg(e(*r)), 0);
         }
+    }
+    if epilogue {
+        sink.add_unwind(UnwindInst::EpilogueEnd);
     }
 }
 
 /// `ucomiss`/`ucomisd src2, src1`.
-fn ucomis(sink: &mut MachBuffer, double: bool, src1: u8, src2: &Rm) {
+fn ucomis(sink: &mut Sink, double: bool, src1: u8, src2: &Rm) {
     enc_sse(sink, if double { PP_66 } else { PP_NONE }, MAP_0F, false, 0x2e, src1, src2, None);
 }
 
 /// `cvttss2si`/`cvttsd2si src, dst` of `size`.
-fn cvtt(sink: &mut MachBuffer, double: bool, size: OperandSize, src: u8, dst: u8) {
+fn cvtt(sink: &mut Sink, double: bool, size: OperandSize, src: u8, dst: u8) {
     enc_sse(sink, if double { PP_F2 } else { PP_F3 }, MAP_0F, is64(size), 0x2c, dst, &Rm::Reg(src), None);
 }
 
 /// `movaps %src, %dst`.
-fn movaps(sink: &mut MachBuffer, src: u8, dst: u8) {
+fn movaps(sink: &mut Sink, src: u8, dst: u8) {
     enc_sse(sink, PP_NONE, MAP_0F, false, 0x28, dst, &Rm::Reg(src), None);
 }
 
 /// `xorps %r, %r`.
-fn xorps_zero(sink: &mut MachBuffer, r: u8) {
+fn xorps_zero(sink: &mut Sink, r: u8) {
     enc_sse(sink, PP_NONE, MAP_0F, false, 0x57, r, &Rm::Reg(r), None);
 }
 
 /// `xorl %r, %r`.
-fn zero_gpr(sink: &mut MachBuffer, r: u8) {
+fn zero_gpr(sink: &mut Sink, r: u8) {
     alu_rm_r(sink, OperandSize::S32, 0x30, r, &Rm::Reg(r));
 }
 
 /// `test %r, %r` of `size`.
-fn test_rr(sink: &mut MachBuffer, size: OperandSize, r: u8) {
+fn test_rr(sink: &mut Sink, size: OperandSize, r: u8) {
     alu_rm_r(sink, size, 0x84, r, &Rm::Reg(r));
 }
 
 /// A float constant in the pool: `value` as f32 or f64 bits.
-fn float_const(sink: &mut MachBuffer, double: bool, value: f64) -> Rm {
+fn float_const(sink: &mut Sink, double: bool, value: f64) -> Rm {
     let label = if double {
         sink.add_constant(&value.to_bits().to_le_bytes(), 8)
     } else {
@@ -899,7 +978,7 @@ fn float_const(sink: &mut MachBuffer, double: bool, value: f64) -> Rm {
 
 #[allow(clippy::too_many_arguments)]
 fn emit_cvt_float_to_int(
-    sink: &mut MachBuffer,
+    sink: &mut Sink,
     state: &EmitState,
     double: bool,
     size: OperandSize,
@@ -1019,7 +1098,7 @@ fn emit_cvt_float_to_int(
     sink.bind_label(done);
 }
 
-fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut EmitState) {
+fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
     match inst {
         Inst::Nop { len } => {
             let mut left = *len as usize;
@@ -1037,7 +1116,7 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
                     mem_trap(sink, m);
                     mem_rm(m, state)
                 }
-                RegMemImm::Imm(_) => panic!("andn has no immediate form (lowering invariant)"),
+                RegMemImm::Imm(_) => return Err(CodegenError::Other("andn has no immediate form".into())),
             };
             enc_vex(sink, PP_NONE, MAP_0F38, is64(*size), 0xf2, ew(*dst), e(*src1), &rm, 0);
         }
@@ -1307,12 +1386,13 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
             enc_vex(sink, PP_66, MAP_0F38, w, 0xa9, ew(*dst), e(*src2), &rm, 0);
         }
         Inst::XmmRound { op, imm, src, dst } => {
-            regmem_trap(sink, src);
             let rm = regmem_rm(src, state);
             let d = ew(*dst);
             if !matches!(rm, Rm::Reg(s) if s == d) {
                 xorps_zero(sink, d);
             }
+            // The trap site is the rounding instruction itself (after the `xorps`).
+            regmem_trap(sink, src);
             let opc = if *op == RoundOp::Roundss { 0x0a } else { 0x0b };
             enc_sse(sink, PP_66, MAP_0F3A, false, opc, d, &rm, Some(*imm));
         }
@@ -1425,6 +1505,9 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
                 sink.put1(0xc2);
                 sink.put2(*stack_bytes_to_pop as u16);
             }
+            if state.frame.has_frame {
+                sink.add_unwind(UnwindInst::EpilogueEnd);
+            }
         }
         Inst::JmpKnown { dst } => {
             if state.next_block != Some(*dst) {
@@ -1468,7 +1551,7 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
             sink.bind_label(table);
             let start = sink.cur_pos();
             for (k, t) in targets.iter().enumerate() {
-                sink.use_label_at_offset_with_addend(*t, LABEL_USE_JT32, 4 * k as i32);
+                sink.use_label_at_offset_with_addend(*t, X64LabelUse::JumpTable32, 4 * k as i32);
                 sink.put4(0);
             }
             sink.mark_inline_data(start);
@@ -1495,7 +1578,7 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
         }
         Inst::Int3 => sink.put1(0xcc),
         Inst::Call { info: ci } => {
-            emit_call(sink, ci, state);
+            emit_call(sink, ci);
             sink.add_call_site(call_handlers(ci), state.frame.frame_below_fp());
             adjust_sp(sink, false, ci.callee_pop);
             if let Some(t) = &ci.try_call
@@ -1588,6 +1671,7 @@ fn emit_inst(inst: &Inst, sink: &mut MachBuffer, _info: &EmitInfo, state: &mut E
         }
         Inst::Fence => sink.put_data(&[0x0f, 0xae, 0xf0]),
     }
+    Ok(())
 }
 
 /// The ModRM `/digit` of a shift or rotate.
@@ -1624,7 +1708,7 @@ pub(crate) fn imm_form(size: OperandSize, imm: u64) -> ImmForm {
     }
 }
 
-fn emit_imm(sink: &mut MachBuffer, size: OperandSize, imm: u64, dst: u8) {
+fn emit_imm(sink: &mut Sink, size: OperandSize, imm: u64, dst: u8) {
     match imm_form(size, imm) {
         ImmForm::Mov32(v) => {
             enc_opreg(sink, false, false, &[0xb8], dst);

@@ -12,13 +12,14 @@
 //! result to 64 bits (the hardware does); 8- and 16-bit operations leave the upper bits
 //! unchanged.
 
+use kiln_codegen::CodegenResult;
 use kiln_codegen::machinst::abi::{ArgPair, RetPair, StackAMode};
-use kiln_codegen::machinst::buffer::{HandlerTag, RelocTarget};
+use kiln_codegen::machinst::buffer::RelocTarget;
+pub use kiln_codegen::machinst::call::{CallDest, CallInfo, TryCallInfo};
 use kiln_codegen::machinst::{MachInst, MachLabel, MachTerminator, OperandVisitor, Reg, Writable};
-use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::trapcode::TrapCode;
-use kiln_ir::types::{self, Type};
-use regalloc2::{PReg, PRegSet, RegClass};
+use kiln_ir::types::Type;
+use regalloc2::{PReg, RegClass};
 use smallvec::SmallVec;
 
 /// Operand size of an integer instruction.
@@ -429,52 +430,6 @@ pub enum AtomicLoopOp {
     Smax,
     Add,
     Sub,
-}
-
-/// The target of a call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CallDest {
-    /// A named function: PC-relative if `colocated`, else through an absolute address.
-    Name {
-        /// The symbol.
-        name: RelocTarget,
-        /// Within near-call range.
-        colocated: bool,
-    },
-    /// A register or memory operand holding the address.
-    Indirect(RegMem),
-}
-
-/// Operands and metadata of a call.
-#[derive(Clone, Debug)]
-pub struct CallInfo {
-    /// The callee.
-    pub dest: CallDest,
-    /// Arguments in fixed registers.
-    pub uses: SmallVec<[(Reg, PReg); 8]>,
-    /// Return values in fixed registers.
-    pub defs: SmallVec<[(Writable<Reg>, PReg); 4]>,
-    /// Registers the callee may clobber (minus those in `defs`).
-    pub clobbers: PRegSet,
-    /// Bytes of stack arguments the callee pops.
-    pub callee_pop: u32,
-    /// For `try_call`: the normal-return target and the exception handlers (recorded with
-    /// the call site). Such a call ends its block: after it, a `jmp` to the normal target
-    /// unless that block comes next.
-    pub try_call: Option<TryCallInfo>,
-    /// For tail calls: the bytes of stack arguments the new callee receives, already
-    /// stored at the bottom of the outgoing area, to copy over the incoming area.
-    pub tail_stack_args: u32,
-}
-
-/// The control-flow side of a `try_call`.
-#[derive(Clone, Debug)]
-pub struct TryCallInfo {
-    /// Where a normal return continues.
-    pub normal: MachLabel,
-    /// Handler tags and the labels of their landing pads (the handler edge blocks, which
-    /// start with [`Inst::ExnPayloads`]).
-    pub handlers: Vec<(HandlerTag, MachLabel)>,
 }
 
 /// An x86-64 instruction.
@@ -1109,13 +1064,6 @@ pub enum Inst {
     Fence,
 }
 
-impl Inst {
-    /// The registers the instruction writes, for the CC-aware checks of the lowering.
-    pub fn is_call(&self) -> bool {
-        matches!(self, Inst::Call { .. } | Inst::ReturnCall { .. })
-    }
-}
-
 fn fixed(enc: u8) -> PReg {
     crate::x64::regs::gpr_preg(enc)
 }
@@ -1309,24 +1257,16 @@ impl MachInst for Inst {
             Inst::ReturnCall { info } => {
                 // The indirect callee must survive the frame teardown: it lives in r10,
                 // which is never an argument and not callee-saved.
-                if let CallDest::Indirect(RegMem::Reg(r)) = &mut info.dest {
+                if let CallDest::Indirect(r) = &mut info.dest {
                     v.reg_fixed_use(r, fixed(R10));
                 }
-                for (r, p) in info.uses.iter_mut() {
-                    v.reg_fixed_use(r, *p);
-                }
+                info.visit_operands(v);
             }
             Inst::Call { info } => {
-                if let CallDest::Indirect(rm) = &mut info.dest {
-                    rm.get_operands(v);
+                if let CallDest::Indirect(r) = &mut info.dest {
+                    v.reg_use(r);
                 }
-                for (r, p) in info.uses.iter_mut() {
-                    v.reg_fixed_use(r, *p);
-                }
-                for (r, p) in info.defs.iter_mut() {
-                    v.reg_fixed_def(r, *p);
-                }
-                v.reg_clobbers(info.clobbers);
+                info.visit_operands(v);
             }
             Inst::ExnPayloads { defs } => {
                 for (r, p) in defs.iter_mut() {
@@ -1391,6 +1331,10 @@ impl MachInst for Inst {
         }
     }
 
+    fn is_call(&self) -> bool {
+        matches!(self, Inst::Call { .. } | Inst::ReturnCall { .. })
+    }
+
     fn is_term(&self) -> MachTerminator {
         match self {
             Inst::Rets { .. } | Inst::ReturnCall { .. } | Inst::Ud2 { .. } => MachTerminator::Ret,
@@ -1417,26 +1361,11 @@ impl MachInst for Inst {
     }
 
     fn rc_for_type(ty: Type) -> CodegenResult<(&'static [RegClass], &'static [Type])> {
-        match ty {
-            types::I8 => Ok((&[RegClass::Int], &[types::I8])),
-            types::I16 => Ok((&[RegClass::Int], &[types::I16])),
-            types::I32 => Ok((&[RegClass::Int], &[types::I32])),
-            types::I64 => Ok((&[RegClass::Int], &[types::I64])),
-            types::I128 => Ok((&[RegClass::Int, RegClass::Int], &[types::I64, types::I64])),
-            types::F16 => Ok((&[RegClass::Float], &[types::F16])),
-            types::F32 => Ok((&[RegClass::Float], &[types::F32])),
-            types::F64 => Ok((&[RegClass::Float], &[types::F64])),
-            types::F128 => Ok((&[RegClass::Float], &[types::F128])),
-            t if t.is_vector() && t.bits() <= 128 => Ok((&[RegClass::Float], &[types::I8X16])),
-            t => Err(CodegenError::Unsupported(format!("type {t} on x86_64"))),
-        }
+        crate::common::rc_for_type(ty, "x86_64")
     }
 
     fn canonical_type_for_rc(rc: RegClass) -> Type {
-        match rc {
-            RegClass::Int => types::I64,
-            _ => types::I8X16,
-        }
+        crate::common::canonical_type_for_rc(rc)
     }
 
     fn pretty_print(&self) -> String {

@@ -18,23 +18,23 @@ use crate::x64::abi::{X64Abi, load_to_reg, store_from_reg};
 use crate::x64::inst::*;
 use crate::x64::regs::{enc, gpr_preg};
 use crate::x64::settings::X64Settings;
-use kiln_codegen::machinst::abi::{AbiSpec, ComputedSig, StackAMode, compute_sig};
-use kiln_codegen::machinst::buffer::{HandlerTag, RelocTarget};
+use kiln_codegen::machinst::abi::{AbiSpec, StackAMode};
+use kiln_codegen::machinst::call::reloc_target;
 use kiln_codegen::machinst::lower::{Lower, LowerBackend};
 use kiln_codegen::machinst::{MachLabel, Reg, ValueRegs, Writable};
 use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::condcodes::{FloatCC, IntCC};
-use kiln_ir::extname::{ExternalName, LibCall};
-use kiln_ir::function::{Function, GlobalValueData};
-use kiln_ir::instructions::{AtomicRmwOp, ExceptionItem};
+use kiln_ir::extname::LibCall;
+use kiln_ir::function::GlobalValueData;
+use kiln_ir::instructions::AtomicRmwOp;
 use kiln_ir::memflags::{Endianness, MemFlags};
 use kiln_ir::settings::{Flags, IsaFlags};
-use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::{self, Type};
 use kiln_ir::{Inst as IrInst, InstructionData as D, Opcode, Value};
-use regalloc2::{PRegSet, RegClass};
+use regalloc2::RegClass;
 use smallvec::SmallVec;
+use target_lexicon::Triple;
 
 /// The x86-64 lowering backend.
 pub struct X64Backend {
@@ -42,14 +42,14 @@ pub struct X64Backend {
     pub flags: Flags,
     /// ISA extensions.
     pub isa: X64Settings,
-    /// Target triple's default convention, for libcalls.
-    pub default_cc: CallConv,
+    /// The ABI object.
+    pub abi: X64Abi,
 }
 
 impl X64Backend {
-    /// A backend for these flags.
-    pub fn new(flags: Flags, isa_flags: &IsaFlags, default_cc: CallConv) -> Self {
-        X64Backend { flags, isa: X64Settings::new(isa_flags), default_cc }
+    /// A backend for these flags and triple.
+    pub fn new(flags: Flags, isa_flags: &IsaFlags, triple: Triple) -> Self {
+        X64Backend { isa: X64Settings::new(isa_flags), abi: X64Abi::new(flags.clone(), *isa_flags, triple), flags }
     }
 }
 
@@ -156,6 +156,11 @@ fn mem_trap(flags: MemFlags) -> Option<TrapCode> {
 
 impl LowerBackend for X64Backend {
     type MInst = Inst;
+    type Abi = X64Abi;
+
+    fn abi(&self) -> &X64Abi {
+        &self.abi
+    }
 
     fn lower(&self, ctx: &mut Lower<'_, Inst>, inst: IrInst) -> CodegenResult<()> {
         X64Lower { b: self }.lower_inst(ctx, inst)
@@ -163,29 +168,6 @@ impl LowerBackend for X64Backend {
 
     fn lower_branch(&self, ctx: &mut Lower<'_, Inst>, inst: IrInst, targets: &[MachLabel]) -> CodegenResult<()> {
         X64Lower { b: self }.lower_branch(ctx, inst, targets)
-    }
-
-    fn gen_args(&self, ctx: &mut Lower<'_, Inst>, params: &[ValueRegs]) -> CodegenResult<()> {
-        ctx.gen_args_generic::<X64Abi>(params)
-    }
-
-    fn gen_try_call_normal_edge(&self, ctx: &mut Lower<'_, Inst>, term: IrInst) -> CodegenResult<()> {
-        X64Lower { b: self }.try_call_stack_rets(ctx, term)
-    }
-
-    fn gen_exception_payloads(
-        &self,
-        ctx: &mut Lower<'_, Inst>,
-        call_conv: CallConv,
-        payloads: &[Reg],
-    ) -> CodegenResult<()> {
-        if call_conv.exception_payloads() == 0 {
-            return Ok(());
-        }
-        let pregs = [gpr_preg(enc::RAX), gpr_preg(enc::RDX)];
-        let defs = payloads.iter().zip(pregs).map(|(r, p)| (Writable::from_reg(*r), p)).collect();
-        ctx.emit(Inst::ExnPayloads { defs });
-        Ok(())
     }
 }
 
@@ -357,7 +339,7 @@ impl X64Lower<'_> {
             return Ok(r);
         }
         let dst = self.tmp(ctx, if to64 { types::I64 } else { types::I32 })?;
-        ctx.emit(X64Abi::gen_extend(dst, r, signed, from_bits as u8, to as u8));
+        ctx.emit(self.b.abi.gen_extend(dst, r, signed, from_bits as u8, to as u8));
         Ok(dst.to_reg())
     }
 
@@ -992,7 +974,7 @@ impl X64Lower<'_> {
             Opcode::Store | Opcode::Istore8 | Opcode::Istore16 | Opcode::Istore32 => self.lower_store(ctx, inst, op),
             Opcode::StackAddr => {
                 let D::StackAddr { stack_slot, offset, .. } = data else { unreachable!() };
-                let base = ctx.abi.slot_offsets[stack_slot] as i64;
+                let base = ctx.callee.slot_offsets[stack_slot] as i64;
                 let dst = self.output(ctx, inst)?;
                 ctx.emit(Inst::Lea {
                     size: OperandSize::S64,
@@ -1067,9 +1049,6 @@ impl X64Lower<'_> {
                 ctx.emit(Inst::Fence);
                 Ok(())
             }
-
-            // ---- calls ---------------------------------------------------------------------
-            Opcode::Call | Opcode::CallIndirect => self.lower_call(ctx, inst, None),
 
             // ---- floats ----------------------------------------------------------------------
             Opcode::Fadd
@@ -1156,19 +1135,6 @@ impl SizeExt for OperandSize {
     fn max_s32_if_wide(self, ty: Type) -> OperandSize {
         if ty.bits() > 32 { OperandSize::S64 } else { self }
     }
-}
-
-/// The relocation target for an external name.
-fn reloc_target(f: &Function, name: &ExternalName) -> CodegenResult<RelocTarget> {
-    Ok(match name {
-        ExternalName::User(r) => {
-            let u = f.user_named_funcs.get(*r).ok_or_else(|| CodegenError::Other("bad user name".into()))?;
-            RelocTarget::User { namespace: u.namespace, index: u.index }
-        }
-        ExternalName::TestCase(s) => RelocTarget::TestCase(s.clone()),
-        ExternalName::LibCall(l) => RelocTarget::LibCall(*l),
-        ExternalName::KnownSymbol(k) => RelocTarget::KnownSymbol(*k),
-    })
 }
 
 impl X64Lower<'_> {
@@ -2219,7 +2185,7 @@ impl X64Lower<'_> {
             ctx.emit(load_to_reg(mem, t, Type::int(width).unwrap_or(types::I64)));
             let v = self.bswap_reg(ctx, t.to_reg(), width / 8)?;
             if width < ty.bits() {
-                ctx.emit(X64Abi::gen_extend(dst, v, signed, width as u8, to as u8));
+                ctx.emit(self.b.abi.gen_extend(dst, v, signed, width as u8, to as u8));
             } else {
                 self.mov_to(ctx, dst, v);
             }
@@ -2317,166 +2283,6 @@ fn amode_add(a: Amode, delta: i32) -> Amode {
 }
 
 impl X64Lower<'_> {
-    fn sig_of(&self, ctx: Ctx, sig: &Signature) -> CodegenResult<ComputedSig> {
-        compute_sig::<X64Abi>(sig, ctx.flags)
-    }
-
-    fn clobbers_for(&self, cc: CallConv, defs: &[(Writable<Reg>, regalloc2::PReg)], is_try: bool) -> PRegSet {
-        let mut c = if is_try { X64Abi::call_clobbers(CallConv::Winch) } else { X64Abi::call_clobbers(cc) };
-        for (_, p) in defs {
-            c.remove(*p);
-        }
-        c
-    }
-
-    /// Lower `call`/`call_indirect` (and the call part of `try_call*` when `try_call` is
-    /// given).
-    fn lower_call(&self, ctx: Ctx, inst: IrInst, try_call: Option<TryCallInfo>) -> CodegenResult<()> {
-        let f = ctx.f;
-        let data = *ctx.data(inst);
-        let sig_ref = f.dfg.call_signature(inst).ok_or_else(|| CodegenError::Other("call without signature".into()))?;
-        let sig = f.dfg.signatures.get(sig_ref).ok_or_else(|| CodegenError::Other("bad signature".into()))?;
-        let csig = self.sig_of(ctx, sig)?;
-        let dest = match data {
-            D::Call { func_ref, .. } | D::TryCall { func_ref, .. } => {
-                let ext = f.dfg.ext_funcs.get(func_ref).ok_or_else(|| CodegenError::Other("bad func_ref".into()))?;
-                CallDest::Name { name: reloc_target(f, &ext.name)?, colocated: ext.colocated }
-            }
-            _ => {
-                let callee = ctx.inputs(inst)[0];
-                CallDest::Indirect(RegMem::Reg(self.reg(ctx, callee)?))
-            }
-        };
-        let args = f.dfg.call_args(inst);
-        let ret_area = if csig.stack_ret_arg.is_some() {
-            let t = self.tmp(ctx, types::I64)?;
-            ctx.emit(Inst::Lea {
-                size: OperandSize::S64,
-                mem: Amode::Stack(StackAMode::OutgoingArg(csig.stack_arg_space as i64)),
-                dst: t,
-            });
-            Some(t.to_reg())
-        } else {
-            None
-        };
-        let uses = ctx.gen_call_args::<X64Abi>(&csig, args, ret_area)?;
-        let results: SmallVec<[ValueRegs; 4]> = if try_call.is_some() {
-            ctx.take_try_call_values(inst)?.0
-        } else {
-            let n = f.dfg.inst_results(inst).len();
-            let mut v = SmallVec::new();
-            for i in 0..n {
-                v.push(ctx.output_regs(inst, i)?);
-            }
-            v
-        };
-        let defs = ctx.gen_call_ret_defs(&csig, &results)?;
-        let clobbers = self.clobbers_for(sig.call_conv, &defs, try_call.is_some());
-        let callee_pop = if sig.call_conv == CallConv::Tail { csig.stack_arg_space } else { 0 };
-        let is_try = try_call.is_some();
-        ctx.emit(Inst::Call {
-            info: Box::new(CallInfo { dest, uses, defs, clobbers, callee_pop, try_call, tail_stack_args: 0 }),
-        });
-        // A try_call is its block's terminator: its stack returns are loaded in the
-        // normal-return edge block (`gen_try_call_normal_edge`).
-        if csig.stack_ret_arg.is_some() && !is_try {
-            ctx.gen_call_stack_rets::<X64Abi>(&csig, &results, csig.stack_arg_space as i64)?;
-        }
-        Ok(())
-    }
-
-    /// Load the stack returns of the try_call `term` (see `lower_call`).
-    fn try_call_stack_rets(&self, ctx: Ctx, term: IrInst) -> CodegenResult<()> {
-        let f = ctx.f;
-        let sig_ref = f.dfg.call_signature(term).ok_or_else(|| CodegenError::Other("call without signature".into()))?;
-        let sig = f.dfg.signatures.get(sig_ref).ok_or_else(|| CodegenError::Other("bad signature".into()))?;
-        let csig = self.sig_of(ctx, sig)?;
-        if csig.stack_ret_arg.is_some() {
-            let results = ctx.take_try_call_values(term)?.0;
-            ctx.gen_call_stack_rets::<X64Abi>(&csig, &results, csig.stack_arg_space as i64)?;
-        }
-        Ok(())
-    }
-
-    fn lower_return_call(&self, ctx: Ctx, inst: IrInst) -> CodegenResult<()> {
-        let f = ctx.f;
-        let data = *ctx.data(inst);
-        let sig_ref = f.dfg.call_signature(inst).ok_or_else(|| CodegenError::Other("call without signature".into()))?;
-        let sig = f.dfg.signatures.get(sig_ref).ok_or_else(|| CodegenError::Other("bad signature".into()))?;
-        if sig.call_conv != CallConv::Tail || f.signature.call_conv != CallConv::Tail {
-            return Err(unsupported("return_call outside the tail calling convention"));
-        }
-        let csig = self.sig_of(ctx, sig)?;
-        let ret_area = match (csig.stack_ret_arg.is_some(), ctx.abi.sig.stack_ret_arg.is_some()) {
-            (false, false) => None,
-            // The returns are the caller's (the verifier checks), so the callee writes them
-            // into the return area our own caller provided: pass its pointer on.
-            (true, true) => Some(ctx.ret_area_ptr()?),
-            _ => return Err(unsupported("tail call between signatures with different return areas")),
-        };
-        let dest = match data {
-            D::Call { func_ref, .. } => {
-                let ext = f.dfg.ext_funcs.get(func_ref).ok_or_else(|| CodegenError::Other("bad func_ref".into()))?;
-                CallDest::Name { name: reloc_target(f, &ext.name)?, colocated: ext.colocated }
-            }
-            _ => {
-                let callee = ctx.inputs(inst)[0];
-                CallDest::Indirect(RegMem::Reg(self.reg(ctx, callee)?))
-            }
-        };
-        let args = f.dfg.call_args(inst);
-        let uses = ctx.gen_call_args::<X64Abi>(&csig, args, ret_area)?;
-        ctx.emit(Inst::ReturnCall {
-            info: Box::new(CallInfo {
-                dest,
-                uses,
-                defs: SmallVec::new(),
-                clobbers: PRegSet::empty(),
-                callee_pop: 0,
-                try_call: None,
-                tail_stack_args: csig.stack_arg_space,
-            }),
-        });
-        Ok(())
-    }
-
-    /// Call a runtime-library routine with value arguments, writing `inst`'s results.
-    fn lower_libcall(&self, ctx: Ctx, inst: IrInst, lib: LibCall, args: &[Value]) -> CodegenResult<()> {
-        let cc = match ctx.flags.libcall_call_conv() {
-            2 => CallConv::SystemV,
-            3 => CallConv::WindowsFastcall,
-            _ => self.b.default_cc,
-        };
-        let mut sig = Signature::new(cc);
-        for &a in args {
-            sig.params.push(AbiParam::new(ctx.value_ty(a)));
-        }
-        for &r in ctx.f.dfg.inst_results(inst) {
-            sig.returns.push(AbiParam::new(ctx.value_ty(r)));
-        }
-        let csig = self.sig_of(ctx, &sig)?;
-        let uses = ctx.gen_call_args::<X64Abi>(&csig, args, None)?;
-        let mut results = SmallVec::<[ValueRegs; 2]>::new();
-        for i in 0..ctx.f.dfg.inst_results(inst).len() {
-            results.push(ctx.output_regs(inst, i)?);
-        }
-        let defs = ctx.gen_call_ret_defs(&csig, &results)?;
-        let clobbers = self.clobbers_for(cc, &defs, false);
-        let colocated = ctx.flags.use_colocated_libcalls() != 0;
-        ctx.emit(Inst::Call {
-            info: Box::new(CallInfo {
-                dest: CallDest::Name { name: RelocTarget::LibCall(lib), colocated },
-                uses,
-                defs,
-                clobbers,
-                callee_pop: 0,
-                try_call: None,
-                tail_stack_args: 0,
-            }),
-        });
-        Ok(())
-    }
-
     fn lower_float(&self, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
         let args = ctx.inputs(inst);
         let double = ty == types::F64;
@@ -2551,15 +2357,16 @@ impl X64Lower<'_> {
             Opcode::Fma => {
                 if !self.b.isa.has_fma {
                     let lib = if double { LibCall::FmaF64 } else { LibCall::FmaF32 };
-                    return self.lower_libcall(ctx, inst, lib, &[args[0], args[1], args[2]]);
+                    ctx.libcall_value(inst, lib, &[args[0], args[1], args[2]])?
+                } else {
+                    let x = self.reg(ctx, args[0])?;
+                    let y = self.reg(ctx, args[1])?;
+                    let z = self.rm(ctx, args[2], ty)?;
+                    let d = self.tmp(ctx, ty)?;
+                    let fop = if double { FmaOp::Vfmadd213sd } else { FmaOp::Vfmadd213ss };
+                    ctx.emit(Inst::XmmFma { op: fop, src1: x, src2: y, src3: z, dst: d });
+                    d.to_reg()
                 }
-                let x = self.reg(ctx, args[0])?;
-                let y = self.reg(ctx, args[1])?;
-                let z = self.rm(ctx, args[2], ty)?;
-                let d = self.tmp(ctx, ty)?;
-                let fop = if double { FmaOp::Vfmadd213sd } else { FmaOp::Vfmadd213ss };
-                ctx.emit(Inst::XmmFma { op: fop, src1: x, src2: y, src3: z, dst: d });
-                d.to_reg()
             }
             Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest => {
                 if !self.b.isa.has_sse41 {
@@ -2573,19 +2380,20 @@ impl X64Lower<'_> {
                         (_, false) => LibCall::NearestF32,
                         (_, true) => LibCall::NearestF64,
                     };
-                    return self.lower_libcall(ctx, inst, lib, &[args[0]]);
+                    ctx.libcall_value(inst, lib, &[args[0]])?
+                } else {
+                    let imm = match op {
+                        Opcode::Nearest => 0,
+                        Opcode::Floor => 1,
+                        Opcode::Ceil => 2,
+                        _ => 3,
+                    } | 8;
+                    let src = self.rm(ctx, args[0], ty)?;
+                    let d = self.tmp(ctx, ty)?;
+                    let rop = if double { RoundOp::Roundsd } else { RoundOp::Roundss };
+                    ctx.emit(Inst::XmmRound { op: rop, imm, src, dst: d });
+                    d.to_reg()
                 }
-                let imm = match op {
-                    Opcode::Nearest => 0,
-                    Opcode::Floor => 1,
-                    Opcode::Ceil => 2,
-                    _ => 3,
-                } | 8;
-                let src = self.rm(ctx, args[0], ty)?;
-                let d = self.tmp(ctx, ty)?;
-                let rop = if double { RoundOp::Roundsd } else { RoundOp::Roundss };
-                ctx.emit(Inst::XmmRound { op: rop, imm, src, dst: d });
-                d.to_reg()
             }
             Opcode::Fpromote | Opcode::Fdemote => {
                 let ok = matches!((src_ty, ty), (types::F32, types::F64) | (types::F64, types::F32));
@@ -2886,44 +2694,10 @@ impl X64Lower<'_> {
                 });
                 Ok(())
             }
-            Opcode::Return => {
-                let vals = args.to_vec();
-                ctx.gen_return::<X64Abi>(&vals)
-            }
             Opcode::Trap => {
                 let D::Trap { code, .. } = data else { unreachable!() };
                 ctx.emit(Inst::Ud2 { code });
                 Ok(())
-            }
-            Opcode::ReturnCall | Opcode::ReturnCallIndirect => self.lower_return_call(ctx, inst),
-            Opcode::TryCall | Opcode::TryCallIndirect => {
-                let et = match data {
-                    D::TryCall { exception, .. } | D::TryCallIndirect { exception, .. } => exception,
-                    _ => unreachable!(),
-                };
-                let table = ctx
-                    .f
-                    .dfg
-                    .exception_tables
-                    .get(et)
-                    .ok_or_else(|| CodegenError::Other("bad exception table".into()))?;
-                let mut handlers = Vec::new();
-                let mut ti = 1;
-                for item in &table.items {
-                    match item {
-                        ExceptionItem::Tag(t) => {
-                            handlers.push((HandlerTag::Tag(*t), targets[ti]));
-                            ti += 1;
-                        }
-                        ExceptionItem::Default => {
-                            handlers.push((HandlerTag::Default, targets[ti]));
-                            ti += 1;
-                        }
-                        ExceptionItem::Context(_) => {}
-                    }
-                }
-                let info = TryCallInfo { normal: targets[0], handlers };
-                self.lower_call(ctx, inst, Some(info))
             }
             op => Err(CodegenError::Other(format!("{op} is not a terminator"))),
         }

@@ -10,7 +10,6 @@ pub mod print;
 pub mod regs;
 pub mod settings;
 
-use crate::x64::abi::X64Abi;
 use crate::x64::emit::EmitInfo;
 use crate::x64::lower::X64Backend;
 use kiln_codegen::context::CompileScratch;
@@ -20,7 +19,7 @@ use kiln_ir::Function;
 use kiln_ir::analysis::domtree::DominatorTree;
 use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::signature::CallConv;
-use target_lexicon::{OperatingSystem, Triple};
+use target_lexicon::Triple;
 
 /// The x86-64 target with its flags.
 pub struct X64Isa {
@@ -34,21 +33,13 @@ pub struct X64Isa {
 impl X64Isa {
     /// A target for `triple` with these flags.
     pub fn new(triple: Triple, flags: Flags, isa_flags: IsaFlags) -> Self {
-        let default_cc = default_call_conv(&triple);
         X64Isa {
-            backend: X64Backend::new(flags.clone(), &isa_flags, default_cc),
+            backend: X64Backend::new(flags.clone(), &isa_flags, triple.clone()),
             emit_info: EmitInfo::new(flags.clone(), isa_flags),
             triple,
             flags,
             isa_flags,
         }
-    }
-}
-
-fn default_call_conv(triple: &Triple) -> CallConv {
-    match triple.operating_system {
-        OperatingSystem::Windows => CallConv::WindowsFastcall,
-        _ => CallConv::SystemV,
     }
 }
 
@@ -70,7 +61,7 @@ impl TargetIsa for X64Isa {
     }
 
     fn default_call_conv(&self) -> CallConv {
-        default_call_conv(&self.triple)
+        crate::x64::abi::default_call_conv(&self.triple)
     }
 
     fn compile_function(
@@ -80,16 +71,7 @@ impl TargetIsa for X64Isa {
         want_vcode: bool,
         scratch: &mut CompileScratch,
     ) -> CodegenResult<CompiledCode> {
-        compile::<X64Backend, X64Abi>(
-            func,
-            domtree,
-            &self.flags,
-            &self.backend,
-            &self.emit_info,
-            want_vcode,
-            self.function_alignment(),
-            scratch,
-        )
+        compile(func, domtree, &self.backend, &self.emit_info, want_vcode, self.function_alignment(), scratch)
     }
 
     fn function_alignment(&self) -> u32 {

@@ -8,11 +8,11 @@
 //! letter; labels as `labelN`; unresolved stack locations as `slot+N`, `outgoing+N`,
 //! `incoming+N`. Pseudo-instructions print as one readable line: their name and operands.
 
+pub use crate::names::show_name;
+use crate::names::{show_name_offset, show_stack};
 use crate::x64::emit::{ImmForm, imm_form};
 use crate::x64::inst::*;
 use crate::x64::regs::show_reg;
-use kiln_codegen::machinst::abi::StackAMode;
-use kiln_codegen::machinst::buffer::RelocTarget;
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use std::fmt::Write;
 
@@ -71,37 +71,6 @@ fn q(reg: Reg) -> String {
 /// A label.
 pub fn show_label(l: MachLabel) -> String {
     format!("label{}", l.0)
-}
-
-/// A relocation target as an assembler symbol.
-pub fn show_name(name: &RelocTarget) -> String {
-    match name {
-        RelocTarget::User { namespace, index } => format!("u{namespace}_{index}"),
-        RelocTarget::TestCase(n) => {
-            let plain = !n.is_empty()
-                && !n.as_bytes()[0].is_ascii_digit()
-                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
-            if plain { n.clone() } else { format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\"")) }
-        }
-        RelocTarget::LibCall(l) => l.name().to_string(),
-        RelocTarget::KnownSymbol(k) => k.name().to_string(),
-    }
-}
-
-fn show_name_offset(name: &RelocTarget, offset: i64) -> String {
-    match offset {
-        0 => show_name(name),
-        o if o > 0 => format!("{}+{o}", show_name(name)),
-        o => format!("{}{o}", show_name(name)),
-    }
-}
-
-fn show_stack(mode: StackAMode) -> String {
-    match mode {
-        StackAMode::IncomingArg(o) => format!("incoming{o:+}"),
-        StackAMode::Slot(o) => format!("slot{o:+}"),
-        StackAMode::OutgoingArg(o) => format!("outgoing{o:+}"),
-    }
 }
 
 /// An addressing mode.
@@ -260,7 +229,7 @@ fn show_call_dest(dest: &CallDest) -> String {
     match dest {
         CallDest::Name { name, colocated: true } => show_name(name),
         CallDest::Name { name, colocated: false } => format!("movabsq ${}, %r11; call *%r11", show_name(name)),
-        CallDest::Indirect(rm) => format!("*{}", show_rm(rm, OperandSize::S64)),
+        CallDest::Indirect(r) => format!("*{}", q(*r)),
     }
 }
 
@@ -578,7 +547,7 @@ pub fn print_inst(inst: &Inst) -> String {
                 match &info.dest {
                     CallDest::Name { name, colocated } =>
                         format!("{}{}", show_name(name), if *colocated { "" } else { " (abs)" }),
-                    CallDest::Indirect(rm) => format!("*{}", show_rm(rm, S64)),
+                    CallDest::Indirect(r) => format!("*{}", q(*r)),
                 }
             );
             show_call_info(&mut s, info);
@@ -618,6 +587,7 @@ fn xmm_mov_name(op: XmmMovOp) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_codegen::machinst::abi::StackAMode;
     use kiln_ir::trapcode::TrapCode;
     use regalloc2::RegClass;
 

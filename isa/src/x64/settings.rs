@@ -1,25 +1,9 @@
 //! x86-64 ISA settings: the target line's flags (`has_avx`, `has_bmi1`, …, REFERENCE §4.4)
 //! as typed booleans, read once when the target is created.
 
-use kiln_ir::settings::IsaFlags;
-
-macro_rules! x64_settings {
-    ($($field:ident),* $(,)?) => {
-        /// The x86-64 extensions the generated code may use.
-        #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-        #[allow(missing_docs)]
-        pub struct X64Settings { $(pub $field: bool),* }
-
-        impl X64Settings {
-            /// Read the settings from a target's ISA flags.
-            pub fn new(isa_flags: &IsaFlags) -> Self {
-                X64Settings { $($field: isa_flags.has(stringify!($field))),* }
-            }
-        }
-    };
-}
-
-x64_settings!(
+crate::isa_settings!(
+    X64Settings,
+    "The x86-64 extensions the generated code may use.",
     has_sse3,
     has_ssse3,
     has_sse41,
