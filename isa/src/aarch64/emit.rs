@@ -1987,7 +1987,8 @@ fn save_slots(frame: &FrameLayout) -> Vec<(CalleeSave, Option<CalleeSave>, u32)>
         let a = saves[i];
         let slot = (2 * a.size as u32).max(16);
         match saves.get(i + 1) {
-            Some(&b) if b.reg.class() == a.reg.class() && b.offset + b.size as u32 == a.offset + a.size as u32 * 2 => {
+            // `b` right above `a` in the same 16-byte (or 32-byte) slot.
+            Some(&b) if b.reg.class() == a.reg.class() && b.size == a.size && b.offset + a.size as u32 == a.offset => {
                 out.push((a, Some(b), slot));
                 i += 2;
             }
