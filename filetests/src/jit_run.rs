@@ -241,6 +241,23 @@ impl JitRunner {
             }
             codes.push((i, CrossCode { name: reloc_name(&f.name), code }));
         }
+        // A function calling one that is not in the image cannot be linked: it is as
+        // unavailable as its callee (to a fixed point).
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let missing: std::collections::HashMap<RelocTarget, RunError> = functions
+                .iter()
+                .zip(&unavailable)
+                .filter_map(|(f, u)| u.clone().map(|u| (reloc_name(&f.name), u)))
+                .collect();
+            codes.retain(|(i, c)| {
+                let Some(why) = c.code.buffer.relocs.iter().find_map(|r| missing.get(&r.target)) else { return true };
+                unavailable[*i] = Some(why.clone());
+                changed = true;
+                false
+            });
+        }
         let mut trampolines = HashMap::new();
         let mut tramp_codes = Vec::new();
         for (sig, tf) in trampolines_for(functions)? {
