@@ -227,10 +227,6 @@ impl A64Lower<'_> {
         ctx.put_value_in_regs(v)
     }
 
-    pub(crate) fn tmp(&self, ctx: Ctx, ty: Type) -> CodegenResult<Writable<Reg>> {
-        ctx.alloc_tmp(ty)
-    }
-
     /// A 64-bit integer temporary.
     pub(crate) fn itmp(&self, ctx: Ctx) -> CodegenResult<Writable<Reg>> {
         ctx.alloc_tmp(types::I64)
