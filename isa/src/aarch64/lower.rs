@@ -989,14 +989,22 @@ impl A64Lower<'_> {
     // Instructions
 
     fn lower_inst(&self, ctx: Ctx, inst: IrInst) -> CodegenResult<()> {
-        let data = *ctx.data(inst);
-        let op = data.opcode();
-        let args = ctx.inputs(inst);
+        let op = ctx.data(inst).opcode();
         let ty = ctx.f.dfg.first_result(inst).map(|r| ctx.value_ty(r)).unwrap_or(types::INVALID);
         // Vector types (and the vector-only opcodes) have their own file.
         if crate::aarch64::lower_vector::handles(ctx, inst, op, ty) {
             return crate::aarch64::lower_vector::lower(self, ctx, inst, op, ty);
         }
+        self.lower_scalar_path(ctx, inst)
+    }
+
+    /// Lower `inst` by the scalar rules (also the vector lowering's path for loads, stores,
+    /// `select` and `bitcast`, which treat a vector as a whole register).
+    pub(crate) fn lower_scalar_path(&self, ctx: Ctx, inst: IrInst) -> CodegenResult<()> {
+        let data = *ctx.data(inst);
+        let op = data.opcode();
+        let args = ctx.inputs(inst);
+        let ty = ctx.f.dfg.first_result(inst).map(|r| ctx.value_ty(r)).unwrap_or(types::INVALID);
         match op {
             Opcode::Nop | Opcode::SequencePoint => Ok(()),
             Opcode::Iconst => {
@@ -2895,7 +2903,7 @@ impl A64Lower<'_> {
     }
 
     /// `cmp rn, #value` at `size` (through a register when no immediate form fits).
-    fn cmp_const(&self, ctx: Ctx, size: OperandSize, rn: Reg, value: i64) -> CodegenResult<()> {
+    pub(crate) fn cmp_const(&self, ctx: Ctx, size: OperandSize, rn: Reg, value: i64) -> CodegenResult<()> {
         let zr = Writable::from_reg(zero_reg());
         let mask = if size.is64() { u64::MAX } else { 0xffff_ffff };
         if let Some(i) = Imm12::maybe_from_u64(value as u64 & mask) {
