@@ -3,7 +3,8 @@
 //! Covered: loads, stores, `select` and `bitcast` (through the scalar paths), `vconst`,
 //! lane-wise integer and float arithmetic, bitwise operations, `bitselect`, `splat`,
 //! `extractlane`/`insertlane`, integer and float comparisons, shifts, widening,
-//! `iadd_pairwise`, `sqmul_round_sat`, `fma`, same-width int/float conversions,
+//! `iadd_pairwise`, `sqmul_round_sat`, `fma`, same-width int/float conversions, narrowing,
+//! `fvpromote_low`, `scalar_to_vector`,
 //! `vany_true`/`vall_true`. Every other vector opcode (and any vector type that is not
 //! 64 or 128 bits wide) is an `unsupported` error.
 //!
@@ -91,6 +92,28 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
             misc(ctx, vop, if bytewise { bytes_of(size) } else { size })
         }
         Opcode::IaddPairwise if !float && size.is_128() => rrr(ctx, VecALUOp::Addp, size),
+        Opcode::Snarrow | Opcode::Unarrow | Opcode::Uunarrow => lower_narrow(l, ctx, inst, op, ty),
+        Opcode::FvpromoteLow if ty == kiln_ir::types::F64X2 => {
+            let x = l.reg(ctx, args[0])?;
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecMisc { op: VecMisc2::Fcvtl, size: VectorSize::Size32x2, rd, rn: x });
+            Ok(())
+        }
+        Opcode::ScalarToVector => {
+            // Lane 0 of a zeroed register.
+            let x = l.reg(ctx, args[0])?;
+            let zero = l.vtmp(ctx)?;
+            let imm = AsimdModImm { kind: AsimdImmKind::ByteMask, invert: false, imm8: 0 };
+            ctx.emit(Inst::VecMovImm { q: true, rd: zero, imm });
+            let rd = ctx.output_reg(inst, 0)?;
+            let lane_size = size.lane_size();
+            if float {
+                ctx.emit(Inst::VecMovElement { size: lane_size, rd, ri: zero.to_reg(), rn: x, dst_lane: 0, src_lane: 0 });
+            } else {
+                ctx.emit(Inst::MovToVec { size: lane_size, rd, ri: zero.to_reg(), rn: x, lane: 0 });
+            }
+            Ok(())
+        }
         Opcode::Fma if float => {
             let (x, y, z) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?, l.reg(ctx, args[2])?);
             let rd = ctx.output_reg(inst, 0)?;
@@ -311,6 +334,30 @@ fn lower_widen(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> Co
     let x = l.reg(ctx, args[0])?;
     let rd = ctx.output_reg(inst, 0)?;
     ctx.emit(Inst::VecExtend { op: vop, size, rd, rn: x, shift: 0 });
+    Ok(())
+}
+
+/// `snarrow`/`unarrow`/`uunarrow` of two 128-bit vectors into `ty`: the first operand's
+/// lanes saturated into the low half (`sqxtn`/`sqxtun`/`uqxtn`), the second's into the
+/// high half (the `2` forms).
+fn lower_narrow(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
+    let args = ctx.inputs(inst);
+    let (low, high) = match (ty.lane_bits(), ty.bits()) {
+        (8, 128) => (VectorSize::Size8x8, VectorSize::Size8x16),
+        (16, 128) => (VectorSize::Size16x4, VectorSize::Size16x8),
+        (32, 128) => (VectorSize::Size32x2, VectorSize::Size32x4),
+        _ => return Err(unsupported_op(op, ty)),
+    };
+    let nop = match op {
+        Opcode::Snarrow => VecNarrowOp::Sqxtn,
+        Opcode::Unarrow => VecNarrowOp::Sqxtun,
+        _ => VecNarrowOp::Uqxtn,
+    };
+    let (x, y) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+    let t = l.vtmp(ctx)?;
+    ctx.emit(Inst::VecNarrowLow { op: nop, size: low, rd: t, rn: x });
+    let rd = ctx.output_reg(inst, 0)?;
+    ctx.emit(Inst::VecNarrowHigh { op: nop, size: high, rd, ri: t.to_reg(), rn: y });
     Ok(())
 }
 
