@@ -4,7 +4,7 @@
 //! lane-wise integer and float arithmetic, bitwise operations, `bitselect`, `splat`,
 //! `extractlane`/`insertlane`, integer and float comparisons, shifts, widening,
 //! `iadd_pairwise`, `sqmul_round_sat`, `fma`, same-width int/float conversions, narrowing,
-//! `fvpromote_low`, `scalar_to_vector`,
+//! `fvpromote_low`, `scalar_to_vector`, `fcopysign`, 64-bit lane min/max,
 //! `vany_true`/`vall_true`. Every other vector opcode (and any vector type that is not
 //! 64 or 128 bits wide) is an `unsupported` error.
 //!
@@ -93,6 +93,31 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
         }
         Opcode::IaddPairwise if !float && size.is_128() => rrr(ctx, VecALUOp::Addp, size),
         Opcode::Snarrow | Opcode::Unarrow | Opcode::Uunarrow => lower_narrow(l, ctx, inst, op, ty),
+        // 64-bit lanes have no min/max instruction: a comparison mask and a bitwise select.
+        Opcode::Smin | Opcode::Smax | Opcode::Umin | Opcode::Umax if !float && lane_bits == 64 => {
+            let (a, b) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+            let signed = matches!(op, Opcode::Smin | Opcode::Smax);
+            let m = l.vtmp(ctx)?;
+            let cmp = if signed { VecALUOp::Cmgt } else { VecALUOp::Cmhi };
+            ctx.emit(Inst::VecRRR { op: cmp, size, rd: m, rn: a, rm: b });
+            // m = a > b: max takes a there, min takes b.
+            let (x, y) = if matches!(op, Opcode::Smax | Opcode::Umax) { (a, b) } else { (b, a) };
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Bsl, size: bytes_of(size), rd, ri: m.to_reg(), rn: x, rm: y });
+            Ok(())
+        }
+        Opcode::Fcopysign if float => {
+            // The sign bits from the second operand, the rest from the first.
+            let (x, y) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+            let sign: u64 = if lane_bits == 32 { 0x8000_0000_8000_0000 } else { 1 << 63 };
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&sign.to_le_bytes());
+            bytes[8..].copy_from_slice(&sign.to_le_bytes());
+            let m = l.vec_const(ctx, &bytes)?;
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Bsl, size: bytes_of(size), rd, ri: m, rn: y, rm: x });
+            Ok(())
+        }
         Opcode::FvpromoteLow if ty == kiln_ir::types::F64X2 => {
             let x = l.reg(ctx, args[0])?;
             let rd = ctx.output_reg(inst, 0)?;
