@@ -33,6 +33,10 @@ pub enum RunError {
     Compile(String),
     /// The call could not be made (bad arguments, unsupported signature).
     Other(String),
+    /// The worker process running the call died (how, in words).
+    Crashed(String),
+    /// The call did not finish within the time limit (the worker was killed).
+    Timeout(std::time::Duration),
 }
 
 impl std::fmt::Display for RunError {
@@ -42,6 +46,8 @@ impl std::fmt::Display for RunError {
             RunError::Unsupported(s) => write!(f, "{s}"),
             RunError::Compile(s) => write!(f, "compile error: {s}"),
             RunError::Other(s) => f.write_str(s),
+            RunError::Crashed(s) => f.write_str(s),
+            RunError::Timeout(d) => write!(f, "timed out after {} s (the worker was killed)", d.as_secs_f64()),
         }
     }
 }
@@ -107,9 +113,10 @@ fn trampoline_clif(name: &str, sig: &Signature) -> String {
 /// Are the external functions `functions` call defined in the file (or runtime routines,
 /// or the throw helper)? REFERENCE §4.9 makes any other one an error.
 fn check_external_functions(functions: &[Function]) -> Result<(), String> {
-    let defined: std::collections::HashSet<RelocTarget> = functions.iter().map(|f| reloc_name(&f.name)).collect();
+    let defined: HashMap<RelocTarget, usize> =
+        functions.iter().enumerate().map(|(i, f)| (reloc_name(&f.name), i)).collect();
     for f in functions {
-        for (_, ext) in f.dfg.ext_funcs.iter() {
+        for (fr, ext) in f.dfg.ext_funcs.iter() {
             let t = match &ext.name {
                 kiln_ir::extname::ExternalName::User(r) => match f.user_named_funcs.get(*r) {
                     Some(u) => RelocTarget::User { namespace: u.namespace, index: u.index },
@@ -118,8 +125,25 @@ fn check_external_functions(functions: &[Function]) -> Result<(), String> {
                 kiln_ir::extname::ExternalName::TestCase(s) => RelocTarget::TestCase(s.clone()),
                 _ => continue,
             };
-            if !defined.contains(&t) && t != RelocTarget::TestCase(THROW.into()) {
-                return Err(format!("undeclared function {}", kiln_module::jit::reloc_target_name(&t)));
+            match defined.get(&t) {
+                // Called with the signature it is declared with, which must be the one
+                // it is defined with: otherwise the call passes garbage (the
+                // interpreter rejects such calls too).
+                Some(&i) => {
+                    let declared = f.dfg.signatures.get(ext.signature);
+                    let def = &functions[i];
+                    if declared != Some(&def.signature) {
+                        let shown = declared.map_or_else(|| "an invalid signature".to_string(), |s| s.to_string());
+                        return Err(format!(
+                            "{} declares {fr} = {} with signature {shown}, but {} is defined with signature {}",
+                            f.name, def.name, def.name, def.signature
+                        ));
+                    }
+                }
+                None if t != RelocTarget::TestCase(THROW.into()) => {
+                    return Err(format!("undeclared function {}", kiln_module::jit::reloc_target_name(&t)));
+                }
+                None => {}
             }
         }
     }
@@ -295,8 +319,35 @@ impl JitRunner {
         self.unavailable.iter().flatten().next()
     }
 
-    /// Call function `index` of the file with `args`.
+    /// Does the code run in this process (the host's architecture), not under qemu?
+    pub fn is_native(&self) -> bool {
+        matches!(self.exec, Exec::Native { .. })
+    }
+
+    /// Call function `index` of the file with `args`: in this process for the host's
+    /// architecture, in the qemu runner process for another one.
     pub fn call(&mut self, index: usize, args: &[DataValue]) -> Result<Vec<DataValue>, RunError> {
+        let mut call = self.prepare_call(index, args)?;
+        match &mut self.exec {
+            Exec::Native { .. } => {
+                // SAFETY: the trampoline was compiled for exactly this callee signature and
+                // reads and writes only the slots of `call.buf`.
+                unsafe { call_guarded(call.trampoline, call.callee, call.buf.as_mut_ptr() as usize) }
+                    .map_err(RunError::Trap)?;
+            }
+            Exec::Cross { program, nfuncs } => {
+                let (tramp, callee) = call.cross.ok_or_else(|| RunError::Other("not a cross call".into()))?;
+                program.call(*nfuncs + tramp, callee, &mut call.buf).map_err(RunError::Other)?.map_err(RunError::Trap)?;
+            }
+        }
+        self.finish_call(&call)
+    }
+
+    /// Everything a call of function `index` with `args` needs, checked: the addresses of
+    /// the trampoline and the callee (natively; under qemu, their pieces of the program),
+    /// and the argument buffer. A native call can then be made here or in another process
+    /// holding the same code (see [`crate::isolate`]).
+    pub fn prepare_call(&self, index: usize, args: &[DataValue]) -> Result<PreparedCall, RunError> {
         if let Some(Some(e)) = self.unavailable.get(index) {
             return Err(e.clone());
         }
@@ -318,30 +369,54 @@ impl JitRunner {
             let b = a.to_le_bytes();
             buf[i * SLOT..i * SLOT + b.len()].copy_from_slice(&b);
         }
-        match &mut self.exec {
+        let returns = sig.returns.iter().map(|r| r.value_type).collect();
+        Ok(match &self.exec {
             Exec::Native { module, funcs, tramps } => {
                 let not_finalized = || RunError::Other("not finalized".into());
                 let f = module.get_finalized_function(funcs[index]).ok_or_else(not_finalized)?;
                 let t = module.get_finalized_function(tramps[tramp]).ok_or_else(not_finalized)?;
-                // SAFETY: the trampoline was compiled for exactly this callee signature and
-                // reads and writes only `n` slots of `buf`.
-                unsafe { call_guarded(t, f as usize, buf.as_mut_ptr() as usize) }.map_err(RunError::Trap)?;
+                PreparedCall { trampoline: t, callee: f as usize, buf, returns, cross: None }
             }
-            Exec::Cross { program, nfuncs } => {
-                let callee = self.cross_index[index];
-                program.call(*nfuncs + tramp, callee, &mut buf).map_err(RunError::Other)?.map_err(RunError::Trap)?;
-            }
-        }
-        let mut out = Vec::with_capacity(sig.returns.len());
-        for (i, r) in sig.returns.iter().enumerate() {
-            let ty = r.value_type;
-            let bytes = &buf[i * SLOT..i * SLOT + ty.bytes() as usize];
+            Exec::Cross { .. } => PreparedCall {
+                trampoline: std::ptr::null(),
+                callee: 0,
+                buf,
+                returns,
+                cross: Some((tramp, self.cross_index[index])),
+            },
+        })
+    }
+
+    /// The results of a call made with `call` (its buffer holds them).
+    pub fn finish_call(&self, call: &PreparedCall) -> Result<Vec<DataValue>, RunError> {
+        let mut out = Vec::with_capacity(call.returns.len());
+        for (i, &ty) in call.returns.iter().enumerate() {
+            let bytes = call
+                .buf
+                .get(i * SLOT..i * SLOT + ty.bytes() as usize)
+                .ok_or_else(|| RunError::Other("result buffer too short".into()))?;
             out.push(
                 DataValue::from_le_bytes(ty, bytes).ok_or_else(|| RunError::Other(format!("bad result type {ty}")))?,
             );
         }
         Ok(out)
     }
+}
+
+/// A checked call, ready to be made: `trampoline(callee, buf)`.
+#[derive(Clone, Debug)]
+pub struct PreparedCall {
+    /// The trampoline's address (null under qemu).
+    pub trampoline: *const u8,
+    /// The callee's address (the trampoline's first argument; 0 under qemu).
+    pub callee: usize,
+    /// Argument slots in, result slots out (16 bytes each).
+    pub buf: Vec<u8>,
+    /// The result types.
+    pub returns: Vec<Type>,
+    /// Under qemu: the trampoline (an index of the trampolines) and the callee's piece of
+    /// the program.
+    pub cross: Option<(usize, usize)>,
 }
 
 /// Can this machine run code compiled for `spec`? In this process for the host's

@@ -318,6 +318,27 @@ impl<'f, I: MachInst> Lower<'f, I> {
     /// operations a target implements by a call: `ceil` without SSE4.1, …), under the
     /// libcall convention.
     pub fn lower_libcall(&mut self, inst: Inst, lib: LibCall, args: &[Value]) -> CodegenResult<()> {
+        let mut results = SmallVec::<[ValueRegs; 2]>::new();
+        for i in 0..self.f.dfg.inst_results(inst).len() {
+            results.push(self.output_regs(inst, i)?);
+        }
+        self.emit_libcall(inst, lib, args, &results)
+    }
+
+    /// Call `lib` for the single-result `inst` as [`Self::lower_libcall`] does, but into a
+    /// new temporary that is returned, so the target can post-process the result (NaN
+    /// canonicalization) before it becomes the instruction's value.
+    pub fn libcall_value(&mut self, inst: Inst, lib: LibCall, args: &[Value]) -> CodegenResult<Reg> {
+        let &[r] = self.f.dfg.inst_results(inst) else {
+            return Err(CodegenError::Other(format!("{lib}: libcall_value needs one result")));
+        };
+        let t = self.alloc_tmp(self.value_ty(r))?.to_reg();
+        self.emit_libcall(inst, lib, args, &[ValueRegs::one(t)])?;
+        Ok(t)
+    }
+
+    /// The call of `lib` with `args` (the signature taken from `inst`), defining `results`.
+    fn emit_libcall(&mut self, inst: Inst, lib: LibCall, args: &[Value], results: &[ValueRegs]) -> CodegenResult<()> {
         let cc = libcall_call_conv(self.abi);
         let mut sig = Signature::new(cc);
         for &a in args {
@@ -331,11 +352,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
             return Err(CodegenError::Unsupported(format!("{lib} returning through memory")));
         }
         let uses = self.gen_call_args(&csig, args, None)?;
-        let mut results = SmallVec::<[ValueRegs; 2]>::new();
-        for i in 0..self.f.dfg.inst_results(inst).len() {
-            results.push(self.output_regs(inst, i)?);
-        }
-        let (defs, moves) = self.gen_call_ret_defs(&csig, &results)?;
+        let (defs, moves) = self.gen_call_ret_defs(&csig, results)?;
         let clobbers = self.call_clobbers(cc, &defs, false);
         let colocated = self.flags.use_colocated_libcalls() != 0;
         let info = CallInfo {
