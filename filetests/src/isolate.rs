@@ -84,7 +84,9 @@ impl IsolatedRunner {
 
     /// Call function `index` of the file with `args`.
     pub fn call(&mut self, index: usize, args: &[DataValue]) -> Result<Vec<DataValue>, RunError> {
-        if !self.limits.isolate || !cfg!(unix) {
+        // Code for another architecture already runs in its own (qemu) process, which
+        // `JitRunner` restarts when it dies.
+        if !self.limits.isolate || !cfg!(unix) || !self.runner.is_native() {
             return self.runner.call(index, args);
         }
         let mut call = self.runner.prepare_call(index, args)?;

@@ -1,11 +1,12 @@
 //! `kiln-fuzz`: the command-line front end.
 //!
-//! - `differential --seed S --count N [--large-every K] [--save DIR] [--verbose]`: generate N
-//!   cases from seed S (every K-th with the large generator settings), compare the
-//!   interpreter with compiled code and check compile times against the compile-time
-//!   oracle, shrink and save each failure as a `.clif` runtest in DIR (default
-//!   `fuzz/failures`), print statistics and end with `N passed, M failed`; the exit status
-//!   is non-zero if any case failed. `--duration SECONDS` stops the run after that time.
+//! - `differential --seed S --count N [--large-every K] [--save DIR] [--verbose]
+//!   [--target aarch64]`: generate N cases from seed S (every K-th with the large generator
+//!   settings), compare the interpreter with compiled code (x86-64 natively, or aarch64
+//!   under qemu) and check compile times against the compile-time oracle, shrink and save
+//!   each failure as a `.clif` runtest in DIR (default `fuzz/failures`), print statistics
+//!   and end with `N passed, M failed`; the exit status is non-zero if any case failed.
+//!   `--duration SECONDS` stops the run after that time.
 //! - `invalid --seed S --count N`: break generated functions with random edits
 //!   ([`kiln_fuzz::mutate`]); those the verifier rejects are compiled with the verifier off
 //!   and must give an error, not a panic.
@@ -44,7 +45,7 @@ fn now_ms() -> u64 {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kiln-fuzz differential --seed S --count N [--large-every K] [--duration SECONDS] [--save DIR] [--verbose]"
+        "usage: kiln-fuzz differential --seed S --count N [--large-every K] [--duration SECONDS] [--save DIR] [--verbose] [--target aarch64]"
     );
     eprintln!("       kiln-fuzz invalid --seed S --count N   (broken functions, verifier off: no panic)");
     eprintln!("       kiln-fuzz probe");
@@ -64,6 +65,8 @@ struct Opts {
     large_every: u64,
     /// Stop after this many seconds (0: run all `count` cases).
     duration: u64,
+    /// `--target`: the architecture `differential` compiles for (x86-64 by default).
+    target: Option<String>,
 }
 
 fn parse_opts(args: &[String]) -> Option<Opts> {
@@ -77,6 +80,7 @@ fn parse_opts(args: &[String]) -> Option<Opts> {
         verbose: false,
         large_every: 0,
         duration: 0,
+        target: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -91,6 +95,7 @@ fn parse_opts(args: &[String]) -> Option<Opts> {
             // The wasm modes documented this spelling first.
             "--seconds" => o.duration = it.next()?.parse().ok()?,
             "--verbose" | "-v" => o.verbose = true,
+            "--target" => o.target = Some(it.next()?.clone()),
             _ => return None,
         }
     }
@@ -116,6 +121,13 @@ fn start_watchdog() {
 }
 
 fn differential(o: &Opts) -> ExitCode {
+    if let Some(t) = &o.target {
+        let arch = kiln_ir::settings::TargetSpec::parse(t, &[]).map(|s| s.arch()).map_err(|e| e.to_string());
+        if let Err(e) = arch.and_then(kiln_fuzz::oracle::set_target) {
+            eprintln!("--target {t}: {e}");
+            return ExitCode::from(2);
+        }
+    }
     start_watchdog();
     let mut oracle = TargetSupport::new();
     let cfg = GenConfig::default();

@@ -130,7 +130,10 @@ pub fn fde(
     let mut cfa_on_sp = true;
     let mut cfa_offset = t.entry_cfa_offset;
     let mut saved: Vec<Register> = Vec::new();
-    let mut remembered: Option<(bool, u32, Vec<Register>)> = None;
+    // Is the return address signed (aarch64 pointer authentication)? `.eh_frame` only has a
+    // toggle for it (`DW_CFA_AARCH64_negate_ra_state`), so changes are tracked here.
+    let mut ra_signed = false;
+    let mut remembered: Option<(bool, u32, Vec<Register>, bool)> = None;
     for &(at, rec) in records {
         if at >= len {
             // After the last instruction: nothing left to describe.
@@ -167,7 +170,7 @@ pub fn fde(
                 saved.push(r);
             }
             UnwindInst::EpilogueStart => {
-                remembered = Some((cfa_on_sp, cfa_offset, saved.clone()));
+                remembered = Some((cfa_on_sp, cfa_offset, saved.clone(), ra_signed));
                 add(CallFrameInstruction::RememberState);
             }
             UnwindInst::FrameRestored { offset_upward_to_caller_sp: off } => {
@@ -180,11 +183,17 @@ pub fn fde(
                 saved.clear();
             }
             UnwindInst::EpilogueEnd => {
-                let Some((on_sp, off, body_saved)) = remembered.take() else {
+                let Some((on_sp, off, body_saved, signed)) = remembered.take() else {
                     return Err(ModuleError::InvalidDefinition("an epilogue ends that never started".into()));
                 };
-                (cfa_on_sp, cfa_offset, saved) = (on_sp, off, body_saved);
+                (cfa_on_sp, cfa_offset, saved, ra_signed) = (on_sp, off, body_saved, signed);
                 add(CallFrameInstruction::RestoreState);
+            }
+            UnwindInst::Aarch64SetPointerAuth { return_addresses } => {
+                if return_addresses != ra_signed {
+                    ra_signed = return_addresses;
+                    add(CallFrameInstruction::NegateRaState);
+                }
             }
         }
     }

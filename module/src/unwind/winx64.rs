@@ -71,6 +71,7 @@ pub fn unwind_info(records: &[(u32, UnwindInst)]) -> Result<Option<Vec<u8>>, Mod
             }
             UnwindInst::PushFrameRegs { .. } => return Err(bad("a frame-register push of another size")),
             UnwindInst::DefineNewFrame { .. } => {}
+            UnwindInst::Aarch64SetPointerAuth { .. } => return Err(bad("aarch64 pointer authentication")),
             UnwindInst::StackAlloc { size } if size % 8 != 0 => {
                 return Err(bad("a stack allocation not a multiple of 8"));
             }
