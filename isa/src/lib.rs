@@ -2,9 +2,9 @@
 //!
 //! Each target is one folder with the same files (see DESIGN.md): `mod.rs` (the
 //! `TargetIsa`), `regs.rs`, `inst.rs`, `lower.rs`, `abi.rs`, `emit.rs`, `print.rs`.
-//! `aarch64` and `riscv64` have their instruction layers (registers, instructions,
-//! encoder, printer, constant materialization; riscv64 also compression and the vector
-//! state) but no lowering yet, so [`lookup`] does not offer them.
+//! `x64` and `riscv64` are complete targets; `aarch64` has its instruction layer
+//! (registers, instructions, encoder, printer, constant materialization) but no lowering
+//! yet, so [`lookup`] does not offer it.
 //! [`lookup`] finds the target for a triple; [`native`] describes the host. With the
 //! `disas` feature, [`disasm`] disassembles compiled code (capstone) and
 //! `Context::want_disasm` fills `CompiledCode::disasm`.
@@ -45,13 +45,14 @@ impl std::error::Error for LookupError {}
 pub fn lookup(spec: &TargetSpec, flags: Flags) -> Result<Box<dyn TargetIsa>, LookupError> {
     match spec.arch() {
         Arch::X86_64 => Ok(Box::new(x64::X64Isa::new(spec.triple.clone(), flags, spec.isa_flags))),
+        Arch::Riscv64 => Ok(Box::new(riscv64::Riscv64Isa::new(spec.triple.clone(), flags, spec.isa_flags))),
         other => Err(LookupError::Unsupported(format!("{other:?}").to_lowercase())),
     }
 }
 
 /// Is there a backend for this architecture in this build?
 pub fn has_backend(arch: Arch) -> bool {
-    matches!(arch, Arch::X86_64)
+    matches!(arch, Arch::X86_64 | Arch::Riscv64)
 }
 
 /// The host's triple.

@@ -73,7 +73,7 @@ fn function(val: u64, info: &EmitInfo) -> Vec<u8> {
     for i in materialize(a0, val, info.mat_exts()).0 {
         i.emit(&mut buf, info, &mut state).expect("emit");
     }
-    Inst::Rets { rets: vec![] }.emit(&mut buf, info, &mut state).unwrap();
+    Inst::Rets { rets: vec![], stack_bytes_to_pop: 0 }.emit(&mut buf, info, &mut state).unwrap();
     let mut out = FinishedCode::default();
     buf.finish(&mut out).unwrap();
     out.bytes
@@ -247,7 +247,7 @@ fn vector_and_scalar_forms_run_under_qemu() {
     let store = |eew, vs, base, vstate| Inst::VecStore { eew, vs: v(vs), base: x(base), mask: un, vstate, trap: None };
     let rrr =
         |op, vd, vs2, src1: Reg, mask, vstate| Inst::VecAluRRR { op, vd: vw(vd), vs2: v(vs2), src1, mask, vstate };
-    let ret = Inst::Rets { rets: vec![] };
+    let ret = Inst::Rets { rets: vec![], stack_bytes_to_pop: 0 };
     // Each function takes (a0 = x, a1 = y, a2 = out) pointers.
     let funcs: Vec<(&str, Vec<Inst>)> = vec![
         (
