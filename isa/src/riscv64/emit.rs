@@ -731,6 +731,11 @@ impl Inst {
                 let off = state.stack_offset(*mem);
                 add_imm(sink, info, ew(*rd), renc::SP, off);
             }
+            Inst::LoadConst { rd, imm } => {
+                for inst in materialize(*rd, *imm, info.mat_exts()).0 {
+                    emit_plain(&inst, sink, info);
+                }
+            }
             Inst::Extend { rd, rs, signed, from_bits } => emit_extend(sink, info, ew(*rd), e(*rs), *signed, *from_bits),
             Inst::VecSpill { amode, reg, load } => {
                 let (base, off) = match *amode {

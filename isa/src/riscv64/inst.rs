@@ -774,6 +774,14 @@ pub enum Inst {
         /// The location.
         mem: StackAMode,
     },
+    /// `rd = imm`: the shortest sequence of `materialize.rs` for the register `rd` gets
+    /// (a single definition for the allocator; the steps all write `rd`).
+    LoadConst {
+        /// Destination.
+        rd: Writable<Reg>,
+        /// The 64-bit value.
+        imm: u64,
+    },
     /// Sign- or zero-extend the low `from_bits` (8, 16 or 32) of `rs` to 64 bits: one
     /// Zbb/Zba instruction when available (`sext.b`, `zext.h`, `add.uw`, …), `andi`,
     /// `addiw`, or a pair of shifts.
@@ -1175,6 +1183,7 @@ impl MachInst for Inst {
                 v.reg_use(rs);
                 v.reg_def(rd);
             }
+            Inst::LoadConst { rd, .. } => v.reg_def(rd),
             Inst::VecSpill { amode, reg, load } => {
                 amode.get_operands(v);
                 if *load {

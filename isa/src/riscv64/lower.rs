@@ -17,7 +17,7 @@
 
 use crate::riscv64::abi::Rv64Abi;
 use crate::riscv64::inst::*;
-use crate::riscv64::materialize::{MatExts, materialize};
+use crate::riscv64::materialize::{MatExts, materialize, materialize_seq};
 use crate::riscv64::regs::{fp_reg, stack_reg, x_preg, xreg, zero_reg};
 use crate::riscv64::settings::Riscv64Settings;
 use kiln_codegen::machinst::abi::StackAMode;
@@ -165,8 +165,14 @@ impl RvLower<'_> {
     }
 
     fn iconst_into(&self, ctx: Ctx, rd: Writable<Reg>, val: u64) {
-        for i in materialize(rd, val, self.b.mat).0 {
-            ctx.emit(i);
+        // One instruction (one definition of `rd`); emission expands the sequence.
+        let single = materialize_seq(val, 0, self.b.mat).steps.len() <= 1;
+        if single {
+            for i in materialize(rd, val, self.b.mat).0 {
+                ctx.emit(i);
+            }
+        } else {
+            ctx.emit(Inst::LoadConst { rd, imm: val });
         }
     }
 
@@ -1328,9 +1334,8 @@ impl RvLower<'_> {
                 r = self.rrr(ctx, if is_add { AluOpRRR::Add } else { AluOpRRR::Sub }, r, c)?;
             }
             let e = self.ext(ctx, r, ty, signed)?;
-            ctx.emit(Inst::AluRRR { op: AluOpRRR::Xor, rd: of, rs1: e, rs2: r });
-            let t = self.rrr(ctx, AluOpRRR::Sltu, zero_reg(), of.to_reg())?;
-            self.mov(ctx, of, t);
+            let d = self.rrr(ctx, AluOpRRR::Xor, e, r)?;
+            ctx.emit(Inst::AluRRR { op: AluOpRRR::Sltu, rd: of, rs1: zero_reg(), rs2: d });
             self.mov(ctx, rd, r);
             return Ok(());
         }

@@ -164,6 +164,7 @@ pub fn print_inst(inst: &Inst) -> String {
             format!("br_table {},{} [{}] default {}", r(*index), w(*tmp), t.join(", "), show_label(*default))
         }
         Inst::StackAddr { rd, mem } => format!("addi {},sp,{}", w(*rd), show_stack(*mem)),
+        Inst::LoadConst { rd, imm } => format!("li {},{}", w(*rd), *imm as i64),
         Inst::Extend { rd, rs, signed, from_bits } => {
             let k = match (signed, from_bits) {
                 (true, 8) => "sext.b",
