@@ -19,6 +19,10 @@ use kiln_isa::riscv64::regs::xreg;
 use std::fmt::Write as _;
 use std::process::Command;
 
+#[path = "common/rv64_qemu.rs"]
+mod rv64_qemu;
+use rv64_qemu::{run_under_qemu, skip_qemu};
+
 fn constants() -> Vec<u64> {
     let mut v = vec![
         0u64,
@@ -81,31 +85,6 @@ fn function(val: u64, info: &EmitInfo) -> Vec<u8> {
 
 /// Build `main_c` with the functions of `asm` (GNU syntax, raw bytes) into a static
 /// riscv64 program, run it under `qemu-riscv64 -cpu max`, return its output.
-fn run_under_qemu(tag: &str, asm: &str, main_c: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("kiln-rv64exec-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("main.c"), main_c).unwrap();
-    std::fs::write(dir.join("funcs.s"), asm).unwrap();
-    let exe = dir.join("prog");
-    let cc = Command::new("riscv64-linux-gnu-gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&exe)
-        .arg(dir.join("main.c"))
-        .arg(dir.join("funcs.s"))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run riscv64-linux-gnu-gcc ({e}); install gcc-riscv64-linux-gnu or set KILN_SKIP_QEMU=1")
-        });
-    assert!(cc.status.success(), "gcc failed: {}", String::from_utf8_lossy(&cc.stderr));
-    let run = Command::new("qemu-riscv64")
-        .args(["-cpu", "max"])
-        .arg(&exe)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run qemu-riscv64 ({e}); install qemu-user or set KILN_SKIP_QEMU=1"));
-    assert!(run.status.success(), "qemu failed: {}", String::from_utf8_lossy(&run.stderr));
-    let _ = std::fs::remove_dir_all(&dir);
-    String::from_utf8_lossy(&run.stdout).into_owned()
-}
 
 /// A function's bytes as a global symbol for the assembler.
 fn asm_function(name: &str, bytes: &[u8]) -> String {
@@ -113,9 +92,6 @@ fn asm_function(name: &str, bytes: &[u8]) -> String {
     format!(".balign 4\n.globl {name}\n{name}:\n.byte {}\n", b.join(","))
 }
 
-fn skip_qemu() -> bool {
-    std::env::var("KILN_SKIP_QEMU").map(|v| v == "1").unwrap_or(false)
-}
 
 #[test]
 fn materialized_constants_run_under_qemu() {

@@ -603,8 +603,8 @@ impl RvLower<'_> {
             Opcode::Ishl | Opcode::Ushr | Opcode::Sshr => self.lower_shift(ctx, inst, op, args[0], args[1], ty),
             Opcode::Rotl | Opcode::Rotr => self.lower_rotate(ctx, inst, op == Opcode::Rotl, args[0], args[1], ty),
             Opcode::Clz | Opcode::Ctz | Opcode::Cls | Opcode::Popcnt => self.lower_bitcount(ctx, inst, op, args[0], ty),
-            Opcode::Bitrev => self.lower_bitrev(ctx, inst, args[0], ty),
-            Opcode::Bswap => self.lower_bswap(ctx, inst, args[0], ty),
+            Opcode::Bitrev => self.lower_reverse(ctx, inst, args[0], ty, true),
+            Opcode::Bswap => self.lower_reverse(ctx, inst, args[0], ty, false),
             Opcode::Bmask => {
                 let c = self.cond_value_nonzero(ctx, args[0])?;
                 let m = self.rrr(ctx, AluOpRRR::Sub, zero_reg(), c)?;
@@ -1177,7 +1177,8 @@ impl RvLower<'_> {
             (self.ext_value(ctx, x, signed)?, self.ext_value(ctx, y, signed)?)
         };
         if c.is_none_or(|c| c == 0) {
-            let bz = if w32 { self.ext(ctx, b, ty, false)? } else { b };
+            // Only zero matters: `sext.w` is one instruction.
+            let bz = if w32 { self.ext(ctx, b, ty, true)? } else { b };
             ctx.emit(Inst::TrapIf { cond: BranchCond::Eq, rs1: bz, rs2: zero_reg(), code: TrapCode::INTEGER_DIVISION_BY_ZERO });
         }
         if op == Opcode::Sdiv && c.is_none_or(|c| c == -1) {
@@ -1760,49 +1761,27 @@ impl RvLower<'_> {
         Ok(v)
     }
 
-    fn lower_bswap(&self, ctx: Ctx, inst: IrInst, x: Value, ty: Type) -> CodegenResult<()> {
+    /// `bswap` (bytes reversed) or, with `bits`, `bitrev` (bits reversed): the 64-bit
+    /// reversal of the register(s), shifted down for narrow types.
+    fn lower_reverse(&self, ctx: Ctx, inst: IrInst, x: Value, ty: Type, bits: bool) -> CodegenResult<()> {
+        let rev = |s: &Self, ctx: Ctx, r: Reg| -> CodegenResult<Reg> {
+            let r = s.bswap64(ctx, r)?;
+            if bits { s.brev8(ctx, r) } else { Ok(r) }
+        };
         if ty == types::I128 {
             let a = ctx.put_value_in_regs(x)?;
             let rd = ctx.output_regs(inst, 0)?;
-            let l = self.bswap64(ctx, a.reg(1))?;
-            let h = self.bswap64(ctx, a.reg(0))?;
+            let l = rev(self, ctx, a.reg(1))?;
+            let h = rev(self, ctx, a.reg(0))?;
             self.mov(ctx, Writable::from_reg(rd.reg(0)), l);
             self.mov(ctx, Writable::from_reg(rd.reg(1)), h);
             return Ok(());
         }
-        if !is_int(ty) || ty.bits() < 16 {
-            return Err(unsupported_op(Opcode::Bswap, ty));
+        if !is_int(ty) || (!bits && ty.bits() < 16) {
+            return Err(unsupported_op(if bits { Opcode::Bitrev } else { Opcode::Bswap }, ty));
         }
         let rs = self.reg(ctx, x)?;
-        let r = self.bswap64(ctx, rs)?;
-        let rd = self.out(ctx, inst)?;
-        let sh = 64 - ty.bits() as i32;
-        if sh == 0 {
-            self.mov(ctx, rd, r);
-        } else {
-            ctx.emit(Inst::AluRRImm { op: AluOpRRI::Srli, rd, rs: r, imm: sh });
-        }
-        Ok(())
-    }
-
-    fn lower_bitrev(&self, ctx: Ctx, inst: IrInst, x: Value, ty: Type) -> CodegenResult<()> {
-        if ty == types::I128 {
-            let a = ctx.put_value_in_regs(x)?;
-            let rd = ctx.output_regs(inst, 0)?;
-            let l = self.bswap64(ctx, a.reg(1))?;
-            let l = self.brev8(ctx, l)?;
-            let h = self.bswap64(ctx, a.reg(0))?;
-            let h = self.brev8(ctx, h)?;
-            self.mov(ctx, Writable::from_reg(rd.reg(0)), l);
-            self.mov(ctx, Writable::from_reg(rd.reg(1)), h);
-            return Ok(());
-        }
-        if !is_int(ty) {
-            return Err(unsupported_op(Opcode::Bitrev, ty));
-        }
-        let rs = self.reg(ctx, x)?;
-        let r = self.bswap64(ctx, rs)?;
-        let r = self.brev8(ctx, r)?;
+        let r = rev(self, ctx, rs)?;
         let rd = self.out(ctx, inst)?;
         let sh = 64 - ty.bits() as i32;
         if sh == 0 {
