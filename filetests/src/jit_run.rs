@@ -4,10 +4,15 @@
 //! slots of `buf`, calls `callee` with the callee's own signature and stores the results
 //! back into the slots.
 //!
-//! Traps are caught (`kiln_module::trap::call_guarded`) and reported, never fatal.
+//! Code for the host's architecture is linked by a `JitModule` and called in this process;
+//! traps are caught (`kiln_module::trap::call_guarded`) and reported, never fatal. Code for
+//! another architecture is linked into an image for a runner process under qemu
+//! ([`crate::cross_run`]), which reports traps the same way.
 
+use crate::cross_run::{CrossCode, CrossProgram, CrossTarget, cross_target, harness};
 use kiln_codegen::TargetIsa;
 use kiln_codegen::machinst::buffer::RelocTarget;
+use kiln_ir::settings::{Arch, TargetSpec};
 use kiln_ir::signature::{CallConv, Signature};
 use kiln_ir::text::parse_functions;
 use kiln_ir::types::{self, Type};
@@ -44,11 +49,22 @@ impl std::fmt::Display for RunError {
 /// The compiled functions of a file, ready to call. Functions that failed to compile are
 /// recorded with their error; calling them returns it.
 pub struct JitRunner {
-    module: JitModule,
-    funcs: Vec<(FuncId, Signature)>,
+    exec: Exec,
+    sigs: Vec<Signature>,
     unavailable: Vec<Option<RunError>>,
-    /// The trampoline of each signature, or why there is none.
-    trampolines: HashMap<Signature, Result<FuncId, RunError>>,
+    /// The trampoline of each signature (an index of `Exec`'s trampolines), or why there
+    /// is none.
+    trampolines: HashMap<Signature, Result<usize, RunError>>,
+    /// Under qemu: the piece of the program of each function of the file.
+    cross_index: Vec<usize>,
+}
+
+/// Where the code runs.
+enum Exec {
+    /// In this process: the module, the functions and the trampolines.
+    Native { module: JitModule, funcs: Vec<FuncId>, tramps: Vec<FuncId> },
+    /// Under qemu: the program holds the file's functions first, then the trampolines.
+    Cross { program: CrossProgram, nfuncs: usize },
 }
 
 /// Bytes per argument/result slot of the trampoline buffer.
@@ -88,87 +104,189 @@ fn trampoline_clif(name: &str, sig: &Signature) -> String {
     s
 }
 
+/// Are the external functions `functions` call defined in the file (or runtime routines,
+/// or the throw helper)? REFERENCE §4.9 makes any other one an error.
+fn check_external_functions(functions: &[Function]) -> Result<(), String> {
+    let defined: std::collections::HashSet<RelocTarget> = functions.iter().map(|f| reloc_name(&f.name)).collect();
+    for f in functions {
+        for (_, ext) in f.dfg.ext_funcs.iter() {
+            let t = match &ext.name {
+                kiln_ir::extname::ExternalName::User(r) => match f.user_named_funcs.get(*r) {
+                    Some(u) => RelocTarget::User { namespace: u.namespace, index: u.index },
+                    None => continue,
+                },
+                kiln_ir::extname::ExternalName::TestCase(s) => RelocTarget::TestCase(s.clone()),
+                _ => continue,
+            };
+            if !defined.contains(&t) && t != RelocTarget::TestCase(THROW.into()) {
+                return Err(format!("undeclared function {}", kiln_module::jit::reloc_target_name(&t)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The harness routine that throws exceptions for `try_call` tests (REFERENCE §4.9).
+const THROW: &str = "__cranelift_throw";
+
+/// A compile error as the runner reports it.
+fn compile_error(e: kiln_codegen::CodegenError) -> RunError {
+    match e {
+        kiln_codegen::CodegenError::Unsupported(m) => RunError::Unsupported(format!("unsupported: {m}")),
+        e => RunError::Compile(e.to_string()),
+    }
+}
+
+/// The distinct signatures of `functions` that trampolines can call, each with the CLIF
+/// of its trampoline.
+fn trampolines_for(functions: &[Function]) -> Result<Vec<(Signature, Function)>, String> {
+    let mut out: Vec<(Signature, Function)> = Vec::new();
+    for f in functions {
+        let sig = &f.signature;
+        if out.iter().any(|(s, _)| s == sig) || !sig.params.iter().chain(&sig.returns).all(|p| slot_type_ok(p.value_type))
+        {
+            continue;
+        }
+        let text = trampoline_clif(&trampoline_name(out.len()), sig);
+        let mut funcs = parse_functions(&text).map_err(|e| format!("trampoline: {e}\n{text}"))?;
+        out.push((sig.clone(), funcs.pop().ok_or("trampoline: no function")?));
+    }
+    Ok(out)
+}
+
 impl JitRunner {
-    /// Compile `functions` for `isa` (the host's architecture) and link them.
+    /// Compile `functions` for `isa` and link them: in this process for the host's
+    /// architecture, under qemu for another one ([`can_run`] says whether that works here).
     pub fn new(functions: &[Function], isa: Box<dyn TargetIsa>) -> Result<JitRunner, String> {
+        check_external_functions(functions)?;
+        let arch = Arch::of(isa.triple());
+        if arch.is_some() && arch != Arch::of(&kiln_isa::host_triple()) {
+            let t = arch.and_then(cross_target).ok_or_else(|| format!("cannot run {arch:?} code on this host"))?;
+            return Self::new_cross(functions, isa, t);
+        }
         let mut module = JitModule::new(isa);
-        // The harness routine that throws exceptions for `try_call` tests (REFERENCE §4.9).
-        module.add_symbol_lookup(Box::new(|name| {
-            (name == "__cranelift_throw").then_some(kiln_module::exceptions::throw as *const u8)
-        }));
+        module.add_symbol_lookup(Box::new(|name| (name == THROW).then_some(kiln_module::exceptions::throw as *const u8)));
         let mut ids = Vec::with_capacity(functions.len());
         for f in functions {
             let id = module
                 .declare_function(reloc_name(&f.name), Linkage::Export, &f.signature)
                 .map_err(|e| e.to_string())?;
-            ids.push((id, f.signature.clone()));
-        }
-        // External functions that are neither in the file nor runtime-library routines
-        // are an error (REFERENCE §4.9), except the throw helper.
-        let defined: std::collections::HashSet<RelocTarget> = functions.iter().map(|f| reloc_name(&f.name)).collect();
-        for f in functions {
-            for (_, ext) in f.dfg.ext_funcs.iter() {
-                let t = match &ext.name {
-                    kiln_ir::extname::ExternalName::User(r) => match f.user_named_funcs.get(*r) {
-                        Some(u) => RelocTarget::User { namespace: u.namespace, index: u.index },
-                        None => continue,
-                    },
-                    kiln_ir::extname::ExternalName::TestCase(s) => RelocTarget::TestCase(s.clone()),
-                    _ => continue,
-                };
-                if !defined.contains(&t) && t != RelocTarget::TestCase("__cranelift_throw".into()) {
-                    return Err(format!("undeclared function {}", kiln_module::jit::reloc_target_name(&t)));
-                }
-            }
+            ids.push(id);
         }
         let mut unavailable = vec![None; functions.len()];
-        for (i, (f, (id, _))) in functions.iter().zip(&ids).enumerate() {
+        for (i, (f, id)) in functions.iter().zip(&ids).enumerate() {
             match module.define_function(*id, f.clone()) {
                 Ok(()) => {}
-                Err(kiln_module::ModuleError::Compilation {
-                    err: kiln_codegen::CodegenError::Unsupported(m), ..
-                }) => {
-                    unavailable[i] = Some(RunError::Unsupported(format!("unsupported: {m}")));
-                }
+                Err(kiln_module::ModuleError::Compilation { err, .. }) => unavailable[i] = Some(compile_error(err)),
                 Err(e) => unavailable[i] = Some(RunError::Compile(e.to_string())),
             }
         }
-        let mut runner = JitRunner { module, funcs: ids, unavailable, trampolines: HashMap::new() };
         // One trampoline per distinct signature.
-        let sigs: Vec<Signature> = runner.funcs.iter().map(|(_, s)| s.clone()).collect();
-        for sig in sigs {
-            if runner.trampolines.contains_key(&sig) {
-                continue;
-            }
-            if !sig.params.iter().chain(&sig.returns).all(|p| slot_type_ok(p.value_type)) {
-                continue;
-            }
-            let name = trampoline_name(runner.trampolines.len());
-            let text = trampoline_clif(&name, &sig);
-            let mut funcs = parse_functions(&text).map_err(|e| format!("trampoline: {e}\n{text}"))?;
-            let tf = funcs.pop().ok_or("trampoline: no function")?;
-            let id = runner
-                .module
-                .declare_function(RelocTarget::TestCase(name), Linkage::Local, &tf.signature)
+        let mut trampolines = HashMap::new();
+        let mut tramps = Vec::new();
+        for (n, (sig, tf)) in trampolines_for(functions)?.into_iter().enumerate() {
+            let id = module
+                .declare_function(RelocTarget::TestCase(trampoline_name(n)), Linkage::Local, &tf.signature)
                 .map_err(|e| e.to_string())?;
-            let t = match runner.module.define_function(id, tf) {
-                Ok(()) => Ok(id),
+            let t = match module.define_function(id, tf) {
+                Ok(()) => {
+                    tramps.push(id);
+                    Ok(tramps.len() - 1)
+                }
                 Err(kiln_module::ModuleError::Compilation {
                     err: kiln_codegen::CodegenError::Unsupported(m), ..
                 }) => Err(RunError::Unsupported(format!("unsupported: {m} (in the trampoline for {sig})"))),
                 Err(e) => return Err(format!("trampoline for {sig}: {e}")),
             };
-            runner.trampolines.insert(sig, t);
+            trampolines.insert(sig, t);
         }
-        if let Err(e) = runner.module.finalize_definitions() {
+        if let Err(e) = module.finalize_definitions() {
             // A function calling one that could not be compiled cannot be linked.
-            let reason = runner.unavailable.iter().flatten().next().cloned();
+            let reason = unavailable.iter().flatten().next().cloned();
             return Err(match reason {
                 Some(r) => format!("{e} ({r})"),
                 None => e.to_string(),
             });
         }
-        Ok(runner)
+        let sigs = functions.iter().map(|f| f.signature.clone()).collect();
+        Ok(JitRunner { exec: Exec::Native { module, funcs: ids, tramps }, sigs, unavailable, trampolines, cross_index: Vec::new() })
+    }
+
+    /// [`new`](Self::new) for a foreign architecture run under qemu by `t`.
+    fn new_cross(functions: &[Function], isa: Box<dyn TargetIsa>, t: &'static CrossTarget) -> Result<JitRunner, String> {
+        let mut ctx = kiln_codegen::Context::new();
+        let mut compile = |f: &Function| -> Result<kiln_codegen::CompiledCode, RunError> {
+            ctx.clear();
+            ctx.func = f.clone();
+            ctx.compile(&*isa).map_err(compile_error)?;
+            ctx.take_compiled_code().ok_or_else(|| RunError::Compile("no code".into()))
+        };
+        let mut codes = Vec::with_capacity(functions.len());
+        let mut unavailable = vec![None; functions.len()];
+        for (i, f) in functions.iter().enumerate() {
+            // A function that did not compile is an empty piece of code that is never
+            // called (callers of it fail to link, as in a `JitModule`).
+            let code = match compile(f) {
+                Ok(c) => c,
+                Err(e) => {
+                    unavailable[i] = Some(e);
+                    continue;
+                }
+            };
+            if f.dfg.ext_funcs.iter().any(|(_, e)| matches!(&e.name, kiln_ir::extname::ExternalName::TestCase(s) if s.as_str() == THROW)) {
+                unavailable[i] = Some(RunError::Unsupported(format!(
+                    "unsupported: {THROW} (throwing exceptions) under qemu"
+                )));
+                continue;
+            }
+            codes.push((i, CrossCode { name: reloc_name(&f.name), code }));
+        }
+        // A function calling one that is not in the image cannot be linked: it is as
+        // unavailable as its callee (to a fixed point).
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let missing: std::collections::HashMap<RelocTarget, RunError> = functions
+                .iter()
+                .zip(&unavailable)
+                .filter_map(|(f, u)| u.clone().map(|u| (reloc_name(&f.name), u)))
+                .collect();
+            codes.retain(|(i, c)| {
+                let Some(why) = c.code.buffer.relocs.iter().find_map(|r| missing.get(&r.target)) else { return true };
+                unavailable[*i] = Some(why.clone());
+                changed = true;
+                false
+            });
+        }
+        let mut trampolines = HashMap::new();
+        let mut tramp_codes = Vec::new();
+        for (sig, tf) in trampolines_for(functions)? {
+            let t = match compile(&tf) {
+                Ok(code) => {
+                    tramp_codes.push(CrossCode { name: reloc_name(&tf.name), code });
+                    Ok(tramp_codes.len() - 1)
+                }
+                Err(RunError::Unsupported(m)) => Err(RunError::Unsupported(format!("{m} (in the trampoline for {sig})"))),
+                Err(e) => return Err(format!("trampoline for {sig}: {e}")),
+            };
+            trampolines.insert(sig, t);
+        }
+        // The program holds the compiled functions in file order, then the trampolines;
+        // `index` maps a function of the file to its piece.
+        let mut index = vec![usize::MAX; functions.len()];
+        let mut all = Vec::with_capacity(codes.len() + tramp_codes.len());
+        for (i, c) in codes {
+            index[i] = all.len();
+            all.push(c);
+        }
+        let nfuncs = all.len();
+        all.extend(tramp_codes);
+        let program = CrossProgram::link(t, &all).map_err(|e| match unavailable.iter().flatten().next() {
+            Some(r) => format!("{e} ({r})"),
+            None => e,
+        })?;
+        let sigs = functions.iter().map(|f| f.signature.clone()).collect();
+        Ok(JitRunner { exec: Exec::Cross { program, nfuncs }, sigs, unavailable, trampolines, cross_index: index })
     }
 
     /// Why the first function that could not be compiled is unavailable, if any did not
@@ -182,7 +300,7 @@ impl JitRunner {
         if let Some(Some(e)) = self.unavailable.get(index) {
             return Err(e.clone());
         }
-        let (id, sig) = self.funcs.get(index).ok_or_else(|| RunError::Other("no such function".into()))?;
+        let sig = self.sigs.get(index).ok_or_else(|| RunError::Other("no such function".into()))?;
         let tramp = self
             .trampolines
             .get(sig)
@@ -200,11 +318,20 @@ impl JitRunner {
             let b = a.to_le_bytes();
             buf[i * SLOT..i * SLOT + b.len()].copy_from_slice(&b);
         }
-        let f = self.module.get_finalized_function(*id).ok_or_else(|| RunError::Other("not finalized".into()))?;
-        let t = self.module.get_finalized_function(tramp).ok_or_else(|| RunError::Other("not finalized".into()))?;
-        // SAFETY: the trampoline was compiled for exactly this callee signature and reads
-        // and writes only `n` slots of `buf`.
-        unsafe { call_guarded(t, f as usize, buf.as_mut_ptr() as usize) }.map_err(RunError::Trap)?;
+        match &mut self.exec {
+            Exec::Native { module, funcs, tramps } => {
+                let not_finalized = || RunError::Other("not finalized".into());
+                let f = module.get_finalized_function(funcs[index]).ok_or_else(not_finalized)?;
+                let t = module.get_finalized_function(tramps[tramp]).ok_or_else(not_finalized)?;
+                // SAFETY: the trampoline was compiled for exactly this callee signature and
+                // reads and writes only `n` slots of `buf`.
+                unsafe { call_guarded(t, f as usize, buf.as_mut_ptr() as usize) }.map_err(RunError::Trap)?;
+            }
+            Exec::Cross { program, nfuncs } => {
+                let callee = self.cross_index[index];
+                program.call(*nfuncs + tramp, callee, &mut buf).map_err(RunError::Other)?.map_err(RunError::Trap)?;
+            }
+        }
         let mut out = Vec::with_capacity(sig.returns.len());
         for (i, r) in sig.returns.iter().enumerate() {
             let ty = r.value_type;
@@ -215,6 +342,29 @@ impl JitRunner {
         }
         Ok(out)
     }
+}
+
+/// Can this machine run code compiled for `spec`? In this process for the host's
+/// architecture (if the CPU has the flags it asks for), under qemu for an architecture of
+/// [`crate::cross_run::CROSS_TARGETS`] (qemu's `max` CPU has every feature). `Err` gives
+/// the reason it cannot, starting with "cannot run" or "host lacks".
+pub fn can_run(spec: &TargetSpec) -> Result<(), String> {
+    let host = kiln_isa::host_triple();
+    let host_arch = Arch::of(&host).ok_or_else(|| format!("host {host} has no backend"))?;
+    if !kiln_isa::has_backend(spec.arch()) {
+        return Err(format!("cannot run {:?} code: no backend for it in this build", spec.arch()));
+    }
+    if spec.arch() != host_arch {
+        let t = cross_target(spec.arch())
+            .ok_or_else(|| format!("cannot run {:?} code on this {:?} host", spec.arch(), host_arch))?;
+        return harness(t).map(|_| ());
+    }
+    let host_flags = kiln_isa::host_isa_flags().ok_or("unknown host ISA")?;
+    let missing: Vec<&str> = spec.isa_flags.enabled().filter(|f| !host_flags.has(f)).collect();
+    if !missing.is_empty() {
+        return Err(format!("host lacks {}", missing.join(", ")));
+    }
+    Ok(())
 }
 
 /// Is `ty` a type the host passes in trampolines (used to pre-filter run lines)?

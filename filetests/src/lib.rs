@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod cross_run;
 pub mod filecheck;
 pub mod interpret_files;
 pub mod jit_run;

@@ -2,10 +2,11 @@
 //! Kiln's backends outside the filetest runner.
 //!
 //! Target selection (shared by the three): `--target TRIPLE FLAGS…` when given; otherwise
-//! the file's `target` lines (for `run`, only those of the host's architecture); a file
+//! the file's `target` lines (for `run`, only those this host can run: its own architecture
+//! natively, others under qemu as `cross_run` says); a file
 //! without any usable `target` line is compiled for the host with every feature the CPU
 //! has (`compile` prints a note when the file's targets have no Kiln backend yet, such as
-//! aarch64 or riscv64 today). Settings are the file's (the snapshot of each target line, §4.5) with the command
+//! riscv64 today). Settings are the file's (the snapshot of each target line, §4.5) with the command
 //! line's `--set` words and `--opt` applied on top.
 
 use crate::bench::is_filetest;
@@ -52,8 +53,8 @@ pub fn host_spec() -> Result<TargetSpec, String> {
     Ok(TargetSpec { triple, isa_flags })
 }
 
-/// Read a file and work out its configurations. `host_only` keeps only targets of the
-/// host's architecture (for running code).
+/// Read a file and work out its configurations. `host_only` keeps only targets this host
+/// can run code for (its own architecture, or one run under qemu, see `cross_run`).
 pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<NativeFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut run_skip = None;
@@ -65,8 +66,8 @@ pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<Native
         }
         if let IsaSpec::Targets(ts) = &tf.isa_spec {
             let host = host_spec()?;
-            if opts.target.is_none() && !ts.iter().any(|t| t.spec.arch() == host.arch()) {
-                run_skip = Some(format!("no target for the host architecture ({:?})", host.arch()));
+            if opts.target.is_none() && !ts.iter().any(|t| runnable_arch(t.spec.arch())) {
+                run_skip = Some(format!("no target this host can run ({:?}, or one run under qemu)", host.arch()));
             }
         }
         (tf.functions, tf.isa_spec)
@@ -88,7 +89,7 @@ pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<Native
             let host = host_spec()?;
             let mut v: Vec<(TargetSpec, Flags)> = ts
                 .iter()
-                .filter(|t| !host_only || t.spec.arch() == host.arch())
+                .filter(|t| !host_only || runnable_arch(t.spec.arch()))
                 .filter(|t| kiln_isa::has_backend(t.spec.arch()))
                 .map(|t| (t.spec.clone(), t.flags.clone()))
                 .collect();
@@ -432,6 +433,11 @@ pub fn bench_compile(
         let _ = writeln!(out, "  throughput:           {tp:.0} CLIF insts/s ({:.3} M/s)", tp / 1e6);
     }
     Ok(out)
+}
+
+/// Can code for `arch` run on this host: natively or under qemu?
+fn runnable_arch(arch: Arch) -> bool {
+    is_host_arch(arch) || crate::cross_run::cross_target(arch).is_some()
 }
 
 /// Is `arch` the host's architecture?

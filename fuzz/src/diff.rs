@@ -299,7 +299,7 @@ pub fn compile(funcs: &[Function], config: &CompileConfig, case: &Case) -> Resul
     let flags = config.flags(case.nan_canon);
     let mut isas: Vec<(String, Box<dyn TargetIsa>)> = crate::oracle::isa_variants(&flags);
     if isas.is_empty() {
-        return Err(Failure::Compile { config: config.clone(), error: "no x86_64 target".into() });
+        return Err(Failure::Compile { config: config.clone(), error: format!("no {:?} target", crate::oracle::target()) });
     }
     let i = case.isa_variant.min(isas.len() - 1);
     let (_, isa) = isas.swap_remove(i);

@@ -1,7 +1,8 @@
 //! `kiln-fuzz`: the command-line front end.
 //!
-//! - `differential --seed S --count N [--save DIR] [--verbose]`: generate N cases from seed S,
-//!   compare the interpreter with compiled code, shrink and save each failure as a `.clif`
+//! - `differential --seed S --count N [--save DIR] [--verbose] [--target aarch64]`: generate
+//!   N cases from seed S, compare the interpreter with compiled code (x86-64 natively, or
+//!   aarch64 under qemu), shrink and save each failure as a `.clif`
 //!   runtest in DIR (default `fuzz/failures`), print statistics and end with
 //!   `N passed, M failed`; the exit status is non-zero if any case failed.
 //! - `probe`: list the instruction forms the generator wanted and the target rejected.
@@ -38,7 +39,7 @@ fn now_ms() -> u64 {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kiln-fuzz differential --seed S --count N [--save DIR] [--verbose]");
+    eprintln!("usage: kiln-fuzz differential --seed S --count N [--save DIR] [--verbose] [--target aarch64]");
     eprintln!("       kiln-fuzz probe");
     eprintln!("       kiln-fuzz print --seed S --case K");
     eprintln!("       kiln-fuzz check FILE.clif...   (run lines: interpreter and every configuration)");
@@ -54,10 +55,11 @@ struct Opts {
     save: String,
     verbose: bool,
     seconds: u64,
+    target: Option<String>,
 }
 
 fn parse_opts(args: &[String]) -> Option<Opts> {
-    let mut o = Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false, seconds: 0 };
+    let mut o = Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false, seconds: 0, target: None };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -68,6 +70,7 @@ fn parse_opts(args: &[String]) -> Option<Opts> {
             "--save" => o.save = it.next()?.clone(),
             "--seconds" => o.seconds = it.next()?.parse().ok()?,
             "--verbose" | "-v" => o.verbose = true,
+            "--target" => o.target = Some(it.next()?.clone()),
             _ => return None,
         }
     }
@@ -93,6 +96,13 @@ fn start_watchdog() {
 }
 
 fn differential(o: &Opts) -> ExitCode {
+    if let Some(t) = &o.target {
+        let arch = kiln_ir::settings::TargetSpec::parse(t, &[]).map(|s| s.arch()).map_err(|e| e.to_string());
+        if let Err(e) = arch.and_then(kiln_fuzz::oracle::set_target) {
+            eprintln!("--target {t}: {e}");
+            return ExitCode::from(2);
+        }
+    }
     start_watchdog();
     let mut oracle = TargetSupport::new();
     let cfg = GenConfig::default();

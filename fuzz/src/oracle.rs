@@ -9,7 +9,7 @@
 use crate::generate::Support;
 use kiln_codegen::{CodegenError, Context, TargetIsa};
 use kiln_ir::Type;
-use kiln_ir::settings::{Flags, TargetSpec};
+use kiln_ir::settings::{Arch, Flags, TargetSpec};
 use kiln_ir::text::parse_functions;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -24,24 +24,55 @@ pub struct TargetSupport {
     pub errors: BTreeMap<String, String>,
 }
 
-/// The ISA variants the tester compiles for: the host with all its features, and a
-/// baseline x86-64 without extensions (exercising fallback lowerings).
+/// The architecture the tester compiles for: x86-64 (the host) unless `set_target` chose
+/// another (aarch64 runs under qemu, see `kiln_filetests::cross_run`).
+static TARGET: std::sync::OnceLock<Arch> = std::sync::OnceLock::new();
+
+/// Compile for `arch` from now on (once per process, before the first case). `Err` if it was
+/// already chosen otherwise, or there are no variants for it.
+pub fn set_target(arch: Arch) -> Result<(), String> {
+    if !matches!(arch, Arch::X86_64 | Arch::Aarch64) {
+        return Err(format!("no fuzzing variants for {arch:?}"));
+    }
+    TARGET.set(arch).or_else(|_| if target() == arch { Ok(()) } else { Err("the target was already chosen".into()) })
+}
+
+/// The architecture the tester compiles for.
+pub fn target() -> Arch {
+    *TARGET.get_or_init(|| Arch::X86_64)
+}
+
+/// The ISA variants the tester compiles for. x86-64: the host with all its features, and a
+/// baseline x86-64 without extensions (exercising fallback lowerings). aarch64: every
+/// extension the lowering uses (qemu's `max` CPU has them all), and the baseline (LL/SC
+/// atomics, no FP16).
 pub fn isa_variants(flags: &Flags) -> Vec<(String, Box<dyn TargetIsa>)> {
     let mut v = Vec::new();
-    if let Ok(isa) = kiln_isa::native(flags.clone()) {
-        let name = kiln_isa::host_isa_flags().map(|f| f.to_string()).unwrap_or_default();
-        v.push((format!("x86_64 {name}").trim().to_string(), isa));
-    }
-    if let Ok(spec) = TargetSpec::parse("x86_64", &[])
-        && let Ok(isa) = kiln_isa::lookup(&spec, flags.clone())
-    {
-        v.push(("x86_64".to_string(), isa));
+    let add = |v: &mut Vec<(String, Box<dyn TargetIsa>)>, triple: &str, words: &[&str]| {
+        if let Ok(spec) = TargetSpec::parse(triple, words)
+            && let Ok(isa) = kiln_isa::lookup(&spec, flags.clone())
+        {
+            v.push((format!("{triple} {}", words.join(" ")).trim().to_string(), isa));
+        }
+    };
+    match target() {
+        Arch::Aarch64 => {
+            add(&mut v, "aarch64", &["has_lse", "has_fp16"]);
+            add(&mut v, "aarch64", &[]);
+        }
+        _ => {
+            if let Ok(isa) = kiln_isa::native(flags.clone()) {
+                let name = kiln_isa::host_isa_flags().map(|f| f.to_string()).unwrap_or_default();
+                v.push((format!("x86_64 {name}").trim().to_string(), isa));
+            }
+            add(&mut v, "x86_64", &[]);
+        }
     }
     v
 }
 
 impl TargetSupport {
-    /// An oracle probing the host and baseline x86-64 ISAs with default settings.
+    /// An oracle probing the ISA variants of the target with default settings.
     pub fn new() -> Self {
         let isas = isa_variants(&Flags::default()).into_iter().map(|(_, i)| i).collect();
         TargetSupport { isas, cache: HashMap::new(), unsupported: BTreeMap::new(), errors: BTreeMap::new() }

@@ -1,5 +1,5 @@
 //! Disassembly of compiled code through capstone (the `disas` feature), in AT&T syntax for x86-64 (the syntax
-//! Kiln's printer uses) and capstone's RISC-V syntax for riscv64 (which knows I, M, A, F, D
+//! Kiln's printer uses), capstone's syntax for aarch64 and its RISC-V syntax for riscv64 (which knows I, M, A, F, D
 //! and C: other instructions show as `.word`), one instruction per line with its offset;
 //! jump tables inside the code as data words.
 
@@ -21,6 +21,7 @@ pub fn disassemble(arch: Arch, code: &[u8], code_size: usize, inline_data: &[(u3
             .mode(capstone::arch::x86::ArchMode::Mode64)
             .syntax(capstone::arch::x86::ArchSyntax::Att)
             .build(),
+        Arch::Aarch64 => Capstone::new().arm64().mode(capstone::arch::arm64::ArchMode::Arm).build(),
         Arch::Riscv64 => Capstone::new()
             .riscv()
             .mode(capstone::arch::riscv::ArchMode::RiscV64)
@@ -46,7 +47,9 @@ pub fn disassemble(arch: Arch, code: &[u8], code_size: usize, inline_data: &[(u3
             }
             if pos < seg_end {
                 // RISC-V instructions are 2 or 4 bytes by their low bits: skip a whole one.
-                let word = arch == Arch::Riscv64 && code[pos] & 3 == 3 && seg_end - pos >= 4;
+                // aarch64 instructions are always 4 bytes.
+                let word = seg_end - pos >= 4
+                    && (arch == Arch::Aarch64 || (arch == Arch::Riscv64 && code[pos] & 3 == 3));
                 if word {
                     let w = u32::from_le_bytes([code[pos], code[pos + 1], code[pos + 2], code[pos + 3]]);
                     let _ = writeln!(out, "{pos:4x}: .word 0x{w:08x}");

@@ -68,4 +68,12 @@ pub enum UnwindInst {
     /// The epilogue's last instruction (the return or tail-call jump) ended here: the code
     /// after it has the body's frame again (a consumer restores the remembered state).
     EpilogueEnd,
+    /// aarch64 pointer authentication: from here on the link register (and its saved
+    /// copy) holds a return address signed with the stack pointer as modifier
+    /// (`return_addresses: true`, after `paciasp`), or a plain one again (`false`, after
+    /// `autiasp`). DWARF: `DW_CFA_AARCH64_negate_ra_state`.
+    Aarch64SetPointerAuth {
+        /// Is the return address signed from here on?
+        return_addresses: bool,
+    },
 }

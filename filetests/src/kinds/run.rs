@@ -1,9 +1,10 @@
 //! `test run` (REFERENCE §4.9): compile every function of the file for each target the host
-//! can execute, and execute the `run:` / `print:` commands of each function natively
-//! through Kiln-compiled trampolines, calling the function the command is attached to.
+//! can execute, and execute the `run:` / `print:` commands of each function through
+//! Kiln-compiled trampolines, calling the function the command is attached to: natively
+//! for the host's architecture, under qemu-user for the others `cross_run` knows.
 //!
-//! A target whose architecture differs from the host's, whose ISA flags the host lacks, or
-//! that has no backend in this build is skipped with the reason (never passed). A function
+//! A target that cannot run here (no backend in this build, no qemu or cross compiler for
+//! it, ISA flags the host CPU lacks) is skipped with the reason (never passed). A function
 //! using something the backend does not support is skipped with the `unsupported:` reason;
 //! any other compile error, a trap or a wrong result fails the test. Every function is
 //! compiled with the register allocator's checker enabled.
@@ -12,7 +13,7 @@ use crate::jit_run::RunError;
 use crate::subtest::{Failure, TestContext, TestError, TestKind, TestResult, comment_body, no_options};
 use kiln_ir::data_value::DataValue;
 use kiln_ir::function::Function;
-use kiln_ir::settings::{Arch, TargetSpec};
+use kiln_ir::settings::TargetSpec;
 use kiln_ir::text::runcommand::{Comparison, RunCommand, parse_run_command};
 use kiln_ir::text::{Details, TestCommand};
 
@@ -25,22 +26,10 @@ pub fn make(command: &TestCommand) -> Result<Box<dyn TestKind>, String> {
     Ok(Box::new(Run))
 }
 
-/// Can this host execute code for `spec`? `Err` gives the reason it cannot.
+/// Can this host execute code for `spec` (natively or under qemu)? `Err` gives the reason
+/// it cannot.
 pub fn host_can_run(spec: &TargetSpec) -> Result<(), String> {
-    let host = kiln_isa::host_triple();
-    let host_arch = Arch::of(&host).ok_or_else(|| format!("host {host} has no backend"))?;
-    if spec.arch() != host_arch {
-        return Err(format!("cannot run {:?} code on this {:?} host", spec.arch(), host_arch));
-    }
-    if !kiln_isa::has_backend(spec.arch()) {
-        return Err(format!("no backend for {:?} in this build", spec.arch()));
-    }
-    let host_flags = kiln_isa::host_isa_flags().ok_or("unknown host ISA")?;
-    let missing: Vec<&str> = spec.isa_flags.enabled().filter(|f| !host_flags.has(f)).collect();
-    if !missing.is_empty() {
-        return Err(format!("host lacks {}", missing.join(", ")));
-    }
-    Ok(())
+    crate::jit_run::can_run(spec)
 }
 
 fn show_values(vals: &[DataValue]) -> String {

@@ -14,10 +14,12 @@
 //!   long branches and veneers): the allocator never hands them out.
 
 use crate::aarch64::inst::*;
-use crate::aarch64::regs::{enc, is_sp, is_zr, stack_reg, tmp1_reg};
+use crate::aarch64::regs::{enc, is_sp, is_zr, stack_reg, tmp1_reg, tmp2_reg, writable_stack_reg};
 use crate::aarch64::settings::Aarch64Settings;
-use kiln_codegen::machinst::buffer::{Form, MachBuffer, MachEncoder, Reloc};
-use kiln_codegen::machinst::vcode;
+use kiln_codegen::machinst::abi::{CalleeSave, FrameLayout, StackLimit, StackLimitBase, StackLimitStep};
+use kiln_codegen::machinst::buffer::{Form, HandlerTag, MachBuffer, MachEncoder, Reloc, RelocTarget};
+use kiln_codegen::machinst::unwind::UnwindInst;
+use kiln_codegen::machinst::vcode::{self, BlockStart, MachInstEmit};
 use kiln_codegen::machinst::{MachLabel, Reg, Writable};
 use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::settings::{Flags, IsaFlags};
@@ -1023,6 +1025,19 @@ fn emit_ldst(
             sink.use_label_at_offset(label, LabelUse::Ldr19);
             put(sink, w);
         }
+        AMode::BaseOffset { rn, off } => {
+            let resolved = match AMode::reg_offset(rn, off, access) {
+                Some(m) => m,
+                None => {
+                    check(rn != tmp1_reg(), || "a large offset from x16".into())?;
+                    for i in Inst::load_constant(writable_tmp1(), off as u64, OperandSize::Size64) {
+                        i.emit(sink, info, &mut EmitState::default())?;
+                    }
+                    AMode::RegOffset { rn, rm: tmp1_reg(), extend: RegExtend::Lsl, scaled: false }
+                }
+            };
+            return emit_ldst(sink, info, state, bits, access, rt, &resolved, literal, trap);
+        }
         AMode::Stack(mode) => {
             let off = state.stack_offset(mode);
             let sp = stack_reg();
@@ -1657,8 +1672,729 @@ impl Inst {
                 trap_here(sink, *trap);
                 put(sink, w);
             }
+
+            Inst::Args { .. } | Inst::ExnPayloads { .. } => {}
+            Inst::Rets { stack_bytes_to_pop, .. } => emit_return(sink, info, state, *stack_bytes_to_pop)?,
+            Inst::Call { info: ci } => {
+                match &ci.dest {
+                    CallDest::Name { name, colocated: true } => {
+                        sink.add_reloc(Reloc::Arm64Call, name.clone(), 0);
+                        put(sink, 0x9400_0000);
+                    }
+                    CallDest::Name { name, colocated: false } => {
+                        emit_far_address(sink, tmp1_reg(), name, 0)?;
+                        put(sink, 0xd63f_0000 | enc(tmp1_reg()) << 5);
+                    }
+                    CallDest::Indirect(r) => put(sink, 0xd63f_0000 | rz(*r)? << 5),
+                }
+                sink.add_call_site(call_handlers(ci), state.frame.frame_below_fp());
+                if ci.callee_pop > 0 {
+                    // The callee popped its stack arguments: our sp stays fixed in the body.
+                    emit_add_imm(sink, info, writable_stack_reg(), stack_reg(), -(ci.callee_pop as i64))?;
+                }
+                if let Some(t) = &ci.try_call
+                    && state.next_block != Some(t.normal)
+                {
+                    sink.add_branch(t.normal, A64Branch::B);
+                }
+            }
+            Inst::ReturnCall { info: ci } => emit_return_call(sink, info, state, ci)?,
+            Inst::LoadAddr { rd, mem } => emit_load_addr(sink, info, state, *rd, mem)?,
+            Inst::LoadExtNameFar { rd, name, offset } => emit_far_address(sink, rd.to_reg(), name, *offset)?,
+            Inst::JumpTable { idx, tmp1, tmp2, default, targets } => {
+                let n = targets.len() as u64;
+                let (i, t1, t2) = (rz(*idx)?, wz(*tmp1)?, wz(*tmp2)?);
+                match Imm12::maybe_from_u64(n) {
+                    Some(imm) => put(sink, enc_addsub_imm(ALUOp::Subs, 0, 31, i, imm)),
+                    None => {
+                        for k in Inst::load_constant(writable_tmp1(), n, OperandSize::Size32) {
+                            k.emit(sink, info, state)?;
+                        }
+                        put(sink, enc_addsub_shift(ALUOp::Subs, 0, 31, i, enc(tmp1_reg()), ShiftOp::Lsl, 0));
+                    }
+                }
+                cond_branch(sink, CondBrKind::Cond(Cond::Hs), *default)?;
+                // Out of range on a mispredicted path: index 0.
+                put(sink, enc_csel(CSelOp::Csel, 0, t2, 31, i, Cond::Hs));
+                // adr tmp1, table (16 bytes on); ldrsw tmp2, [tmp1, w(tmp2), uxtw #2];
+                // add tmp1, tmp1, tmp2; br tmp1.
+                put(sink, set_adr_imm(enc_adr(false, t1), 16));
+                put(sink, enc_ldst_reg(load_bits(LoadOp::Ldrsw), t2, t1, t2, RegExtend::Uxtw, true));
+                put(sink, enc_addsub_shift(ALUOp::Add, 1, t1, t1, t2, ShiftOp::Lsl, 0));
+                put(sink, 0xd61f_0000 | t1 << 5);
+                let start = sink.cur_pos();
+                for (k, &t) in targets.iter().enumerate() {
+                    sink.use_label_at_offset_with_addend(t, LabelUse::PCRel32, 4 * k as i32);
+                    put(sink, 0);
+                }
+                sink.mark_inline_data(start);
+            }
+            Inst::CondBr2 { c1, c2, taken, not_taken } => {
+                cond_branch(sink, CondBrKind::Cond(*c1), *taken)?;
+                cond_branch(sink, CondBrKind::Cond(*c2), *taken)?;
+                if state.next_block != Some(*not_taken) {
+                    sink.add_branch(*not_taken, A64Branch::B);
+                }
+            }
+            Inst::AtomicRmwLoop { op, size, addr, operand, old, new, status, trap } => {
+                emit_atomic_rmw_loop(sink, *op, *size, *addr, *operand, *old, *new, *status, *trap)?
+            }
+            Inst::AtomicCasLoop { size, addr, expected, replacement, old, status, trap } => {
+                let sz = atomic_size(*size)?;
+                let (a, o, s) = (rs(*addr)?, wz(*old)?, wz(*status)?);
+                check(o != a && s != a && s != rz(*replacement)? && s != o, || "cas loop registers overlap".into())?;
+                let again = sink.get_label();
+                let out = sink.get_label();
+                sink.bind_label(again);
+                trap_here(sink, *trap);
+                put(sink, enc_ldst_excl(sz, 0, 1, 0, 31, 1, 31, a, o));
+                put(sink, cmp_access(*size, o, rz(*expected)?));
+                cond_branch(sink, CondBrKind::Cond(Cond::Ne), out)?;
+                trap_here(sink, *trap);
+                put(sink, enc_ldst_excl(sz, 0, 0, 0, s, 1, 31, a, rz(*replacement)?));
+                cond_branch(sink, CondBrKind::NotZero(status.to_reg(), OperandSize::Size32), again)?;
+                sink.bind_label(out);
+            }
+            Inst::Atomic128Loop(a) => {
+                let addr = rs(a.addr)?;
+                let (o0, o1) = (wz(a.old[0])?, wz(a.old[1])?);
+                let (t0, t1) = (wz(a.tmp[0])?, wz(a.tmp[1])?);
+                let s = wz(a.status)?;
+                check(o0 != o1 && s != addr && s != o0 && s != o1, || "128-bit atomic registers overlap".into())?;
+                let again = sink.get_label();
+                sink.bind_label(again);
+                trap_here(sink, a.trap);
+                put(sink, enc_ldst_excl(0b11, 0, 1, 1, 31, 1, o1, addr, o0));
+                let (v0, v1) = if a.load_only {
+                    (o0, o1)
+                } else {
+                    put(sink, enc_addsub_shift(ALUOp::Subs, 1, 31, o0, rz(a.expected[0])?, ShiftOp::Lsl, 0));
+                    put(sink, enc_ccmp(CCmpOp::Ccmp, 1, o1, rz(a.expected[1])?, false, NZCV(0), Cond::Eq));
+                    put(sink, enc_csel(CSelOp::Csel, 1, t0, rz(a.replacement[0])?, o0, Cond::Eq));
+                    put(sink, enc_csel(CSelOp::Csel, 1, t1, rz(a.replacement[1])?, o1, Cond::Eq));
+                    (t0, t1)
+                };
+                check(s != v0 && s != v1, || "stlxp status overlaps a value".into())?;
+                trap_here(sink, a.trap);
+                put(sink, enc_ldst_excl(0b11, 0, 0, 1, s, 1, v1, addr, v0));
+                cond_branch(sink, CondBrKind::NotZero(a.status.to_reg(), OperandSize::Size32), again)?;
+            }
         }
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sequences: addresses, immediates, atomics, calls.
+
+/// `rd = rn + imm` (a subtraction for negative `imm`): one or two 12-bit immediates, or
+/// the constant through x16. Rd|SP, Rn|SP; `rn` must not be x16 when x16 is needed.
+pub fn emit_add_imm(sink: &mut Sink, info: &EmitInfo, rd: Writable<Reg>, rn: Reg, imm: i64) -> CodegenResult<()> {
+    let (op, a) = if imm < 0 { (ALUOp::Sub, imm.unsigned_abs()) } else { (ALUOp::Add, imm as u64) };
+    if a == 0 {
+        if rd.to_reg() != rn {
+            put(sink, enc_addsub_imm(ALUOp::Add, 1, ws(rd)?, rs(rn)?, Imm12::ZERO));
+        }
+        return Ok(());
+    }
+    if let Some(i) = Imm12::maybe_from_u64(a) {
+        put(sink, enc_addsub_imm(op, 1, ws(rd)?, rs(rn)?, i));
+        return Ok(());
+    }
+    if a < 1 << 24 {
+        let hi = Imm12 { bits: (a >> 12) as u16, shift12: true };
+        let lo = Imm12 { bits: (a & 0xfff) as u16, shift12: false };
+        put(sink, enc_addsub_imm(op, 1, ws(rd)?, rs(rn)?, hi));
+        put(sink, enc_addsub_imm(op, 1, ws(rd)?, rs(rd.to_reg())?, lo));
+        return Ok(());
+    }
+    check(rn != tmp1_reg(), || "a large immediate added to x16".into())?;
+    for k in Inst::load_constant(writable_tmp1(), a, OperandSize::Size64) {
+        k.emit(sink, info, &mut EmitState::default())?;
+    }
+    put(sink, enc_addsub_ext(op, 1, ws(rd)?, rs(rn)?, enc(tmp1_reg()), ExtendOp::UXTX, 0));
+    Ok(())
+}
+
+/// `rd = address of mem`.
+fn emit_load_addr(
+    sink: &mut Sink,
+    info: &EmitInfo,
+    state: &EmitState,
+    rd: Writable<Reg>,
+    mem: &AMode,
+) -> CodegenResult<()> {
+    match *mem {
+        AMode::UnsignedOffset { rn, off } => emit_add_imm(sink, info, rd, rn, off as i64),
+        AMode::Unscaled { rn, off } => emit_add_imm(sink, info, rd, rn, off as i64),
+        AMode::BaseOffset { rn, off } => emit_add_imm(sink, info, rd, rn, off),
+        AMode::Stack(mode) => emit_add_imm(sink, info, rd, stack_reg(), state.stack_offset(mode)),
+        AMode::RegOffset { rn, rm, extend, .. } => {
+            let w = match extend {
+                RegExtend::Lsl => enc_addsub_ext(ALUOp::Add, 1, ws(rd)?, rs(rn)?, rz(rm)?, ExtendOp::UXTX, 0),
+                RegExtend::Sxtx => enc_addsub_ext(ALUOp::Add, 1, ws(rd)?, rs(rn)?, rz(rm)?, ExtendOp::SXTX, 0),
+                RegExtend::Uxtw => enc_addsub_ext(ALUOp::Add, 1, ws(rd)?, rs(rn)?, rz(rm)?, ExtendOp::UXTW, 0),
+                RegExtend::Sxtw => enc_addsub_ext(ALUOp::Add, 1, ws(rd)?, rs(rn)?, rz(rm)?, ExtendOp::SXTW, 0),
+            };
+            put(sink, w);
+            Ok(())
+        }
+        AMode::Label { label } => {
+            sink.use_label_at_offset(label, LabelUse::Adr21);
+            put(sink, enc_adr(false, wz(rd)?));
+            Ok(())
+        }
+        AMode::PreIndexed { .. } | AMode::PostIndexed { .. } => Err(bad("the address of a writeback mode")),
+    }
+}
+
+/// `ldr rd, 1f; b 2f; 1: .quad name + offset; 2:`: a 64-bit absolute address (`Abs8`).
+fn emit_far_address(sink: &mut Sink, rd: Reg, name: &RelocTarget, offset: i64) -> CodegenResult<()> {
+    let d = rz(rd)?;
+    let ldr = enc_ldr_literal(LoadOp::LdrX, d).ok_or_else(|| bad("ldr literal"))?;
+    put(sink, ldr | 2 << 5);
+    put(sink, 0x1400_0003);
+    sink.add_reloc(Reloc::Abs8, name.clone(), offset);
+    sink.put8(0);
+    Ok(())
+}
+
+/// The handlers of a `try_call` (none for a plain call).
+fn call_handlers(ci: &CallInfo) -> Vec<(HandlerTag, MachLabel)> {
+    ci.try_call.as_ref().map(|t| t.handlers.clone()).unwrap_or_default()
+}
+
+/// `cmp` of the low `size` bits of two registers, the first already zero-extended (an
+/// exclusive load's result): `cmp wn, wm, uxtb/uxth`, or a plain 32/64-bit `cmp`.
+fn cmp_access(size: ScalarSize, n: u32, m: u32) -> u32 {
+    match size {
+        ScalarSize::Size8 => enc_addsub_ext(ALUOp::Subs, 0, 31, n, m, ExtendOp::UXTB, 0),
+        ScalarSize::Size16 => enc_addsub_ext(ALUOp::Subs, 0, 31, n, m, ExtendOp::UXTH, 0),
+        ScalarSize::Size32 => enc_addsub_shift(ALUOp::Subs, 0, 31, n, m, ShiftOp::Lsl, 0),
+        _ => enc_addsub_shift(ALUOp::Subs, 1, 31, n, m, ShiftOp::Lsl, 0),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit_atomic_rmw_loop(
+    sink: &mut Sink,
+    op: AtomicLoopOp,
+    size: ScalarSize,
+    addr: Reg,
+    operand: Reg,
+    old: Writable<Reg>,
+    new: Writable<Reg>,
+    status: Writable<Reg>,
+    trap: Option<kiln_ir::trapcode::TrapCode>,
+) -> CodegenResult<()> {
+    let sz = atomic_size(size)?;
+    let (a, x, o, n, s) = (rs(addr)?, rz(operand)?, wz(old)?, wz(new)?, wz(status)?);
+    check(o != a && n != a && s != a && o != x && n != x && s != x && o != n && s != o && s != n, || {
+        "atomic loop registers overlap".into()
+    })?;
+    let sf = (size == ScalarSize::Size64) as u32;
+    let again = sink.get_label();
+    sink.bind_label(again);
+    trap_here(sink, trap);
+    put(sink, enc_ldst_excl(sz, 0, 1, 0, 31, 1, 31, a, o));
+    let logical = |op| enc_logical_shift(op, sf, n, o, x, ShiftOp::Lsl, 0);
+    let stored = match op {
+        AtomicLoopOp::Add => {
+            put(sink, enc_addsub_shift(ALUOp::Add, sf, n, o, x, ShiftOp::Lsl, 0));
+            n
+        }
+        AtomicLoopOp::Sub => {
+            put(sink, enc_addsub_shift(ALUOp::Sub, sf, n, o, x, ShiftOp::Lsl, 0));
+            n
+        }
+        AtomicLoopOp::And => {
+            put(sink, logical(ALUOp::And));
+            n
+        }
+        AtomicLoopOp::Orr => {
+            put(sink, logical(ALUOp::Orr));
+            n
+        }
+        AtomicLoopOp::Eor => {
+            put(sink, logical(ALUOp::Eor));
+            n
+        }
+        AtomicLoopOp::Nand => {
+            put(sink, logical(ALUOp::And));
+            put(sink, enc_logical_shift(ALUOp::Orn, sf, n, 31, n, ShiftOp::Lsl, 0));
+            n
+        }
+        AtomicLoopOp::Xchg => x,
+        AtomicLoopOp::Umin | AtomicLoopOp::Umax => {
+            put(sink, cmp_access(size, o, x));
+            let c = if op == AtomicLoopOp::Umin { Cond::Lo } else { Cond::Hi };
+            put(sink, enc_csel(CSelOp::Csel, sf, n, o, x, c));
+            n
+        }
+        AtomicLoopOp::Smin | AtomicLoopOp::Smax => {
+            let c = if op == AtomicLoopOp::Smin { Cond::Lt } else { Cond::Gt };
+            match size {
+                ScalarSize::Size8 | ScalarSize::Size16 => {
+                    // Compare the sign-extended old value with the operand's low bits
+                    // sign-extended.
+                    let (imms, ext) =
+                        if size == ScalarSize::Size8 { (7, ExtendOp::SXTB) } else { (15, ExtendOp::SXTH) };
+                    put(sink, enc_bitfield(0b00, 0, n, o, 0, imms));
+                    put(sink, enc_addsub_ext(ALUOp::Subs, 0, 31, n, x, ext, 0));
+                }
+                _ => put(sink, enc_addsub_shift(ALUOp::Subs, sf, 31, o, x, ShiftOp::Lsl, 0)),
+            }
+            put(sink, enc_csel(CSelOp::Csel, sf, n, o, x, c));
+            n
+        }
+    };
+    trap_here(sink, trap);
+    put(sink, enc_ldst_excl(sz, 0, 0, 0, s, 1, 31, a, stored));
+    cond_branch(sink, CondBrKind::NotZero(status.to_reg(), OperandSize::Size32), again)
+}
+
+// ---------------------------------------------------------------------------------------
+// Prologue and epilogue.
+
+/// Does the function sign its return address (`paciasp` on entry, `autiasp` before
+/// returning)? Functions that save the link register do with `sign_return_address`,
+/// every function with `sign_return_address_all`.
+fn signs_return_address(info: &EmitInfo, frame: &FrameLayout) -> bool {
+    let s = &info.settings;
+    s.sign_return_address && (frame.has_frame || s.sign_return_address_all)
+}
+
+fn pac_hint(info: &EmitInfo, sign: bool) -> HintOp {
+    match (info.settings.sign_return_address_with_bkey, sign) {
+        (false, true) => HintOp::Paciasp,
+        (true, true) => HintOp::Pacibsp,
+        (false, false) => HintOp::Autiasp,
+        (true, false) => HintOp::Autibsp,
+    }
+}
+
+fn hint(sink: &mut Sink, op: HintOp) {
+    put(sink, 0xd503_201f | hint_imm(op) << 5);
+}
+
+/// The callee-saves of `frame` grouped as the prologue stores them: one or two registers
+/// per slot, the slot's offset below the frame pointer and its size.
+fn save_slots(frame: &FrameLayout) -> Vec<(CalleeSave, Option<CalleeSave>, u32)> {
+    let saves = &frame.callee_saves;
+    let mut out = Vec::with_capacity(saves.len());
+    let mut i = 0;
+    while i < saves.len() {
+        let a = saves[i];
+        let slot = (2 * a.size as u32).max(16);
+        match saves.get(i + 1) {
+            // `b` right above `a` in the same 16-byte (or 32-byte) slot.
+            Some(&b) if b.reg.class() == a.reg.class() && b.size == a.size && b.offset + a.size as u32 == a.offset => {
+                out.push((a, Some(b), slot));
+                i += 2;
+            }
+            _ => {
+                out.push((a, None, slot));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn pair_op_of(save: &CalleeSave) -> PairOp {
+    match (save.reg.class(), save.size) {
+        (RegClass::Int, _) => PairOp::X,
+        (_, 8) => PairOp::D,
+        _ => PairOp::Q,
+    }
+}
+
+fn single_op(save: &CalleeSave) -> (LoadOp, StoreOp) {
+    match (save.reg.class(), save.size) {
+        (RegClass::Int, _) => (LoadOp::LdrX, StoreOp::StrX),
+        (_, 8) => (LoadOp::LdrD, StoreOp::StrD),
+        _ => (LoadOp::LdrQ, StoreOp::StrQ),
+    }
+}
+
+/// The unwind record of a callee-save slot (the CFA is 16 bytes above the frame pointer).
+fn save_record(save: &CalleeSave) -> UnwindInst {
+    UnwindInst::SaveReg { reg: save.reg, offset_down_from_cfa: 16 + save.offset, size: save.size }
+}
+
+fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+    let sign = signs_return_address(info, &state.frame);
+    if sign {
+        // Also a BTI landing pad for calls.
+        hint(sink, pac_hint(info, true));
+        sink.add_unwind(UnwindInst::Aarch64SetPointerAuth { return_addresses: true });
+    } else if info.settings.use_bti {
+        hint(sink, HintOp::BtiC);
+    }
+    if !state.frame.has_frame {
+        return Ok(());
+    }
+    let mut scratch = EmitState::default();
+    // stp x29, x30, [sp, #-16]!; mov x29, sp
+    let fp = crate::aarch64::regs::fp_reg();
+    let lr = crate::aarch64::regs::link_reg();
+    let sp_pre = |off: i16| PairAMode::PreIndexed { rn: stack_reg(), off };
+    Inst::StorePair { op: PairOp::X, rt: fp, rt2: lr, mem: sp_pre(-16), trap: None }.emit(sink, info, &mut scratch)?;
+    sink.add_unwind(UnwindInst::PushFrameRegs { offset_upward_to_caller_sp: 16 });
+    put(sink, enc_addsub_imm(ALUOp::Add, 1, enc(fp), 31, Imm12::ZERO));
+    sink.add_unwind(UnwindInst::DefineNewFrame { offset_upward_to_caller_sp: 16 });
+    if let Some(limit) = &state.frame.stack_limit {
+        emit_stack_limit_check(sink, info, limit, state.frame.frame_below_fp())?;
+    }
+    for (a, b, slot) in save_slots(&state.frame) {
+        let off = -(slot as i16);
+        match b {
+            Some(b) => {
+                let inst = Inst::StorePair {
+                    op: pair_op_of(&a),
+                    rt: Reg::phys(a.reg),
+                    rt2: Reg::phys(b.reg),
+                    mem: sp_pre(off),
+                    trap: None,
+                };
+                inst.emit(sink, info, &mut scratch)?;
+                sink.add_unwind(save_record(&a));
+                sink.add_unwind(save_record(&b));
+            }
+            None => {
+                let (_, op) = single_op(&a);
+                let mem = AMode::PreIndexed { rn: stack_reg(), off };
+                Inst::Store { op, rt: Reg::phys(a.reg), mem, trap: None }.emit(sink, info, &mut scratch)?;
+                sink.add_unwind(save_record(&a));
+            }
+        }
+    }
+    let n = state.frame.frame_below_fp() - state.frame.clobber_size;
+    let guard_log2 = info.flags.probestack_size_log2().min(31) as u32;
+    let guard = 1u32 << guard_log2.max(8);
+    if Flags::on(info.flags.enable_probestack()) && n > guard {
+        emit_probes(sink, info, n, guard)?;
+    } else {
+        emit_add_imm(sink, info, writable_stack_reg(), stack_reg(), -(n as i64))?;
+    }
+    if n > 0 {
+        sink.add_unwind(UnwindInst::StackAlloc { size: n });
+    }
+    Ok(())
+}
+
+/// Allocate `n` bytes of stack touching every `guard`-sized page on the way down: unrolled
+/// up to four pages, a loop (with x16 as the end marker) beyond.
+fn emit_probes(sink: &mut Sink, info: &EmitInfo, n: u32, guard: u32) -> CodegenResult<()> {
+    let pages = n / guard;
+    let probe = |sink: &mut Sink| -> CodegenResult<()> {
+        emit_add_imm(sink, info, writable_stack_reg(), stack_reg(), -(guard as i64))?;
+        // str xzr, [sp]
+        put(sink, enc_ldst_uimm12(store_bits(StoreOp::StrX), 31, 31, 0));
+        Ok(())
+    };
+    if pages <= 4 {
+        for _ in 0..pages {
+            probe(sink)?;
+        }
+    } else {
+        // x16 = sp - pages * guard (through x17 for the constant)
+        let total = pages as u64 * guard as u64;
+        for k in Inst::load_constant(Writable::from_reg(tmp2_reg()), total, OperandSize::Size64) {
+            k.emit(sink, info, &mut EmitState::default())?;
+        }
+        put(sink, enc_addsub_ext(ALUOp::Sub, 1, enc(tmp1_reg()), 31, enc(tmp2_reg()), ExtendOp::UXTX, 0));
+        let top = sink.get_label();
+        sink.bind_label(top);
+        probe(sink)?;
+        // cmp sp, x16
+        put(sink, enc_addsub_ext(ALUOp::Subs, 1, 31, 31, enc(tmp1_reg()), ExtendOp::UXTX, 0));
+        cond_branch(sink, CondBrKind::Cond(Cond::Ne), top)?;
+    }
+    emit_add_imm(sink, info, writable_stack_reg(), stack_reg(), -((n - pages * guard) as i64))
+}
+
+/// Right after the frame-pointer setup: compute the stack limit into x16 (the `vmctx`
+/// argument is still where the convention put it; x16/x17 are never arguments) and trap
+/// with `stk_ovf` if `sp - below` would be under it, before anything is stored below the
+/// frame pointer.
+fn emit_stack_limit_check(sink: &mut Sink, info: &EmitInfo, limit: &StackLimit, below: u32) -> CodegenResult<()> {
+    let t = writable_tmp1();
+    let mut cur = match limit.base {
+        StackLimitBase::Reg(p) => Reg::phys(p),
+        StackLimitBase::IncomingArg(off) => {
+            // The incoming arguments start right above the saved fp/lr pair.
+            load_x16(sink, info, crate::aarch64::regs::fp_reg(), 16 + off)?;
+            tmp1_reg()
+        }
+    };
+    let mut pending: i64 = 0;
+    for step in &limit.steps {
+        match *step {
+            StackLimitStep::Load(off) => {
+                if pending != 0 {
+                    emit_add_imm_via_x17(sink, info, t, cur, pending)?;
+                    cur = tmp1_reg();
+                    pending = 0;
+                }
+                load_x16(sink, info, cur, off as i64)?;
+                cur = tmp1_reg();
+            }
+            StackLimitStep::Add(k) => pending = pending.wrapping_add(k),
+        }
+    }
+    emit_add_imm_via_x17(sink, info, t, cur, pending.wrapping_add(below as i64))?;
+    // cmp sp, x16; b.lo stk_ovf
+    put(sink, enc_addsub_ext(ALUOp::Subs, 1, 31, 31, enc(tmp1_reg()), ExtendOp::UXTX, 0));
+    let trap = sink.defer_trap(kiln_ir::trapcode::TrapCode::STACK_OVERFLOW, kiln_codegen::machinst::SourceLoc::default());
+    cond_branch(sink, CondBrKind::Cond(Cond::Lo), trap)
+}
+
+/// `ldr x16, [base, #off]` for any offset (through x17).
+fn load_x16(sink: &mut Sink, info: &EmitInfo, base: Reg, off: i64) -> CodegenResult<()> {
+    let mem = match AMode::reg_offset(base, off, ScalarSize::Size64) {
+        Some(m) => m,
+        None => {
+            for k in Inst::load_constant(Writable::from_reg(tmp2_reg()), off as u64, OperandSize::Size64) {
+                k.emit(sink, info, &mut EmitState::default())?;
+            }
+            AMode::RegOffset { rn: base, rm: tmp2_reg(), extend: RegExtend::Lsl, scaled: false }
+        }
+    };
+    Inst::Load { op: LoadOp::LdrX, rd: writable_tmp1(), mem, trap: None }.emit(sink, info, &mut EmitState::default())
+}
+
+/// `rd = rn + k` for any `k`, with x17 (not x16) for a large constant.
+fn emit_add_imm_via_x17(sink: &mut Sink, info: &EmitInfo, rd: Writable<Reg>, rn: Reg, k: i64) -> CodegenResult<()> {
+    let a = k.unsigned_abs();
+    if a < 1 << 24 {
+        return emit_add_imm(sink, info, rd, rn, k);
+    }
+    for i in Inst::load_constant(Writable::from_reg(tmp2_reg()), a, OperandSize::Size64) {
+        i.emit(sink, info, &mut EmitState::default())?;
+    }
+    let op = if k < 0 { ALUOp::Sub } else { ALUOp::Add };
+    put(sink, enc_addsub_ext(op, 1, ws(rd)?, rs(rn)?, enc(tmp2_reg()), ExtendOp::UXTX, 0));
+    Ok(())
+}
+
+/// The callee-saves restored and x29/x30 popped, sp back at the CFA (the frame's
+/// allocation is released first). Records the epilogue's start and the frame restored.
+fn emit_frame_teardown(sink: &mut Sink, info: &EmitInfo, frame: &FrameLayout) -> CodegenResult<()> {
+    let mut scratch = EmitState::default();
+    let n = frame.frame_below_fp() - frame.clobber_size;
+    emit_add_imm(sink, info, writable_stack_reg(), stack_reg(), n as i64)?;
+    let sp_post = |off: i16| PairAMode::PostIndexed { rn: stack_reg(), off };
+    for (a, b, slot) in save_slots(frame).into_iter().rev() {
+        let off = slot as i16;
+        match b {
+            Some(b) => Inst::LoadPair {
+                op: pair_op_of(&a),
+                rt: Writable::from_reg(Reg::phys(a.reg)),
+                rt2: Writable::from_reg(Reg::phys(b.reg)),
+                mem: sp_post(off),
+                trap: None,
+            }
+            .emit(sink, info, &mut scratch)?,
+            None => {
+                let (op, _) = single_op(&a);
+                let mem = AMode::PostIndexed { rn: stack_reg(), off };
+                Inst::Load { op, rd: Writable::from_reg(Reg::phys(a.reg)), mem, trap: None }
+                    .emit(sink, info, &mut scratch)?
+            }
+        }
+    }
+    let (fp, lr) = (crate::aarch64::regs::fp_reg(), crate::aarch64::regs::link_reg());
+    Inst::LoadPair {
+        op: PairOp::X,
+        rt: Writable::from_reg(fp),
+        rt2: Writable::from_reg(lr),
+        mem: sp_post(16),
+        trap: None,
+    }
+    .emit(sink, info, &mut scratch)?;
+    sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 0 });
+    Ok(())
+}
+
+/// The epilogue and `ret` (popping `pop` bytes of stack arguments for `tail`).
+fn emit_return(sink: &mut Sink, info: &EmitInfo, state: &EmitState, pop: u32) -> CodegenResult<()> {
+    let frame = &state.frame;
+    let sign = signs_return_address(info, frame);
+    let records = frame.has_frame || sign;
+    if records {
+        sink.add_unwind(UnwindInst::EpilogueStart);
+    }
+    if frame.has_frame {
+        emit_frame_teardown(sink, info, frame)?;
+    }
+    if sign && info.settings.has_pauth && pop == 0 {
+        put(sink, if info.settings.sign_return_address_with_bkey { 0xd65f_0fff } else { 0xd65f_0bff });
+    } else {
+        if sign {
+            hint(sink, pac_hint(info, false));
+            sink.add_unwind(UnwindInst::Aarch64SetPointerAuth { return_addresses: false });
+        }
+        emit_add_imm(sink, info, writable_stack_reg(), stack_reg(), pop as i64)?;
+        put(sink, 0xd65f_03c0);
+    }
+    if records {
+        sink.add_unwind(UnwindInst::EpilogueEnd);
+    }
+    Ok(())
+}
+
+/// A tail call: restore the callee-saves and x29/x30, copy the new callee's stack
+/// arguments (at the bottom of the outgoing area) over the top of the incoming area, set sp
+/// to where the new callee's arguments start, jump (an indirect callee is in x9; with
+/// BTI it is jumped to through x17, which `bti c` accepts).
+fn emit_return_call(sink: &mut Sink, info: &EmitInfo, state: &EmitState, ci: &CallInfo) -> CodegenResult<()> {
+    let f = &state.frame;
+    let args_off = f.incoming_args_from_sp() as i64;
+    let a_f = f.incoming_args_size as i64;
+    let a_g = ci.tail_stack_args as i64;
+    let delta = args_off + a_f - a_g;
+    check(delta >= 0, || "tail call moving stack arguments down".into())?;
+    let sign = signs_return_address(info, f);
+    let epilogue = f.has_frame || delta != 0 || sign;
+    if epilogue {
+        sink.add_unwind(UnwindInst::EpilogueStart);
+    }
+    let sp = stack_reg();
+    let mut scratch = EmitState::default();
+    if f.has_frame {
+        let fb = f.frame_below_fp() as i64;
+        for save in &f.callee_saves {
+            let (op, _) = single_op(save);
+            let mem = AMode::BaseOffset { rn: sp, off: fb - save.offset as i64 };
+            Inst::Load { op, rd: Writable::from_reg(Reg::phys(save.reg)), mem, trap: None }
+                .emit(sink, info, &mut scratch)?;
+        }
+        let (fp, lr) = (crate::aarch64::regs::fp_reg(), crate::aarch64::regs::link_reg());
+        for (r, off) in [(fp, fb), (lr, fb + 8)] {
+            let mem = AMode::BaseOffset { rn: sp, off };
+            Inst::Load { op: LoadOp::LdrX, rd: Writable::from_reg(r), mem, trap: None }
+                .emit(sink, info, &mut scratch)?;
+        }
+        sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: args_off as u32 });
+    }
+    // Copy downward-overlapping regions from the top (the destination is higher).
+    let mut i = a_g - 8;
+    while i >= 0 {
+        let t = Writable::from_reg(tmp1_reg());
+        load_via_x17(sink, info, t, sp, i)?;
+        store_via_x17(sink, info, tmp1_reg(), sp, delta + i)?;
+        i -= 8;
+    }
+    if sign {
+        // Authenticate with sp at the CFA, as it was when the address was signed.
+        emit_add_imm(sink, info, writable_stack_reg(), sp, args_off)?;
+        sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 0 });
+        hint(sink, pac_hint(info, false));
+        sink.add_unwind(UnwindInst::Aarch64SetPointerAuth { return_addresses: false });
+        emit_add_imm(sink, info, writable_stack_reg(), sp, a_f - a_g)?;
+    } else {
+        emit_add_imm(sink, info, writable_stack_reg(), sp, delta)?;
+        if delta == args_off && (f.has_frame || delta != 0) {
+            sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 0 });
+        }
+    }
+    match &ci.dest {
+        CallDest::Name { name, colocated: true } => {
+            sink.add_reloc(Reloc::Arm64Call, name.clone(), 0);
+            put(sink, 0x1400_0000);
+        }
+        CallDest::Name { name, colocated: false } => {
+            emit_far_address(sink, tmp2_reg(), name, 0)?;
+            put(sink, 0xd61f_0000 | enc(tmp2_reg()) << 5);
+        }
+        CallDest::Indirect(r) => {
+            if info.settings.use_bti {
+                put(sink, enc_logical_shift(ALUOp::Orr, 1, enc(tmp2_reg()), 31, rz(*r)?, ShiftOp::Lsl, 0));
+                put(sink, 0xd61f_0000 | enc(tmp2_reg()) << 5);
+            } else {
+                put(sink, 0xd61f_0000 | rz(*r)? << 5);
+            }
+        }
+    }
+    if epilogue {
+        sink.add_unwind(UnwindInst::EpilogueEnd);
+    }
+    Ok(())
+}
+
+/// `ldr rd, [base, #off]` for any offset, with x17 for a large one.
+fn load_via_x17(sink: &mut Sink, info: &EmitInfo, rd: Writable<Reg>, base: Reg, off: i64) -> CodegenResult<()> {
+    let mem = match AMode::reg_offset(base, off, ScalarSize::Size64) {
+        Some(m) => m,
+        None => {
+            for k in Inst::load_constant(Writable::from_reg(tmp2_reg()), off as u64, OperandSize::Size64) {
+                k.emit(sink, info, &mut EmitState::default())?;
+            }
+            AMode::RegOffset { rn: base, rm: tmp2_reg(), extend: RegExtend::Lsl, scaled: false }
+        }
+    };
+    Inst::Load { op: LoadOp::LdrX, rd, mem, trap: None }.emit(sink, info, &mut EmitState::default())
+}
+
+/// `str rt, [base, #off]` for any offset, with x17 for a large one.
+fn store_via_x17(sink: &mut Sink, info: &EmitInfo, rt: Reg, base: Reg, off: i64) -> CodegenResult<()> {
+    let mem = match AMode::reg_offset(base, off, ScalarSize::Size64) {
+        Some(m) => m,
+        None => {
+            for k in Inst::load_constant(Writable::from_reg(tmp2_reg()), off as u64, OperandSize::Size64) {
+                k.emit(sink, info, &mut EmitState::default())?;
+            }
+            AMode::RegOffset { rn: base, rm: tmp2_reg(), extend: RegExtend::Lsl, scaled: false }
+        }
+    };
+    Inst::Store { op: StoreOp::StrX, rt, mem, trap: None }.emit(sink, info, &mut EmitState::default())
+}
+
+impl MachInstEmit for Inst {
+    type Info = EmitInfo;
+    type State = ();
+
+    fn emit(&self, sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+        Inst::emit(self, sink, info, state)
+    }
+
+    fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+        emit_prologue(sink, info, state)
+    }
+
+    fn emit_block_start(
+        sink: &mut Sink,
+        info: &EmitInfo,
+        _state: &mut EmitState,
+        block: &BlockStart,
+    ) -> CodegenResult<()> {
+        // Blocks entered by an indirect branch (jump tables, the unwinder's jump to a
+        // landing pad) start with a landing pad for jumps; the entry's is in the prologue.
+        if info.settings.use_bti && !block.entry && (block.flags.indirect_target || block.flags.landing_pad) {
+            hint(sink, HintOp::BtiJ);
+        }
+        Ok(())
+    }
+
+    fn is_plain_jump(&self) -> Option<MachLabel> {
+        match self {
+            Inst::Jump { dest } => Some(*dest),
+            _ => None,
+        }
+    }
+
+    fn worst_case_size(&self) -> u32 {
+        // Every form and fixed sequence fits in 256 bytes with its constants and trap
+        // stubs (an epilogue restores at most 30 pairs); jump tables and tail calls grow
+        // with their tables and stack arguments.
+        const BASE: u32 = 256;
+        match self {
+            Inst::JumpTable { targets, .. } => BASE + 4 * targets.len() as u32,
+            Inst::ReturnCall { info } => BASE.saturating_add(info.tail_stack_args.saturating_mul(6)),
+            Inst::Rets { .. } => 2 * BASE,
+            _ => BASE,
+        }
     }
 }
 

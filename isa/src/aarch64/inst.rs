@@ -25,12 +25,13 @@
 pub use crate::aarch64::imms::*;
 use crate::aarch64::regs::{vreg_preg, xreg, xreg_preg, zero_reg};
 use kiln_codegen::CodegenResult;
-use kiln_codegen::machinst::abi::StackAMode;
+use kiln_codegen::machinst::abi::{ArgPair, RetPair, StackAMode};
 use kiln_codegen::machinst::buffer::RelocTarget;
+pub use kiln_codegen::machinst::call::{CallDest, CallInfo};
 use kiln_codegen::machinst::{MachInst, MachLabel, MachTerminator, OperandVisitor, Reg, Writable};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::Type;
-use regalloc2::RegClass;
+use regalloc2::{PReg, RegClass};
 use smallvec::SmallVec;
 
 // ---------------------------------------------------------------------------------------
@@ -622,6 +623,14 @@ pub enum AMode {
     /// A stack location, resolved against the frame at emission (sp-relative; large
     /// offsets go through x16).
     Stack(StackAMode),
+    /// `[rn, #off]` for any offset: an immediate form when one fits, else the offset is
+    /// put in x16 at emission (`[rn, x16]`). Rn|SP.
+    BaseOffset {
+        /// Base.
+        rn: Reg,
+        /// Byte offset.
+        off: i64,
+    },
 }
 
 impl AMode {
@@ -642,7 +651,8 @@ impl AMode {
             AMode::UnsignedOffset { rn, .. }
             | AMode::Unscaled { rn, .. }
             | AMode::PreIndexed { rn, .. }
-            | AMode::PostIndexed { rn, .. } => v.reg_use(rn),
+            | AMode::PostIndexed { rn, .. }
+            | AMode::BaseOffset { rn, .. } => v.reg_use(rn),
             AMode::RegOffset { rn, rm, .. } => {
                 v.reg_use(rn);
                 v.reg_use(rm);
@@ -2208,6 +2218,162 @@ pub enum Inst {
         /// Trap code of a faulting access.
         trap: Option<TrapCode>,
     },
+
+    // --- Pseudo-instructions of the ABI and the lowering -----------------------------
+    /// Defines the register arguments at function entry (no code).
+    Args {
+        /// (vreg, preg) pairs.
+        args: Vec<ArgPair>,
+    },
+    /// The epilogue and `ret`, using the return registers.
+    Rets {
+        /// (vreg, preg) pairs.
+        rets: Vec<RetPair>,
+        /// Bytes of stack arguments the function pops (`tail`).
+        stack_bytes_to_pop: u32,
+    },
+    /// A call made by the framework's call lowering: `bl sym` (colocated), the address of
+    /// a far symbol loaded into x16 then `blr x16`, or `blr rn`.
+    Call {
+        /// Callee, operands, clobbers, `try_call` targets.
+        info: Box<CallInfo>,
+    },
+    /// A tail call: restore the frame, move the stack arguments into the incoming area,
+    /// jump (an indirect callee arrives in x9 and is jumped to through x17).
+    ReturnCall {
+        /// Callee and operands.
+        info: Box<CallInfo>,
+    },
+    /// The start of an exception landing pad: defines the payload registers (no code).
+    ExnPayloads {
+        /// (vreg, preg) pairs.
+        defs: Box<SmallVec<[(Writable<Reg>, PReg); 2]>>,
+    },
+    /// `rd = address of mem` (`add rd, base, #off`; large offsets through x16; a
+    /// register offset with its extension and shift).
+    LoadAddr {
+        /// Destination (may not be sp).
+        rd: Writable<Reg>,
+        /// The address (not a label).
+        mem: AMode,
+    },
+    /// The address of a symbol anywhere in the address space: `ldr rd, 1f; b 2f; 1:
+    /// .quad sym + offset; 2:` (an `Abs8` relocation).
+    LoadExtNameFar {
+        /// Destination.
+        rd: Writable<Reg>,
+        /// Symbol.
+        name: Box<RelocTarget>,
+        /// Addend.
+        offset: i64,
+    },
+    /// A jump table: `cmp idx, #n; b.hs default; csel tmp2, wzr, idx, hs; adr tmp1, 1f;
+    /// ldrsw tmp2, [tmp1, tmp2, uxtw #2]; add tmp1, tmp1, tmp2; br tmp1; 1: .word t - 1b…`
+    /// (the `csel` keeps a mispredicted bounds check from indexing past the table).
+    JumpTable {
+        /// The index (a w register: only its low 32 bits are read).
+        idx: Reg,
+        /// Table address, then the target.
+        tmp1: Writable<Reg>,
+        /// Clamped index, then the entry.
+        tmp2: Writable<Reg>,
+        /// Where out-of-range indices go.
+        default: MachLabel,
+        /// The table.
+        targets: Box<[MachLabel]>,
+    },
+    /// Branch to `taken` if either condition holds, else to `not_taken`.
+    CondBr2 {
+        /// First condition.
+        c1: Cond,
+        /// Second condition.
+        c2: Cond,
+        /// Target when one holds.
+        taken: MachLabel,
+        /// Target otherwise.
+        not_taken: MachLabel,
+    },
+    /// An atomic read-modify-write as a load-exclusive/store-exclusive loop (without LSE,
+    /// or for operations LSE lacks): `1: ldaxr old, [addr]; new = op(old, operand); stlxr
+    /// status, new, [addr]; cbnz status, 1b`.
+    AtomicRmwLoop {
+        /// The operation.
+        op: AtomicLoopOp,
+        /// Access size (8..=64 bits).
+        size: ScalarSize,
+        /// Address.
+        addr: Reg,
+        /// Operand.
+        operand: Reg,
+        /// The old value (zero-extended from the access size).
+        old: Writable<Reg>,
+        /// Scratch: the new value.
+        new: Writable<Reg>,
+        /// Scratch: the store-exclusive status.
+        status: Writable<Reg>,
+        /// Trap code of a faulting access.
+        trap: Option<TrapCode>,
+    },
+    /// A compare-and-swap loop: `1: ldaxr old, [addr]; cmp old, expected; b.ne 2f; stlxr
+    /// status, replacement, [addr]; cbnz status, 1b; 2:`.
+    AtomicCasLoop {
+        /// Access size (8..=64 bits).
+        size: ScalarSize,
+        /// Address.
+        addr: Reg,
+        /// The value compared with (its bits above the access size are ignored).
+        expected: Reg,
+        /// The value stored when equal.
+        replacement: Reg,
+        /// The old value (zero-extended).
+        old: Writable<Reg>,
+        /// Scratch: the store-exclusive status.
+        status: Writable<Reg>,
+        /// Trap code of a faulting access.
+        trap: Option<TrapCode>,
+    },
+    /// A 128-bit compare-and-swap (or, with `load_only`, an atomic load) as an
+    /// `ldaxp`/`stlxp` loop that always stores (the loaded value back when the comparison
+    /// fails), which makes the 128-bit read single-copy atomic.
+    Atomic128Loop(Box<Atomic128>),
+}
+
+/// The operands of [`Inst::Atomic128Loop`].
+#[derive(Clone, Debug)]
+pub struct Atomic128 {
+    /// Address.
+    pub addr: Reg,
+    /// Expected value, low and high (unused with `load_only`).
+    pub expected: [Reg; 2],
+    /// Replacement, low and high (unused with `load_only`).
+    pub replacement: [Reg; 2],
+    /// The old value, low and high.
+    pub old: [Writable<Reg>; 2],
+    /// Scratch: the values stored.
+    pub tmp: [Writable<Reg>; 2],
+    /// Scratch: the store-exclusive status.
+    pub status: Writable<Reg>,
+    /// Only load (store the loaded value back).
+    pub load_only: bool,
+    /// Trap code of a faulting access.
+    pub trap: Option<TrapCode>,
+}
+
+/// The operations of [`Inst::AtomicRmwLoop`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum AtomicLoopOp {
+    Add,
+    Sub,
+    And,
+    Nand,
+    Orr,
+    Eor,
+    Xchg,
+    Smin,
+    Smax,
+    Umin,
+    Umax,
 }
 
 impl Inst {
@@ -2250,9 +2416,13 @@ impl Inst {
 /// The fixed registers of `casp` in VCode: old/expected pair and new pair.
 const CASP_REGS: [u8; 4] = [0, 1, 2, 3];
 
+/// The register an indirect tail call's callee is kept in through the frame teardown
+/// (x9: not an argument register of any convention, caller-saved).
+pub const TAIL_CALLEE_ENC: u8 = 9;
+
 impl MachInst for Inst {
     fn is_call(&self) -> bool {
-        matches!(self, Inst::Bl { .. } | Inst::Blr { .. })
+        matches!(self, Inst::Call { .. } | Inst::ReturnCall { .. })
     }
 
     fn get_operands(&mut self, v: &mut impl OperandVisitor) {
@@ -2446,6 +2616,72 @@ impl MachInst for Inst {
                 v.reg_use(rt);
                 v.reg_use(rn);
             }
+            Inst::Args { args } => {
+                for a in args {
+                    v.reg_fixed_def(&mut a.vreg, a.preg);
+                }
+            }
+            Inst::Rets { rets, .. } => {
+                for r in rets {
+                    v.reg_fixed_use(&mut r.vreg, r.preg);
+                }
+            }
+            Inst::Call { info } => {
+                if let CallDest::Indirect(r) = &mut info.dest {
+                    v.reg_use(r);
+                }
+                info.visit_operands(v);
+            }
+            Inst::ReturnCall { info } => {
+                // The indirect callee survives the frame teardown in x9: never an argument
+                // register, not callee-saved.
+                if let CallDest::Indirect(r) = &mut info.dest {
+                    v.reg_fixed_use(r, xreg_preg(TAIL_CALLEE_ENC));
+                }
+                info.visit_operands(v);
+            }
+            Inst::ExnPayloads { defs } => {
+                for (r, p) in defs.iter_mut() {
+                    v.reg_fixed_def(r, *p);
+                }
+            }
+            Inst::LoadAddr { rd, mem } => {
+                mem.get_operands(v);
+                v.reg_def(rd);
+            }
+            Inst::LoadExtNameFar { rd, .. } => v.reg_def(rd),
+            Inst::JumpTable { idx, tmp1, tmp2, .. } => {
+                v.reg_use(idx);
+                v.reg_early_def(tmp1);
+                v.reg_early_def(tmp2);
+            }
+            Inst::CondBr2 { .. } => {}
+            Inst::AtomicRmwLoop { addr, operand, old, new, status, .. } => {
+                v.reg_use(addr);
+                v.reg_use(operand);
+                v.reg_early_def(old);
+                v.reg_early_def(new);
+                v.reg_early_def(status);
+            }
+            Inst::AtomicCasLoop { addr, expected, replacement, old, status, .. } => {
+                v.reg_use(addr);
+                v.reg_use(expected);
+                v.reg_use(replacement);
+                v.reg_early_def(old);
+                v.reg_early_def(status);
+            }
+            Inst::Atomic128Loop(a) => {
+                v.reg_use(&mut a.addr);
+                if !a.load_only {
+                    for r in a.expected.iter_mut().chain(a.replacement.iter_mut()) {
+                        v.reg_use(r);
+                    }
+                }
+                for r in a.old.iter_mut().chain(a.tmp.iter_mut()) {
+                    v.reg_early_def(r);
+                }
+                v.reg_early_def(&mut a.status);
+            }
         }
     }
 
@@ -2459,8 +2695,13 @@ impl MachInst for Inst {
 
     fn is_term(&self) -> MachTerminator {
         match self {
-            Inst::Ret | Inst::RetAuth { .. } | Inst::Udf { .. } => MachTerminator::Ret,
-            Inst::Jump { .. } | Inst::CondBr { .. } => MachTerminator::Branch,
+            Inst::Ret | Inst::RetAuth { .. } | Inst::Udf { .. } | Inst::Rets { .. } | Inst::ReturnCall { .. } => {
+                MachTerminator::Ret
+            }
+            Inst::Jump { .. } | Inst::CondBr { .. } | Inst::CondBr2 { .. } | Inst::JumpTable { .. } => {
+                MachTerminator::Branch
+            }
+            Inst::Call { info } if info.try_call.is_some() => MachTerminator::Branch,
             _ => MachTerminator::None,
         }
     }

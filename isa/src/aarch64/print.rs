@@ -242,6 +242,68 @@ pub fn show_amode(m: &AMode, access: ScalarSize) -> String {
         }
         AMode::Label { label } => show_label(label),
         AMode::Stack(mode) => format!("[sp, {}]", show_stack(mode)),
+        AMode::BaseOffset { rn, off: 0 } => format!("[{}]", x(rn)),
+        AMode::BaseOffset { rn, off } => format!("[{}, #{off}]", x(rn)),
+    }
+}
+
+/// An address computation (`add rd, base, #off` and the like).
+fn show_load_addr(rd: Writable<Reg>, mem: &AMode) -> String {
+    let d = x(rd.to_reg());
+    match *mem {
+        AMode::UnsignedOffset { rn, off } => format!("add {d}, {}, #{off}", x(rn)),
+        AMode::Unscaled { rn, off } | AMode::PreIndexed { rn, off } | AMode::PostIndexed { rn, off } => {
+            format!("add {d}, {}, #{off}", x(rn))
+        }
+        AMode::BaseOffset { rn, off } => format!("add {d}, {}, #{off}", x(rn)),
+        AMode::Stack(mode) => format!("add {d}, sp, {}", show_stack(mode)),
+        AMode::Label { label } => format!("adr {d}, {}", show_label(label)),
+        AMode::RegOffset { .. } => format!("add {d}, {}", show_amode(mem, ScalarSize::Size8)),
+    }
+}
+
+fn show_call_dest(dest: &CallDest) -> String {
+    match dest {
+        CallDest::Name { name, colocated: true } => format!("bl {}", show_name(name)),
+        CallDest::Name { name, colocated: false } => format!("ldr x16, ={}; blr x16", show_name(name)),
+        CallDest::Indirect(r) => format!("blr {}", x(*r)),
+    }
+}
+
+fn show_call_info(s: &mut String, info: &CallInfo) {
+    use std::fmt::Write;
+    for (reg, p) in &info.uses {
+        let _ = write!(s, " {}={}", show_any(*reg), show_any(Reg::phys(*p)));
+    }
+    for (reg, p) in &info.defs {
+        let _ = write!(s, " {}={}", show_any(reg.to_reg()), show_any(Reg::phys(*p)));
+    }
+    if info.callee_pop > 0 {
+        let _ = write!(s, " callee_pop={}", info.callee_pop);
+    }
+    if info.tail_stack_args > 0 {
+        let _ = write!(s, " stack_args={}", info.tail_stack_args);
+    }
+}
+
+/// A register of either class as a whole (`x3`, `q5`, `%v7x`, `%v8q`).
+fn show_any(r: Reg) -> String {
+    if r.class() == regalloc2::RegClass::Int { x(r) } else { show_vreg_scalar(r, 'q') }
+}
+
+fn loop_op_name(op: AtomicLoopOp) -> &'static str {
+    match op {
+        AtomicLoopOp::Add => "add",
+        AtomicLoopOp::Sub => "sub",
+        AtomicLoopOp::And => "and",
+        AtomicLoopOp::Nand => "nand",
+        AtomicLoopOp::Orr => "orr",
+        AtomicLoopOp::Eor => "eor",
+        AtomicLoopOp::Xchg => "xchg",
+        AtomicLoopOp::Smin => "smin",
+        AtomicLoopOp::Smax => "smax",
+        AtomicLoopOp::Umin => "umin",
+        AtomicLoopOp::Umax => "umax",
     }
 }
 
@@ -975,6 +1037,125 @@ pub fn print_inst(inst: &Inst) -> String {
         }
         Inst::VecStoreLane { size, rt, rn, lane: l, .. } => {
             format!("st1 {{{}}}[{l}], [{}]", show_vreg_vector(*rt, &size.letter().to_string()), x(*rn))
+        }
+        Inst::Args { args } => {
+            let mut s = "args".to_string();
+            for a in args {
+                s.push_str(&format!(" {}={}", show_any(a.vreg.to_reg()), show_any(Reg::phys(a.preg))));
+            }
+            s
+        }
+        Inst::Rets { rets, stack_bytes_to_pop } => {
+            let mut s = "rets".to_string();
+            for a in rets {
+                s.push_str(&format!(" {}={}", show_any(a.vreg), show_any(Reg::phys(a.preg))));
+            }
+            if *stack_bytes_to_pop > 0 {
+                s.push_str(&format!(" pop={stack_bytes_to_pop}"));
+            }
+            s
+        }
+        Inst::Call { info } => {
+            let mut s = show_call_dest(&info.dest);
+            let mut extra = String::new();
+            show_call_info(&mut extra, info);
+            if let Some(t) = &info.try_call {
+                extra.push_str(&format!(" normal={}", show_label(t.normal)));
+                for (tag, l) in &t.handlers {
+                    extra.push_str(&format!(" {tag:?}={}", show_label(*l)));
+                }
+            }
+            if !extra.is_empty() {
+                s.push_str(&format!(" #{extra}"));
+            }
+            s
+        }
+        Inst::ReturnCall { info } => {
+            let mut s = format!(
+                "return_call {}",
+                match &info.dest {
+                    CallDest::Name { name, colocated } =>
+                        format!("{}{}", show_name(name), if *colocated { "" } else { " (abs)" }),
+                    CallDest::Indirect(r) => x(*r),
+                }
+            );
+            show_call_info(&mut s, info);
+            s
+        }
+        Inst::ExnPayloads { defs } => {
+            let mut s = "exn_payloads".to_string();
+            for (reg, p) in defs.iter() {
+                s.push_str(&format!(" {}={}", x(reg.to_reg()), x(Reg::phys(*p))));
+            }
+            s
+        }
+        Inst::LoadAddr { rd, mem } => show_load_addr(*rd, mem),
+        Inst::LoadExtNameFar { rd, name, offset } => {
+            format!("ldr {}, ={}", x(rd.to_reg()), show_name_offset(name, *offset))
+        }
+        Inst::JumpTable { idx, tmp1, tmp2, default, targets } => {
+            let t: Vec<String> = targets.iter().map(|l| show_label(*l)).collect();
+            format!(
+                "jump_table {}, {}, {}, default {}, [{}]",
+                show_ireg(*idx, false),
+                x(tmp1.to_reg()),
+                x(tmp2.to_reg()),
+                show_label(*default),
+                t.join(", ")
+            )
+        }
+        Inst::CondBr2 { c1, c2, taken, not_taken } => format!(
+            "b.{} {t}; b.{} {t}; b {}",
+            c1.name(),
+            c2.name(),
+            show_label(*not_taken),
+            t = show_label(*taken)
+        ),
+        Inst::AtomicRmwLoop { op, size, addr, operand, old, new, status, .. } => format!(
+            "atomic_rmw_loop_{}{} {}, [{}], {}; tmps {}, {}",
+            loop_op_name(*op),
+            size.bits(),
+            ir_access(old.to_reg(), *size),
+            x(*addr),
+            ir_access(*operand, *size),
+            ir_access(new.to_reg(), *size),
+            show_ireg(status.to_reg(), false)
+        ),
+        Inst::AtomicCasLoop { size, addr, expected, replacement, old, status, .. } => format!(
+            "atomic_cas_loop{} {}, [{}], {}, {}; tmp {}",
+            size.bits(),
+            ir_access(old.to_reg(), *size),
+            x(*addr),
+            ir_access(*expected, *size),
+            ir_access(*replacement, *size),
+            show_ireg(status.to_reg(), false)
+        ),
+        Inst::Atomic128Loop(a) => {
+            if a.load_only {
+                format!(
+                    "atomic_load128 {}:{}, [{}]; tmps {}, {}, {}",
+                    x(a.old[0].to_reg()),
+                    x(a.old[1].to_reg()),
+                    x(a.addr),
+                    x(a.tmp[0].to_reg()),
+                    x(a.tmp[1].to_reg()),
+                    show_ireg(a.status.to_reg(), false)
+                )
+            } else {
+                format!(
+                    "atomic_cas128 {}:{}, [{}], {}:{}, {}:{}; tmps {}, {}, {}",
+                    x(a.old[0].to_reg()),
+                    x(a.old[1].to_reg()),
+                    x(a.addr),
+                    x(a.expected[0]),
+                    x(a.expected[1]),
+                    x(a.replacement[0]),
+                    x(a.replacement[1]),
+                    x(a.tmp[0].to_reg()),
+                    x(a.tmp[1].to_reg()),
+                    show_ireg(a.status.to_reg(), false)
+                )
+            }
         }
     }
 }

@@ -1,0 +1,334 @@
+//! Running code compiled for another architecture on this host, under qemu-user.
+//!
+//! One mechanism for every foreign target; what differs per target is one entry of
+//! [`CROSS_TARGETS`]: the qemu binary and its options, the C cross compiler, and how the
+//! program counter is read from a signal context. The runner process is a small C program
+//! (`cross_harness.c`), built once per target with that compiler (static, cached in the
+//! temporary directory under a hash of its source and build command) and started under
+//! qemu once per [`CrossProgram`]. It maps a code region and reports its address and those
+//! of the runtime routines it offers (libcalls); the host links every compiled function
+//! and trampoline into one image for that address ([`patch_reloc`]: the relocations of
+//! every target), sends it once, and then sends one `call` per run line. Traps come back
+//! as signal and PC; the PC is mapped to a trap code through the functions' trap records.
+//!
+//! Invariants: a call never hangs on a dead runner (its death is an error and the next
+//! call starts a new one with the same image); a target without qemu or its cross
+//! compiler on this machine is reported as unavailable with the reason, never run.
+
+use kiln_codegen::CompiledCode;
+use kiln_codegen::machinst::buffer::{Reloc, RelocTarget};
+use kiln_ir::settings::Arch;
+use kiln_ir::trapcode::TrapCode;
+use kiln_module::jit::reloc_target_name;
+use kiln_module::trap::Trap;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
+
+/// How to run code of one foreign architecture.
+pub struct CrossTarget {
+    /// The architecture.
+    pub arch: Arch,
+    /// The qemu-user binary.
+    pub qemu: &'static str,
+    /// Options for it (before the program).
+    pub qemu_args: &'static [&'static str],
+    /// The C cross compiler that builds the runner.
+    pub cc: &'static str,
+    /// A C expression for the program counter in `ucontext_t *uc`.
+    pub pc_of_context: &'static str,
+}
+
+/// Every architecture this host can run under qemu.
+pub const CROSS_TARGETS: &[CrossTarget] = &[CrossTarget {
+    arch: Arch::Aarch64,
+    qemu: "qemu-aarch64",
+    qemu_args: &["-cpu", "max"],
+    cc: "aarch64-linux-gnu-gcc",
+    pc_of_context: "(uc)->uc_mcontext.pc",
+}];
+
+/// The runner's C source.
+const HARNESS_SOURCE: &str = include_str!("cross_harness.c");
+
+/// The cross target for `arch`, if there is one.
+pub fn cross_target(arch: Arch) -> Option<&'static CrossTarget> {
+    CROSS_TARGETS.iter().find(|t| t.arch == arch)
+}
+
+/// The runner for `t`, built on first use; `Err` says why this machine cannot run code for
+/// the target.
+pub fn harness(t: &'static CrossTarget) -> Result<PathBuf, String> {
+    static BUILT: [OnceLock<Result<PathBuf, String>>; 8] = [const { OnceLock::new() }; 8];
+    let i = CROSS_TARGETS.iter().position(|x| std::ptr::eq(x, t)).expect("an entry of CROSS_TARGETS");
+    BUILT[i].get_or_init(|| build_harness(t)).clone()
+}
+
+fn build_harness(t: &CrossTarget) -> Result<PathBuf, String> {
+    let cannot = |why: String| format!("cannot run {:?} code on this host: {why}", t.arch);
+    match Command::new(t.qemu).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+        Ok(s) if s.success() => {}
+        _ => return Err(cannot(format!("{} is not installed", t.qemu))),
+    }
+    let define = format!("-DKILN_PC(uc)=({})", t.pc_of_context);
+    let args = ["-O1", "-static", "-no-pie", "-fno-pie", &define];
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (HARNESS_SOURCE, t.cc, &args).hash(&mut h);
+    let dir = std::env::temp_dir().join("kiln-cross");
+    std::fs::create_dir_all(&dir).map_err(|e| cannot(format!("{}: {e}", dir.display())))?;
+    let exe = dir.join(format!("harness-{}-{:016x}", t.qemu, h.finish()));
+    if exe.exists() {
+        return Ok(exe);
+    }
+    // Build under a unique name, then rename: parallel builders never see a partial file.
+    let unique = format!("{}.{}.{:?}", exe.display(), std::process::id(), std::thread::current().id());
+    let src = PathBuf::from(format!("{unique}.c"));
+    let tmp = PathBuf::from(format!("{unique}.tmp"));
+    std::fs::write(&src, HARNESS_SOURCE).map_err(|e| cannot(format!("{}: {e}", src.display())))?;
+    let out = Command::new(t.cc).args(args).arg("-o").arg(&tmp).arg(&src).arg("-lm").output();
+    let _ = std::fs::remove_file(&src);
+    match out {
+        Err(e) => return Err(cannot(format!("{} is not installed ({e})", t.cc))),
+        Ok(o) if !o.status.success() => {
+            return Err(cannot(format!("{} failed: {}", t.cc, String::from_utf8_lossy(&o.stderr).trim())));
+        }
+        Ok(_) => {}
+    }
+    std::fs::rename(&tmp, &exe).map_err(|e| cannot(format!("{}: {e}", exe.display())))?;
+    Ok(exe)
+}
+
+/// Patch the relocation of kind `kind` at `buf[at..]` (which will live at address `p`) to
+/// refer to `target + addend`.
+pub fn patch_reloc(buf: &mut [u8], at: usize, p: u64, kind: Reloc, target: u64, addend: i64) -> Result<(), String> {
+    let n = if kind == Reloc::Abs8 { 8 } else { 4 };
+    if at.checked_add(n).is_none_or(|e| e > buf.len()) {
+        return Err(format!("relocation at {at:#x} outside the code"));
+    }
+    let v = (target as i64).wrapping_add(addend);
+    let word = |buf: &[u8]| u32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes"));
+    let put = |buf: &mut [u8], w: u32| buf[at..at + 4].copy_from_slice(&w.to_le_bytes());
+    match kind {
+        Reloc::Abs8 => buf[at..at + 8].copy_from_slice(&v.to_le_bytes()),
+        Reloc::Abs4 => {
+            let v = u32::try_from(v).map_err(|_| "Abs4 relocation out of range".to_string())?;
+            put(buf, v);
+        }
+        Reloc::Arm64Call => {
+            let d = v.wrapping_sub(p as i64);
+            if d % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&d) {
+                return Err(format!("call to {v:#x} from {p:#x} is out of range"));
+            }
+            let w = word(buf);
+            put(buf, (w & !0x03ff_ffff) | ((d >> 2) as u32 & 0x03ff_ffff));
+        }
+        Reloc::Aarch64AdrPrelPgHi21 => {
+            let d = (v >> 12).wrapping_sub(p as i64 >> 12);
+            if !(-(1 << 20)..(1 << 20)).contains(&d) {
+                return Err(format!("adrp to {v:#x} from {p:#x} is out of range"));
+            }
+            let (lo, hi) = (d as u32 & 3, (d >> 2) as u32 & 0x7ffff);
+            let w = word(buf);
+            put(buf, (w & !(3 << 29 | 0x7ffff << 5)) | lo << 29 | hi << 5);
+        }
+        Reloc::Aarch64AddAbsLo12Nc => {
+            let w = word(buf);
+            put(buf, (w & !(0xfff << 10)) | ((v as u32 & 0xfff) << 10));
+        }
+        k => return Err(format!("the cross runner cannot apply {k:?} relocations yet")),
+    }
+    Ok(())
+}
+
+/// One piece of code of a [`CrossProgram`]: a function or a trampoline, with the name
+/// relocations refer to it by.
+pub struct CrossCode {
+    /// The symbol.
+    pub name: RelocTarget,
+    /// Its code.
+    pub code: CompiledCode,
+}
+
+/// A running runner process.
+struct Process {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Compiled code linked for a runner process under qemu, ready to call.
+pub struct CrossProgram {
+    target: &'static CrossTarget,
+    exe: PathBuf,
+    /// The linked image (sent again if the runner has to be restarted).
+    image: Vec<u8>,
+    /// The address the image lives at.
+    base: u64,
+    /// Offset of each piece of code in the image (in the order given to `link`).
+    offsets: Vec<u64>,
+    /// Trap sites `(image offset, code)`, sorted.
+    traps: Vec<(u64, TrapCode)>,
+    process: Option<Process>,
+}
+
+/// Read one line from the runner.
+fn read_line(r: &mut impl BufRead) -> Result<String, String> {
+    let mut s = String::new();
+    match r.read_line(&mut s) {
+        Ok(0) => Err("the runner exited".into()),
+        Ok(_) => Ok(s.trim_end().to_string()),
+        Err(e) => Err(format!("reading from the runner: {e}")),
+    }
+}
+
+fn hex(s: Option<&str>) -> Result<u64, String> {
+    s.and_then(|s| u64::from_str_radix(s, 16).ok()).ok_or_else(|| "malformed answer from the runner".to_string())
+}
+
+impl CrossProgram {
+    /// Start a runner for target `t` with a region of `len` bytes: the process, the region's
+    /// address and the routines it offers.
+    fn start(t: &CrossTarget, exe: &PathBuf, len: usize) -> Result<(Process, u64, HashMap<String, u64>), String> {
+        let mut child = Command::new(t.qemu)
+            .args(t.qemu_args)
+            .arg(exe)
+            .arg(format!("{:x}", len.max(1)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", t.qemu))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut p = Process { child, stdin, stdout };
+        let first = read_line(&mut p.stdout)?;
+        let base = match first.strip_prefix("kiln-harness 1 ") {
+            Some(a) => hex(Some(a))?,
+            None => return Err(format!("unexpected greeting from the runner: {first:?}")),
+        };
+        let mut syms = HashMap::new();
+        loop {
+            let l = read_line(&mut p.stdout)?;
+            if l == "end" {
+                break;
+            }
+            let mut w = l.split(' ');
+            if w.next() != Some("sym") {
+                return Err(format!("unexpected line from the runner: {l:?}"));
+            }
+            let name = w.next().unwrap_or_default().to_string();
+            syms.insert(name, hex(w.next())?);
+        }
+        Ok((p, base, syms))
+    }
+
+    /// Link `codes` into one image and load it into a new runner. `Err` for a symbol that
+    /// is neither in `codes` nor offered by the runner, or a relocation out of range.
+    pub fn link(t: &'static CrossTarget, codes: &[CrossCode]) -> Result<CrossProgram, String> {
+        let exe = harness(t)?;
+        let mut size = 0u64;
+        let mut offsets = Vec::with_capacity(codes.len());
+        for c in codes {
+            let align = c.code.alignment.max(4) as u64;
+            size = size.div_ceil(align) * align;
+            offsets.push(size);
+            size += c.code.code().len() as u64;
+        }
+        let (process, base, syms) = Self::start(t, &exe, size as usize)?;
+        let addr_of: HashMap<&RelocTarget, u64> = codes.iter().zip(&offsets).map(|(c, &o)| (&c.name, base + o)).collect();
+        let mut image = vec![0u8; size as usize];
+        let mut traps = Vec::new();
+        for (c, &off) in codes.iter().zip(&offsets) {
+            let bytes = c.code.code();
+            let at = off as usize;
+            image[at..at + bytes.len()].copy_from_slice(bytes);
+            for r in &c.code.buffer.relocs {
+                let target = match &r.target {
+                    RelocTarget::CodeOffset(o) => base + off + *o as u64,
+                    other => match addr_of.get(other) {
+                        Some(&a) => a,
+                        None => {
+                            let name = reloc_target_name(other);
+                            *syms.get(&name).ok_or_else(|| format!("unresolved symbol {name} (not offered under qemu)"))?
+                        }
+                    },
+                };
+                let at = at + r.offset as usize;
+                patch_reloc(&mut image, at, base + at as u64, r.kind, target, r.addend)?;
+            }
+            traps.extend(c.code.buffer.traps.iter().map(|s| (off + s.offset as u64, s.code)));
+        }
+        traps.sort_by_key(|t| t.0);
+        let mut prog = CrossProgram { target: t, exe, image, base, offsets, traps, process: Some(process) };
+        prog.load()?;
+        Ok(prog)
+    }
+
+    /// Send the image to the running runner.
+    fn load(&mut self) -> Result<(), String> {
+        let p = self.process.as_mut().expect("a running runner");
+        let io = |e: std::io::Error| format!("writing to the runner: {e}");
+        write!(p.stdin, "load {:x}\n", self.image.len()).map_err(io)?;
+        p.stdin.write_all(&self.image).map_err(io)?;
+        p.stdin.flush().map_err(io)?;
+        match read_line(&mut p.stdout)?.as_str() {
+            "ok" => Ok(()),
+            l => Err(format!("unexpected answer from the runner: {l:?}")),
+        }
+    }
+
+    /// Call `trampoline(callee, buf)`, where both are indices of the codes given to
+    /// [`link`](Self::link); `buf` holds the argument slots and receives the results.
+    /// `Ok(Err(trap))` when the code trapped; `Err` when the runner failed (the next call
+    /// starts a new one).
+    pub fn call(&mut self, trampoline: usize, callee: usize, buf: &mut [u8]) -> Result<Result<(), Trap>, String> {
+        if self.process.is_none() {
+            let (p, base, _) = Self::start(self.target, &self.exe, self.image.len())?;
+            if base != self.base {
+                return Err(format!("the restarted runner mapped its code at {base:#x}, not {:#x}", self.base));
+            }
+            self.process = Some(p);
+            self.load()?;
+        }
+        let r = self.call_in_process(trampoline, callee, buf);
+        if r.is_err() {
+            self.process = None;
+        }
+        r
+    }
+
+    fn call_in_process(&mut self, trampoline: usize, callee: usize, buf: &mut [u8]) -> Result<Result<(), Trap>, String> {
+        let (tramp, f) = (self.base + self.offsets[trampoline], self.base + self.offsets[callee]);
+        let p = self.process.as_mut().expect("a running runner");
+        let io = |e: std::io::Error| format!("writing to the runner: {e}");
+        write!(p.stdin, "call {tramp:x} {f:x} {:x}\n", buf.len()).map_err(io)?;
+        p.stdin.write_all(buf).map_err(io)?;
+        p.stdin.flush().map_err(io)?;
+        let l = read_line(&mut p.stdout)?;
+        if l == "ok" {
+            p.stdout.read_exact(buf).map_err(|e| format!("reading from the runner: {e}"))?;
+            return Ok(Ok(()));
+        }
+        let mut w = l.split(' ');
+        if w.next() != Some("trap") {
+            return Err(format!("unexpected answer from the runner: {l:?}"));
+        }
+        let signal = hex(w.next())? as i32;
+        let pc = hex(w.next())?;
+        let code = pc
+            .checked_sub(self.base)
+            .and_then(|off| self.traps.binary_search_by_key(&off, |t| t.0).ok())
+            .map(|i| self.traps[i].1);
+        Ok(Err(Trap { code, signal, pc: pc as usize }))
+    }
+}
