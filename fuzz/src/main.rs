@@ -1,8 +1,8 @@
 //! `kiln-fuzz`: the command-line front end.
 //!
-//! - `differential --seed S --count N [--save DIR] [--verbose] [--target aarch64]`: generate
+//! - `differential --seed S --count N [--save DIR] [--verbose] [--target aarch64|riscv64]`: generate
 //!   N cases from seed S, compare the interpreter with compiled code (x86-64 natively, or
-//!   aarch64 under qemu), shrink and save each failure as a `.clif`
+//!   aarch64 or riscv64 under qemu), shrink and save each failure as a `.clif`
 //!   runtest in DIR (default `fuzz/failures`), print statistics and end with
 //!   `N passed, M failed`; the exit status is non-zero if any case failed.
 //! - `probe`: list the instruction forms the generator wanted and the target rejected.
@@ -39,7 +39,7 @@ fn now_ms() -> u64 {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kiln-fuzz differential --seed S --count N [--save DIR] [--verbose] [--target aarch64]");
+    eprintln!("usage: kiln-fuzz differential --seed S --count N [--save DIR] [--verbose] [--target aarch64|riscv64]");
     eprintln!("       kiln-fuzz probe");
     eprintln!("       kiln-fuzz print --seed S --case K");
     eprintln!("       kiln-fuzz check FILE.clif...   (run lines: interpreter and every configuration)");

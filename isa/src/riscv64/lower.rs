@@ -498,7 +498,8 @@ impl RvLower<'_> {
             | Opcode::Band
             | Opcode::Bor
             | Opcode::Bxor => {
-                if ty == types::I128 {
+                // f128 lives in two integer registers: its bitwise operations are i128's.
+                if ty == types::I128 || (ty == types::F128 && !matches!(op, Opcode::Iadd | Opcode::Isub)) {
                     return self.lower_alu128(ctx, inst, op, args[0], args[1]);
                 }
                 if !is_int(ty) {
@@ -511,7 +512,7 @@ impl RvLower<'_> {
                 self.lower_alu(ctx, rd, op, args[0], args[1], ty)
             }
             Opcode::Ineg | Opcode::Bnot => {
-                if ty == types::I128 {
+                if ty == types::I128 || (ty == types::F128 && op == Opcode::Bnot) {
                     let a = ctx.put_value_in_regs(args[0])?;
                     let rd = ctx.output_regs(inst, 0)?;
                     let (d0, d1) = (Writable::from_reg(rd.reg(0)), Writable::from_reg(rd.reg(1)));
@@ -663,7 +664,7 @@ impl RvLower<'_> {
             }
             Opcode::Bitselect => {
                 // (c & a) | (~c & b) on the bits
-                if ty == types::I128 || is_int(ty) {
+                if ty == types::I128 || ty == types::F128 || is_int(ty) {
                     let c = ctx.put_value_in_regs(args[0])?;
                     let a = ctx.put_value_in_regs(args[1])?;
                     let b = ctx.put_value_in_regs(args[2])?;
@@ -712,15 +713,32 @@ impl RvLower<'_> {
                 let r = ctx.put_value_in_regs(args[0])?;
                 let res = ctx.f.dfg.inst_results(inst);
                 let (lo, hi) = (res[0], res[1]);
+                let src_ty = ctx.value_ty(args[0]);
+                if src_ty == types::I128 {
+                    ctx.alias_value(lo, r.reg(0))?;
+                    return ctx.alias_value(hi, r.reg(1));
+                }
+                // A narrower integer in one register: the high half shifted down.
+                let half = (src_ty.bits() / 2) as i32;
                 ctx.alias_value(lo, r.reg(0))?;
-                ctx.alias_value(hi, r.reg(1))
+                let h = self.rri(ctx, AluOpRRI::Srli, r.reg(0), half)?;
+                ctx.alias_value(hi, h)
             }
             Opcode::Iconcat => {
-                let lo = self.reg(ctx, args[0])?;
-                let hi = self.reg(ctx, args[1])?;
                 let rd = ctx.output_regs(inst, 0)?;
-                self.mov(ctx, Writable::from_reg(rd.reg(0)), lo);
-                self.mov(ctx, Writable::from_reg(rd.reg(1)), hi);
+                if ty == types::I128 {
+                    let lo = self.reg(ctx, args[0])?;
+                    let hi = self.reg(ctx, args[1])?;
+                    self.mov(ctx, Writable::from_reg(rd.reg(0)), lo);
+                    self.mov(ctx, Writable::from_reg(rd.reg(1)), hi);
+                    return Ok(());
+                }
+                // (hi << half) | zext(lo) in one register.
+                let half = (ty.bits() / 2) as i32;
+                let lo = self.ext_value(ctx, args[0], false)?;
+                let hi = self.reg(ctx, args[1])?;
+                let h = self.rri(ctx, AluOpRRI::Slli, hi, half)?;
+                ctx.emit(Inst::AluRRR { op: AluOpRRR::Or, rd: Writable::from_reg(rd.reg(0)), rs1: h, rs2: lo });
                 Ok(())
             }
             Opcode::Load
@@ -1275,8 +1293,9 @@ impl RvLower<'_> {
             let mut res = tmp;
             let mut cin_flag = None;
             if let Some(cv) = carry {
+                // The carry-in counts as 1 when it is nonzero.
                 let cin = self.ext_value(ctx, cv, false)?;
-                let cin = self.rri(ctx, AluOpRRI::Andi, cin, 1)?;
+                let cin = self.rrr(ctx, AluOpRRR::Sltu, zero_reg(), cin)?;
                 let c = ValueRegs::two(cin, zero_reg());
                 let r2 = ValueRegs::two(self.tmp(ctx)?.to_reg(), self.tmp(ctx)?.to_reg());
                 if is_add { self.add128(ctx, r2, tmp, c)? } else { self.sub128(ctx, r2, tmp, c)? }
@@ -1322,8 +1341,9 @@ impl RvLower<'_> {
         let b = self.ext_value(ctx, y, signed)?;
         let cin = match carry {
             Some(cv) => {
+                // The carry-in counts as 1 when it is nonzero.
                 let c = self.ext_value(ctx, cv, false)?;
-                Some(self.rri(ctx, AluOpRRI::Andi, c, 1)?)
+                Some(self.rrr(ctx, AluOpRRR::Sltu, zero_reg(), c)?)
             }
             None => None,
         };
@@ -1937,6 +1957,9 @@ impl RvLower<'_> {
     // ---- floats ---------------------------------------------------------------------------
 
     fn lower_float(&self, ctx: Ctx, inst: IrInst, op: Opcode, args: &[Value], ty: Type) -> CodegenResult<()> {
+        if ty == types::F128 || args.iter().any(|&a| ctx.value_ty(a) == types::F128) {
+            return self.lower_f128_sign(ctx, inst, op, args, ty);
+        }
         let rd = self.out(ctx, inst)?;
         if ty == types::F16 && matches!(op, Opcode::Fneg | Opcode::Fabs | Opcode::Fcopysign) && !self.b.isa.has_zfh {
             // Sign operations on the bits.
@@ -2072,6 +2095,37 @@ impl RvLower<'_> {
                 });
             }
             _ => return Err(unsupported_op(op, ty)),
+        }
+        Ok(())
+    }
+
+    /// f128 (two integer registers, the sign in bit 63 of the high one): `fneg`, `fabs` and
+    /// `fcopysign` on the bits; its arithmetic is not supported.
+    fn lower_f128_sign(&self, ctx: Ctx, inst: IrInst, op: Opcode, args: &[Value], ty: Type) -> CodegenResult<()> {
+        if ty != types::F128 || !matches!(op, Opcode::Fneg | Opcode::Fabs | Opcode::Fcopysign) {
+            return Err(unsupported_op(op, ty));
+        }
+        let a = ctx.put_value_in_regs(args[0])?;
+        let rd = ctx.output_regs(inst, 0)?;
+        self.mov(ctx, Writable::from_reg(rd.reg(0)), a.reg(0));
+        let hi = Writable::from_reg(rd.reg(1));
+        match op {
+            Opcode::Fneg => {
+                let m = self.iconst(ctx, 1 << 63)?;
+                ctx.emit(Inst::AluRRR { op: AluOpRRR::Xor, rd: hi, rs1: a.reg(1), rs2: m });
+            }
+            Opcode::Fabs => {
+                let t = self.rri(ctx, AluOpRRI::Slli, a.reg(1), 1)?;
+                ctx.emit(Inst::AluRRImm { op: AluOpRRI::Srli, rd: hi, rs: t, imm: 1 });
+            }
+            _ => {
+                let b = ctx.put_value_in_regs(args[1])?;
+                let t = self.rri(ctx, AluOpRRI::Slli, a.reg(1), 1)?;
+                let mag = self.rri(ctx, AluOpRRI::Srli, t, 1)?;
+                let s = self.rri(ctx, AluOpRRI::Srli, b.reg(1), 63)?;
+                let sign = self.rri(ctx, AluOpRRI::Slli, s, 63)?;
+                ctx.emit(Inst::AluRRR { op: AluOpRRR::Or, rd: hi, rs1: mag, rs2: sign });
+            }
         }
         Ok(())
     }
@@ -2354,12 +2408,22 @@ impl RvLower<'_> {
                 Ok(())
             }
             Opcode::Brif => {
+                // Both edges the same: a plain jump (a use of the condition after the edge
+                // moves would be rejected by the allocator as `DisallowedBranchArg`).
+                if targets[0] == targets[1] {
+                    ctx.emit(Inst::Jal { dest: targets[0] });
+                    return Ok(());
+                }
                 let arg = ctx.inputs(inst)[0];
                 let c = self.cond(ctx, arg)?;
                 ctx.emit(Inst::CondBr { cond: c.cond, rs1: c.rs1, rs2: c.rs2, taken: targets[0], not_taken: targets[1] });
                 Ok(())
             }
             Opcode::BrTable => {
+                if targets.iter().all(|&t| t == targets[0]) {
+                    ctx.emit(Inst::Jal { dest: targets[0] });
+                    return Ok(());
+                }
                 let arg = ctx.inputs(inst)[0];
                 let index = self.ext_value(ctx, arg, false)?;
                 let tmp = self.tmp(ctx)?;
