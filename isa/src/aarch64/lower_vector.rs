@@ -2,7 +2,9 @@
 //!
 //! Covered: loads, stores, `select` and `bitcast` (through the scalar paths), `vconst`,
 //! lane-wise integer and float arithmetic, bitwise operations, `bitselect`, `splat`,
-//! `extractlane`/`insertlane`, integer and ordered float comparisons, shifts,
+//! `extractlane`/`insertlane`, integer and float comparisons, shifts, widening,
+//! `iadd_pairwise`, `sqmul_round_sat`, `fma`, same-width int/float conversions, narrowing,
+//! `fvpromote_low`, `scalar_to_vector`, `fcopysign`, 64-bit lane min/max,
 //! `vany_true`/`vall_true`. Every other vector opcode (and any vector type that is not
 //! 64 or 128 bits wide) is an `unsupported` error.
 //!
@@ -10,7 +12,7 @@
 //! operation zeroes the upper half (the NEON rule), which nothing relies on.
 
 use crate::aarch64::inst::*;
-use crate::aarch64::lower::{A64Lower, Ctx, unsupported, unsupported_op};
+use crate::aarch64::lower::{A64Lower, Ctx, unsupported_op};
 use kiln_codegen::machinst::Reg;
 use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::condcodes::{FloatCC, IntCC};
@@ -48,7 +50,8 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
     let args = ctx.inputs(inst);
     // The operation's own vector type: the result's, or for reductions, lane reads and
     // stores the first vector operand's.
-    let vty = if ty.is_vector() {
+    let compares = matches!(op, Opcode::Icmp | Opcode::Fcmp);
+    let vty = if ty.is_vector() && !compares {
         ty
     } else {
         args.iter().map(|&a| ctx.value_ty(a)).find(|t| t.is_vector()).unwrap_or(ty)
@@ -80,39 +83,89 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
             let r = l.vec_const(ctx, &b)?;
             l.set_result(ctx, inst, 0, r)
         }
-        Opcode::Iadd => rrr(ctx, VecALUOp::Add, size),
-        Opcode::Isub => rrr(ctx, VecALUOp::Sub, size),
-        Opcode::Imul if lane_bits < 64 && !float => rrr(ctx, VecALUOp::Mul, size),
-        Opcode::SaddSat => rrr(ctx, VecALUOp::Sqadd, size),
-        Opcode::UaddSat => rrr(ctx, VecALUOp::Uqadd, size),
-        Opcode::SsubSat => rrr(ctx, VecALUOp::Sqsub, size),
-        Opcode::UsubSat => rrr(ctx, VecALUOp::Uqsub, size),
-        Opcode::Smin if lane_bits < 64 => rrr(ctx, VecALUOp::Smin, size),
-        Opcode::Smax if lane_bits < 64 => rrr(ctx, VecALUOp::Smax, size),
-        Opcode::Umin if lane_bits < 64 => rrr(ctx, VecALUOp::Umin, size),
-        Opcode::Umax if lane_bits < 64 => rrr(ctx, VecALUOp::Umax, size),
-        Opcode::AvgRound if lane_bits < 64 => rrr(ctx, VecALUOp::Urhadd, size),
-        Opcode::Band => rrr(ctx, VecALUOp::And, bytes_of(size)),
-        Opcode::Bor => rrr(ctx, VecALUOp::Orr, bytes_of(size)),
-        Opcode::Bxor => rrr(ctx, VecALUOp::Eor, bytes_of(size)),
-        Opcode::Bnot => misc(ctx, VecMisc2::Not, bytes_of(size)),
-        Opcode::Ineg if !float && size != VectorSize::Size64x1 => misc(ctx, VecMisc2::Neg, size),
-        Opcode::Iabs if size != VectorSize::Size64x1 => misc(ctx, VecMisc2::Abs, size),
-        Opcode::Popcnt if lane_bits == 8 => misc(ctx, VecMisc2::Cnt, size),
-        Opcode::Fadd if float => rrr(ctx, VecALUOp::Fadd, size),
-        Opcode::Fsub if float => rrr(ctx, VecALUOp::Fsub, size),
-        Opcode::Fmul if float => rrr(ctx, VecALUOp::Fmul, size),
-        Opcode::Fdiv if float => rrr(ctx, VecALUOp::Fdiv, size),
-        // CLIF's fmin/fmax propagate NaNs and order -0 below +0, as NEON's do.
-        Opcode::Fmin if float => rrr(ctx, VecALUOp::Fmin, size),
-        Opcode::Fmax if float => rrr(ctx, VecALUOp::Fmax, size),
-        Opcode::Fabs if float => misc(ctx, VecMisc2::Fabs, size),
-        Opcode::Fneg if float => misc(ctx, VecMisc2::Fneg, size),
-        Opcode::Sqrt if float => misc(ctx, VecMisc2::Fsqrt, size),
-        Opcode::Ceil if float => misc(ctx, VecMisc2::Frintp, size),
-        Opcode::Floor if float => misc(ctx, VecMisc2::Frintm, size),
-        Opcode::Trunc if float => misc(ctx, VecMisc2::Frintz, size),
-        Opcode::Nearest if float => misc(ctx, VecMisc2::Frintn, size),
+        _ if binary_op(op, float, lane_bits).is_some() => {
+            let (vop, bytewise) = binary_op(op, float, lane_bits).expect("checked");
+            rrr(ctx, vop, if bytewise { bytes_of(size) } else { size })
+        }
+        _ if unary_op(op, float, size).is_some() => {
+            let (vop, bytewise) = unary_op(op, float, size).expect("checked");
+            misc(ctx, vop, if bytewise { bytes_of(size) } else { size })
+        }
+        Opcode::IaddPairwise if !float && size.is_128() => rrr(ctx, VecALUOp::Addp, size),
+        Opcode::Snarrow | Opcode::Unarrow | Opcode::Uunarrow => lower_narrow(l, ctx, inst, op, ty),
+        // 64-bit lanes have no min/max instruction: a comparison mask and a bitwise select.
+        Opcode::Smin | Opcode::Smax | Opcode::Umin | Opcode::Umax if !float && lane_bits == 64 => {
+            let (a, b) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+            let signed = matches!(op, Opcode::Smin | Opcode::Smax);
+            let m = l.vtmp(ctx)?;
+            let cmp = if signed { VecALUOp::Cmgt } else { VecALUOp::Cmhi };
+            ctx.emit(Inst::VecRRR { op: cmp, size, rd: m, rn: a, rm: b });
+            // m = a > b: max takes a there, min takes b.
+            let (x, y) = if matches!(op, Opcode::Smax | Opcode::Umax) { (a, b) } else { (b, a) };
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Bsl, size: bytes_of(size), rd, ri: m.to_reg(), rn: x, rm: y });
+            Ok(())
+        }
+        Opcode::Fcopysign if float => {
+            // The sign bits from the second operand, the rest from the first.
+            let (x, y) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+            let sign: u64 = if lane_bits == 32 { 0x8000_0000_8000_0000 } else { 1 << 63 };
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&sign.to_le_bytes());
+            bytes[8..].copy_from_slice(&sign.to_le_bytes());
+            let m = l.vec_const(ctx, &bytes)?;
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Bsl, size: bytes_of(size), rd, ri: m, rn: y, rm: x });
+            Ok(())
+        }
+        Opcode::FvpromoteLow if ty == kiln_ir::types::F64X2 => {
+            let x = l.reg(ctx, args[0])?;
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecMisc { op: VecMisc2::Fcvtl, size: VectorSize::Size32x2, rd, rn: x });
+            Ok(())
+        }
+        Opcode::ScalarToVector => {
+            // Lane 0 of a zeroed register.
+            let x = l.reg(ctx, args[0])?;
+            let zero = l.vtmp(ctx)?;
+            let imm = AsimdModImm { kind: AsimdImmKind::ByteMask, invert: false, imm8: 0 };
+            ctx.emit(Inst::VecMovImm { q: true, rd: zero, imm });
+            let rd = ctx.output_reg(inst, 0)?;
+            let lane_size = size.lane_size();
+            if float {
+                ctx.emit(Inst::VecMovElement { size: lane_size, rd, ri: zero.to_reg(), rn: x, dst_lane: 0, src_lane: 0 });
+            } else {
+                ctx.emit(Inst::MovToVec { size: lane_size, rd, ri: zero.to_reg(), rn: x, lane: 0 });
+            }
+            Ok(())
+        }
+        Opcode::Fma if float => {
+            let (x, y, z) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?, l.reg(ctx, args[2])?);
+            let rd = ctx.output_reg(inst, 0)?;
+            // fmla: rd = ri + rn * rm, fused.
+            ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Fmla, size, rd, ri: z, rn: x, rm: y });
+            Ok(())
+        }
+        // Conversions between lanes of the same width (the float-to-int ones saturate and
+        // give 0 for NaN, as `fcvtzs`/`fcvtzu` do).
+        Opcode::FcvtFromSint | Opcode::FcvtFromUint | Opcode::FcvtToSintSat | Opcode::FcvtToUintSat => {
+            let src_ty = ctx.value_ty(args[0]);
+            let src = vsize(src_ty).filter(|_| src_ty.lane_bits() == lane_bits && lane_bits >= 32);
+            let Some(src) = src else { return Err(unsupported_op(op, vty)) };
+            let vop = match op {
+                Opcode::FcvtFromSint => VecMisc2::Scvtf,
+                Opcode::FcvtFromUint => VecMisc2::Ucvtf,
+                Opcode::FcvtToSintSat => VecMisc2::Fcvtzs,
+                _ => VecMisc2::Fcvtzu,
+            };
+            let x = l.reg(ctx, args[0])?;
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecMisc { op: vop, size: src, rd, rn: x });
+            Ok(())
+        }
+        Opcode::SwidenLow | Opcode::SwidenHigh | Opcode::UwidenLow | Opcode::UwidenHigh => {
+            lower_widen(l, ctx, inst, op, ty)
+        }
         Opcode::Bitselect => {
             let (c, x, y) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?, l.reg(ctx, args[2])?);
             let rd = ctx.output_reg(inst, 0)?;
@@ -188,7 +241,10 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
                 FloatCC::UnorderedOrGreaterThanOrEqual => (VecALUOp::Fcmgt, true, true),
                 FloatCC::UnorderedOrLessThan => (VecALUOp::Fcmge, false, true),
                 FloatCC::UnorderedOrLessThanOrEqual => (VecALUOp::Fcmgt, false, true),
-                other => return Err(unsupported(format!("{vty} fcmp {other}"))),
+                FloatCC::Ordered
+                | FloatCC::Unordered
+                | FloatCC::OrderedNotEqual
+                | FloatCC::UnorderedOrEqual => return fcmp_pair(l, ctx, inst, cond, size, a, b),
             };
             compare(l, ctx, inst, vop, size, a, b, swap, invert)
         }
@@ -227,6 +283,109 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
     }
 }
 
+/// The lane-wise two-operand instruction computing `op` on lanes of `lane_bits` (floats
+/// if `float`), and whether it works on bytes (bitwise operations).
+fn binary_op(op: Opcode, float: bool, lane_bits: u32) -> Option<(VecALUOp, bool)> {
+    use VecALUOp as V;
+    let narrow = lane_bits < 64;
+    Some(match op {
+        Opcode::Band => (V::And, true),
+        Opcode::Bor => (V::Orr, true),
+        Opcode::Bxor => (V::Eor, true),
+        Opcode::Iadd if !float => (V::Add, false),
+        Opcode::Isub if !float => (V::Sub, false),
+        Opcode::SaddSat if !float => (V::Sqadd, false),
+        Opcode::UaddSat if !float => (V::Uqadd, false),
+        Opcode::SsubSat if !float => (V::Sqsub, false),
+        Opcode::UsubSat if !float => (V::Uqsub, false),
+        Opcode::Imul if !float && narrow => (V::Mul, false),
+        Opcode::Smin if !float && narrow => (V::Smin, false),
+        Opcode::Smax if !float && narrow => (V::Smax, false),
+        Opcode::Umin if !float && narrow => (V::Umin, false),
+        Opcode::Umax if !float && narrow => (V::Umax, false),
+        Opcode::AvgRound if !float && narrow => (V::Urhadd, false),
+        Opcode::SqmulRoundSat if !float && (lane_bits == 16 || lane_bits == 32) => (V::Sqrdmulh, false),
+        Opcode::Fadd if float => (V::Fadd, false),
+        Opcode::Fsub if float => (V::Fsub, false),
+        Opcode::Fmul if float => (V::Fmul, false),
+        Opcode::Fdiv if float => (V::Fdiv, false),
+        // CLIF's fmin/fmax propagate NaNs and order -0 below +0, as NEON's do.
+        Opcode::Fmin if float => (V::Fmin, false),
+        Opcode::Fmax if float => (V::Fmax, false),
+        _ => return None,
+    })
+}
+
+/// The lane-wise one-operand instruction computing `op` on vectors of `size` (floats if
+/// `float`), and whether it works on bytes.
+fn unary_op(op: Opcode, float: bool, size: VectorSize) -> Option<(VecMisc2, bool)> {
+    use VecMisc2 as M;
+    let not_1d = size != VectorSize::Size64x1;
+    Some(match op {
+        Opcode::Bnot => (M::Not, true),
+        Opcode::Ineg if !float && not_1d => (M::Neg, false),
+        Opcode::Iabs if !float && not_1d => (M::Abs, false),
+        Opcode::Popcnt if size.lane_size() == ScalarSize::Size8 => (M::Cnt, false),
+        Opcode::Fabs if float => (M::Fabs, false),
+        Opcode::Fneg if float => (M::Fneg, false),
+        Opcode::Sqrt if float => (M::Fsqrt, false),
+        Opcode::Ceil if float => (M::Frintp, false),
+        Opcode::Floor if float => (M::Frintm, false),
+        Opcode::Trunc if float => (M::Frintz, false),
+        Opcode::Nearest if float => (M::Frintn, false),
+        _ => return None,
+    })
+}
+
+/// `swiden_low`/`high`, `uwiden_low`/`high` to `ty`: `sxtl`/`uxtl` of the low half, or
+/// `sxtl2`/`uxtl2` of the high half.
+fn lower_widen(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
+    let args = ctx.inputs(inst);
+    let src_ty = ctx.value_ty(args[0]);
+    if ty.bits() != 128 || src_ty.bits() != 128 {
+        return Err(unsupported_op(op, ty));
+    }
+    let high = matches!(op, Opcode::SwidenHigh | Opcode::UwidenHigh);
+    let size = match (src_ty.lane_bits(), high) {
+        (8, false) => VectorSize::Size8x8,
+        (8, true) => VectorSize::Size8x16,
+        (16, false) => VectorSize::Size16x4,
+        (16, true) => VectorSize::Size16x8,
+        (32, false) => VectorSize::Size32x2,
+        (32, true) => VectorSize::Size32x4,
+        _ => return Err(unsupported_op(op, ty)),
+    };
+    let vop = if matches!(op, Opcode::SwidenLow | Opcode::SwidenHigh) { VecExtendOp::Sshll } else { VecExtendOp::Ushll };
+    let x = l.reg(ctx, args[0])?;
+    let rd = ctx.output_reg(inst, 0)?;
+    ctx.emit(Inst::VecExtend { op: vop, size, rd, rn: x, shift: 0 });
+    Ok(())
+}
+
+/// `snarrow`/`unarrow`/`uunarrow` of two 128-bit vectors into `ty`: the first operand's
+/// lanes saturated into the low half (`sqxtn`/`sqxtun`/`uqxtn`), the second's into the
+/// high half (the `2` forms).
+fn lower_narrow(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
+    let args = ctx.inputs(inst);
+    let (low, high) = match (ty.lane_bits(), ty.bits()) {
+        (8, 128) => (VectorSize::Size8x8, VectorSize::Size8x16),
+        (16, 128) => (VectorSize::Size16x4, VectorSize::Size16x8),
+        (32, 128) => (VectorSize::Size32x2, VectorSize::Size32x4),
+        _ => return Err(unsupported_op(op, ty)),
+    };
+    let nop = match op {
+        Opcode::Snarrow => VecNarrowOp::Sqxtn,
+        Opcode::Unarrow => VecNarrowOp::Sqxtun,
+        _ => VecNarrowOp::Uqxtn,
+    };
+    let (x, y) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+    let t = l.vtmp(ctx)?;
+    ctx.emit(Inst::VecNarrowLow { op: nop, size: low, rd: t, rn: x });
+    let rd = ctx.output_reg(inst, 0)?;
+    ctx.emit(Inst::VecNarrowHigh { op: nop, size: high, rd, ri: t.to_reg(), rn: y });
+    Ok(())
+}
+
 /// Is `lane` a lane of `ty`?
 fn check_lane(lane: u8, ty: Type) -> CodegenResult<()> {
     if (lane as u32) < ty.lane_count() {
@@ -258,6 +417,29 @@ fn compare(
     let t = l.vtmp(ctx)?;
     ctx.emit(Inst::VecRRR { op: vop, size, rd: t, rn, rm });
     ctx.emit(Inst::VecMisc { op: VecMisc2::Not, size: bytes_of(size), rd, rn: t.to_reg() });
+    Ok(())
+}
+
+/// The float conditions that take two comparisons: `ord` = `a == a & b == b`,
+/// `one` = `a < b | a > b`, and their negations `uno` and `ueq`.
+#[allow(clippy::too_many_arguments)]
+fn fcmp_pair(l: &A64Lower, ctx: Ctx, inst: IrInst, cond: FloatCC, size: VectorSize, a: Reg, b: Reg) -> CodegenResult<()> {
+    let (t1, t2, t3) = (l.vtmp(ctx)?, l.vtmp(ctx)?, l.vtmp(ctx)?);
+    let ordered = matches!(cond, FloatCC::Ordered | FloatCC::Unordered);
+    let (first, second, combine) = if ordered {
+        ((VecALUOp::Fcmeq, a, a), (VecALUOp::Fcmeq, b, b), VecALUOp::And)
+    } else {
+        ((VecALUOp::Fcmgt, b, a), (VecALUOp::Fcmgt, a, b), VecALUOp::Orr)
+    };
+    ctx.emit(Inst::VecRRR { op: first.0, size, rd: t1, rn: first.1, rm: first.2 });
+    ctx.emit(Inst::VecRRR { op: second.0, size, rd: t2, rn: second.1, rm: second.2 });
+    let rd = ctx.output_reg(inst, 0)?;
+    let negate = matches!(cond, FloatCC::Unordered | FloatCC::UnorderedOrEqual);
+    let both = if negate { t3 } else { rd };
+    ctx.emit(Inst::VecRRR { op: combine, size: bytes_of(size), rd: both, rn: t1.to_reg(), rm: t2.to_reg() });
+    if negate {
+        ctx.emit(Inst::VecMisc { op: VecMisc2::Not, size: bytes_of(size), rd, rn: t3.to_reg() });
+    }
     Ok(())
 }
 
