@@ -42,13 +42,23 @@ pub struct CrossTarget {
 }
 
 /// Every architecture this host can run under qemu.
-pub const CROSS_TARGETS: &[CrossTarget] = &[CrossTarget {
-    arch: Arch::Aarch64,
-    qemu: "qemu-aarch64",
-    qemu_args: &["-cpu", "max"],
-    cc: "aarch64-linux-gnu-gcc",
-    pc_of_context: "(uc)->uc_mcontext.pc",
-}];
+pub const CROSS_TARGETS: &[CrossTarget] = &[
+    CrossTarget {
+        arch: Arch::Aarch64,
+        qemu: "qemu-aarch64",
+        qemu_args: &["-cpu", "max"],
+        cc: "aarch64-linux-gnu-gcc",
+        pc_of_context: "(uc)->uc_mcontext.pc",
+    },
+    CrossTarget {
+        arch: Arch::Riscv64,
+        qemu: "qemu-riscv64",
+        qemu_args: &["-cpu", "max"],
+        cc: "riscv64-linux-gnu-gcc",
+        // glibc's `REG_PC`.
+        pc_of_context: "(uc)->uc_mcontext.__gregs[0]",
+    },
+];
 
 /// The runner's C source.
 const HARNESS_SOURCE: &str = include_str!("cross_harness.c");
@@ -102,9 +112,14 @@ fn build_harness(t: &CrossTarget) -> Result<PathBuf, String> {
 }
 
 /// Patch the relocation of kind `kind` at `buf[at..]` (which will live at address `p`) to
-/// refer to `target + addend`.
+/// refer to `target + addend`. For riscv64's `RiscvPCRelLo12I`, whose target is the `auipc`
+/// of the pair, `p` is the address of that `auipc` and `target + addend` the value of the
+/// `auipc`'s own `RiscvPCRelHi20` relocation ([`riscv_hi20_values`]).
 pub fn patch_reloc(buf: &mut [u8], at: usize, p: u64, kind: Reloc, target: u64, addend: i64) -> Result<(), String> {
-    let n = if kind == Reloc::Abs8 { 8 } else { 4 };
+    let n = match kind {
+        Reloc::Abs8 | Reloc::RiscvCallPlt => 8,
+        _ => 4,
+    };
     if at.checked_add(n).is_none_or(|e| e > buf.len()) {
         return Err(format!("relocation at {at:#x} outside the code"));
     }
@@ -138,9 +153,42 @@ pub fn patch_reloc(buf: &mut [u8], at: usize, p: u64, kind: Reloc, target: u64, 
             let w = word(buf);
             put(buf, (w & !(0xfff << 10)) | ((v as u32 & 0xfff) << 10));
         }
+        Reloc::RiscvCallPlt | Reloc::RiscvPCRelHi20 => {
+            // auipc gets the upper 20 bits (rounded for the sign of the low 12); a call's
+            // jalr, the next word, the low 12.
+            let d = v.wrapping_sub(p as i64);
+            if !(-(1i64 << 31)..(1i64 << 31) - 0x800).contains(&d) {
+                return Err(format!("pc-relative reference to {v:#x} from {p:#x} is out of range"));
+            }
+            let hi = (d + 0x800) as u32 & 0xffff_f000;
+            let w = word(buf);
+            put(buf, (w & 0xfff) | hi);
+            if kind == Reloc::RiscvCallPlt {
+                let j = u32::from_le_bytes(buf[at + 4..at + 8].try_into().expect("4 bytes"));
+                buf[at + 4..at + 8].copy_from_slice(&((j & 0x000f_ffff) | (d as u32 & 0xfff) << 20).to_le_bytes());
+            }
+        }
+        Reloc::RiscvPCRelLo12I => {
+            let d = v.wrapping_sub(p as i64);
+            let w = word(buf);
+            put(buf, (w & 0x000f_ffff) | (d as u32 & 0xfff) << 20);
+        }
         k => return Err(format!("the cross runner cannot apply {k:?} relocations yet")),
     }
     Ok(())
+}
+
+/// The values (`target + addend`) of the `RiscvPCRelHi20` relocations of `code`, by the
+/// offset of their `auipc`: what the `RiscvPCRelLo12I` relocations naming that `auipc` need.
+pub fn riscv_hi20_values(
+    code: &CompiledCode,
+    resolve: impl Fn(&RelocTarget) -> Result<u64, String>,
+) -> Result<HashMap<u32, u64>, String> {
+    let mut m = HashMap::new();
+    for r in code.buffer.relocs.iter().filter(|r| r.kind == Reloc::RiscvPCRelHi20) {
+        m.insert(r.offset, (resolve(&r.target)? as i64).wrapping_add(r.addend) as u64);
+    }
+    Ok(m)
 }
 
 /// One piece of code of a [`CrossProgram`]: a function or a trampoline, with the name
@@ -249,11 +297,8 @@ impl CrossProgram {
         let mut image = vec![0u8; size as usize];
         let mut traps = Vec::new();
         for (c, &off) in codes.iter().zip(&offsets) {
-            let bytes = c.code.code();
-            let at = off as usize;
-            image[at..at + bytes.len()].copy_from_slice(bytes);
-            for r in &c.code.buffer.relocs {
-                let target = match &r.target {
+            let resolve = |t: &RelocTarget| -> Result<u64, String> {
+                Ok(match t {
                     RelocTarget::CodeOffset(o) => base + off + *o as u64,
                     other => match addr_of.get(other) {
                         Some(&a) => a,
@@ -262,8 +307,23 @@ impl CrossProgram {
                             *syms.get(&name).ok_or_else(|| format!("unresolved symbol {name} (not offered under qemu)"))?
                         }
                     },
-                };
+                })
+            };
+            let bytes = c.code.code();
+            let at = off as usize;
+            image[at..at + bytes.len()].copy_from_slice(bytes);
+            let hi20 = riscv_hi20_values(&c.code, &resolve)?;
+            for r in &c.code.buffer.relocs {
                 let at = at + r.offset as usize;
+                if r.kind == Reloc::RiscvPCRelLo12I {
+                    let RelocTarget::CodeOffset(o) = r.target else {
+                        return Err(format!("RiscvPCRelLo12I relocation to {:?}", r.target));
+                    };
+                    let v = hi20.get(&o).ok_or_else(|| format!("RiscvPCRelLo12I without its auipc at {o:#x}"))?;
+                    patch_reloc(&mut image, at, base + off + o as u64, r.kind, *v, 0)?;
+                    continue;
+                }
+                let target = resolve(&r.target)?;
                 patch_reloc(&mut image, at, base + at as u64, r.kind, target, r.addend)?;
             }
             traps.extend(c.code.buffer.traps.iter().map(|s| (off + s.offset as u64, s.code)));

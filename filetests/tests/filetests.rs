@@ -39,26 +39,28 @@ fn sample_runtests() {
     }
     // `test run` on x86-64: every function passes, except those using vector types (SIMD
     // is not implemented yet: skipped as `unsupported`) and those needing CPU features this
-    // host lacks. On aarch64 (under qemu): the same, and exceptions thrown by the harness
-    // are not supported there; without qemu or the cross compiler the target is skipped
-    // ("cannot run …"). Other targets are skipped ("cannot run … ").
-    let (mut x64_passed, mut a64_passed) = (0, 0);
+    // host lacks. On aarch64 and riscv64 (under qemu): the same, and exceptions thrown by
+    // the harness are not supported there; without qemu or the cross compiler the target is
+    // skipped ("cannot run …"). Other targets are skipped ("cannot run … ").
+    let (mut x64_passed, mut a64_passed, mut rv64_passed) = (0, 0, 0);
     for r in &summary.reports {
         let uses_vectors = file_uses_vectors(&r.path);
         for t in r.records.iter().filter(|t| t.test == "run") {
             let on = |arch: &str| t.target.as_deref().is_some_and(|l| l.starts_with(arch));
-            let (on_x64, on_a64) = (on("x86_64"), on("aarch64"));
+            let (on_x64, on_a64, on_rv64) = (on("x86_64"), on("aarch64"), on("riscv64"));
+            let on_cross = on_a64 || on_rv64;
             match &t.status {
                 Status::Passed => {
                     x64_passed += on_x64 as usize;
                     a64_passed += on_a64 as usize;
+                    rv64_passed += on_rv64 as usize;
                 }
-                Status::Skipped(why) if !on_x64 && !on_a64 => {
+                Status::Skipped(why) if !on_x64 && !on_cross => {
                     assert!(why.starts_with("cannot run"), "{}: {why}", r.path.display())
                 }
                 Status::Skipped(why) if why.starts_with("host lacks") && on_x64 => {}
-                Status::Skipped(why) if why.starts_with("cannot run") && on_a64 => {}
-                Status::Skipped(why) if on_a64 && why.contains("__cranelift_throw") => {}
+                Status::Skipped(why) if why.starts_with("cannot run") && on_cross => {}
+                Status::Skipped(why) if on_cross && why.contains("__cranelift_throw") => {}
                 Status::Skipped(why) => {
                     assert!(why.starts_with("unsupported") && uses_vectors, "{}: {why}", r.path.display())
                 }
@@ -66,9 +68,13 @@ fn sample_runtests() {
             }
         }
     }
-    println!("test run passed: {x64_passed} on x86_64, {a64_passed} on aarch64");
-    if kiln_filetests::jit_run::can_run(&kiln_ir::settings::TargetSpec::parse("aarch64", &[]).expect("aarch64")).is_ok() {
+    println!("test run passed: {x64_passed} on x86_64, {a64_passed} on aarch64, {rv64_passed} on riscv64");
+    let can_run = |t: &str| kiln_filetests::jit_run::can_run(&kiln_ir::settings::TargetSpec::parse(t, &[]).expect(t)).is_ok();
+    if can_run("aarch64") {
         assert!(a64_passed >= 900, "only {a64_passed} aarch64 run tests passed");
+    }
+    if can_run("riscv64") {
+        assert!(rv64_passed >= 1000, "only {rv64_passed} riscv64 run tests passed");
     }
     assert!(x64_passed >= 300, "only {x64_passed} x86_64 run tests passed");
     assert_eq!(summary.reports.len(), 120, "sample files");

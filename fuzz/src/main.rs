@@ -1,9 +1,9 @@
 //! `kiln-fuzz`: the command-line front end.
 //!
 //! - `differential --seed S --count N [--large-every K] [--save DIR] [--verbose]
-//!   [--target aarch64]`: generate N cases from seed S (every K-th with the large generator
+//!   [--target aarch64|riscv64]`: generate N cases from seed S (every K-th with the large generator
 //!   settings), compare the interpreter with compiled code (x86-64 natively, or aarch64
-//!   under qemu) and check compile times against the compile-time oracle, shrink and save
+//!   or riscv64 under qemu) and check compile times against the compile-time oracle, shrink and save
 //!   each failure as a `.clif` runtest in DIR (default `fuzz/failures`), print statistics
 //!   and end with `N passed, M failed`; the exit status is non-zero if any case failed.
 //!   `--duration SECONDS` stops the run after that time.
@@ -45,7 +45,7 @@ fn now_ms() -> u64 {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: kiln-fuzz differential --seed S --count N [--large-every K] [--duration SECONDS] [--save DIR] [--verbose] [--target aarch64]"
+        "usage: kiln-fuzz differential --seed S --count N [--large-every K] [--duration SECONDS] [--save DIR] [--verbose] [--target aarch64|riscv64]"
     );
     eprintln!("       kiln-fuzz invalid --seed S --count N   (broken functions, verifier off: no panic)");
     eprintln!("       kiln-fuzz probe");

@@ -25,13 +25,13 @@ pub struct TargetSupport {
 }
 
 /// The architecture the tester compiles for: x86-64 (the host) unless `set_target` chose
-/// another (aarch64 runs under qemu, see `kiln_filetests::cross_run`).
+/// another (aarch64 and riscv64 run under qemu, see `kiln_filetests::cross_run`).
 static TARGET: std::sync::OnceLock<Arch> = std::sync::OnceLock::new();
 
 /// Compile for `arch` from now on (once per process, before the first case). `Err` if it was
 /// already chosen otherwise, or there are no variants for it.
 pub fn set_target(arch: Arch) -> Result<(), String> {
-    if !matches!(arch, Arch::X86_64 | Arch::Aarch64) {
+    if !matches!(arch, Arch::X86_64 | Arch::Aarch64 | Arch::Riscv64) {
         return Err(format!("no fuzzing variants for {arch:?}"));
     }
     TARGET.set(arch).or_else(|_| if target() == arch { Ok(()) } else { Err("the target was already chosen".into()) })
@@ -45,7 +45,8 @@ pub fn target() -> Arch {
 /// The ISA variants the tester compiles for. x86-64: the host with all its features, and a
 /// baseline x86-64 without extensions (exercising fallback lowerings). aarch64: every
 /// extension the lowering uses (qemu's `max` CPU has them all), and the baseline (LL/SC
-/// atomics, no FP16).
+/// atomics, no FP16). riscv64: RV64GC with every scalar extension the lowering uses, the
+/// compressed forms, and the base RV64G.
 pub fn isa_variants(flags: &Flags) -> Vec<(String, Box<dyn TargetIsa>)> {
     let mut v = Vec::new();
     let add = |v: &mut Vec<(String, Box<dyn TargetIsa>)>, triple: &str, words: &[&str]| {
@@ -59,6 +60,11 @@ pub fn isa_variants(flags: &Flags) -> Vec<(String, Box<dyn TargetIsa>)> {
         Arch::Aarch64 => {
             add(&mut v, "aarch64", &["has_lse", "has_fp16"]);
             add(&mut v, "aarch64", &[]);
+        }
+        Arch::Riscv64 => {
+            add(&mut v, "riscv64", &["has_zba", "has_zbb", "has_zbs", "has_zbkb", "has_zicond", "has_zfa"]);
+            add(&mut v, "riscv64gc", &["has_c", "has_zcb", "has_zba", "has_zbb"]);
+            add(&mut v, "riscv64", &[]);
         }
         _ => {
             if let Ok(isa) = kiln_isa::native(flags.clone()) {

@@ -2,9 +2,8 @@
 //!
 //! Each target is one folder with the same files (see DESIGN.md): `mod.rs` (the
 //! `TargetIsa`), `regs.rs`, `inst.rs`, `lower.rs`, `abi.rs`, `emit.rs`, `print.rs`.
-//! `x64` and `aarch64` are complete targets; `riscv64` has its instruction layer
-//! (registers, instructions, encoder with compression, printer, constant materialization,
-//! the vector state) but no lowering yet, so [`lookup`] does not offer it.
+//! `x64`, `aarch64` and `riscv64` are complete targets (vector lowering is partial on
+//! aarch64 and absent on riscv64: those opcodes are `unsupported` errors).
 //! [`lookup`] finds the target for a triple; [`native`] describes the host. With the
 //! `disas` feature, [`disasm`] disassembles compiled code (capstone) and
 //! `Context::want_disasm` fills `CompiledCode::disasm`.
@@ -46,13 +45,14 @@ pub fn lookup(spec: &TargetSpec, flags: Flags) -> Result<Box<dyn TargetIsa>, Loo
     match spec.arch() {
         Arch::X86_64 => Ok(Box::new(x64::X64Isa::new(spec.triple.clone(), flags, spec.isa_flags))),
         Arch::Aarch64 => Ok(Box::new(aarch64::Aarch64Isa::new(spec.triple.clone(), flags, spec.isa_flags))),
+        Arch::Riscv64 => Ok(Box::new(riscv64::Riscv64Isa::new(spec.triple.clone(), flags, spec.isa_flags))),
         other => Err(LookupError::Unsupported(format!("{other:?}").to_lowercase())),
     }
 }
 
 /// Is there a backend for this architecture in this build?
 pub fn has_backend(arch: Arch) -> bool {
-    matches!(arch, Arch::X86_64 | Arch::Aarch64)
+    matches!(arch, Arch::X86_64 | Arch::Aarch64 | Arch::Riscv64)
 }
 
 /// The host's triple.

@@ -327,7 +327,7 @@ fn all_cases() -> Vec<Inst> {
             c.push(Inst::Jalr { rd: xw(d), base: x(a), offset });
         }
     }
-    c.push(Inst::Rets { rets: vec![] });
+    c.push(Inst::Rets { rets: vec![], stack_bytes_to_pop: 0 });
     for rd in [1u8, 10, 31] {
         c.push(Inst::LoadAddr { rd: xw(rd), label: MachLabel(0) });
     }

@@ -19,6 +19,10 @@ use kiln_isa::riscv64::regs::xreg;
 use std::fmt::Write as _;
 use std::process::Command;
 
+#[path = "common/rv64_qemu.rs"]
+mod rv64_qemu;
+use rv64_qemu::{run_under_qemu, skip_qemu};
+
 fn constants() -> Vec<u64> {
     let mut v = vec![
         0u64,
@@ -73,7 +77,7 @@ fn function(val: u64, info: &EmitInfo) -> Vec<u8> {
     for i in materialize(a0, val, info.mat_exts()).0 {
         i.emit(&mut buf, info, &mut state).expect("emit");
     }
-    Inst::Rets { rets: vec![] }.emit(&mut buf, info, &mut state).unwrap();
+    Inst::Rets { rets: vec![], stack_bytes_to_pop: 0 }.emit(&mut buf, info, &mut state).unwrap();
     let mut out = FinishedCode::default();
     buf.finish(&mut out).unwrap();
     out.bytes
@@ -81,31 +85,6 @@ fn function(val: u64, info: &EmitInfo) -> Vec<u8> {
 
 /// Build `main_c` with the functions of `asm` (GNU syntax, raw bytes) into a static
 /// riscv64 program, run it under `qemu-riscv64 -cpu max`, return its output.
-fn run_under_qemu(tag: &str, asm: &str, main_c: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("kiln-rv64exec-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("main.c"), main_c).unwrap();
-    std::fs::write(dir.join("funcs.s"), asm).unwrap();
-    let exe = dir.join("prog");
-    let cc = Command::new("riscv64-linux-gnu-gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&exe)
-        .arg(dir.join("main.c"))
-        .arg(dir.join("funcs.s"))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run riscv64-linux-gnu-gcc ({e}); install gcc-riscv64-linux-gnu or set KILN_SKIP_QEMU=1")
-        });
-    assert!(cc.status.success(), "gcc failed: {}", String::from_utf8_lossy(&cc.stderr));
-    let run = Command::new("qemu-riscv64")
-        .args(["-cpu", "max"])
-        .arg(&exe)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run qemu-riscv64 ({e}); install qemu-user or set KILN_SKIP_QEMU=1"));
-    assert!(run.status.success(), "qemu failed: {}", String::from_utf8_lossy(&run.stderr));
-    let _ = std::fs::remove_dir_all(&dir);
-    String::from_utf8_lossy(&run.stdout).into_owned()
-}
 
 /// A function's bytes as a global symbol for the assembler.
 fn asm_function(name: &str, bytes: &[u8]) -> String {
@@ -113,9 +92,6 @@ fn asm_function(name: &str, bytes: &[u8]) -> String {
     format!(".balign 4\n.globl {name}\n{name}:\n.byte {}\n", b.join(","))
 }
 
-fn skip_qemu() -> bool {
-    std::env::var("KILN_SKIP_QEMU").map(|v| v == "1").unwrap_or(false)
-}
 
 #[test]
 fn materialized_constants_run_under_qemu() {
@@ -247,7 +223,7 @@ fn vector_and_scalar_forms_run_under_qemu() {
     let store = |eew, vs, base, vstate| Inst::VecStore { eew, vs: v(vs), base: x(base), mask: un, vstate, trap: None };
     let rrr =
         |op, vd, vs2, src1: Reg, mask, vstate| Inst::VecAluRRR { op, vd: vw(vd), vs2: v(vs2), src1, mask, vstate };
-    let ret = Inst::Rets { rets: vec![] };
+    let ret = Inst::Rets { rets: vec![], stack_bytes_to_pop: 0 };
     // Each function takes (a0 = x, a1 = y, a2 = out) pointers.
     let funcs: Vec<(&str, Vec<Inst>)> = vec![
         (

@@ -19,9 +19,12 @@ use crate::riscv64::materialize::{MatExts, materialize};
 use crate::riscv64::regs::enc as renc;
 use crate::riscv64::settings::Riscv64Settings;
 use crate::riscv64::vector::*;
+use kiln_codegen::machinst::abi::{StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{Form, MachBuffer, MachEncoder, Reloc};
-use kiln_codegen::machinst::vcode;
-use kiln_codegen::machinst::{MachLabel, Reg, Writable};
+use kiln_codegen::machinst::call::{CallDest, CallInfo};
+use kiln_codegen::machinst::unwind::UnwindInst;
+use kiln_codegen::machinst::vcode::{self, BlockStart, MachInstEmit};
+use kiln_codegen::machinst::{MachLabel, Reg, SourceLoc, Writable};
 use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::settings::{Flags, IsaFlags};
 use kiln_ir::trapcode::TrapCode;
@@ -464,7 +467,6 @@ pub fn simple_word(inst: &Inst) -> Option<u32> {
         }
         Inst::Fli { width, rd, index } => enc_r(0xf010_0053 | width.fmt() << 25, ew(rd), index & 31, 0),
         Inst::Jalr { rd, base, offset } => enc_i(0x67, ew(rd), e(base), offset),
-        Inst::Rets { .. } => enc_i(0x67, 0, renc::RA, 0),
         Inst::VecAluRRR { op, vd, vs2, src1, mask, .. } => {
             enc_opv(op.funct6(), mask.vm_bit(), e(vs2), e(src1), op.funct3(), ew(vd))
         }
@@ -678,6 +680,73 @@ impl Inst {
                 emit_vsetvl(sink, info, ew(*rd), *vstate);
                 state.target.vec.set(*vstate);
             }
+            Inst::Rets { stack_bytes_to_pop, .. } => {
+                emit_epilogue(sink, info, state, *stack_bytes_to_pop);
+                put(sink, enc_i(0x67, 0, renc::RA, 0), c);
+                if state.frame.has_frame {
+                    sink.add_unwind(UnwindInst::EpilogueEnd);
+                }
+            }
+            Inst::Call { info: ci } => {
+                emit_call(sink, info, ci);
+                let handlers = ci.try_call.as_ref().map(|t| t.handlers.clone()).unwrap_or_default();
+                sink.add_call_site(handlers, state.frame.frame_below_fp());
+                if ci.callee_pop > 0 {
+                    // The callee popped its stack arguments: the body's SP is fixed.
+                    add_imm(sink, info, renc::SP, renc::SP, -(ci.callee_pop as i64));
+                }
+                // The callee may have changed the vector configuration.
+                state.target.vec.clear();
+                if let Some(t) = &ci.try_call
+                    && state.next_block != Some(t.normal)
+                {
+                    sink.add_branch(t.normal, Rv64Branch::Jump);
+                }
+            }
+            Inst::ReturnCall { info: ci } => emit_return_call(sink, info, state, ci),
+            Inst::ExnPayloads { .. } => {}
+            Inst::TrapIf { cond, rs1, rs2, code } => {
+                let l = sink.defer_trap(*code, state.cur_srcloc);
+                sink.add_branch(l, Rv64Branch::Cond { cond: *cond, rs1: e(*rs1), rs2: e(*rs2) });
+            }
+            Inst::Select { rd, cond, rs1, rs2, a, b } => {
+                let skip = sink.get_label();
+                emit_mov(sink, c, *rd, *a);
+                sink.add_branch(skip, Rv64Branch::Cond { cond: *cond, rs1: e(*rs1), rs2: e(*rs2) });
+                emit_mov(sink, c, *rd, *b);
+                sink.bind_label(skip);
+            }
+            Inst::BrTable { index, tmp, default, targets } => emit_br_table(sink, c, *index, *tmp, *default, targets),
+            Inst::LoadExtNameAbs { rd, name, offset } => {
+                let rd = ew(*rd);
+                sink.put4(enc_u(0x17, rd, 0));
+                sink.put4(enc_i(LoadOp::Ld.match_bits(), rd, rd, 12));
+                sink.put4(enc_j(0x6f, 0, 12));
+                let start = sink.cur_pos();
+                sink.add_reloc(Reloc::Abs8, name.clone(), *offset);
+                sink.put8(0);
+                sink.mark_inline_data(start);
+            }
+            Inst::StackAddr { rd, mem } => {
+                let off = state.stack_offset(*mem);
+                add_imm(sink, info, ew(*rd), renc::SP, off);
+            }
+            Inst::LoadConst { rd, imm } => {
+                for inst in materialize(*rd, *imm, info.mat_exts()).0 {
+                    emit_plain(&inst, sink, info);
+                }
+            }
+            Inst::Extend { rd, rs, signed, from_bits } => emit_extend(sink, info, ew(*rd), e(*rs), *signed, *from_bits),
+            Inst::VecSpill { amode, reg, load } => {
+                let (base, off) = match *amode {
+                    AMode::RegOffset(r, off) => (e(r), off),
+                    AMode::Stack(m) => (renc::SP, state.stack_offset(m)),
+                    AMode::Label(_) => return Err(CodegenError::Other("vector spill to a label".into())),
+                };
+                add_imm(sink, info, renc::T6, base, off);
+                put(sink, enc_whole_reg(!*load, e(*reg), renc::T6), c);
+            }
+            Inst::AtomicLoop { .. } => emit_atomic_loop(sink, info, self),
             _ => {
                 if let Some(w) = simple_word(self) {
                     put(sink, w, c);
@@ -686,4 +755,483 @@ impl Inst {
         }
         Ok(())
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The framework's side: prologue, epilogue, calls and the expanded pseudo-instructions.
+
+impl MachInstEmit for Inst {
+    type Info = EmitInfo;
+    type State = RvEmitState;
+
+    fn emit(&self, sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+        Inst::emit(self, sink, info, state)
+    }
+
+    fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) -> CodegenResult<()> {
+        emit_prologue(sink, info, state);
+        Ok(())
+    }
+
+    fn emit_block_start(
+        _sink: &mut Sink,
+        _info: &EmitInfo,
+        state: &mut EmitState,
+        _block: &BlockStart,
+    ) -> CodegenResult<()> {
+        state.target.on_block_start();
+        Ok(())
+    }
+
+    fn is_plain_jump(&self) -> Option<MachLabel> {
+        Inst::is_plain_jump(self)
+    }
+
+    fn worst_case_size(&self) -> u32 {
+        match self {
+            // The epilogue: 24 callee-saves, the frame teardown and `ret`.
+            Inst::Rets { .. } => 4 * 40,
+            Inst::ReturnCall { info } => 4 * 48 + 16 * (info.tail_stack_args / 8),
+            Inst::BrTable { targets, .. } => 64 + 8 * targets.len() as u32,
+            Inst::AtomicLoop { .. } => 4 * 40,
+            _ => WORST_CASE_INST_SIZE,
+        }
+    }
+}
+
+/// `rd = rs + imm` for any 64-bit `imm` (through `t6` when it needs more than 12 bits;
+/// `rd` and `rs` may be `sp`).
+fn add_imm(sink: &mut Sink, info: &EmitInfo, rd: u8, rs: u8, imm: i64) {
+    let c = info.compress;
+    if fits_imm12(imm) {
+        if imm != 0 || rd != rs {
+            put(sink, enc_i(AluOpRRI::Addi.match_bits(), rd, rs, imm as i32), c);
+        }
+        return;
+    }
+    for inst in materialize(crate::riscv64::regs::writable_xreg(renc::T6), imm as u64, info.mat_exts()).0 {
+        emit_plain(&inst, sink, info);
+    }
+    put(sink, enc_r(AluOpRRR::Add.match_bits(), rd, rs, renc::T6), c);
+}
+
+/// A move in any register file.
+fn emit_mov(sink: &mut Sink, c: CompressExts, rd: Writable<Reg>, rs: Reg) {
+    if rd.to_reg() == rs {
+        return;
+    }
+    let w = match rs.class() {
+        regalloc2::RegClass::Int => enc_i(AluOpRRI::Addi.match_bits(), ew(rd), e(rs), 0),
+        regalloc2::RegClass::Float => enc_r(FpuOpRRR::Fsgnj.match_bits() | FpWidth::D.fmt() << 25, ew(rd), e(rs), e(rs)),
+        regalloc2::RegClass::Vector => enc_vmv1r(ew(rd), e(rs)),
+    };
+    put(sink, w, c);
+}
+
+fn emit_extend(sink: &mut Sink, info: &EmitInfo, rd: u8, rs: u8, signed: bool, from_bits: u8) {
+    let c = info.compress;
+    let s = &info.settings;
+    let rr = |op: AluOpRR| enc_r(op.match_bits(), rd, rs, 0);
+    let word = match (signed, from_bits) {
+        (true, 32) => Some(enc_i(AluOpRRI::Addiw.match_bits(), rd, rs, 0)),
+        (false, 32) if s.has_zba => Some(enc_r(AluOpRRR::AddUw.match_bits(), rd, rs, 0)),
+        (false, 8) => Some(enc_i(AluOpRRI::Andi.match_bits(), rd, rs, 255)),
+        (true, 8) if s.has_zbb => Some(rr(AluOpRR::SextB)),
+        (true, 16) if s.has_zbb => Some(rr(AluOpRR::SextH)),
+        (false, 16) if s.has_zbb => Some(rr(AluOpRR::ZextH)),
+        _ => None,
+    };
+    if let Some(w) = word {
+        put(sink, w, c);
+        return;
+    }
+    let sh = 64 - from_bits as i32;
+    put(sink, enc_i(AluOpRRI::Slli.match_bits(), rd, rs, sh), c);
+    let right = if signed { AluOpRRI::Srai } else { AluOpRRI::Srli };
+    put(sink, enc_i(right.match_bits(), rd, rd, sh), c);
+}
+
+fn sd_sp(sink: &mut Sink, c: CompressExts, reg: Reg, off: i64) {
+    let op = if reg.class() == regalloc2::RegClass::Float { StoreOp::Fsd } else { StoreOp::Sd };
+    put(sink, enc_s(op.match_bits(), renc::SP, e(reg), off as i32), c);
+}
+
+fn ld_sp(sink: &mut Sink, c: CompressExts, reg: Reg, off: i64) {
+    let op = if reg.class() == regalloc2::RegClass::Float { LoadOp::Fld } else { LoadOp::Ld };
+    put(sink, enc_i(op.match_bits(), e(reg), renc::SP, off as i32), c);
+}
+
+/// Store or load the callee-saved registers (SP-relative slots; `t6` forms far
+/// addresses).
+fn callee_saves(sink: &mut Sink, info: &EmitInfo, state: &EmitState, store: bool) {
+    let f = &state.frame;
+    let below = f.frame_below_fp() as i64;
+    let c = info.compress;
+    for save in &f.callee_saves {
+        let reg = Reg::phys(save.reg);
+        let mut off = below - save.offset as i64;
+        let mut base_is_t6 = false;
+        if !fits_imm12(off) {
+            add_imm(sink, info, renc::T6, renc::SP, off);
+            off = 0;
+            base_is_t6 = true;
+        }
+        if base_is_t6 {
+            let fp = reg.class() == regalloc2::RegClass::Float;
+            if store {
+                let op = if fp { StoreOp::Fsd } else { StoreOp::Sd };
+                put(sink, enc_s(op.match_bits(), renc::T6, e(reg), 0), c);
+            } else {
+                let op = if fp { LoadOp::Fld } else { LoadOp::Ld };
+                put(sink, enc_i(op.match_bits(), e(reg), renc::T6, 0), c);
+            }
+        } else if store {
+            sd_sp(sink, c, reg, off);
+        } else {
+            ld_sp(sink, c, reg, off);
+        }
+        if store {
+            sink.add_unwind(UnwindInst::SaveReg {
+                reg: save.reg,
+                offset_down_from_cfa: 16 + save.offset,
+                size: save.size,
+            });
+        }
+    }
+}
+
+fn emit_prologue(sink: &mut Sink, info: &EmitInfo, state: &mut EmitState) {
+    if !state.frame.has_frame {
+        return;
+    }
+    let c = info.compress;
+    let fp = crate::riscv64::regs::fp_reg();
+    let ra = crate::riscv64::regs::link_reg();
+    // addi sp, sp, -16; sd ra, 8(sp); sd s0, 0(sp); mv s0, sp
+    put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::SP, renc::SP, -16), c);
+    sd_sp(sink, c, ra, 8);
+    sd_sp(sink, c, fp, 0);
+    sink.add_unwind(UnwindInst::PushFrameRegs { offset_upward_to_caller_sp: 16 });
+    put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::FP, renc::SP, 0), c);
+    sink.add_unwind(UnwindInst::DefineNewFrame { offset_upward_to_caller_sp: 16 });
+    let n = state.frame.frame_below_fp();
+    if let Some(limit) = state.frame.stack_limit.clone() {
+        emit_stack_limit_check(sink, info, &limit, n);
+    }
+    let guard_log2 = info.flags.probestack_size_log2().min(31) as u32;
+    let guard = 1u32 << guard_log2.max(8);
+    if Flags::on(info.flags.enable_probestack()) && n > guard {
+        emit_probes(sink, info, n, guard);
+    } else {
+        add_imm(sink, info, renc::SP, renc::SP, -(n as i64));
+    }
+    if n > 0 {
+        sink.add_unwind(UnwindInst::StackAlloc { size: n });
+    }
+    callee_saves(sink, info, state, true);
+}
+
+/// Compute the stack limit into `t6` (from the `vmctx` argument, still in its register or
+/// incoming slot) and trap with `stk_ovf` when `sp - below` would be under it.
+fn emit_stack_limit_check(sink: &mut Sink, info: &EmitInfo, limit: &StackLimit, below: u32) {
+    let c = info.compress;
+    let t6 = renc::T6;
+    let mut cur = match limit.base {
+        StackLimitBase::Reg(p) => p.hw_enc() as u8,
+        StackLimitBase::IncomingArg(off) => {
+            // The incoming arguments start at the CFA, 16 bytes above the frame pointer.
+            add_imm(sink, info, t6, renc::FP, 16 + off);
+            put(sink, enc_i(LoadOp::Ld.match_bits(), t6, t6, 0), c);
+            t6
+        }
+    };
+    let mut pending: i64 = 0;
+    for step in &limit.steps {
+        match *step {
+            StackLimitStep::Load(off) => {
+                if pending != 0 {
+                    add_imm(sink, info, renc::T5, cur, pending);
+                    cur = renc::T5;
+                    pending = 0;
+                }
+                if fits_imm12(off as i64) {
+                    put(sink, enc_i(LoadOp::Ld.match_bits(), t6, cur, off), c);
+                } else {
+                    add_imm(sink, info, renc::T5, cur, off as i64);
+                    put(sink, enc_i(LoadOp::Ld.match_bits(), t6, renc::T5, 0), c);
+                }
+                cur = t6;
+            }
+            StackLimitStep::Add(k) => pending = pending.wrapping_add(k),
+        }
+    }
+    pending = pending.wrapping_add(below as i64);
+    // add_imm uses t6 as scratch for large constants: go through t5.
+    if fits_imm12(pending) {
+        add_imm(sink, info, renc::T5, cur, pending);
+    } else {
+        put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::T5, cur, 0), c);
+        add_imm(sink, info, renc::T5, renc::T5, pending);
+    }
+    let trap = sink.defer_trap(TrapCode::STACK_OVERFLOW, SourceLoc::default());
+    sink.add_branch(trap, Rv64Branch::Cond { cond: BranchCond::Ltu, rs1: renc::SP, rs2: renc::T5 });
+}
+
+/// Allocate `n` bytes touching every `guard`-sized page on the way down: unrolled up to
+/// four pages, a loop with `t5` as the end marker beyond.
+fn emit_probes(sink: &mut Sink, info: &EmitInfo, n: u32, guard: u32) {
+    let c = info.compress;
+    let pages = n / guard;
+    let probe = |sink: &mut Sink| {
+        add_imm(sink, info, renc::SP, renc::SP, -(guard as i64));
+        put(sink, enc_s(StoreOp::Sw.match_bits(), renc::SP, renc::ZERO, 0), c);
+    };
+    if pages <= 4 {
+        for _ in 0..pages {
+            probe(sink);
+        }
+    } else {
+        put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::T5, renc::SP, 0), c);
+        add_imm(sink, info, renc::T5, renc::T5, -(pages as i64 * guard as i64));
+        let top = sink.get_label();
+        sink.bind_label(top);
+        probe(sink);
+        sink.add_branch(top, Rv64Branch::Cond { cond: BranchCond::Ne, rs1: renc::SP, rs2: renc::T5 });
+    }
+    add_imm(sink, info, renc::SP, renc::SP, -((n - pages * guard) as i64));
+}
+
+/// The epilogue before `ret`: restore the callee-saves, the frame pointer and the return
+/// address, free the frame and pop `pop` bytes of stack arguments.
+fn emit_epilogue(sink: &mut Sink, info: &EmitInfo, state: &EmitState, pop: u32) {
+    let c = info.compress;
+    if !state.frame.has_frame {
+        if pop > 0 {
+            add_imm(sink, info, renc::SP, renc::SP, pop as i64);
+        }
+        return;
+    }
+    sink.add_unwind(UnwindInst::EpilogueStart);
+    callee_saves(sink, info, state, false);
+    // sp = fp (the saved fp/ra pair), reload them, free the pair and the arguments.
+    put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::SP, renc::FP, 0), c);
+    ld_sp(sink, c, crate::riscv64::regs::link_reg(), 8);
+    ld_sp(sink, c, crate::riscv64::regs::fp_reg(), 0);
+    add_imm(sink, info, renc::SP, renc::SP, 16 + pop as i64);
+    sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 0 });
+}
+
+/// `auipc`+`jalr` (`call_plt`) to a near symbol, through a loaded absolute address to a
+/// far one, or `jalr` through a register.
+fn emit_call(sink: &mut Sink, info: &EmitInfo, ci: &CallInfo) {
+    let c = info.compress;
+    match &ci.dest {
+        CallDest::Name { name, colocated: true } => {
+            sink.add_reloc(Reloc::RiscvCallPlt, name.clone(), 0);
+            sink.put4(enc_u(0x17, renc::RA, 0));
+            sink.put4(enc_i(0x67, renc::RA, renc::RA, 0));
+        }
+        CallDest::Name { name, colocated: false } => {
+            load_abs(sink, renc::T6, name, 0);
+            put(sink, enc_i(0x67, renc::RA, renc::T6, 0), c);
+        }
+        CallDest::Indirect(r) => put(sink, enc_i(0x67, renc::RA, e(*r), 0), c),
+    }
+}
+
+/// `rd = name + offset` from an absolute address in inline data.
+fn load_abs(sink: &mut Sink, rd: u8, name: &kiln_codegen::machinst::buffer::RelocTarget, offset: i64) {
+    sink.put4(enc_u(0x17, rd, 0));
+    sink.put4(enc_i(LoadOp::Ld.match_bits(), rd, rd, 12));
+    sink.put4(enc_j(0x6f, 0, 12));
+    let start = sink.cur_pos();
+    sink.add_reloc(Reloc::Abs8, name.clone(), offset);
+    sink.put8(0);
+    sink.mark_inline_data(start);
+}
+
+/// A tail call: the callee's address to `t5`, the callee-saves, `ra` and `s0` restored,
+/// the new stack arguments (at the bottom of the outgoing area) copied to the top of the
+/// incoming area, SP moved to them, and the jump.
+fn emit_return_call(sink: &mut Sink, info: &EmitInfo, state: &EmitState, ci: &CallInfo) {
+    let c = info.compress;
+    let f = &state.frame;
+    sink.add_unwind(UnwindInst::EpilogueStart);
+    match &ci.dest {
+        CallDest::Name { name, colocated: false } => load_abs(sink, renc::T5, name, 0),
+        CallDest::Indirect(r) => put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::T5, e(*r), 0), c),
+        CallDest::Name { colocated: true, .. } => {}
+    }
+    let a_f = f.incoming_args_size as i64;
+    let a_g = ci.tail_stack_args as i64;
+    if f.has_frame {
+        callee_saves(sink, info, state, false);
+        let fb = f.frame_below_fp() as i64;
+        // ra and s0 from their slots (SP-relative: the copies below may overwrite them).
+        if fits_imm12(fb + 8) {
+            ld_sp(sink, c, crate::riscv64::regs::link_reg(), fb + 8);
+            ld_sp(sink, c, crate::riscv64::regs::fp_reg(), fb);
+        } else {
+            add_imm(sink, info, renc::T6, renc::SP, fb);
+            put(sink, enc_i(LoadOp::Ld.match_bits(), renc::RA, renc::T6, 8), c);
+            put(sink, enc_i(LoadOp::Ld.match_bits(), renc::FP, renc::T6, 0), c);
+        }
+        let args_off = fb + 16;
+        sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: args_off as u32 });
+        // Copy the arguments downward from the top (the areas may overlap, the target
+        // above the source).
+        let delta = args_off + a_f - a_g;
+        let mut i = a_g - 8;
+        while i >= 0 {
+            mem_sp(sink, info, true, i);
+            mem_sp(sink, info, false, delta + i);
+            i -= 8;
+        }
+        add_imm(sink, info, renc::SP, renc::SP, delta);
+        sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: 0 });
+    }
+    match &ci.dest {
+        CallDest::Name { name, colocated: true } => {
+            sink.add_reloc(Reloc::RiscvCallPlt, name.clone(), 0);
+            sink.put4(enc_u(0x17, renc::T6, 0));
+            sink.put4(enc_i(0x67, 0, renc::T6, 0));
+        }
+        _ => put(sink, enc_i(0x67, 0, renc::T5, 0), c),
+    }
+    sink.add_unwind(UnwindInst::EpilogueEnd);
+}
+
+/// `ld t6, off(sp)` (`load`) or `sd t6, off(sp)`, any offset (through `t5`).
+fn mem_sp(sink: &mut Sink, info: &EmitInfo, load: bool, off: i64) {
+    let c = info.compress;
+    let (base, o) = if fits_imm12(off) {
+        (renc::SP, off as i32)
+    } else {
+        // t5 = sp + off, computed without t6 (which carries the value being copied);
+        // frames are smaller than 1 GiB.
+        let (hi, lo) = split_hi20_lo12(off).unwrap_or((0, 0));
+        put(sink, enc_u(0x37, renc::T5, hi), c);
+        put(sink, enc_r(AluOpRRR::Add.match_bits(), renc::T5, renc::T5, renc::SP), c);
+        (renc::T5, lo)
+    };
+    if load {
+        put(sink, enc_i(LoadOp::Ld.match_bits(), renc::T6, base, o), c);
+    } else {
+        put(sink, enc_s(StoreOp::Sd.match_bits(), base, renc::T6, o), c);
+    }
+}
+
+/// The jump table: range check, then a jump into a table of `auipc t6; jalr zero, t6`
+/// pairs (8 bytes each).
+fn emit_br_table(sink: &mut Sink, c: CompressExts, index: Reg, tmp: Writable<Reg>, default: MachLabel, targets: &[MachLabel]) {
+    let (i, t) = (e(index), ew(tmp));
+    // t = len; bgeu index, t, default
+    let len = targets.len() as i64;
+    if fits_imm12(len) {
+        put(sink, enc_i(AluOpRRI::Addi.match_bits(), t, 0, len as i32), c);
+    } else {
+        let (hi, lo) = split_hi20_lo12(len).unwrap_or((0, 0));
+        put(sink, enc_u(0x37, t, hi), c);
+        put(sink, enc_i(AluOpRRI::Addiw.match_bits(), t, t, lo), c);
+    }
+    sink.add_branch(default, Rv64Branch::Cond { cond: BranchCond::Geu, rs1: i, rs2: t });
+    // t6 = pc; t = index * 8; t6 += t; jump to the table 16 bytes past the auipc.
+    sink.put4(enc_u(0x17, renc::T6, 0));
+    sink.put4(enc_i(AluOpRRI::Slli.match_bits(), t, i, 3));
+    sink.put4(enc_r(AluOpRRR::Add.match_bits(), renc::T6, renc::T6, t));
+    sink.put4(enc_i(0x67, 0, renc::T6, 16));
+    for &target in targets {
+        sink.use_label_at_offset(target, LabelUse::PCRelPairI);
+        sink.put4(enc_u(0x17, renc::T6, 0));
+        sink.put4(enc_i(0x67, 0, renc::T6, 0));
+    }
+}
+
+/// An LR/SC loop (see [`Inst::AtomicLoop`]).
+fn emit_atomic_loop(sink: &mut Sink, info: &EmitInfo, inst: &Inst) {
+    let Inst::AtomicLoop { op, word64, narrow, addr, src, expected, dst, t0, t1, trap } = inst else { return };
+    let c = info.compress;
+    let (addr, src, expected, dst, t0, t1) = (e(*addr), e(*src), e(*expected), ew(*dst), ew(*t0), ew(*t1));
+    let (lr, sc) = if *word64 { (AtomicOp::LrD, AtomicOp::ScD) } else { (AtomicOp::LrW, AtomicOp::ScW) };
+    let amo = |op: AtomicOp, rd: u8, rs2: u8| enc_r(op.match_bits(), rd, addr, rs2) | 1 << 26 | 1 << 25;
+    let rrr = |op: AluOpRRR, rd: u8, a: u8, b: u8| enc_r(op.match_bits(), rd, a, b);
+    let rri = |op: AluOpRRI, rd: u8, a: u8, imm: i32| enc_i(op.match_bits(), rd, a, imm);
+    let top = sink.get_label();
+    let done = sink.get_label();
+    sink.bind_label(top);
+    // The loaded word: the old value itself, or the whole word holding the field.
+    let word = if narrow.is_some() { t0 } else { dst };
+    if let Some(code) = trap {
+        sink.add_trap(*code);
+    }
+    sink.put4(amo(lr, word, 0));
+    if let Some((bits, shift)) = narrow {
+        let shift = e(*shift);
+        let sh = 64 - *bits as i32;
+        put(sink, rrr(AluOpRRR::Srl, dst, t0, shift), c);
+        // The old field, extended the way `src`/`expected` were.
+        let signed = matches!(op, AtomicLoopOp::Smin | AtomicLoopOp::Smax);
+        put(sink, rri(AluOpRRI::Slli, dst, dst, sh), c);
+        put(sink, rri(if signed { AluOpRRI::Srai } else { AluOpRRI::Srli }, dst, dst, sh), c);
+        if *op == AtomicLoopOp::Cas {
+            sink.add_branch(done, Rv64Branch::Cond { cond: BranchCond::Ne, rs1: dst, rs2: expected });
+            put(sink, rrr(AluOpRRR::Sll, t1, src, shift), c);
+        } else {
+            emit_loop_op(sink, c, *op, t1, dst, src);
+            put(sink, rrr(AluOpRRR::Sll, t1, t1, shift), c);
+        }
+        // t1 = ((t1 ^ t0) & mask) ^ t0, mask = ones(bits) << shift (in t6).
+        put(sink, rrr(AluOpRRR::Xor, t1, t1, t0), c);
+        if *bits == 8 {
+            put(sink, rri(AluOpRRI::Addi, renc::T6, 0, 255), c);
+        } else {
+            put(sink, enc_u(0x37, renc::T6, 0x10), c);
+            put(sink, rri(AluOpRRI::Addiw, renc::T6, renc::T6, -1), c);
+        }
+        put(sink, rrr(AluOpRRR::Sll, renc::T6, renc::T6, shift), c);
+        put(sink, rrr(AluOpRRR::And, t1, t1, renc::T6), c);
+        put(sink, rrr(AluOpRRR::Xor, t1, t1, t0), c);
+        sink.put4(amo(sc, t1, t1));
+    } else if *op == AtomicLoopOp::Cas {
+        sink.add_branch(done, Rv64Branch::Cond { cond: BranchCond::Ne, rs1: dst, rs2: expected });
+        sink.put4(amo(sc, t1, src));
+    } else {
+        emit_loop_op(sink, c, *op, t0, dst, src);
+        sink.put4(amo(sc, t1, t0));
+    }
+    sink.add_branch(top, Rv64Branch::Cond { cond: BranchCond::Ne, rs1: t1, rs2: 0 });
+    sink.bind_label(done);
+}
+
+/// `rd = op(old, src)` inside an LR/SC loop (min/max by a branch over a move).
+fn emit_loop_op(sink: &mut Sink, c: CompressExts, op: AtomicLoopOp, rd: u8, old: u8, src: u8) {
+    let rrr = |o: AluOpRRR| enc_r(o.match_bits(), rd, old, src);
+    let w = match op {
+        AtomicLoopOp::Add => rrr(AluOpRRR::Add),
+        AtomicLoopOp::Sub => rrr(AluOpRRR::Sub),
+        AtomicLoopOp::And => rrr(AluOpRRR::And),
+        AtomicLoopOp::Or => rrr(AluOpRRR::Or),
+        AtomicLoopOp::Xor => rrr(AluOpRRR::Xor),
+        AtomicLoopOp::Xchg | AtomicLoopOp::Cas => enc_i(AluOpRRI::Addi.match_bits(), rd, src, 0),
+        AtomicLoopOp::Nand => {
+            put(sink, rrr(AluOpRRR::And), c);
+            enc_i(AluOpRRI::Xori.match_bits(), rd, rd, -1)
+        }
+        AtomicLoopOp::Smin | AtomicLoopOp::Smax | AtomicLoopOp::Umin | AtomicLoopOp::Umax => {
+            // rd = old; if !(old <cond> src) rd = src
+            let cond = match op {
+                AtomicLoopOp::Smin => BranchCond::Lt,
+                AtomicLoopOp::Umin => BranchCond::Ltu,
+                AtomicLoopOp::Smax => BranchCond::Ge,
+                _ => BranchCond::Geu,
+            };
+            let skip = sink.get_label();
+            put(sink, enc_i(AluOpRRI::Addi.match_bits(), rd, old, 0), c);
+            sink.add_branch(skip, Rv64Branch::Cond { cond, rs1: old, rs2: src });
+            put(sink, enc_i(AluOpRRI::Addi.match_bits(), rd, src, 0), c);
+            sink.bind_label(skip);
+            return;
+        }
+    };
+    put(sink, w, c);
 }

@@ -17,6 +17,9 @@ use crate::riscv64::vector::{VState, VecAluOpRImm5, VecAluOpRR, VecAluOpRRImm5, 
 use kiln_codegen::CodegenResult;
 use kiln_codegen::machinst::abi::{ArgPair, RetPair, StackAMode};
 use kiln_codegen::machinst::buffer::RelocTarget;
+use kiln_codegen::machinst::call::{CallDest, CallInfo};
+use regalloc2::PReg;
+use smallvec::SmallVec;
 use kiln_codegen::machinst::{MachInst, MachLabel, MachTerminator, OperandVisitor, Reg, Writable};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::{self, Type};
@@ -496,6 +499,24 @@ impl AMode {
     }
 }
 
+/// The operation of an [`Inst::AtomicLoop`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum AtomicLoopOp {
+    Cas,
+    Add,
+    Sub,
+    And,
+    Nand,
+    Or,
+    Xor,
+    Xchg,
+    Smin,
+    Smax,
+    Umin,
+    Umax,
+}
+
 /// The data-cache/IO ordering sets of `fence` (bits: i=8, o=4, r=2, w=1).
 pub const FENCE_RW: u8 = 0b0011;
 /// All four sets.
@@ -669,10 +690,147 @@ pub enum Inst {
         /// (vreg, preg) pairs.
         args: Vec<ArgPair>,
     },
-    /// Return (the epilogue is the ABI's): `ret`, using the return registers.
+    /// Return: the epilogue of the frame, then `ret`, using the return registers.
     Rets {
         /// (vreg, preg) pairs.
         rets: Vec<RetPair>,
+        /// Bytes of incoming stack arguments the callee pops (`tail`).
+        stack_bytes_to_pop: u32,
+    },
+    /// A call made by the framework's call lowering (`auipc`+`jalr` with a `call_plt`
+    /// relocation, an absolute address loaded from inline data, or `jalr` through a
+    /// register).
+    Call {
+        /// Callee, operands and clobbers.
+        info: Box<CallInfo>,
+    },
+    /// A tail call: restore the frame, move the stack arguments, jump.
+    ReturnCall {
+        /// Callee and operands.
+        info: Box<CallInfo>,
+    },
+    /// The landing pad of a `try_call` handler: defines the exception payload registers.
+    ExnPayloads {
+        /// (vreg, preg) pairs.
+        defs: SmallVec<[(Writable<Reg>, PReg); 2]>,
+    },
+    /// `b<cond> rs1, rs2` to a trap stub raising `code`.
+    TrapIf {
+        /// Condition under which to trap.
+        cond: BranchCond,
+        /// First operand.
+        rs1: Reg,
+        /// Second operand.
+        rs2: Reg,
+        /// Trap code.
+        code: TrapCode,
+    },
+    /// `rd = cond(rs1, rs2) ? a : b` by a branch (`mv rd, a; b<cond> rs1, rs2, 1f;
+    /// mv rd, b; 1:`); `rd` is an early def so it never shares a source's register. Any
+    /// register class for `rd`, `a`, `b`.
+    Select {
+        /// Destination.
+        rd: Writable<Reg>,
+        /// Condition.
+        cond: BranchCond,
+        /// First compared operand.
+        rs1: Reg,
+        /// Second compared operand.
+        rs2: Reg,
+        /// Value when the condition holds.
+        a: Reg,
+        /// Value otherwise.
+        b: Reg,
+    },
+    /// A jump table: `index` (zero-extended 32 bits) selects one of `targets`, or
+    /// `default` when out of range. The table is one `auipc t6; jalr zero, t6` pair per
+    /// target, reached through `auipc`/`slli`/`add`/`jalr`.
+    BrTable {
+        /// The index (its low 32 bits, zero-extended by the lowering).
+        index: Reg,
+        /// A temporary.
+        tmp: Writable<Reg>,
+        /// Out-of-range target.
+        default: MachLabel,
+        /// Targets.
+        targets: Box<[MachLabel]>,
+    },
+    /// `rd = address of a symbol + offset`, the absolute address loaded from inline data
+    /// (`auipc rd, 0; ld rd, 12(rd); j 1f; .8byte sym; 1:`), for symbols outside the ±2 GiB
+    /// PC-relative range.
+    LoadExtNameAbs {
+        /// Destination.
+        rd: Writable<Reg>,
+        /// Symbol.
+        name: RelocTarget,
+        /// Addend.
+        offset: i64,
+    },
+    /// `rd` = the address of a stack location (`addi rd, sp, offset`, larger offsets
+    /// through `rd`).
+    StackAddr {
+        /// Destination.
+        rd: Writable<Reg>,
+        /// The location.
+        mem: StackAMode,
+    },
+    /// `rd = imm`: the shortest sequence of `materialize.rs` for the register `rd` gets
+    /// (a single definition for the allocator; the steps all write `rd`).
+    LoadConst {
+        /// Destination.
+        rd: Writable<Reg>,
+        /// The 64-bit value.
+        imm: u64,
+    },
+    /// Sign- or zero-extend the low `from_bits` (8, 16 or 32) of `rs` to 64 bits: one
+    /// Zbb/Zba instruction when available (`sext.b`, `zext.h`, `add.uw`, …), `andi`,
+    /// `addiw`, or a pair of shifts.
+    Extend {
+        /// Destination.
+        rd: Writable<Reg>,
+        /// Source.
+        rs: Reg,
+        /// Sign-extend?
+        signed: bool,
+        /// Width of the value.
+        from_bits: u8,
+    },
+    /// A whole vector register loaded from or stored to memory (spills, stack arguments):
+    /// the address formed in `t6`, then `vl1re8.v`/`vs1r.v`.
+    VecSpill {
+        /// The address.
+        amode: AMode,
+        /// The vector register.
+        reg: Reg,
+        /// Load (else store)?
+        load: bool,
+    },
+    /// An LR/SC loop: compare-and-swap or a read-modify-write without an AMO, on a whole
+    /// 32/64-bit word or (`narrow`) on an 8/16-bit field of an aligned word at bit `shift`.
+    /// `dst` receives the old value (the field's low bits for a narrow access); `t0`/`t1`
+    /// are loop temporaries (early defs); `t6` holds the field mask for narrow accesses.
+    AtomicLoop {
+        /// The operation.
+        op: AtomicLoopOp,
+        /// Width of the LR/SC access (32 or 64; 32 for narrow fields).
+        word64: bool,
+        /// For a field: its width in bits (8 or 16) and the register holding its bit
+        /// offset in the word.
+        narrow: Option<(u8, Reg)>,
+        /// The (aligned) address.
+        addr: Reg,
+        /// The operand (the replacement value for `Cas`), extended for comparisons.
+        src: Reg,
+        /// The expected value (`Cas` only; `zero` otherwise), extended like the loaded value.
+        expected: Reg,
+        /// The old value.
+        dst: Writable<Reg>,
+        /// Temporary.
+        t0: Writable<Reg>,
+        /// Temporary.
+        t1: Writable<Reg>,
+        /// Trap code of a faulting access.
+        trap: Option<TrapCode>,
     },
     /// Unconditional jump to a label (`j`; the form is chosen at layout).
     Jal {
@@ -939,8 +1097,7 @@ fn vec_def(v: &mut impl OperandVisitor, vd: &mut Writable<Reg>, early: bool) {
 
 impl MachInst for Inst {
     fn is_call(&self) -> bool {
-        // No call forms yet (calls come with the riscv64 lowering).
-        false
+        matches!(self, Inst::Call { .. })
     }
 
     fn get_operands(&mut self, v: &mut impl OperandVisitor) {
@@ -982,10 +1139,69 @@ impl MachInst for Inst {
                     v.reg_fixed_def(&mut a.vreg, a.preg);
                 }
             }
-            Inst::Rets { rets } => {
+            Inst::Rets { rets, .. } => {
                 for r in rets {
                     v.reg_fixed_use(&mut r.vreg, r.preg);
                 }
+            }
+            Inst::Call { info } => {
+                if let CallDest::Indirect(r) = &mut info.dest {
+                    v.reg_use(r);
+                }
+                info.visit_operands(v);
+            }
+            Inst::ReturnCall { info } => {
+                if let CallDest::Indirect(r) = &mut info.dest {
+                    v.reg_use(r);
+                }
+                for (r, p) in info.uses.iter_mut() {
+                    v.reg_fixed_use(r, *p);
+                }
+            }
+            Inst::ExnPayloads { defs } => {
+                for (r, p) in defs.iter_mut() {
+                    v.reg_fixed_def(r, *p);
+                }
+            }
+            Inst::TrapIf { rs1, rs2, .. } => {
+                v.reg_use(rs1);
+                v.reg_use(rs2);
+            }
+            Inst::Select { rd, rs1, rs2, a, b, .. } => {
+                v.reg_use(rs1);
+                v.reg_use(rs2);
+                v.reg_use(a);
+                v.reg_use(b);
+                v.reg_early_def(rd);
+            }
+            Inst::BrTable { index, tmp, .. } => {
+                v.reg_use(index);
+                v.reg_early_def(tmp);
+            }
+            Inst::LoadExtNameAbs { rd, .. } | Inst::StackAddr { rd, .. } => v.reg_def(rd),
+            Inst::Extend { rd, rs, .. } => {
+                v.reg_use(rs);
+                v.reg_def(rd);
+            }
+            Inst::LoadConst { rd, .. } => v.reg_def(rd),
+            Inst::VecSpill { amode, reg, load } => {
+                amode.get_operands(v);
+                if *load {
+                    v.reg_maybe_fixed(reg, regalloc2::OperandKind::Def, regalloc2::OperandPos::Late);
+                } else {
+                    v.reg_use(reg);
+                }
+            }
+            Inst::AtomicLoop { narrow, addr, src, expected, dst, t0, t1, .. } => {
+                v.reg_use(addr);
+                v.reg_use(src);
+                v.reg_use(expected);
+                if let Some((_, shift)) = narrow {
+                    v.reg_use(shift);
+                }
+                v.reg_early_def(dst);
+                v.reg_early_def(t0);
+                v.reg_early_def(t1);
             }
             Inst::Jal { .. } => {}
             Inst::CondBr { rs1, rs2, .. } => {
@@ -1063,8 +1279,9 @@ impl MachInst for Inst {
 
     fn is_term(&self) -> MachTerminator {
         match self {
-            Inst::Rets { .. } | Inst::Udf { .. } => MachTerminator::Ret,
-            Inst::Jal { .. } | Inst::CondBr { .. } => MachTerminator::Branch,
+            Inst::Rets { .. } | Inst::Udf { .. } | Inst::ReturnCall { .. } => MachTerminator::Ret,
+            Inst::Jal { .. } | Inst::CondBr { .. } | Inst::BrTable { .. } => MachTerminator::Branch,
+            Inst::Call { info } if info.try_call.is_some() => MachTerminator::Branch,
             _ => MachTerminator::None,
         }
     }

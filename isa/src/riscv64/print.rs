@@ -23,6 +23,13 @@ fn w(reg: Writable<Reg>) -> String {
     show_reg(reg.to_reg())
 }
 
+fn show_call_dest(d: &kiln_codegen::machinst::call::CallDest) -> String {
+    match d {
+        kiln_codegen::machinst::call::CallDest::Name { name, .. } => show_name_offset(name, 0),
+        kiln_codegen::machinst::call::CallDest::Indirect(reg) => r(*reg),
+    }
+}
+
 /// A label.
 pub fn show_label(l: MachLabel) -> String {
     format!("label{}", l.0)
@@ -140,7 +147,54 @@ pub fn print_inst(inst: &Inst) -> String {
                 args.iter().map(|a| format!("{}={}", w(a.vreg), show_reg(Reg::phys(a.preg)))).collect();
             format!("args {}", a.join(", "))
         }
-        Inst::Rets { .. } => "ret".to_string(),
+        Inst::Rets { stack_bytes_to_pop: 0, .. } => "ret".to_string(),
+        Inst::Rets { stack_bytes_to_pop, .. } => format!("ret ; pop {stack_bytes_to_pop}"),
+        Inst::Call { info } => format!("call {}", show_call_dest(&info.dest)),
+        Inst::ReturnCall { info } => format!("tail {}", show_call_dest(&info.dest)),
+        Inst::ExnPayloads { defs } => {
+            let a: Vec<String> = defs.iter().map(|(r, p)| format!("{}={}", w(*r), show_reg(Reg::phys(*p)))).collect();
+            format!("exn_payloads {}", a.join(", "))
+        }
+        Inst::TrapIf { cond, rs1, rs2, code } => format!("{} {},{},trap_{code}", cond.name(), r(*rs1), r(*rs2)),
+        Inst::Select { rd, cond, rs1, rs2, a, b } => {
+            format!("select {} = {} {},{} ? {} : {}", w(*rd), cond.name(), r(*rs1), r(*rs2), r(*a), r(*b))
+        }
+        Inst::BrTable { index, tmp, default, targets } => {
+            let t: Vec<String> = targets.iter().map(|l| show_label(*l)).collect();
+            format!("br_table {},{} [{}] default {}", r(*index), w(*tmp), t.join(", "), show_label(*default))
+        }
+        Inst::StackAddr { rd, mem } => format!("addi {},sp,{}", w(*rd), show_stack(*mem)),
+        Inst::LoadConst { rd, imm } => format!("li {},{}", w(*rd), *imm as i64),
+        Inst::Extend { rd, rs, signed, from_bits } => {
+            let k = match (signed, from_bits) {
+                (true, 8) => "sext.b",
+                (true, 16) => "sext.h",
+                (true, _) => "sext.w",
+                (false, 8) => "zext.b",
+                (false, 16) => "zext.h",
+                (false, _) => "zext.w",
+            };
+            format!("{k} {},{}", w(*rd), r(*rs))
+        }
+        Inst::VecSpill { amode, reg, load: true } => format!("vl1re8.v {},{}", r(*reg), show_amode(amode)),
+        Inst::VecSpill { amode, reg, load: false } => format!("vs1r.v {},{}", r(*reg), show_amode(amode)),
+        Inst::LoadExtNameAbs { rd, name, offset } => format!("la {},{}", w(*rd), show_name_offset(name, *offset)),
+        Inst::AtomicLoop { op, word64, narrow, addr, src, expected, dst, t0, t1, .. } => {
+            let width = match narrow {
+                Some((bits, shift)) => format!("i{bits}@{}", r(*shift)),
+                None if *word64 => "d".to_string(),
+                None => "w".to_string(),
+            };
+            format!(
+                "atomic_{op:?}.{width} {},({}),{},{} ; tmp {},{}",
+                w(*dst),
+                r(*addr),
+                r(*src),
+                r(*expected),
+                w(*t0),
+                w(*t1)
+            )
+        }
         Inst::Jal { dest } => format!("j {}", show_label(*dest)),
         Inst::CondBr { cond, rs1, rs2, taken, not_taken } => {
             format!("{} {},{},{} ; j {}", cond.name(), r(*rs1), r(*rs2), show_label(*taken), show_label(*not_taken))
