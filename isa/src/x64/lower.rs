@@ -14,6 +14,9 @@
 //! its upper bits are unspecified, so an operation whose result depends on them (right
 //! shifts, division, comparisons, flags) works at the value's own width or extends first.
 
+#[path = "lower_vector.rs"]
+mod lower_vector;
+
 use crate::x64::abi::{X64Abi, load_to_reg, store_from_reg};
 use crate::x64::inst::*;
 use crate::x64::regs::{enc, gpr_preg};
@@ -621,6 +624,13 @@ impl X64Lower<'_> {
         let args = ctx.inputs(inst);
         let out_ty = ctx.f.dfg.first_result(inst).map(|r| ctx.value_ty(r));
         let ty = out_ty.unwrap_or(types::INVALID);
+        let in_ty = args.first().map(|a| ctx.value_ty(*a));
+        let vector = ty.is_vector()
+            || in_ty.is_some_and(|t| t.is_vector())
+            || (op == Opcode::Bitcast && matches!((in_ty, ty), (Some(types::I128), types::F128) | (Some(types::F128), types::I128)));
+        if vector && !op.is_terminator() && !op.is_call() {
+            return self.lower_vector(ctx, inst, op, ty);
+        }
         match op {
             Opcode::Nop | Opcode::SequencePoint => Ok(()),
             Opcode::Iconst => {
