@@ -178,7 +178,8 @@ impl X64Lower<'_> {
         if let Some(c) = ctx.iconst_bits(amt) {
             return Ok(Ok((c & (bits as u64 - 1)) as u8));
         }
-        let r = self.reg(ctx, amt)?;
+        // An i128 amount: its low half (the count is masked anyway).
+        let r = self.regs(ctx, amt)?.reg(0);
         let m = self.emit_alu(ctx, OperandSize::S32, AluOp::And, r, RegMemImm::Imm(bits as i32 - 1))?;
         Ok(Err(self.gpr_to_xmm(ctx, m, false)?))
     }
@@ -537,13 +538,10 @@ impl X64Lower<'_> {
                         8 => SseOp::Pcmpeqb,
                         16 => SseOp::Pcmpeqw,
                         32 => SseOp::Pcmpeqd,
-                        _ => {
-                            self.need(isa.has_sse41, op, vty, "SSE4.1")?;
-                            SseOp::Pcmpeqq
-                        }
+                        _ => SseOp::Pcmpeqq,
                     }
                 };
-                let t = self.vbin_r(ctx, eq, x, z)?;
+                let t = self.veq(ctx, eq, x, z)?;
                 let m = self.tmp(ctx, types::I32)?;
                 ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Pmovmskb, size: OperandSize::S32, src: t, dst: m });
                 // any: some byte is non-zero (mask != 0xffff); all: no lane is zero (mask == 0).
@@ -802,12 +800,52 @@ impl X64Lower<'_> {
                 let t = self.gpr_to_xmm(ctx, y, true)?;
                 if l == 0 { self.vbin_r(ctx, SseOp::Movsd, x, t)? } else { self.vbin_r(ctx, SseOp::Movlhps, x, t)? }
             }
+            (false, 32, l) => {
+                // Through a register holding the value in lane 0: merged with movss, then
+                // the lanes put back in order.
+                let t = self.gpr_to_xmm(ctx, y, false)?;
+                self.insert_f32_sse2(ctx, x, t, l)?
+            }
+            (false, 8, l) => {
+                // Into the 16-bit lane holding the byte, with the other byte kept.
+                let w = self.tmp(ctx, types::I32)?;
+                ctx.emit(Inst::XmmExtractGpr { op: XmmExtractOp::Pextrw, src: x, lane: l / 2, dst: w, vex });
+                let (keep, shift) = if l % 2 == 0 { (0xff00, 0) } else { (0x00ff, 8) };
+                let k = self.emit_alu(ctx, OperandSize::S32, AluOp::And, w.to_reg(), RegMemImm::Imm(keep))?;
+                let v = self.extend_reg(ctx, y, 8, false, false)?;
+                let v = if shift > 0 {
+                    let d = self.tmp(ctx, types::I32)?;
+                    ctx.emit(Inst::ShiftR { size: OperandSize::S32, kind: ShiftKind::Shl, src: v, amount: ShiftAmount::Imm(8), dst: d });
+                    d.to_reg()
+                } else {
+                    v
+                };
+                let nw = self.emit_alu(ctx, OperandSize::S32, AluOp::Or, k, RegMemImm::Reg(v))?;
+                let dst = self.tmp(ctx, types::I8X16)?;
+                ctx.emit(Inst::XmmInsertGpr { op: XmmInsertOp::Pinsrw, src1: x, src2: RegMem::Reg(nw), lane: l / 2, dst, vex });
+                dst.to_reg()
+            }
+            (true, 32, l) if !sse41 => self.insert_f32_sse2(ctx, x, y, l)?,
             (true, 32, 0) => self.vbin_r(ctx, SseOp::Movss, x, y)?,
             (true, 32, l) if sse41 => self.vbin_imm(ctx, SseOp::Insertps, x, RegMem::Reg(y), l << 4)?,
             (true, 64, 0) => self.vbin_r(ctx, SseOp::Movsd, x, y)?,
             (true, 64, _) => self.vbin_r(ctx, SseOp::Movlhps, x, y)?,
             _ => return Err(unsupported(format!("{vty} insertlane without SSE4.1"))),
         })
+    }
+
+    /// Lane `lane` of the f32x4 `x` replaced by lane 0 of `y` (SSE2).
+    fn insert_f32_sse2(&self, ctx: Ctx, x: Reg, y: Reg, lane: u8) -> CodegenResult<Reg> {
+        if lane == 0 {
+            return self.vbin_r(ctx, SseOp::Movss, x, y);
+        }
+        // Swap lane 0 and `lane`, merge into lane 0, swap back.
+        let mut order = [0u8, 1, 2, 3];
+        order.swap(0, lane as usize);
+        let imm = order.iter().enumerate().fold(0u8, |acc, (i, v)| acc | (v << (2 * i)));
+        let t = self.vun_imm(ctx, SseOp::Pshufd, x, imm)?;
+        let t = self.vbin_r(ctx, SseOp::Movss, t, y)?;
+        self.vun_imm(ctx, SseOp::Pshufd, t, imm)
     }
 
     fn lower_vminmax(&self, ctx: Ctx, op: Opcode, x: Value, y: Value, vty: Type) -> CodegenResult<Reg> {
@@ -843,17 +881,40 @@ impl X64Lower<'_> {
         }
     }
 
+    /// Lane equality with `eq`; `pcmpeqq` from `pcmpeqd` without SSE4.1 (both halves
+    /// equal).
+    fn veq(&self, ctx: Ctx, eq: SseOp, a: Reg, b: Reg) -> CodegenResult<Reg> {
+        if eq != SseOp::Pcmpeqq || self.b.isa.has_sse41 {
+            return self.vbin_r(ctx, eq, a, b);
+        }
+        let t = self.vbin_r(ctx, SseOp::Pcmpeqd, a, b)?;
+        let s = self.vun_imm(ctx, SseOp::Pshufd, t, 0b10_11_00_01)?;
+        self.vbin_r(ctx, SseOp::Pand, t, s)
+    }
+
     /// Lanes where `a > b` (signed or unsigned) as a mask.
     #[allow(clippy::too_many_arguments)]
     fn vgt(&self, ctx: Ctx, a: Reg, b: Reg, bits: u32, unsigned: bool, vty: Type, op: Opcode) -> CodegenResult<Reg> {
+        let _ = (vty, op);
+        if bits == 64 && !self.b.isa.has_sse42 {
+            // From 32-bit compares: the high halves decide unless equal, then the low
+            // halves compared unsigned (sign bits flipped; the high ones too if unsigned).
+            let flip = self.const_mem(ctx, &lanes_const(64, if unsigned { 0x8000_0000_8000_0000 } else { 0x8000_0000 }));
+            let fa = self.vbin(ctx, SseOp::Pxor, a, flip.clone())?;
+            let fb = self.vbin(ctx, SseOp::Pxor, b, flip)?;
+            let gt = self.vbin_r(ctx, SseOp::Pcmpgtd, fa, fb)?;
+            let eq = self.vbin_r(ctx, SseOp::Pcmpeqd, fa, fb)?;
+            let gt_lo = self.vun_imm(ctx, SseOp::Pshufd, gt, 0b10_10_00_00)?;
+            let gt_hi = self.vun_imm(ctx, SseOp::Pshufd, gt, 0b11_11_01_01)?;
+            let eq_hi = self.vun_imm(ctx, SseOp::Pshufd, eq, 0b11_11_01_01)?;
+            let t = self.vbin_r(ctx, SseOp::Pand, eq_hi, gt_lo)?;
+            return self.vbin_r(ctx, SseOp::Por, gt_hi, t);
+        }
         let gt = match bits {
             8 => SseOp::Pcmpgtb,
             16 => SseOp::Pcmpgtw,
             32 => SseOp::Pcmpgtd,
-            _ => {
-                self.need(self.b.isa.has_sse42, op, vty, "SSE4.2")?;
-                SseOp::Pcmpgtq
-            }
+            _ => SseOp::Pcmpgtq,
         };
         let (a, b) = if unsigned {
             let s = lanes_const(bits, 1 << (bits - 1));
@@ -876,10 +937,7 @@ impl X64Lower<'_> {
             8 => SseOp::Pcmpeqb,
             16 => SseOp::Pcmpeqw,
             32 => SseOp::Pcmpeqd,
-            _ => {
-                self.need(self.b.isa.has_sse41, Opcode::Icmp, vty, "SSE4.1")?;
-                SseOp::Pcmpeqq
-            }
+            _ => SseOp::Pcmpeqq,
         };
         let unsigned = matches!(
             cc,
@@ -890,9 +948,9 @@ impl X64Lower<'_> {
         );
         let gt = |ctx: Ctx, p: Reg, q: Reg| self.vgt(ctx, p, q, bits, unsigned, vty, Opcode::Icmp);
         Ok(match cc {
-            IntCC::Equal => self.vbin_r(ctx, eq, a, b)?,
+            IntCC::Equal => self.veq(ctx, eq, a, b)?,
             IntCC::NotEqual => {
-                let t = self.vbin_r(ctx, eq, a, b)?;
+                let t = self.veq(ctx, eq, a, b)?;
                 self.vnot(ctx, t)?
             }
             IntCC::SignedGreaterThan | IntCC::UnsignedGreaterThan => gt(ctx, a, b)?,
@@ -976,6 +1034,20 @@ impl X64Lower<'_> {
         let bits = vty.lane_bits();
         match bits {
             16 if self.b.isa.has_ssse3 => self.vbin_r(ctx, SseOp::Phaddw, a, b),
+            16 => {
+                // pmaddwd by ones sums the pairs into 32 bits; keep the (wrapped) low 16
+                // bits sign-extended so the pack does not saturate.
+                let mut half = [0u8; 2];
+                half[0] = 1;
+                let mut r = [a; 2];
+                for (i, x) in [a, b].into_iter().enumerate() {
+                    let ones = self.const_mem(ctx, &splat_bytes(&half));
+                    let t = self.vbin(ctx, SseOp::Pmaddwd, x, ones)?;
+                    let t = self.vshift_imm(ctx, XmmShiftImmOp::Pslld, t, 16)?;
+                    r[i] = self.vshift_imm(ctx, XmmShiftImmOp::Psrad, t, 16)?;
+                }
+                self.vbin_r(ctx, SseOp::Packssdw, r[0], r[1])
+            }
             32 if self.b.isa.has_ssse3 => self.vbin_r(ctx, SseOp::Phaddd, a, b),
             32 => {
                 // pmaddwd with ones does not apply to i32 inputs; use shuffles.
