@@ -451,6 +451,23 @@ impl X64Lower<'_> {
                 let b = self.reg(ctx, args[1])?;
                 self.vbin_r(ctx, SseOp::Pmaddubsw, a, b)?
             }
+            Opcode::Popcnt if bits == 8 && !isa.has_ssse3 => {
+                // Bit counts of pairs, nibbles, bytes.
+                let x = self.reg(ctx, args[0])?;
+                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 1)?;
+                let m55 = self.const_mem(ctx, &[0x55; 16]);
+                let t = self.vbin(ctx, SseOp::Pand, t, m55)?;
+                let x = self.vbin_r(ctx, SseOp::Psubb, x, t)?;
+                let m33 = self.const_mem(ctx, &[0x33; 16]);
+                let lo = self.vbin(ctx, SseOp::Pand, x, m33.clone())?;
+                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 2)?;
+                let hi = self.vbin(ctx, SseOp::Pand, hi, m33)?;
+                let x = self.vbin_r(ctx, SseOp::Paddb, lo, hi)?;
+                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
+                let x = self.vbin_r(ctx, SseOp::Paddb, x, t)?;
+                let m0f = self.const_mem(ctx, &[0x0f; 16]);
+                self.vbin(ctx, SseOp::Pand, x, m0f)?
+            }
             Opcode::Popcnt if bits == 8 && isa.has_ssse3 => {
                 // Nibble lookups: popcnt(lo nibble) + popcnt(hi nibble).
                 let x = self.reg(ctx, args[0])?;
@@ -1033,6 +1050,18 @@ impl X64Lower<'_> {
     fn lower_iadd_pairwise(&self, ctx: Ctx, a: Reg, b: Reg, vty: Type) -> CodegenResult<Reg> {
         let bits = vty.lane_bits();
         match bits {
+            8 => {
+                // Each byte plus its odd neighbour in the low byte of a 16-bit lane, the
+                // high bytes cleared, packed (no saturation: every lane is below 256).
+                let mut r = [a; 2];
+                for (i, x) in [a, b].into_iter().enumerate() {
+                    let odd = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 8)?;
+                    let t = self.vbin_r(ctx, SseOp::Paddb, x, odd)?;
+                    let m = self.const_mem(ctx, &lanes_const(16, 0xff));
+                    r[i] = self.vbin(ctx, SseOp::Pand, t, m)?;
+                }
+                self.vbin_r(ctx, SseOp::Packuswb, r[0], r[1])
+            }
             16 if self.b.isa.has_ssse3 => self.vbin_r(ctx, SseOp::Phaddw, a, b),
             16 => {
                 // pmaddwd by ones sums the pairs into 32 bits; keep the (wrapped) low 16
@@ -1300,13 +1329,16 @@ impl X64Lower<'_> {
                 return self.vbin_r(ctx, op, b, a);
             }
         }
-        // A byte rotation across the pair: palignr.
-        if self.b.isa.has_ssse3 {
-            let s = idx[0];
-            if (1..16).contains(&s) && (0..16).all(|i| idx[i] == s + i as u8) {
-                // bytes s.. of (y:x) with x low: palignr(src1 = y, src2 = x, s).
+        // A byte rotation across the pair: palignr (bytes s.. of y:x with x low), or two
+        // byte shifts without SSSE3.
+        let s = idx[0];
+        if (1..16).contains(&s) && (0..16).all(|i| idx[i] == s + i as u8) {
+            if self.b.isa.has_ssse3 {
                 return self.vbin_imm(ctx, SseOp::Palignr, b, RegMem::Reg(a), s);
             }
+            let lo = self.vshift_imm(ctx, XmmShiftImmOp::Psrldq, a, s)?;
+            let hi = self.vshift_imm(ctx, XmmShiftImmOp::Pslldq, b, 16 - s)?;
+            return self.vbin_r(ctx, SseOp::Por, lo, hi);
         }
         self.need(self.b.isa.has_ssse3, Opcode::Shuffle, types::I8X16, "SSSE3")?;
         // General case: one pshufb per source (0x80 zeroes the lanes of the other), or'ed.
