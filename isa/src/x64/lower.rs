@@ -321,7 +321,7 @@ impl X64Lower<'_> {
         let op = match bytes.len() {
             4 => XmmMovOp::Movss,
             8 => XmmMovOp::Movsd,
-            _ => XmmMovOp::Movdqu,
+            _ => XmmMovOp::Movups,
         };
         let label = ctx_constant_label(ctx, bytes);
         ctx.emit(Inst::XmmLoad { op, mem: Mem::new(Amode::RipRelative { label }, None), dst });

@@ -192,6 +192,45 @@ impl X64Lower<'_> {
         }
     }
 
+    /// A vector constant (`vconst`, or a `splat` of a constant) that is not zero or all
+    /// ones, as a constant-pool operand (16-byte aligned, so legacy forms may use it).
+    fn vconst_operand(&self, ctx: Ctx, v: Value) -> Option<RegMem> {
+        let def = ctx.def_inst(v)?;
+        let ty = ctx.value_ty(v);
+        let bytes: [u8; 16] = match *ctx.data(def) {
+            D::UnaryConst { opcode: Opcode::Vconst, constant } => {
+                let c = ctx.f.dfg.constants.get(constant)?.as_slice();
+                if c.len() != 16 {
+                    return None;
+                }
+                c.try_into().ok()?
+            }
+            D::Unary { opcode: Opcode::Splat, arg } if ty.bits() == 128 => {
+                lanes_const(ty.lane_bits(), ctx.iconst_bits(arg)?)
+            }
+            _ => return None,
+        };
+        if bytes.iter().all(|b| *b == 0) || bytes.iter().all(|b| *b == 0xff) {
+            return None;
+        }
+        Some(self.const_mem(ctx, &bytes))
+    }
+
+    /// `x op y` with a constant operand taken from the pool (either one when `commutative`).
+    fn vbin_vals(&self, ctx: Ctx, op: SseOp, x: Value, y: Value, commutative: bool) -> CodegenResult<Reg> {
+        if let Some(m) = self.vconst_operand(ctx, y) {
+            let a = self.reg(ctx, x)?;
+            return self.vbin(ctx, op, a, m);
+        }
+        if commutative && let Some(m) = self.vconst_operand(ctx, x) {
+            let b = self.reg(ctx, y)?;
+            return self.vbin(ctx, op, b, m);
+        }
+        let a = self.reg(ctx, x)?;
+        let b = self.reg(ctx, y)?;
+        self.vbin_r(ctx, op, a, b)
+    }
+
     // -------------------------------------------------------------------------------------
 
     /// Lower `inst`, whose result or first operand is a vector.
@@ -352,9 +391,7 @@ impl X64Lower<'_> {
                     (Opcode::AvgRound, 16) => Pavgw,
                     _ => return Err(un()),
                 };
-                let a = self.reg(ctx, args[0])?;
-                let b = self.reg(ctx, args[1])?;
-                self.vbin_r(ctx, sop, a, b)?
+                self.vbin_vals(ctx, sop, args[0], args[1], op != Opcode::Isub && !matches!(op, Opcode::SsubSat | Opcode::UsubSat))?
             }
             Opcode::Ineg if lt.is_int() => {
                 let z = self.vzero(ctx)?;
@@ -383,12 +420,14 @@ impl X64Lower<'_> {
                     }
                 }
             }
+            Opcode::Imul if lt.is_int() && (bits == 16 || (bits == 32 && isa.has_sse41)) => {
+                let mop = if bits == 16 { SseOp::Pmullw } else { SseOp::Pmulld };
+                self.vbin_vals(ctx, mop, args[0], args[1], true)?
+            }
             Opcode::Imul if lt.is_int() => {
                 let a = self.reg(ctx, args[0])?;
                 let b = self.reg(ctx, args[1])?;
                 match bits {
-                    16 => self.vbin_r(ctx, SseOp::Pmullw, a, b)?,
-                    32 if isa.has_sse41 => self.vbin_r(ctx, SseOp::Pmulld, a, b)?,
                     32 => {
                         // Even lanes, odd lanes (shifted down), recombined.
                         let even = self.vbin_r(ctx, SseOp::Pmuludq, a, b)?;
@@ -490,9 +529,7 @@ impl X64Lower<'_> {
                     Opcode::Bor => SseOp::Por,
                     _ => SseOp::Pxor,
                 };
-                let a = self.reg(ctx, args[0])?;
-                let b = self.reg(ctx, args[1])?;
-                self.vbin_r(ctx, sop, a, b)?
+                self.vbin_vals(ctx, sop, args[0], args[1], true)?
             }
             Opcode::Bnot => {
                 let x = self.reg(ctx, args[0])?;
@@ -599,9 +636,7 @@ impl X64Lower<'_> {
                 if bits != 32 && bits != 64 {
                     return Err(un());
                 }
-                let a = self.reg(ctx, args[0])?;
-                let b = self.reg(ctx, args[1])?;
-                self.vbin_r(ctx, sop, a, b)?
+                self.vbin_vals(ctx, sop, args[0], args[1], matches!(op, Opcode::Fadd | Opcode::Fmul))?
             }
             Opcode::Sqrt if bits == 32 || bits == 64 => {
                 let x = self.reg(ctx, args[0])?;
