@@ -683,11 +683,7 @@ impl X64Lower<'_> {
                 // Lanes where an operand is NaN become the canonical NaN.
                 let cmp = [SseOp::Cmpps, SseOp::Cmppd][d as usize];
                 let unord = self.vbin_imm(ctx, cmp, a, RegMem::Reg(b), 3)?;
-                let canon = if d { lanes_const(64, 0x7ff8_0000_0000_0000) } else { lanes_const(32, 0x7fc0_0000) };
-                let nan = self.const_mem(ctx, &canon);
-                let nan = self.vbin(ctx, SseOp::Pand, unord, nan)?;
-                let keep = self.vbin_r(ctx, SseOp::Pandn, unord, r)?;
-                self.vbin_r(ctx, SseOp::Por, keep, nan)?
+                self.select_canonical_nan(ctx, unord, r, d)?
             }
             Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest if bits == 32 || bits == 64 => {
                 self.need(isa.has_sse41, op, vty, "SSE4.1")?;
@@ -751,8 +747,47 @@ impl X64Lower<'_> {
             }
             _ => return Err(un()),
         };
+        // With `enable_nan_canonicalization`, arithmetic NaN results become the canonical
+        // NaN (fmin/fmax produce it already; sign and bitwise operations keep their bits).
+        let arithmetic = matches!(
+            op,
+            Opcode::Fadd
+                | Opcode::Fsub
+                | Opcode::Fmul
+                | Opcode::Fdiv
+                | Opcode::Sqrt
+                | Opcode::Fma
+                | Opcode::Ceil
+                | Opcode::Floor
+                | Opcode::Trunc
+                | Opcode::Nearest
+                | Opcode::Fvdemote
+                | Opcode::FvpromoteLow
+        );
+        let res = if arithmetic && ctx.flags.enable_nan_canonicalization() != 0 {
+            self.canonicalize_vector_nans(ctx, res, ty.lane_bits())?
+        } else {
+            res
+        };
         let r = ctx.f.dfg.inst_results(inst)[0];
         ctx.alias_value(r, res)
+    }
+
+    /// The lanes of `r` (floats of `bits` bits) that are NaN replaced by the canonical NaN.
+    fn canonicalize_vector_nans(&self, ctx: Ctx, r: Reg, bits: u32) -> CodegenResult<Reg> {
+        let d = bits == 64;
+        let cmp = if d { SseOp::Cmppd } else { SseOp::Cmpps };
+        let unord = self.vbin_imm(ctx, cmp, r, RegMem::Reg(r), 3)?;
+        self.select_canonical_nan(ctx, unord, r, d)
+    }
+
+    /// `unord ? canonical NaN : r` lane by lane.
+    fn select_canonical_nan(&self, ctx: Ctx, unord: Reg, r: Reg, double: bool) -> CodegenResult<Reg> {
+        let canon = if double { lanes_const(64, 0x7ff8_0000_0000_0000) } else { lanes_const(32, 0x7fc0_0000) };
+        let nan = self.const_mem(ctx, &canon);
+        let nan = self.vbin(ctx, SseOp::Pand, unord, nan)?;
+        let keep = self.vbin_r(ctx, SseOp::Pandn, unord, r)?;
+        self.vbin_r(ctx, SseOp::Por, keep, nan)
     }
 
     /// The lanes of `x` (of `bits` bits) filled with their sign bit.
