@@ -462,6 +462,22 @@ impl X64Lower<'_> {
                 let b = self.reg(ctx, args[1])?;
                 self.vbin_r(ctx, if op == Opcode::Umulhi { SseOp::Pmulhuw } else { SseOp::Pmulhw }, a, b)?
             }
+            Opcode::SqmulRoundSat if bits == 16 && !isa.has_ssse3 => {
+                // The 32-bit products (high and low halves interleaved), + 2^14, >> 15,
+                // packed with signed saturation (which handles -1 * -1 in Q15).
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                let lo = self.vbin_r(ctx, SseOp::Pmullw, a, b)?;
+                let hi = self.vbin_r(ctx, SseOp::Pmulhw, a, b)?;
+                let mut halves = [lo; 2];
+                for (i, unpack) in [SseOp::Punpcklwd, SseOp::Punpckhwd].into_iter().enumerate() {
+                    let p = self.vbin_r(ctx, unpack, lo, hi)?;
+                    let round = self.const_mem(ctx, &lanes_const(32, 0x4000));
+                    let p = self.vbin(ctx, SseOp::Paddd, p, round)?;
+                    halves[i] = self.vshift_imm(ctx, XmmShiftImmOp::Psrad, p, 15)?;
+                }
+                self.vbin_r(ctx, SseOp::Packssdw, halves[0], halves[1])?
+            }
             Opcode::SqmulRoundSat | Opcode::X86Pmulhrsw if bits == 16 => {
                 self.need(isa.has_ssse3, op, vty, "SSSE3")?;
                 let a = self.reg(ctx, args[0])?;
@@ -1466,6 +1482,19 @@ impl X64Lower<'_> {
             Opcode::Uload16x4 | Opcode::Sload16x4 => types::I16X8,
             _ => types::I32X4,
         };
+        if self.b.isa.has_sse41 {
+            // pmovsx/pmovzx read their 8 bytes straight from memory.
+            let mop = match (signed, narrow.lane_bits()) {
+                (true, 8) => SseOp::Pmovsxbw,
+                (true, 16) => SseOp::Pmovsxwd,
+                (true, _) => SseOp::Pmovsxdq,
+                (false, 8) => SseOp::Pmovzxbw,
+                (false, 16) => SseOp::Pmovzxwd,
+                (false, _) => SseOp::Pmovzxdq,
+            };
+            ctx.emit(Inst::XmmUnaryRmR { op: mop, src: RegMem::Mem(mem), dst, vex: self.vex() });
+            return Ok(());
+        }
         let t = self.tmp(ctx, types::I8X16)?;
         ctx.emit(Inst::XmmLoad { op: XmmMovOp::Movsd, mem, dst: t });
         let wop = if signed { Opcode::SwidenLow } else { Opcode::UwidenLow };
