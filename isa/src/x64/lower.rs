@@ -13,6 +13,9 @@
 //! Conventions: a narrow integer (i8, i16, i32) lives in the low bits of a register and
 //! its upper bits are unspecified, so an operation whose result depends on them (right
 //! shifts, division, comparisons, flags) works at the value's own width or extends first.
+//!
+//! An instruction with a vector result or a vector first operand (and `bitcast` between
+//! i128 and f128) is lowered by the child module `lower_vector.rs`.
 
 #[path = "lower_vector.rs"]
 mod lower_vector;

@@ -976,7 +976,7 @@ impl X64Lower<'_> {
             return self.vbin_r(ctx, o, a, b);
         }
         // a > b (signed, or unsigned after flipping the sign bits), then select.
-        let gt = self.vgt(ctx, a, b, bits, matches!(op, Opcode::Umin | Opcode::Umax), vty, op)?;
+        let gt = self.vgt(ctx, a, b, bits, matches!(op, Opcode::Umin | Opcode::Umax))?;
         if matches!(op, Opcode::Smax | Opcode::Umax) {
             self.vbitselect(ctx, gt, a, b)
         } else {
@@ -995,10 +995,9 @@ impl X64Lower<'_> {
         self.vbin_r(ctx, SseOp::Pand, t, s)
     }
 
-    /// Lanes where `a > b` (signed or unsigned) as a mask.
-    #[allow(clippy::too_many_arguments)]
-    fn vgt(&self, ctx: Ctx, a: Reg, b: Reg, bits: u32, unsigned: bool, vty: Type, op: Opcode) -> CodegenResult<Reg> {
-        let _ = (vty, op);
+    /// Lanes where `a > b` (signed or unsigned) as a mask; `pcmpgtq` from 32-bit compares
+    /// without SSE4.2.
+    fn vgt(&self, ctx: Ctx, a: Reg, b: Reg, bits: u32, unsigned: bool) -> CodegenResult<Reg> {
         if bits == 64 && !self.b.isa.has_sse42 {
             // From 32-bit compares: the high halves decide unless equal, then the low
             // halves compared unsigned (sign bits flipped; the high ones too if unsigned).
@@ -1049,7 +1048,7 @@ impl X64Lower<'_> {
                 | IntCC::UnsignedLessThanOrEqual
                 | IntCC::UnsignedGreaterThanOrEqual
         );
-        let gt = |ctx: Ctx, p: Reg, q: Reg| self.vgt(ctx, p, q, bits, unsigned, vty, Opcode::Icmp);
+        let gt = |ctx: Ctx, p: Reg, q: Reg| self.vgt(ctx, p, q, bits, unsigned);
         Ok(match cc {
             IntCC::Equal => self.veq(ctx, eq, a, b)?,
             IntCC::NotEqual => {
