@@ -1136,6 +1136,20 @@ impl X64Lower<'_> {
     }
 }
 
+/// The runtime routine of `ceil`/`floor`/`trunc`/`nearest` (without SSE4.1).
+fn rounding_libcall(op: Opcode, double: bool) -> LibCall {
+    match (op, double) {
+        (Opcode::Ceil, false) => LibCall::CeilF32,
+        (Opcode::Ceil, true) => LibCall::CeilF64,
+        (Opcode::Floor, false) => LibCall::FloorF32,
+        (Opcode::Floor, true) => LibCall::FloorF64,
+        (Opcode::Trunc, false) => LibCall::TruncF32,
+        (Opcode::Trunc, true) => LibCall::TruncF64,
+        (_, false) => LibCall::NearestF32,
+        (_, true) => LibCall::NearestF64,
+    }
+}
+
 fn class_of(ty: Type) -> RegClass {
     if ty.is_int() && ty.is_scalar() { RegClass::Int } else { RegClass::Float }
 }
@@ -2361,17 +2375,7 @@ impl X64Lower<'_> {
             }
             Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest => {
                 if !self.b.isa.has_sse41 {
-                    let lib = match (op, double) {
-                        (Opcode::Ceil, false) => LibCall::CeilF32,
-                        (Opcode::Ceil, true) => LibCall::CeilF64,
-                        (Opcode::Floor, false) => LibCall::FloorF32,
-                        (Opcode::Floor, true) => LibCall::FloorF64,
-                        (Opcode::Trunc, false) => LibCall::TruncF32,
-                        (Opcode::Trunc, true) => LibCall::TruncF64,
-                        (_, false) => LibCall::NearestF32,
-                        (_, true) => LibCall::NearestF64,
-                    };
-                    return ctx.lower_libcall(inst, lib, &[args[0]]);
+                    return ctx.lower_libcall(inst, rounding_libcall(op, double), &[args[0]]);
                 }
                 let imm = match op {
                     Opcode::Nearest => 0,

@@ -701,8 +701,20 @@ impl X64Lower<'_> {
                 let unord = self.vbin_imm(ctx, cmp, a, RegMem::Reg(b), 3)?;
                 self.select_canonical_nan(ctx, unord, r, d)?
             }
+            Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest
+                if (bits == 32 || bits == 64) && !isa.has_sse41 =>
+            {
+                let x = self.reg(ctx, args[0])?;
+                self.lane_libcall(ctx, rounding_libcall(op, bits == 64), &[x], vty)?
+            }
+            Opcode::Fma if (bits == 32 || bits == 64) && !isa.has_fma => {
+                let lib = if bits == 64 { LibCall::FmaF64 } else { LibCall::FmaF32 };
+                let x = self.reg(ctx, args[0])?;
+                let y = self.reg(ctx, args[1])?;
+                let z = self.reg(ctx, args[2])?;
+                self.lane_libcall(ctx, lib, &[x, y, z], vty)?
+            }
             Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest if bits == 32 || bits == 64 => {
-                self.need(isa.has_sse41, op, vty, "SSE4.1")?;
                 let imm = match op {
                     Opcode::Nearest => 0,
                     Opcode::Floor => 1,
@@ -713,7 +725,6 @@ impl X64Lower<'_> {
                 self.vun_imm(ctx, if bits == 64 { SseOp::Roundpd } else { SseOp::Roundps }, x, imm)?
             }
             Opcode::Fma if bits == 32 || bits == 64 => {
-                self.need(isa.has_fma, op, vty, "FMA")?;
                 let x = self.reg(ctx, args[0])?;
                 let y = self.reg(ctx, args[1])?;
                 let z = self.reg(ctx, args[2])?;
@@ -804,6 +815,38 @@ impl X64Lower<'_> {
         let nan = self.vbin(ctx, SseOp::Pand, unord, nan)?;
         let keep = self.vbin_r(ctx, SseOp::Pandn, unord, r)?;
         self.vbin_r(ctx, SseOp::Por, keep, nan)
+    }
+
+    /// The float vector `vty` computed lane by lane by calls of the scalar routine `lib`
+    /// on the lanes of `args`, reassembled.
+    fn lane_libcall(&self, ctx: Ctx, lib: LibCall, args: &[Reg], vty: Type) -> CodegenResult<Reg> {
+        let lt = vty.lane_type();
+        let double = lt.bits() == 64;
+        let mut lanes: SmallVec<[Reg; 4]> = SmallVec::new();
+        for i in 0..vty.lane_count() as u8 {
+            let mut lane_args: SmallVec<[(ValueRegs, Type); 3]> = SmallVec::new();
+            for &a in args {
+                let l = match (i, double) {
+                    (0, _) => a,
+                    (_, true) => self.vun_imm(ctx, SseOp::Pshufd, a, 0xee)?,
+                    (_, false) => self.vun_imm(ctx, SseOp::Pshufd, a, i)?,
+                };
+                lane_args.push((ValueRegs::one(l), lt));
+            }
+            let r = self.tmp(ctx, lt)?;
+            ctx.emit_libcall(lib, &lane_args, &[(ValueRegs::one(r.to_reg()), lt)])?;
+            lanes.push(r.to_reg());
+        }
+        Ok(match lanes.len() {
+            1 => lanes[0],
+            2 if double => self.vbin_r(ctx, SseOp::Movlhps, lanes[0], lanes[1])?,
+            2 => self.vbin_r(ctx, SseOp::Unpcklps, lanes[0], lanes[1])?,
+            _ => {
+                let lo = self.vbin_r(ctx, SseOp::Unpcklps, lanes[0], lanes[1])?;
+                let hi = self.vbin_r(ctx, SseOp::Unpcklps, lanes[2], lanes[3])?;
+                self.vbin_r(ctx, SseOp::Movlhps, lo, hi)?
+            }
+        })
     }
 
     /// The lanes of `x` (of `bits` bits) filled with their sign bit.
