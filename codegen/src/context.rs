@@ -63,39 +63,23 @@ impl Context {
         verify_function_with(&self.func, &vctx, &self.cfg, &self.domtree).map_err(CodegenError::Verifier)
     }
 
-    /// Compile the function for `isa`: verify (if `enable_verifier`), optimize (unless
-    /// `opt_level=none`), lower, allocate registers and emit.
+    /// Compile the function for `isa`: verify (if `enable_verifier`), optimize (at
+    /// `opt_level=none` only unreachable-code and constant block-parameter removal, as
+    /// Cranelift does), lower, allocate registers and emit.
     pub fn compile(&mut self, isa: &dyn TargetIsa) -> CodegenResult<&CompiledCode> {
-        let verified = isa.flags().enable_verifier() != 0;
-        if verified {
+        if isa.flags().enable_verifier() != 0 {
             self.verify(isa)?;
         }
-        let optimized = isa.flags().opt() != OptLevel::None;
-        if optimized {
-            self.optimize(isa)?;
-        }
-        let domtree = if optimized {
-            self.opt.analyses(&self.func).1
-        } else {
-            if !verified {
-                self.cfg.compute(&self.func);
-                self.domtree.compute(&self.func, &self.cfg);
-            }
-            &self.domtree
-        };
+        let spec = isa.target_spec();
+        let opt = if isa.flags().opt() != OptLevel::None { kiln_egraph::optimize } else { kiln_egraph::simplify };
+        opt(&mut self.func, &mut self.opt, isa.flags(), Some(&spec)).map_err(|e| CodegenError::Other(e.to_string()))?;
+        let domtree = self.opt.analyses(&self.func).1;
         let mut code = isa.compile_function(&self.func, domtree, self.want_vcode, &mut self.scratch)?;
         if self.want_disasm {
             code.disasm = isa.disassemble(&code).map(|r| r.unwrap_or_else(|e| format!("; no disassembly: {e}\n")));
         }
         self.compiled = Some(code);
         Ok(self.compiled.as_ref().expect("just set"))
-    }
-
-    /// Run the mid-end optimizer on the (valid) function.
-    fn optimize(&mut self, isa: &dyn TargetIsa) -> CodegenResult<()> {
-        let spec = isa.target_spec();
-        kiln_egraph::optimize(&mut self.func, &mut self.opt, isa.flags(), Some(&spec))
-            .map_err(|e| CodegenError::Other(e.to_string()))
     }
 
     /// The result of the last successful `compile`.

@@ -14,7 +14,7 @@ use crate::edges::Edges;
 use crate::subst::Subst;
 use kiln_ir::instructions::{BlockArg, BlockCall};
 use kiln_ir::{Block, Function, Value};
-use smallvec::SmallVec;
+use std::collections::HashMap;
 
 const MAX_ROUNDS: usize = 4;
 
@@ -33,21 +33,30 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
     subst.clear();
     let mut edges = core::mem::take(&mut ctx.edges);
     edges.compute(func);
+    let mut cands = Vec::new();
+    let mut remove = Vec::new();
     for _ in 0..MAX_ROUNDS {
         let mut changed = false;
         for &block in &blocks {
-            let nparams = func.dfg.block_params(block).len();
-            // Walk parameters from the last so that removals keep earlier indices valid.
-            for i in (0..nparams).rev() {
-                if let Some(v) = constant_value(func, &edges, &subst, block, i) {
+            if !constant_values(func, &edges, &subst, block, &mut cands) {
+                continue;
+            }
+            remove.clear();
+            remove.resize(cands.len(), false);
+            let mut n = 0;
+            for (i, c) in cands.iter().enumerate() {
+                if let Cand::One(v) = *c {
                     let p = func.dfg.block_params(block)[i];
-                    if !subst.set(func, p, v) {
-                        continue;
+                    if subst.set(func, p, v) {
+                        remove[i] = true;
+                        n += 1;
                     }
-                    remove_param(func, &edges, block, i);
-                    ctx.stats.params_removed += 1;
-                    changed = true;
                 }
+            }
+            if n > 0 {
+                remove_params(func, &edges, block, &remove);
+                ctx.stats.params_removed += n;
+                changed = true;
             }
         }
         if !changed {
@@ -61,47 +70,71 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
     Ok(())
 }
 
-/// The single value parameter `i` of `block` receives, if there is one.
-fn constant_value(func: &Function, edges: &Edges, subst: &Subst, block: Block, i: usize) -> Option<Value> {
-    let p = func.dfg.block_params(block)[i];
-    let mut cand: Option<Value> = None;
-    for &(inst, k) in edges.into_block(block) {
-        let bc = *func.dfg.branch_destinations(inst).get(k as usize)?;
-        if bc.block(&func.dfg.value_lists) != block {
-            return None;
-        }
-        let BlockArg::Value(a) = bc.args(&func.dfg.value_lists).nth(i)? else { return None };
-        let a = subst.resolve(func, a);
-        if a == p {
-            continue;
-        }
-        match cand {
-            None => cand = Some(a),
-            Some(c) if c == a => {}
-            Some(_) => return None,
-        }
-    }
-    cand
+/// What the edges into a block pass for one parameter.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Cand {
+    /// Nothing but the parameter itself (so far).
+    Nothing,
+    /// Always this value.
+    One(Value),
+    /// Different values, or a `try_call` placeholder.
+    Varies,
 }
 
-/// Remove parameter `i` of `block` and the matching argument of every edge into it.
-pub(crate) fn remove_param(func: &mut Function, edges: &Edges, block: Block, i: usize) {
-    // Block calls may share storage (a jump table used twice): edit each list once.
-    let mut done: SmallVec<[(BlockCall, BlockCall); 8]> = SmallVec::new();
+/// For every parameter of `block`, the single value all edges pass for it, into `cands`
+/// (one pass over each edge's arguments). False if the edges cannot be edited (an edge
+/// with the wrong number of arguments, or not found).
+fn constant_values(func: &Function, edges: &Edges, subst: &Subst, block: Block, cands: &mut Vec<Cand>) -> bool {
+    let pool = &func.dfg.value_lists;
+    let params = func.dfg.block_params(block);
+    cands.clear();
+    cands.resize(params.len(), Cand::Nothing);
+    for &(inst, k) in edges.into_block(block) {
+        let Some(bc) = func.dfg.branch_destinations(inst).get(k as usize) else { return false };
+        let args = bc.raw_args(pool);
+        if bc.block(pool) != block || args.len() != params.len() {
+            return false;
+        }
+        for ((c, &raw), &p) in cands.iter_mut().zip(args).zip(params) {
+            let BlockArg::Value(a) = BlockArg::decode(raw) else {
+                *c = Cand::Varies;
+                continue;
+            };
+            let a = subst.resolve(func, a);
+            if a == p {
+                continue;
+            }
+            *c = match *c {
+                Cand::Nothing => Cand::One(a),
+                Cand::One(v) if v == a => Cand::One(v),
+                _ => Cand::Varies,
+            };
+        }
+    }
+    true
+}
+
+/// Remove the parameters of `block` marked in `remove` and the matching arguments of every
+/// edge into it, with one pass over each list however many are removed.
+pub(crate) fn remove_params(func: &mut Function, edges: &Edges, block: Block, remove: &[bool]) {
+    let keep = |i: usize| !remove.get(i).copied().unwrap_or(false);
+    // Block calls may share storage (a jump table naming the block many times): edit each
+    // list once, and point every destination that shared it at the edited list.
+    let mut done: HashMap<BlockCall, BlockCall> = HashMap::new();
     for &(inst, k) in edges.into_block(block) {
         let k = k as usize;
         let Some(&old) = func.dfg.branch_destinations(inst).get(k) else { continue };
-        if let Some(&(_, new)) = done.iter().find(|(o, _)| *o == old) {
+        if let Some(&new) = done.get(&old) {
             func.dfg.branch_destinations_mut(inst)[k] = new;
             continue;
         }
-        if old.block(&func.dfg.value_lists) != block || old.len(&func.dfg.value_lists) <= i {
+        if old.block(&func.dfg.value_lists) != block {
             continue;
         }
         let mut bc = old;
-        bc.remove_arg(i, &mut func.dfg.value_lists);
+        bc.retain_args(&mut func.dfg.value_lists, keep);
         func.dfg.branch_destinations_mut(inst)[k] = bc;
-        done.push((old, bc));
+        done.insert(old, bc);
     }
-    func.dfg.remove_block_param(block, i);
+    func.dfg.retain_block_params(block, keep);
 }

@@ -11,11 +11,10 @@
 //! argument of every incoming edge, unless an edge passes `retN`/`exnN` (`try_call`).
 
 use crate::OptContext;
-use crate::const_params::remove_param;
-use crate::edges::Edges;
+use crate::const_params::remove_params;
 use kiln_ir::entity::SecondaryMap;
 use kiln_ir::instructions::{BlockArg, InstructionData};
-use kiln_ir::{Block, Function, Inst, Opcode, Value};
+use kiln_ir::{Function, Inst, Opcode, Value};
 
 /// Run the pass.
 pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), String> {
@@ -53,37 +52,45 @@ pub(crate) fn run(func: &mut Function, ctx: &mut OptContext) -> Result<(), Strin
     let entry = func.layout.entry_block();
     let mut edges = core::mem::take(&mut ctx.edges);
     let mut computed = false;
+    let mut remove = Vec::new();
     for &b in &blocks {
         if Some(b) == entry || !func.layout.is_block_inserted(b) {
             continue;
         }
-        let n = func.dfg.block_params(b).len();
-        for i in (0..n).rev() {
-            let p = func.dfg.block_params(b)[i];
-            if uses[p] != 0 {
-                continue;
+        let params = func.dfg.block_params(b);
+        if params.iter().all(|&p| uses[p] != 0) {
+            continue;
+        }
+        if !computed {
+            edges.compute(func);
+            computed = true;
+        }
+        remove.clear();
+        remove.extend(params.iter().map(|&p| uses[p] == 0));
+        // A parameter some edge passes `retN`/`exnN` to (or an edge that does not fit)
+        // stays.
+        let pool = &func.dfg.value_lists;
+        for &(inst, k) in edges.into_block(b) {
+            let args = func.dfg.branch_destinations(inst).get(k as usize).map_or(&[][..], |bc| bc.raw_args(pool));
+            for (i, r) in remove.iter_mut().enumerate() {
+                *r &= matches!(args.get(i).map(|&a| BlockArg::decode(a)), Some(BlockArg::Value(_)));
             }
-            if !computed {
-                edges.compute(func);
-                computed = true;
-            }
-            if !all_edges_plain(func, &edges, b, i) {
-                continue;
-            }
-            for &(inst, k) in edges.into_block(b) {
-                if let Some(BlockArg::Value(a)) = func
-                    .dfg
-                    .branch_destinations(inst)
-                    .get(k as usize)
-                    .and_then(|bc| bc.args(&func.dfg.value_lists).nth(i))
-                {
+        }
+        let n = remove.iter().filter(|&&r| r).count() as u64;
+        if n == 0 {
+            continue;
+        }
+        for &(inst, k) in edges.into_block(b) {
+            let Some(bc) = func.dfg.branch_destinations(inst).get(k as usize) else { continue };
+            for (&raw, _) in bc.raw_args(pool).iter().zip(&remove).filter(|(_, r)| **r) {
+                if let BlockArg::Value(a) = BlockArg::decode(raw) {
                     let a = func.dfg.resolve_aliases(a);
                     uses[a] = uses[a].saturating_sub(1);
                 }
             }
-            remove_param(func, &edges, b, i);
-            ctx.stats.params_removed += 1;
         }
+        remove_params(func, &edges, b, &remove);
+        ctx.stats.params_removed += n;
     }
     ctx.edges = edges;
     ctx.blocks = blocks;
@@ -107,14 +114,4 @@ fn removable(func: &Function, inst: Inst) -> bool {
         };
     }
     false
-}
-
-/// Does every edge into `block` pass a plain value as argument `i`?
-fn all_edges_plain(func: &Function, edges: &Edges, block: Block, i: usize) -> bool {
-    edges.into_block(block).iter().all(|&(inst, k)| {
-        func.dfg
-            .branch_destinations(inst)
-            .get(k as usize)
-            .is_some_and(|bc| matches!(bc.args(&func.dfg.value_lists).nth(i), Some(BlockArg::Value(_))))
-    })
 }

@@ -4,6 +4,7 @@
 //! (with the `enable_verifier` setting) the verifier checks the function after every pass and
 //! names the pass that broke it. The pipeline:
 //!
+//! 0. `resolve_aliases` — operands that are value aliases become the values they refer to;
 //! 1. `unreachable_code` — remove blocks not reachable from the entry;
 //! 2. `const_block_params` — a block parameter that receives the same value on every edge
 //!    becomes that value;
@@ -58,12 +59,23 @@ pub struct Pass {
 
 /// The optimization pipeline, in order.
 pub const PIPELINE: &[Pass] = &[
+    Pass { name: "resolve_aliases", run: resolve_aliases },
     Pass { name: "unreachable_code", run: unreachable::run },
     Pass { name: "const_block_params", run: const_params::run },
     Pass { name: "alias_analysis", run: alias_pass },
     Pass { name: "egraph", run: egraph_pass },
     Pass { name: "dead_code", run: dce::run },
     Pass { name: "cfg_cleanup", run: cfg_cleanup::run },
+];
+
+/// The passes that also run at `opt_level=none` (as in Cranelift): they cost little, and
+/// without them the register allocator would be handed block parameters that are not
+/// parameters at all (a block with 40,000 parameters that all receive `v0`) and code that
+/// can never run.
+pub const MINIMAL_PIPELINE: &[Pass] = &[
+    Pass { name: "resolve_aliases", run: resolve_aliases },
+    Pass { name: "unreachable_code", run: unreachable::run },
+    Pass { name: "const_block_params", run: const_params::run },
 ];
 
 /// Knobs, mostly for tests.
@@ -194,17 +206,38 @@ pub fn optimize(
     flags: &Flags,
     target: Option<&TargetSpec>,
 ) -> Result<(), OptError> {
+    run_pipeline(PIPELINE, func, ctx, flags, target)
+}
+
+/// Run only [`MINIMAL_PIPELINE`] on `func` (which must be valid): what `opt_level=none`
+/// compilation does before lowering.
+pub fn simplify(
+    func: &mut Function,
+    ctx: &mut OptContext,
+    flags: &Flags,
+    target: Option<&TargetSpec>,
+) -> Result<(), OptError> {
+    run_pipeline(MINIMAL_PIPELINE, func, ctx, flags, target)
+}
+
+fn run_pipeline(
+    pipeline: &[Pass],
+    func: &mut Function,
+    ctx: &mut OptContext,
+    flags: &Flags,
+    target: Option<&TargetSpec>,
+) -> Result<(), OptError> {
+    ctx.cfg_valid = false;
+    ctx.alias.invalidate();
     if func.layout.entry_block().is_none() {
         return Ok(());
     }
-    ctx.cfg_valid = false;
-    ctx.alias.invalidate();
     ctx.stats.functions += 1;
     let verify = ctx.options.verify.unwrap_or(cfg!(debug_assertions) && flags.enable_verifier() != 0);
-    if ctx.options.time_passes && ctx.stats.pass_nanos.len() < PIPELINE.len() {
-        ctx.stats.pass_nanos.resize(PIPELINE.len(), 0);
+    if ctx.options.time_passes && ctx.stats.pass_nanos.len() < pipeline.len() {
+        ctx.stats.pass_nanos.resize(pipeline.len(), 0);
     }
-    for (k, pass) in PIPELINE.iter().enumerate() {
+    for (k, pass) in pipeline.iter().enumerate() {
         let start = ctx.options.time_passes.then(std::time::Instant::now);
         (pass.run)(func, ctx).map_err(|message| OptError { pass: pass.name, message })?;
         if let Some(s) = start {
@@ -216,6 +249,11 @@ pub fn optimize(
                 .map_err(|e| OptError { pass: pass.name, message: format!("verifier errors:\n{e}") })?;
         }
     }
+    Ok(())
+}
+
+fn resolve_aliases(func: &mut Function, _ctx: &mut OptContext) -> Result<(), String> {
+    func.dfg.resolve_all_aliases();
     Ok(())
 }
 

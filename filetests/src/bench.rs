@@ -37,12 +37,14 @@ fn parse_any(text: &str) -> Result<(Vec<Function>, VerifyConfig), ParseError> {
     Ok((tf.functions.into_iter().map(|(f, _)| f).collect(), cfg))
 }
 
-/// Does the text start (after comments and blank lines) with a `test` line?
+/// Does the text start (after a byte-order mark, comments and blank lines) with a filetest
+/// header line (`test`, `set`, `target` or `feature`)?
 pub fn is_filetest(text: &str) -> bool {
-    text.lines()
+    text.trim_start_matches('\u{feff}')
+        .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with(';'))
-        .is_some_and(|l| l.split_whitespace().next() == Some("test"))
+        .is_some_and(|l| matches!(l.split_whitespace().next(), Some("test" | "set" | "target" | "feature")))
 }
 
 fn median(v: &mut [Duration]) -> Duration {

@@ -28,6 +28,10 @@ pub enum RunError {
     Compile(String),
     /// The call could not be made (bad arguments, unsupported signature).
     Other(String),
+    /// The worker process running the call died (how, in words).
+    Crashed(String),
+    /// The call did not finish within the time limit (the worker was killed).
+    Timeout(std::time::Duration),
 }
 
 impl std::fmt::Display for RunError {
@@ -37,6 +41,8 @@ impl std::fmt::Display for RunError {
             RunError::Unsupported(s) => write!(f, "{s}"),
             RunError::Compile(s) => write!(f, "compile error: {s}"),
             RunError::Other(s) => f.write_str(s),
+            RunError::Crashed(s) => f.write_str(s),
+            RunError::Timeout(d) => write!(f, "timed out after {} s (the worker was killed)", d.as_secs_f64()),
         }
     }
 }
@@ -105,9 +111,10 @@ impl JitRunner {
         }
         // External functions that are neither in the file nor runtime-library routines
         // are an error (REFERENCE §4.9), except the throw helper.
-        let defined: std::collections::HashSet<RelocTarget> = functions.iter().map(|f| reloc_name(&f.name)).collect();
+        let defined: HashMap<RelocTarget, usize> =
+            functions.iter().enumerate().map(|(i, f)| (reloc_name(&f.name), i)).collect();
         for f in functions {
-            for (_, ext) in f.dfg.ext_funcs.iter() {
+            for (fr, ext) in f.dfg.ext_funcs.iter() {
                 let t = match &ext.name {
                     kiln_ir::extname::ExternalName::User(r) => match f.user_named_funcs.get(*r) {
                         Some(u) => RelocTarget::User { namespace: u.namespace, index: u.index },
@@ -116,8 +123,25 @@ impl JitRunner {
                     kiln_ir::extname::ExternalName::TestCase(s) => RelocTarget::TestCase(s.clone()),
                     _ => continue,
                 };
-                if !defined.contains(&t) && t != RelocTarget::TestCase("__cranelift_throw".into()) {
-                    return Err(format!("undeclared function {}", kiln_module::jit::reloc_target_name(&t)));
+                match defined.get(&t) {
+                    // Called with the signature it is declared with, which must be the one
+                    // it is defined with: otherwise the call passes garbage (the
+                    // interpreter rejects such calls too).
+                    Some(&i) => {
+                        let declared = f.dfg.signatures.get(ext.signature);
+                        let def = &functions[i];
+                        if declared != Some(&def.signature) {
+                            let shown = declared.map_or_else(|| "an invalid signature".to_string(), |s| s.to_string());
+                            return Err(format!(
+                                "{} declares {fr} = {} with signature {shown}, but {} is defined with signature {}",
+                                f.name, def.name, def.name, def.signature
+                            ));
+                        }
+                    }
+                    None if t != RelocTarget::TestCase("__cranelift_throw".into()) => {
+                        return Err(format!("undeclared function {}", kiln_module::jit::reloc_target_name(&t)));
+                    }
+                    None => {}
                 }
             }
         }
@@ -177,8 +201,19 @@ impl JitRunner {
         self.unavailable.iter().flatten().next()
     }
 
-    /// Call function `index` of the file with `args`.
+    /// Call function `index` of the file with `args`, in this process.
     pub fn call(&mut self, index: usize, args: &[DataValue]) -> Result<Vec<DataValue>, RunError> {
+        let mut call = self.prepare_call(index, args)?;
+        // SAFETY: the trampoline was compiled for exactly this callee signature and reads
+        // and writes only the slots of `call.buf`.
+        unsafe { call_guarded(call.trampoline, call.callee, call.buf.as_mut_ptr() as usize) }.map_err(RunError::Trap)?;
+        self.finish_call(&call)
+    }
+
+    /// Everything a call of function `index` with `args` needs, checked: the addresses of
+    /// the trampoline and the callee, and the argument buffer. The call can then be made
+    /// here or in another process holding the same code (see [`crate::isolate`]).
+    pub fn prepare_call(&self, index: usize, args: &[DataValue]) -> Result<PreparedCall, RunError> {
         if let Some(Some(e)) = self.unavailable.get(index) {
             return Err(e.clone());
         }
@@ -202,19 +237,36 @@ impl JitRunner {
         }
         let f = self.module.get_finalized_function(*id).ok_or_else(|| RunError::Other("not finalized".into()))?;
         let t = self.module.get_finalized_function(tramp).ok_or_else(|| RunError::Other("not finalized".into()))?;
-        // SAFETY: the trampoline was compiled for exactly this callee signature and reads
-        // and writes only `n` slots of `buf`.
-        unsafe { call_guarded(t, f as usize, buf.as_mut_ptr() as usize) }.map_err(RunError::Trap)?;
-        let mut out = Vec::with_capacity(sig.returns.len());
-        for (i, r) in sig.returns.iter().enumerate() {
-            let ty = r.value_type;
-            let bytes = &buf[i * SLOT..i * SLOT + ty.bytes() as usize];
+        Ok(PreparedCall { trampoline: t, callee: f as usize, buf, returns: sig.returns.iter().map(|r| r.value_type).collect() })
+    }
+
+    /// The results of a call made with `call` (its buffer holds them).
+    pub fn finish_call(&self, call: &PreparedCall) -> Result<Vec<DataValue>, RunError> {
+        let mut out = Vec::with_capacity(call.returns.len());
+        for (i, &ty) in call.returns.iter().enumerate() {
+            let bytes = call
+                .buf
+                .get(i * SLOT..i * SLOT + ty.bytes() as usize)
+                .ok_or_else(|| RunError::Other("result buffer too short".into()))?;
             out.push(
                 DataValue::from_le_bytes(ty, bytes).ok_or_else(|| RunError::Other(format!("bad result type {ty}")))?,
             );
         }
         Ok(out)
     }
+}
+
+/// A checked call, ready to be made: `trampoline(callee, buf)`.
+#[derive(Clone, Debug)]
+pub struct PreparedCall {
+    /// The trampoline's address.
+    pub trampoline: *const u8,
+    /// The callee's address (the trampoline's first argument).
+    pub callee: usize,
+    /// Argument slots in, result slots out (16 bytes each).
+    pub buf: Vec<u8>,
+    /// The result types.
+    pub returns: Vec<Type>,
 }
 
 /// Is `ty` a type the host passes in trampolines (used to pre-filter run lines)?

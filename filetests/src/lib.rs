@@ -6,7 +6,8 @@
 //! the FileCheck directives the textual tests use. [`interpret_files`] and [`bench`] hold
 //! the logic of the `clif-util interpret` and `clif-util bench` subcommands, [`opt_files`] that of
 //! `clif-util opt`; [`jit_run`]
-//! executes run lines on compiled code. [`wast`] runs WebAssembly spec tests (`clif-util wasm
+//! executes run lines on compiled code, in a worker process ([`isolate`]) so that no run
+//! line can crash or hang the run. [`wast`] runs WebAssembly spec tests (`clif-util wasm
 //! wast`) on `kiln_wasm`'s reference runtime.
 
 #![warn(missing_docs)]
@@ -14,6 +15,7 @@
 pub mod bench;
 pub mod filecheck;
 pub mod interpret_files;
+pub mod isolate;
 pub mod jit_run;
 pub mod kinds;
 pub mod native;

@@ -2,7 +2,12 @@
 //!
 //! Arguments are parsed by `clap` (derive): one struct per subcommand, options anywhere
 //! before `--`, `--help` on every subcommand, `--version`. Exit status: 0 success, 1 test or
-//! parse failures, 2 usage errors (clap's own errors included).
+//! parse failures (or nothing to do: no functions, no run lines), 2 usage errors (clap's own
+//! errors included).
+//!
+//! `test` and `run` execute run lines in a worker process with a time limit per line
+//! (`--timeout SECONDS`, default 10; `0` = none), so a crash or an endless loop fails that
+//! line and the run goes on (see `kiln_filetests::isolate`).
 //!
 //! Two option forms need care to keep the command lines of earlier versions working:
 //! `--set` takes one word or several separated by spaces (`--set "opt_level=speed
@@ -41,7 +46,7 @@ enum Cmd {
     /// Run every run:/print: line of the files with the reference interpreter
     Interpret(InterpretArgs),
     /// Compile the files for the host and run every run:/print: line natively
-    Run(NativeArgs),
+    Run(RunArgs),
     /// Compile every function and print its VCode (-D: and its disassembly)
     Compile(CompileArgs),
     /// Run the optimizer on every function and print the optimized CLIF
@@ -62,6 +67,9 @@ struct TestArgs {
     /// Worker threads (default: one per core)
     #[arg(short = 'j', long = "threads", value_name = "THREADS", value_parser = parse_threads)]
     threads: Option<usize>,
+    /// Time limit of each run line in seconds (fractions allowed; 0: none) [default: 10]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<Timeout>,
     /// Files and folders
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -110,6 +118,15 @@ struct NativeArgs {
     /// Files
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
+}
+
+#[derive(ClapArgs)]
+struct RunArgs {
+    /// Time limit of each run line in seconds (fractions allowed; 0: none) [default: 10]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<Timeout>,
+    #[command(flatten)]
+    native: NativeArgs,
 }
 
 #[derive(ClapArgs)]
@@ -247,6 +264,17 @@ fn parse_threads(v: &str) -> Result<usize, String> {
     v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("invalid count '{v}' (a positive number)"))
 }
 
+/// A `--timeout` value: the limit, or `None` for no limit (a newtype, because clap gives
+/// `Option<Option<_>>` fields a meaning of their own).
+#[derive(Clone, Copy)]
+struct Timeout(Option<std::time::Duration>);
+
+/// `--timeout SECONDS` (fractions allowed; `0`: no limit).
+fn parse_timeout(v: &str) -> Result<Timeout, String> {
+    let s = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| format!("invalid timeout '{v}'"))?;
+    Ok(Timeout((s > 0.0).then(|| std::time::Duration::from_secs_f64(s))))
+}
+
 /// The words of `--set` options (each may hold several, separated by spaces), validated.
 fn set_words(sets: &[String]) -> Result<Vec<String>, String> {
     let words: Vec<String> = sets.iter().flat_map(|s| s.split_whitespace().map(String::from)).collect();
@@ -290,7 +318,7 @@ fn native_options(a: NativeArgs) -> Result<(NativeOptions, Vec<PathBuf>), String
     if let Some(o) = a.opt {
         sets.push(format!("opt_level={o}"));
     }
-    let opts = NativeOptions { sets: set_words(&sets)?, target };
+    let opts = NativeOptions { sets: set_words(&sets)?, target, ..Default::default() };
     if files.is_empty() {
         return Err("no files given".into());
     }
@@ -298,7 +326,10 @@ fn native_options(a: NativeArgs) -> Result<(NativeOptions, Vec<PathBuf>), String
 }
 
 fn cmd_test(a: TestArgs) -> CmdResult {
-    let opts = RunOptions { verbose: a.verbose, threads: a.threads };
+    let mut opts = RunOptions { verbose: a.verbose, threads: a.threads, ..Default::default() };
+    if let Some(t) = a.timeout {
+        opts.run_limits.timeout = t.0;
+    }
     let summary = run_tests(&a.paths, &opts);
     print!("{}", summary.render(opts.verbose));
     Ok(summary.is_success())
@@ -324,6 +355,10 @@ fn cmd_cat(a: CatArgs) -> CmdResult {
             parse_functions(&text)
         };
         match parsed {
+            Ok(funcs) if funcs.is_empty() => {
+                eprintln!("{}: no functions", f.display());
+                ok = false;
+            }
             Ok(funcs) => {
                 for func in funcs {
                     if !first {
@@ -356,8 +391,11 @@ fn cmd_interpret(a: InterpretArgs) -> CmdResult {
     Ok(ok)
 }
 
-fn cmd_run(a: NativeArgs) -> CmdResult {
-    let (opts, files) = native_options(a)?;
+fn cmd_run(a: RunArgs) -> CmdResult {
+    let (mut opts, files) = native_options(a.native)?;
+    if let Some(t) = a.timeout {
+        opts.run_limits.timeout = t.0;
+    }
     let (files, bad) = kiln_filetests::runner::collect_files(&files);
     let (mut passed, mut failed) = (0, bad.len());
     for b in &bad {
@@ -370,6 +408,10 @@ fn cmd_run(a: NativeArgs) -> CmdResult {
         failed += n;
     }
     println!("{passed} passed, {failed} failed");
+    if passed + failed == 0 {
+        eprintln!("clif-util run: nothing ran: no `; run:` or `; print:` lines this host can run");
+        return Ok(false);
+    }
     Ok(failed == 0)
 }
 
@@ -418,9 +460,14 @@ fn cmd_bench(b: BenchCmd) -> CmdResult {
             };
             let (opts, files) = native_options(a.native)?;
             match bench_compile(&files, &opts, &bench) {
-                Ok(text) => {
+                Ok((text, 0)) => {
                     print!("{text}");
                     Ok(true)
+                }
+                Ok((text, n)) => {
+                    print!("{text}");
+                    eprintln!("clif-util bench compile: {n} function{} invalid or failed to compile", if n == 1 { "" } else { "s" });
+                    Ok(false)
                 }
                 Err(e) => {
                     eprintln!("{e}");

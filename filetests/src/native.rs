@@ -9,7 +9,8 @@
 //! line's `--set` words and `--opt` applied on top.
 
 use crate::bench::is_filetest;
-use crate::jit_run::{JitRunner, RunError};
+use crate::isolate::{IsolatedRunner, RunLimits};
+use crate::jit_run::JitRunner;
 use crate::kinds::run::host_can_run;
 use kiln_codegen::Context;
 use kiln_ir::Function;
@@ -28,6 +29,8 @@ pub struct NativeOptions {
     pub sets: Vec<String>,
     /// `--target TRIPLE FLAGS…`.
     pub target: Option<(String, Vec<String>)>,
+    /// How `run` executes run lines (`--timeout`).
+    pub run_limits: RunLimits,
 }
 
 /// A parsed file: its functions with their comments, and the configurations to compile it
@@ -37,8 +40,9 @@ pub struct NativeFile {
     pub functions: Vec<(Function, Details)>,
     /// (target, settings) pairs.
     pub configs: Vec<(TargetSpec, Flags)>,
-    /// Why `clif-util run` skips the file, if it does: a filetest without `test run`, or
-    /// whose targets do not include the host's architecture (as `anchor clif-run` does).
+    /// Why `clif-util run` skips the file, if it does: its targets do not include the
+    /// host's architecture (as `anchor clif-run` does). A file without a `test run` line is
+    /// run all the same: the user asked for it.
     pub run_skip: Option<String>,
     /// Set when the file's `target` lines name only architectures without a Kiln backend
     /// and the host was used instead: says so, for `compile` and `opt` to print.
@@ -60,9 +64,6 @@ pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<Native
     let mut fallback = None;
     let (functions, isa_spec) = if is_filetest(&text) {
         let tf = parse_test(&text, &ParseOptions::default()).map_err(|e| format!("{}:{e}", path.display()))?;
-        if !tf.commands.iter().any(|c| c.name == "run") {
-            run_skip = Some("no `test run` line".to_string());
-        }
         if let IsaSpec::Targets(ts) = &tf.isa_spec {
             let host = host_spec()?;
             if opts.target.is_none() && !ts.iter().any(|t| t.spec.arch() == host.arch()) {
@@ -74,6 +75,9 @@ pub fn load(path: &Path, opts: &NativeOptions, host_only: bool) -> Result<Native
         let fs = parse_functions(&text).map_err(|e| format!("{}:{e}", path.display()))?;
         (fs.into_iter().map(|f| (f, Details::default())).collect(), IsaSpec::None(Flags::default()))
     };
+    if functions.is_empty() {
+        return Err(format!("{}: no functions", path.display()));
+    }
     let mut configs: Vec<(TargetSpec, Flags)> = match (&opts.target, &isa_spec) {
         (Some((triple, words)), spec) => {
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -142,8 +146,8 @@ pub fn run_file(path: &Path, opts: &NativeOptions) -> (usize, usize, String) {
             continue;
         }
         if flags.enable_pinned_reg() != 0 {
-            let _ = writeln!(out, "{}: [{label}] cannot run code compiled with enable_pinned_reg", path.display());
-            failed += 1;
+            // (The pinned register is not preserved across the harness's calls.)
+            let _ = writeln!(out, "{}: [{label}] skipped: cannot run code compiled with enable_pinned_reg", path.display());
             continue;
         }
         let isa = match kiln_isa::lookup(spec, flags.clone()) {
@@ -155,7 +159,7 @@ pub fn run_file(path: &Path, opts: &NativeOptions) -> (usize, usize, String) {
             }
         };
         let mut runner = match JitRunner::new(&funcs, isa) {
-            Ok(r) => r,
+            Ok(r) => IsolatedRunner::new(r, opts.run_limits),
             Err(e) => {
                 let _ = writeln!(out, "{}: [{label}] {e}", path.display());
                 failed += 1;
@@ -191,10 +195,6 @@ pub fn run_file(path: &Path, opts: &NativeOptions) -> (usize, usize, String) {
                             let _ = writeln!(out, "%{}({}) -> {}", inv.func, args.join(", "), show_values(&got));
                         }
                     },
-                    Err(e @ RunError::Unsupported(_)) => {
-                        failed += 1;
-                        let _ = writeln!(out, "{where_}: [{label}] {cmd}: {e}");
-                    }
                     Err(e) => {
                         failed += 1;
                         let _ = writeln!(out, "{where_}: [{label}] {cmd}: {e}");
@@ -299,18 +299,22 @@ impl Default for BenchCompileOptions {
 
 /// `clif-util bench compile`: compile every function `iters` times (after `warmup`
 /// iterations); parsing is not timed. Prints the labelled lines `anchor clif-compile`
-/// prints for Cranelift. The verifier is off unless `verifier`.
+/// prints for Cranelift. The verifier is off in the timed compilations unless `verifier`;
+/// every function is verified once before. Returns the report and the number of functions
+/// that are invalid or failed to compile (those the target does not support are only
+/// listed as skipped, as `anchor clif-compile` does).
 pub fn bench_compile(
     paths: &[std::path::PathBuf],
     opts: &NativeOptions,
     bench: &BenchCompileOptions,
-) -> Result<String, String> {
+) -> Result<(String, usize), String> {
     let BenchCompileOptions { iters, warmup, verifier, per_func, threads } = *bench;
     let iters = iters.max(1);
     let mut out = String::new();
     let mut total = BenchTotals::default();
     let mut total_times = vec![Duration::ZERO; iters];
     let mut nfiles = 0;
+    let mut failures = 0;
     for path in paths {
         let file = load(path, opts, false)?;
         let Some((spec, flags)) = file.configs.first() else { continue };
@@ -326,6 +330,15 @@ pub fn bench_compile(
         let mut t = BenchTotals::default();
         let mut per = String::new();
         for (f, _) in &file.functions {
+            // Verified here, outside the timed compilations (which run without the verifier
+            // unless `--verifier`): invalid IR is reported, not compiled.
+            ctx.clear();
+            ctx.func = f.clone();
+            if let Err(e) = ctx.verify(&*isa) {
+                failures += 1;
+                skipped.push(format!("{}: invalid IR: {}", f.name, e.to_string().lines().next().unwrap_or("")));
+                continue;
+            }
             ctx.clear();
             ctx.func = f.clone();
             match ctx.compile(&*isa) {
@@ -343,7 +356,12 @@ pub fn bench_compile(
                     }
                     ok_funcs.push(f);
                 }
-                Err(e) => skipped.push(format!("{}: {}", f.name, e.to_string().lines().next().unwrap_or(""))),
+                Err(e) => {
+                    if !matches!(e, kiln_codegen::CodegenError::Unsupported(_)) {
+                        failures += 1;
+                    }
+                    skipped.push(format!("{}: {}", f.name, e.to_string().lines().next().unwrap_or("")));
+                }
             }
         }
         t.functions = ok_funcs.len();
@@ -431,7 +449,7 @@ pub fn bench_compile(
         let tp = total.insts as f64 / med.as_secs_f64().max(1e-12);
         let _ = writeln!(out, "  throughput:           {tp:.0} CLIF insts/s ({:.3} M/s)", tp / 1e6);
     }
-    Ok(out)
+    Ok((out, failures))
 }
 
 /// Is `arch` the host's architecture?

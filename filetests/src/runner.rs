@@ -6,7 +6,8 @@
 //! `file:line:col: message`. Then every `test` command is run on every function, following
 //! §4.2/§4.5:
 //! - kinds that need a target run once per `target` line, with that target's settings
-//!   snapshot (and fail without any target: "requires an ISA");
+//!   snapshot (and fail without any target: "requires an ISA", except `test run`, which
+//!   then runs on the host);
 //! - the others run once, with the settings of the last target (or the accumulated `set`
 //!   settings without targets), and get the target when there is exactly one;
 //! - mutating kinds run after non-mutating ones; kinds that need it run after the verifier
@@ -21,12 +22,13 @@
 //! take the next file from an atomic index (largest files first, to balance the tail) and
 //! share nothing else: no lock is taken while tests run.
 
+use crate::isolate::RunLimits;
 use crate::subtest::{Failure, FileScratch, KINDS, KindInfo, TestContext, TestError, TestKind, make_kind_in};
 use kiln_ir::function::Function;
 use kiln_ir::settings::{Flags, TargetSpec};
 use kiln_ir::text::{Details, IsaSpec, Location, ParseOptions, TargetEntry, TestCommand, parse_test};
 use kiln_ir::verifier::{VerifierContext, verify_function};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -40,6 +42,8 @@ pub struct RunOptions {
     pub verbose: bool,
     /// Number of worker threads (default: the available parallelism).
     pub threads: Option<usize>,
+    /// How `test run` executes run lines (a worker process, a time limit per line).
+    pub run_limits: RunLimits,
 }
 
 /// The outcome of one test.
@@ -204,8 +208,15 @@ fn write_failure(s: &mut String, path: &Path, t: &TestRecord, f: &Failure) {
 
 /// The `.clif` files under `paths` (directories are walked recursively, files are taken as
 /// given), sorted within each directory; paths that cannot be read become failed reports.
+/// Symbolic links are followed, but each directory is walked once (by its canonical path),
+/// so a link to a parent folder cannot make the walk endless.
 pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileReport>) {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, bad: &mut Vec<FileReport>) {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, bad: &mut Vec<FileReport>, seen: &mut HashSet<PathBuf>) {
+        if let Ok(c) = std::fs::canonicalize(dir)
+            && !seen.insert(c)
+        {
+            return;
+        }
         let rd = match std::fs::read_dir(dir) {
             Ok(rd) => rd,
             Err(e) => {
@@ -219,7 +230,7 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileReport>) {
         entries.sort();
         for p in entries {
             if p.is_dir() {
-                walk(&p, out, bad);
+                walk(&p, out, bad, seen);
             } else if p.extension().is_some_and(|e| e == "clif") {
                 out.push(p);
             }
@@ -227,9 +238,10 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileReport>) {
     }
     let mut files = Vec::new();
     let mut bad = Vec::new();
+    let mut seen = HashSet::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut files, &mut bad);
+            walk(p, &mut files, &mut bad, &mut seen);
         } else if p.exists() {
             files.push(p.clone());
         } else {
@@ -293,7 +305,7 @@ pub fn run_tests(paths: &[PathBuf], opts: &RunOptions) -> Summary {
     let sizes: Vec<u64> = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
     let threads = opts.threads.unwrap_or_else(default_threads);
-    let results = parallel_map(&files, &order, threads, |f| run_file(f));
+    let results = parallel_map(&files, &order, threads, |f| run_file_with(f, opts.run_limits));
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len() + bad.len());
     reports.append(&mut bad);
     for (f, r) in files.iter().zip(results) {
@@ -308,8 +320,13 @@ pub fn run_tests(paths: &[PathBuf], opts: &RunOptions) -> Summary {
 
 /// Run one file.
 pub fn run_file(path: &Path) -> FileReport {
+    run_file_with(path, RunLimits::default())
+}
+
+/// Run one file, executing run lines as `limits` say.
+pub fn run_file_with(path: &Path, limits: RunLimits) -> FileReport {
     match std::fs::read_to_string(path) {
-        Ok(text) => run_source(path, &text),
+        Ok(text) => run_source_full(path, &text, KINDS, limits),
         Err(e) => {
             let mut r = FileReport::new(path);
             r.file_level("file", Status::Failed(vec![Failure { location: None, message: e.to_string() }]));
@@ -352,6 +369,11 @@ pub fn run_source(path: &Path, text: &str) -> FileReport {
 
 /// [`run_source`] with another registry of test kinds.
 pub fn run_source_with(path: &Path, text: &str, registry: &[KindInfo]) -> FileReport {
+    run_source_full(path, text, registry, RunLimits::default())
+}
+
+/// [`run_source_with`], executing run lines as `limits` say.
+pub fn run_source_full(path: &Path, text: &str, registry: &[KindInfo], limits: RunLimits) -> FileReport {
     let mut report = FileReport::new(path);
     let parsed = panic::catch_unwind(|| parse_test(text, &ParseOptions::default()));
     let tf = match parsed {
@@ -371,6 +393,10 @@ pub fn run_source_with(path: &Path, text: &str, registry: &[KindInfo]) -> FileRe
         }
     };
 
+    if tf.commands.is_empty() {
+        report.file_level("file", Status::Failed(vec![Failure { location: None, message: "no test commands found".into() }]));
+        return report;
+    }
     let mut kinds: Vec<(&TestCommand, Box<dyn TestKind>)> = Vec::new();
     for cmd in &tf.commands {
         match make_kind_in(registry, cmd) {
@@ -389,10 +415,17 @@ pub fn run_source_with(path: &Path, text: &str, registry: &[KindInfo]) -> FileRe
         [t] => Some(&t.spec),
         _ => None,
     };
+    let host = if targets.is_empty() && kinds.iter().any(|(_, k)| k.host_without_target()) {
+        crate::native::host_spec().ok()
+    } else {
+        None
+    };
     let mut tuples: Vec<(usize, Config)> = Vec::new();
     for (k, (cmd, kind)) in kinds.iter().enumerate() {
         if !kind.needs_target() {
             tuples.push((k, Config { flags: base_flags, target: single, key: 0, per_target: false }));
+        } else if let (true, Some(h)) = (targets.is_empty() && kind.host_without_target(), &host) {
+            tuples.push((k, Config { flags: base_flags, target: Some(h), key: usize::MAX, per_target: true }));
         } else if targets.is_empty() {
             let msg = format!("test {} requires an ISA (a `target` line)", cmd.name);
             report.file_level(&cmd.name, Status::Failed(vec![Failure { location: None, message: msg }]));
@@ -405,7 +438,7 @@ pub fn run_source_with(path: &Path, text: &str, registry: &[KindInfo]) -> FileRe
     tuples.sort_by_key(|(k, _)| kinds[*k].1.is_mutating());
 
     let (functions, details): (Vec<Function>, Vec<Details>) = tf.functions.into_iter().unzip();
-    let scratch = FileScratch::new();
+    let scratch = FileScratch::with_run_limits(limits);
     let mut verified: HashMap<(usize, usize), Result<(), String>> = HashMap::new();
     for (fi, (func, det)) in functions.iter().zip(&details).enumerate() {
         for (k, config) in &tuples {

@@ -12,6 +12,7 @@
 //! [`FileScratch`], which is used by a single thread.
 
 use crate::filecheck::Checker;
+use crate::isolate::{IsolatedRunner, RunLimits};
 use crate::jit_run::JitRunner;
 use kiln_ir::function::Function;
 use kiln_ir::interp::{InterpConfig, Interpreter};
@@ -87,6 +88,12 @@ pub trait TestKind: Send + Sync {
         false
     }
 
+    /// Without any `target` line, does the test run on the host (as `test run` does in
+    /// Cranelift) instead of failing?
+    fn host_without_target(&self) -> bool {
+        false
+    }
+
     /// Must the function pass the verifier before the test runs?
     fn needs_verifier(&self) -> bool {
         true
@@ -159,7 +166,9 @@ pub struct FileScratch<'a> {
     interp: RefCell<Option<(InterpKey, Interpreter<'a>)>>,
     output: RefCell<String>,
     /// The file's functions compiled for each configuration `test run` used.
-    jit: RefCell<Vec<(JitKey, Result<JitRunner, String>)>>,
+    jit: RefCell<Vec<(JitKey, Result<IsolatedRunner, String>)>>,
+    /// How `test run` executes run lines.
+    pub run_limits: RunLimits,
     /// New precise-output expectations to write back (function index, lines).
     bless: RefCell<Vec<(usize, Vec<String>)>>,
 }
@@ -182,6 +191,11 @@ impl<'a> FileScratch<'a> {
     /// Empty scratch.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Empty scratch; `test run` executes run lines as `limits` say.
+    pub fn with_run_limits(limits: RunLimits) -> Self {
+        FileScratch { run_limits: limits, ..Self::default() }
     }
 
     /// The precise-output expectations to rewrite (`KILN_BLESS`).
@@ -262,8 +276,9 @@ impl<'a> TestContext<'a> {
     }
 
     /// The file's functions compiled for `target` with this context's settings (and the
-    /// register allocator's checker), compiled once per file and configuration.
-    pub fn jit_runner(&self, target: &TargetSpec) -> Result<RefMut<'a, JitRunner>, String> {
+    /// register allocator's checker), compiled once per file and configuration; calls run
+    /// as the scratch's [`RunLimits`] say (in a worker process by default).
+    pub fn jit_runner(&self, target: &TargetSpec) -> Result<RefMut<'a, IsolatedRunner>, String> {
         let key = JitKey { flags: self.flags.clone(), target: target.clone() };
         let mut all = self.scratch.jit.borrow_mut();
         let idx = match all.iter().position(|(k, _)| *k == key) {
@@ -271,9 +286,11 @@ impl<'a> TestContext<'a> {
             None => {
                 let mut flags = self.flags.clone();
                 flags.set_word("regalloc_checker").map_err(|e| e.to_string())?;
+                let limits = self.scratch.run_limits;
                 let runner = kiln_isa::lookup(target, flags)
                     .map_err(|e| e.to_string())
-                    .and_then(|isa| JitRunner::new(self.functions, isa));
+                    .and_then(|isa| JitRunner::new(self.functions, isa))
+                    .map(|r| IsolatedRunner::new(r, limits));
                 all.push((key, runner));
                 all.len() - 1
             }

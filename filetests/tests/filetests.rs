@@ -119,6 +119,7 @@ fn sample_runtests_single_pass_allocator() {
     let opts = kiln_filetests::native::NativeOptions {
         sets: vec!["regalloc_algorithm=single_pass".into(), "regalloc_checker".into()],
         target: None,
+        ..Default::default()
     };
     let (mut passed, mut failed, mut report) = (0, 0, String::new());
     for f in files.iter().filter(|f| !file_uses_vectors(f)) {

@@ -158,6 +158,14 @@ pub enum Failure {
         /// The error.
         error: String,
     },
+    /// A function compiled far slower than a linear model of its size predicts (see
+    /// [`crate::compile_time`]).
+    CompileTime {
+        /// The configuration.
+        config: CompileConfig,
+        /// What took how long.
+        message: String,
+    },
     /// Compiled code and the interpreter disagree.
     Mismatch {
         /// The configuration.
@@ -180,6 +188,7 @@ impl Failure {
             (Failure::Compile { config: a, error: e1 }, Failure::Compile { config: b, error: e2 }) => {
                 a == b && e1.split(':').next() == e2.split(':').next()
             }
+            (Failure::CompileTime { config: a, .. }, Failure::CompileTime { config: b, .. }) => a == b,
             (
                 Failure::Mismatch { config: a, interp: i1, compiled: c1, .. },
                 Failure::Mismatch { config: b, interp: i2, compiled: c2, .. },
@@ -196,7 +205,9 @@ impl Failure {
     pub fn config(&self) -> Option<&CompileConfig> {
         match self {
             Failure::Generator(_) => None,
-            Failure::Compile { config, .. } | Failure::Mismatch { config, .. } => Some(config),
+            Failure::Compile { config, .. } | Failure::CompileTime { config, .. } | Failure::Mismatch { config, .. } => {
+                Some(config)
+            }
         }
     }
 }
@@ -206,6 +217,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Generator(m) => write!(f, "invalid generated program: {m}"),
             Failure::Compile { config, error } => write!(f, "compilation failed ({config}): {error}"),
+            Failure::CompileTime { message, .. } => f.write_str(message),
             Failure::Mismatch { config, args, interp, compiled } => {
                 let a: Vec<String> = args.iter().map(|a| a.to_string()).collect();
                 write!(
@@ -260,11 +272,17 @@ impl Stats {
 pub struct Differ {
     /// Configurations to compare.
     pub configs: Vec<CompileConfig>,
+    /// The compile-time oracle, if enabled: each configuration's compilation of a case is
+    /// timed and checked against a linear model of the functions' sizes.
+    pub compile_time: Option<std::cell::RefCell<crate::compile_time::CompileTimeOracle>>,
 }
 
 impl Default for Differ {
     fn default() -> Self {
-        Differ { configs: CompileConfig::all() }
+        Differ {
+            configs: CompileConfig::all(),
+            compile_time: Some(std::cell::RefCell::new(crate::compile_time::CompileTimeOracle::new())),
+        }
     }
 }
 
@@ -294,16 +312,34 @@ pub fn interpret(funcs: &[Function], args: &[DataValue]) -> Result<Outcome, Fail
     })
 }
 
-/// Compile `funcs` for one configuration.
-pub fn compile(funcs: &[Function], config: &CompileConfig, case: &Case) -> Result<Result<JitRunner, String>, Failure> {
+/// Compile `funcs` for one configuration (checking the compile time with `oracle`, if
+/// given).
+pub fn compile(
+    funcs: &[Function],
+    config: &CompileConfig,
+    case: &Case,
+    oracle: Option<&std::cell::RefCell<crate::compile_time::CompileTimeOracle>>,
+) -> Result<Result<JitRunner, String>, Failure> {
     let flags = config.flags(case.nan_canon);
     let mut isas: Vec<(String, Box<dyn TargetIsa>)> = crate::oracle::isa_variants(&flags);
     if isas.is_empty() {
         return Err(Failure::Compile { config: config.clone(), error: "no x86_64 target".into() });
     }
     let i = case.isa_variant.min(isas.len() - 1);
-    let (_, isa) = isas.swap_remove(i);
-    match JitRunner::new(funcs, isa) {
+    let (name, isa) = isas.swap_remove(i);
+    // The runner's compilation (plus trampolines and linking, small fixed costs), timed for
+    // the compile-time oracle; the ISA is kept for re-timing suspects alone.
+    let oracle_isa = oracle.map(|_| crate::oracle::isa_variants(&flags).swap_remove(i).1);
+    let start = std::time::Instant::now();
+    let runner = JitRunner::new(funcs, isa);
+    let elapsed = start.elapsed();
+    if let (Some(o), Some(isa)) = (oracle, oracle_isa) {
+        let key = format!("{config} nan_canon={} {name}", case.nan_canon);
+        o.borrow_mut()
+            .check(&key, &*isa, funcs, elapsed)
+            .map_err(|message| Failure::CompileTime { config: config.clone(), message })?;
+    }
+    match runner {
         Ok(r) => match r.first_unavailable() {
             None => Ok(Ok(r)),
             Some(RunError::Unsupported(m)) => Ok(Err(m.clone())),
@@ -335,7 +371,7 @@ impl Differ {
         }
         let mut compared = false;
         for config in &self.configs {
-            let mut runner = match compile(&funcs, config, case)? {
+            let mut runner = match compile(&funcs, config, case, self.compile_time.as_ref())? {
                 Ok(r) => r,
                 Err(e) => {
                     if let Some(s) = stats.as_deref_mut() {
@@ -352,7 +388,7 @@ impl Differ {
                 let got = match runner.call(0, a) {
                     Ok(v) => Outcome::Values(v),
                     Err(RunError::Trap(t)) => Outcome::Trap(t.code),
-                    Err(e @ (RunError::Other(_) | RunError::Unsupported(_) | RunError::Compile(_))) => {
+                    Err(e) => {
                         return Err(Failure::Compile { config: config.clone(), error: format!("cannot call: {e}") });
                     }
                 };

@@ -81,6 +81,14 @@ impl Default for GenConfig {
     }
 }
 
+impl GenConfig {
+    /// Larger functions (up to 64 blocks of 64 instructions, many parameters), for the
+    /// compile-time oracle: size-dependent slowness only shows on functions of some size.
+    pub fn large() -> Self {
+        GenConfig { max_funcs: 2, max_blocks: 64, max_insts: 64, max_params: 16, max_rets: 3, max_loop: 3, max_slots: 8 }
+    }
+}
+
 /// Calling conventions used for generated functions.
 pub const CALL_CONVS: &[&str] = &["system_v", "fast", "tail", "windows_fastcall"];
 

@@ -7,13 +7,18 @@
 //! - [`diff`]: runs a case in the interpreter and compiled under every configuration
 //!   (`opt_level` none/speed × both register allocators, regalloc2 checker on) and compares
 //!   results bit for bit (NaNs canonicalized, traps by code);
+//! - [`compile_time`]: the compile-time oracle (compile time far above a linear model of
+//!   the function's size is a finding);
+//! - [`mutate`]: random edits that break valid functions (verifier and backend robustness);
 //! - [`shrink`]: reduces a failing case to a small reproducer written as a `.clif` runtest;
 //! - [`seeded_bytes`]: the deterministic byte source of the `differential` command.
 
 #![warn(missing_docs)]
 
+pub mod compile_time;
 pub mod diff;
 pub mod generate;
+pub mod mutate;
 pub mod oracle;
 pub mod program;
 pub mod runtest;

@@ -1,18 +1,23 @@
 //! `kiln-fuzz`: the command-line front end.
 //!
-//! - `differential --seed S --count N [--save DIR] [--verbose]`: generate N cases from seed S,
-//!   compare the interpreter with compiled code, shrink and save each failure as a `.clif`
-//!   runtest in DIR (default `fuzz/failures`), print statistics and end with
-//!   `N passed, M failed`; the exit status is non-zero if any case failed.
+//! - `differential --seed S --count N [--large-every K] [--save DIR] [--verbose]`: generate N
+//!   cases from seed S (every K-th with the large generator settings), compare the
+//!   interpreter with compiled code and check compile times against the compile-time
+//!   oracle, shrink and save each failure as a `.clif` runtest in DIR (default
+//!   `fuzz/failures`), print statistics and end with `N passed, M failed`; the exit status
+//!   is non-zero if any case failed. `--duration SECONDS` stops the run after that time.
+//! - `invalid --seed S --count N`: break generated functions with random edits
+//!   ([`kiln_fuzz::mutate`]); those the verifier rejects are compiled with the verifier off
+//!   and must give an error, not a panic.
 //! - `probe`: list the instruction forms the generator wanted and the target rejected.
 //! - `print --seed S --case K`: print the CLIF of one case.
 //! - `check FILE…`: run the `; run:` lines of runtests in the interpreter and compiled under
 //!   every configuration.
 //!
-//! - `wasm-compile --seed S --count N [--seconds T]`: `wasm-smith` modules (every implemented
+//! - `wasm-compile --seed S --count N [--duration T]`: `wasm-smith` modules (every implemented
 //!   proposal) must translate and compile without panicking (`kiln_fuzz::wasm`).
-//! - `wasm-diff --seed S --count N [--seconds T]`: run the exports of generated modules in
-//!   Kiln and in `wasmi`, comparing results, traps, memories and globals. With `--seconds`,
+//! - `wasm-diff --seed S --count N [--duration T]`: run the exports of generated modules in
+//!   Kiln and in `wasmi`, comparing results, traps, memories and globals. With `--duration`,
 //!   cases continue past N until the time is up. Both end with `N passed, M failed`.
 //!
 //! A watchdog aborts the process (printing the case) if one case runs for more than a
@@ -38,11 +43,14 @@ fn now_ms() -> u64 {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kiln-fuzz differential --seed S --count N [--save DIR] [--verbose]");
+    eprintln!(
+        "usage: kiln-fuzz differential --seed S --count N [--large-every K] [--duration SECONDS] [--save DIR] [--verbose]"
+    );
+    eprintln!("       kiln-fuzz invalid --seed S --count N   (broken functions, verifier off: no panic)");
     eprintln!("       kiln-fuzz probe");
-    eprintln!("       kiln-fuzz print --seed S --case K");
+    eprintln!("       kiln-fuzz print --seed S --case K [--large-every K]");
     eprintln!("       kiln-fuzz check FILE.clif...   (run lines: interpreter and every configuration)");
-    eprintln!("       kiln-fuzz wasm-compile|wasm-diff --seed S --count N [--seconds T] [--verbose]");
+    eprintln!("       kiln-fuzz wasm-compile|wasm-diff --seed S --count N [--duration T] [--verbose]");
     ExitCode::from(2)
 }
 
@@ -53,11 +61,23 @@ struct Opts {
     case: u64,
     save: String,
     verbose: bool,
-    seconds: u64,
+    large_every: u64,
+    /// Stop after this many seconds (0: run all `count` cases).
+    duration: u64,
 }
 
 fn parse_opts(args: &[String]) -> Option<Opts> {
-    let mut o = Opts { seed: 1, count: 100, from: 0, case: 0, save: "fuzz/failures".into(), verbose: false, seconds: 0 };
+    let mut o =
+        Opts {
+        seed: 1,
+        count: 100,
+        from: 0,
+        case: 0,
+        save: "fuzz/failures".into(),
+        verbose: false,
+        large_every: 0,
+        duration: 0,
+    };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -66,7 +86,10 @@ fn parse_opts(args: &[String]) -> Option<Opts> {
             "--from" => o.from = it.next()?.parse().ok()?,
             "--case" => o.case = it.next()?.parse().ok()?,
             "--save" => o.save = it.next()?.clone(),
-            "--seconds" => o.seconds = it.next()?.parse().ok()?,
+            "--large-every" => o.large_every = it.next()?.parse().ok()?,
+            "--duration" => o.duration = it.next()?.parse().ok()?,
+            // The wasm modes documented this spelling first.
+            "--seconds" => o.duration = it.next()?.parse().ok()?,
             "--verbose" | "-v" => o.verbose = true,
             _ => return None,
         }
@@ -96,12 +119,19 @@ fn differential(o: &Opts) -> ExitCode {
     start_watchdog();
     let mut oracle = TargetSupport::new();
     let cfg = GenConfig::default();
+    let large = GenConfig::large();
     let differ = Differ::default();
     let mut stats = Stats::default();
     let (mut passed, mut failed, mut invalid_input) = (0u64, 0u64, 0u64);
+    let start = Instant::now();
     for k in o.from..o.from + o.count {
+        if o.duration > 0 && start.elapsed().as_secs() >= o.duration {
+            println!("stopped after {} s, at case {k}", o.duration);
+            break;
+        }
         let data = seeded_bytes(o.seed, k);
-        let case = match generate_case(&data, &cfg, &mut oracle) {
+        let cfg = if o.large_every > 0 && k % o.large_every == 0 { &large } else { &cfg };
+        let case = match generate_case(&data, cfg, &mut oracle) {
             Ok(c) => c,
             Err(_) => {
                 invalid_input += 1;
@@ -125,6 +155,9 @@ fn differential(o: &Opts) -> ExitCode {
         STARTED.store(0, Ordering::Relaxed);
     }
     print_stats(&stats, &oracle);
+    if let Some(o) = &differ.compile_time {
+        println!("{}", o.borrow().summary());
+    }
     if invalid_input > 0 {
         println!("{invalid_input} inputs gave no program");
     }
@@ -140,7 +173,8 @@ fn report_failure(o: &Opts, k: u64, case: &Case, failure: &kiln_fuzz::diff::Fail
         println!("; arguments: ({})", s.join(", "));
     }
     // Shrink against the failing configuration only.
-    let mut d = Differ { configs: differ.configs.clone() };
+    let compile_time = differ.compile_time.as_ref().map(|o| std::cell::RefCell::new(o.borrow().clone()));
+    let mut d = Differ { configs: differ.configs.clone(), compile_time };
     if let Some(c) = failure.config() {
         d.configs = vec![c.clone()];
     }
@@ -213,7 +247,8 @@ fn probe() -> ExitCode {
 
 fn print_case(o: &Opts) -> ExitCode {
     let mut oracle = TargetSupport::new();
-    match generate_case(&seeded_bytes(o.seed, o.case), &GenConfig::default(), &mut oracle) {
+    let cfg = if o.large_every > 0 && o.case % o.large_every == 0 { GenConfig::large() } else { GenConfig::default() };
+    match generate_case(&seeded_bytes(o.seed, o.case), &cfg, &mut oracle) {
         Ok(c) => {
             println!("{}", c.program.to_clif());
             for a in &c.args {
@@ -245,6 +280,18 @@ fn check_files(paths: &[String]) -> ExitCode {
     if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+/// `invalid`: break generated functions with random edits; those the verifier rejects
+/// are compiled with the verifier off, and must give an error (or code), not a panic.
+fn invalid(o: &Opts) -> ExitCode {
+    let r = kiln_fuzz::mutate::compile_broken(o.seed, o.from, o.count, std::env::var_os("KILN_FUZZ_BACKTRACE").is_some());
+    for p in &r.panics {
+        println!("=== PANIC: {p}");
+    }
+    println!("{} invalid functions compiled with the verifier off, {} mutations still valid", r.rejected, r.accepted);
+    println!("{} passed, {} failed", r.compiled - r.panics.len() as u64, r.panics.len());
+    if r.panics.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 /// `wasm-compile` / `wasm-diff`: run `case` on seeded inputs; a panic is a failure too.
 fn wasm_cases(o: &Opts, what: &str, case: fn(&[u8]) -> kiln_fuzz::wasm::Outcome) -> ExitCode {
     use kiln_fuzz::wasm::Outcome;
@@ -254,7 +301,7 @@ fn wasm_cases(o: &Opts, what: &str, case: fn(&[u8]) -> kiln_fuzz::wasm::Outcome)
     let mut reasons: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     let mut k = o.from;
     loop {
-        let more = if o.seconds > 0 { start.elapsed().as_secs() < o.seconds } else { k < o.from + o.count };
+        let more = if o.duration > 0 { start.elapsed().as_secs() < o.duration } else { k < o.from + o.count };
         if !more {
             break;
         }
@@ -308,6 +355,7 @@ fn main() -> ExitCode {
         "differential" => differential(&opts),
         "probe" => probe(),
         "print" => print_case(&opts),
+        "invalid" => invalid(&opts),
         "wasm-compile" => wasm_cases(&opts, "wasm-compile", kiln_fuzz::wasm::compile_module),
         "wasm-diff" => wasm_cases(&opts, "wasm-diff", kiln_fuzz::wasm::differential),
         _ => usage(),

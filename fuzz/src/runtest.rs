@@ -67,7 +67,7 @@ pub fn check_runtest(text: &str) -> Result<usize, String> {
                 let got = match runner.call(*i, args) {
                     Ok(v) => Outcome::Values(v),
                     Err(RunError::Trap(t)) => Outcome::Trap(t.code),
-                    Err(e @ (RunError::Other(_) | RunError::Unsupported(_) | RunError::Compile(_))) => {
+                    Err(e) => {
                         return Err(format!("{text} ({config}): {e}"));
                     }
                 };

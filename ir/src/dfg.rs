@@ -229,9 +229,22 @@ impl DataFlowGraph {
                 None => break,
             }
         }
+        self.set_alias(v, target);
+        true
+    }
+
+    /// Make the unattached value `v`, which no alias refers to, an alias of `target`: no
+    /// cycle is possible, so unlike [`DataFlowGraph::make_alias`] this does not walk the
+    /// chain of `target` (the parser uses it: a chain of n aliases is then read in O(n),
+    /// not O(n²)).
+    pub(crate) fn make_alias_of_fresh(&mut self, v: Value, target: Value) {
+        debug_assert!(!self.value_is_valid(v));
+        self.set_alias(v, target);
+    }
+
+    fn set_alias(&mut self, v: Value, target: Value) {
         let ty = self.value_type(target);
         self.values[v] = ValueData { ty, kind: ValueKind::Alias, num: 0, x: target.as_u32() };
-        true
     }
 
     /// Detach `v` from its instruction or block and make it an alias of `target`.
@@ -252,11 +265,44 @@ impl DataFlowGraph {
         self.values[v].ty = ty;
     }
 
-    /// Replace every alias used as an operand by its target, in every instruction.
+    /// Replace every alias used as an operand by the value it finally refers to, in every
+    /// instruction. Each alias chain is walked once (O(values + operands) in all, however
+    /// long the chains and however often they are used).
     pub fn resolve_all_aliases(&mut self) {
+        let n = self.values.len();
+        if !self.values.values().any(|d| d.kind == ValueKind::Alias) {
+            return;
+        }
+        // root[v]: the final value of `v`; `u32::MAX` until computed.
+        let mut root = vec![u32::MAX; n];
+        let mut chain = Vec::new();
+        for v in 0..n {
+            let mut cur = v;
+            // Walk until a non-alias or a value already resolved (a cycle, impossible through
+            // `make_alias`, ends the walk after `n` steps).
+            let r = loop {
+                if root[cur] != u32::MAX {
+                    break root[cur];
+                }
+                let d = self.values[Value::new(cur)];
+                if d.kind != ValueKind::Alias || chain.len() > n {
+                    break cur as u32;
+                }
+                chain.push(cur);
+                cur = d.x as usize;
+                if cur >= n {
+                    break *chain.last().expect("pushed") as u32;
+                }
+            };
+            root[v] = r;
+            for &c in &chain {
+                root[c] = r;
+            }
+            chain.clear();
+        }
         let insts: Vec<Inst> = self.insts.keys().collect();
         for inst in insts {
-            self.map_inst_values(inst, |dfg, v| dfg.resolve_aliases(v));
+            self.map_inst_values(inst, |_, v| root.get(v.index()).map_or(v, |&r| Value::from_u32(r)));
         }
     }
 
@@ -575,6 +621,24 @@ impl DataFlowGraph {
         self.values[v].kind = ValueKind::Unattached;
         for k in i..params.len(&self.value_lists) {
             let v = params.as_slice(&self.value_lists)[k];
+            self.values[v].num = k as u32;
+        }
+    }
+
+    /// Keep the parameters of `block` whose index satisfies `keep`; the others become
+    /// unattached (one pass, however many are removed).
+    pub fn retain_block_params(&mut self, block: Block, mut keep: impl FnMut(usize) -> bool) {
+        let mut params = self.blocks[block].params;
+        let values = &mut self.values;
+        params.retain(&mut self.value_lists, |i, v| {
+            let k = keep(i);
+            if !k {
+                values[v].kind = ValueKind::Unattached;
+            }
+            k
+        });
+        self.blocks[block].params = params;
+        for (k, &v) in params.as_slice(&self.value_lists).iter().enumerate() {
             self.values[v].num = k as u32;
         }
     }

@@ -680,6 +680,21 @@ impl<T: U32Entity> EntityList<T> {
         pool.data[b + 1 + i] = t.index() as u32;
     }
 
+    /// Keep, in order, the elements for which `keep(index, element)` holds (one pass, so
+    /// removing many elements costs O(len), unlike repeated [`EntityList::remove`]).
+    pub fn retain(&mut self, pool: &mut ListPool<T>, mut keep: impl FnMut(usize, T) -> bool) {
+        let s = self.as_mut_slice(pool);
+        let mut w = 0;
+        for r in 0..s.len() {
+            let t = s[r];
+            if keep(r, t) {
+                s[w] = t;
+                w += 1;
+            }
+        }
+        self.truncate(w, pool);
+    }
+
     /// Shorten to `n` elements.
     pub fn truncate(&mut self, n: usize, pool: &mut ListPool<T>) {
         while self.len(pool) > n {
@@ -725,6 +740,10 @@ mod tests {
         a.insert(0, E::new(7), &mut pool);
         assert_eq!(a.as_slice(&pool)[0], E::new(7));
         let c = a.deep_clone(&mut pool);
+        let mut r = c.deep_clone(&mut pool);
+        r.retain(&mut pool, |i, e| i % 3 == 0 && e != E::new(3));
+        assert_eq!(&r.as_slice(&pool)[..4], &[E::new(7), E::new(6), E::new(9), E::new(12)]);
+        assert_eq!(r.len(&pool), 13);
         a.truncate(2, &mut pool);
         assert_eq!(a.as_slice(&pool), &[E::new(7), E::new(1)]);
         assert_eq!(c.len(&pool), 40);

@@ -193,6 +193,10 @@ impl BlockCall {
     pub fn remove_arg(&mut self, i: usize, pool: &mut ValueListPool) {
         self.list.remove(i + 1, pool);
     }
+    /// Keep the arguments whose index satisfies `keep` (one pass).
+    pub fn retain_args(&mut self, pool: &mut ValueListPool, mut keep: impl FnMut(usize) -> bool) {
+        self.list.retain(pool, |i, _| i == 0 || keep(i - 1));
+    }
     /// Remove every argument.
     pub fn clear_args(&mut self, pool: &mut ValueListPool) {
         self.list.truncate(1, pool);

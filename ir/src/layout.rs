@@ -3,8 +3,13 @@
 //!
 //! Invariants: a block is in the layout at most once; an instruction belongs to at most one
 //! block. Instructions carry sequence numbers that increase along their block, so "does
-//! `a` come before `b`" is one comparison; inserting between two neighbours with no free
-//! number renumbers the rest of that block.
+//! `a` come before `b`" is one comparison. Appending leaves a gap of [`MAJOR_STRIDE`];
+//! inserting takes the midpoint of the gap, and when there is none, renumbers the following
+//! instructions locally (in steps of [`MINOR_STRIDE`], up to [`LOCAL_LIMIT`] of them) until
+//! it meets a larger number, falling back to renumbering the whole block. Repeated insertion
+//! at one point (the optimizer placing a block's worth of instructions before one
+//! instruction) thus costs O(1) amortized, not a renumbering of the block every few
+//! insertions.
 
 use crate::entities::{Block, Inst};
 use crate::entity::{PackedOption, SecondaryMap};
@@ -28,7 +33,12 @@ struct InstNode {
     seq: u32,
 }
 
-const SEQ_STRIDE: u32 = 16;
+/// Gap between sequence numbers after appending or renumbering a whole block.
+const MAJOR_STRIDE: u32 = 64;
+/// Gap used when renumbering locally after an insertion found no free number.
+const MINOR_STRIDE: u32 = 2;
+/// Instructions a local renumbering may touch before the whole block is renumbered.
+const LOCAL_LIMIT: usize = 128;
 
 /// Block and instruction order.
 #[derive(Clone, Default, Debug)]
@@ -183,8 +193,8 @@ impl Layout {
         debug_assert!(self.is_block_inserted(block));
         let last = self.blocks[block].last;
         let seq = match last.expand() {
-            Some(l) => self.insts[l].seq.saturating_add(SEQ_STRIDE),
-            None => SEQ_STRIDE,
+            Some(l) => self.insts[l].seq.saturating_add(MAJOR_STRIDE),
+            None => MAJOR_STRIDE,
         };
         self.insts[inst] = InstNode { block: block.into(), prev: last, next: None.into(), seq };
         match last.expand() {
@@ -210,9 +220,29 @@ impl Layout {
             Some(p) => self.insts[p].next = inst.into(),
             None => self.blocks[block].first = inst.into(),
         }
-        if hi - lo < 2 {
+        if hi - lo < 2 && !self.renumber_from(inst, lo) {
             self.renumber(block);
         }
+    }
+
+    /// Give `inst` (whose predecessor has number `lo`) and as many following instructions
+    /// as needed numbers `MINOR_STRIDE` apart, until an instruction already numbered
+    /// higher. False (nothing is left half-done that matters: the caller renumbers the
+    /// block) when that would touch more than `LOCAL_LIMIT` instructions or overflow.
+    fn renumber_from(&mut self, inst: Inst, lo: u32) -> bool {
+        let mut seq = lo;
+        let mut cur = Some(inst);
+        for _ in 0..=LOCAL_LIMIT {
+            let Some(i) = cur else { return true };
+            let Some(next_seq) = seq.checked_add(MINOR_STRIDE) else { return false };
+            if i != inst && self.insts[i].seq > seq {
+                return true;
+            }
+            seq = next_seq;
+            self.insts[i].seq = seq;
+            cur = self.next_inst(i);
+        }
+        false
     }
 
     /// Insert `inst` after `after`.
@@ -241,12 +271,21 @@ impl Layout {
         self.insts[inst] = InstNode::default();
     }
 
+    /// Number the whole block `MAJOR_STRIDE` apart (closer if the block is too long for
+    /// that to fit in 32 bits).
     fn renumber(&mut self, block: Block) {
-        let mut seq = SEQ_STRIDE;
+        let mut count = 0u64;
         let mut cur = self.first_inst(block);
         while let Some(i) = cur {
+            count += 1;
+            cur = self.next_inst(i);
+        }
+        let stride = (u64::from(u32::MAX - 1) / (count + 1)).clamp(1, u64::from(MAJOR_STRIDE)) as u32;
+        let mut seq = 0u32;
+        let mut cur = self.first_inst(block);
+        while let Some(i) = cur {
+            seq = seq.saturating_add(stride);
             self.insts[i].seq = seq;
-            seq = seq.checked_add(SEQ_STRIDE).expect("block too long to number");
             cur = self.next_inst(i);
         }
     }
@@ -374,5 +413,35 @@ mod tests {
         l.remove_inst(i[3]);
         l.remove_block(Block::new(3));
         assert_eq!(l.blocks().collect::<Vec<_>>(), vec![b0, b1, b2]);
+    }
+
+    /// Every pattern of repeated insertion keeps the order right and stays cheap: 200,000
+    /// instructions inserted before the last one of a block, then before one in the middle,
+    /// alternating with appends (this was quadratic: a whole-block renumbering every few
+    /// insertions).
+    #[test]
+    fn repeated_insertion_is_cheap() {
+        let mut l = Layout::new();
+        let b = Block::new(0);
+        l.append_block(b);
+        let n: usize = 200_000;
+        let last = Inst::new(0);
+        l.append_inst(last, b);
+        for k in 1..n {
+            l.insert_inst(Inst::new(k), last);
+        }
+        let middle = Inst::new(n / 2);
+        assert_eq!(l.block_insts(b).count(), n);
+        for k in n..n + 20_000 {
+            l.insert_inst(Inst::new(k), middle);
+            if k % 7 == 0 {
+                l.append_inst(Inst::new(k + 100_000), b);
+            }
+        }
+        let order: Vec<Inst> = l.block_insts(b).collect();
+        for w in order.windows(2) {
+            assert_eq!(l.cmp_insts(w[0], w[1]), Ordering::Less, "{:?}", w);
+        }
+        assert_eq!(order.iter().position(|&i| i == middle), Some(n / 2 - 1 + 20_000));
     }
 }

@@ -39,6 +39,13 @@ pub fn register_call_site(ret_addr: usize, frame_offset: u32, handlers: Vec<Hand
     }
 }
 
+/// Run `f` holding a read lock on the call-site table (across `fork`, see
+/// [`crate::trap::fork_consistent`]).
+pub(crate) fn with_read_lock<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = CALL_SITES.read();
+    f()
+}
+
 /// Remove the call sites in `start..end`.
 pub fn unregister_range(start: usize, end: usize) {
     if let Ok(mut v) = CALL_SITES.write() {

@@ -8,10 +8,17 @@
 //! the trap tables, looked up by PC) and rewrite the signal context so that returning from
 //! the handler resumes in the stub's landing pad with the host stack pointer restored. The
 //! landing pad restores the callee-saved registers and returns an error code. Handlers run
-//! on an alternate signal stack so that stack overflow in JIT code is caught as well.
+//! on an alternate signal stack so that stack overflow in JIT code is caught as well: a
+//! fault whose address lies in the guard area just below the calling thread's stack is
+//! reported as `stk_ovf`, and so is any fault taken with the stack pointer below the
+//! thread's stack (the thread's stack bounds are looked up once per thread). A
+//! `debugtrap` (SIGTRAP) in JIT code is reported as a trap without a code.
 //!
 //! Invariants: registrations are only added or removed outside JIT execution; faults
-//! outside JIT code (or without an active guard) fall back to the default action.
+//! outside JIT code (or without an active guard) fall back to the default action (a trap
+//! signal is raised again, so it is fatal as it would have been). [`fork_consistent`] forks
+//! while no other thread can be changing the registries, so that a child process that only
+//! runs JIT code never finds them locked.
 
 use kiln_ir::trapcode::TrapCode;
 use std::cell::Cell;
@@ -28,10 +35,17 @@ pub struct Trap {
     pub pc: usize,
 }
 
+/// SIGTRAP (the signal of `debugtrap`).
+#[cfg(unix)]
+const SIGTRAP: i32 = libc::SIGTRAP;
+#[cfg(not(unix))]
+const SIGTRAP: i32 = 5;
+
 impl core::fmt::Display for Trap {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         match self.code {
             Some(c) => write!(f, "trap: {c}"),
+            None if self.signal == SIGTRAP => write!(f, "debugtrap (SIGTRAP) at pc {:#x}", self.pc),
             None => write!(f, "unexpected fault (signal {}) at pc {:#x}", self.signal, self.pc),
         }
     }
@@ -95,6 +109,54 @@ thread_local! {
     static TRAP: Cell<Option<Trap>> = const { Cell::new(None) };
     /// This thread's alternate signal stack, once set up (see [`ensure_alt_stack`]).
     static ALT_STACK: core::cell::RefCell<Option<AltStack>> = const { core::cell::RefCell::new(None) };
+    /// Addresses whose access means this thread's stack overflowed: `[lo, hi)`, the guard
+    /// area below the stack (`(0, 0)` until looked up; `(1, 1)` if unknown).
+    static STACK_GUARD: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// How far below the lowest stack address a fault still counts as a stack overflow (at
+/// least the guard the system reports): a frame's first access lands at most its size below
+/// the stack (page by page with stack probes), and nothing else is mapped right below a
+/// stack.
+const GUARD_SPAN: usize = 1024 * 1024;
+
+/// Look up (once per thread) the guard area below this thread's stack.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn ensure_stack_guard() {
+    if STACK_GUARD.with(|g| g.get()) != (0, 0) {
+        return;
+    }
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread; it is destroyed after.
+    let range = unsafe {
+        let mut attr: libc::pthread_attr_t = core::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            (1, 1)
+        } else {
+            let mut addr: *mut libc::c_void = core::ptr::null_mut();
+            let mut size = 0usize;
+            let mut guard = 0usize;
+            let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+            libc::pthread_attr_getguardsize(&attr, &mut guard);
+            libc::pthread_attr_destroy(&mut attr);
+            if ok && !addr.is_null() {
+                let lo = addr as usize;
+                (lo.saturating_sub(guard.max(GUARD_SPAN)), lo)
+            } else {
+                (1, 1)
+            }
+        }
+    };
+    STACK_GUARD.with(|g| g.set(range));
+}
+
+/// Does a fault at `addr`, with the stack pointer at `sp`, mean this thread's stack
+/// overflowed? Either the address is in the guard area below the stack, or the stack
+/// pointer itself has left the stack (a frame larger than the guard page can jump over it
+/// into a neighbouring mapping, such as another thread's stack, and fault further down).
+#[cfg_attr(not(all(target_arch = "x86_64", target_os = "linux")), allow(dead_code))]
+fn is_stack_overflow(addr: usize, sp: usize) -> bool {
+    let (lo, hi) = STACK_GUARD.with(|g| g.get());
+    hi > 1 && ((addr >= lo && addr < hi) || sp < hi)
 }
 
 /// The alternate signal stack a thread uses while it runs JIT code: either one that was
@@ -168,23 +230,40 @@ mod imp {
     pub const REG_RIP: usize = libc::REG_RIP as usize;
     pub const REG_RSP: usize = libc::REG_RSP as usize;
 
-    pub unsafe extern "C" fn handler(sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    pub unsafe extern "C" fn handler(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
         // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO handlers.
         let uc = unsafe { &mut *(ctx as *mut libc::ucontext_t) };
         let pc = uc.uc_mcontext.gregs[REG_RIP] as usize;
         let sp = GUARD_SP.with(|s| s.get());
+        // After `int3` the PC is past the instruction.
+        let site = if sig == libc::SIGTRAP { pc.wrapping_sub(1) } else { pc };
         if sp != 0
-            && let Some(code) = lookup(pc)
+            && let Some(code) = lookup(site)
         {
-            TRAP.with(|t| t.set(Some(Trap { code, signal: sig, pc })));
+            // SAFETY: `info` is valid for SA_SIGINFO handlers; si_addr is the faulting
+            // address for SIGSEGV/SIGBUS.
+            let addr = unsafe { (*info).si_addr() } as usize;
+            // An access in the guard area below the stack is a stack overflow, whatever the
+            // instruction (a probe, a spill, a store to a stack slot through a pointer).
+            let fault_sp = uc.uc_mcontext.gregs[REG_RSP] as usize;
+            let code = if matches!(sig, libc::SIGSEGV | libc::SIGBUS) && is_stack_overflow(addr, fault_sp) {
+                Some(TrapCode::STACK_OVERFLOW)
+            } else {
+                code
+            };
+            TRAP.with(|t| t.set(Some(Trap { code, signal: sig, pc: site })));
             uc.uc_mcontext.gregs[REG_RSP] = sp as i64;
             uc.uc_mcontext.gregs[REG_RIP] = kiln_guard_landing as *const () as usize as i64;
             return;
         }
-        // Not ours: restore the default action and return, so the fault repeats fatally.
-        // SAFETY: resetting a signal disposition.
+        // Not ours: restore the default action. Returning repeats a fault, fatally; a
+        // SIGTRAP would not repeat, so it is raised again.
+        // SAFETY: resetting a signal disposition and raising a signal.
         unsafe {
             libc::signal(sig, libc::SIG_DFL);
+            if sig == libc::SIGTRAP {
+                libc::raise(sig);
+            }
         }
     }
 }
@@ -194,7 +273,7 @@ fn install_handlers() {
     static ONCE: Once = Once::new();
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     ONCE.call_once(|| {
-        for sig in [libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE] {
+        for sig in [libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGTRAP] {
             // SAFETY: installing a handler with a zeroed, then filled, sigaction.
             unsafe {
                 let mut sa: libc::sigaction = core::mem::zeroed();
@@ -251,6 +330,7 @@ pub unsafe fn call_guarded(f: *const u8, a0: usize, a1: usize) -> Result<(), Tra
     {
         install_handlers();
         ensure_alt_stack();
+        ensure_stack_guard();
         let prev = GUARD_SP.with(|s| s.get());
         TRAP.with(|t| t.set(None));
         // Restores the enclosing guard (nested guarded calls) however we leave.
@@ -275,4 +355,23 @@ pub unsafe fn call_guarded(f: *const u8, a0: usize, a1: usize) -> Result<(), Tra
         unsafe { f(a0, a1) };
         Ok(())
     }
+}
+
+/// Fork the process (`libc::fork`) at a moment when no other thread holds a lock the child
+/// may need to run JIT code: the trap registry, the exception call-site table, and
+/// standard output and error. The child is a copy of the calling thread only; if another
+/// thread held one of these locks at the fork, it would stay locked forever in the child.
+/// Returns what `fork` returns (the child's pid, 0 in the child, -1 on failure).
+///
+/// # Safety
+/// The child must only do what is safe after `fork` in a multi-threaded program: run code
+/// that takes none of the locks other threads may have held (beyond those above and the
+/// allocator's, which the C library makes consistent), and leave with `_exit`.
+#[cfg(unix)]
+pub unsafe fn fork_consistent() -> i32 {
+    let _out = std::io::stdout().lock();
+    let _err = std::io::stderr().lock();
+    let _traps = REGISTRY.read();
+    // SAFETY: per this function's contract.
+    crate::exceptions::with_read_lock(|| unsafe { libc::fork() })
 }

@@ -318,16 +318,36 @@ impl<'f, I: MachInst> Lower<'f, I> {
     /// operations a target implements by a call: `ceil` without SSE4.1, …), under the
     /// libcall convention.
     pub fn lower_libcall(&mut self, inst: Inst, lib: LibCall, args: &[Value]) -> CodegenResult<()> {
-        let mut arg_regs = SmallVec::<[(ValueRegs, Type); 4]>::new();
-        for &a in args {
-            arg_regs.push((self.put_value_in_regs(a)?, self.value_ty(a)));
-        }
+        let arg_regs = self.libcall_args(args)?;
         let mut results = SmallVec::<[(ValueRegs, Type); 2]>::new();
         for i in 0..self.f.dfg.inst_results(inst).len() {
             let ty = self.value_ty(self.f.dfg.inst_results(inst)[i]);
             results.push((self.output_regs(inst, i)?, ty));
         }
         self.emit_libcall(lib, &arg_regs, &results)
+    }
+
+    /// Call `lib` for the single-result `inst` as [`Self::lower_libcall`] does, but into a
+    /// new temporary that is returned, so the target can post-process the result (NaN
+    /// canonicalization) before it becomes the instruction's value.
+    pub fn libcall_value(&mut self, inst: Inst, lib: LibCall, args: &[Value]) -> CodegenResult<Reg> {
+        let &[r] = self.f.dfg.inst_results(inst) else {
+            return Err(CodegenError::Other(format!("{lib}: libcall_value needs one result")));
+        };
+        let ty = self.value_ty(r);
+        let t = self.alloc_tmp(ty)?.to_reg();
+        let arg_regs = self.libcall_args(args)?;
+        self.emit_libcall(lib, &arg_regs, &[(ValueRegs::one(t), ty)])?;
+        Ok(t)
+    }
+
+    /// The registers and types of libcall arguments.
+    fn libcall_args(&mut self, args: &[Value]) -> CodegenResult<SmallVec<[(ValueRegs, Type); 4]>> {
+        let mut regs = SmallVec::new();
+        for &a in args {
+            regs.push((self.put_value_in_regs(a)?, self.value_ty(a)));
+        }
+        Ok(regs)
     }
 
     /// Call the runtime-library routine `lib` with arguments already in registers, writing

@@ -16,6 +16,12 @@ use regalloc2::{Allocation, Operand, OperandConstraint, OperandKind, OperandPos,
 /// The first of the virtual-register indices that stand for physical registers.
 pub const PHYS_BASE: usize = VReg::MAX + 1 - PReg::NUM_INDEX;
 
+/// A virtual register number never allocated: what [`ValueRegs::reg`] gives for a part the
+/// value does not have (the high half of a one-register value). Only invalid IR compiled
+/// with the verifier off asks for one; the VCode check then rejects the function (an
+/// operand names a register out of range) instead of something panicking.
+pub const MISSING_VREG: usize = PHYS_BASE - 1;
+
 /// Virtual registers are numbered from 0 (kept for code that offsets test registers).
 pub const PINNED_VREGS: usize = 0;
 
@@ -146,9 +152,13 @@ impl ValueRegs {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Register `i`.
+    /// Register `i`, or (for a part the value does not have) the never-defined
+    /// [`MISSING_VREG`], of the class of the value's first register.
     pub fn reg(&self, i: usize) -> Reg {
-        self.regs[i].expect("value register index out of range")
+        match self.regs.get(i).copied().flatten() {
+            Some(r) => r,
+            None => Reg::virt(MISSING_VREG, self.regs[0].map_or(RegClass::Int, |r| r.class())),
+        }
     }
 }
 
@@ -208,10 +218,27 @@ pub struct OperandCollector<'a> {
     pub operands: &'a mut Vec<Operand>,
     /// Output clobbers.
     pub clobbers: regalloc2::PRegSet,
+    /// Set when a virtual register was constrained to a physical register of another class
+    /// (only invalid IR, compiled with the verifier off, leads there; regalloc2 would
+    /// panic on it, and its operands only keep the register's number).
+    pub class_mismatch: bool,
+}
+
+impl<'a> OperandCollector<'a> {
+    /// A collector that appends to `operands`, with no clobbers and no mismatch seen yet.
+    pub fn new(operands: &'a mut Vec<Operand>) -> Self {
+        OperandCollector { operands, clobbers: regalloc2::PRegSet::empty(), class_mismatch: false }
+    }
 }
 
 impl OperandVisitor for OperandCollector<'_> {
     fn add_operand(&mut self, reg: &mut Reg, constraint: OperandConstraint, kind: OperandKind, pos: OperandPos) {
+        if let OperandConstraint::FixedReg(p) = constraint
+            && reg.is_virtual()
+            && p.class() != reg.vreg().class()
+        {
+            self.class_mismatch = true;
+        }
         match reg.to_real() {
             // A physical register named directly must be non-allocatable (stack pointer,
             // frame pointer, scratch): the allocator only records it.

@@ -10,7 +10,7 @@
 
 use crate::machinst::abi::{AbiSpec, FrameLayout, StackAMode};
 use crate::machinst::buffer::{ConstantPool, MachBuffer, MachEncoder};
-use crate::machinst::reg::{AllocationRewriter, OperandCollector, PHYS_BASE};
+use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
@@ -222,7 +222,7 @@ impl<I: MachInst> VCodeBuilder<I> {
     /// Allocate a new virtual register for a value of register type `ty`.
     pub fn alloc_vreg(&mut self, class: RegClass, ty: Type) -> CodegenResult<Reg> {
         let idx = self.vreg_types.len();
-        if idx >= PHYS_BASE {
+        if idx >= MISSING_VREG {
             return Err(CodegenError::ImplLimitExceeded("too many virtual registers".into()));
         }
         self.vreg_types.push(ty);
@@ -330,8 +330,14 @@ impl<I: MachInst> VCodeBuilder<I> {
                 let mut r = AliasResolver { alias };
                 inst.get_operands(&mut r);
             }
-            let mut c = OperandCollector { operands: &mut operands, clobbers: PRegSet::empty() };
+            let mut c = OperandCollector::new(&mut operands);
             inst.get_operands(&mut c);
+            if c.class_mismatch {
+                return Err(CodegenError::Other(format!(
+                    "invalid input to the register allocator: instruction {i} ({}) constrains a register to one of another class (is the function valid? compile with the verifier)",
+                    inst.pretty_print()
+                )));
+            }
             let cl = c.clobbers;
             if cl != PRegSet::empty() {
                 clobbers.push((i as u32, cl));
@@ -373,7 +379,7 @@ impl<I: MachInst> VCodeBuilder<I> {
         }
         param_starts.push(params.len() as u32);
 
-        Ok(VCode {
+        let vcode = VCode {
             insts,
             srclocs: self.rev_srclocs,
             operands,
@@ -393,7 +399,92 @@ impl<I: MachInst> VCodeBuilder<I> {
             block_flags: self.block_flags,
             spillslot_words: self.spillslot_words,
             constants: self.constants,
-        })
+        };
+        vcode.check_for_allocator()?;
+        Ok(vcode)
+    }
+}
+
+impl<I: MachInst> VCode<I> {
+    /// Check what regalloc2 assumes of its input and would otherwise panic on (it does not
+    /// check it without `validate_ssa`): branch arguments match the successor's parameters
+    /// in number and register class, reuse constraints agree in class (fixed ones are
+    /// checked while the operands are collected), every
+    /// virtual register is in range and defined at most once. Valid IR always lowers to
+    /// VCode that passes; IR compiled with the verifier off may not, and gets this error
+    /// instead of a panic. Linear, without hashing.
+    fn check_for_allocator(&self) -> CodegenResult<()> {
+        let bad = |what: String| Err(CodegenError::Other(format!("invalid input to the register allocator: {what} (is the function valid? compile with the verifier)")));
+        let nvregs = self.vreg_types.len();
+        let mut defined = vec![false; nvregs];
+        let mut define = |v: VReg| -> bool {
+            match defined.get_mut(v.vreg()) {
+                Some(d) if !*d => {
+                    *d = true;
+                    true
+                }
+                _ => false,
+            }
+        };
+        for b in 0..self.num_blocks() {
+            let params = &self.params[self.param_starts[b] as usize..self.param_starts[b + 1] as usize];
+            for &p in params {
+                if !define(p) {
+                    return bad(format!("{} defined twice or out of range", show_vreg(p)));
+                }
+            }
+            for (k, s) in self.block_succs_of(b).iter().enumerate() {
+                let e = self.succ_starts[b] as usize + k;
+                let args = &self.branch_args[self.branch_arg_starts[e] as usize..self.branch_arg_starts[e + 1] as usize];
+                let si = s.index();
+                let Some(&ps) = self.param_starts.get(si + 1) else {
+                    return bad(format!("block{b} branches to block{si}, which does not exist"));
+                };
+                let sparams = &self.params[self.param_starts[si] as usize..ps as usize];
+                if args.len() != sparams.len() {
+                    return bad(format!(
+                        "block{b} passes {} registers to block{si}, which takes {}",
+                        args.len(),
+                        sparams.len()
+                    ));
+                }
+                if let Some((a, p)) = args.iter().zip(sparams).find(|(a, p)| a.class() != p.class() || a.vreg() >= nvregs) {
+                    return bad(format!("block{b} passes {} to {} of block{si}", show_vreg(*a), show_vreg(*p)));
+                }
+            }
+        }
+        for i in 0..self.insts.len() {
+            let ops = &self.operands[self.operand_starts[i] as usize..self.operand_starts[i + 1] as usize];
+            for op in ops {
+                if op.as_fixed_nonallocatable().is_some() {
+                    continue;
+                }
+                let v = op.vreg();
+                if v.vreg() >= nvregs {
+                    return bad(format!("instruction {i} names an unknown register"));
+                }
+                match op.constraint() {
+                    regalloc2::OperandConstraint::Reuse(k) => {
+                        let ok = ops.get(k).is_some_and(|u| {
+                            u.kind() == regalloc2::OperandKind::Use
+                                && u.vreg().class() == v.class()
+                                && u.as_fixed_nonallocatable().is_none()
+                        });
+                        if !ok {
+                            return bad(format!("instruction {i} reuses an incompatible operand for {}", show_vreg(v)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for op in ops {
+                if op.kind() == regalloc2::OperandKind::Def && op.as_fixed_nonallocatable().is_none() && !define(op.vreg())
+                {
+                    return bad(format!("{} defined twice", show_vreg(op.vreg())));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -548,8 +639,11 @@ pub fn emit<I: MachInstEmit>(
     let mut state =
         EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default(), target: I::State::default() };
 
-    // Which blocks are a lone unconditional jump with no allocator edits: skip them.
+    // Which blocks are a lone unconditional jump to another block, with no allocator
+    // edits: skip them, and send references to them to the block their chain of such
+    // jumps ends at.
     let mut skip = vec![false; nblocks];
+    let mut jump_to = vec![0u32; nblocks];
     let mut edit_idx = 0usize;
     for b in 1..nblocks {
         let (s, e) = vcode.block_range(b);
@@ -560,26 +654,17 @@ pub fn emit<I: MachInstEmit>(
         if e - s == 1
             && !has_edits
             && let Some(target) = vcode.insts[s].is_plain_jump()
+            && (target.0 as usize) < nblocks
             && target.0 as usize != b
         {
             skip[b] = true;
-            sink.alias_label(MachLabel(b as u32), target);
+            jump_to[b] = target.0;
         }
     }
-    // Break alias cycles (a loop of empty blocks): keep the first block of a cycle.
+    resolve_jump_chains(&mut skip, &mut jump_to);
     for b in 0..nblocks {
         if skip[b] {
-            let mut cur = b;
-            let mut steps = 0;
-            while skip[cur] && steps <= nblocks {
-                let (s, _) = vcode.block_range(cur);
-                cur = vcode.insts[s].is_plain_jump().map_or(cur, |l| l.0 as usize);
-                steps += 1;
-            }
-            if steps > nblocks {
-                skip[b] = false;
-                sink.alias_label(MachLabel(b as u32), MachLabel(b as u32));
-            }
+            sink.alias_label(MachLabel(b as u32), MachLabel(jump_to[b]));
         }
     }
     let emitted: Vec<usize> = (0..nblocks).filter(|&b| !skip[b]).collect();
@@ -588,14 +673,7 @@ pub fn emit<I: MachInstEmit>(
     for b in 0..nblocks {
         if skip[b] && flags[b] != BlockFlags::default() {
             let flags = flags.to_mut();
-            let mut cur = b;
-            for _ in 0..nblocks {
-                if !skip[cur] {
-                    break;
-                }
-                let (s, _) = vcode.block_range(cur);
-                cur = vcode.insts[s].is_plain_jump().map_or(cur, |l| l.0 as usize);
-            }
+            let cur = jump_to[b] as usize;
             let f = flags[b];
             flags[cur].indirect_target |= f.indirect_target;
             flags[cur].landing_pad |= f.landing_pad;
@@ -655,6 +733,46 @@ pub fn emit<I: MachInstEmit>(
     }
     sink.end_srcloc();
     Ok(())
+}
+
+/// Resolve chains of skipped blocks in linear time: on return, `jump_to[b]` of every
+/// skipped block `b` is the first non-skipped block its chain of jumps reaches. A cycle of
+/// skipped blocks (an empty infinite loop) is broken by keeping the block where the walk
+/// entered it (`skip` is cleared for it): that block is emitted with its jump.
+fn resolve_jump_chains(skip: &mut [bool], jump_to: &mut [u32]) {
+    const UNVISITED: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![UNVISITED; skip.len()];
+    let mut path = Vec::new();
+    for start in 0..skip.len() {
+        if !skip[start] || state[start] != UNVISITED {
+            continue;
+        }
+        let mut cur = start;
+        let end = loop {
+            state[cur] = ON_PATH;
+            path.push(cur);
+            let t = jump_to[cur] as usize;
+            if !skip[t] {
+                break t;
+            }
+            match state[t] {
+                DONE => break jump_to[t] as usize,
+                ON_PATH => {
+                    // A cycle: keep `t`, so everything on the path goes to it.
+                    skip[t] = false;
+                    break t;
+                }
+                _ => cur = t,
+            }
+        };
+        for &b in &path {
+            state[b] = DONE;
+            jump_to[b] = end as u32;
+        }
+        path.clear();
+    }
 }
 
 /// The stack location of spill slot `slot` (slots are words; a vector register's slot

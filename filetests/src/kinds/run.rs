@@ -2,7 +2,8 @@
 //! can execute, and execute the `run:` / `print:` commands of each function natively
 //! through Kiln-compiled trampolines, calling the function the command is attached to.
 //!
-//! A target whose architecture differs from the host's, whose ISA flags the host lacks, or
+//! A file without a `target` line runs on the host (with every feature its CPU has). A
+//! target whose architecture differs from the host's, whose ISA flags the host lacks, or
 //! that has no backend in this build is skipped with the reason (never passed). A function
 //! using something the backend does not support is skipped with the `unsupported:` reason;
 //! any other compile error, a trap or a wrong result fails the test. Every function is
@@ -59,6 +60,10 @@ impl TestKind for Run {
         true
     }
 
+    fn host_without_target(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &TestContext, func: &Function, details: &Details) -> TestResult {
         let Some(spec) = ctx.target else { return Err("test run needs a target".into()) };
         // Only functions with run commands are tested.
@@ -77,7 +82,17 @@ impl TestKind for Run {
             return Err("test run cannot run code compiled with enable_pinned_reg".into());
         }
         host_can_run(spec).map_err(TestError::Skipped)?;
-        let mut runner = ctx.jit_runner(spec).map_err(|e| TestError::from(format!("compiling the file: {e}")))?;
+        let mut runner = match ctx.jit_runner(spec) {
+            Ok(r) => r,
+            // Every run line fails with it (a file that does not link runs nothing).
+            Err(e) => {
+                let failures: Vec<Failure> = cmds
+                    .iter()
+                    .map(|(c, _)| Failure::at(c.location, format!("{}: compiling the file: {e}", comment_body(&c.text).trim_end())))
+                    .collect();
+                return Err(failures.into());
+            }
+        };
         let mut failures = Vec::new();
         let mut unsupported = None;
         for (c, parsed) in cmds {

@@ -3,7 +3,8 @@
 //!
 //! An annotation is a comment whose text, after its leading `;` and blanks, starts with
 //! `error:`; the rest (trimmed) must be a substring of the message of one verifier error
-//! located at the entity the comment is attached to. The test passes iff the annotations
+//! located at the entity the comment is attached to, or match it as a regular expression
+//! (what Cranelift's runner does; its patterns are mostly plain text). The test passes iff the annotations
 //! can be matched to *distinct* errors (a maximum bipartite matching, so the order of
 //! annotations and errors does not matter) and no error is left unmatched. The verifier
 //! gets the file's settings and its target when there is exactly one (§4.5).
@@ -27,6 +28,7 @@ pub fn make(command: &TestCommand) -> Result<Box<dyn TestKind>, String> {
 struct Annotation<'a> {
     entity: AnyEntity,
     text: &'a str,
+    regex: Option<regex::Regex>,
     location: Location,
 }
 
@@ -36,13 +38,14 @@ fn annotations(details: &Details) -> Vec<Annotation<'_>> {
         .iter()
         .filter_map(|c| {
             let rest = comment_body(&c.text).strip_prefix("error:")?;
-            Some(Annotation { entity: c.entity, text: rest.trim(), location: c.location })
+            let text = rest.trim();
+            Some(Annotation { entity: c.entity, text, regex: regex::Regex::new(text).ok(), location: c.location })
         })
         .collect()
 }
 
 fn matches(a: &Annotation, e: &VerifierError) -> bool {
-    a.entity == e.location && e.message.contains(a.text)
+    a.entity == e.location && (e.message.contains(a.text) || a.regex.as_ref().is_some_and(|r| r.is_match(&e.message)))
 }
 
 /// A maximum matching between annotations and errors (Kuhn's augmenting paths; both sides

@@ -223,6 +223,18 @@ pub fn eval_pure(
     ) {
         return invalid(format!("{op} depends on the execution context"));
     }
+    // The operands must have the types the opcode takes (callers fold constants of
+    // functions that may not have been verified).
+    for (i, (a, c)) in args.iter().zip(op.info().args).enumerate() {
+        let ty = a.ty();
+        let ok = match c {
+            Constraint::Ctrl | Constraint::Lane | Constraint::Truthy => Some(ty) == c.resolve(ctrl),
+            _ => c.accepts(ty, ctrl),
+        };
+        if !ok {
+            return invalid(format!("operand {i} of {op} has type {ty}"));
+        }
+    }
     let mut out = SmallVec::new();
     match ops::eval(func, data, ctrl, result_ty, args)? {
         ops::Out::None => {}

@@ -96,6 +96,11 @@ pub(crate) fn eval(func: &Function, data: &D, ctrl: Type, rty: Type, args: &[&Da
         Smin | Umin | Smax | Umax | AvgRound | UaddSat | SaddSat | UsubSat | SsubSat | Iadd | Isub | Imul | Umulhi
         | Smulhi | SqmulRoundSat | X86Pmulhrsw | Udiv | Sdiv | Urem | Srem | Band | Bor | Bxor => {
             let (a, b) = (arg(args, 0)?, arg(args, 1)?);
+            if a.ty() != b.ty() {
+                // Only an unverified function gets here (the optimizer folds constants of
+                // functions compiled with the verifier off).
+                return Err(InterpError::Invalid(format!("{op} of a {} and a {}", a.ty(), b.ty())));
+            }
             let bits = lane_bits(a);
             one(map2(a.ty(), a, b, |x, y| int::binary(op, bits, x, y))?)
         }

@@ -119,6 +119,9 @@ pub struct Pos {
     pub line: u32,
     /// Byte offset of the first character of the line.
     pub line_start: usize,
+    /// Does a string literal come before the token on its line? (Only string literals can
+    /// put non-ASCII text there; otherwise the column is the byte distance, found in O(1).)
+    pub after_string: bool,
 }
 
 impl Pos {
@@ -127,8 +130,7 @@ impl Pos {
         let start = self.line_start.min(src.len());
         let end = self.offset.clamp(start, src.len());
         let col = match src.get(start..end) {
-            // Only string literals can put non-ASCII text before a token on its line.
-            Some(s) if s.bytes().any(|b| b == b'"') => s.chars().count(),
+            Some(s) if self.after_string => s.chars().count(),
             _ => end - start,
         };
         Location { line: self.line.max(1), col: (col as u32).saturating_add(1) }
@@ -186,13 +188,17 @@ pub struct Lexer<'a> {
     pos: usize,
     line: u32,
     line_start: usize,
+    /// A string literal was lexed on the current line.
+    line_has_string: bool,
     failed: bool,
 }
 
 impl<'a> Lexer<'a> {
-    /// A lexer over `src`, starting at line 1.
+    /// A lexer over `src`, starting at line 1. A UTF-8 byte-order mark at the start is
+    /// skipped (columns of the first line count from after it).
     pub fn new(src: &'a str) -> Self {
-        Lexer { src, bytes: src.as_bytes(), pos: 0, line: 1, line_start: 0, failed: false }
+        let start = if src.starts_with('\u{feff}') { 3 } else { 0 };
+        Lexer { src, bytes: src.as_bytes(), pos: start, line: 1, line_start: start, line_has_string: false, failed: false }
     }
 
     /// The source text.
@@ -202,7 +208,7 @@ impl<'a> Lexer<'a> {
 
     /// The position just after the last token returned.
     pub fn pos(&self) -> Pos {
-        Pos { offset: self.pos, line: self.line, line_start: self.line_start }
+        Pos { offset: self.pos, line: self.line, line_start: self.line_start, after_string: self.line_has_string }
     }
 
     /// Consume and return the raw text from the current position to the end of the line
@@ -235,6 +241,7 @@ impl<'a> Lexer<'a> {
             if c == b'\n' {
                 self.line += 1;
                 self.line_start = self.pos;
+                self.line_has_string = false;
             }
         }
     }
@@ -330,6 +337,7 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 self.pos = end + 1;
+                self.line_has_string = true;
                 Token::String(&self.src[start + 1..end])
             }
             _ if is(c, WORD_START) => {

@@ -7,6 +7,7 @@
 //! a 1-based [`Location`]; the reader never panics on malformed input.
 
 pub mod lexer;
+mod numbering;
 pub mod parser;
 pub mod runcommand;
 pub mod testfile;

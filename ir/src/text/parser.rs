@@ -18,6 +18,7 @@
 //! the run-command parser.
 
 use super::lexer::{Lexer, Pos, Token};
+use super::numbering::Numbering;
 use super::testfile::{Comment, Details, SourceMap};
 use super::{Location, ParseError};
 use crate::condcodes::{FloatCC, IntCC};
@@ -305,6 +306,8 @@ pub(crate) struct Parser<'a> {
     target: CommentTarget,
     /// Calling convention of signatures without one.
     pub(crate) default_cc: CallConv,
+    /// Written entity numbers → numbers in memory (see [`Numbering`]).
+    numbering: Numbering,
 }
 
 /// Per-function parsing state.
@@ -368,6 +371,7 @@ impl<'a> Parser<'a> {
             preamble_comments: Vec::new(),
             target: CommentTarget::Preamble,
             default_cc: CallConv::Fast,
+            numbering: Numbering::for_file(src.len()),
         };
         p.advance();
         p
@@ -392,7 +396,7 @@ impl<'a> Parser<'a> {
                 }
                 continue;
             }
-            self.tok = t;
+            self.tok = self.numbering.translate(t);
             self.pos = pos;
             return;
         }
@@ -547,6 +551,7 @@ impl<'a> Parser<'a> {
         let fn_loc = self.location();
         self.set_target(AnyEntity::Function);
         self.comments.clear();
+        self.numbering.start_function();
         self.match_keyword("function")?;
         let name = self.parse_function_name()?;
         let signature = self.parse_signature()?;
@@ -1336,7 +1341,10 @@ impl<'a> Parser<'a> {
                     let Some(&v) = data.arguments(&dfg.value_lists).get(i) else {
                         return Err(self.error_pos(op_pos, format!("{opcode}: missing operand to infer the type from")));
                     };
-                    if !dfg.value_is_attached(v) {
+                    // An alias has the type of the defined value it refers to (Cranelift's
+                    // reader infers from aliases too).
+                    let known = dfg.value_is_attached(v) || (dfg.value_is_alias(v) && dfg.value_type(v) != types::INVALID);
+                    if !known {
                         let why = if dfg.value_is_alias(v) { "is a value alias" } else { "is not yet defined" };
                         return Err(self.error_pos(
                             op_pos,
@@ -1418,9 +1426,9 @@ impl<'a> Parser<'a> {
         if dfg.value_is_valid(a) {
             return Err(self.error_pos(apos, format!("duplicate entity: {a}")));
         }
-        if !ctx.func.dfg.make_alias(a, b) {
-            return Err(self.error_pos(apos, format!("alias cycle through {a}")));
-        }
+        // `a` is not defined, and alias targets must be defined: nothing refers to `a`
+        // yet, so this cannot close a cycle.
+        ctx.func.dfg.make_alias_of_fresh(a, b);
         if ctx.collect {
             let l = self.loc_of(apos);
             ctx.map.define(AnyEntity::Value(a), l);

@@ -1,6 +1,6 @@
-//! Run commands (REFERENCE §4.8): `; run: %f(args) == expected`, `; print: %f(args)` and the
-//! legacy bare `; run` / `; print`, parsed against the signature of the function they are
-//! attached to into [`DataValue`]s.
+//! Run commands (REFERENCE §4.8): `; run: %f(args) == expected`, `; print: %f(args)` (also
+//! written `; run: %f(args)`, without a comparison) and the legacy bare `; run` / `; print`,
+//! parsed against the signature of the function they are attached to into [`DataValue`]s.
 //!
 //! Invariants: a comment whose first word is not `run`/`print` is not a run command
 //! (`Ok(None)`); one whose first word is, must be well-formed (else `Err`); a parsed command
@@ -235,7 +235,8 @@ pub fn parse_run_command(comment_text: &str, sig: &Signature) -> Result<Option<R
     }
     r.advance();
     let invocation = Invocation { func: name.to_string(), args };
-    if !is_run {
+    // `run: %f(x)` without a comparison prints the result, like `print:`.
+    if !is_run || r.tok == Token::Eof {
         if r.tok != Token::Eof {
             return Err(format!("unexpected {} after print command", r.describe()));
         }
@@ -407,5 +408,10 @@ mod tests {
         }
         // A trailing comment is allowed.
         assert!(parse_run_command("; run: %f(1) == 3 ; note", &s).is_ok());
+        // Without a comparison, `run:` prints the result.
+        assert_eq!(
+            run("; run: %f(7)", &s),
+            RunCommand::Print(Invocation { func: "f".into(), args: vec![DataValue::I32(7)] })
+        );
     }
 }

@@ -1,9 +1,12 @@
 //! Filetests (REFERENCE §4.1–4.7): the header lines (`test`, `set`, `target`, `feature`),
 //! the functions with their attached comments and source maps, and the result types.
 //!
-//! Invariants: `parse_test` either returns a file with at least one test command and at
-//! least one function, or an error; a `target` line whose architecture has no backend turns
-//! the whole result into a warning (`ParseError::is_warning`), meaning "skip this file".
+//! Invariants: `parse_test` either returns a file with at least one function, or an error
+//! (a file may have no `test` line: Cranelift's reader accepts that too, and `clif-util
+//! compile`/`run` use such files; the filetest runner reports it); a `target` line whose
+//! architecture has no backend turns the whole result into a warning
+//! (`ParseError::is_warning`), meaning "skip this file". Header lines (`test`, `set`,
+//! `target`, `feature`) may come in any order, before the first function.
 //! Comments are attached per §4.7 and kept in source order.
 
 use super::lexer::Token;
@@ -191,59 +194,74 @@ fn split_option(word: &str) -> TestOption {
 /// Parse a filetest: header lines, then functions (REFERENCE §4).
 pub fn parse_test(text: &str, opts: &ParseOptions) -> Result<TestFile, ParseError> {
     let mut p = Parser::new(text, true);
-    let start = p.location();
 
-    // `test` lines.
+    // Header lines: `test`, `set`, `target` and `feature`, in any order (Cranelift's reader
+    // takes `set`/`target` lines without any `test` line; Kiln also takes them before it).
     let mut commands = Vec::new();
-    while p.tok == Token::Identifier("test") {
-        let loc = p.location();
-        let line = p.rest_of_line();
-        let mut words = line.split_whitespace();
-        let Some(name) = words.next() else {
-            return Err(p.error_at(loc, "expected test command name"));
-        };
-        if !TEST_COMMANDS.contains(&name) {
-            return Err(p.error_at(loc, format!("unknown test command '{name}'")));
-        }
-        commands.push(TestCommand { name: name.to_string(), options: words.map(split_option).collect() });
-        p.advance();
-    }
-
-    // `set` and `target` lines.
     let mut flags = Flags::new();
     let mut targets: Vec<TargetEntry> = Vec::new();
     let mut dangling_set: Option<Location> = None;
+    let mut features = Vec::new();
     loop {
-        if p.tok == Token::Identifier("set") {
-            let loc = p.location();
-            let line = p.rest_of_line();
-            for w in line.split_whitespace() {
-                if let Err(e) = flags.set_word(w) {
-                    return Err(p.error_at(loc, e.to_string()));
+        match p.tok {
+            Token::Identifier("test") => {
+                let loc = p.location();
+                let line = p.rest_of_line();
+                let mut words = line.split_whitespace();
+                let Some(name) = words.next() else {
+                    return Err(p.error_at(loc, "expected test command name"));
+                };
+                if !TEST_COMMANDS.contains(&name) {
+                    return Err(p.error_at(loc, format!("unknown test command '{name}'")));
                 }
+                commands.push(TestCommand { name: name.to_string(), options: words.map(split_option).collect() });
+                p.advance();
             }
-            if dangling_set.is_none() {
-                dangling_set = Some(loc);
-            }
-            p.advance();
-        } else if p.tok == Token::Identifier("target") {
-            let loc = p.location();
-            let line = p.rest_of_line();
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let Some((triple, rest)) = words.split_first() else {
-                return Err(p.error_at(loc, "missing target triple"));
-            };
-            match TargetSpec::parse(triple, rest) {
-                Ok(spec) => targets.push(TargetEntry { spec, flags: flags.clone() }),
-                Err(e @ TargetError::NoBackend(_)) => {
-                    return Err(ParseError { location: loc, message: e.to_string(), is_warning: true });
+            Token::Identifier("set") => {
+                let loc = p.location();
+                let line = p.rest_of_line();
+                for w in line.split_whitespace() {
+                    if let Err(e) = flags.set_word(w) {
+                        return Err(p.error_at(loc, e.to_string()));
+                    }
                 }
-                Err(e) => return Err(p.error_at(loc, e.to_string())),
+                if dangling_set.is_none() {
+                    dangling_set = Some(loc);
+                }
+                p.advance();
             }
-            dangling_set = None;
-            p.advance();
-        } else {
-            break;
+            Token::Identifier("target") => {
+                let loc = p.location();
+                let line = p.rest_of_line();
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let Some((triple, rest)) = words.split_first() else {
+                    return Err(p.error_at(loc, "missing target triple"));
+                };
+                match TargetSpec::parse(triple, rest) {
+                    Ok(spec) => targets.push(TargetEntry { spec, flags: flags.clone() }),
+                    Err(e @ TargetError::NoBackend(_)) => {
+                        return Err(ParseError { location: loc, message: e.to_string(), is_warning: true });
+                    }
+                    Err(e) => return Err(p.error_at(loc, e.to_string())),
+                }
+                dangling_set = None;
+                p.advance();
+            }
+            Token::Identifier("feature") => {
+                p.advance();
+                let enabled = if p.tok == Token::Bang {
+                    p.advance();
+                    false
+                } else {
+                    true
+                };
+                let Token::String(name) = p.tok else {
+                    return Err(p.error("expected feature name in quotes"));
+                };
+                features.push(Feature { name: name.to_string(), enabled });
+                p.advance();
+            }
+            _ => break,
         }
     }
     if let (Some(loc), false) = (dangling_set, targets.is_empty()) {
@@ -251,26 +269,6 @@ pub fn parse_test(text: &str, opts: &ParseOptions) -> Result<TestFile, ParseErro
     }
     let isa_spec = if targets.is_empty() { IsaSpec::None(flags) } else { IsaSpec::Targets(targets) };
 
-    // `feature` lines.
-    let mut features = Vec::new();
-    while p.tok == Token::Identifier("feature") {
-        p.advance();
-        let enabled = if p.tok == Token::Bang {
-            p.advance();
-            false
-        } else {
-            true
-        };
-        let Token::String(name) = p.tok else {
-            return Err(p.error("expected feature name in quotes"));
-        };
-        features.push(Feature { name: name.to_string(), enabled });
-        p.advance();
-    }
-
-    if commands.is_empty() {
-        return Err(p.error_at(start, "no test commands found"));
-    }
     p.default_cc = opts.default_call_conv.unwrap_or_else(|| {
         if commands.iter().any(|c| c.name == "run") { host_default_call_conv() } else { CallConv::Fast }
     });

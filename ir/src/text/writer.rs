@@ -3,6 +3,11 @@
 //! The output is a fixed point of parse-then-print: printing, parsing the text and printing
 //! again gives the same text. Value aliases are printed right after the definition of
 //! their target; constant operands are listed in a trailing comment (`; v2 = 5`).
+//!
+//! [`DisplayFunction::cranelift_style`] prints as Cranelift's printer does where the two
+//! differ: Cranelift prints the user name of a global-value symbol without the function's
+//! name table, as `userextnameK` (its index in the table), which loses the name (`u8:9`);
+//! `test cat` accepts either form so that Cranelift's own `test cat` files pass.
 
 use crate::dfg::ValueDef;
 use crate::entities::*;
@@ -17,28 +22,39 @@ use core::fmt::{self, Write};
 /// Displays a function in canonical CLIF.
 pub struct DisplayFunction<'a> {
     func: &'a Function,
+    cranelift_style: bool,
 }
 
 impl<'a> DisplayFunction<'a> {
     /// Wrap `func`.
     pub fn new(func: &'a Function) -> Self {
-        DisplayFunction { func }
+        DisplayFunction { func, cranelift_style: false }
+    }
+
+    /// Print user names of global-value symbols as Cranelift does (`userextnameK`). The
+    /// text does not read back when such a name is not also used by an external function.
+    pub fn cranelift_style(self) -> Self {
+        DisplayFunction { cranelift_style: true, ..self }
     }
 }
 
 impl fmt::Display for DisplayFunction<'_> {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write_function(f, self.func)
+        write_function_styled(f, self.func, self.cranelift_style)
     }
 }
 
 /// Write `func` to `w`.
 pub fn write_function(w: &mut dyn Write, func: &Function) -> fmt::Result {
+    write_function_styled(w, func, false)
+}
+
+fn write_function_styled(w: &mut dyn Write, func: &Function, cranelift_style: bool) -> fmt::Result {
     let aliases = alias_map(func);
     write!(w, "function ")?;
     write!(w, "{}{} {{", func.name, func.signature)?;
     writeln!(w)?;
-    let mut any = write_preamble(w, func)?;
+    let mut any = write_preamble(w, func, cranelift_style)?;
     let wide = func.layout.blocks().any(|b| {
         func.layout
             .block_insts(b)
@@ -93,7 +109,7 @@ fn write_aliases(
     Ok(())
 }
 
-fn write_preamble(w: &mut dyn Write, func: &Function) -> Result<bool, fmt::Error> {
+fn write_preamble(w: &mut dyn Write, func: &Function, cranelift_style: bool) -> Result<bool, fmt::Error> {
     let mut any = false;
     let ph = &func.placeholders;
     for (k, d) in func.dynamic_stack_slots.iter() {
@@ -115,7 +131,7 @@ fn write_preamble(w: &mut dyn Write, func: &Function) -> Result<bool, fmt::Error
     for (k, d) in func.global_values.iter() {
         if !ph.global_values.contains(k) {
             write!(w, "    {k} = ")?;
-            write_global_value(w, func, d)?;
+            write_global_value(w, func, d, cranelift_style)?;
             writeln!(w)?;
             any = true;
         }
@@ -176,7 +192,7 @@ fn write_signed_imm(w: &mut dyn Write, imm: Imm64) -> fmt::Result {
     if imm.0 >= 0 { write!(w, "+{imm}") } else { write!(w, "{imm}") }
 }
 
-fn write_global_value(w: &mut dyn Write, func: &Function, d: &GlobalValueData) -> fmt::Result {
+fn write_global_value(w: &mut dyn Write, func: &Function, d: &GlobalValueData, cranelift_style: bool) -> fmt::Result {
     match d {
         GlobalValueData::VMContext => write!(w, "vmctx"),
         GlobalValueData::Load { base, offset, global_type, flags } => {
@@ -193,7 +209,10 @@ fn write_global_value(w: &mut dyn Write, func: &Function, d: &GlobalValueData) -
             if *tls {
                 write!(w, "tls ")?;
             }
-            write_external_name(w, func, name)?;
+            match name {
+                ExternalName::User(r) if cranelift_style => write!(w, "{r}")?,
+                _ => write_external_name(w, func, name)?,
+            }
             if offset.0 != 0 {
                 // After `uN:M` a `-` would continue the number token of M: separate it.
                 if matches!(name, ExternalName::User(_)) && offset.0 < 0 {

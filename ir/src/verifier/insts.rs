@@ -270,7 +270,7 @@ impl Verifier<'_> {
             && let Some(r) = flags.alias_region()
             && !func.alias_regions.is_valid(r)
         {
-            self.report_inst(inst, format!("alias region {r} is not declared"));
+            self.report_inst(inst, format!("undefined alias region {r}"));
         }
 
         // Debug tags (rule 30) and user stack maps.
@@ -278,7 +278,7 @@ impl Verifier<'_> {
             && !tags.is_empty()
         {
             if !data.opcode().allows_debug_tags() {
-                self.report_inst(inst, "debug tags present on non-call non-sequence point instruction");
+                self.report_inst(inst, "debug tags present on non-call, non-sequence point instruction");
             }
             for t in tags {
                 if let DebugTag::StackSlot(ss) = *t

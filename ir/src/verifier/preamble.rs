@@ -69,7 +69,7 @@ impl Verifier<'_> {
                     if let Some(r) = flags.alias_region()
                         && !func.alias_regions.is_valid(r)
                     {
-                        self.report(gv, format!("alias region {r} is not declared"));
+                        self.report(gv, format!("undefined alias region {r}"));
                     }
                 }
                 GlobalValueData::IAddImm { base, global_type, .. } => {
@@ -148,7 +148,7 @@ impl Verifier<'_> {
         let mut ids: HashMap<u32, AliasRegion> = HashMap::new();
         for (r, data) in self.func.alias_regions.iter() {
             if let Some(&first) = ids.get(&data.id) {
-                self.report(r, format!("alias region {r} has the same id {} as {first}", data.id));
+                self.report(r, format!("duplicate alias region user_id {} ({r} and {first})", data.id));
             } else {
                 ids.insert(data.id, r);
             }
@@ -165,8 +165,12 @@ impl Verifier<'_> {
                     continue;
                 }
                 if p.extension != ArgumentExtension::None && !(t.is_int() && t.is_scalar()) {
-                    let ext = if p.extension == ArgumentExtension::Uext { "uext" } else { "sext" };
-                    self.report(loc, format!("{kind} at position {i} has extension `{ext}` on non-integer type {t}"));
+                    let (ext, name) =
+                        if p.extension == ArgumentExtension::Uext { ("uext", "Uext") } else { ("sext", "Sext") };
+                    self.report(
+                        loc,
+                        format!("{kind} at position {i} has invalid extension {name} (`{ext}` on non-integer type {t})"),
+                    );
                 }
                 if kind == "Return value" && matches!(p.purpose, ArgumentPurpose::StructArgument(_)) {
                     self.report(loc, format!("Return value at position {i} cannot be a struct argument (`sarg`)"));
@@ -174,7 +178,7 @@ impl Verifier<'_> {
             }
         }
         if sig.call_conv == CallConv::PreserveAll && !sig.returns.is_empty() {
-            self.report(loc, "a signature with the `preserve_all` calling convention cannot have return values");
+            self.report(loc, "Signature with `preserve_all` ABI cannot have return values");
         }
     }
 
@@ -194,8 +198,8 @@ impl Verifier<'_> {
         }
     }
 
-    /// External functions: a declared signature, a valid name, and the `patchable` rules
-    /// (rule 11: colocated, no return values).
+    /// External functions: a declared signature and a valid name (the `patchable` rules are
+    /// checked at the calls, rule 11).
     fn check_ext_funcs(&mut self) {
         let func = self.func;
         for (fr, ext) in func.dfg.ext_funcs.iter() {
@@ -211,14 +215,6 @@ impl Verifier<'_> {
                 }
             };
             self.check_signature(sig, fr.into());
-            if ext.patchable {
-                if !ext.colocated {
-                    self.report(fr, format!("patchable function {fr} must be colocated"));
-                }
-                if !sig.returns.is_empty() {
-                    self.report(fr, format!("patchable function {fr} cannot have return values"));
-                }
-            }
         }
     }
 
@@ -265,7 +261,7 @@ impl Verifier<'_> {
         let func = self.func;
         let Some(entry) = func.layout.entry_block() else { return };
         if func.layout.is_cold(entry) {
-            self.report(entry, "entry block cannot be cold");
+            self.report(entry, "entry block cannot be marked as cold");
         }
         let Some(params) = func.dfg.try_block_params(entry) else { return };
         let sig = &func.signature.params;

@@ -287,7 +287,7 @@ fn rule01_global_values() {
         global_type: I32,
         flags: MemFlags::trusted().with_alias_region(Some(AliasRegion::new(0))),
     };
-    assert_one(errors(&b.f), g4, "alias region region0 is not declared");
+    assert_one(errors(&b.f), g4, "undefined alias region region0");
     b.f.alias_regions.push(AliasRegionData { id: 0, name: "heap".into() });
     assert_clean(&b.f);
     // A dangling base.
@@ -308,7 +308,7 @@ fn rule02_alias_region_ids_unique() {
     b.f.alias_regions.push(AliasRegionData { id: 7, name: "a".into() });
     assert_clean(&b.f);
     let r1 = b.f.alias_regions.push(AliasRegionData { id: 7, name: "b".into() });
-    assert_one(errors(&b.f), r1, "has the same id 7 as region0");
+    assert_one(errors(&b.f), r1, "duplicate alias region user_id 7 (region1 and region0)");
 }
 
 // Rule 3
@@ -324,7 +324,7 @@ fn rule03_entry_block() {
     assert_one(errors(&b.f), entry, "entry block parameter 1 expected to have type i64, got i32");
     b.f.signature.params[1] = AbiParam::new(I32);
     b.f.layout.set_cold(entry, true);
-    assert_one(errors(&b.f), entry, "entry block cannot be cold");
+    assert_one(errors(&b.f), entry, "entry block cannot be marked as cold");
 }
 
 // Rule 4
@@ -338,7 +338,7 @@ fn rule04_signatures() {
     assert_one(
         errors(&b.f),
         AnyEntity::Function,
-        "Parameter at position 0 has extension `uext` on non-integer type f32",
+        "Parameter at position 0 has invalid extension Uext (`uext` on non-integer type f32)",
     );
     b.f.signature.params[0] = AbiParam::new(INVALID);
     assert_has(&errors(&b.f), AnyEntity::Function, "Parameter at position 0 has an invalid type");
@@ -346,10 +346,10 @@ fn rule04_signatures() {
     b.f.dfg.remove_block_param(entry, 0);
     assert_clean(&b.f);
     let s0 = b.sig(&[], &[I32], CallConv::PreserveAll);
-    assert_one(errors(&b.f), s0, "`preserve_all` calling convention cannot have return values");
+    assert_one(errors(&b.f), s0, "Signature with `preserve_all` ABI cannot have return values");
     // Used by an external function: reported there.
     let f0 = b.func_ref(s0);
-    assert_one(errors(&b.f), f0, "`preserve_all` calling convention cannot have return values");
+    assert_one(errors(&b.f), f0, "Signature with `preserve_all` ABI cannot have return values");
     b.f.dfg.signatures[s0] = Signature::new(CallConv::SystemV);
     b.f.dfg.signatures[s0].returns.push(AbiParam::special(I64, ArgumentPurpose::StructArgument(8)));
     assert_one(errors(&b.f), f0, "Return value at position 0 cannot be a struct argument");
@@ -357,7 +357,7 @@ fn rule04_signatures() {
     assert_clean(&b.f);
     b.f.signature.call_conv = CallConv::PreserveAll;
     b.f.signature.returns.push(AbiParam::new(I8));
-    assert_has(&errors(&b.f), AnyEntity::Function, "`preserve_all` calling convention cannot have return values");
+    assert_has(&errors(&b.f), AnyEntity::Function, "Signature with `preserve_all` ABI cannot have return values");
 }
 
 // Rule 5 and 6
@@ -529,7 +529,7 @@ fn rule10_memflags_regions() {
     let fl = b.flags(MemFlags::new().with_alias_region(Some(AliasRegion::new(1))));
     let l = b.ins(D::Load { opcode: Opcode::Load, flags: fl, arg: p[0], offset: Offset32(0) }, I32);
     b.ret(&[]);
-    assert_one(errors(&b.f), l, "alias region region1 is not declared");
+    assert_one(errors(&b.f), l, "undefined alias region region1");
     b.f.alias_regions.push(AliasRegionData { id: 0, name: "a".into() });
     b.f.alias_regions.push(AliasRegionData { id: 1, name: "b".into() });
     assert_clean(&b.f);
@@ -543,13 +543,13 @@ fn rule11_patchable() {
     let f = b.func_ref(s);
     b.f.dfg.ext_funcs[f].patchable = true;
     let args = b.list(&[]);
-    b.ins(D::Call { opcode: Opcode::Call, func_ref: f, args }, INVALID);
+    let call = b.ins(D::Call { opcode: Opcode::Call, func_ref: f, args }, INVALID);
     b.ret(&[]);
-    assert_one(errors(&b.f), f, "patchable function fn0 must be colocated");
+    assert_one(errors(&b.f), call, "patchable call to non-colocated function fn0");
     b.f.dfg.ext_funcs[f].colocated = true;
     assert_clean(&b.f);
     b.f.dfg.signatures[s].returns.push(AbiParam::new(I32));
-    assert_has(&errors(&b.f), f, "patchable function fn0 cannot have return values");
+    assert_has(&errors(&b.f), call, "patchable call cannot occur to a function with return values");
     b.f.dfg.signatures[s].returns.clear();
     // Not in tail calls.
     let (mut b, _) = B::new(&[], &[]);
@@ -596,7 +596,7 @@ fn rule13_bitcast() {
     assert_one(
         errors(&b.f),
         bc,
-        "byte order specifier required for bitcast instruction changing lane count from 4 to 2",
+        "Byte order specifier required for bitcast instruction changing lane count from 4 to 2",
     );
     let little = b.flags(MemFlags::new().with_endianness(crate::memflags::Endianness::Little));
     b.f.dfg.replace_inst(bc, D::LoadNoOffset { opcode: Opcode::Bitcast, flags: little, arg: p[0] });
@@ -694,9 +694,9 @@ fn rule16_exception_handler_address() {
     );
     b.f.layout.append_inst(r, blocks[0]);
     let errs = errors(&b.f);
-    assert_has(&errs, bad_idx, "index 2 out of bounds: the try_call ending block0 has 2 handler targets");
-    assert_has(&errs, neg, "index -1 out of bounds");
-    assert_has(&errs, bad_block, "block2 does not end in a try_call");
+    assert_has(&errs, bad_idx, "exception handler index 2 is out-of-range (the try_call ending block0 has 2 handler targets)");
+    assert_has(&errs, neg, "exception handler index -1 cannot be negative");
+    assert_has(&errs, bad_block, "referenced block block2 does not end in a try_call");
     assert!(!errs.iter().any(|e| e.location == AnyEntity::Inst(ok)));
     assert_eq!(errs.len(), 3);
 }
@@ -797,7 +797,7 @@ fn rule20_block_calls() {
     assert_one(errors(&b.f), tc, "ret1 is out of range: the callee has 1 return values");
     let normal = BlockCall::new(blocks[0], [BlockArg::TryCallExn(0)], &mut b.f.dfg.value_lists);
     b.f.dfg.exception_tables[et].all_branches_mut()[0] = normal;
-    assert_one(errors(&b.f), tc, "exn0 can only be used in a handler target of a try_call");
+    assert_one(errors(&b.f), tc, "`exnN` block argument used outside normal-return target of `try_call` (exn0 is only valid in a handler target)");
     let normal = BlockCall::new(blocks[0], [BlockArg::TryCallRet(0)], &mut b.f.dfg.value_lists);
     b.f.dfg.exception_tables[et].all_branches_mut()[0] = normal;
     b.f.dfg.append_block_param(blocks[1], I64);
@@ -807,10 +807,10 @@ fn rule20_block_calls() {
     assert_one(run(&b.f, Some("pulley32"), &[]), tc, "arg exn1 has type i32, expected i64");
     let h = BlockCall::new(blocks[1], [BlockArg::TryCallExn(2)], &mut b.f.dfg.value_lists);
     b.f.dfg.exception_tables[et].all_branches_mut()[1] = h;
-    assert_one(errors(&b.f), tc, "exn2 is out of range");
+    assert_one(errors(&b.f), tc, "out-of-bounds `exnN` block argument: exn2");
     let h = BlockCall::new(blocks[1], [BlockArg::TryCallRet(0)], &mut b.f.dfg.value_lists);
     b.f.dfg.exception_tables[et].all_branches_mut()[1] = h;
-    assert_has(&errors(&b.f), tc, "ret0 can only be used in the normal-return target of a try_call");
+    assert_has(&errors(&b.f), tc, "`retN` block argument used outside normal-return target of `try_call` (ret0)");
 }
 
 // Rule 21
@@ -844,7 +844,7 @@ fn rule21_call_arguments() {
         _ => unreachable!(),
     };
     b.f.dfg.exception_tables[et].sig = other;
-    assert_one(errors(&b.f), tc, "exception table signature sig1 must match the signature sig0 of fn0");
+    assert_one(errors(&b.f), tc, "exception table signature sig1 did not match function fn0's signature sig0");
 }
 
 // Rule 22
@@ -869,20 +869,24 @@ fn rule23_tail_calls() {
     let rc = b.ins(D::Call { opcode: Opcode::ReturnCall, func_ref: f, args }, INVALID);
     assert_clean(&b.f);
     b.f.dfg.signatures[s].call_conv = CallConv::SystemV;
-    assert_one(errors(&b.f), rc, "calling convention `system_v` of the callee does not support tail calls");
+    let errs = errors(&b.f);
+    assert_has(&errs, rc, "calling convention `system_v` does not support tail calls");
+    assert_has(&errs, rc, "callee's calling convention must match caller (callee `system_v`, caller `tail`)");
     b.f.dfg.signatures[s].call_conv = CallConv::Tail;
     b.f.signature.call_conv = CallConv::Fast;
-    assert_one(errors(&b.f), rc, "callee's calling convention `tail` must match the caller's `fast`");
+    assert_one(errors(&b.f), rc, "callee's calling convention must match caller (callee `tail`, caller `fast`)");
     b.f.signature.call_conv = CallConv::Tail;
     b.f.dfg.signatures[s].returns.push(AbiParam::new(I32));
     assert_one(errors(&b.f), rc, "results of callee must match caller");
+    b.f.signature.returns.push(AbiParam::new(I64));
+    assert_one(errors(&b.f), rc, "result 0 has type i32, must match function signature of i64");
 }
 
 // Rule 24
 #[test]
 fn rule24_exceptions() {
     let (b, tc, _) = try_call_fn(CallConv::Fast, &[]);
-    assert_one(errors(&b.f), tc, "calling convention `fast` of the callee does not support exceptions");
+    assert_one(errors(&b.f), tc, "calling convention `fast` of callee does not support exceptions");
 }
 
 // Rule 25
@@ -898,7 +902,7 @@ fn rule25_symbol_value_type() {
     let i = b.ins(D::UnaryGlobalValue { opcode: Opcode::SymbolValue, global_value: gv }, I32);
     b.ret(&[]);
     assert_clean(&b.f);
-    assert_one(run(&b.f, Some("x86_64"), &[]), i, "symbol_value type i32 must match global value type i64");
+    assert_one(run(&b.f, Some("x86_64"), &[]), i, "global_value instruction with type i32 references global value with type i64");
     assert!(run(&b.f, Some("pulley32"), &[]).is_empty());
 }
 
@@ -910,7 +914,7 @@ fn rule26_readonly_store() {
     let s = b.ins(D::Store { opcode: Opcode::Store, flags: fl, args: [p[0], p[0]], offset: Offset32(0) }, I64);
     b.ins(D::Load { opcode: Opcode::Load, flags: fl, arg: p[0], offset: Offset32(0) }, I64);
     b.ret(&[]);
-    assert_one(errors(&b.f), s, "a store instruction cannot have the `readonly` flag");
+    assert_one(errors(&b.f), s, "A store instruction cannot have the `readonly` MemFlag");
 }
 
 // Rule 27
@@ -924,8 +928,8 @@ fn rule27_lanes() {
     b.f.dfg.replace_inst(e, D::BinaryImm8 { opcode: Opcode::Extractlane, arg: p[0], imm: 4 });
     b.f.dfg.replace_inst(i, D::TernaryImm8 { opcode: Opcode::Insertlane, args: [p[0], p[1]], imm: 200 });
     let errs = errors(&b.f);
-    assert_has(&errs, e, "the lane 4 does not index into the type i32x4");
-    assert_has(&errs, i, "the lane 200 does not index into the type i32x4");
+    assert_has(&errs, e, "The lane 4 does not index into the type i32x4");
+    assert_has(&errs, i, "The lane 200 does not index into the type i32x4");
     assert_eq!(errs.len(), 2);
 }
 
@@ -942,7 +946,7 @@ fn rule28_shuffle() {
     let mut bytes = vec![0u8; 16];
     bytes[5] = 32;
     b.f.dfg.immediates[m] = ConstantData::new(bytes);
-    assert_one(errors(&b.f), s, "shuffle immediate index 32 (lane 5) is larger than the maximum 31");
+    assert_one(errors(&b.f), s, "shuffle immediate index 32 is larger than the maximum 31 (lane 5)");
 }
 
 // Rule 29
@@ -976,7 +980,7 @@ fn rule30_debug_tags() {
     b.f.debug_tags.insert(sp, vec![DebugTag::User(1)]);
     assert_clean(&b.f);
     b.f.debug_tags.insert(add, vec![DebugTag::User(2)]);
-    assert_one(errors(&b.f), add, "debug tags present on non-call non-sequence point instruction");
+    assert_one(errors(&b.f), add, "debug tags present on non-call, non-sequence point instruction");
     b.f.debug_tags.remove(&add);
     b.f.debug_tags.insert(sp, vec![DebugTag::StackSlot(StackSlot::new(4))]);
     assert_one(errors(&b.f), sp, "debug tag names an invalid stack slot ss4");

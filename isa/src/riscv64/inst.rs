@@ -1125,7 +1125,7 @@ mod tests {
 
     fn collect(mut inst: Inst) -> Vec<regalloc2::Operand> {
         let mut ops = Vec::new();
-        let mut c = kiln_codegen::machinst::reg::OperandCollector { operands: &mut ops, clobbers: Default::default() };
+        let mut c = kiln_codegen::machinst::reg::OperandCollector::new(&mut ops);
         inst.get_operands(&mut c);
         ops
     }

@@ -1248,6 +1248,27 @@ impl X64Lower<'_> {
         // first (the two-operand `add`/`sub` would overwrite it).
         // x + (z << k) for k in 1..=3 (the shift used only here): one `lea (x,z,2^k)`.
         if aop == AluOp::Add && (ty == types::I32 || ty == types::I64) {
+            // x + (z + c), the inner addition used only here: one `lea c(x,z)`. Besides
+            // saving an instruction, a sum of many `z + c_i` then keeps only `z` and the
+            // running sum live instead of every `z + c_i` (what Cranelift's address-mode
+            // matching does too).
+            for (p, q) in [(y, x), (x, y)] {
+                if let Some(add) = ctx.sinkable_inst(q)
+                    && let D::Binary { opcode: Opcode::Iadd, args: aargs } = *ctx.data(add)
+                    && ctx.value_ty(q) == ty
+                    && let Some((z, disp)) = [(aargs[0], aargs[1]), (aargs[1], aargs[0])]
+                        .into_iter()
+                        .find_map(|(z, c)| ctx.iconst_signed(c).and_then(|c| i32::try_from(c).ok()).map(|d| (z, d)))
+                {
+                    ctx.sink_inst(add);
+                    let base = self.reg(ctx, p)?;
+                    let index = self.reg(ctx, z)?;
+                    let dst = self.output(ctx, inst)?;
+                    let mem = Amode::ImmRegRegShift { disp, base, index, shift: 0 };
+                    ctx.emit(Inst::Lea { size: size32(ty), mem, dst });
+                    return Ok(());
+                }
+            }
             for (p, q) in [(x, y), (y, x)] {
                 if let Some(sh) = ctx.sinkable_inst(q)
                     && let D::Binary { opcode: Opcode::Ishl, args: sargs } = *ctx.data(sh)
@@ -2363,31 +2384,33 @@ impl X64Lower<'_> {
             Opcode::Fma => {
                 if !self.b.isa.has_fma {
                     let lib = if double { LibCall::FmaF64 } else { LibCall::FmaF32 };
-                    return ctx.lower_libcall(inst, lib, &[args[0], args[1], args[2]]);
+                    ctx.libcall_value(inst, lib, &[args[0], args[1], args[2]])?
+                } else {
+                    let x = self.reg(ctx, args[0])?;
+                    let y = self.reg(ctx, args[1])?;
+                    let z = self.rm(ctx, args[2], ty)?;
+                    let d = self.tmp(ctx, ty)?;
+                    let fop = if double { FmaOp::Vfmadd213sd } else { FmaOp::Vfmadd213ss };
+                    ctx.emit(Inst::XmmFma { op: fop, src1: x, src2: y, src3: z, dst: d });
+                    d.to_reg()
                 }
-                let x = self.reg(ctx, args[0])?;
-                let y = self.reg(ctx, args[1])?;
-                let z = self.rm(ctx, args[2], ty)?;
-                let d = self.tmp(ctx, ty)?;
-                let fop = if double { FmaOp::Vfmadd213sd } else { FmaOp::Vfmadd213ss };
-                ctx.emit(Inst::XmmFma { op: fop, src1: x, src2: y, src3: z, dst: d });
-                d.to_reg()
             }
             Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest => {
                 if !self.b.isa.has_sse41 {
-                    return ctx.lower_libcall(inst, rounding_libcall(op, double), &[args[0]]);
+                    ctx.libcall_value(inst, rounding_libcall(op, double), &[args[0]])?
+                } else {
+                    let imm = match op {
+                        Opcode::Nearest => 0,
+                        Opcode::Floor => 1,
+                        Opcode::Ceil => 2,
+                        _ => 3,
+                    } | 8;
+                    let src = self.rm(ctx, args[0], ty)?;
+                    let d = self.tmp(ctx, ty)?;
+                    let rop = if double { RoundOp::Roundsd } else { RoundOp::Roundss };
+                    ctx.emit(Inst::XmmRound { op: rop, imm, src, dst: d });
+                    d.to_reg()
                 }
-                let imm = match op {
-                    Opcode::Nearest => 0,
-                    Opcode::Floor => 1,
-                    Opcode::Ceil => 2,
-                    _ => 3,
-                } | 8;
-                let src = self.rm(ctx, args[0], ty)?;
-                let d = self.tmp(ctx, ty)?;
-                let rop = if double { RoundOp::Roundsd } else { RoundOp::Roundss };
-                ctx.emit(Inst::XmmRound { op: rop, imm, src, dst: d });
-                d.to_reg()
             }
             Opcode::Fpromote | Opcode::Fdemote => {
                 let ok = matches!((src_ty, ty), (types::F32, types::F64) | (types::F64, types::F32));
