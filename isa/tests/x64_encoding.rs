@@ -379,56 +379,39 @@ fn all_cases() -> Vec<Inst> {
             });
         }
     }
-    // XMM.
-    let sse_ops = [
-        SseOp::Addss,
-        SseOp::Addsd,
-        SseOp::Subss,
-        SseOp::Subsd,
-        SseOp::Mulss,
-        SseOp::Mulsd,
-        SseOp::Divss,
-        SseOp::Divsd,
-        SseOp::Minss,
-        SseOp::Minsd,
-        SseOp::Maxss,
-        SseOp::Maxsd,
-        SseOp::Andps,
-        SseOp::Andpd,
-        SseOp::Andnps,
-        SseOp::Andnpd,
-        SseOp::Orps,
-        SseOp::Orpd,
-        SseOp::Xorps,
-        SseOp::Xorpd,
-        SseOp::Sqrtss,
-        SseOp::Sqrtsd,
-        SseOp::Cvtss2sd,
-        SseOp::Cvtsd2ss,
-        SseOp::Cmpss(0),
-        SseOp::Cmpsd(3),
-        SseOp::Movss,
-        SseOp::Movsd,
-        SseOp::Punpckldq,
-        SseOp::Unpcklps,
-        SseOp::Subpd,
-        SseOp::Pshufd(0x1b),
-    ];
-    for op in sse_ops {
-        for vex in [false, true] {
+    // XMM: every SSE/AVX operation in the shape of its instruction form, legacy and VEX.
+    for &op in SseOp::ALL {
+        let vexes: &[bool] = if op.vex_only() { &[true] } else { &[false, true] };
+        for &vex in vexes {
+            let imm = if op.is_compare() { 5 } else { 0x1b };
             for &(a, b) in &pairs {
                 let c = if vex { (a + b) % 16 } else { a };
-                v.push(Inst::XmmRmR { op, src1: xr(a), src2: RegMem::Reg(xr(b)), dst: xw(c), vex });
+                let src2 = RegMem::Reg(xr(b));
+                match op.kind() {
+                    SseKind::Binary | SseKind::BinaryReg => {
+                        v.push(Inst::XmmRmR { op, src1: xr(a), src2, dst: xw(c), vex })
+                    }
+                    SseKind::BinaryImm => v.push(Inst::XmmRmRImm { op, src1: xr(a), src2, imm, dst: xw(c), vex }),
+                    SseKind::Unary => v.push(Inst::XmmUnaryRmR { op, src: src2, dst: xw(a), vex }),
+                    SseKind::UnaryImm => v.push(Inst::XmmUnaryRmRImm { op, src: src2, imm, dst: xw(a), vex }),
+                    SseKind::Test => v.push(Inst::XmmTest { op, src1: xr(a), src2, vex }),
+                }
+            }
+            if op.kind() == SseKind::BinaryReg {
+                continue;
             }
             for (k, a) in small.iter().enumerate() {
                 let d = (k % 16) as u8;
-                v.push(Inst::XmmRmR {
-                    op,
-                    src1: xr(d),
-                    src2: RegMem::Mem(mem(*a)),
-                    dst: xw(if vex { 15 - d } else { d }),
-                    vex,
-                });
+                let dst = xw(if vex { 15 - d } else { d });
+                let src2 = RegMem::Mem(mem(*a));
+                match op.kind() {
+                    SseKind::Binary => v.push(Inst::XmmRmR { op, src1: xr(d), src2, dst, vex }),
+                    SseKind::BinaryImm => v.push(Inst::XmmRmRImm { op, src1: xr(d), src2, imm, dst, vex }),
+                    SseKind::Unary => v.push(Inst::XmmUnaryRmR { op, src: src2, dst, vex }),
+                    SseKind::UnaryImm => v.push(Inst::XmmUnaryRmRImm { op, src: src2, imm, dst, vex }),
+                    SseKind::Test => v.push(Inst::XmmTest { op, src1: xr(d), src2, vex }),
+                    SseKind::BinaryReg => {}
+                }
             }
         }
     }
@@ -437,11 +420,79 @@ fn all_cases() -> Vec<Inst> {
             if !vex && i >= 8 {
                 continue;
             }
-            v.push(Inst::XmmRmR { op: SseOp::Cmpss(i), src1: xr(1), src2: RegMem::Reg(xr(9)), dst: xw(1), vex });
-            v.push(Inst::XmmRmR { op: SseOp::Cmpsd(i), src1: xr(10), src2: RegMem::Reg(xr(2)), dst: xw(10), vex });
+            for op in [SseOp::Cmpss, SseOp::Cmpsd, SseOp::Cmpps, SseOp::Cmppd] {
+                v.push(Inst::XmmRmRImm { op, src1: xr(1), src2: RegMem::Reg(xr(9)), imm: i, dst: xw(1), vex });
+                v.push(Inst::XmmRmRImm { op, src1: xr(10), src2: RegMem::Reg(xr(2)), imm: i, dst: xw(10), vex });
+            }
         }
     }
-    for op in [FmaOp::Vfmadd213ss, FmaOp::Vfmadd213sd] {
+    for op in XmmShiftImmOp::ALL {
+        for imm in [0u8, 1, 7, 15, 31, 63, 200] {
+            for &(a, b) in &pairs {
+                v.push(Inst::XmmShiftImm { op, src: xr(a), imm, dst: xw(a), vex: false });
+                v.push(Inst::XmmShiftImm { op, src: xr(a), imm, dst: xw(b), vex: true });
+            }
+        }
+    }
+    for op in [BlendvOp::Pblendvb, BlendvOp::Blendvps, BlendvOp::Blendvpd] {
+        for &(a, b) in &pairs {
+            let m = (a + b + 1) % 16;
+            v.push(Inst::XmmBlendv { op, mask: xr(0), if_false: xr(a), if_true: RegMem::Reg(xr(b)), dst: xw(a), vex: false });
+            v.push(Inst::XmmBlendv { op, mask: xr(m), if_false: xr(a), if_true: RegMem::Reg(xr(b)), dst: xw(b), vex: true });
+        }
+        for (k, a) in small.iter().enumerate() {
+            let d = (k % 16) as u8;
+            let if_true = RegMem::Mem(mem(*a));
+            v.push(Inst::XmmBlendv { op, mask: xr(0), if_false: xr(d), if_true: if_true.clone(), dst: xw(d), vex: false });
+            v.push(Inst::XmmBlendv { op, mask: xr(15 - d), if_false: xr(d), if_true, dst: xw(15 - d), vex: true });
+        }
+    }
+    for (op, lanes) in [(XmmInsertOp::Pinsrb, 16u8), (XmmInsertOp::Pinsrw, 8), (XmmInsertOp::Pinsrd, 4), (XmmInsertOp::Pinsrq, 2)] {
+        for vex in [false, true] {
+            for &(a, b) in &pairs {
+                let lane = (a + b) % lanes;
+                let dst = xw(if vex { (a + 3) % 16 } else { a });
+                v.push(Inst::XmmInsertGpr { op, src1: xr(a), src2: RegMem::Reg(g(b)), lane, dst, vex });
+            }
+            for (k, a) in small.iter().enumerate() {
+                let d = (k % 16) as u8;
+                v.push(Inst::XmmInsertGpr { op, src1: xr(d), src2: RegMem::Mem(mem(*a)), lane: d % lanes, dst: xw(d), vex });
+            }
+        }
+    }
+    for (op, lanes) in [(XmmExtractOp::Pextrb, 16u8), (XmmExtractOp::Pextrw, 8), (XmmExtractOp::Pextrd, 4), (XmmExtractOp::Pextrq, 2)] {
+        for vex in [false, true] {
+            for &(a, b) in &pairs {
+                v.push(Inst::XmmExtractGpr { op, src: xr(a), lane: (a + b) % lanes, dst: gw(b), vex });
+            }
+        }
+    }
+    for &op in EvexOp::ALL {
+        if op == EvexOp::Vpermi2b {
+            continue;
+        }
+        for &(a, b) in &pairs {
+            let src1 = if op.kind() == EvexKind::Binary { Some(xr(a)) } else { None };
+            v.push(Inst::XmmEvex { op, src1, src2: RegMem::Reg(xr(b)), imm: 3, dst: xw((a + b) % 16) });
+        }
+        for (k, a) in full.iter().enumerate() {
+            let d = (k % 16) as u8;
+            let src1 = if op.kind() == EvexKind::Binary { Some(xr(d)) } else { None };
+            v.push(Inst::XmmEvex { op, src1, src2: RegMem::Mem(mem(*a)), imm: 9, dst: xw(15 - d) });
+        }
+    }
+    for &(a, b) in &pairs {
+        let c = (a + b) % 16;
+        v.push(Inst::XmmPermi2b { indices: xr(a), table_a: xr(b), table_b: RegMem::Reg(xr(c)), dst: xw(a) });
+    }
+    for (k, a) in full.iter().enumerate() {
+        let d = (k % 16) as u8;
+        v.push(Inst::XmmPermi2b { indices: xr(d), table_a: xr(15 - d), table_b: RegMem::Mem(mem(*a)), dst: xw(d) });
+    }
+    for d in 0..16 {
+        v.push(Inst::XmmOnes { dst: xw(d) });
+    }
+    for &op in FmaOp::ALL {
         for &(a, b) in &pairs {
             v.push(Inst::XmmFma { op, src1: xr(a), src2: xr(b), src3: RegMem::Reg(xr((a + b) % 16)), dst: xw(a) });
         }
@@ -460,7 +511,7 @@ fn all_cases() -> Vec<Inst> {
             v.push(Inst::XmmRound { op, imm: 1, src: RegMem::Mem(mem(*a)), dst: xw(12) });
         }
     }
-    for op in [XmmMovOp::Movss, XmmMovOp::Movsd, XmmMovOp::Movdqu] {
+    for op in [XmmMovOp::Movss, XmmMovOp::Movsd, XmmMovOp::Movdqu, XmmMovOp::Movups] {
         for (k, a) in small.iter().enumerate() {
             let d = (k % 16) as u8;
             v.push(Inst::XmmLoad { op, mem: mem(*a), dst: xw(d) });
@@ -488,6 +539,11 @@ fn all_cases() -> Vec<Inst> {
             for &(a, b) in &pairs {
                 v.push(Inst::XmmToGpr { op, size, src: xr(a), dst: gw(b) });
             }
+        }
+    }
+    for op in [XmmToGprOp::Movmskps, XmmToGprOp::Movmskpd, XmmToGprOp::Pmovmskb] {
+        for &(a, b) in &pairs {
+            v.push(Inst::XmmToGpr { op, size: S32, src: xr(a), dst: gw(b) });
         }
     }
     for double in [false, true] {
@@ -1096,18 +1152,7 @@ fn pseudo_sequences_decode() {
                 }
             }
         }
-        for op in [
-            AtomicLoopOp::And,
-            AtomicLoopOp::Nand,
-            AtomicLoopOp::Or,
-            AtomicLoopOp::Xor,
-            AtomicLoopOp::Umin,
-            AtomicLoopOp::Umax,
-            AtomicLoopOp::Smin,
-            AtomicLoopOp::Smax,
-            AtomicLoopOp::Add,
-            AtomicLoopOp::Sub,
-        ] {
+        for op in AtomicLoopOp::ALL {
             for size in SIZES {
                 insts.push(Inst::AtomicRmwSeq {
                     size,

@@ -29,6 +29,8 @@ const RBX: u8 = 3;
 const RSP: u8 = 4;
 const RSI: u8 = 6;
 const RDI: u8 = 7;
+const R8: u8 = 8;
+const R9: u8 = 9;
 const R10: u8 = 10;
 const R11: u8 = 11;
 const R12: u8 = 12;
@@ -559,6 +561,7 @@ fn atomic_ref(op: AtomicLoopOp, size: OperandSize, old: u64, x: u64) -> u64 {
         AtomicLoopOp::Xor => o ^ x,
         AtomicLoopOp::Add => o.wrapping_add(x),
         AtomicLoopOp::Sub => o.wrapping_sub(x),
+        AtomicLoopOp::Xchg => x,
         AtomicLoopOp::Umin => o.min(x),
         AtomicLoopOp::Umax => o.max(x),
         AtomicLoopOp::Smin => {
@@ -582,18 +585,7 @@ fn atomic_ref(op: AtomicLoopOp, size: OperandSize, old: u64, x: u64) -> u64 {
 #[test]
 fn atomic_rmw_loops() {
     let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let ops = [
-        AtomicLoopOp::And,
-        AtomicLoopOp::Nand,
-        AtomicLoopOp::Or,
-        AtomicLoopOp::Xor,
-        AtomicLoopOp::Umin,
-        AtomicLoopOp::Umax,
-        AtomicLoopOp::Smin,
-        AtomicLoopOp::Smax,
-        AtomicLoopOp::Add,
-        AtomicLoopOp::Sub,
-    ];
+    let ops = AtomicLoopOp::ALL;
     let vals =
         [0u64, 1, 0x7f, 0x80, 0xff, 0x8000, 0xffff, 0x8000_0000, 0xffff_ffff, 1 << 63, u64::MAX, 0x1234_5678_9abc_def0];
     for op in ops {
@@ -629,6 +621,64 @@ fn atomic_rmw_loops() {
                         assert_eq!(cell[slot] & !mask, 0xaaaa_aaaa_aaaa_aaaa & !mask, "{op:?} {size:?} wrote too wide");
                     }
                 }
+            }
+        }
+    }
+}
+
+fn atomic_ref128(op: AtomicLoopOp, o: u128, x: u128) -> u128 {
+    match op {
+        AtomicLoopOp::And => o & x,
+        AtomicLoopOp::Nand => !(o & x),
+        AtomicLoopOp::Or => o | x,
+        AtomicLoopOp::Xor => o ^ x,
+        AtomicLoopOp::Add => o.wrapping_add(x),
+        AtomicLoopOp::Sub => o.wrapping_sub(x),
+        AtomicLoopOp::Xchg => x,
+        AtomicLoopOp::Umin => o.min(x),
+        AtomicLoopOp::Umax => o.max(x),
+        AtomicLoopOp::Smin => (o as i128).min(x as i128) as u128,
+        AtomicLoopOp::Smax => (o as i128).max(x as i128) as u128,
+    }
+}
+
+#[test]
+fn atomic_rmw128_loops() {
+    let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let ops = AtomicLoopOp::ALL;
+    let vals = [0u128, 1, u64::MAX as u128, 1 << 64, (1 << 64) + 1, 1 << 127, u128::MAX, 0x1234_5678_9abc_def0_0fed_cba9_8765_4321];
+    for op in ops {
+        // f(mem = rdi, lo = rsi, hi = rdx) -> old lo; the old high half is stored at 16(%rdi).
+        // rbx is callee-saved: keep it in r9 around the sequence.
+        let mut a = Asm::new();
+        a.i(Inst::MovRR { size: OperandSize::S64, src: g(RBX), dst: gw(R9) });
+        a.i(Inst::MovRR { size: OperandSize::S64, src: g(RDX), dst: gw(R8) });
+        a.i(Inst::AtomicRmw128Seq {
+            op,
+            mem: Mem::new(Amode::ImmReg { disp: 0, base: g(RDI) }, None),
+            operand_lo: g(RSI),
+            operand_hi: g(R8),
+            temp_lo: gw(RBX),
+            temp_hi: gw(RCX),
+            temp: gw(R11),
+            dst_old_lo: gw(RAX),
+            dst_old_hi: gw(RDX),
+        });
+        a.i(Inst::Store { size: OperandSize::S64, src: g(RDX), mem: Mem::new(Amode::ImmReg { disp: 16, base: g(RDI) }, None) });
+        a.i(Inst::MovRR { size: OperandSize::S64, src: g(R9), dst: gw(RBX) });
+        a.ret();
+        let jit = a.finish();
+        let f: extern "sysv64" fn(*mut u64, u64, u64) -> u64 = unsafe { std::mem::transmute(jit.addr()) };
+        for &old in &vals {
+            for &x in &vals {
+                #[repr(align(16))]
+                struct Cell([u64; 3]);
+                let mut cell = Cell([old as u64, (old >> 64) as u64, 0]);
+                let got_lo = f(cell.0.as_mut_ptr(), x as u64, (x >> 64) as u64);
+                let got_old = got_lo as u128 | (cell.0[2] as u128) << 64;
+                assert_eq!(got_old, old, "{op:?} old");
+                let new = cell.0[0] as u128 | (cell.0[1] as u128) << 64;
+                assert_eq!(new, atomic_ref128(op, old, x), "{op:?} {old:#x} {x:#x}");
             }
         }
     }

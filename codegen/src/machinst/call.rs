@@ -318,11 +318,13 @@ impl<'f, I: MachInst> Lower<'f, I> {
     /// operations a target implements by a call: `ceil` without SSE4.1, …), under the
     /// libcall convention.
     pub fn lower_libcall(&mut self, inst: Inst, lib: LibCall, args: &[Value]) -> CodegenResult<()> {
-        let mut results = SmallVec::<[ValueRegs; 2]>::new();
+        let arg_regs = self.libcall_args(args)?;
+        let mut results = SmallVec::<[(ValueRegs, Type); 2]>::new();
         for i in 0..self.f.dfg.inst_results(inst).len() {
-            results.push(self.output_regs(inst, i)?);
+            let ty = self.value_ty(self.f.dfg.inst_results(inst)[i]);
+            results.push((self.output_regs(inst, i)?, ty));
         }
-        self.emit_libcall(inst, lib, args, &results)
+        self.emit_libcall(lib, &arg_regs, &results)
     }
 
     /// Call `lib` for the single-result `inst` as [`Self::lower_libcall`] does, but into a
@@ -332,27 +334,47 @@ impl<'f, I: MachInst> Lower<'f, I> {
         let &[r] = self.f.dfg.inst_results(inst) else {
             return Err(CodegenError::Other(format!("{lib}: libcall_value needs one result")));
         };
-        let t = self.alloc_tmp(self.value_ty(r))?.to_reg();
-        self.emit_libcall(inst, lib, args, &[ValueRegs::one(t)])?;
+        let ty = self.value_ty(r);
+        let t = self.alloc_tmp(ty)?.to_reg();
+        let arg_regs = self.libcall_args(args)?;
+        self.emit_libcall(lib, &arg_regs, &[(ValueRegs::one(t), ty)])?;
         Ok(t)
     }
 
-    /// The call of `lib` with `args` (the signature taken from `inst`), defining `results`.
-    fn emit_libcall(&mut self, inst: Inst, lib: LibCall, args: &[Value], results: &[ValueRegs]) -> CodegenResult<()> {
+    /// The registers and types of libcall arguments.
+    fn libcall_args(&mut self, args: &[Value]) -> CodegenResult<SmallVec<[(ValueRegs, Type); 4]>> {
+        let mut regs = SmallVec::new();
+        for &a in args {
+            regs.push((self.put_value_in_regs(a)?, self.value_ty(a)));
+        }
+        Ok(regs)
+    }
+
+    /// Call the runtime-library routine `lib` with arguments already in registers, writing
+    /// the registers of `results` (for operations a target implements lane by lane with a
+    /// call: vector `fma` without the FMA extension, …), under the libcall convention.
+    pub fn emit_libcall(
+        &mut self,
+        lib: LibCall,
+        args: &[(ValueRegs, Type)],
+        results: &[(ValueRegs, Type)],
+    ) -> CodegenResult<()> {
         let cc = libcall_call_conv(self.abi);
         let mut sig = Signature::new(cc);
-        for &a in args {
-            sig.params.push(AbiParam::new(self.value_ty(a)));
+        for (_, ty) in args {
+            sig.params.push(AbiParam::new(*ty));
         }
-        for &r in self.f.dfg.inst_results(inst) {
-            sig.returns.push(AbiParam::new(self.value_ty(r)));
+        for (_, ty) in results {
+            sig.returns.push(AbiParam::new(*ty));
         }
         let csig = compute_sig(self.abi, &sig)?;
         if csig.stack_ret_arg.is_some() {
             return Err(CodegenError::Unsupported(format!("{lib} returning through memory")));
         }
-        let uses = self.gen_call_args(&csig, args, None)?;
-        let (defs, moves) = self.gen_call_ret_defs(&csig, results)?;
+        let arg_regs: SmallVec<[ValueRegs; 4]> = args.iter().map(|(r, _)| *r).collect();
+        let uses = self.gen_call_arg_regs(&csig, &arg_regs, None)?;
+        let results: SmallVec<[ValueRegs; 2]> = results.iter().map(|(r, _)| *r).collect();
+        let (defs, moves) = self.gen_call_ret_defs(&csig, &results)?;
         let clobbers = self.call_clobbers(cc, &defs, false);
         let colocated = self.flags.use_colocated_libcalls() != 0;
         let info = CallInfo {
@@ -394,6 +416,20 @@ impl<'f, I: MachInst> Lower<'f, I> {
         args: &[Value],
         ret_area: Option<Reg>,
     ) -> CodegenResult<SmallVec<[(Reg, PReg); 8]>> {
+        let mut regs = SmallVec::<[ValueRegs; 8]>::new();
+        for &v in args {
+            regs.push(self.put_value_in_regs(v)?);
+        }
+        self.gen_call_arg_regs(csig, &regs, ret_area)
+    }
+
+    /// [`Self::gen_call_args`] for arguments already in registers.
+    pub fn gen_call_arg_regs(
+        &mut self,
+        csig: &ComputedSig,
+        args: &[ValueRegs],
+        ret_area: Option<Reg>,
+    ) -> CodegenResult<SmallVec<[(Reg, PReg); 8]>> {
         let mut uses = SmallVec::new();
         self.callee.accumulate_outgoing_args_size(csig.stack_arg_space + csig.stack_ret_space);
         let mut ai = 0usize;
@@ -401,9 +437,9 @@ impl<'f, I: MachInst> Lower<'f, I> {
             let regs = if Some(i) == csig.stack_ret_arg {
                 ValueRegs::one(ret_area.ok_or_else(|| CodegenError::Other("missing return area".into()))?)
             } else {
-                let v = *args.get(ai).ok_or_else(|| CodegenError::Other("too few call arguments".into()))?;
+                let r = *args.get(ai).ok_or_else(|| CodegenError::Other("too few call arguments".into()))?;
                 ai += 1;
-                self.put_value_in_regs(v)?
+                r
             };
             match loc {
                 ABIArg::Slots { slots, .. } => {

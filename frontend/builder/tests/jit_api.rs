@@ -280,8 +280,8 @@ fn batch_definition_is_all_or_nothing() {
     let sig = sig_i64(1, 1);
     let a = m.declare_function("a", Linkage::Export, &sig).unwrap();
     let b = m.declare_function("b", Linkage::Export, &sig).unwrap();
-    // A function the x86-64 backend does not support (a vector type).
-    let text = "function %v(i32x4) -> i32x4 {\nblock0(v0: i32x4):\n    v1 = iadd v0, v0\n    return v1\n}\n";
+    // A function the x86-64 backend does not support (a 256-bit vector type).
+    let text = "function %v(i64x4) -> i64x4 {\nblock0(v0: i64x4):\n    v1 = iadd v0, v0\n    return v1\n}\n";
     let vf = kiln_ir::text::parse_functions(text).unwrap().pop().unwrap();
     let v = m.declare_function("v", Linkage::Export, &vf.signature).unwrap();
     let good = || {

@@ -248,6 +248,13 @@ fn rm_xb(rm: &Rm) -> (u8, u8) {
 /// opcode extension) and `rm`. `trailing` is the number of immediate bytes following, for
 /// RIP-relative displacements.
 fn put_modrm(sink: &mut Sink, reg: u8, rm: &Rm, trailing: u8) {
+    put_modrm_scaled(sink, reg, rm, trailing, 1)
+}
+
+/// [`put_modrm`] with an 8-bit displacement counted in units of `scale` bytes (EVEX's
+/// compressed `disp8*N`; 1 otherwise): a displacement that is not a multiple of `scale`, or
+/// whose quotient does not fit 8 bits, takes 32 bits.
+fn put_modrm_scaled(sink: &mut Sink, reg: u8, rm: &Rm, trailing: u8, scale: i32) {
     let reg = (reg & 7) << 3;
     match *rm {
         Rm::Reg(r) => sink.put1(0xc0 | reg | (r & 7)),
@@ -258,39 +265,40 @@ fn put_modrm(sink: &mut Sink, reg: u8, rm: &Rm, trailing: u8) {
         }
         Rm::Mem(Addr::Base { base, disp }) => {
             let b = base & 7;
-            let (mode, dsize) = disp_mode(disp, b == 5);
+            let (mode, dsize) = disp_mode(disp, b == 5, scale);
             if b == 4 {
                 sink.put1(mode | reg | 4);
                 sink.put1(0x24);
             } else {
                 sink.put1(mode | reg | b);
             }
-            put_disp(sink, disp, dsize);
+            put_disp(sink, disp, dsize, scale);
         }
         Rm::Mem(Addr::Index { base, index, shift, disp }) => {
             let b = base & 7;
-            let (mode, dsize) = disp_mode(disp, b == 5);
+            let (mode, dsize) = disp_mode(disp, b == 5, scale);
             sink.put1(mode | reg | 4);
             sink.put1((shift & 3) << 6 | (index & 7) << 3 | b);
-            put_disp(sink, disp, dsize);
+            put_disp(sink, disp, dsize, scale);
         }
     }
 }
 
-/// ModRM.mod bits and displacement size for `disp`; `needs_disp` for rbp/r13 bases.
-fn disp_mode(disp: i32, needs_disp: bool) -> (u8, u8) {
+/// ModRM.mod bits and displacement size for `disp` (8-bit displacements in units of
+/// `scale`); `needs_disp` for rbp/r13 bases.
+fn disp_mode(disp: i32, needs_disp: bool, scale: i32) -> (u8, u8) {
     if disp == 0 && !needs_disp {
         (0x00, 0)
-    } else if disp as i8 as i32 == disp {
+    } else if disp % scale == 0 && (disp / scale) as i8 as i32 == disp / scale {
         (0x40, 1)
     } else {
         (0x80, 4)
     }
 }
 
-fn put_disp(sink: &mut Sink, disp: i32, size: u8) {
+fn put_disp(sink: &mut Sink, disp: i32, size: u8, scale: i32) {
     match size {
-        1 => sink.put1(disp as u8),
+        1 => sink.put1((disp / scale) as u8),
         4 => sink.put4(disp as u32),
         _ => {}
     }
@@ -349,14 +357,14 @@ fn enc_opreg(sink: &mut Sink, w: bool, force_rex: bool, opcode: &[u8], reg: u8) 
 }
 
 /// VEX `pp` field values.
-const PP_NONE: u8 = 0;
-const PP_66: u8 = 1;
-const PP_F3: u8 = 2;
-const PP_F2: u8 = 3;
+const PP_NONE: u8 = SimdPrefix::None as u8;
+const PP_66: u8 = SimdPrefix::P66 as u8;
+const PP_F3: u8 = SimdPrefix::F3 as u8;
+const PP_F2: u8 = SimdPrefix::F2 as u8;
 /// VEX opcode maps.
-const MAP_0F: u8 = 1;
-const MAP_0F38: u8 = 2;
-const MAP_0F3A: u8 = 3;
+const MAP_0F: u8 = OpcodeMap::M0F as u8;
+const MAP_0F38: u8 = OpcodeMap::M0F38 as u8;
+const MAP_0F3A: u8 = OpcodeMap::M0F3A as u8;
 
 /// Emit a VEX-encoded instruction (2-byte prefix when possible).
 #[allow(clippy::too_many_arguments)]
@@ -374,6 +382,24 @@ fn enc_vex(sink: &mut Sink, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, vvvv:
     }
     sink.put1(opcode);
     put_modrm(sink, reg, rm, trailing);
+}
+
+/// Emit an EVEX-encoded 128-bit instruction (no masking, no broadcast; registers below
+/// 16), with `disp8*16` displacement compression (every EVEX form used is a full 128-bit
+/// memory operand).
+#[allow(clippy::too_many_arguments)]
+fn enc_evex(sink: &mut Sink, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, vvvv: u8, rm: &Rm, trailing: u8) {
+    let (x, b) = rm_xb(rm);
+    let r = (reg >> 3) & 1;
+    sink.put1(0x62);
+    // R X B R' 0 0 m m (R, X, B, R' inverted; R' = 0 → 1).
+    sink.put1((r ^ 1) << 7 | (x ^ 1) << 6 | (b ^ 1) << 5 | 0x10 | map);
+    // W vvvv 1 pp (vvvv inverted).
+    sink.put1((w as u8) << 7 | (!vvvv & 15) << 3 | 0x04 | pp);
+    // z L'L b V' aaa: 128 bits, no masking, V' = 0 → 1.
+    sink.put1(0x08);
+    sink.put1(opcode);
+    put_modrm_scaled(sink, reg, rm, trailing, 16);
 }
 
 fn put_imm(sink: &mut Sink, v: i64, bytes: u8) {
@@ -526,53 +552,6 @@ fn jmp(sink: &mut Sink, label: MachLabel) {
     sink.add_branch(label, X64Branch::Jmp);
 }
 
-/// Encoding facts of an SSE operation: mandatory prefix (as VEX pp), opcode map, opcode.
-fn sse_opcode(op: SseOp) -> (u8, u8, u8) {
-    use SseOp::*;
-    match op {
-        Addss => (PP_F3, MAP_0F, 0x58),
-        Addsd => (PP_F2, MAP_0F, 0x58),
-        Subss => (PP_F3, MAP_0F, 0x5c),
-        Subsd => (PP_F2, MAP_0F, 0x5c),
-        Mulss => (PP_F3, MAP_0F, 0x59),
-        Mulsd => (PP_F2, MAP_0F, 0x59),
-        Divss => (PP_F3, MAP_0F, 0x5e),
-        Divsd => (PP_F2, MAP_0F, 0x5e),
-        Minss => (PP_F3, MAP_0F, 0x5d),
-        Minsd => (PP_F2, MAP_0F, 0x5d),
-        Maxss => (PP_F3, MAP_0F, 0x5f),
-        Maxsd => (PP_F2, MAP_0F, 0x5f),
-        Andps => (PP_NONE, MAP_0F, 0x54),
-        Andpd => (PP_66, MAP_0F, 0x54),
-        Andnps => (PP_NONE, MAP_0F, 0x55),
-        Andnpd => (PP_66, MAP_0F, 0x55),
-        Orps => (PP_NONE, MAP_0F, 0x56),
-        Orpd => (PP_66, MAP_0F, 0x56),
-        Xorps => (PP_NONE, MAP_0F, 0x57),
-        Xorpd => (PP_66, MAP_0F, 0x57),
-        Sqrtss => (PP_F3, MAP_0F, 0x51),
-        Sqrtsd => (PP_F2, MAP_0F, 0x51),
-        Cvtss2sd => (PP_F3, MAP_0F, 0x5a),
-        Cvtsd2ss => (PP_F2, MAP_0F, 0x5a),
-        Cmpss(_) => (PP_F3, MAP_0F, 0xc2),
-        Cmpsd(_) => (PP_F2, MAP_0F, 0xc2),
-        Movss => (PP_F3, MAP_0F, 0x10),
-        Movsd => (PP_F2, MAP_0F, 0x10),
-        Punpckldq => (PP_66, MAP_0F, 0x62),
-        Unpcklps => (PP_NONE, MAP_0F, 0x14),
-        Subpd => (PP_66, MAP_0F, 0x5c),
-        Pshufd(_) => (PP_66, MAP_0F, 0x70),
-    }
-}
-
-/// The immediate byte of an SSE operation, if it has one.
-fn sse_imm(op: SseOp) -> Option<u8> {
-    match op {
-        SseOp::Cmpss(i) | SseOp::Cmpsd(i) | SseOp::Pshufd(i) => Some(i),
-        _ => None,
-    }
-}
-
 fn pp_prefix(pp: u8) -> Pfx {
     match pp {
         PP_66 => Pfx { p66: true, rep: 0 },
@@ -595,6 +574,23 @@ fn enc_sse(sink: &mut Sink, pp: u8, map: u8, w: bool, opcode: u8, reg: u8, rm: &
     enc_legacy(sink, pp_prefix(pp), w, false, op, reg, rm, trailing);
     if let Some(i) = imm {
         sink.put1(i);
+    }
+}
+
+/// Emit the SSE/AVX operation `op` with ModRM.reg `reg`, VEX.vvvv `vvvv` (unused by legacy
+/// forms; 0 for operations without a `vvvv` operand) and r/m `rm`: the VEX form when `vex`
+/// is set or the operation exists only there, else the legacy form.
+#[allow(clippy::too_many_arguments)]
+fn enc_sse_op(sink: &mut Sink, op: SseOp, vex: bool, reg: u8, vvvv: u8, rm: &Rm, imm: Option<u8>) {
+    let enc = op.encoding();
+    let (pp, map) = (enc.prefix as u8, enc.map as u8);
+    if vex || op.vex_only() {
+        enc_vex(sink, pp, map, enc.w, enc.opcode, reg, vvvv, rm, imm.is_some() as u8);
+        if let Some(i) = imm {
+            sink.put1(i);
+        }
+    } else {
+        enc_sse(sink, pp, map, enc.w, enc.opcode, reg, rm, imm);
     }
 }
 
@@ -1385,34 +1381,129 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
         Inst::XmmRmR { op, src1, src2, dst, vex } => {
             regmem_trap(sink, src2);
             let rm = regmem_rm(src2, state);
-            let (pp, map, opc) = sse_opcode(*op);
-            let imm = sse_imm(*op);
-            if *vex {
-                let d = ew(*dst);
-                match (op, rm) {
-                    // No VEX.vvvv source: `vpshufd`, and the load forms of `vmovss`/`vmovsd`.
-                    (SseOp::Pshufd(_), _) | (SseOp::Movss | SseOp::Movsd, Rm::Mem(_)) => {
-                        enc_vex(sink, pp, map, false, opc, d, 0, &rm, imm.is_some() as u8);
-                    }
-                    // Register-to-register scalar moves: use the store-form opcode when
-                    // that allows the 2-byte VEX prefix (as GNU as does).
-                    (SseOp::Movss | SseOp::Movsd, Rm::Reg(s)) if s >= 8 && d < 8 => {
-                        enc_vex(sink, pp, map, false, 0x11, s, e(*src1), &Rm::Reg(d), 0);
-                    }
-                    _ => enc_vex(sink, pp, map, false, opc, d, e(*src1), &rm, imm.is_some() as u8),
+            let d = ew(*dst);
+            match (op, rm) {
+                // The load forms of `vmovss`/`vmovsd` have no `vvvv` source.
+                (SseOp::Movss | SseOp::Movsd, Rm::Mem(_)) => enc_sse_op(sink, *op, *vex, d, 0, &rm, None),
+                // Register-to-register scalar moves: the store-form opcode allows the 2-byte
+                // VEX prefix when only the source is high (as GNU as picks).
+                (SseOp::Movss | SseOp::Movsd, Rm::Reg(s)) if *vex && s >= 8 && d < 8 => {
+                    let pp = op.encoding().prefix as u8;
+                    enc_vex(sink, pp, MAP_0F, false, 0x11, s, e(*src1), &Rm::Reg(d), 0);
                 }
-                if let Some(i) = imm {
-                    sink.put1(i);
-                }
-            } else {
-                enc_sse(sink, pp, map, false, opc, ew(*dst), &rm, imm);
+                _ => enc_sse_op(sink, *op, *vex, d, e(*src1), &rm, None),
             }
+        }
+        Inst::XmmRmRImm { op, src1, src2, imm, dst, vex } => {
+            regmem_trap(sink, src2);
+            let rm = regmem_rm(src2, state);
+            enc_sse_op(sink, *op, *vex, ew(*dst), e(*src1), &rm, Some(*imm));
+        }
+        Inst::XmmUnaryRmR { op, src, dst, vex } => {
+            regmem_trap(sink, src);
+            let rm = regmem_rm(src, state);
+            match (op, rm) {
+                // `vmovq` between registers: the store form (`66 0F D6`) allows the 2-byte
+                // VEX prefix when only the source is high (as GNU as picks).
+                (SseOp::Movq, Rm::Reg(s)) if *vex && s >= 8 && ew(*dst) < 8 => {
+                    enc_vex(sink, PP_66, MAP_0F, false, 0xd6, s, 0, &Rm::Reg(ew(*dst)), 0);
+                }
+                _ => enc_sse_op(sink, *op, *vex, ew(*dst), 0, &rm, None),
+            }
+        }
+        Inst::XmmUnaryRmRImm { op, src, imm, dst, vex } => {
+            regmem_trap(sink, src);
+            let rm = regmem_rm(src, state);
+            enc_sse_op(sink, *op, *vex, ew(*dst), 0, &rm, Some(*imm));
+        }
+        Inst::XmmTest { op, src1, src2, vex } => {
+            regmem_trap(sink, src2);
+            let rm = regmem_rm(src2, state);
+            enc_sse_op(sink, *op, *vex, e(*src1), 0, &rm, None);
+        }
+        Inst::XmmShiftImm { op, src, imm, dst, vex } => {
+            let (opc, digit) = op.encoding();
+            if *vex {
+                enc_vex(sink, PP_66, MAP_0F, false, opc, digit, ew(*dst), &Rm::Reg(e(*src)), 1);
+                sink.put1(*imm);
+            } else {
+                enc_sse(sink, PP_66, MAP_0F, false, opc, digit, &Rm::Reg(ew(*dst)), Some(*imm));
+            }
+        }
+        Inst::XmmBlendv { op, mask, if_false, if_true, dst, vex } => {
+            regmem_trap(sink, if_true);
+            let rm = regmem_rm(if_true, state);
+            let (legacy, v) = op.opcodes();
+            if *vex {
+                enc_vex(sink, PP_66, MAP_0F3A, false, v, ew(*dst), e(*if_false), &rm, 1);
+                sink.put1(e(*mask) << 4);
+            } else {
+                enc_sse(sink, PP_66, MAP_0F38, false, legacy, ew(*dst), &rm, None);
+            }
+        }
+        Inst::XmmInsertGpr { op, src1, src2, lane, dst, vex } => {
+            regmem_trap(sink, src2);
+            let rm = regmem_rm(src2, state);
+            let (map, opc, w) = match op {
+                XmmInsertOp::Pinsrb => (MAP_0F3A, 0x20, false),
+                XmmInsertOp::Pinsrw => (MAP_0F, 0xc4, false),
+                XmmInsertOp::Pinsrd => (MAP_0F3A, 0x22, false),
+                XmmInsertOp::Pinsrq => (MAP_0F3A, 0x22, true),
+            };
+            if *vex {
+                enc_vex(sink, PP_66, map, w, opc, ew(*dst), e(*src1), &rm, 1);
+                sink.put1(*lane);
+            } else {
+                enc_sse(sink, PP_66, map, w, opc, ew(*dst), &rm, Some(*lane));
+            }
+        }
+        Inst::XmmExtractGpr { op, src, lane, dst, vex } => {
+            // `pextrw` (0F C5) names the GPR in ModRM.reg; the SSE4.1 forms name the XMM.
+            let (map, opc, w, reg, rm) = match op {
+                XmmExtractOp::Pextrb => (MAP_0F3A, 0x14, false, e(*src), ew(*dst)),
+                XmmExtractOp::Pextrw => (MAP_0F, 0xc5, false, ew(*dst), e(*src)),
+                XmmExtractOp::Pextrd => (MAP_0F3A, 0x16, false, e(*src), ew(*dst)),
+                XmmExtractOp::Pextrq => (MAP_0F3A, 0x16, true, e(*src), ew(*dst)),
+            };
+            if *vex {
+                enc_vex(sink, PP_66, map, w, opc, reg, 0, &Rm::Reg(rm), 1);
+                sink.put1(*lane);
+            } else {
+                enc_sse(sink, PP_66, map, w, opc, reg, &Rm::Reg(rm), Some(*lane));
+            }
+        }
+        Inst::XmmOnes { dst } => {
+            let d = ew(*dst);
+            enc_sse(sink, PP_66, MAP_0F, false, 0x76, d, &Rm::Reg(d), None);
+        }
+        Inst::XmmEvex { op, src1, src2, imm, dst } => {
+            regmem_trap(sink, src2);
+            let rm = regmem_rm(src2, state);
+            let enc = op.encoding();
+            let (pp, map) = (enc.prefix as u8, enc.map as u8);
+            match op.kind() {
+                EvexKind::ShiftImm(digit) => {
+                    enc_evex(sink, pp, map, enc.w, enc.opcode, digit, ew(*dst), &rm, 1);
+                    sink.put1(*imm);
+                }
+                EvexKind::Unary => enc_evex(sink, pp, map, enc.w, enc.opcode, ew(*dst), 0, &rm, 0),
+                EvexKind::Binary | EvexKind::Permute => {
+                    let s1 = src1.map(e).ok_or_else(|| CodegenError::Other(format!("{op:?} needs two sources")))?;
+                    enc_evex(sink, pp, map, enc.w, enc.opcode, ew(*dst), s1, &rm, 0);
+                }
+            }
+        }
+        Inst::XmmPermi2b { table_a, table_b, dst, .. } => {
+            regmem_trap(sink, table_b);
+            let rm = regmem_rm(table_b, state);
+            let enc = EvexOp::Vpermi2b.encoding();
+            enc_evex(sink, enc.prefix as u8, enc.map as u8, enc.w, enc.opcode, ew(*dst), e(*table_a), &rm, 0);
         }
         Inst::XmmFma { op, src2, src3, dst, .. } => {
             regmem_trap(sink, src3);
             let rm = regmem_rm(src3, state);
-            let w = *op == FmaOp::Vfmadd213sd;
-            enc_vex(sink, PP_66, MAP_0F38, w, 0xa9, ew(*dst), e(*src2), &rm, 0);
+            let (opc, w) = op.encoding();
+            enc_vex(sink, PP_66, MAP_0F38, w, opc, ew(*dst), e(*src2), &rm, 0);
         }
         Inst::XmmRound { op, imm, src, dst } => {
             let rm = regmem_rm(src, state);
@@ -1431,6 +1522,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
                 XmmMovOp::Movss => (PP_F3, 0x10),
                 XmmMovOp::Movsd => (PP_F2, 0x10),
                 XmmMovOp::Movdqu => (PP_F3, 0x6f),
+                XmmMovOp::Movups => (PP_NONE, 0x10),
             };
             enc_sse(sink, pp, MAP_0F, false, opc, ew(*dst), &mem_rm(mem, state), None);
         }
@@ -1440,6 +1532,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
                 XmmMovOp::Movss => (PP_F3, 0x11),
                 XmmMovOp::Movsd => (PP_F2, 0x11),
                 XmmMovOp::Movdqu => (PP_F3, 0x7f),
+                XmmMovOp::Movups => (PP_NONE, 0x11),
             };
             enc_sse(sink, pp, MAP_0F, false, opc, e(*src), &mem_rm(mem, state), None);
         }
@@ -1461,6 +1554,9 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
             XmmToGprOp::Mov => enc_sse(sink, PP_66, MAP_0F, is64(*size), 0x7e, e(*src), &Rm::Reg(ew(*dst)), None),
             XmmToGprOp::Cvttss2si => cvtt(sink, false, *size, e(*src), ew(*dst)),
             XmmToGprOp::Cvttsd2si => cvtt(sink, true, *size, e(*src), ew(*dst)),
+            XmmToGprOp::Movmskps => enc_sse(sink, PP_NONE, MAP_0F, false, 0x50, ew(*dst), &Rm::Reg(e(*src)), None),
+            XmmToGprOp::Movmskpd => enc_sse(sink, PP_66, MAP_0F, false, 0x50, ew(*dst), &Rm::Reg(e(*src)), None),
+            XmmToGprOp::Pmovmskb => enc_sse(sink, PP_66, MAP_0F, false, 0xd7, ew(*dst), &Rm::Reg(e(*src)), None),
         },
         Inst::XmmCmp { double, src1, src2 } => {
             regmem_trap(sink, src2);
@@ -1673,6 +1769,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
                 AtomicLoopOp::Xor => alu_rm_r(sink, *size, 0x30, o, &tr),
                 AtomicLoopOp::Add => alu_rm_r(sink, *size, 0x00, o, &tr),
                 AtomicLoopOp::Sub => alu_rm_r(sink, *size, 0x28, o, &tr),
+                AtomicLoopOp::Xchg => mov_rr(sink, OperandSize::S64, o, t),
                 AtomicLoopOp::Nand => {
                     alu_rm_r(sink, *size, 0x20, o, &tr);
                     unary_f7(sink, *size, 2, &tr);
@@ -1698,8 +1795,93 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
             );
             jcc(sink, CC::NZ, again);
         }
+        Inst::AtomicRmw128Seq { op, mem, operand_lo, operand_hi, temp, .. } => {
+            emit_atomic_rmw128(sink, state, *op, mem, e(*operand_lo), e(*operand_hi), ew(*temp))?
+        }
         Inst::Fence => sink.put_data(&[0x0f, 0xae, 0xf0]),
     }
+    Ok(())
+}
+
+/// The 128-bit read-modify-write loop of [`Inst::AtomicRmw128Seq`]: the old value in
+/// rdx:rax, the new one computed in rcx:rbx, `lock cmpxchg16b` until no other write
+/// intervened.
+fn emit_atomic_rmw128(
+    sink: &mut Sink,
+    state: &EmitState,
+    op: AtomicLoopOp,
+    mem: &Mem,
+    lo: u8,
+    hi: u8,
+    tmp: u8,
+) -> Result<(), CodegenError> {
+    use crate::x64::regs::enc::{RAX, RBX, RCX, RDX};
+    use OperandSize::S64;
+    let low = resolve(&mem.amode, state);
+    let high = match low {
+        Addr::Base { base, disp } => Addr::Base { base, disp: disp.wrapping_add(8) },
+        Addr::Index { base, index, shift, disp } => Addr::Index { base, index, shift, disp: disp.wrapping_add(8) },
+        Addr::Rip(_) => {
+            return Err(CodegenError::Unsupported("a RIP-relative address in a 128-bit atomic loop on x86_64".into()))
+        }
+    };
+    mem_trap(sink, mem);
+    mov_load(sink, S64, &Rm::Mem(low), RAX);
+    mov_load(sink, S64, &Rm::Mem(high), RDX);
+    let again = sink.get_label();
+    sink.bind_label(again);
+    mov_rr(sink, S64, RAX, RBX);
+    mov_rr(sink, S64, RDX, RCX);
+    let (b, c) = (Rm::Reg(RBX), Rm::Reg(RCX));
+    match op {
+        AtomicLoopOp::Add => {
+            alu_rm_r(sink, S64, 0x00, lo, &b);
+            alu_rm_r(sink, S64, 0x10, hi, &c);
+        }
+        AtomicLoopOp::Sub => {
+            alu_rm_r(sink, S64, 0x28, lo, &b);
+            alu_rm_r(sink, S64, 0x18, hi, &c);
+        }
+        AtomicLoopOp::And | AtomicLoopOp::Nand => {
+            alu_rm_r(sink, S64, 0x20, lo, &b);
+            alu_rm_r(sink, S64, 0x20, hi, &c);
+            if op == AtomicLoopOp::Nand {
+                unary_f7(sink, S64, 2, &b);
+                unary_f7(sink, S64, 2, &c);
+            }
+        }
+        AtomicLoopOp::Or => {
+            alu_rm_r(sink, S64, 0x08, lo, &b);
+            alu_rm_r(sink, S64, 0x08, hi, &c);
+        }
+        AtomicLoopOp::Xor => {
+            alu_rm_r(sink, S64, 0x30, lo, &b);
+            alu_rm_r(sink, S64, 0x30, hi, &c);
+        }
+        AtomicLoopOp::Xchg => {
+            mov_rr(sink, S64, lo, RBX);
+            mov_rr(sink, S64, hi, RCX);
+        }
+        AtomicLoopOp::Umin | AtomicLoopOp::Umax | AtomicLoopOp::Smin | AtomicLoopOp::Smax => {
+            // Flags of old - operand over 128 bits; take the operand unless the old value
+            // is already the minimum (maximum).
+            alu_rm_r(sink, S64, 0x38, lo, &b);
+            mov_rr(sink, S64, RCX, tmp);
+            alu_rm_r(sink, S64, 0x18, hi, &Rm::Reg(tmp));
+            let take_operand = match op {
+                AtomicLoopOp::Umin => CC::NB,
+                AtomicLoopOp::Umax => CC::B,
+                AtomicLoopOp::Smin => CC::NL,
+                _ => CC::L,
+            };
+            let cmov = 0x40 | take_operand as u8;
+            enc_legacy(sink, Pfx::NONE, true, false, &[0x0f, cmov], RBX, &Rm::Reg(lo), 0);
+            enc_legacy(sink, Pfx::NONE, true, false, &[0x0f, cmov], RCX, &Rm::Reg(hi), 0);
+        }
+    }
+    mem_trap(sink, mem);
+    enc_legacy(sink, Pfx::NONE.with(0xf0), true, false, &[0x0f, 0xc7], 1, &Rm::Mem(low), 0);
+    jcc(sink, CC::NZ, again);
     Ok(())
 }
 

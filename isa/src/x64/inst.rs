@@ -316,59 +316,541 @@ impl ExtMode {
     }
 }
 
-/// SSE/SSE2/SSE4.1 operations on XMM registers, two-address (`dst = dst op src2`) in their
-/// legacy encoding, three-address (`dst = src1 op src2`) in their VEX encoding.
+/// The mandatory prefix of an SSE/AVX opcode (the `pp` field of a VEX/EVEX prefix).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum SseOp {
-    Addss,
-    Addsd,
-    Subss,
-    Subsd,
-    Mulss,
-    Mulsd,
-    Divss,
-    Divsd,
-    Minss,
-    Minsd,
-    Maxss,
-    Maxsd,
-    Andps,
-    Andpd,
-    Andnps,
-    Andnpd,
-    Orps,
-    Orpd,
-    Xorps,
-    Xorpd,
-    /// Scalar square root (the destination's upper lanes come from `src1`).
-    Sqrtss,
-    Sqrtsd,
-    /// f32 → f64 (upper lanes from `src1`).
-    Cvtss2sd,
-    /// f64 → f32.
-    Cvtsd2ss,
-    /// Compare for equality/unordered etc. with an immediate predicate (`cmpss`).
-    Cmpss(u8),
-    Cmpsd(u8),
-    /// Scalar move merging the low lane (`movss xmm, xmm`).
-    Movss,
-    Movsd,
-    /// Integer unpack/pack used by conversions.
-    Punpckldq,
-    Unpcklps,
-    Subpd,
-    /// Shuffle within 32-bit lanes with an immediate.
-    Pshufd(u8),
+pub enum SimdPrefix {
+    /// No prefix.
+    None = 0,
+    /// `66`.
+    P66 = 1,
+    /// `F3`.
+    F3 = 2,
+    /// `F2`.
+    F2 = 3,
 }
 
-/// Fused multiply-add forms (VEX, FMA extension): `dst = src1 * src2 + src3` and variants,
-/// 213 form: operands are (dst/src1, src2, src3).
+/// The opcode map of an SSE/AVX opcode (the `mmmmm` field of a VEX/EVEX prefix).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OpcodeMap {
+    /// `0F`.
+    M0F = 1,
+    /// `0F 38`.
+    M0F38 = 2,
+    /// `0F 3A`.
+    M0F3A = 3,
+}
+
+/// The extension an SSE/AVX operation needs. Up to SSE4.2 the operation has a legacy
+/// encoding (and a VEX one when AVX is available); `Avx`/`Avx2` operations exist only in
+/// their VEX form.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum SseExt {
+    Sse,
+    Sse2,
+    Sse3,
+    Ssse3,
+    Sse41,
+    Sse42,
+    Avx,
+    Avx2,
+}
+
+/// The operand shape of an SSE/AVX operation, i.e. the instruction form that carries it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SseKind {
+    /// `dst = src1 op src2` ([`Inst::XmmRmR`]; legacy: `dst` is `src1`; VEX: `src1` in
+    /// `vvvv`).
+    Binary,
+    /// As `Binary`, with a register `src2` only (the memory forms of the opcode are other
+    /// instructions: `movlhps`/`movhps`, `movhlps`/`movlps`).
+    BinaryReg,
+    /// `dst = src1 op src2, imm` ([`Inst::XmmRmRImm`]).
+    BinaryImm,
+    /// `dst = op src` ([`Inst::XmmUnaryRmR`]; no `vvvv` operand).
+    Unary,
+    /// `dst = op src, imm` ([`Inst::XmmUnaryRmRImm`]).
+    UnaryImm,
+    /// Flags from `src1` and `src2` ([`Inst::XmmTest`]).
+    Test,
+}
+
+/// The encoding of an SSE/AVX operation: mandatory prefix, opcode map, opcode, and the W
+/// bit of its VEX/EVEX form.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SimdEncoding {
+    /// Mandatory prefix.
+    pub prefix: SimdPrefix,
+    /// Opcode map.
+    pub map: OpcodeMap,
+    /// Opcode byte.
+    pub opcode: u8,
+    /// VEX/EVEX W bit.
+    pub w: bool,
+}
+
+/// `sse_ops! { Name "mnemonic" prefix map opcode w kind ext; … }`: the operation enum and its
+/// tables (the single place an SSE/AVX operation is described).
+macro_rules! sse_ops {
+    ($($(#[doc = $doc:literal])* $name:ident $mnem:literal $pfx:ident $map:ident $opc:literal $w:literal $kind:ident $ext:ident;)*) => {
+        /// SSE/AVX operations on XMM registers. Each is described once: mnemonic (without the
+        /// `v` of its VEX form), encoding, operand shape ([`SseKind`]) and the extension its
+        /// legacy form needs ([`SseExt`]). The instruction form carrying an operation must
+        /// match its shape.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum SseOp { $($(#[doc = $doc])* #[allow(missing_docs)] $name,)* }
+
+        impl SseOp {
+            /// Every operation.
+            pub const ALL: &'static [SseOp] = &[$(SseOp::$name),*];
+            /// The mnemonic (legacy form).
+            pub fn mnemonic(self) -> &'static str {
+                match self { $(SseOp::$name => $mnem),* }
+            }
+            /// The encoding.
+            pub fn encoding(self) -> SimdEncoding {
+                match self {
+                    $(SseOp::$name => SimdEncoding {
+                        prefix: SimdPrefix::$pfx, map: OpcodeMap::$map, opcode: $opc, w: $w != 0,
+                    }),*
+                }
+            }
+            /// The operand shape.
+            pub fn kind(self) -> SseKind {
+                match self { $(SseOp::$name => SseKind::$kind),* }
+            }
+            /// The extension the legacy form needs (`Avx`/`Avx2`: VEX only).
+            pub fn ext(self) -> SseExt {
+                match self { $(SseOp::$name => SseExt::$ext),* }
+            }
+        }
+    };
+}
+
+sse_ops! {
+    // Scalar floats (the upper lanes of the destination come from `src1`).
+    Addss "addss" F3 M0F 0x58 0 Binary Sse;
+    Addsd "addsd" F2 M0F 0x58 0 Binary Sse2;
+    Subss "subss" F3 M0F 0x5c 0 Binary Sse;
+    Subsd "subsd" F2 M0F 0x5c 0 Binary Sse2;
+    Mulss "mulss" F3 M0F 0x59 0 Binary Sse;
+    Mulsd "mulsd" F2 M0F 0x59 0 Binary Sse2;
+    Divss "divss" F3 M0F 0x5e 0 Binary Sse;
+    Divsd "divsd" F2 M0F 0x5e 0 Binary Sse2;
+    Minss "minss" F3 M0F 0x5d 0 Binary Sse;
+    Minsd "minsd" F2 M0F 0x5d 0 Binary Sse2;
+    Maxss "maxss" F3 M0F 0x5f 0 Binary Sse;
+    Maxsd "maxsd" F2 M0F 0x5f 0 Binary Sse2;
+    Sqrtss "sqrtss" F3 M0F 0x51 0 Binary Sse;
+    Sqrtsd "sqrtsd" F2 M0F 0x51 0 Binary Sse2;
+    Cvtss2sd "cvtss2sd" F3 M0F 0x5a 0 Binary Sse2;
+    Cvtsd2ss "cvtsd2ss" F2 M0F 0x5a 0 Binary Sse2;
+    /// Compare with the predicate in the immediate.
+    Cmpss "cmpss" F3 M0F 0xc2 0 BinaryImm Sse;
+    Cmpsd "cmpsd" F2 M0F 0xc2 0 BinaryImm Sse2;
+    /// Merge the low lane of `src2` into `src1` (register form), or load (memory form).
+    Movss "movss" F3 M0F 0x10 0 Binary Sse;
+    Movsd "movsd" F2 M0F 0x10 0 Binary Sse2;
+    // Packed floats.
+    Addps "addps" None M0F 0x58 0 Binary Sse;
+    Addpd "addpd" P66 M0F 0x58 0 Binary Sse2;
+    Subps "subps" None M0F 0x5c 0 Binary Sse;
+    Subpd "subpd" P66 M0F 0x5c 0 Binary Sse2;
+    Mulps "mulps" None M0F 0x59 0 Binary Sse;
+    Mulpd "mulpd" P66 M0F 0x59 0 Binary Sse2;
+    Divps "divps" None M0F 0x5e 0 Binary Sse;
+    Divpd "divpd" P66 M0F 0x5e 0 Binary Sse2;
+    Minps "minps" None M0F 0x5d 0 Binary Sse;
+    Minpd "minpd" P66 M0F 0x5d 0 Binary Sse2;
+    Maxps "maxps" None M0F 0x5f 0 Binary Sse;
+    Maxpd "maxpd" P66 M0F 0x5f 0 Binary Sse2;
+    Andps "andps" None M0F 0x54 0 Binary Sse;
+    Andpd "andpd" P66 M0F 0x54 0 Binary Sse2;
+    /// `!src1 & src2`.
+    Andnps "andnps" None M0F 0x55 0 Binary Sse;
+    Andnpd "andnpd" P66 M0F 0x55 0 Binary Sse2;
+    Orps "orps" None M0F 0x56 0 Binary Sse;
+    Orpd "orpd" P66 M0F 0x56 0 Binary Sse2;
+    Xorps "xorps" None M0F 0x57 0 Binary Sse;
+    Xorpd "xorpd" P66 M0F 0x57 0 Binary Sse2;
+    Sqrtps "sqrtps" None M0F 0x51 0 Unary Sse;
+    Sqrtpd "sqrtpd" P66 M0F 0x51 0 Unary Sse2;
+    Cmpps "cmpps" None M0F 0xc2 0 BinaryImm Sse;
+    Cmppd "cmppd" P66 M0F 0xc2 0 BinaryImm Sse2;
+    Shufps "shufps" None M0F 0xc6 0 BinaryImm Sse;
+    Shufpd "shufpd" P66 M0F 0xc6 0 BinaryImm Sse2;
+    Unpcklps "unpcklps" None M0F 0x14 0 Binary Sse;
+    Unpcklpd "unpcklpd" P66 M0F 0x14 0 Binary Sse2;
+    Unpckhps "unpckhps" None M0F 0x15 0 Binary Sse;
+    Unpckhpd "unpckhpd" P66 M0F 0x15 0 Binary Sse2;
+    /// Low half of `src1`, then low half of `src2`.
+    Movlhps "movlhps" None M0F 0x16 0 BinaryReg Sse;
+    /// High half of `src2`, then high half of `src1`.
+    Movhlps "movhlps" None M0F 0x12 0 BinaryReg Sse;
+    Cvtdq2ps "cvtdq2ps" None M0F 0x5b 0 Unary Sse2;
+    Cvttps2dq "cvttps2dq" F3 M0F 0x5b 0 Unary Sse2;
+    Cvtdq2pd "cvtdq2pd" F3 M0F 0xe6 0 Unary Sse2;
+    Cvttpd2dq "cvttpd2dq" P66 M0F 0xe6 0 Unary Sse2;
+    Cvtps2pd "cvtps2pd" None M0F 0x5a 0 Unary Sse2;
+    Cvtpd2ps "cvtpd2ps" P66 M0F 0x5a 0 Unary Sse2;
+    Movddup "movddup" F2 M0F 0x12 0 Unary Sse3;
+    /// The low 64 bits, the upper ones zeroed.
+    Movq "movq" F3 M0F 0x7e 0 Unary Sse2;
+    Roundps "roundps" P66 M0F3A 0x08 0 UnaryImm Sse41;
+    Roundpd "roundpd" P66 M0F3A 0x09 0 UnaryImm Sse41;
+    Blendps "blendps" P66 M0F3A 0x0c 0 BinaryImm Sse41;
+    Blendpd "blendpd" P66 M0F3A 0x0d 0 BinaryImm Sse41;
+    Insertps "insertps" P66 M0F3A 0x21 0 BinaryImm Sse41;
+    // Packed integers.
+    Paddb "paddb" P66 M0F 0xfc 0 Binary Sse2;
+    Paddw "paddw" P66 M0F 0xfd 0 Binary Sse2;
+    Paddd "paddd" P66 M0F 0xfe 0 Binary Sse2;
+    Paddq "paddq" P66 M0F 0xd4 0 Binary Sse2;
+    Psubb "psubb" P66 M0F 0xf8 0 Binary Sse2;
+    Psubw "psubw" P66 M0F 0xf9 0 Binary Sse2;
+    Psubd "psubd" P66 M0F 0xfa 0 Binary Sse2;
+    Psubq "psubq" P66 M0F 0xfb 0 Binary Sse2;
+    Paddsb "paddsb" P66 M0F 0xec 0 Binary Sse2;
+    Paddsw "paddsw" P66 M0F 0xed 0 Binary Sse2;
+    Paddusb "paddusb" P66 M0F 0xdc 0 Binary Sse2;
+    Paddusw "paddusw" P66 M0F 0xdd 0 Binary Sse2;
+    Psubsb "psubsb" P66 M0F 0xe8 0 Binary Sse2;
+    Psubsw "psubsw" P66 M0F 0xe9 0 Binary Sse2;
+    Psubusb "psubusb" P66 M0F 0xd8 0 Binary Sse2;
+    Psubusw "psubusw" P66 M0F 0xd9 0 Binary Sse2;
+    Pavgb "pavgb" P66 M0F 0xe0 0 Binary Sse2;
+    Pavgw "pavgw" P66 M0F 0xe3 0 Binary Sse2;
+    Pand "pand" P66 M0F 0xdb 0 Binary Sse2;
+    /// `!src1 & src2`.
+    Pandn "pandn" P66 M0F 0xdf 0 Binary Sse2;
+    Por "por" P66 M0F 0xeb 0 Binary Sse2;
+    Pxor "pxor" P66 M0F 0xef 0 Binary Sse2;
+    Pcmpeqb "pcmpeqb" P66 M0F 0x74 0 Binary Sse2;
+    Pcmpeqw "pcmpeqw" P66 M0F 0x75 0 Binary Sse2;
+    Pcmpeqd "pcmpeqd" P66 M0F 0x76 0 Binary Sse2;
+    Pcmpeqq "pcmpeqq" P66 M0F38 0x29 0 Binary Sse41;
+    Pcmpgtb "pcmpgtb" P66 M0F 0x64 0 Binary Sse2;
+    Pcmpgtw "pcmpgtw" P66 M0F 0x65 0 Binary Sse2;
+    Pcmpgtd "pcmpgtd" P66 M0F 0x66 0 Binary Sse2;
+    Pcmpgtq "pcmpgtq" P66 M0F38 0x37 0 Binary Sse42;
+    Pminsw "pminsw" P66 M0F 0xea 0 Binary Sse2;
+    Pmaxsw "pmaxsw" P66 M0F 0xee 0 Binary Sse2;
+    Pminub "pminub" P66 M0F 0xda 0 Binary Sse2;
+    Pmaxub "pmaxub" P66 M0F 0xde 0 Binary Sse2;
+    Pminsb "pminsb" P66 M0F38 0x38 0 Binary Sse41;
+    Pmaxsb "pmaxsb" P66 M0F38 0x3c 0 Binary Sse41;
+    Pminuw "pminuw" P66 M0F38 0x3a 0 Binary Sse41;
+    Pmaxuw "pmaxuw" P66 M0F38 0x3e 0 Binary Sse41;
+    Pminsd "pminsd" P66 M0F38 0x39 0 Binary Sse41;
+    Pmaxsd "pmaxsd" P66 M0F38 0x3d 0 Binary Sse41;
+    Pminud "pminud" P66 M0F38 0x3b 0 Binary Sse41;
+    Pmaxud "pmaxud" P66 M0F38 0x3f 0 Binary Sse41;
+    Pmullw "pmullw" P66 M0F 0xd5 0 Binary Sse2;
+    Pmulld "pmulld" P66 M0F38 0x40 0 Binary Sse41;
+    Pmulhw "pmulhw" P66 M0F 0xe5 0 Binary Sse2;
+    Pmulhuw "pmulhuw" P66 M0F 0xe4 0 Binary Sse2;
+    /// Unsigned 32 × 32 → 64 of the even lanes.
+    Pmuludq "pmuludq" P66 M0F 0xf4 0 Binary Sse2;
+    /// Signed 32 × 32 → 64 of the even lanes.
+    Pmuldq "pmuldq" P66 M0F38 0x28 0 Binary Sse41;
+    Pmaddwd "pmaddwd" P66 M0F 0xf5 0 Binary Sse2;
+    Pmaddubsw "pmaddubsw" P66 M0F38 0x04 0 Binary Ssse3;
+    Pmulhrsw "pmulhrsw" P66 M0F38 0x0b 0 Binary Ssse3;
+    Psadbw "psadbw" P66 M0F 0xf6 0 Binary Sse2;
+    Packsswb "packsswb" P66 M0F 0x63 0 Binary Sse2;
+    Packssdw "packssdw" P66 M0F 0x6b 0 Binary Sse2;
+    Packuswb "packuswb" P66 M0F 0x67 0 Binary Sse2;
+    Packusdw "packusdw" P66 M0F38 0x2b 0 Binary Sse41;
+    Punpcklbw "punpcklbw" P66 M0F 0x60 0 Binary Sse2;
+    Punpcklwd "punpcklwd" P66 M0F 0x61 0 Binary Sse2;
+    Punpckldq "punpckldq" P66 M0F 0x62 0 Binary Sse2;
+    Punpcklqdq "punpcklqdq" P66 M0F 0x6c 0 Binary Sse2;
+    Punpckhbw "punpckhbw" P66 M0F 0x68 0 Binary Sse2;
+    Punpckhwd "punpckhwd" P66 M0F 0x69 0 Binary Sse2;
+    Punpckhdq "punpckhdq" P66 M0F 0x6a 0 Binary Sse2;
+    Punpckhqdq "punpckhqdq" P66 M0F 0x6d 0 Binary Sse2;
+    Pshufb "pshufb" P66 M0F38 0x00 0 Binary Ssse3;
+    Palignr "palignr" P66 M0F3A 0x0f 0 BinaryImm Ssse3;
+    Pblendw "pblendw" P66 M0F3A 0x0e 0 BinaryImm Sse41;
+    Phaddw "phaddw" P66 M0F38 0x01 0 Binary Ssse3;
+    Phaddd "phaddd" P66 M0F38 0x02 0 Binary Ssse3;
+    Pabsb "pabsb" P66 M0F38 0x1c 0 Unary Ssse3;
+    Pabsw "pabsw" P66 M0F38 0x1d 0 Unary Ssse3;
+    Pabsd "pabsd" P66 M0F38 0x1e 0 Unary Ssse3;
+    Pmovsxbw "pmovsxbw" P66 M0F38 0x20 0 Unary Sse41;
+    Pmovsxwd "pmovsxwd" P66 M0F38 0x23 0 Unary Sse41;
+    Pmovsxdq "pmovsxdq" P66 M0F38 0x25 0 Unary Sse41;
+    Pmovzxbw "pmovzxbw" P66 M0F38 0x30 0 Unary Sse41;
+    Pmovzxwd "pmovzxwd" P66 M0F38 0x33 0 Unary Sse41;
+    Pmovzxdq "pmovzxdq" P66 M0F38 0x35 0 Unary Sse41;
+    /// ZF = `(src1 & src2) == 0`, CF = `(!src1 & src2) == 0`.
+    Ptest "ptest" P66 M0F38 0x17 0 Test Sse41;
+    /// Shifts by the count in the low 64 bits of `src2`.
+    Psllw "psllw" P66 M0F 0xf1 0 Binary Sse2;
+    Pslld "pslld" P66 M0F 0xf2 0 Binary Sse2;
+    Psllq "psllq" P66 M0F 0xf3 0 Binary Sse2;
+    Psrlw "psrlw" P66 M0F 0xd1 0 Binary Sse2;
+    Psrld "psrld" P66 M0F 0xd2 0 Binary Sse2;
+    Psrlq "psrlq" P66 M0F 0xd3 0 Binary Sse2;
+    Psraw "psraw" P66 M0F 0xe1 0 Binary Sse2;
+    Psrad "psrad" P66 M0F 0xe2 0 Binary Sse2;
+    Pshufd "pshufd" P66 M0F 0x70 0 UnaryImm Sse2;
+    Pshuflw "pshuflw" F2 M0F 0x70 0 UnaryImm Sse2;
+    Pshufhw "pshufhw" F3 M0F 0x70 0 UnaryImm Sse2;
+    // VEX only.
+    Vpbroadcastb "vpbroadcastb" P66 M0F38 0x78 0 Unary Avx2;
+    Vpbroadcastw "vpbroadcastw" P66 M0F38 0x79 0 Unary Avx2;
+    Vpbroadcastd "vpbroadcastd" P66 M0F38 0x58 0 Unary Avx2;
+    Vpbroadcastq "vpbroadcastq" P66 M0F38 0x59 0 Unary Avx2;
+    /// From memory with AVX; from a register with AVX2.
+    Vbroadcastss "vbroadcastss" P66 M0F38 0x18 0 Unary Avx;
+}
+
+impl SseOp {
+    /// Does the operation exist only in its VEX form?
+    pub fn vex_only(self) -> bool {
+        self.ext() >= SseExt::Avx
+    }
+    /// A compare whose immediate is a predicate (printed as `cmp<pred>ps` …)?
+    pub fn is_compare(self) -> bool {
+        matches!(self, SseOp::Cmpss | SseOp::Cmpsd | SseOp::Cmpps | SseOp::Cmppd)
+    }
+}
+
+/// Shifts of XMM lanes by an immediate (`66 0F 71/72/73 /digit ib`, SSE2).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
-pub enum FmaOp {
-    Vfmadd213ss,
-    Vfmadd213sd,
+pub enum XmmShiftImmOp {
+    Psllw,
+    Pslld,
+    Psllq,
+    Psrlw,
+    Psrld,
+    Psrlq,
+    Psraw,
+    Psrad,
+    /// Whole-register shift left by bytes.
+    Pslldq,
+    /// Whole-register shift right by bytes.
+    Psrldq,
+}
+
+impl XmmShiftImmOp {
+    /// Every shift.
+    pub const ALL: [XmmShiftImmOp; 10] = [
+        XmmShiftImmOp::Psllw,
+        XmmShiftImmOp::Pslld,
+        XmmShiftImmOp::Psllq,
+        XmmShiftImmOp::Psrlw,
+        XmmShiftImmOp::Psrld,
+        XmmShiftImmOp::Psrlq,
+        XmmShiftImmOp::Psraw,
+        XmmShiftImmOp::Psrad,
+        XmmShiftImmOp::Pslldq,
+        XmmShiftImmOp::Psrldq,
+    ];
+    /// Opcode and ModRM `/digit`.
+    pub fn encoding(self) -> (u8, u8) {
+        use XmmShiftImmOp::*;
+        match self {
+            Psllw => (0x71, 6),
+            Pslld => (0x72, 6),
+            Psllq => (0x73, 6),
+            Psrlw => (0x71, 2),
+            Psrld => (0x72, 2),
+            Psrlq => (0x73, 2),
+            Psraw => (0x71, 4),
+            Psrad => (0x72, 4),
+            Pslldq => (0x73, 7),
+            Psrldq => (0x73, 3),
+        }
+    }
+    /// Mnemonic.
+    pub fn mnemonic(self) -> &'static str {
+        use XmmShiftImmOp::*;
+        match self {
+            Psllw => "psllw",
+            Pslld => "pslld",
+            Psllq => "psllq",
+            Psrlw => "psrlw",
+            Psrld => "psrld",
+            Psrlq => "psrlq",
+            Psraw => "psraw",
+            Psrad => "psrad",
+            Pslldq => "pslldq",
+            Psrldq => "psrldq",
+        }
+    }
+}
+
+/// Variable blends: each lane from `if_true` where the mask lane's top bit is set, else from
+/// `if_false` (SSE4.1: the mask is implicitly `%xmm0`; AVX: a fourth register operand).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum BlendvOp {
+    Pblendvb,
+    Blendvps,
+    Blendvpd,
+}
+
+impl BlendvOp {
+    /// Legacy opcode (`66 0F 38 op`) and VEX opcode (`66 0F 3A op /is4`).
+    pub fn opcodes(self) -> (u8, u8) {
+        match self {
+            BlendvOp::Pblendvb => (0x10, 0x4c),
+            BlendvOp::Blendvps => (0x14, 0x4a),
+            BlendvOp::Blendvpd => (0x15, 0x4b),
+        }
+    }
+    /// Mnemonic.
+    pub fn mnemonic(self) -> &'static str {
+        match self {
+            BlendvOp::Pblendvb => "pblendvb",
+            BlendvOp::Blendvps => "blendvps",
+            BlendvOp::Blendvpd => "blendvpd",
+        }
+    }
+}
+
+/// Lane inserts from a general-purpose register or memory (`pinsrw`: SSE2; the others
+/// SSE4.1).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum XmmInsertOp {
+    Pinsrb,
+    Pinsrw,
+    Pinsrd,
+    Pinsrq,
+}
+
+/// Lane extracts to a general-purpose register (`pextrw`: SSE2; the others SSE4.1).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum XmmExtractOp {
+    Pextrb,
+    Pextrw,
+    Pextrd,
+    Pextrq,
+}
+
+/// The AVX-512 extensions an EVEX operation needs (besides AVX512VL: every form used is
+/// 128 bits wide).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum EvexExt {
+    F,
+    Dq,
+    Bitalg,
+    Vbmi,
+}
+
+/// The operand shape of an EVEX operation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EvexKind {
+    /// `dst = src1 op src2`.
+    Binary,
+    /// `dst = op src2` (`src1` unused).
+    Unary,
+    /// `dst = src2 >> imm` with this ModRM `/digit` (`src1` unused, immediate operand).
+    ShiftImm(u8),
+    /// `vpermi2*`: the destination is also the index operand.
+    Permute,
+}
+
+/// `evex_ops! { Name "mnemonic" prefix map opcode w kind ext; … }`.
+macro_rules! evex_ops {
+    ($($name:ident $mnem:literal $pfx:ident $map:ident $opc:literal $w:literal $kind:expr, $ext:ident;)*) => {
+        /// AVX-512 operations used on 128-bit vectors (EVEX-encoded, AVX512VL plus
+        /// [`EvexOp::ext`]).
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)]
+        pub enum EvexOp { $($name,)* }
+
+        impl EvexOp {
+            /// Every operation.
+            pub const ALL: &'static [EvexOp] = &[$(EvexOp::$name),*];
+            /// Mnemonic.
+            pub fn mnemonic(self) -> &'static str {
+                match self { $(EvexOp::$name => $mnem),* }
+            }
+            /// Encoding.
+            pub fn encoding(self) -> SimdEncoding {
+                match self {
+                    $(EvexOp::$name => SimdEncoding {
+                        prefix: SimdPrefix::$pfx, map: OpcodeMap::$map, opcode: $opc, w: $w != 0,
+                    }),*
+                }
+            }
+            /// Operand shape.
+            pub fn kind(self) -> EvexKind {
+                match self { $(EvexOp::$name => $kind),* }
+            }
+            /// The extension needed besides AVX512VL.
+            pub fn ext(self) -> EvexExt {
+                match self { $(EvexOp::$name => EvexExt::$ext),* }
+            }
+        }
+    };
+}
+
+evex_ops! {
+    Vpabsq "vpabsq" P66 M0F38 0x1f 1 EvexKind::Unary, F;
+    Vpmullq "vpmullq" P66 M0F38 0x40 1 EvexKind::Binary, Dq;
+    Vpsraq "vpsraq" P66 M0F 0xe2 1 EvexKind::Binary, F;
+    VpsraqImm "vpsraq" P66 M0F 0x72 1 EvexKind::ShiftImm(4), F;
+    Vpminsq "vpminsq" P66 M0F38 0x39 1 EvexKind::Binary, F;
+    Vpmaxsq "vpmaxsq" P66 M0F38 0x3d 1 EvexKind::Binary, F;
+    Vpminuq "vpminuq" P66 M0F38 0x3b 1 EvexKind::Binary, F;
+    Vpmaxuq "vpmaxuq" P66 M0F38 0x3f 1 EvexKind::Binary, F;
+    Vpopcntb "vpopcntb" P66 M0F38 0x54 0 EvexKind::Unary, Bitalg;
+    Vpopcntw "vpopcntw" P66 M0F38 0x54 1 EvexKind::Unary, Bitalg;
+    Vcvtudq2ps "vcvtudq2ps" F2 M0F 0x7a 0 EvexKind::Unary, F;
+    Vcvtqq2pd "vcvtqq2pd" F3 M0F 0xe6 1 EvexKind::Unary, Dq;
+    Vcvtuqq2pd "vcvtuqq2pd" F3 M0F 0x7a 1 EvexKind::Unary, Dq;
+    Vpermi2b "vpermi2b" P66 M0F38 0x75 0 EvexKind::Permute, Vbmi;
+}
+
+/// `fma_ops! { Name "mnemonic" opcode w; … }`.
+macro_rules! fma_ops {
+    ($($name:ident $mnem:literal $opc:literal $w:literal;)*) => {
+        /// Fused multiply-add forms (VEX, FMA extension), 213 operand order:
+        /// `dst = ±(src1 * src2) ± src3` with `dst` tied to `src1`.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)]
+        pub enum FmaOp { $($name,)* }
+
+        impl FmaOp {
+            /// Every form.
+            pub const ALL: &'static [FmaOp] = &[$(FmaOp::$name),*];
+            /// Mnemonic.
+            pub fn mnemonic(self) -> &'static str {
+                match self { $(FmaOp::$name => $mnem),* }
+            }
+            /// Opcode (`66 0F 38 op`) and VEX.W.
+            pub fn encoding(self) -> (u8, bool) {
+                match self { $(FmaOp::$name => ($opc, $w != 0)),* }
+            }
+        }
+    };
+}
+
+fma_ops! {
+    Vfmadd213ss "vfmadd213ss" 0xa9 0;
+    Vfmadd213sd "vfmadd213sd" 0xa9 1;
+    Vfmadd213ps "vfmadd213ps" 0xa8 0;
+    Vfmadd213pd "vfmadd213pd" 0xa8 1;
+    Vfmsub213ss "vfmsub213ss" 0xab 0;
+    Vfmsub213sd "vfmsub213sd" 0xab 1;
+    Vfmsub213ps "vfmsub213ps" 0xaa 0;
+    Vfmsub213pd "vfmsub213pd" 0xaa 1;
+    Vfnmadd213ss "vfnmadd213ss" 0xad 0;
+    Vfnmadd213sd "vfnmadd213sd" 0xad 1;
+    Vfnmadd213ps "vfnmadd213ps" 0xac 0;
+    Vfnmadd213pd "vfnmadd213pd" 0xac 1;
+    Vfnmsub213ss "vfnmsub213ss" 0xaf 0;
+    Vfnmsub213sd "vfnmsub213sd" 0xaf 1;
+    Vfnmsub213ps "vfnmsub213ps" 0xae 0;
+    Vfnmsub213pd "vfnmsub213pd" 0xae 1;
 }
 
 /// Rounding of scalar floats (SSE4.1), with the immediate rounding mode.
@@ -390,6 +872,8 @@ pub enum XmmMovOp {
     Movsd,
     /// 128-bit unaligned (`movdqu`).
     Movdqu,
+    /// 128-bit unaligned (`movups`: one byte shorter than `movdqu`).
+    Movups,
 }
 
 /// Moves and conversions from a general-purpose register (or memory) to an XMM register.
@@ -414,6 +898,12 @@ pub enum XmmToGprOp {
     Cvttss2si,
     /// f64 → signed integer, truncating (`cvttsd2si`).
     Cvttsd2si,
+    /// The sign bits of the f32 lanes (`movmskps`).
+    Movmskps,
+    /// The sign bits of the f64 lanes (`movmskpd`).
+    Movmskpd,
+    /// The top bits of the bytes (`pmovmskb`).
+    Pmovmskb,
 }
 
 /// Atomic read-modify-write operations done with a `lock cmpxchg` loop.
@@ -430,6 +920,25 @@ pub enum AtomicLoopOp {
     Smax,
     Add,
     Sub,
+    /// The new value is the operand (only in the 128-bit loop; narrower widths use `xchg`).
+    Xchg,
+}
+
+impl AtomicLoopOp {
+    /// Every operation.
+    pub const ALL: [AtomicLoopOp; 11] = [
+        AtomicLoopOp::And,
+        AtomicLoopOp::Nand,
+        AtomicLoopOp::Or,
+        AtomicLoopOp::Xor,
+        AtomicLoopOp::Umin,
+        AtomicLoopOp::Umax,
+        AtomicLoopOp::Smin,
+        AtomicLoopOp::Smax,
+        AtomicLoopOp::Add,
+        AtomicLoopOp::Sub,
+        AtomicLoopOp::Xchg,
+    ];
 }
 
 /// How code reaches a symbol.
@@ -764,8 +1273,9 @@ pub enum Inst {
     },
 
     // --- XMM ---------------------------------------------------------------------------
-    /// `dst = src1 op src2` (legacy SSE: `dst` tied to `src1`; with `vex`, three-address
-    /// AVX form).
+    /// `dst = src1 op src2` for an operation of shape [`SseKind::Binary`]/`BinaryReg`
+    /// (legacy SSE: `dst` tied to `src1`; with `vex`, the three-address AVX form). A memory
+    /// `src2` of a legacy packed operation must be 16-byte aligned.
     XmmRmR {
         /// Operation.
         op: SseOp,
@@ -775,10 +1285,149 @@ pub enum Inst {
         src2: RegMem,
         /// Destination.
         dst: Writable<Reg>,
-        /// Use the VEX (AVX) encoding.
+        /// Use the VEX (AVX) encoding (always for VEX-only operations).
         vex: bool,
     },
-    /// Fused multiply-add (`dst = src1 * src2 + src3`; `dst` tied to `src1`).
+    /// `dst = src1 op src2, imm` ([`SseKind::BinaryImm`]; tied like `XmmRmR`).
+    XmmRmRImm {
+        /// Operation.
+        op: SseOp,
+        /// First source.
+        src1: Reg,
+        /// Second source.
+        src2: RegMem,
+        /// Immediate.
+        imm: u8,
+        /// Destination.
+        dst: Writable<Reg>,
+        /// Use the VEX encoding.
+        vex: bool,
+    },
+    /// `dst = op src` ([`SseKind::Unary`]; never tied).
+    XmmUnaryRmR {
+        /// Operation.
+        op: SseOp,
+        /// Source.
+        src: RegMem,
+        /// Destination.
+        dst: Writable<Reg>,
+        /// Use the VEX encoding (always for VEX-only operations).
+        vex: bool,
+    },
+    /// `dst = op src, imm` ([`SseKind::UnaryImm`]).
+    XmmUnaryRmRImm {
+        /// Operation.
+        op: SseOp,
+        /// Source.
+        src: RegMem,
+        /// Immediate.
+        imm: u8,
+        /// Destination.
+        dst: Writable<Reg>,
+        /// Use the VEX encoding.
+        vex: bool,
+    },
+    /// Flags from two vector operands (`ptest`, [`SseKind::Test`]).
+    XmmTest {
+        /// Operation.
+        op: SseOp,
+        /// First operand (ModRM.reg).
+        src1: Reg,
+        /// Second operand.
+        src2: RegMem,
+        /// Use the VEX encoding.
+        vex: bool,
+    },
+    /// Lanes shifted by an immediate (legacy: `dst` tied to `src`; VEX: `dst` in `vvvv`).
+    XmmShiftImm {
+        /// Operation.
+        op: XmmShiftImmOp,
+        /// Source.
+        src: Reg,
+        /// Shift count (bits; bytes for `pslldq`/`psrldq`).
+        imm: u8,
+        /// Destination.
+        dst: Writable<Reg>,
+        /// Use the VEX encoding.
+        vex: bool,
+    },
+    /// Variable blend: `dst[i] = mask[i] top bit ? if_true[i] : if_false[i]` (legacy: `mask`
+    /// in `%xmm0`, `dst` tied to `if_false`; VEX: four operands).
+    XmmBlendv {
+        /// Operation.
+        op: BlendvOp,
+        /// The mask.
+        mask: Reg,
+        /// Lanes taken where the mask is clear.
+        if_false: Reg,
+        /// Lanes taken where the mask is set.
+        if_true: RegMem,
+        /// Destination.
+        dst: Writable<Reg>,
+        /// Use the VEX encoding.
+        vex: bool,
+    },
+    /// `dst = src1` with lane `lane` replaced by the low bits of `src2` (legacy: `dst` tied
+    /// to `src1`).
+    XmmInsertGpr {
+        /// Operation (lane width).
+        op: XmmInsertOp,
+        /// The vector.
+        src1: Reg,
+        /// The general-purpose register or memory operand.
+        src2: RegMem,
+        /// Lane index.
+        lane: u8,
+        /// Destination.
+        dst: Writable<Reg>,
+        /// Use the VEX encoding.
+        vex: bool,
+    },
+    /// Lane `lane` of `src`, zero-extended into a general-purpose register.
+    XmmExtractGpr {
+        /// Operation (lane width).
+        op: XmmExtractOp,
+        /// The vector.
+        src: Reg,
+        /// Lane index.
+        lane: u8,
+        /// Destination.
+        dst: Writable<Reg>,
+        /// Use the VEX encoding.
+        vex: bool,
+    },
+    /// All bits set (`pcmpeqd dst, dst`).
+    XmmOnes {
+        /// Destination.
+        dst: Writable<Reg>,
+    },
+    /// An AVX-512 operation on 128-bit vectors (EVEX encoding; `dst = src1 op src2`, or
+    /// `op src2` for unary and shift-immediate shapes, which ignore `src1`).
+    XmmEvex {
+        /// Operation.
+        op: EvexOp,
+        /// First source (unused by unary shapes: give any register, it is not read).
+        src1: Option<Reg>,
+        /// Second source.
+        src2: RegMem,
+        /// Immediate of a shift shape.
+        imm: u8,
+        /// Destination.
+        dst: Writable<Reg>,
+    },
+    /// `vpermi2b`: `dst[i] = (indices[i] & 16 ? table_b : table_a)[indices[i] & 15]`, `dst`
+    /// tied to `indices` (AVX512VBMI).
+    XmmPermi2b {
+        /// The byte indices (tied to `dst`).
+        indices: Reg,
+        /// Bytes 0–15 of the table.
+        table_a: Reg,
+        /// Bytes 16–31 of the table.
+        table_b: RegMem,
+        /// Destination.
+        dst: Writable<Reg>,
+    },
+    /// Fused multiply-add (`dst = ±(src1 * src2) ± src3`; `dst` tied to `src1`).
     XmmFma {
         /// Operation.
         op: FmaOp,
@@ -1095,6 +1744,29 @@ pub enum Inst {
         /// Old value, in rax.
         dst_old: Writable<Reg>,
     },
+    /// 128-bit read-modify-write loop (`has_cmpxchg16b`): `mov mem, rax/rdx; 1: mov rax/rdx,
+    /// rbx/rcx; rbx:rcx = op(rbx:rcx, operand); lock cmpxchg16b mem; jnz 1b`. The old value
+    /// ends in rdx:rax.
+    AtomicRmw128Seq {
+        /// Operation.
+        op: AtomicLoopOp,
+        /// Memory (its registers are read late).
+        mem: Mem,
+        /// Operand, low half.
+        operand_lo: Reg,
+        /// Operand, high half.
+        operand_hi: Reg,
+        /// The new value, low half (rbx).
+        temp_lo: Writable<Reg>,
+        /// The new value, high half (rcx).
+        temp_hi: Writable<Reg>,
+        /// Scratch for the 128-bit compare of min/max.
+        temp: Writable<Reg>,
+        /// Old value, low half (rax).
+        dst_old_lo: Writable<Reg>,
+        /// Old value, high half (rdx).
+        dst_old_hi: Writable<Reg>,
+    },
     /// `mfence`.
     Fence,
 }
@@ -1205,7 +1877,43 @@ impl MachInst for Inst {
             Inst::LoadReturnAddress { dst } | Inst::LoadExtName { dst, .. } | Inst::LoadLabelAddr { dst, .. } => {
                 v.reg_def(dst)
             }
-            Inst::XmmRmR { src1, src2, dst, vex, .. } => {
+            Inst::XmmRmR { op, src1, src2, dst, vex } | Inst::XmmRmRImm { op, src1, src2, dst, vex, .. } => {
+                v.reg_use(src1);
+                src2.get_operands(v);
+                if *vex || op.vex_only() {
+                    v.reg_def(dst);
+                } else {
+                    v.reg_reuse_def(dst, 0);
+                }
+            }
+            Inst::XmmUnaryRmR { src, dst, .. } | Inst::XmmUnaryRmRImm { src, dst, .. } => {
+                src.get_operands(v);
+                v.reg_def(dst);
+            }
+            Inst::XmmTest { src1, src2, .. } => {
+                v.reg_use(src1);
+                src2.get_operands(v);
+            }
+            Inst::XmmShiftImm { src, dst, vex, .. } => {
+                v.reg_use(src);
+                if *vex {
+                    v.reg_def(dst);
+                } else {
+                    v.reg_reuse_def(dst, 0);
+                }
+            }
+            Inst::XmmBlendv { mask, if_false, if_true, dst, vex, .. } => {
+                v.reg_use(if_false);
+                if_true.get_operands(v);
+                if *vex {
+                    v.reg_use(mask);
+                    v.reg_def(dst);
+                } else {
+                    v.reg_fixed_use(mask, crate::x64::regs::xmm_preg(0));
+                    v.reg_reuse_def(dst, 0);
+                }
+            }
+            Inst::XmmInsertGpr { src1, src2, dst, vex, .. } => {
                 v.reg_use(src1);
                 src2.get_operands(v);
                 if *vex {
@@ -1213,6 +1921,24 @@ impl MachInst for Inst {
                 } else {
                     v.reg_reuse_def(dst, 0);
                 }
+            }
+            Inst::XmmExtractGpr { src, dst, .. } => {
+                v.reg_use(src);
+                v.reg_def(dst);
+            }
+            Inst::XmmOnes { dst } => v.reg_def(dst),
+            Inst::XmmEvex { src1, src2, dst, .. } => {
+                if let Some(r) = src1 {
+                    v.reg_use(r);
+                }
+                src2.get_operands(v);
+                v.reg_def(dst);
+            }
+            Inst::XmmPermi2b { indices, table_a, table_b, dst } => {
+                v.reg_use(indices);
+                v.reg_use(table_a);
+                table_b.get_operands(v);
+                v.reg_reuse_def(dst, 0);
             }
             Inst::XmmFma { src1, src2, src3, dst, .. } => {
                 v.reg_use(src1);
@@ -1335,6 +2061,30 @@ impl MachInst for Inst {
                 v.reg_use(operand);
                 mem.get_operands(v);
                 v.reg_reuse_def(dst_old, 0);
+            }
+            Inst::AtomicRmw128Seq {
+                mem, operand_lo, operand_hi, temp_lo, temp_hi, temp, dst_old_lo, dst_old_hi, ..
+            } => {
+                // Everything is read inside the loop, after the fixed registers are written.
+                match &mut mem.amode {
+                    Amode::ImmReg { base, .. } => v.reg_late_use(base),
+                    Amode::ImmRegRegShift { base, index, .. } => {
+                        v.reg_late_use(base);
+                        v.reg_late_use(index);
+                    }
+                    _ => {}
+                }
+                v.reg_late_use(operand_lo);
+                v.reg_late_use(operand_hi);
+                v.reg_early_def(temp);
+                for (r, enc) in [(temp_lo, RBX), (temp_hi, RCX), (dst_old_lo, RAX), (dst_old_hi, RDX)] {
+                    v.add_operand(
+                        r.reg_mut(),
+                        regalloc2::OperandConstraint::FixedReg(fixed(enc)),
+                        regalloc2::OperandKind::Def,
+                        regalloc2::OperandPos::Early,
+                    );
+                }
             }
             Inst::AtomicRmwSeq { mem, operand, temp, dst_old, .. } => {
                 // The loop reads the address and operand after writing temp/rax.

@@ -13,6 +13,12 @@
 //! Conventions: a narrow integer (i8, i16, i32) lives in the low bits of a register and
 //! its upper bits are unspecified, so an operation whose result depends on them (right
 //! shifts, division, comparisons, flags) works at the value's own width or extends first.
+//!
+//! An instruction with a vector result or a vector first operand (and `bitcast` between
+//! i128 and f128) is lowered by the child module `lower_vector.rs`.
+
+#[path = "lower_vector.rs"]
+mod lower_vector;
 
 use crate::x64::abi::{X64Abi, load_to_reg, store_from_reg};
 use crate::x64::inst::*;
@@ -318,7 +324,7 @@ impl X64Lower<'_> {
         let op = match bytes.len() {
             4 => XmmMovOp::Movss,
             8 => XmmMovOp::Movsd,
-            _ => XmmMovOp::Movdqu,
+            _ => XmmMovOp::Movups,
         };
         let label = ctx_constant_label(ctx, bytes);
         ctx.emit(Inst::XmmLoad { op, mem: Mem::new(Amode::RipRelative { label }, None), dst });
@@ -621,6 +627,13 @@ impl X64Lower<'_> {
         let args = ctx.inputs(inst);
         let out_ty = ctx.f.dfg.first_result(inst).map(|r| ctx.value_ty(r));
         let ty = out_ty.unwrap_or(types::INVALID);
+        let in_ty = args.first().map(|a| ctx.value_ty(*a));
+        let vector = ty.is_vector()
+            || in_ty.is_some_and(|t| t.is_vector())
+            || (op == Opcode::Bitcast && matches!((in_ty, ty), (Some(types::I128), types::F128) | (Some(types::F128), types::I128)));
+        if vector && !op.is_terminator() && !op.is_call() {
+            return self.lower_vector(ctx, inst, op, ty);
+        }
         match op {
             Opcode::Nop | Opcode::SequencePoint => Ok(()),
             Opcode::Iconst => {
@@ -1125,6 +1138,20 @@ impl X64Lower<'_> {
                 Err(unsupported_op(op, t))
             }
         }
+    }
+}
+
+/// The runtime routine of `ceil`/`floor`/`trunc`/`nearest` (without SSE4.1).
+fn rounding_libcall(op: Opcode, double: bool) -> LibCall {
+    match (op, double) {
+        (Opcode::Ceil, false) => LibCall::CeilF32,
+        (Opcode::Ceil, true) => LibCall::CeilF64,
+        (Opcode::Floor, false) => LibCall::FloorF32,
+        (Opcode::Floor, true) => LibCall::FloorF64,
+        (Opcode::Trunc, false) => LibCall::TruncF32,
+        (Opcode::Trunc, true) => LibCall::TruncF64,
+        (_, false) => LibCall::NearestF32,
+        (_, true) => LibCall::NearestF64,
     }
 }
 
@@ -2375,17 +2402,7 @@ impl X64Lower<'_> {
             }
             Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest => {
                 if !self.b.isa.has_sse41 {
-                    let lib = match (op, double) {
-                        (Opcode::Ceil, false) => LibCall::CeilF32,
-                        (Opcode::Ceil, true) => LibCall::CeilF64,
-                        (Opcode::Floor, false) => LibCall::FloorF32,
-                        (Opcode::Floor, true) => LibCall::FloorF64,
-                        (Opcode::Trunc, false) => LibCall::TruncF32,
-                        (Opcode::Trunc, true) => LibCall::TruncF64,
-                        (_, false) => LibCall::NearestF32,
-                        (_, true) => LibCall::NearestF64,
-                    };
-                    ctx.libcall_value(inst, lib, &[args[0]])?
+                    ctx.libcall_value(inst, rounding_libcall(op, double), &[args[0]])?
                 } else {
                     let imm = match op {
                         Opcode::Nearest => 0,

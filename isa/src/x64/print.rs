@@ -156,59 +156,33 @@ const CMP_PRED: [&str; 32] = [
     "false_os", "neq_os", "ge_oq", "gt_oq", "true_us",
 ];
 
-/// The mnemonic of an SSE operation (without the `v` of its VEX form).
-fn sse_name(op: SseOp, vex: bool) -> String {
-    use SseOp::*;
-    let s = match op {
-        Addss => "addss",
-        Addsd => "addsd",
-        Subss => "subss",
-        Subsd => "subsd",
-        Mulss => "mulss",
-        Mulsd => "mulsd",
-        Divss => "divss",
-        Divsd => "divsd",
-        Minss => "minss",
-        Minsd => "minsd",
-        Maxss => "maxss",
-        Maxsd => "maxsd",
-        Andps => "andps",
-        Andpd => "andpd",
-        Andnps => "andnps",
-        Andnpd => "andnpd",
-        Orps => "orps",
-        Orpd => "orpd",
-        Xorps => "xorps",
-        Xorpd => "xorpd",
-        Sqrtss => "sqrtss",
-        Sqrtsd => "sqrtsd",
-        Cvtss2sd => "cvtss2sd",
-        Cvtsd2ss => "cvtsd2ss",
-        Cmpss(i) | Cmpsd(i) => {
-            let sd = if matches!(op, Cmpss(_)) { "ss" } else { "sd" };
-            let limit = if vex { 32 } else { 8 };
-            return if (i as usize) < limit { format!("cmp{}{sd}", CMP_PRED[i as usize]) } else { format!("cmp{sd}") };
+/// The mnemonic of an SSE/AVX operation in its legacy or VEX form; compares with a
+/// predicate the assembler names (0–7 legacy, 0–31 VEX) print as `cmp<pred>ps` and the
+/// flag says the immediate is part of the name.
+fn sse_name(op: SseOp, vex: bool, imm: Option<u8>) -> (String, bool) {
+    let v = if vex && !op.vex_only() { "v" } else { "" };
+    let m = op.mnemonic();
+    if let (true, Some(i)) = (op.is_compare(), imm) {
+        let limit = if vex { 32 } else { 8 };
+        if (i as usize) < limit {
+            return (format!("{v}cmp{}{}", CMP_PRED[i as usize], &m[3..]), true);
         }
-        Movss => "movss",
-        Movsd => "movsd",
-        Punpckldq => "punpckldq",
-        Unpcklps => "unpcklps",
-        Subpd => "subpd",
-        Pshufd(_) => "pshufd",
-    };
-    s.to_string()
+    }
+    (format!("{v}{m}"), false)
 }
 
-/// The explicit immediate operand of an SSE operation, if printed.
-fn sse_imm_text(op: SseOp, vex: bool) -> Option<u8> {
-    match op {
-        SseOp::Pshufd(i) => Some(i),
-        SseOp::Cmpss(i) | SseOp::Cmpsd(i) => {
-            let limit = if vex { 32 } else { 8 };
-            if i < limit { None } else { Some(i) }
-        }
-        _ => None,
+/// `name [$imm, ]operands`: the immediate is printed unless it is part of the name.
+fn with_imm(name: (String, bool), imm: Option<u8>, operands: &str) -> String {
+    match imm {
+        Some(i) if !name.1 => format!("{} ${i}, {operands}", name.0),
+        _ => format!("{} {operands}", name.0),
     }
+}
+
+/// A general-purpose register operand of a lane insert/extract (`%eax` for 8/16/32-bit
+/// lanes, `%rax` for 64-bit ones).
+fn lane_gpr(reg: Reg, q64: bool) -> String {
+    show_reg(reg, if q64 { 8 } else { 4 })
 }
 
 fn nop_text(n: u8) -> &'static str {
@@ -381,21 +355,81 @@ pub fn print_inst(inst: &Inst) -> String {
         Inst::LoadLabelAddr { dst, label } => format!("leaq {}(%rip), {}", show_label(*label), w(*dst, S64)),
 
         Inst::XmmRmR { op, src1, src2, dst, vex } => {
-            let name = sse_name(*op, *vex);
-            let imm = sse_imm_text(*op, *vex).map(|i| format!("${i}, ")).unwrap_or_default();
-            if !*vex {
-                format!("{name} {imm}{}, {}", show_xrm(src2), xw(*dst))
-            } else if matches!(op, SseOp::Pshufd(_))
-                || (matches!(op, SseOp::Movss | SseOp::Movsd) && matches!(src2, RegMem::Mem(_)))
-            {
-                format!("v{name} {imm}{}, {}", show_xrm(src2), xw(*dst))
+            let vex = *vex || op.vex_only();
+            let name = sse_name(*op, vex, None);
+            if !vex || (matches!(op, SseOp::Movss | SseOp::Movsd) && matches!(src2, RegMem::Mem(_))) {
+                with_imm(name, None, &format!("{}, {}", show_xrm(src2), xw(*dst)))
             } else {
-                format!("v{name} {imm}{}, {}, {}", show_xrm(src2), x(*src1), xw(*dst))
+                with_imm(name, None, &format!("{}, {}, {}", show_xrm(src2), x(*src1), xw(*dst)))
             }
         }
+        Inst::XmmRmRImm { op, src1, src2, imm, dst, vex } => {
+            let vex = *vex || op.vex_only();
+            let name = sse_name(*op, vex, Some(*imm));
+            if vex {
+                with_imm(name, Some(*imm), &format!("{}, {}, {}", show_xrm(src2), x(*src1), xw(*dst)))
+            } else {
+                with_imm(name, Some(*imm), &format!("{}, {}", show_xrm(src2), xw(*dst)))
+            }
+        }
+        Inst::XmmUnaryRmR { op, src, dst, vex } => {
+            let mut name = sse_name(*op, *vex, None);
+            // The 128-bit memory forms of the narrowing VEX conversions need the `x` suffix
+            // (the operand size cannot be told from the register).
+            if *vex && matches!(src, RegMem::Mem(_)) && matches!(op, SseOp::Cvtpd2ps | SseOp::Cvttpd2dq) {
+                name.0.push('x');
+            }
+            with_imm(name, None, &format!("{}, {}", show_xrm(src), xw(*dst)))
+        }
+        Inst::XmmUnaryRmRImm { op, src, imm, dst, vex } => {
+            with_imm(sse_name(*op, *vex, None), Some(*imm), &format!("{}, {}", show_xrm(src), xw(*dst)))
+        }
+        Inst::XmmTest { op, src1, src2, vex } => {
+            with_imm(sse_name(*op, *vex, None), None, &format!("{}, {}", show_xrm(src2), x(*src1)))
+        }
+        Inst::XmmShiftImm { op, src, imm, dst, vex } => {
+            if *vex {
+                format!("v{} ${imm}, {}, {}", op.mnemonic(), x(*src), xw(*dst))
+            } else {
+                format!("{} ${imm}, {}", op.mnemonic(), xw(*dst))
+            }
+        }
+        Inst::XmmBlendv { op, mask, if_false, if_true, dst, vex } => {
+            if *vex {
+                format!("v{} {}, {}, {}, {}", op.mnemonic(), x(*mask), show_xrm(if_true), x(*if_false), xw(*dst))
+            } else {
+                format!("{} {}, {}, {}", op.mnemonic(), x(*mask), show_xrm(if_true), xw(*dst))
+            }
+        }
+        Inst::XmmInsertGpr { op, src1, src2, lane, dst, vex } => {
+            let q64 = *op == XmmInsertOp::Pinsrq;
+            let n = format!("{op:?}").to_lowercase();
+            let s2 = match src2 {
+                RegMem::Reg(r) => lane_gpr(*r, q64),
+                RegMem::Mem(m) => show_mem(m),
+            };
+            if *vex {
+                format!("v{n} ${lane}, {s2}, {}, {}", x(*src1), xw(*dst))
+            } else {
+                format!("{n} ${lane}, {s2}, {}", xw(*dst))
+            }
+        }
+        Inst::XmmExtractGpr { op, src, lane, dst, vex } => {
+            let q64 = *op == XmmExtractOp::Pextrq;
+            let n = format!("{op:?}").to_lowercase();
+            format!("{}{n} ${lane}, {}, {}", if *vex { "v" } else { "" }, x(*src), lane_gpr(dst.to_reg(), q64))
+        }
+        Inst::XmmOnes { dst } => format!("pcmpeqd {0}, {0}", xw(*dst)),
+        Inst::XmmEvex { op, src1, src2, imm, dst } => match (op.kind(), src1) {
+            (EvexKind::ShiftImm(_), _) => format!("{} ${imm}, {}, {}", op.mnemonic(), show_xrm(src2), xw(*dst)),
+            (EvexKind::Unary, _) | (_, None) => format!("{} {}, {}", op.mnemonic(), show_xrm(src2), xw(*dst)),
+            (_, Some(s1)) => format!("{} {}, {}, {}", op.mnemonic(), show_xrm(src2), x(*s1), xw(*dst)),
+        },
+        Inst::XmmPermi2b { table_a, table_b, dst, .. } => {
+            format!("vpermi2b {}, {}, {}", show_xrm(table_b), x(*table_a), xw(*dst))
+        }
         Inst::XmmFma { op, src2, src3, dst, .. } => {
-            let n = if *op == FmaOp::Vfmadd213ss { "vfmadd213ss" } else { "vfmadd213sd" };
-            format!("{n} {}, {}, {}", show_xrm(src3), x(*src2), xw(*dst))
+            format!("{} {}, {}, {}", op.mnemonic(), show_xrm(src3), x(*src2), xw(*dst))
         }
         Inst::XmmRound { op, imm, src, dst } => {
             let n = if *op == RoundOp::Roundss { "roundss" } else { "roundsd" };
@@ -445,6 +479,9 @@ pub fn print_inst(inst: &Inst) -> String {
                 }
                 XmmToGprOp::Cvttss2si => "cvttss2si",
                 XmmToGprOp::Cvttsd2si => "cvttsd2si",
+                XmmToGprOp::Movmskps => "movmskps",
+                XmmToGprOp::Movmskpd => "movmskpd",
+                XmmToGprOp::Pmovmskb => "pmovmskb",
             };
             format!("{n} {}, {}", x(*src), w(*dst, *size))
         }
@@ -577,6 +614,14 @@ pub fn print_inst(inst: &Inst) -> String {
             w(*temp, S64),
             w(*dst_old, *size)
         ),
+        Inst::AtomicRmw128Seq { op, mem, operand_lo, operand_hi, temp, .. } => format!(
+            "atomic_rmw128_seq_{} {}:{}, {}, tmp={}",
+            format!("{op:?}").to_lowercase(),
+            q(*operand_hi),
+            q(*operand_lo),
+            show_mem(mem),
+            w(*temp, S64)
+        ),
         Inst::Fence => "mfence".to_string(),
     }
 }
@@ -586,6 +631,7 @@ fn xmm_mov_name(op: XmmMovOp) -> &'static str {
         XmmMovOp::Movss => "movss",
         XmmMovOp::Movsd => "movsd",
         XmmMovOp::Movdqu => "movdqu",
+        XmmMovOp::Movups => "movups",
     }
 }
 

@@ -1,0 +1,1566 @@
+//! Lowering of vector (SIMD) operations to SSE/AVX instructions: a child of `lower.rs`,
+//! reached from its `lower_inst` for every instruction whose result or first operand is a
+//! vector, and from its load/store lowering for vector accesses.
+//!
+//! Invariants:
+//! - A vector of up to 128 bits lives in one XMM register, lane 0 in the low bits; the bits
+//!   above a small vector (i8x8, i32x2, …) are unspecified, so only operations whose low
+//!   lanes do not depend on them are lowered for small vectors (the others are
+//!   `unsupported`).
+//! - SSE2 is the baseline; SSSE3/SSE4.1/SSE4.2/AVX/AVX2/FMA/AVX-512 forms are used only
+//!   when the target line enables them, and an operation with no sequence for the enabled
+//!   extensions is an `unsupported: <op> <type> on x86_64` error.
+//! - With AVX every SSE operation takes its three-operand VEX form (`vex`); legacy forms
+//!   tie the destination to the first source and the register allocator adds the copy.
+//!   Legacy packed forms need 16-byte aligned memory operands, so only constant-pool
+//!   operands (aligned by the pool) are folded.
+//! - Results agree bit for bit with the interpreter: `fmin`/`fmax` give the positive
+//!   canonical NaN when an operand is NaN and order −0 below +0; saturating conversions
+//!   give 0 for NaN.
+
+use super::*;
+
+/// The CLIF `FloatCC` as a `cmpps` predicate, with the operands swapped when `swap`; `None`
+/// for the two conditions that need two compares without AVX.
+fn cmpps_pred(cc: FloatCC, avx: bool) -> Option<(bool, u8)> {
+    use FloatCC::*;
+    Some(match cc {
+        Equal => (false, 0),
+        LessThan => (false, 1),
+        LessThanOrEqual => (false, 2),
+        Unordered => (false, 3),
+        NotEqual => (false, 4),
+        UnorderedOrGreaterThanOrEqual => (false, 5),
+        UnorderedOrGreaterThan => (false, 6),
+        Ordered => (false, 7),
+        GreaterThan => (true, 1),
+        GreaterThanOrEqual => (true, 2),
+        UnorderedOrLessThanOrEqual => (true, 5),
+        UnorderedOrLessThan => (true, 6),
+        UnorderedOrEqual if avx => (false, 8),
+        OrderedNotEqual if avx => (false, 12),
+        _ => return None,
+    })
+}
+
+/// `bytes` repeated to 16 bytes (a splatted lane constant).
+fn splat_bytes(lane: &[u8]) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = lane[i % lane.len()];
+    }
+    b
+}
+
+/// A constant with every lane of `bits` bits set to `v`.
+fn lanes_const(bits: u32, v: u64) -> [u8; 16] {
+    splat_bytes(&v.to_le_bytes()[..(bits / 8) as usize])
+}
+
+impl X64Lower<'_> {
+    fn vex(&self) -> bool {
+        self.b.isa.has_avx
+    }
+
+    fn need(&self, ok: bool, op: Opcode, ty: Type, ext: &str) -> CodegenResult<()> {
+        if ok { Ok(()) } else { Err(unsupported(format!("{ty} {op} without {ext}"))) }
+    }
+
+    /// `dst = a op b` (two-source form).
+    fn vbin(&self, ctx: Ctx, op: SseOp, a: Reg, b: RegMem) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I8X16)?;
+        ctx.emit(Inst::XmmRmR { op, src1: a, src2: b, dst, vex: self.vex() || op.vex_only() });
+        Ok(dst.to_reg())
+    }
+
+    fn vbin_r(&self, ctx: Ctx, op: SseOp, a: Reg, b: Reg) -> CodegenResult<Reg> {
+        self.vbin(ctx, op, a, RegMem::Reg(b))
+    }
+
+    fn vbin_imm(&self, ctx: Ctx, op: SseOp, a: Reg, b: RegMem, imm: u8) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I8X16)?;
+        ctx.emit(Inst::XmmRmRImm { op, src1: a, src2: b, imm, dst, vex: self.vex() || op.vex_only() });
+        Ok(dst.to_reg())
+    }
+
+    fn vun(&self, ctx: Ctx, op: SseOp, src: RegMem) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I8X16)?;
+        ctx.emit(Inst::XmmUnaryRmR { op, src, dst, vex: self.vex() || op.vex_only() });
+        Ok(dst.to_reg())
+    }
+
+    fn vun_imm(&self, ctx: Ctx, op: SseOp, src: Reg, imm: u8) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I8X16)?;
+        ctx.emit(Inst::XmmUnaryRmRImm { op, src: RegMem::Reg(src), imm, dst, vex: self.vex() || op.vex_only() });
+        Ok(dst.to_reg())
+    }
+
+    fn vshift_imm(&self, ctx: Ctx, op: XmmShiftImmOp, src: Reg, imm: u8) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I8X16)?;
+        ctx.emit(Inst::XmmShiftImm { op, src, imm, dst, vex: self.vex() });
+        Ok(dst.to_reg())
+    }
+
+    fn vzero(&self, ctx: Ctx) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I8X16)?;
+        ctx.emit(Inst::XmmZero { dst });
+        Ok(dst.to_reg())
+    }
+
+    fn vones(&self, ctx: Ctx) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I8X16)?;
+        ctx.emit(Inst::XmmOnes { dst });
+        Ok(dst.to_reg())
+    }
+
+    /// A 16-byte constant in a register (zero and all-ones without a load).
+    fn vconst_reg(&self, ctx: Ctx, bytes: &[u8; 16]) -> CodegenResult<Reg> {
+        if bytes.iter().all(|b| *b == 0xff) {
+            return self.vones(ctx);
+        }
+        self.xmm_constant(ctx, bytes, types::I8X16)
+    }
+
+    fn vnot(&self, ctx: Ctx, x: Reg) -> CodegenResult<Reg> {
+        let ones = self.vones(ctx)?;
+        self.vbin_r(ctx, SseOp::Pxor, x, ones)
+    }
+
+    /// `mask ? a : b` lane by lane for a mask of all-ones/all-zeros lanes (or bit by bit).
+    fn vbitselect(&self, ctx: Ctx, mask: Reg, a: Reg, b: Reg) -> CodegenResult<Reg> {
+        let t = self.vbin_r(ctx, SseOp::Pand, a, mask)?;
+        let f = self.vbin_r(ctx, SseOp::Pandn, mask, b)?;
+        self.vbin_r(ctx, SseOp::Por, t, f)
+    }
+
+    /// A general-purpose register to the low lane of an XMM register (upper lanes zeroed).
+    fn gpr_to_xmm(&self, ctx: Ctx, r: Reg, bits64: bool) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I8X16)?;
+        let size = if bits64 { OperandSize::S64 } else { OperandSize::S32 };
+        ctx.emit(Inst::GprToXmm { op: GprToXmmOp::Mov, size, src: RegMem::Reg(r), dst });
+        Ok(dst.to_reg())
+    }
+
+    fn xmm_to_gpr(&self, ctx: Ctx, r: Reg, bits64: bool) -> CodegenResult<Reg> {
+        let dst = self.tmp(ctx, types::I64)?;
+        let size = if bits64 { OperandSize::S64 } else { OperandSize::S32 };
+        ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Mov, size, src: r, dst });
+        Ok(dst.to_reg())
+    }
+
+    /// Broadcast lane 0 of `x` (lanes of `bits` bits) to every lane.
+    fn broadcast_lane0(&self, ctx: Ctx, x: Reg, bits: u32) -> CodegenResult<Reg> {
+        let avx2 = self.b.isa.has_avx2;
+        Ok(match bits {
+            8 if avx2 => self.vun(ctx, SseOp::Vpbroadcastb, RegMem::Reg(x))?,
+            8 if self.b.isa.has_ssse3 => {
+                let z = self.vzero(ctx)?;
+                self.vbin_r(ctx, SseOp::Pshufb, x, z)?
+            }
+            8 => {
+                let t = self.vbin_r(ctx, SseOp::Punpcklbw, x, x)?;
+                let t = self.vun_imm(ctx, SseOp::Pshuflw, t, 0)?;
+                self.vun_imm(ctx, SseOp::Pshufd, t, 0)?
+            }
+            16 if avx2 => self.vun(ctx, SseOp::Vpbroadcastw, RegMem::Reg(x))?,
+            16 => {
+                let t = self.vun_imm(ctx, SseOp::Pshuflw, x, 0)?;
+                self.vun_imm(ctx, SseOp::Pshufd, t, 0)?
+            }
+            32 => self.vun_imm(ctx, SseOp::Pshufd, x, 0)?,
+            _ => self.vun_imm(ctx, SseOp::Pshufd, x, 0x44)?,
+        })
+    }
+
+    /// The shift count of a vector shift as an XMM register (masked to the lane width), or
+    /// the immediate when constant.
+    fn vshift_count(&self, ctx: Ctx, amt: Value, bits: u32) -> CodegenResult<Result<u8, Reg>> {
+        if let Some(c) = ctx.iconst_bits(amt) {
+            return Ok(Ok((c & (bits as u64 - 1)) as u8));
+        }
+        // An i128 amount: its low half (the count is masked anyway).
+        let r = self.regs(ctx, amt)?.reg(0);
+        let m = self.emit_alu(ctx, OperandSize::S32, AluOp::And, r, RegMemImm::Imm(bits as i32 - 1))?;
+        Ok(Err(self.gpr_to_xmm(ctx, m, false)?))
+    }
+
+    /// Shift by a count that is an immediate or in an XMM register.
+    fn vshift(&self, ctx: Ctx, imm_op: XmmShiftImmOp, reg_op: SseOp, x: Reg, n: Result<u8, Reg>) -> CodegenResult<Reg> {
+        match n {
+            Ok(i) => self.vshift_imm(ctx, imm_op, x, i),
+            Err(c) => self.vbin_r(ctx, reg_op, x, c),
+        }
+    }
+
+    /// A vector constant (`vconst`, or a `splat` of a constant) that is not zero or all
+    /// ones, as a constant-pool operand (16-byte aligned, so legacy forms may use it).
+    fn vconst_operand(&self, ctx: Ctx, v: Value) -> Option<RegMem> {
+        let def = ctx.def_inst(v)?;
+        let ty = ctx.value_ty(v);
+        let bytes: [u8; 16] = match *ctx.data(def) {
+            D::UnaryConst { opcode: Opcode::Vconst, constant } => {
+                let c = ctx.f.dfg.constants.get(constant)?.as_slice();
+                if c.len() != 16 {
+                    return None;
+                }
+                c.try_into().ok()?
+            }
+            D::Unary { opcode: Opcode::Splat, arg } if ty.bits() == 128 => {
+                lanes_const(ty.lane_bits(), ctx.iconst_bits(arg)?)
+            }
+            _ => return None,
+        };
+        if bytes.iter().all(|b| *b == 0) || bytes.iter().all(|b| *b == 0xff) {
+            return None;
+        }
+        Some(self.const_mem(ctx, &bytes))
+    }
+
+    /// `x op y` with a constant operand taken from the pool (either one when `commutative`).
+    fn vbin_vals(&self, ctx: Ctx, op: SseOp, x: Value, y: Value, commutative: bool) -> CodegenResult<Reg> {
+        if let Some(m) = self.vconst_operand(ctx, y) {
+            let a = self.reg(ctx, x)?;
+            return self.vbin(ctx, op, a, m);
+        }
+        if commutative && let Some(m) = self.vconst_operand(ctx, x) {
+            let b = self.reg(ctx, y)?;
+            return self.vbin(ctx, op, b, m);
+        }
+        let a = self.reg(ctx, x)?;
+        let b = self.reg(ctx, y)?;
+        self.vbin_r(ctx, op, a, b)
+    }
+
+    // -------------------------------------------------------------------------------------
+
+    /// Lower `inst`, whose result or first operand is a vector.
+    pub(super) fn lower_vector(&self, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
+        let data = *ctx.data(inst);
+        let args = ctx.inputs(inst);
+        let in_ty = args.first().map(|a| ctx.value_ty(*a)).unwrap_or(ty);
+        // The controlling vector type: the operand's for narrowing and widening (whose
+        // result has other lanes), else the result's when it is a vector.
+        let by_operand = matches!(
+            op,
+            Opcode::Snarrow
+                | Opcode::Unarrow
+                | Opcode::Uunarrow
+                | Opcode::SwidenLow
+                | Opcode::SwidenHigh
+                | Opcode::UwidenLow
+                | Opcode::UwidenHigh
+        );
+        let vty = if ty.is_vector() && !by_operand { ty } else { in_ty };
+        if vty.bits() > 128 || vty.is_dynamic_vector() {
+            return Err(unsupported_op(op, vty));
+        }
+        let lt = vty.lane_type();
+        let bits = lt.bits();
+        let full = vty.bits() == 128;
+        let isa = &self.b.isa;
+        let un = || unsupported_op(op, vty);
+        // Operations whose low lanes depend on the unspecified upper bits of a small vector.
+        let whole_register = matches!(
+            op,
+            Opcode::VanyTrue
+                | Opcode::VallTrue
+                | Opcode::VhighBits
+                | Opcode::Shuffle
+                | Opcode::Swizzle
+                | Opcode::SwidenHigh
+                | Opcode::UwidenHigh
+                | Opcode::Snarrow
+                | Opcode::Unarrow
+                | Opcode::Uunarrow
+                | Opcode::IaddPairwise
+                | Opcode::Fvdemote
+        );
+        if !full && whole_register {
+            return Err(un());
+        }
+        let res: Reg = match op {
+            Opcode::Vconst => {
+                let D::UnaryConst { constant, .. } = data else { unreachable!() };
+                let c = ctx.f.dfg.constants.get(constant).ok_or_else(|| CodegenError::Other("bad constant".into()))?;
+                let mut b = [0u8; 16];
+                let s = c.as_slice();
+                b[..s.len().min(16)].copy_from_slice(&s[..s.len().min(16)]);
+                self.vconst_reg(ctx, &b)?
+            }
+            Opcode::Load
+            | Opcode::Uload8x8
+            | Opcode::Sload8x8
+            | Opcode::Uload16x4
+            | Opcode::Sload16x4
+            | Opcode::Uload32x2
+            | Opcode::Sload32x2 => return self.lower_vector_load(ctx, inst, op, ty),
+            Opcode::Store => return self.lower_vector_store(ctx, inst),
+            Opcode::Bitcast => {
+                let src_ty = in_ty;
+                if src_ty.bits() != ty.bits() {
+                    return Err(unsupported(format!("bitcast from {src_ty} to {ty}")));
+                }
+                let r = self.regs(ctx, args[0])?;
+                if src_ty.is_vector() && ty.is_vector() || (class_of(src_ty) == class_of(ty) && r.len() == 1) {
+                    r.reg(0)
+                } else if ty == types::I128 {
+                    let x = r.reg(0);
+                    let lo = self.xmm_to_gpr(ctx, x, true)?;
+                    let h = self.vun_imm(ctx, SseOp::Pshufd, x, 0xee)?;
+                    let hi = self.xmm_to_gpr(ctx, h, true)?;
+                    let dst = ctx.output_regs(inst, 0)?;
+                    self.mov_to(ctx, Writable::from_reg(dst.reg(0)), lo);
+                    self.mov_to(ctx, Writable::from_reg(dst.reg(1)), hi);
+                    return Ok(());
+                } else if src_ty == types::I128 {
+                    let lo = self.gpr_to_xmm(ctx, r.reg(0), true)?;
+                    let hi = self.gpr_to_xmm(ctx, r.reg(1), true)?;
+                    self.vbin_r(ctx, SseOp::Punpcklqdq, lo, hi)?
+                } else if class_of(src_ty) == RegClass::Int {
+                    self.gpr_to_xmm(ctx, r.reg(0), src_ty.bits() == 64)?
+                } else if class_of(ty) == RegClass::Int {
+                    let dst = self.output(ctx, inst)?;
+                    let size = if ty.bits() == 64 { OperandSize::S64 } else { OperandSize::S32 };
+                    ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Mov, size, src: r.reg(0), dst });
+                    return Ok(());
+                } else {
+                    r.reg(0)
+                }
+            }
+            Opcode::Select | Opcode::SelectSpectreGuard => {
+                let cond = self.cond(ctx, args[0])?;
+                let x = self.regs(ctx, args[1])?;
+                let y = self.regs(ctx, args[2])?;
+                let dst = ctx.output_regs(inst, 0)?;
+                return self.select_regs(ctx, cond, ty, x, y, dst);
+            }
+            Opcode::Splat => self.lower_splat(ctx, args[0], ty)?,
+            Opcode::ScalarToVector => {
+                let s_ty = in_ty;
+                let x = self.reg(ctx, args[0])?;
+                if s_ty.is_int() {
+                    let x = if s_ty.bits() < 32 { self.extend_reg(ctx, x, s_ty.bits(), false, false)? } else { x };
+                    self.gpr_to_xmm(ctx, x, s_ty.bits() == 64)?
+                } else if s_ty == types::F64 {
+                    self.vun(ctx, SseOp::Movq, RegMem::Reg(x))?
+                } else if s_ty == types::F32 {
+                    let z = self.vzero(ctx)?;
+                    self.vbin_r(ctx, SseOp::Movss, z, x)?
+                } else {
+                    return Err(un());
+                }
+            }
+            Opcode::Extractlane => {
+                let D::BinaryImm8 { imm, .. } = data else { unreachable!() };
+                return self.lower_extractlane(ctx, inst, args[0], vty, imm);
+            }
+            Opcode::Insertlane => {
+                let D::TernaryImm8 { imm, .. } = data else { unreachable!() };
+                self.lower_insertlane(ctx, args[0], args[1], vty, imm)?
+            }
+
+            // ---- integer arithmetic -------------------------------------------------------
+            Opcode::Iadd
+            | Opcode::Isub
+            | Opcode::SaddSat
+            | Opcode::UaddSat
+            | Opcode::SsubSat
+            | Opcode::UsubSat
+            | Opcode::AvgRound
+                if lt.is_int() =>
+            {
+                use SseOp::*;
+                let sop = match (op, bits) {
+                    (Opcode::Iadd, 8) => Paddb,
+                    (Opcode::Iadd, 16) => Paddw,
+                    (Opcode::Iadd, 32) => Paddd,
+                    (Opcode::Iadd, 64) => Paddq,
+                    (Opcode::Isub, 8) => Psubb,
+                    (Opcode::Isub, 16) => Psubw,
+                    (Opcode::Isub, 32) => Psubd,
+                    (Opcode::Isub, 64) => Psubq,
+                    (Opcode::SaddSat, 8) => Paddsb,
+                    (Opcode::SaddSat, 16) => Paddsw,
+                    (Opcode::UaddSat, 8) => Paddusb,
+                    (Opcode::UaddSat, 16) => Paddusw,
+                    (Opcode::SsubSat, 8) => Psubsb,
+                    (Opcode::SsubSat, 16) => Psubsw,
+                    (Opcode::UsubSat, 8) => Psubusb,
+                    (Opcode::UsubSat, 16) => Psubusw,
+                    (Opcode::AvgRound, 8) => Pavgb,
+                    (Opcode::AvgRound, 16) => Pavgw,
+                    _ => return Err(un()),
+                };
+                self.vbin_vals(ctx, sop, args[0], args[1], op != Opcode::Isub && !matches!(op, Opcode::SsubSat | Opcode::UsubSat))?
+            }
+            Opcode::Ineg if lt.is_int() => {
+                let z = self.vzero(ctx)?;
+                let x = self.reg(ctx, args[0])?;
+                let sub = [SseOp::Psubb, SseOp::Psubw, SseOp::Psubd, SseOp::Psubq][bits.trailing_zeros() as usize - 3];
+                self.vbin_r(ctx, sub, z, x)?
+            }
+            Opcode::Iabs if lt.is_int() => {
+                let x = self.reg(ctx, args[0])?;
+                match bits {
+                    8 | 16 | 32 if isa.has_ssse3 => {
+                        let a = [SseOp::Pabsb, SseOp::Pabsw, SseOp::Pabsd][bits.trailing_zeros() as usize - 3];
+                        self.vun(ctx, a, RegMem::Reg(x))?
+                    }
+                    64 if isa.has_avx512vl && isa.has_avx512f => {
+                        let dst = self.tmp(ctx, types::I8X16)?;
+                        ctx.emit(Inst::XmmEvex { op: EvexOp::Vpabsq, src1: None, src2: RegMem::Reg(x), imm: 0, dst });
+                        dst.to_reg()
+                    }
+                    _ => {
+                        // s = x >> (bits-1) (arithmetic); |x| = (x ^ s) - s.
+                        let s = self.sign_mask(ctx, x, bits)?;
+                        let t = self.vbin_r(ctx, SseOp::Pxor, x, s)?;
+                        let sub = [SseOp::Psubb, SseOp::Psubw, SseOp::Psubd, SseOp::Psubq][bits.trailing_zeros() as usize - 3];
+                        self.vbin_r(ctx, sub, t, s)?
+                    }
+                }
+            }
+            Opcode::Imul if lt.is_int() && (bits == 16 || (bits == 32 && isa.has_sse41)) => {
+                let mop = if bits == 16 { SseOp::Pmullw } else { SseOp::Pmulld };
+                self.vbin_vals(ctx, mop, args[0], args[1], true)?
+            }
+            Opcode::Imul if lt.is_int() => {
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                match bits {
+                    32 => {
+                        // Even lanes, odd lanes (shifted down), recombined.
+                        let even = self.vbin_r(ctx, SseOp::Pmuludq, a, b)?;
+                        let a1 = self.vshift_imm(ctx, XmmShiftImmOp::Psrlq, a, 32)?;
+                        let b1 = self.vshift_imm(ctx, XmmShiftImmOp::Psrlq, b, 32)?;
+                        let odd = self.vbin_r(ctx, SseOp::Pmuludq, a1, b1)?;
+                        let e = self.vun_imm(ctx, SseOp::Pshufd, even, 0b00_00_10_00)?;
+                        let o = self.vun_imm(ctx, SseOp::Pshufd, odd, 0b00_00_10_00)?;
+                        self.vbin_r(ctx, SseOp::Punpckldq, e, o)?
+                    }
+                    64 if isa.has_avx512vl && isa.has_avx512dq => {
+                        let dst = self.tmp(ctx, types::I8X16)?;
+                        ctx.emit(Inst::XmmEvex { op: EvexOp::Vpmullq, src1: Some(a), src2: RegMem::Reg(b), imm: 0, dst });
+                        dst.to_reg()
+                    }
+                    64 => {
+                        // lo(a)*lo(b) + ((hi(a)*lo(b) + lo(a)*hi(b)) << 32).
+                        let ah = self.vshift_imm(ctx, XmmShiftImmOp::Psrlq, a, 32)?;
+                        let t1 = self.vbin_r(ctx, SseOp::Pmuludq, ah, b)?;
+                        let bh = self.vshift_imm(ctx, XmmShiftImmOp::Psrlq, b, 32)?;
+                        let t2 = self.vbin_r(ctx, SseOp::Pmuludq, bh, a)?;
+                        let t = self.vbin_r(ctx, SseOp::Paddq, t1, t2)?;
+                        let t = self.vshift_imm(ctx, XmmShiftImmOp::Psllq, t, 32)?;
+                        let l = self.vbin_r(ctx, SseOp::Pmuludq, a, b)?;
+                        self.vbin_r(ctx, SseOp::Paddq, l, t)?
+                    }
+                    _ => return Err(un()),
+                }
+            }
+            Opcode::Umulhi | Opcode::Smulhi if bits == 16 => {
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                self.vbin_r(ctx, if op == Opcode::Umulhi { SseOp::Pmulhuw } else { SseOp::Pmulhw }, a, b)?
+            }
+            Opcode::SqmulRoundSat if bits == 16 && !isa.has_ssse3 => {
+                // The 32-bit products (high and low halves interleaved), + 2^14, >> 15,
+                // packed with signed saturation (which handles -1 * -1 in Q15).
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                let lo = self.vbin_r(ctx, SseOp::Pmullw, a, b)?;
+                let hi = self.vbin_r(ctx, SseOp::Pmulhw, a, b)?;
+                let mut halves = [lo; 2];
+                for (i, unpack) in [SseOp::Punpcklwd, SseOp::Punpckhwd].into_iter().enumerate() {
+                    let p = self.vbin_r(ctx, unpack, lo, hi)?;
+                    let round = self.const_mem(ctx, &lanes_const(32, 0x4000));
+                    let p = self.vbin(ctx, SseOp::Paddd, p, round)?;
+                    halves[i] = self.vshift_imm(ctx, XmmShiftImmOp::Psrad, p, 15)?;
+                }
+                self.vbin_r(ctx, SseOp::Packssdw, halves[0], halves[1])?
+            }
+            Opcode::SqmulRoundSat | Opcode::X86Pmulhrsw if bits == 16 => {
+                self.need(isa.has_ssse3, op, vty, "SSSE3")?;
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                let r = self.vbin_r(ctx, SseOp::Pmulhrsw, a, b)?;
+                if op == Opcode::X86Pmulhrsw {
+                    r
+                } else {
+                    // 0x8000 * 0x8000 gives 0x8000; saturate it to 0x7fff.
+                    let c = self.const_mem(ctx, &lanes_const(16, 0x8000));
+                    let m = self.vbin(ctx, SseOp::Pcmpeqw, r, c)?;
+                    self.vbin_r(ctx, SseOp::Pxor, r, m)?
+                }
+            }
+            Opcode::Smin | Opcode::Smax | Opcode::Umin | Opcode::Umax if lt.is_int() => {
+                self.lower_vminmax(ctx, op, args[0], args[1], vty)?
+            }
+            Opcode::IaddPairwise => {
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                self.lower_iadd_pairwise(ctx, a, b, vty)?
+            }
+            Opcode::X86Pmaddubsw => {
+                self.need(isa.has_ssse3, op, vty, "SSSE3")?;
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                self.vbin_r(ctx, SseOp::Pmaddubsw, a, b)?
+            }
+            Opcode::Popcnt if bits == 8 && !isa.has_ssse3 => {
+                // Bit counts of pairs, nibbles, bytes.
+                let x = self.reg(ctx, args[0])?;
+                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 1)?;
+                let m55 = self.const_mem(ctx, &[0x55; 16]);
+                let t = self.vbin(ctx, SseOp::Pand, t, m55)?;
+                let x = self.vbin_r(ctx, SseOp::Psubb, x, t)?;
+                let m33 = self.const_mem(ctx, &[0x33; 16]);
+                let lo = self.vbin(ctx, SseOp::Pand, x, m33.clone())?;
+                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 2)?;
+                let hi = self.vbin(ctx, SseOp::Pand, hi, m33)?;
+                let x = self.vbin_r(ctx, SseOp::Paddb, lo, hi)?;
+                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
+                let x = self.vbin_r(ctx, SseOp::Paddb, x, t)?;
+                let m0f = self.const_mem(ctx, &[0x0f; 16]);
+                self.vbin(ctx, SseOp::Pand, x, m0f)?
+            }
+            Opcode::Popcnt if bits == 8 && isa.has_ssse3 => {
+                // Nibble lookups: popcnt(lo nibble) + popcnt(hi nibble).
+                let x = self.reg(ctx, args[0])?;
+                let table: [u8; 16] = [0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4];
+                let low_mask = self.const_mem(ctx, &[0x0f; 16]);
+                let lo = self.vbin(ctx, SseOp::Pand, x, low_mask.clone())?;
+                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
+                let hi = self.vbin(ctx, SseOp::Pand, hi, low_mask)?;
+                let t1 = self.vconst_reg(ctx, &table)?;
+                let a = self.vbin_r(ctx, SseOp::Pshufb, t1, lo)?;
+                let t2 = self.vconst_reg(ctx, &table)?;
+                let b = self.vbin_r(ctx, SseOp::Pshufb, t2, hi)?;
+                self.vbin_r(ctx, SseOp::Paddb, a, b)?
+            }
+
+            // ---- bitwise --------------------------------------------------------------------
+            Opcode::Band | Opcode::Bor | Opcode::Bxor => {
+                let sop = match op {
+                    Opcode::Band => SseOp::Pand,
+                    Opcode::Bor => SseOp::Por,
+                    _ => SseOp::Pxor,
+                };
+                self.vbin_vals(ctx, sop, args[0], args[1], true)?
+            }
+            Opcode::Bnot => {
+                let x = self.reg(ctx, args[0])?;
+                self.vnot(ctx, x)?
+            }
+            Opcode::Bitselect => {
+                let c = self.reg(ctx, args[0])?;
+                let x = self.reg(ctx, args[1])?;
+                let y = self.reg(ctx, args[2])?;
+                self.vbitselect(ctx, c, x, y)?
+            }
+            Opcode::Blendv => {
+                self.need(isa.has_sse41, op, vty, "SSE4.1")?;
+                let c = self.reg(ctx, args[0])?;
+                let x = self.reg(ctx, args[1])?;
+                let y = self.reg(ctx, args[2])?;
+                let bop = match bits {
+                    32 => BlendvOp::Blendvps,
+                    64 => BlendvOp::Blendvpd,
+                    _ => BlendvOp::Pblendvb,
+                };
+                let dst = self.tmp(ctx, types::I8X16)?;
+                ctx.emit(Inst::XmmBlendv { op: bop, mask: c, if_false: y, if_true: RegMem::Reg(x), dst, vex: self.vex() });
+                dst.to_reg()
+            }
+            Opcode::Ishl | Opcode::Ushr | Opcode::Sshr if lt.is_int() => self.lower_vshift(ctx, op, args[0], args[1], vty)?,
+
+            // ---- compares -------------------------------------------------------------------
+            Opcode::Icmp => {
+                let D::IntCompare { cond, .. } = data else { unreachable!() };
+                self.lower_vicmp(ctx, cond, args[0], args[1], vty)?
+            }
+            Opcode::Fcmp => {
+                let D::FloatCompare { cond, .. } = data else { unreachable!() };
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                let cmp = if bits == 64 { SseOp::Cmppd } else { SseOp::Cmpps };
+                match cmpps_pred(cond, self.vex()) {
+                    Some((swap, p)) => {
+                        let (a, b) = if swap { (b, a) } else { (a, b) };
+                        self.vbin_imm(ctx, cmp, a, RegMem::Reg(b), p)?
+                    }
+                    None => {
+                        // ueq = unord | eq; one = ord & neq.
+                        let (p1, p2, comb) =
+                            if cond == FloatCC::UnorderedOrEqual { (3, 0, SseOp::Por) } else { (7, 4, SseOp::Pand) };
+                        let t1 = self.vbin_imm(ctx, cmp, a, RegMem::Reg(b), p1)?;
+                        let t2 = self.vbin_imm(ctx, cmp, a, RegMem::Reg(b), p2)?;
+                        self.vbin_r(ctx, comb, t1, t2)?
+                    }
+                }
+            }
+            Opcode::VanyTrue | Opcode::VallTrue => {
+                let x = self.reg(ctx, args[0])?;
+                let z = self.vzero(ctx)?;
+                let eq = if op == Opcode::VanyTrue {
+                    SseOp::Pcmpeqb
+                } else {
+                    match bits {
+                        8 => SseOp::Pcmpeqb,
+                        16 => SseOp::Pcmpeqw,
+                        32 => SseOp::Pcmpeqd,
+                        _ => SseOp::Pcmpeqq,
+                    }
+                };
+                let t = self.veq(ctx, eq, x, z)?;
+                let m = self.tmp(ctx, types::I32)?;
+                ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Pmovmskb, size: OperandSize::S32, src: t, dst: m });
+                // any: some byte is non-zero (mask != 0xffff); all: no lane is zero (mask == 0).
+                let imm = if op == Opcode::VanyTrue { 0xffff } else { 0 };
+                ctx.emit(Inst::CmpRmiR { size: OperandSize::S32, op: CmpOp::Cmp, src1: m.to_reg(), src2: RegMemImm::Imm(imm) });
+                let dst = self.output(ctx, inst)?;
+                let cc = if op == Opcode::VanyTrue { CC::NZ } else { CC::Z };
+                return self.setcc(ctx, Cond::One(cc), dst);
+            }
+            Opcode::VhighBits => {
+                let x = self.reg(ctx, args[0])?;
+                let dst = self.output(ctx, inst)?;
+                let (mop, src) = match bits {
+                    8 => (XmmToGprOp::Pmovmskb, x),
+                    16 => (XmmToGprOp::Pmovmskb, self.vbin_r(ctx, SseOp::Packsswb, x, x)?),
+                    32 => (XmmToGprOp::Movmskps, x),
+                    _ => (XmmToGprOp::Movmskpd, x),
+                };
+                if bits == 16 {
+                    let m = self.tmp(ctx, types::I32)?;
+                    ctx.emit(Inst::XmmToGpr { op: mop, size: OperandSize::S32, src, dst: m });
+                    ctx.emit(Inst::MovzxRmR { ext: ExtMode::BL, src: RegMem::Reg(m.to_reg()), dst });
+                } else {
+                    ctx.emit(Inst::XmmToGpr { op: mop, size: OperandSize::S32, src, dst });
+                }
+                return Ok(());
+            }
+
+            // ---- floats ---------------------------------------------------------------------
+            Opcode::Fadd | Opcode::Fsub | Opcode::Fmul | Opcode::Fdiv if lt.is_float() => {
+                let d = bits == 64;
+                let sop = match op {
+                    Opcode::Fadd => [SseOp::Addps, SseOp::Addpd][d as usize],
+                    Opcode::Fsub => [SseOp::Subps, SseOp::Subpd][d as usize],
+                    Opcode::Fmul => [SseOp::Mulps, SseOp::Mulpd][d as usize],
+                    _ => [SseOp::Divps, SseOp::Divpd][d as usize],
+                };
+                if bits != 32 && bits != 64 {
+                    return Err(un());
+                }
+                self.vbin_vals(ctx, sop, args[0], args[1], matches!(op, Opcode::Fadd | Opcode::Fmul))?
+            }
+            Opcode::Sqrt if bits == 32 || bits == 64 => {
+                let x = self.reg(ctx, args[0])?;
+                self.vun(ctx, if bits == 64 { SseOp::Sqrtpd } else { SseOp::Sqrtps }, RegMem::Reg(x))?
+            }
+            Opcode::Fneg | Opcode::Fabs | Opcode::Fcopysign if lt.is_float() => {
+                let sign = 1u64 << (bits - 1);
+                let sgn = lanes_const(bits, sign);
+                let mag = lanes_const(bits, sign - 1);
+                let x = self.reg(ctx, args[0])?;
+                match op {
+                    Opcode::Fneg => {
+                        let m = self.const_mem(ctx, &sgn);
+                        self.vbin(ctx, SseOp::Pxor, x, m)?
+                    }
+                    Opcode::Fabs => {
+                        let m = self.const_mem(ctx, &mag);
+                        self.vbin(ctx, SseOp::Pand, x, m)?
+                    }
+                    _ => {
+                        let y = self.reg(ctx, args[1])?;
+                        let m = self.const_mem(ctx, &mag);
+                        let a = self.vbin(ctx, SseOp::Pand, x, m)?;
+                        let s = self.const_mem(ctx, &sgn);
+                        let b = self.vbin(ctx, SseOp::Pand, y, s)?;
+                        self.vbin_r(ctx, SseOp::Por, a, b)?
+                    }
+                }
+            }
+            Opcode::Fmin | Opcode::Fmax if bits == 32 || bits == 64 => {
+                let d = bits == 64;
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                let (mop, comb) = if op == Opcode::Fmin {
+                    ([SseOp::Minps, SseOp::Minpd][d as usize], SseOp::Por)
+                } else {
+                    ([SseOp::Maxps, SseOp::Maxpd][d as usize], SseOp::Pand)
+                };
+                // Both operand orders: they differ only for zeros of both signs (or NaN),
+                // where `or` gives −0 for min and `and` gives +0 for max.
+                let m1 = self.vbin_r(ctx, mop, a, b)?;
+                let m2 = self.vbin_r(ctx, mop, b, a)?;
+                let r = self.vbin_r(ctx, comb, m1, m2)?;
+                // Lanes where an operand is NaN become the canonical NaN.
+                let cmp = [SseOp::Cmpps, SseOp::Cmppd][d as usize];
+                let unord = self.vbin_imm(ctx, cmp, a, RegMem::Reg(b), 3)?;
+                self.select_canonical_nan(ctx, unord, r, d)?
+            }
+            Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest
+                if (bits == 32 || bits == 64) && !isa.has_sse41 =>
+            {
+                let x = self.reg(ctx, args[0])?;
+                self.lane_libcall(ctx, rounding_libcall(op, bits == 64), &[x], vty)?
+            }
+            Opcode::Fma if (bits == 32 || bits == 64) && !isa.has_fma => {
+                let lib = if bits == 64 { LibCall::FmaF64 } else { LibCall::FmaF32 };
+                let x = self.reg(ctx, args[0])?;
+                let y = self.reg(ctx, args[1])?;
+                let z = self.reg(ctx, args[2])?;
+                self.lane_libcall(ctx, lib, &[x, y, z], vty)?
+            }
+            Opcode::Ceil | Opcode::Floor | Opcode::Trunc | Opcode::Nearest if bits == 32 || bits == 64 => {
+                let imm = match op {
+                    Opcode::Nearest => 0,
+                    Opcode::Floor => 1,
+                    Opcode::Ceil => 2,
+                    _ => 3,
+                } | 8;
+                let x = self.reg(ctx, args[0])?;
+                self.vun_imm(ctx, if bits == 64 { SseOp::Roundpd } else { SseOp::Roundps }, x, imm)?
+            }
+            Opcode::Fma if bits == 32 || bits == 64 => {
+                let x = self.reg(ctx, args[0])?;
+                let y = self.reg(ctx, args[1])?;
+                let z = self.reg(ctx, args[2])?;
+                let dst = self.tmp(ctx, types::I8X16)?;
+                let fop = if bits == 64 { FmaOp::Vfmadd213pd } else { FmaOp::Vfmadd213ps };
+                ctx.emit(Inst::XmmFma { op: fop, src1: x, src2: y, src3: RegMem::Reg(z), dst });
+                dst.to_reg()
+            }
+            Opcode::Fvdemote => {
+                let x = self.reg(ctx, args[0])?;
+                self.vun(ctx, SseOp::Cvtpd2ps, RegMem::Reg(x))?
+            }
+            Opcode::FvpromoteLow => {
+                let x = self.reg(ctx, args[0])?;
+                self.vun(ctx, SseOp::Cvtps2pd, RegMem::Reg(x))?
+            }
+            Opcode::FcvtFromSint | Opcode::FcvtFromUint => self.lower_vcvt_from_int(ctx, op, args[0], ty)?,
+            Opcode::FcvtToSintSat | Opcode::FcvtToUintSat | Opcode::X86Cvtt2dq => {
+                self.lower_vcvt_to_int(ctx, op, args[0], ty)?
+            }
+
+            // ---- lanes ----------------------------------------------------------------------
+            Opcode::Snarrow | Opcode::Unarrow | Opcode::Uunarrow => self.lower_narrow(ctx, op, args[0], args[1], vty)?,
+            Opcode::SwidenLow | Opcode::SwidenHigh | Opcode::UwidenLow | Opcode::UwidenHigh => {
+                let x = self.reg(ctx, args[0])?;
+                self.lower_widen(ctx, op, x, vty)?
+            }
+            Opcode::Shuffle => {
+                let D::Shuffle { mask, .. } = data else { unreachable!() };
+                let m = ctx.f.dfg.immediates.get(mask).ok_or_else(|| CodegenError::Other("bad shuffle mask".into()))?;
+                let mut idx = [0u8; 16];
+                idx.copy_from_slice(&m.as_slice()[..16]);
+                self.lower_shuffle(ctx, args[0], args[1], idx)?
+            }
+            Opcode::Swizzle | Opcode::X86Pshufb => {
+                self.need(isa.has_ssse3, op, vty, "SSSE3")?;
+                let x = self.reg(ctx, args[0])?;
+                let i = self.reg(ctx, args[1])?;
+                let i = if op == Opcode::Swizzle {
+                    // Indices 16 and above select 0: saturate them into pshufb's zeroing range.
+                    let c = self.const_mem(ctx, &[0x70; 16]);
+                    self.vbin(ctx, SseOp::Paddusb, i, c)?
+                } else {
+                    i
+                };
+                self.vbin_r(ctx, SseOp::Pshufb, x, i)?
+            }
+            _ => return Err(un()),
+        };
+        // With `enable_nan_canonicalization`, arithmetic NaN results become the canonical
+        // NaN (fmin/fmax produce it already; sign and bitwise operations keep their bits).
+        let arithmetic = matches!(
+            op,
+            Opcode::Fadd
+                | Opcode::Fsub
+                | Opcode::Fmul
+                | Opcode::Fdiv
+                | Opcode::Sqrt
+                | Opcode::Fma
+                | Opcode::Ceil
+                | Opcode::Floor
+                | Opcode::Trunc
+                | Opcode::Nearest
+                | Opcode::Fvdemote
+                | Opcode::FvpromoteLow
+        );
+        let res = if arithmetic && ctx.flags.enable_nan_canonicalization() != 0 {
+            self.canonicalize_vector_nans(ctx, res, ty.lane_bits())?
+        } else {
+            res
+        };
+        let r = ctx.f.dfg.inst_results(inst)[0];
+        ctx.alias_value(r, res)
+    }
+
+    /// The lanes of `r` (floats of `bits` bits) that are NaN replaced by the canonical NaN.
+    fn canonicalize_vector_nans(&self, ctx: Ctx, r: Reg, bits: u32) -> CodegenResult<Reg> {
+        let d = bits == 64;
+        let cmp = if d { SseOp::Cmppd } else { SseOp::Cmpps };
+        let unord = self.vbin_imm(ctx, cmp, r, RegMem::Reg(r), 3)?;
+        self.select_canonical_nan(ctx, unord, r, d)
+    }
+
+    /// `unord ? canonical NaN : r` lane by lane.
+    fn select_canonical_nan(&self, ctx: Ctx, unord: Reg, r: Reg, double: bool) -> CodegenResult<Reg> {
+        let canon = if double { lanes_const(64, 0x7ff8_0000_0000_0000) } else { lanes_const(32, 0x7fc0_0000) };
+        let nan = self.const_mem(ctx, &canon);
+        let nan = self.vbin(ctx, SseOp::Pand, unord, nan)?;
+        let keep = self.vbin_r(ctx, SseOp::Pandn, unord, r)?;
+        self.vbin_r(ctx, SseOp::Por, keep, nan)
+    }
+
+    /// The float vector `vty` computed lane by lane by calls of the scalar routine `lib`
+    /// on the lanes of `args`, reassembled.
+    fn lane_libcall(&self, ctx: Ctx, lib: LibCall, args: &[Reg], vty: Type) -> CodegenResult<Reg> {
+        let lt = vty.lane_type();
+        let double = lt.bits() == 64;
+        let mut lanes: SmallVec<[Reg; 4]> = SmallVec::new();
+        for i in 0..vty.lane_count() as u8 {
+            let mut lane_args: SmallVec<[(ValueRegs, Type); 3]> = SmallVec::new();
+            for &a in args {
+                let l = match (i, double) {
+                    (0, _) => a,
+                    (_, true) => self.vun_imm(ctx, SseOp::Pshufd, a, 0xee)?,
+                    (_, false) => self.vun_imm(ctx, SseOp::Pshufd, a, i)?,
+                };
+                lane_args.push((ValueRegs::one(l), lt));
+            }
+            let r = self.tmp(ctx, lt)?;
+            ctx.emit_libcall(lib, &lane_args, &[(ValueRegs::one(r.to_reg()), lt)])?;
+            lanes.push(r.to_reg());
+        }
+        Ok(match lanes.len() {
+            1 => lanes[0],
+            2 if double => self.vbin_r(ctx, SseOp::Movlhps, lanes[0], lanes[1])?,
+            2 => self.vbin_r(ctx, SseOp::Unpcklps, lanes[0], lanes[1])?,
+            _ => {
+                let lo = self.vbin_r(ctx, SseOp::Unpcklps, lanes[0], lanes[1])?;
+                let hi = self.vbin_r(ctx, SseOp::Unpcklps, lanes[2], lanes[3])?;
+                self.vbin_r(ctx, SseOp::Movlhps, lo, hi)?
+            }
+        })
+    }
+
+    /// The lanes of `x` (of `bits` bits) filled with their sign bit.
+    fn sign_mask(&self, ctx: Ctx, x: Reg, bits: u32) -> CodegenResult<Reg> {
+        Ok(match bits {
+            8 => {
+                let z = self.vzero(ctx)?;
+                self.vbin_r(ctx, SseOp::Pcmpgtb, z, x)?
+            }
+            16 => self.vshift_imm(ctx, XmmShiftImmOp::Psraw, x, 15)?,
+            32 => self.vshift_imm(ctx, XmmShiftImmOp::Psrad, x, 31)?,
+            _ => {
+                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrad, x, 31)?;
+                self.vun_imm(ctx, SseOp::Pshufd, t, 0b11_11_01_01)?
+            }
+        })
+    }
+
+    fn lower_splat(&self, ctx: Ctx, v: Value, ty: Type) -> CodegenResult<Reg> {
+        let lt = ty.lane_type();
+        let bits = lt.bits();
+        // A constant: from the pool.
+        if let Some(c) = ctx.iconst_bits(v) {
+            return self.vconst_reg(ctx, &lanes_const(bits, c));
+        }
+        if let Some(def) = ctx.def_inst(v) {
+            match *ctx.data(def) {
+                D::UnaryIeee32 { imm, .. } => return self.vconst_reg(ctx, &lanes_const(32, imm.0 as u64)),
+                D::UnaryIeee64 { imm, .. } => return self.vconst_reg(ctx, &lanes_const(64, imm.0)),
+                _ => {}
+            }
+        }
+        let x = self.reg(ctx, v)?;
+        let x = if lt.is_int() { self.gpr_to_xmm(ctx, x, bits == 64)? } else { x };
+        self.broadcast_lane0(ctx, x, bits)
+    }
+
+    fn lower_extractlane(&self, ctx: Ctx, inst: IrInst, v: Value, vty: Type, lane: u8) -> CodegenResult<()> {
+        let lt = vty.lane_type();
+        let bits = lt.bits();
+        let x = self.reg(ctx, v)?;
+        let sse41 = self.b.isa.has_sse41;
+        let vex = self.vex();
+        let res = ctx.f.dfg.inst_results(inst)[0];
+        if lt.is_float() {
+            let r = match (bits, lane) {
+                (_, 0) => x,
+                (32, l) => self.vun_imm(ctx, SseOp::Pshufd, x, l)?,
+                (64, _) => self.vun_imm(ctx, SseOp::Pshufd, x, 0xee)?,
+                _ => return Err(unsupported_op(Opcode::Extractlane, vty)),
+            };
+            return ctx.alias_value(res, r);
+        }
+        let dst = self.output(ctx, inst)?;
+        match bits {
+            8 if sse41 => ctx.emit(Inst::XmmExtractGpr { op: XmmExtractOp::Pextrb, src: x, lane, dst, vex }),
+            8 => {
+                let t = self.tmp(ctx, types::I32)?;
+                ctx.emit(Inst::XmmExtractGpr { op: XmmExtractOp::Pextrw, src: x, lane: lane / 2, dst: t, vex });
+                let amount = ShiftAmount::Imm(if lane % 2 == 1 { 8 } else { 0 });
+                ctx.emit(Inst::ShiftR { size: OperandSize::S32, kind: ShiftKind::Shr, src: t.to_reg(), amount, dst });
+            }
+            16 => ctx.emit(Inst::XmmExtractGpr { op: XmmExtractOp::Pextrw, src: x, lane, dst, vex }),
+            32 | 64 if lane == 0 => {
+                ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Mov, size: OperandSize::from_bits(bits), src: x, dst })
+            }
+            32 if sse41 => ctx.emit(Inst::XmmExtractGpr { op: XmmExtractOp::Pextrd, src: x, lane, dst, vex }),
+            64 if sse41 => ctx.emit(Inst::XmmExtractGpr { op: XmmExtractOp::Pextrq, src: x, lane, dst, vex }),
+            32 | 64 => {
+                let imm = if bits == 32 { lane } else { 0xee };
+                let t = self.vun_imm(ctx, SseOp::Pshufd, x, imm)?;
+                ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Mov, size: OperandSize::from_bits(bits), src: t, dst });
+            }
+            _ => return Err(unsupported_op(Opcode::Extractlane, vty)),
+        }
+        Ok(())
+    }
+
+    fn lower_insertlane(&self, ctx: Ctx, v: Value, s: Value, vty: Type, lane: u8) -> CodegenResult<Reg> {
+        let lt = vty.lane_type();
+        let bits = lt.bits();
+        let x = self.reg(ctx, v)?;
+        let y = self.reg(ctx, s)?;
+        let sse41 = self.b.isa.has_sse41;
+        let vex = self.vex();
+        let gpr_insert = |ctx: Ctx, op: XmmInsertOp| -> CodegenResult<Reg> {
+            let dst = self.tmp(ctx, types::I8X16)?;
+            ctx.emit(Inst::XmmInsertGpr { op, src1: x, src2: RegMem::Reg(y), lane, dst, vex });
+            Ok(dst.to_reg())
+        };
+        Ok(match (lt.is_float(), bits, lane) {
+            (false, 8, _) if sse41 => gpr_insert(ctx, XmmInsertOp::Pinsrb)?,
+            (false, 16, _) => gpr_insert(ctx, XmmInsertOp::Pinsrw)?,
+            (false, 32, _) if sse41 => gpr_insert(ctx, XmmInsertOp::Pinsrd)?,
+            (false, 64, _) if sse41 => gpr_insert(ctx, XmmInsertOp::Pinsrq)?,
+            (false, 64, l) => {
+                let t = self.gpr_to_xmm(ctx, y, true)?;
+                if l == 0 { self.vbin_r(ctx, SseOp::Movsd, x, t)? } else { self.vbin_r(ctx, SseOp::Movlhps, x, t)? }
+            }
+            (false, 32, l) => {
+                // Through a register holding the value in lane 0: merged with movss, then
+                // the lanes put back in order.
+                let t = self.gpr_to_xmm(ctx, y, false)?;
+                self.insert_f32_sse2(ctx, x, t, l)?
+            }
+            (false, 8, l) => {
+                // Into the 16-bit lane holding the byte, with the other byte kept.
+                let w = self.tmp(ctx, types::I32)?;
+                ctx.emit(Inst::XmmExtractGpr { op: XmmExtractOp::Pextrw, src: x, lane: l / 2, dst: w, vex });
+                let (keep, shift) = if l % 2 == 0 { (0xff00, 0) } else { (0x00ff, 8) };
+                let k = self.emit_alu(ctx, OperandSize::S32, AluOp::And, w.to_reg(), RegMemImm::Imm(keep))?;
+                let v = self.extend_reg(ctx, y, 8, false, false)?;
+                let v = if shift > 0 {
+                    let d = self.tmp(ctx, types::I32)?;
+                    ctx.emit(Inst::ShiftR { size: OperandSize::S32, kind: ShiftKind::Shl, src: v, amount: ShiftAmount::Imm(8), dst: d });
+                    d.to_reg()
+                } else {
+                    v
+                };
+                let nw = self.emit_alu(ctx, OperandSize::S32, AluOp::Or, k, RegMemImm::Reg(v))?;
+                let dst = self.tmp(ctx, types::I8X16)?;
+                ctx.emit(Inst::XmmInsertGpr { op: XmmInsertOp::Pinsrw, src1: x, src2: RegMem::Reg(nw), lane: l / 2, dst, vex });
+                dst.to_reg()
+            }
+            (true, 32, l) if !sse41 => self.insert_f32_sse2(ctx, x, y, l)?,
+            (true, 32, 0) => self.vbin_r(ctx, SseOp::Movss, x, y)?,
+            (true, 32, l) if sse41 => self.vbin_imm(ctx, SseOp::Insertps, x, RegMem::Reg(y), l << 4)?,
+            (true, 64, 0) => self.vbin_r(ctx, SseOp::Movsd, x, y)?,
+            (true, 64, _) => self.vbin_r(ctx, SseOp::Movlhps, x, y)?,
+            _ => return Err(unsupported(format!("{vty} insertlane without SSE4.1"))),
+        })
+    }
+
+    /// Lane `lane` of the f32x4 `x` replaced by lane 0 of `y` (SSE2).
+    fn insert_f32_sse2(&self, ctx: Ctx, x: Reg, y: Reg, lane: u8) -> CodegenResult<Reg> {
+        if lane == 0 {
+            return self.vbin_r(ctx, SseOp::Movss, x, y);
+        }
+        // Swap lane 0 and `lane`, merge into lane 0, swap back.
+        let mut order = [0u8, 1, 2, 3];
+        order.swap(0, lane as usize);
+        let imm = order.iter().enumerate().fold(0u8, |acc, (i, v)| acc | (v << (2 * i)));
+        let t = self.vun_imm(ctx, SseOp::Pshufd, x, imm)?;
+        let t = self.vbin_r(ctx, SseOp::Movss, t, y)?;
+        self.vun_imm(ctx, SseOp::Pshufd, t, imm)
+    }
+
+    fn lower_vminmax(&self, ctx: Ctx, op: Opcode, x: Value, y: Value, vty: Type) -> CodegenResult<Reg> {
+        use SseOp::*;
+        let bits = vty.lane_bits();
+        let a = self.reg(ctx, x)?;
+        let b = self.reg(ctx, y)?;
+        let sse41 = self.b.isa.has_sse41;
+        let direct = match (op, bits) {
+            (Opcode::Smin, 16) => Some(Pminsw),
+            (Opcode::Smax, 16) => Some(Pmaxsw),
+            (Opcode::Umin, 8) => Some(Pminub),
+            (Opcode::Umax, 8) => Some(Pmaxub),
+            (Opcode::Smin, 8) if sse41 => Some(Pminsb),
+            (Opcode::Smax, 8) if sse41 => Some(Pmaxsb),
+            (Opcode::Umin, 16) if sse41 => Some(Pminuw),
+            (Opcode::Umax, 16) if sse41 => Some(Pmaxuw),
+            (Opcode::Smin, 32) if sse41 => Some(Pminsd),
+            (Opcode::Smax, 32) if sse41 => Some(Pmaxsd),
+            (Opcode::Umin, 32) if sse41 => Some(Pminud),
+            (Opcode::Umax, 32) if sse41 => Some(Pmaxud),
+            _ => None,
+        };
+        if let Some(o) = direct {
+            return self.vbin_r(ctx, o, a, b);
+        }
+        // a > b (signed, or unsigned after flipping the sign bits), then select.
+        let gt = self.vgt(ctx, a, b, bits, matches!(op, Opcode::Umin | Opcode::Umax))?;
+        if matches!(op, Opcode::Smax | Opcode::Umax) {
+            self.vbitselect(ctx, gt, a, b)
+        } else {
+            self.vbitselect(ctx, gt, b, a)
+        }
+    }
+
+    /// Lane equality with `eq`; `pcmpeqq` from `pcmpeqd` without SSE4.1 (both halves
+    /// equal).
+    fn veq(&self, ctx: Ctx, eq: SseOp, a: Reg, b: Reg) -> CodegenResult<Reg> {
+        if eq != SseOp::Pcmpeqq || self.b.isa.has_sse41 {
+            return self.vbin_r(ctx, eq, a, b);
+        }
+        let t = self.vbin_r(ctx, SseOp::Pcmpeqd, a, b)?;
+        let s = self.vun_imm(ctx, SseOp::Pshufd, t, 0b10_11_00_01)?;
+        self.vbin_r(ctx, SseOp::Pand, t, s)
+    }
+
+    /// Lanes where `a > b` (signed or unsigned) as a mask; `pcmpgtq` from 32-bit compares
+    /// without SSE4.2.
+    fn vgt(&self, ctx: Ctx, a: Reg, b: Reg, bits: u32, unsigned: bool) -> CodegenResult<Reg> {
+        if bits == 64 && !self.b.isa.has_sse42 {
+            // From 32-bit compares: the high halves decide unless equal, then the low
+            // halves compared unsigned (sign bits flipped; the high ones too if unsigned).
+            let flip = self.const_mem(ctx, &lanes_const(64, if unsigned { 0x8000_0000_8000_0000 } else { 0x8000_0000 }));
+            let fa = self.vbin(ctx, SseOp::Pxor, a, flip.clone())?;
+            let fb = self.vbin(ctx, SseOp::Pxor, b, flip)?;
+            let gt = self.vbin_r(ctx, SseOp::Pcmpgtd, fa, fb)?;
+            let eq = self.vbin_r(ctx, SseOp::Pcmpeqd, fa, fb)?;
+            let gt_lo = self.vun_imm(ctx, SseOp::Pshufd, gt, 0b10_10_00_00)?;
+            let gt_hi = self.vun_imm(ctx, SseOp::Pshufd, gt, 0b11_11_01_01)?;
+            let eq_hi = self.vun_imm(ctx, SseOp::Pshufd, eq, 0b11_11_01_01)?;
+            let t = self.vbin_r(ctx, SseOp::Pand, eq_hi, gt_lo)?;
+            return self.vbin_r(ctx, SseOp::Por, gt_hi, t);
+        }
+        let gt = match bits {
+            8 => SseOp::Pcmpgtb,
+            16 => SseOp::Pcmpgtw,
+            32 => SseOp::Pcmpgtd,
+            _ => SseOp::Pcmpgtq,
+        };
+        let (a, b) = if unsigned {
+            let s = lanes_const(bits, 1 << (bits - 1));
+            let m1 = self.const_mem(ctx, &s);
+            let fa = self.vbin(ctx, SseOp::Pxor, a, m1)?;
+            let m2 = self.const_mem(ctx, &s);
+            let fb = self.vbin(ctx, SseOp::Pxor, b, m2)?;
+            (fa, fb)
+        } else {
+            (a, b)
+        };
+        self.vbin_r(ctx, gt, a, b)
+    }
+
+    fn lower_vicmp(&self, ctx: Ctx, cc: IntCC, x: Value, y: Value, vty: Type) -> CodegenResult<Reg> {
+        let bits = vty.lane_bits();
+        let a = self.reg(ctx, x)?;
+        let b = self.reg(ctx, y)?;
+        let eq = match bits {
+            8 => SseOp::Pcmpeqb,
+            16 => SseOp::Pcmpeqw,
+            32 => SseOp::Pcmpeqd,
+            _ => SseOp::Pcmpeqq,
+        };
+        let unsigned = matches!(
+            cc,
+            IntCC::UnsignedLessThan
+                | IntCC::UnsignedGreaterThan
+                | IntCC::UnsignedLessThanOrEqual
+                | IntCC::UnsignedGreaterThanOrEqual
+        );
+        let gt = |ctx: Ctx, p: Reg, q: Reg| self.vgt(ctx, p, q, bits, unsigned);
+        Ok(match cc {
+            IntCC::Equal => self.veq(ctx, eq, a, b)?,
+            IntCC::NotEqual => {
+                let t = self.veq(ctx, eq, a, b)?;
+                self.vnot(ctx, t)?
+            }
+            IntCC::SignedGreaterThan | IntCC::UnsignedGreaterThan => gt(ctx, a, b)?,
+            IntCC::SignedLessThan | IntCC::UnsignedLessThan => gt(ctx, b, a)?,
+            IntCC::SignedLessThanOrEqual | IntCC::UnsignedLessThanOrEqual => {
+                let t = gt(ctx, a, b)?;
+                self.vnot(ctx, t)?
+            }
+            IntCC::SignedGreaterThanOrEqual | IntCC::UnsignedGreaterThanOrEqual => {
+                let t = gt(ctx, b, a)?;
+                self.vnot(ctx, t)?
+            }
+        })
+    }
+
+    fn lower_vshift(&self, ctx: Ctx, op: Opcode, x: Value, amt: Value, vty: Type) -> CodegenResult<Reg> {
+        use XmmShiftImmOp as I;
+        let bits = vty.lane_bits();
+        let a = self.reg(ctx, x)?;
+        let n = self.vshift_count(ctx, amt, bits)?;
+        let idx = match bits {
+            16 => 0,
+            32 => 1,
+            64 => 2,
+            _ => 3,
+        };
+        if idx < 3 && !(op == Opcode::Sshr && bits == 64) {
+            let (imm_op, reg_op) = match op {
+                Opcode::Ishl => ([I::Psllw, I::Pslld, I::Psllq][idx], [SseOp::Psllw, SseOp::Pslld, SseOp::Psllq][idx]),
+                Opcode::Ushr => ([I::Psrlw, I::Psrld, I::Psrlq][idx], [SseOp::Psrlw, SseOp::Psrld, SseOp::Psrlq][idx]),
+                _ => ([I::Psraw, I::Psrad][idx], [SseOp::Psraw, SseOp::Psrad][idx]),
+            };
+            return self.vshift(ctx, imm_op, reg_op, a, n);
+        }
+        if bits == 64 {
+            // sshr i64: ((x >>> n) ^ m) - m with m = 1 << (63 - n).
+            let t = self.vshift(ctx, I::Psrlq, SseOp::Psrlq, a, n)?;
+            let s = self.vconst_reg(ctx, &lanes_const(64, 1 << 63))?;
+            let m = self.vshift(ctx, I::Psrlq, SseOp::Psrlq, s, n)?;
+            let t = self.vbin_r(ctx, SseOp::Pxor, t, m)?;
+            return self.vbin_r(ctx, SseOp::Psubq, t, m);
+        }
+        // Bytes.
+        match op {
+            Opcode::Ishl | Opcode::Ushr => {
+                // A 16-bit shift, then the bits that crossed between bytes cleared.
+                let (imm_op, reg_op) = if op == Opcode::Ishl { (I::Psllw, SseOp::Psllw) } else { (I::Psrlw, SseOp::Psrlw) };
+                let t = self.vshift(ctx, imm_op, reg_op, a, n)?;
+                let mask = match n {
+                    Ok(i) => {
+                        let m = if op == Opcode::Ishl { (0xffu32 << i) as u8 } else { (0xffu32 >> i) as u8 };
+                        self.vconst_reg(ctx, &[m; 16])?
+                    }
+                    Err(c) => {
+                        let base = self.vconst_reg(ctx, &lanes_const(16, 0x00ff))?;
+                        let m = self.vbin_r(ctx, reg_op, base, c)?;
+                        self.broadcast_lane0(ctx, m, 8)?
+                    }
+                };
+                self.vbin_r(ctx, SseOp::Pand, t, mask)
+            }
+            _ => {
+                // Each byte doubled into a 16-bit lane, shifted arithmetically by n + 8,
+                // packed back.
+                let lo = self.vbin_r(ctx, SseOp::Punpcklbw, a, a)?;
+                let hi = self.vbin_r(ctx, SseOp::Punpckhbw, a, a)?;
+                let (lo, hi) = match n {
+                    Ok(i) => (self.vshift_imm(ctx, I::Psraw, lo, i + 8)?, self.vshift_imm(ctx, I::Psraw, hi, i + 8)?),
+                    Err(c) => {
+                        let lo = self.vbin_r(ctx, SseOp::Psraw, lo, c)?;
+                        let hi = self.vbin_r(ctx, SseOp::Psraw, hi, c)?;
+                        (self.vshift_imm(ctx, I::Psraw, lo, 8)?, self.vshift_imm(ctx, I::Psraw, hi, 8)?)
+                    }
+                };
+                self.vbin_r(ctx, SseOp::Packsswb, lo, hi)
+            }
+        }
+    }
+
+    fn lower_iadd_pairwise(&self, ctx: Ctx, a: Reg, b: Reg, vty: Type) -> CodegenResult<Reg> {
+        let bits = vty.lane_bits();
+        match bits {
+            8 => {
+                // Each byte plus its odd neighbour in the low byte of a 16-bit lane, the
+                // high bytes cleared, packed (no saturation: every lane is below 256).
+                let mut r = [a; 2];
+                for (i, x) in [a, b].into_iter().enumerate() {
+                    let odd = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 8)?;
+                    let t = self.vbin_r(ctx, SseOp::Paddb, x, odd)?;
+                    let m = self.const_mem(ctx, &lanes_const(16, 0xff));
+                    r[i] = self.vbin(ctx, SseOp::Pand, t, m)?;
+                }
+                self.vbin_r(ctx, SseOp::Packuswb, r[0], r[1])
+            }
+            16 if self.b.isa.has_ssse3 => self.vbin_r(ctx, SseOp::Phaddw, a, b),
+            16 => {
+                // pmaddwd by ones sums the pairs into 32 bits; keep the (wrapped) low 16
+                // bits sign-extended so the pack does not saturate.
+                let mut half = [0u8; 2];
+                half[0] = 1;
+                let mut r = [a; 2];
+                for (i, x) in [a, b].into_iter().enumerate() {
+                    let ones = self.const_mem(ctx, &splat_bytes(&half));
+                    let t = self.vbin(ctx, SseOp::Pmaddwd, x, ones)?;
+                    let t = self.vshift_imm(ctx, XmmShiftImmOp::Pslld, t, 16)?;
+                    r[i] = self.vshift_imm(ctx, XmmShiftImmOp::Psrad, t, 16)?;
+                }
+                self.vbin_r(ctx, SseOp::Packssdw, r[0], r[1])
+            }
+            32 if self.b.isa.has_ssse3 => self.vbin_r(ctx, SseOp::Phaddd, a, b),
+            32 => {
+                // pmaddwd with ones does not apply to i32 inputs; use shuffles.
+                let even = self.vbin_imm(ctx, SseOp::Shufps, a, RegMem::Reg(b), 0b10_00_10_00)?;
+                let odd = self.vbin_imm(ctx, SseOp::Shufps, a, RegMem::Reg(b), 0b11_01_11_01)?;
+                self.vbin_r(ctx, SseOp::Paddd, even, odd)
+            }
+            _ => Err(unsupported_op(Opcode::IaddPairwise, vty)),
+        }
+    }
+
+    fn lower_narrow(&self, ctx: Ctx, op: Opcode, x: Value, y: Value, vty: Type) -> CodegenResult<Reg> {
+        let bits = vty.lane_bits();
+        // i32x4 from f64x2 saturating conversions and a zero vector (Wasm's
+        // `trunc_sat_f64x2_*_zero`).
+        if bits == 64 && self.is_zero_vconst(ctx, y) {
+            if let Some(def) = ctx.def_inst(x)
+                && let D::Unary { opcode: cvt @ (Opcode::FcvtToSintSat | Opcode::FcvtToUintSat), arg } = *ctx.data(def)
+                && ctx.value_ty(arg) == types::F64X2
+                && ((op == Opcode::Snarrow && cvt == Opcode::FcvtToSintSat)
+                    || (op == Opcode::Uunarrow && cvt == Opcode::FcvtToUintSat))
+            {
+                let f = self.reg(ctx, arg)?;
+                return self.f64x2_to_i32x4_sat(ctx, f, cvt == Opcode::FcvtToSintSat);
+            }
+        }
+        let a = self.reg(ctx, x)?;
+        let b = self.reg(ctx, y)?;
+        let sse41 = self.b.isa.has_sse41;
+        match (op, bits) {
+            (Opcode::Snarrow, 16) => self.vbin_r(ctx, SseOp::Packsswb, a, b),
+            (Opcode::Snarrow, 32) => self.vbin_r(ctx, SseOp::Packssdw, a, b),
+            (Opcode::Unarrow, 16) => self.vbin_r(ctx, SseOp::Packuswb, a, b),
+            (Opcode::Unarrow, 32) if sse41 => self.vbin_r(ctx, SseOp::Packusdw, a, b),
+            (Opcode::Uunarrow, 16) if sse41 => {
+                let m1 = self.const_mem(ctx, &lanes_const(16, 0xff));
+                let a = self.vbin(ctx, SseOp::Pminuw, a, m1)?;
+                let m2 = self.const_mem(ctx, &lanes_const(16, 0xff));
+                let b = self.vbin(ctx, SseOp::Pminuw, b, m2)?;
+                self.vbin_r(ctx, SseOp::Packuswb, a, b)
+            }
+            (Opcode::Uunarrow, 32) if sse41 => {
+                let m1 = self.const_mem(ctx, &lanes_const(32, 0xffff));
+                let a = self.vbin(ctx, SseOp::Pminud, a, m1)?;
+                let m2 = self.const_mem(ctx, &lanes_const(32, 0xffff));
+                let b = self.vbin(ctx, SseOp::Pminud, b, m2)?;
+                self.vbin_r(ctx, SseOp::Packusdw, a, b)
+            }
+            _ => Err(unsupported_op(op, vty)),
+        }
+    }
+
+    fn is_zero_vconst(&self, ctx: Ctx, v: Value) -> bool {
+        let Some(def) = ctx.def_inst(v) else { return false };
+        let D::UnaryConst { opcode: Opcode::Vconst, constant } = *ctx.data(def) else { return false };
+        ctx.f.dfg.constants.get(constant).is_some_and(|c| c.as_slice().iter().all(|b| *b == 0))
+    }
+
+    fn lower_widen(&self, ctx: Ctx, op: Opcode, x: Reg, vty: Type) -> CodegenResult<Reg> {
+        let bits = vty.lane_bits();
+        let signed = matches!(op, Opcode::SwidenLow | Opcode::SwidenHigh);
+        let high = matches!(op, Opcode::SwidenHigh | Opcode::UwidenHigh);
+        if bits > 32 {
+            return Err(unsupported_op(op, vty));
+        }
+        if self.b.isa.has_sse41 {
+            let src = if high { self.vun_imm(ctx, SseOp::Pshufd, x, 0xee)? } else { x };
+            let mop = match (signed, bits) {
+                (true, 8) => SseOp::Pmovsxbw,
+                (true, 16) => SseOp::Pmovsxwd,
+                (true, _) => SseOp::Pmovsxdq,
+                (false, 8) => SseOp::Pmovzxbw,
+                (false, 16) => SseOp::Pmovzxwd,
+                (false, _) => SseOp::Pmovzxdq,
+            };
+            return self.vun(ctx, mop, RegMem::Reg(src));
+        }
+        let (lo_op, hi_op) = match bits {
+            8 => (SseOp::Punpcklbw, SseOp::Punpckhbw),
+            16 => (SseOp::Punpcklwd, SseOp::Punpckhwd),
+            _ => (SseOp::Punpckldq, SseOp::Punpckhdq),
+        };
+        let unpack = if high { hi_op } else { lo_op };
+        if signed {
+            let s = self.sign_mask(ctx, x, bits)?;
+            self.vbin_r(ctx, unpack, x, s)
+        } else {
+            let z = self.vzero(ctx)?;
+            self.vbin_r(ctx, unpack, x, z)
+        }
+    }
+
+    fn f64x2_to_i32x4_sat(&self, ctx: Ctx, x: Reg, signed: bool) -> CodegenResult<Reg> {
+        // NaN lanes to 0, then clamp into the target range (exact in f64), truncate.
+        let ord = self.vbin_imm(ctx, SseOp::Cmppd, x, RegMem::Reg(x), 7)?;
+        let xz = self.vbin_r(ctx, SseOp::Pand, x, ord)?;
+        if signed {
+            let hi = self.const_mem(ctx, &lanes_const(64, 2147483647.0f64.to_bits()));
+            let c = self.vbin(ctx, SseOp::Minpd, xz, hi)?;
+            return self.vun(ctx, SseOp::Cvttpd2dq, RegMem::Reg(c));
+        }
+        if !self.b.isa.has_sse41 {
+            return Err(unsupported("f64x2 fcvt_to_uint_sat without SSE4.1"));
+        }
+        let z = self.vzero(ctx)?;
+        let c = self.vbin_r(ctx, SseOp::Maxpd, xz, z)?;
+        let hi = self.const_mem(ctx, &lanes_const(64, 4294967295.0f64.to_bits()));
+        let c = self.vbin(ctx, SseOp::Minpd, c, hi)?;
+        // Truncate, then add 2^52: the integer is the low 32 bits of the mantissa.
+        let t = self.vun_imm(ctx, SseOp::Roundpd, c, 0b1011)?;
+        let magic = self.const_mem(ctx, &lanes_const(64, 0x4330_0000_0000_0000));
+        let m = self.vbin(ctx, SseOp::Addpd, t, magic)?;
+        self.vbin_imm(ctx, SseOp::Shufps, m, RegMem::Reg(z), 0b10_00_10_00)
+    }
+
+    fn lower_vcvt_from_int(&self, ctx: Ctx, op: Opcode, x: Value, ty: Type) -> CodegenResult<Reg> {
+        let src_ty = ctx.value_ty(x);
+        // f64x2 from the low half of an i32x4 (Wasm's `convert_low_i32x4_*`).
+        if ty == types::F64X2
+            && let Some(def) = ctx.def_inst(x)
+            && let D::Unary { opcode: w @ (Opcode::SwidenLow | Opcode::UwidenLow), arg } = *ctx.data(def)
+            && ctx.value_ty(arg) == types::I32X4
+            && ((w == Opcode::SwidenLow) == (op == Opcode::FcvtFromSint))
+        {
+            let a = self.reg(ctx, arg)?;
+            if w == Opcode::SwidenLow {
+                return self.vun(ctx, SseOp::Cvtdq2pd, RegMem::Reg(a));
+            }
+            // Unsigned: put each lane in the mantissa of 2^52, subtract 2^52.
+            let hi = self.const_mem(ctx, &lanes_const(32, 0x4330_0000));
+            let t = self.vbin(ctx, SseOp::Unpcklps, a, hi)?;
+            let magic = self.const_mem(ctx, &lanes_const(64, 0x4330_0000_0000_0000));
+            return self.vbin(ctx, SseOp::Subpd, t, magic);
+        }
+        let a = self.reg(ctx, x)?;
+        match (op, src_ty.lane_bits(), ty.lane_bits()) {
+            (Opcode::FcvtFromSint, 32, 32) => self.vun(ctx, SseOp::Cvtdq2ps, RegMem::Reg(a)),
+            (Opcode::FcvtFromUint, 32, 32) => {
+                // lo = x & 0xffff (exact), hi = x - lo; hi / 2 converted exactly, doubled.
+                let m = self.const_mem(ctx, &lanes_const(32, 0xffff));
+                let lo = self.vbin(ctx, SseOp::Pand, a, m)?;
+                let hi = self.vbin_r(ctx, SseOp::Psubd, a, lo)?;
+                let flo = self.vun(ctx, SseOp::Cvtdq2ps, RegMem::Reg(lo))?;
+                let h = self.vshift_imm(ctx, XmmShiftImmOp::Psrld, hi, 1)?;
+                let fh = self.vun(ctx, SseOp::Cvtdq2ps, RegMem::Reg(h))?;
+                let fh = self.vbin_r(ctx, SseOp::Addps, fh, fh)?;
+                self.vbin_r(ctx, SseOp::Addps, fh, flo)
+            }
+            (Opcode::FcvtFromSint, 64, 64) => {
+                // Lane by lane through the scalar conversion.
+                let l0 = self.xmm_to_gpr(ctx, a, true)?;
+                let h = self.vun_imm(ctx, SseOp::Pshufd, a, 0xee)?;
+                let l1 = self.xmm_to_gpr(ctx, h, true)?;
+                let mut f = [a; 2];
+                for (i, l) in [l0, l1].into_iter().enumerate() {
+                    let d2 = self.tmp(ctx, types::F64)?;
+                    ctx.emit(Inst::GprToXmm { op: GprToXmmOp::Cvtsi2sd, size: OperandSize::S64, src: RegMem::Reg(l), dst: d2 });
+                    f[i] = d2.to_reg();
+                }
+                self.vbin_r(ctx, SseOp::Movlhps, f[0], f[1])
+            }
+            _ => Err(unsupported(format!("{op} from {src_ty} to {ty}"))),
+        }
+    }
+
+    fn lower_vcvt_to_int(&self, ctx: Ctx, op: Opcode, x: Value, ty: Type) -> CodegenResult<Reg> {
+        let src_ty = ctx.value_ty(x);
+        let a = self.reg(ctx, x)?;
+        if src_ty != types::F32X4 || ty.lane_bits() != 32 {
+            return Err(unsupported(format!("{op} from {src_ty} to {ty}")));
+        }
+        if op == Opcode::X86Cvtt2dq {
+            return self.vun(ctx, SseOp::Cvttps2dq, RegMem::Reg(a));
+        }
+        let two31 = lanes_const(32, 2147483648.0f32.to_bits() as u64);
+        if op == Opcode::FcvtToSintSat {
+            // NaN lanes to 0; the conversion gives 0x80000000 for every out-of-range lane,
+            // which is right below the range and flipped to 0x7fffffff above it.
+            let ord = self.vbin_imm(ctx, SseOp::Cmpps, a, RegMem::Reg(a), 0)?;
+            let xz = self.vbin_r(ctx, SseOp::Pand, a, ord)?;
+            let r = self.vun(ctx, SseOp::Cvttps2dq, RegMem::Reg(xz))?;
+            let c = self.const_mem(ctx, &two31);
+            let big = self.vbin_imm(ctx, SseOp::Cmpps, xz, c, 5)?;
+            return self.vbin_r(ctx, SseOp::Pxor, r, big);
+        }
+        // Unsigned: clamp below at 0 (NaN too), convert x and x - 2^31, combine.
+        let z = self.vzero(ctx)?;
+        let xz = self.vbin_r(ctx, SseOp::Maxps, a, z)?;
+        let t1 = self.vun(ctx, SseOp::Cvttps2dq, RegMem::Reg(xz))?;
+        let c = self.const_mem(ctx, &two31);
+        let xh = self.vbin(ctx, SseOp::Subps, xz, c.clone())?;
+        let t2 = self.vun(ctx, SseOp::Cvttps2dq, RegMem::Reg(xh))?;
+        let big = self.vbin_imm(ctx, SseOp::Cmpps, xz, c.clone(), 5)?;
+        let over = self.vbin_imm(ctx, SseOp::Cmpps, xh, c, 5)?;
+        let t2 = self.vbin_r(ctx, SseOp::Pand, t2, big)?;
+        let r = self.vbin_r(ctx, SseOp::Por, t1, t2)?;
+        self.vbin_r(ctx, SseOp::Por, r, over)
+    }
+
+    fn lower_shuffle(&self, ctx: Ctx, x: Value, y: Value, idx: [u8; 16]) -> CodegenResult<Reg> {
+        let a = self.reg(ctx, x)?;
+        let b = self.reg(ctx, y)?;
+        // Whole 32-bit lanes: pshufd of one source, shufps of two (low half from the first
+        // operand, high half from the second).
+        let lanes32: Option<[u8; 4]> = (0..4)
+            .map(|i| {
+                let l = idx[i * 4];
+                (l % 4 == 0 && (0..4).all(|k| idx[i * 4 + k] == l + k as u8)).then_some(l / 4)
+            })
+            .collect::<Option<Vec<u8>>>()
+            .map(|v| [v[0], v[1], v[2], v[3]]);
+        if let Some(l) = lanes32 {
+            let imm = |l: [u8; 4]| l.iter().enumerate().fold(0u8, |acc, (i, x)| acc | ((x & 3) << (2 * i)));
+            if l.iter().all(|x| *x < 4) {
+                return self.vun_imm(ctx, SseOp::Pshufd, a, imm(l));
+            }
+            if l.iter().all(|x| *x >= 4) {
+                return self.vun_imm(ctx, SseOp::Pshufd, b, imm(l));
+            }
+            if l[0] < 4 && l[1] < 4 && l[2] >= 4 && l[3] >= 4 {
+                return self.vbin_imm(ctx, SseOp::Shufps, a, RegMem::Reg(b), imm(l));
+            }
+            if l[0] >= 4 && l[1] >= 4 && l[2] < 4 && l[3] < 4 {
+                return self.vbin_imm(ctx, SseOp::Shufps, b, RegMem::Reg(a), imm(l));
+            }
+        }
+        // Interleaves of the two operands.
+        for (op, width, base) in [
+            (SseOp::Punpcklbw, 1usize, 0u8),
+            (SseOp::Punpckhbw, 1, 8),
+            (SseOp::Punpcklwd, 2, 0),
+            (SseOp::Punpckhwd, 2, 8),
+            (SseOp::Punpckldq, 4, 0),
+            (SseOp::Punpckhdq, 4, 8),
+            (SseOp::Punpcklqdq, 8, 0),
+            (SseOp::Punpckhqdq, 8, 8),
+        ] {
+            let fits = |first: u8, second: u8| {
+                (0..16).all(|i| {
+                    let chunk = i / width;
+                    let (src, k) = (chunk % 2, i % width);
+                    let from = base as usize + (chunk / 2) * width + k;
+                    idx[i] as usize == from + if src == 0 { first as usize } else { second as usize }
+                })
+            };
+            if fits(0, 16) {
+                return self.vbin_r(ctx, op, a, b);
+            }
+            if fits(16, 0) {
+                return self.vbin_r(ctx, op, b, a);
+            }
+        }
+        // A byte rotation across the pair: palignr (bytes s.. of y:x with x low), or two
+        // byte shifts without SSSE3.
+        let s = idx[0];
+        if (1..16).contains(&s) && (0..16).all(|i| idx[i] == s + i as u8) {
+            if self.b.isa.has_ssse3 {
+                return self.vbin_imm(ctx, SseOp::Palignr, b, RegMem::Reg(a), s);
+            }
+            let lo = self.vshift_imm(ctx, XmmShiftImmOp::Psrldq, a, s)?;
+            let hi = self.vshift_imm(ctx, XmmShiftImmOp::Pslldq, b, 16 - s)?;
+            return self.vbin_r(ctx, SseOp::Por, lo, hi);
+        }
+        self.need(self.b.isa.has_ssse3, Opcode::Shuffle, types::I8X16, "SSSE3")?;
+        // General case: one pshufb per source (0x80 zeroes the lanes of the other), or'ed.
+        let mut ma = [0x80u8; 16];
+        let mut mb = [0x80u8; 16];
+        for i in 0..16 {
+            if idx[i] < 16 {
+                ma[i] = idx[i];
+            } else if idx[i] < 32 {
+                mb[i] = idx[i] - 16;
+            }
+        }
+        let use_a = ma.iter().any(|m| *m != 0x80);
+        let use_b = mb.iter().any(|m| *m != 0x80);
+        let ra = if use_a {
+            let m = self.const_mem(ctx, &ma);
+            Some(self.vbin(ctx, SseOp::Pshufb, a, m)?)
+        } else {
+            None
+        };
+        let rb = if use_b {
+            let m = self.const_mem(ctx, &mb);
+            Some(self.vbin(ctx, SseOp::Pshufb, b, m)?)
+        } else {
+            None
+        };
+        match (ra, rb) {
+            (Some(p), Some(q)) => self.vbin_r(ctx, SseOp::Por, p, q),
+            (Some(p), None) | (None, Some(p)) => Ok(p),
+            (None, None) => self.vzero(ctx),
+        }
+    }
+
+    fn lower_vector_load(&self, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
+        let D::Load { flags, arg, offset, .. } = *ctx.data(inst) else { unreachable!() };
+        let mf = ctx.f.dfg.mem_flags.get(flags);
+        if mf.explicit_endianness() == Some(Endianness::Big) {
+            return Err(unsupported(format!("big-endian {ty} {op}")));
+        }
+        let mem = self.mem(ctx, mf, arg, offset.0)?;
+        let dst = self.output(ctx, inst)?;
+        if op == Opcode::Load {
+            let mop = match ty.bytes() {
+                16 => XmmMovOp::Movups,
+                8 => XmmMovOp::Movsd,
+                4 => XmmMovOp::Movss,
+                _ => return Err(unsupported_op(op, ty)),
+            };
+            ctx.emit(Inst::XmmLoad { op: mop, mem, dst });
+            return Ok(());
+        }
+        let signed = matches!(op, Opcode::Sload8x8 | Opcode::Sload16x4 | Opcode::Sload32x2);
+        let narrow = match op {
+            Opcode::Uload8x8 | Opcode::Sload8x8 => types::I8X16,
+            Opcode::Uload16x4 | Opcode::Sload16x4 => types::I16X8,
+            _ => types::I32X4,
+        };
+        if self.b.isa.has_sse41 {
+            // pmovsx/pmovzx read their 8 bytes straight from memory.
+            let mop = match (signed, narrow.lane_bits()) {
+                (true, 8) => SseOp::Pmovsxbw,
+                (true, 16) => SseOp::Pmovsxwd,
+                (true, _) => SseOp::Pmovsxdq,
+                (false, 8) => SseOp::Pmovzxbw,
+                (false, 16) => SseOp::Pmovzxwd,
+                (false, _) => SseOp::Pmovzxdq,
+            };
+            ctx.emit(Inst::XmmUnaryRmR { op: mop, src: RegMem::Mem(mem), dst, vex: self.vex() });
+            return Ok(());
+        }
+        let t = self.tmp(ctx, types::I8X16)?;
+        ctx.emit(Inst::XmmLoad { op: XmmMovOp::Movsd, mem, dst: t });
+        let wop = if signed { Opcode::SwidenLow } else { Opcode::UwidenLow };
+        let r = self.lower_widen(ctx, wop, t.to_reg(), narrow)?;
+        self.mov_to(ctx, dst, r);
+        Ok(())
+    }
+
+    fn lower_vector_store(&self, ctx: Ctx, inst: IrInst) -> CodegenResult<()> {
+        let D::Store { flags, args, offset, .. } = *ctx.data(inst) else { unreachable!() };
+        let mf = ctx.f.dfg.mem_flags.get(flags);
+        let vty = ctx.value_ty(args[0]);
+        if mf.explicit_endianness() == Some(Endianness::Big) {
+            return Err(unsupported(format!("big-endian {vty} store")));
+        }
+        let mop = match vty.bytes() {
+            16 => XmmMovOp::Movups,
+            8 => XmmMovOp::Movsd,
+            4 => XmmMovOp::Movss,
+            _ => return Err(unsupported_op(Opcode::Store, vty)),
+        };
+        let r = self.reg(ctx, args[0])?;
+        let mem = self.mem(ctx, mf, args[1], offset.0)?;
+        ctx.emit(Inst::XmmStore { op: mop, src: r, mem });
+        Ok(())
+    }
+}
