@@ -293,7 +293,8 @@ impl CrossProgram {
             size += c.code.code().len() as u64;
         }
         let (process, base, syms) = Self::start(t, &exe, size as usize)?;
-        let addr_of: HashMap<&RelocTarget, u64> = codes.iter().zip(&offsets).map(|(c, &o)| (&c.name, base + o)).collect();
+        let addr_of: HashMap<&RelocTarget, u64> =
+            codes.iter().zip(&offsets).map(|(c, &o)| (&c.name, base + o)).collect();
         let mut image = vec![0u8; size as usize];
         let mut traps = Vec::new();
         for (c, &off) in codes.iter().zip(&offsets) {
@@ -304,7 +305,9 @@ impl CrossProgram {
                         Some(&a) => a,
                         None => {
                             let name = reloc_target_name(other);
-                            *syms.get(&name).ok_or_else(|| format!("unresolved symbol {name} (not offered under qemu)"))?
+                            *syms
+                                .get(&name)
+                                .ok_or_else(|| format!("unresolved symbol {name} (not offered under qemu)"))?
                         }
                     },
                 })
@@ -367,7 +370,12 @@ impl CrossProgram {
         r
     }
 
-    fn call_in_process(&mut self, trampoline: usize, callee: usize, buf: &mut [u8]) -> Result<Result<(), Trap>, String> {
+    fn call_in_process(
+        &mut self,
+        trampoline: usize,
+        callee: usize,
+        buf: &mut [u8],
+    ) -> Result<Result<(), Trap>, String> {
         let (tramp, f) = (self.base + self.offsets[trampoline], self.base + self.offsets[callee]);
         let p = self.process.as_mut().expect("a running runner");
         let io = |e: std::io::Error| format!("writing to the runner: {e}");

@@ -17,8 +17,8 @@ use kiln_ir::signature::{CallConv, Signature};
 use kiln_ir::text::parse_functions;
 use kiln_ir::types::{self, Type};
 use kiln_ir::{DataValue, Function};
-use kiln_module::jit::{FuncId, JitModule, Linkage, reloc_name};
 use kiln_module::Module;
+use kiln_module::jit::{FuncId, JitModule, Linkage, reloc_name};
 use kiln_module::trap::{Trap, call_guarded};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -168,7 +168,8 @@ fn trampolines_for(functions: &[Function]) -> Result<Vec<(Signature, Function)>,
     let mut out: Vec<(Signature, Function)> = Vec::new();
     for f in functions {
         let sig = &f.signature;
-        if out.iter().any(|(s, _)| s == sig) || !sig.params.iter().chain(&sig.returns).all(|p| slot_type_ok(p.value_type))
+        if out.iter().any(|(s, _)| s == sig)
+            || !sig.params.iter().chain(&sig.returns).all(|p| slot_type_ok(p.value_type))
         {
             continue;
         }
@@ -190,7 +191,8 @@ impl JitRunner {
             return Self::new_cross(functions, isa, t);
         }
         let mut module = JitModule::new(isa);
-        module.add_symbol_lookup(Box::new(|name| (name == THROW).then_some(kiln_module::exceptions::throw as *const u8)));
+        module
+            .add_symbol_lookup(Box::new(|name| (name == THROW).then_some(kiln_module::exceptions::throw as *const u8)));
         let mut ids = Vec::with_capacity(functions.len());
         for f in functions {
             let id = module
@@ -234,11 +236,21 @@ impl JitRunner {
             });
         }
         let sigs = functions.iter().map(|f| f.signature.clone()).collect();
-        Ok(JitRunner { exec: Exec::Native { module, funcs: ids, tramps }, sigs, unavailable, trampolines, cross_index: Vec::new() })
+        Ok(JitRunner {
+            exec: Exec::Native { module, funcs: ids, tramps },
+            sigs,
+            unavailable,
+            trampolines,
+            cross_index: Vec::new(),
+        })
     }
 
     /// [`new`](Self::new) for a foreign architecture run under qemu by `t`.
-    fn new_cross(functions: &[Function], isa: Box<dyn TargetIsa>, t: &'static CrossTarget) -> Result<JitRunner, String> {
+    fn new_cross(
+        functions: &[Function],
+        isa: Box<dyn TargetIsa>,
+        t: &'static CrossTarget,
+    ) -> Result<JitRunner, String> {
         let mut ctx = kiln_codegen::Context::new();
         let mut compile = |f: &Function| -> Result<kiln_codegen::CompiledCode, RunError> {
             ctx.clear();
@@ -258,10 +270,13 @@ impl JitRunner {
                     continue;
                 }
             };
-            if f.dfg.ext_funcs.iter().any(|(_, e)| matches!(&e.name, kiln_ir::extname::ExternalName::TestCase(s) if s.as_str() == THROW)) {
-                unavailable[i] = Some(RunError::Unsupported(format!(
-                    "unsupported: {THROW} (throwing exceptions) under qemu"
-                )));
+            if f.dfg
+                .ext_funcs
+                .iter()
+                .any(|(_, e)| matches!(&e.name, kiln_ir::extname::ExternalName::TestCase(s) if s.as_str() == THROW))
+            {
+                unavailable[i] =
+                    Some(RunError::Unsupported(format!("unsupported: {THROW} (throwing exceptions) under qemu")));
                 continue;
             }
             codes.push((i, CrossCode { name: reloc_name(&f.name), code }));
@@ -291,7 +306,9 @@ impl JitRunner {
                     tramp_codes.push(CrossCode { name: reloc_name(&tf.name), code });
                     Ok(tramp_codes.len() - 1)
                 }
-                Err(RunError::Unsupported(m)) => Err(RunError::Unsupported(format!("{m} (in the trampoline for {sig})"))),
+                Err(RunError::Unsupported(m)) => {
+                    Err(RunError::Unsupported(format!("{m} (in the trampoline for {sig})")))
+                }
                 Err(e) => return Err(format!("trampoline for {sig}: {e}")),
             };
             trampolines.insert(sig, t);
@@ -338,7 +355,10 @@ impl JitRunner {
             }
             Exec::Cross { program, nfuncs } => {
                 let (tramp, callee) = call.cross.ok_or_else(|| RunError::Other("not a cross call".into()))?;
-                program.call(*nfuncs + tramp, callee, &mut call.buf).map_err(RunError::Other)?.map_err(RunError::Trap)?;
+                program
+                    .call(*nfuncs + tramp, callee, &mut call.buf)
+                    .map_err(RunError::Other)?
+                    .map_err(RunError::Trap)?;
             }
         }
         self.finish_call(&call)

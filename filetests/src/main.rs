@@ -31,7 +31,12 @@ use std::process::ExitCode;
 type CmdResult = Result<bool, String>;
 
 #[derive(Parser)]
-#[command(name = "clif-util", version, about = "Kiln's tool for CLIF files and WebAssembly modules", arg_required_else_help = true)]
+#[command(
+    name = "clif-util",
+    version,
+    about = "Kiln's tool for CLIF files and WebAssembly modules",
+    arg_required_else_help = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -275,7 +280,8 @@ struct Timeout(Option<std::time::Duration>);
 
 /// `--timeout SECONDS` (fractions allowed; `0`: no limit).
 fn parse_timeout(v: &str) -> Result<Timeout, String> {
-    let s = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| format!("invalid timeout '{v}'"))?;
+    let s =
+        v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| format!("invalid timeout '{v}'"))?;
     Ok(Timeout((s > 0.0).then(|| std::time::Duration::from_secs_f64(s))))
 }
 
@@ -296,7 +302,10 @@ fn looks_like_file(w: &str) -> bool {
 
 /// Split the words of `--target` into the triple, its ISA flags, and the files that
 /// followed them on the command line (moved to `files`, in front).
-fn split_target(target: &Option<Vec<String>>, files: &mut Vec<PathBuf>) -> Result<Option<(String, Vec<String>)>, String> {
+fn split_target(
+    target: &Option<Vec<String>>,
+    files: &mut Vec<PathBuf>,
+) -> Result<Option<(String, Vec<String>)>, String> {
     let Some(words) = target else { return Ok(None) };
     let mut words = words.iter().flat_map(|w| w.split_whitespace().map(String::from));
     let triple = words.next().ok_or("empty --target")?;
@@ -439,11 +448,7 @@ fn cmd_compile(a: CompileArgs) -> CmdResult {
     }
 }
 
-fn files_with_switch(
-    a: NativeArgs,
-    switch: bool,
-    run: fn(&Path, &NativeOptions, bool) -> (bool, String),
-) -> CmdResult {
+fn files_with_switch(a: NativeArgs, switch: bool, run: fn(&Path, &NativeOptions, bool) -> (bool, String)) -> CmdResult {
     let (opts, files) = native_options(a)?;
     let mut ok = true;
     for f in &files {
@@ -488,7 +493,10 @@ fn cmd_bench(b: BenchCmd) -> CmdResult {
                 }
                 Ok((text, n)) => {
                     print!("{text}");
-                    eprintln!("clif-util bench compile: {n} function{} invalid or failed to compile", if n == 1 { "" } else { "s" });
+                    eprintln!(
+                        "clif-util bench compile: {n} function{} invalid or failed to compile",
+                        if n == 1 { "" } else { "s" }
+                    );
                     Ok(false)
                 }
                 Err(e) => {
@@ -505,12 +513,14 @@ fn cmd_wasm(w: WasmCmd) -> CmdResult {
     use kiln_filetests::wast::WastOptions;
     match w {
         WasmCmd::Compile(a) => {
-            let opts = WasmOptions { settings: set_words(&a.set)?, threads: a.threads, iters: a.iters, warmup: a.warmup };
+            let opts =
+                WasmOptions { settings: set_words(&a.set)?, threads: a.threads, iters: a.iters, warmup: a.warmup };
             print!("{}", wasm_compile(&a.file, &opts, a.emit_clif.as_deref())?);
             Ok(true)
         }
         WasmCmd::Run(a) => {
-            let opts = WasmOptions { settings: set_words(&a.set)?, threads: a.threads, iters: a.iters, warmup: a.warmup };
+            let opts =
+                WasmOptions { settings: set_words(&a.set)?, threads: a.threads, iters: a.iters, warmup: a.warmup };
             match wasm_run(&a.file, &a.export, &a.args, &opts) {
                 Ok(s) => {
                     print!("{s}");
@@ -523,7 +533,8 @@ fn cmd_wasm(w: WasmCmd) -> CmdResult {
             }
         }
         WasmCmd::Wast(a) => {
-            let opts = WastOptions { allow_unsupported: a.allow_unsupported, settings: set_words(&a.set)?, features: None };
+            let opts =
+                WastOptions { allow_unsupported: a.allow_unsupported, settings: set_words(&a.set)?, features: None };
             let files = wast_files(&a.paths)?;
             let reports = run_wast_files(&files, &opts, a.threads);
             print!("{}", render_wast(&files, &reports, a.verbose));

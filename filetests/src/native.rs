@@ -148,7 +148,8 @@ pub fn run_file(path: &Path, opts: &NativeOptions) -> (usize, usize, String) {
         }
         if flags.enable_pinned_reg() != 0 {
             // (The pinned register is not preserved across the harness's calls.)
-            let _ = writeln!(out, "{}: [{label}] skipped: cannot run code compiled with enable_pinned_reg", path.display());
+            let _ =
+                writeln!(out, "{}: [{label}] skipped: cannot run code compiled with enable_pinned_reg", path.display());
             continue;
         }
         let isa = match kiln_isa::lookup(spec, flags.clone()) {
@@ -273,12 +274,18 @@ pub fn emit_object(files: &[std::path::PathBuf], opts: &NativeOptions, out: &Pat
     for path in files {
         let file = load(path, opts, false)?;
         let [cfg] = &file.configs[..] else {
-            return Err(format!("{}: --emit-obj needs one target, the file has {}", path.display(), file.configs.len()));
+            return Err(format!(
+                "{}: --emit-obj needs one target, the file has {}",
+                path.display(),
+                file.configs.len()
+            ));
         };
         match &config {
             None => config = Some(cfg.clone()),
             Some(c) if c == cfg => {}
-            Some(c) => return Err(format!("{}: its target differs from the first file's ({})", path.display(), c.0.triple)),
+            Some(c) => {
+                return Err(format!("{}: its target differs from the first file's ({})", path.display(), c.0.triple));
+            }
         }
         let m = match &mut module {
             Some(m) => m,

@@ -394,7 +394,10 @@ pub fn run_source_full(path: &Path, text: &str, registry: &[KindInfo], limits: R
     };
 
     if tf.commands.is_empty() {
-        report.file_level("file", Status::Failed(vec![Failure { location: None, message: "no test commands found".into() }]));
+        report.file_level(
+            "file",
+            Status::Failed(vec![Failure { location: None, message: "no test commands found".into() }]),
+        );
         return report;
     }
     let mut kinds: Vec<(&TestCommand, Box<dyn TestKind>)> = Vec::new();

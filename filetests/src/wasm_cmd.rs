@@ -6,8 +6,8 @@
 //! files in parallel, and prints `N passed, M failed, K skipped` per file and in total.
 
 use crate::wast::{WastOptions, WastReport, run_wast_file};
-use kiln_wasm::runtime::{Config, Engine, Extern, Func, Global, Instance, Memory, Module, Store, Table, Trap, Val};
 use kiln_wasm::module::ImportKind;
+use kiln_wasm::runtime::{Config, Engine, Extern, Func, Global, Instance, Memory, Module, Store, Table, Trap, Val};
 use kiln_wasm::types::ValType;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,8 @@ pub fn read_wasm(path: &Path) -> Result<Vec<u8>, String> {
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
-    let text = String::from_utf8(bytes).map_err(|_| format!("{}: neither binary Wasm nor UTF-8 text", path.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: neither binary Wasm nor UTF-8 text", path.display()))?;
     let buf = wast::parser::ParseBuffer::new(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut wat: wast::Wat = wast::parser::parse(&buf).map_err(|e| format!("{}: {e}", path.display()))?;
     wat.encode().map_err(|e| format!("{}: {e}", path.display()))
@@ -104,7 +105,12 @@ pub fn wasm_compile(path: &Path, opts: &WasmOptions, emit_clif: Option<&Path>) -
     let _ = writeln!(s, "  engine:               kiln (opt_level={}, threads={threads})", opt_level(opts));
     let _ = writeln!(s, "  module bytes:         {}", bytes.len());
     let _ = writeln!(s, "  code section bytes:   {}", info.code_section_size);
-    let _ = writeln!(s, "  functions:            {} defined (+{} imported)", info.num_defined_funcs(), info.num_imported_funcs);
+    let _ = writeln!(
+        s,
+        "  functions:            {} defined (+{} imported)",
+        info.num_defined_funcs(),
+        info.num_imported_funcs
+    );
     let _ = writeln!(s, "  machine code bytes:   {} in Wasm functions", module.code_size());
     let _ = writeln!(
         s,
@@ -115,7 +121,11 @@ pub fn wasm_compile(path: &Path, opts: &WasmOptions, emit_clif: Option<&Path>) -
         times.len(),
         opts.warmup
     );
-    let _ = writeln!(s, "  throughput:           {:.3} MB/s of Wasm (1 MB = 10^6 bytes)", bytes.len() as f64 / 1e6 / med.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "  throughput:           {:.3} MB/s of Wasm (1 MB = 10^6 bytes)",
+        bytes.len() as f64 / 1e6 / med.as_secs_f64()
+    );
     Ok(s)
 }
 
@@ -157,7 +167,13 @@ fn show_val(v: &Val) -> String {
         Val::F32(b) => format!("{}", f32::from_bits(*b)),
         Val::F64(b) => format!("{}", f64::from_bits(*b)),
         Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(f) => if f.is_some() { "funcref".into() } else { "null".into() },
+        Val::FuncRef(f) => {
+            if f.is_some() {
+                "funcref".into()
+            } else {
+                "null".into()
+            }
+        }
         Val::ExternRef(e) => e.map_or("null".into(), |e| format!("externref {e}")),
     }
 }

@@ -14,8 +14,8 @@
 //! `unsupported` error (e.g. SIMD on a target without it) is skipped, and so is every
 //! directive that uses it; the reason is recorded.
 
-use kiln_wasm::runtime::{self, Config, Engine, Error, Extern, Instance, Module, Store, TrapKind, Val};
 use kiln_wasm::WasmErrorKind;
+use kiln_wasm::runtime::{self, Config, Engine, Error, Extern, Instance, Module, Store, TrapKind, Val};
 use std::collections::HashMap;
 use std::path::Path;
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
@@ -212,7 +212,8 @@ impl Runner {
             WastExecute::Invoke(inv) => self.invoke(inv),
             WastExecute::Get { module, global, .. } => {
                 let inst = self.instance(module.map(|m| m.name()))?;
-                let g = inst.get_global(&self.store, global).ok_or_else(|| format!("no exported global \"{global}\""))?;
+                let g =
+                    inst.get_global(&self.store, global).ok_or_else(|| format!("no exported global \"{global}\""))?;
                 Ok(Ok(vec![g.get(&self.store)]))
             }
             WastExecute::Wat(wat) => {
@@ -376,7 +377,9 @@ impl Runner {
         match self.compile(&bytes) {
             Ok(_) => Outcome::Fail(format!("expected {what} (\"{message}\"), compiled")),
             // Rejected by validation (possibly also invalid without a proposal Kiln lacks).
-            Err(Error::Compile(e)) if matches!(e.kind, WasmErrorKind::Invalid | WasmErrorKind::Proposal) => Outcome::Pass,
+            Err(Error::Compile(e)) if matches!(e.kind, WasmErrorKind::Invalid | WasmErrorKind::Proposal) => {
+                Outcome::Pass
+            }
             Err(e) if self.opts.allow_unsupported && is_unsupported(&e) => Outcome::Skip(e.to_string()),
             Err(e) => Outcome::Fail(format!("expected {what} (\"{message}\"), got {e}")),
         }
@@ -398,9 +401,9 @@ fn arg_val(a: &WastArg) -> Result<Val, String> {
         WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Func | AbstractHeapType::NoFunc, .. }) => {
             Val::FuncRef(None)
         }
-        WastArgCore::RefNull(HeapType::Abstract { ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern, .. }) => {
-            Val::ExternRef(None)
-        }
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern, ..
+        }) => Val::ExternRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n as u64)),
         other => return Err(format!("unsupported argument {other:?}")),
     })
@@ -495,7 +498,12 @@ pub fn run_wast_file(path: &Path, opts: &WastOptions) -> WastReport {
 }
 
 /// Run the script `text`, adding to `report`.
-pub fn run_wast_text(text: &str, opts: &WastOptions, features: kiln_wasm::module::WasmFeatures, report: &mut WastReport) {
+pub fn run_wast_text(
+    text: &str,
+    opts: &WastOptions,
+    features: kiln_wasm::module::WasmFeatures,
+    report: &mut WastReport,
+) {
     let mut lexer = wast::lexer::Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let lexer_buf = match ParseBuffer::new_with_lexer(lexer) {

@@ -282,7 +282,9 @@ fn wasm_commands() {
     assert!(stderr(&o).contains("unreachable"), "{}", stderr(&o));
     let o = clif_util(&["wasm", "compile", wat.path(), "--iters", "2", "--threads", "0"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    for label in ["functions:            2 defined (+0 imported)", "machine code bytes:", "compile time:", "throughput:"] {
+    for label in
+        ["functions:            2 defined (+0 imported)", "machine code bytes:", "compile time:", "throughput:"]
+    {
         assert!(stdout(&o).contains(label), "{label}: {}", stdout(&o));
     }
     let wast = TempFile::new(

@@ -73,7 +73,8 @@ fn sample_runtests() {
         }
     }
     println!("test run passed: {x64_passed} on x86_64, {a64_passed} on aarch64, {rv64_passed} on riscv64");
-    let can_run = |t: &str| kiln_filetests::jit_run::can_run(&kiln_ir::settings::TargetSpec::parse(t, &[]).expect(t)).is_ok();
+    let can_run =
+        |t: &str| kiln_filetests::jit_run::can_run(&kiln_ir::settings::TargetSpec::parse(t, &[]).expect(t)).is_ok();
     if can_run("aarch64") {
         assert!(a64_passed >= 900, "only {a64_passed} aarch64 run tests passed");
     }

@@ -45,7 +45,11 @@ fn jumps(n: usize) -> String {
 fn params(n: usize) -> String {
     let args: Vec<&str> = (0..n).map(|_| "v0").collect();
     let ps: Vec<String> = (1..=n).map(|k| format!("v{k}: i64")).collect();
-    let mut s = format!("function %params(i64) -> i64 {{\nblock0(v0: i64):\n    jump block1({})\nblock1({}):\n", args.join(", "), ps.join(", "));
+    let mut s = format!(
+        "function %params(i64) -> i64 {{\nblock0(v0: i64):\n    jump block1({})\nblock1({}):\n",
+        args.join(", "),
+        ps.join(", ")
+    );
     let (mut acc, mut next) = (1, n + 1);
     for k in 2..=n {
         let _ = writeln!(s, "    v{next} = iadd v{acc}, v{k}");
@@ -74,7 +78,16 @@ fn opt(n: usize) -> String {
         let k = v;
         let _ = writeln!(s, "    v{k} = iconst.i64 {}", v % 977 + 1);
         let _ = writeln!(s, "    v{} = iadd v{prev}, v{k}\n    v{} = imul v{}, v{prev2}", k + 1, k + 2, k + 1);
-        let _ = writeln!(s, "    v{} = bxor v{}, v{}\n    v{} = iadd v{}, v{}", k + 3, k + 2, k + 1, k + 4, k + 3, k.saturating_sub(1000));
+        let _ = writeln!(
+            s,
+            "    v{} = bxor v{}, v{}\n    v{} = iadd v{}, v{}",
+            k + 3,
+            k + 2,
+            k + 1,
+            k + 4,
+            k + 3,
+            k.saturating_sub(1000)
+        );
         prev2 = prev;
         prev = k + 4;
         v += 5;

@@ -56,9 +56,12 @@ fn spec_wasm2_simd() {
 fn spec_proposals() {
     let Some(shared) = common::shared_dir() else { return };
     // Only the memory64 snapshot has scripts of unimplemented proposals (and SIMD ones).
-    for (p, allow, min) in
-        [("tail-call", false, 119), ("extended-const", false, 290), ("multi-memory", false, 1_870), ("memory64", true, 17_700)]
-    {
+    for (p, allow, min) in [
+        ("tail-call", false, 119),
+        ("extended-const", false, 290),
+        ("multi-memory", false, 1_870),
+        ("memory64", true, 17_700),
+    ] {
         let files = wast_files(&[shared.join("wasm-testsuite/proposals").join(p)]).unwrap();
         run(p, files, allow, min);
     }

@@ -95,7 +95,9 @@ fn reference_functions() -> (Function, Function) {
         let one = v;
         let _ = writeln!(s, "    v{one} = iconst.i64 1\n    v{} = iadd v{i}, v{one}", one + 1);
         let _ = writeln!(s, "    v{} = iconst.i64 3\n    v{} = icmp ult v{}, v{}", one + 3, one + 2, one + 1, one + 3);
-        let next = if b == blocks { "block41(v{last})".replace("{last}", &last.to_string()) } else {
+        let next = if b == blocks {
+            "block41(v{last})".replace("{last}", &last.to_string())
+        } else {
             format!("block{}(v{}, v{last})", b + 1, one + 1)
         };
         let _ = writeln!(s, "    brif v{}, block{b}(v{}, v{last}), {next}", one + 2, one + 1);
@@ -169,7 +171,13 @@ impl CompileTimeOracle {
 
     /// Check the compilation of `funcs` with `isa` (setting `key`), which took `elapsed`
     /// in all. `Err` describes a function compiled far slower than its size predicts.
-    pub fn check(&mut self, key: &str, isa: &dyn TargetIsa, funcs: &[Function], elapsed: Duration) -> Result<(), String> {
+    pub fn check(
+        &mut self,
+        key: &str,
+        isa: &dyn TargetIsa,
+        funcs: &[Function],
+        elapsed: Duration,
+    ) -> Result<(), String> {
         let m = self.model(key, isa)?;
         let total: Duration = funcs.iter().map(|f| m.predict(units(f))).sum();
         self.checked += 1;

@@ -205,9 +205,9 @@ impl Failure {
     pub fn config(&self) -> Option<&CompileConfig> {
         match self {
             Failure::Generator(_) => None,
-            Failure::Compile { config, .. } | Failure::CompileTime { config, .. } | Failure::Mismatch { config, .. } => {
-                Some(config)
-            }
+            Failure::Compile { config, .. }
+            | Failure::CompileTime { config, .. }
+            | Failure::Mismatch { config, .. } => Some(config),
         }
     }
 }
@@ -323,7 +323,10 @@ pub fn compile(
     let flags = config.flags(case.nan_canon);
     let mut isas: Vec<(String, Box<dyn TargetIsa>)> = crate::oracle::isa_variants(&flags);
     if isas.is_empty() {
-        return Err(Failure::Compile { config: config.clone(), error: format!("no {:?} target", crate::oracle::target()) });
+        return Err(Failure::Compile {
+            config: config.clone(),
+            error: format!("no {:?} target", crate::oracle::target()),
+        });
     }
     let i = case.isa_variant.min(isas.len() - 1);
     let (name, isa) = isas.swap_remove(i);

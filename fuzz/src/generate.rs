@@ -85,7 +85,15 @@ impl GenConfig {
     /// Larger functions (up to 64 blocks of 64 instructions, many parameters), for the
     /// compile-time oracle: size-dependent slowness only shows on functions of some size.
     pub fn large() -> Self {
-        GenConfig { max_funcs: 2, max_blocks: 64, max_insts: 64, max_params: 16, max_rets: 3, max_loop: 3, max_slots: 8 }
+        GenConfig {
+            max_funcs: 2,
+            max_blocks: 64,
+            max_insts: 64,
+            max_params: 16,
+            max_rets: 3,
+            max_loop: 3,
+            max_slots: 8,
+        }
     }
 }
 

@@ -70,8 +70,7 @@ struct Opts {
 }
 
 fn parse_opts(args: &[String]) -> Option<Opts> {
-    let mut o =
-        Opts {
+    let mut o = Opts {
         seed: 1,
         count: 100,
         from: 0,
@@ -295,7 +294,8 @@ fn check_files(paths: &[String]) -> ExitCode {
 /// `invalid`: break generated functions with random edits; those the verifier rejects
 /// are compiled with the verifier off, and must give an error (or code), not a panic.
 fn invalid(o: &Opts) -> ExitCode {
-    let r = kiln_fuzz::mutate::compile_broken(o.seed, o.from, o.count, std::env::var_os("KILN_FUZZ_BACKTRACE").is_some());
+    let r =
+        kiln_fuzz::mutate::compile_broken(o.seed, o.from, o.count, std::env::var_os("KILN_FUZZ_BACKTRACE").is_some());
     for p in &r.panics {
         println!("=== PANIC: {p}");
     }
@@ -336,19 +336,33 @@ fn wasm_cases(o: &Opts, what: &str, case: fn(&[u8]) -> kiln_fuzz::wasm::Outcome)
             }
             Ok(Outcome::Mismatch(m)) => {
                 failed += 1;
-                println!("=== FAILURE: seed {} case {k} (kiln-fuzz {what} --seed {} --from {k} --count 1):\n{m}", o.seed, o.seed);
+                println!(
+                    "=== FAILURE: seed {} case {k} (kiln-fuzz {what} --seed {} --from {k} --count 1):\n{m}",
+                    o.seed, o.seed
+                );
             }
             Err(_) => {
                 failed += 1;
-                println!("=== PANIC: seed {} case {k} (kiln-fuzz {what} --seed {} --from {k} --count 1)", o.seed, o.seed);
+                println!(
+                    "=== PANIC: seed {} case {k} (kiln-fuzz {what} --seed {} --from {k} --count 1)",
+                    o.seed, o.seed
+                );
             }
         }
         if o.verbose && k % 100 == 0 {
-            eprintln!("case {k}: {passed} passed, {failed} failed, {skipped} skipped, {:.0} s", start.elapsed().as_secs_f64());
+            eprintln!(
+                "case {k}: {passed} passed, {failed} failed, {skipped} skipped, {:.0} s",
+                start.elapsed().as_secs_f64()
+            );
         }
         k += 1;
     }
-    println!("{what}: cases {}..{k} of seed {} in {:.1} s; {calls} export calls compared", o.from, o.seed, start.elapsed().as_secs_f64());
+    println!(
+        "{what}: cases {}..{k} of seed {} in {:.1} s; {calls} export calls compared",
+        o.from,
+        o.seed,
+        start.elapsed().as_secs_f64()
+    );
     for (r, n) in &reasons {
         println!("  skipped {n}: {r}");
     }

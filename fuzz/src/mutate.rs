@@ -123,7 +123,10 @@ pub fn compile_broken(seed: u64, from: u64, count: u64, backtrace: bool) -> Brok
             }));
             if r.is_err() {
                 let msg = message.lock().map(|g| g.clone()).unwrap_or_default();
-                run.panics.push(format!("seed {seed} case {k} (opt_level={opt}, verifier off): {msg}\n{}", funcs[i].display()));
+                run.panics.push(format!(
+                    "seed {seed} case {k} (opt_level={opt}, verifier off): {msg}\n{}",
+                    funcs[i].display()
+                ));
             }
         }
     }

@@ -65,7 +65,9 @@ pub fn compile_module(data: &[u8]) -> Outcome {
     let engine = kiln_engine();
     match kr::Module::new(&engine, &bytes) {
         Ok(_) => Outcome::Agreed(0),
-        Err(kr::Error::Compile(e)) if e.kind == kiln_wasm::WasmErrorKind::Unsupported => Outcome::Skipped(e.to_string()),
+        Err(kr::Error::Compile(e)) if e.kind == kiln_wasm::WasmErrorKind::Unsupported => {
+            Outcome::Skipped(e.to_string())
+        }
         Err(e) => Outcome::Mismatch(format!("compiling a valid module: {e}\n{}", module_text(&bytes))),
     }
 }
@@ -107,8 +109,20 @@ fn from_kiln(v: &kr::Val) -> V {
         kr::Val::F32(x) => V::F32(x),
         kr::Val::F64(x) => V::F64(x),
         kr::Val::V128(_) => V::NonNull,
-        kr::Val::FuncRef(f) => if f.is_some() { V::NonNull } else { V::Null },
-        kr::Val::ExternRef(e) => if e.is_some() { V::NonNull } else { V::Null },
+        kr::Val::FuncRef(f) => {
+            if f.is_some() {
+                V::NonNull
+            } else {
+                V::Null
+            }
+        }
+        kr::Val::ExternRef(e) => {
+            if e.is_some() {
+                V::NonNull
+            } else {
+                V::Null
+            }
+        }
     }
 }
 
@@ -118,8 +132,20 @@ fn from_wasmi(v: &wasmi::Val) -> V {
         wasmi::Val::I64(x) => V::I64(*x),
         wasmi::Val::F32(x) => V::F32(x.to_bits()),
         wasmi::Val::F64(x) => V::F64(x.to_bits()),
-        wasmi::Val::FuncRef(f) => if f.is_null() { V::Null } else { V::NonNull },
-        wasmi::Val::ExternRef(e) => if e.is_null() { V::Null } else { V::NonNull },
+        wasmi::Val::FuncRef(f) => {
+            if f.is_null() {
+                V::Null
+            } else {
+                V::NonNull
+            }
+        }
+        wasmi::Val::ExternRef(e) => {
+            if e.is_null() {
+                V::Null
+            } else {
+                V::NonNull
+            }
+        }
         _ => V::NonNull,
     }
 }
@@ -310,7 +336,11 @@ pub fn differential(data: &[u8]) -> Outcome {
                     return Outcome::Agreed(calls);
                 }
                 if a != b {
-                    return Outcome::Mismatch(format!("{}({kargs:?}): kiln trap {kt}, wasmi trap {we}\n{}", e.name, show()));
+                    return Outcome::Mismatch(format!(
+                        "{}({kargs:?}): kiln trap {kt}, wasmi trap {we}\n{}",
+                        e.name,
+                        show()
+                    ));
                 }
             }
             (Err(kr::Error::Trap(kt)), Ok(())) if kt.kind == TrapKind::StackOverflow => return Outcome::Agreed(calls),
@@ -427,7 +457,12 @@ fn compare_state(
                 let (a, b) = (km.data(kstore), wm.data(wstore));
                 if a != b {
                     let at = a.iter().zip(b).position(|(x, y)| x != y);
-                    return Some(format!("memory {}: sizes {} / {}, first difference at {at:?}", e.name, a.len(), b.len()));
+                    return Some(format!(
+                        "memory {}: sizes {} / {}, first difference at {at:?}",
+                        e.name,
+                        a.len(),
+                        b.len()
+                    ));
                 }
             }
             ExternKind::Global => {

@@ -48,8 +48,8 @@ pub fn disassemble(arch: Arch, code: &[u8], code_size: usize, inline_data: &[(u3
             if pos < seg_end {
                 // RISC-V instructions are 2 or 4 bytes by their low bits: skip a whole one.
                 // aarch64 instructions are always 4 bytes.
-                let word = seg_end - pos >= 4
-                    && (arch == Arch::Aarch64 || (arch == Arch::Riscv64 && code[pos] & 3 == 3));
+                let word =
+                    seg_end - pos >= 4 && (arch == Arch::Aarch64 || (arch == Arch::Riscv64 && code[pos] & 3 == 3));
                 if word {
                     let w = u32::from_le_bytes([code[pos], code[pos + 1], code[pos + 2], code[pos + 3]]);
                     let _ = writeln!(out, "{pos:4x}: .word 0x{w:08x}");

@@ -92,7 +92,6 @@ fn asm_function(name: &str, bytes: &[u8]) -> String {
     format!(".balign 4\n.globl {name}\n{name}:\n.byte {}\n", b.join(","))
 }
 
-
 #[test]
 fn materialized_constants_run_under_qemu() {
     if skip_qemu() {

@@ -34,7 +34,6 @@ const TARGETS: &[(&str, &[&str])] = &[
 /// Cases per function.
 const CASES: usize = 40;
 
-
 /// A small xorshift generator (fixed seed: the inputs are the same on every run).
 struct Rng(u64);
 
@@ -82,8 +81,8 @@ fn input(rng: &mut Rng, ty: Type) -> DataValue {
     let edge: [i128; 9] = [0, 1, -1, 2, 7, -8, 31, 64, 100];
     let v: u128 = match r % 6 {
         0 | 1 => edge[(r >> 8) as usize % edge.len()] as u128,
-        2 => 1u128 << (bits - 1),        // min
-        3 => (1u128 << (bits - 1)) - 1,  // max
+        2 => 1u128 << (bits - 1),       // min
+        3 => (1u128 << (bits - 1)) - 1, // max
         _ => (rng.next() as u128) << 64 | rng.next() as u128,
     };
     let mask = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
@@ -194,11 +193,7 @@ fn c_program(funcs: &[Function], cases: &[Case]) -> String {
         let call = format!("kf_{name}({})", args.join(", "));
         let rets = &f.signature.returns;
         let print = if rets.len() == 2 {
-            format!(
-                "pair p = {call}; pi(p.a, {}); pi(p.b, {});",
-                rets[0].value_type.bits(),
-                rets[1].value_type.bits()
-            )
+            format!("pair p = {call}; pi(p.a, {}); pi(p.b, {});", rets[0].value_type.bits(), rets[1].value_type.bits())
         } else {
             match rets[0].value_type {
                 types::F32 => format!("p32({call});"),
@@ -235,7 +230,6 @@ fn is_nan_line(ty: Type, line: &str) -> bool {
         _ => false,
     }
 }
-
 
 /// Can the C harness call `f`? Scalar integers and floats in, one value or two integers
 /// out; no `tail` function with stack arguments (it pops them, C would not expect that).

@@ -437,17 +437,40 @@ fn all_cases() -> Vec<Inst> {
     for op in [BlendvOp::Pblendvb, BlendvOp::Blendvps, BlendvOp::Blendvpd] {
         for &(a, b) in &pairs {
             let m = (a + b + 1) % 16;
-            v.push(Inst::XmmBlendv { op, mask: xr(0), if_false: xr(a), if_true: RegMem::Reg(xr(b)), dst: xw(a), vex: false });
-            v.push(Inst::XmmBlendv { op, mask: xr(m), if_false: xr(a), if_true: RegMem::Reg(xr(b)), dst: xw(b), vex: true });
+            v.push(Inst::XmmBlendv {
+                op,
+                mask: xr(0),
+                if_false: xr(a),
+                if_true: RegMem::Reg(xr(b)),
+                dst: xw(a),
+                vex: false,
+            });
+            v.push(Inst::XmmBlendv {
+                op,
+                mask: xr(m),
+                if_false: xr(a),
+                if_true: RegMem::Reg(xr(b)),
+                dst: xw(b),
+                vex: true,
+            });
         }
         for (k, a) in small.iter().enumerate() {
             let d = (k % 16) as u8;
             let if_true = RegMem::Mem(mem(*a));
-            v.push(Inst::XmmBlendv { op, mask: xr(0), if_false: xr(d), if_true: if_true.clone(), dst: xw(d), vex: false });
+            v.push(Inst::XmmBlendv {
+                op,
+                mask: xr(0),
+                if_false: xr(d),
+                if_true: if_true.clone(),
+                dst: xw(d),
+                vex: false,
+            });
             v.push(Inst::XmmBlendv { op, mask: xr(15 - d), if_false: xr(d), if_true, dst: xw(15 - d), vex: true });
         }
     }
-    for (op, lanes) in [(XmmInsertOp::Pinsrb, 16u8), (XmmInsertOp::Pinsrw, 8), (XmmInsertOp::Pinsrd, 4), (XmmInsertOp::Pinsrq, 2)] {
+    for (op, lanes) in
+        [(XmmInsertOp::Pinsrb, 16u8), (XmmInsertOp::Pinsrw, 8), (XmmInsertOp::Pinsrd, 4), (XmmInsertOp::Pinsrq, 2)]
+    {
         for vex in [false, true] {
             for &(a, b) in &pairs {
                 let lane = (a + b) % lanes;
@@ -456,11 +479,20 @@ fn all_cases() -> Vec<Inst> {
             }
             for (k, a) in small.iter().enumerate() {
                 let d = (k % 16) as u8;
-                v.push(Inst::XmmInsertGpr { op, src1: xr(d), src2: RegMem::Mem(mem(*a)), lane: d % lanes, dst: xw(d), vex });
+                v.push(Inst::XmmInsertGpr {
+                    op,
+                    src1: xr(d),
+                    src2: RegMem::Mem(mem(*a)),
+                    lane: d % lanes,
+                    dst: xw(d),
+                    vex,
+                });
             }
         }
     }
-    for (op, lanes) in [(XmmExtractOp::Pextrb, 16u8), (XmmExtractOp::Pextrw, 8), (XmmExtractOp::Pextrd, 4), (XmmExtractOp::Pextrq, 2)] {
+    for (op, lanes) in
+        [(XmmExtractOp::Pextrb, 16u8), (XmmExtractOp::Pextrw, 8), (XmmExtractOp::Pextrd, 4), (XmmExtractOp::Pextrq, 2)]
+    {
         for vex in [false, true] {
             for &(a, b) in &pairs {
                 v.push(Inst::XmmExtractGpr { op, src: xr(a), lane: (a + b) % lanes, dst: gw(b), vex });
@@ -573,7 +605,10 @@ fn all_cases() -> Vec<Inst> {
     };
     v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), colocated: true }, Reach::Near));
     v.push(call(CallDest::Name { name: RelocTarget::TestCase("callee".into()), colocated: false }, Reach::Indirect));
-    v.push(call(CallDest::Name { name: RelocTarget::User { namespace: 1, index: 2 }, colocated: false }, Reach::Absolute));
+    v.push(call(
+        CallDest::Name { name: RelocTarget::User { namespace: 1, index: 2 }, colocated: false },
+        Reach::Absolute,
+    ));
     for d in 0..16 {
         v.push(call(CallDest::Indirect(g(d)), Reach::Near));
     }
@@ -1090,9 +1125,14 @@ fn try_call_jumps_to_the_normal_target_and_records_handlers() {
 #[test]
 fn load_ext_name_relocations() {
     let name = RelocTarget::LibCall(kiln_ir::extname::LibCall::Memcpy);
-    for (reach, offset) in
-        [(Reach::Near, 0i64), (Reach::Near, 24), (Reach::Indirect, 0), (Reach::Indirect, 40), (Reach::Absolute, 0), (Reach::Absolute, -8)]
-    {
+    for (reach, offset) in [
+        (Reach::Near, 0i64),
+        (Reach::Near, 24),
+        (Reach::Indirect, 0),
+        (Reach::Indirect, 40),
+        (Reach::Absolute, 0),
+        (Reach::Absolute, -8),
+    ] {
         let inst = Inst::LoadExtName { dst: gw(9), name: name.clone(), offset, reach };
         let out = emit(&inst, &info());
         let r = &out.relocs[0];

@@ -646,7 +646,16 @@ fn atomic_ref128(op: AtomicLoopOp, o: u128, x: u128) -> u128 {
 fn atomic_rmw128_loops() {
     let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let ops = AtomicLoopOp::ALL;
-    let vals = [0u128, 1, u64::MAX as u128, 1 << 64, (1 << 64) + 1, 1 << 127, u128::MAX, 0x1234_5678_9abc_def0_0fed_cba9_8765_4321];
+    let vals = [
+        0u128,
+        1,
+        u64::MAX as u128,
+        1 << 64,
+        (1 << 64) + 1,
+        1 << 127,
+        u128::MAX,
+        0x1234_5678_9abc_def0_0fed_cba9_8765_4321,
+    ];
     for op in ops {
         // f(mem = rdi, lo = rsi, hi = rdx) -> old lo; the old high half is stored at 16(%rdi).
         // rbx is callee-saved: keep it in r9 around the sequence.
@@ -664,7 +673,11 @@ fn atomic_rmw128_loops() {
             dst_old_lo: gw(RAX),
             dst_old_hi: gw(RDX),
         });
-        a.i(Inst::Store { size: OperandSize::S64, src: g(RDX), mem: Mem::new(Amode::ImmReg { disp: 16, base: g(RDI) }, None) });
+        a.i(Inst::Store {
+            size: OperandSize::S64,
+            src: g(RDX),
+            mem: Mem::new(Amode::ImmReg { disp: 16, base: g(RDI) }, None),
+        });
         a.i(Inst::MovRR { size: OperandSize::S64, src: g(R9), dst: gw(RBX) });
         a.ret();
         let jit = a.finish();

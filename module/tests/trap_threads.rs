@@ -4,8 +4,8 @@
 
 use kiln_ir::trapcode::TrapCode;
 use kiln_module::trap::{call_guarded, register_code, unregister_code};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One page of executable memory holding `ud2`, registered with a trap site at offset 0.
 fn trapping_code() -> usize {

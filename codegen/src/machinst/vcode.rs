@@ -414,7 +414,11 @@ impl<I: MachInst> VCode<I> {
     /// VCode that passes; IR compiled with the verifier off may not, and gets this error
     /// instead of a panic. Linear, without hashing.
     fn check_for_allocator(&self) -> CodegenResult<()> {
-        let bad = |what: String| Err(CodegenError::Other(format!("invalid input to the register allocator: {what} (is the function valid? compile with the verifier)")));
+        let bad = |what: String| {
+            Err(CodegenError::Other(format!(
+                "invalid input to the register allocator: {what} (is the function valid? compile with the verifier)"
+            )))
+        };
         let nvregs = self.vreg_types.len();
         let mut defined = vec![false; nvregs];
         let mut define = |v: VReg| -> bool {
@@ -435,7 +439,8 @@ impl<I: MachInst> VCode<I> {
             }
             for (k, s) in self.block_succs_of(b).iter().enumerate() {
                 let e = self.succ_starts[b] as usize + k;
-                let args = &self.branch_args[self.branch_arg_starts[e] as usize..self.branch_arg_starts[e + 1] as usize];
+                let args =
+                    &self.branch_args[self.branch_arg_starts[e] as usize..self.branch_arg_starts[e + 1] as usize];
                 let si = s.index();
                 let Some(&ps) = self.param_starts.get(si + 1) else {
                     return bad(format!("block{b} branches to block{si}, which does not exist"));
@@ -448,7 +453,9 @@ impl<I: MachInst> VCode<I> {
                         sparams.len()
                     ));
                 }
-                if let Some((a, p)) = args.iter().zip(sparams).find(|(a, p)| a.class() != p.class() || a.vreg() >= nvregs) {
+                if let Some((a, p)) =
+                    args.iter().zip(sparams).find(|(a, p)| a.class() != p.class() || a.vreg() >= nvregs)
+                {
                     return bad(format!("block{b} passes {} to {} of block{si}", show_vreg(*a), show_vreg(*p)));
                 }
             }
@@ -478,7 +485,9 @@ impl<I: MachInst> VCode<I> {
                 }
             }
             for op in ops {
-                if op.kind() == regalloc2::OperandKind::Def && op.as_fixed_nonallocatable().is_none() && !define(op.vreg())
+                if op.kind() == regalloc2::OperandKind::Def
+                    && op.as_fixed_nonallocatable().is_none()
+                    && !define(op.vreg())
                 {
                     return bad(format!("{} defined twice", show_vreg(op.vreg())));
                 }

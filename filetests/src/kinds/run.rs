@@ -77,7 +77,12 @@ impl TestKind for Run {
             Err(e) => {
                 let failures: Vec<Failure> = cmds
                     .iter()
-                    .map(|(c, _)| Failure::at(c.location, format!("{}: compiling the file: {e}", comment_body(&c.text).trim_end())))
+                    .map(|(c, _)| {
+                        Failure::at(
+                            c.location,
+                            format!("{}: compiling the file: {e}", comment_body(&c.text).trim_end()),
+                        )
+                    })
                     .collect();
                 return Err(failures.into());
             }

@@ -31,11 +31,11 @@
 use kiln_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kiln_ir::condcodes::IntCC;
 use kiln_ir::extname::UserFuncName;
+use kiln_ir::function::SourceLoc;
 use kiln_ir::memflags::MemFlags;
 use kiln_ir::signature::{AbiParam, CallConv, Signature};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::{I32, I64};
-use kiln_ir::function::SourceLoc;
 use kiln_ir::{Block, FuncRef, Function, GlobalValue, InstBuilder, Value};
 use kiln_module::{DataDescription, DataId, DebugSource, FuncId, JitModule, Linkage, Module, ObjectModule};
 use std::collections::HashMap;
@@ -988,9 +988,8 @@ fn run_jit(src: &str, print_clif: bool) -> Result<i32, String> {
     let t = Instant::now();
     module.finalize_definitions().map_err(me)?;
     let t_link = t.elapsed();
-    let code_bytes: usize = (0..module.declarations().num_functions() as u32)
-        .filter_map(|i| module.function_size(FuncId(i)))
-        .sum();
+    let code_bytes: usize =
+        (0..module.declarations().num_functions() as u32).filter_map(|i| module.function_size(FuncId(i))).sum();
     eprintln!(
         "kiln: compiled {} function{} ({} IR instructions) to {code_bytes} bytes of {} code: \
          front end {}, codegen {}, link {}",

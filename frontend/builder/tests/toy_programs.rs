@@ -56,7 +56,11 @@ fn jit_and_object_file_print_the_same() {
             .expect("this test needs `cc` (Debian package gcc)");
         assert!(cc.status.success(), "{file_s}: cc: {}", String::from_utf8_lossy(&cc.stderr));
         let (aot_status, aot_out, aot_err) = run(&exe, &[]);
-        assert_eq!((aot_status, &aot_out), (status, &jit_out), "{file_s}: the program differs from the JIT's: {aot_err}");
+        assert_eq!(
+            (aot_status, &aot_out),
+            (status, &jit_out),
+            "{file_s}: the program differs from the JIT's: {aot_err}"
+        );
         if status == 3 {
             assert_eq!(aot_out, "before\n");
             assert!(aot_err.contains("stopped with a trap"), "{aot_err}");

@@ -137,8 +137,7 @@ pub trait FuncEnvironment {
     ) -> WasmResult<()>;
 
     /// `memory.fill`.
-    fn memory_fill(&mut self, b: &mut FunctionBuilder, mem: u32, dst: Value, val: Value, len: Value)
-    -> WasmResult<()>;
+    fn memory_fill(&mut self, b: &mut FunctionBuilder, mem: u32, dst: Value, val: Value, len: Value) -> WasmResult<()>;
 
     /// `memory.init`.
     fn memory_init(

@@ -363,14 +363,22 @@ fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> WasmResult<MemoryTy
     if page_size_log2 != 16 && page_size_log2 != 0 {
         return Err(WasmError::unsupported(offset, format!("page size 2^{page_size_log2}")));
     }
-    Ok(MemoryType { limits: limits_of(m.initial, m.maximum), memory64: m.memory64, page_size_log2: page_size_log2 as u8 })
+    Ok(MemoryType {
+        limits: limits_of(m.initial, m.maximum),
+        memory64: m.memory64,
+        page_size_log2: page_size_log2 as u8,
+    })
 }
 
 fn table_type(t: &wasmparser::TableType, offset: usize) -> WasmResult<TableType> {
     if t.shared {
         return Err(WasmError::unsupported(offset, "shared tables"));
     }
-    Ok(TableType { elem: ValType::from_ref(t.element_type, offset)?, limits: limits_of(t.initial, t.maximum), table64: t.table64 })
+    Ok(TableType {
+        elem: ValType::from_ref(t.element_type, offset)?,
+        limits: limits_of(t.initial, t.maximum),
+        table64: t.table64,
+    })
 }
 
 fn global_type(g: &wasmparser::GlobalType, offset: usize) -> WasmResult<GlobalType> {
@@ -426,8 +434,16 @@ fn parse_checked(bytes: &[u8], features: WasmFeatures) -> WasmResult<(ModuleInfo
                     for sub in group.into_types() {
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
-                                let p = f.params().iter().map(|&t| ValType::from_wasm(t, off)).collect::<WasmResult<Vec<_>>>()?;
-                                let r = f.results().iter().map(|&t| ValType::from_wasm(t, off)).collect::<WasmResult<Vec<_>>>()?;
+                                let p = f
+                                    .params()
+                                    .iter()
+                                    .map(|&t| ValType::from_wasm(t, off))
+                                    .collect::<WasmResult<Vec<_>>>()?;
+                                let r = f
+                                    .results()
+                                    .iter()
+                                    .map(|&t| ValType::from_wasm(t, off))
+                                    .collect::<WasmResult<Vec<_>>>()?;
                                 info.types.push(FuncType::new(p, r));
                             }
                             _ => return Err(WasmError::unsupported(off, "GC types (GC proposal)")),
@@ -508,7 +524,8 @@ fn parse_checked(bytes: &[u8], features: WasmFeatures) -> WasmResult<(ModuleInfo
                 let off = r.range().start;
                 for g in r {
                     let g = g?;
-                    info.globals.push(Global { ty: global_type(&g.ty, off)?, init: Some(ConstExpr::read(&g.init_expr)?) });
+                    info.globals
+                        .push(Global { ty: global_type(&g.ty, off)?, init: Some(ConstExpr::read(&g.init_expr)?) });
                 }
             }
             Payload::ExportSection(r) => {

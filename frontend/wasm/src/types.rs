@@ -148,7 +148,11 @@ impl MemoryType {
 
     /// The largest number of pages the index type can address.
     pub fn max_addressable_pages(&self) -> u64 {
-        if self.memory64 { 1u64 << (64 - self.page_size_log2 as u32) } else { 1u64 << (32 - self.page_size_log2 as u32) }
+        if self.memory64 {
+            1u64 << (64 - self.page_size_log2 as u32)
+        } else {
+            1u64 << (32 - self.page_size_log2 as u32)
+        }
     }
 }
 

@@ -198,7 +198,15 @@ impl<'a> Lexer<'a> {
     /// skipped (columns of the first line count from after it).
     pub fn new(src: &'a str) -> Self {
         let start = if src.starts_with('\u{feff}') { 3 } else { 0 };
-        Lexer { src, bytes: src.as_bytes(), pos: start, line: 1, line_start: start, line_has_string: false, failed: false }
+        Lexer {
+            src,
+            bytes: src.as_bytes(),
+            pos: start,
+            line: 1,
+            line_start: start,
+            line_has_string: false,
+            failed: false,
+        }
     }
 
     /// The source text.

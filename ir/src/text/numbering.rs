@@ -157,7 +157,9 @@ impl Numbering {
     /// declaration numbers from 2^20 are errors) are checked here, before renumbering.
     pub(crate) fn translate<'a>(&mut self, t: Token<'a>) -> Token<'a> {
         match t {
-            Token::Block(e) if e.as_u32() >= MAX_BLOCKS => return Token::Error("too many blocks (block numbers must be below 100000)"),
+            Token::Block(e) if e.as_u32() >= MAX_BLOCKS => {
+                return Token::Error("too many blocks (block numbers must be below 100000)");
+            }
             Token::Value(e) if e.as_u32() >= MAX_VALUE_NUMBER => {
                 return Token::Error("value number too large (limit v4194303)");
             }
@@ -179,7 +181,9 @@ impl Numbering {
             Token::Value(e) => Token::Value(map(&mut self.values, &mut self.pool, e)),
             Token::Block(e) => Token::Block(map(&mut self.blocks, &mut self.pool, e)),
             Token::StackSlot(e) => Token::StackSlot(map(&mut self.stack_slots, &mut self.pool, e)),
-            Token::DynamicStackSlot(e) => Token::DynamicStackSlot(map(&mut self.dynamic_stack_slots, &mut self.pool, e)),
+            Token::DynamicStackSlot(e) => {
+                Token::DynamicStackSlot(map(&mut self.dynamic_stack_slots, &mut self.pool, e))
+            }
             Token::DynamicType(e) => Token::DynamicType(map(&mut self.dynamic_types, &mut self.pool, e)),
             Token::GlobalValue(e) => Token::GlobalValue(map(&mut self.global_values, &mut self.pool, e)),
             Token::Constant(e) => Token::Constant(map(&mut self.constants, &mut self.pool, e)),

@@ -1350,7 +1350,8 @@ impl<'a> Parser<'a> {
                     };
                     // An alias has the type of the defined value it refers to (Cranelift's
                     // reader infers from aliases too).
-                    let known = dfg.value_is_attached(v) || (dfg.value_is_alias(v) && dfg.value_type(v) != types::INVALID);
+                    let known =
+                        dfg.value_is_attached(v) || (dfg.value_is_alias(v) && dfg.value_type(v) != types::INVALID);
                     if !known {
                         let why = if dfg.value_is_alias(v) { "is a value alias" } else { "is not yet defined" };
                         return Err(self.error_pos(

@@ -685,8 +685,9 @@ block0:
     // byte-order mark is skipped.
     let tf = parse_test(f, &ParseOptions::default()).unwrap();
     assert!(tf.commands.is_empty());
-    let tf = parse_test(&format!("\u{feff}set opt_level=speed\ntarget x86_64\ntest compile\n{f}"), &ParseOptions::default())
-        .unwrap();
+    let tf =
+        parse_test(&format!("\u{feff}set opt_level=speed\ntarget x86_64\ntest compile\n{f}"), &ParseOptions::default())
+            .unwrap();
     assert_eq!(tf.commands.len(), 1);
     assert!(matches!(&tf.isa_spec, IsaSpec::Targets(ts) if ts[0].flags.opt() == crate::settings::OptLevel::Speed));
     let e = err("\u{feff}test cat\nfunction %f() {\nblock0:\n    retur\n}\n");

@@ -169,7 +169,9 @@ impl Verifier<'_> {
                         if p.extension == ArgumentExtension::Uext { ("uext", "Uext") } else { ("sext", "Sext") };
                     self.report(
                         loc,
-                        format!("{kind} at position {i} has invalid extension {name} (`{ext}` on non-integer type {t})"),
+                        format!(
+                            "{kind} at position {i} has invalid extension {name} (`{ext}` on non-integer type {t})"
+                        ),
                     );
                 }
                 if kind == "Return value" && matches!(p.purpose, ArgumentPurpose::StructArgument(_)) {

@@ -694,7 +694,11 @@ fn rule16_exception_handler_address() {
     );
     b.f.layout.append_inst(r, blocks[0]);
     let errs = errors(&b.f);
-    assert_has(&errs, bad_idx, "exception handler index 2 is out-of-range (the try_call ending block0 has 2 handler targets)");
+    assert_has(
+        &errs,
+        bad_idx,
+        "exception handler index 2 is out-of-range (the try_call ending block0 has 2 handler targets)",
+    );
     assert_has(&errs, neg, "exception handler index -1 cannot be negative");
     assert_has(&errs, bad_block, "referenced block block2 does not end in a try_call");
     assert!(!errs.iter().any(|e| e.location == AnyEntity::Inst(ok)));
@@ -797,7 +801,11 @@ fn rule20_block_calls() {
     assert_one(errors(&b.f), tc, "ret1 is out of range: the callee has 1 return values");
     let normal = BlockCall::new(blocks[0], [BlockArg::TryCallExn(0)], &mut b.f.dfg.value_lists);
     b.f.dfg.exception_tables[et].all_branches_mut()[0] = normal;
-    assert_one(errors(&b.f), tc, "`exnN` block argument used outside normal-return target of `try_call` (exn0 is only valid in a handler target)");
+    assert_one(
+        errors(&b.f),
+        tc,
+        "`exnN` block argument used outside normal-return target of `try_call` (exn0 is only valid in a handler target)",
+    );
     let normal = BlockCall::new(blocks[0], [BlockArg::TryCallRet(0)], &mut b.f.dfg.value_lists);
     b.f.dfg.exception_tables[et].all_branches_mut()[0] = normal;
     b.f.dfg.append_block_param(blocks[1], I64);
@@ -902,7 +910,11 @@ fn rule25_symbol_value_type() {
     let i = b.ins(D::UnaryGlobalValue { opcode: Opcode::SymbolValue, global_value: gv }, I32);
     b.ret(&[]);
     assert_clean(&b.f);
-    assert_one(run(&b.f, Some("x86_64"), &[]), i, "global_value instruction with type i32 references global value with type i64");
+    assert_one(
+        run(&b.f, Some("x86_64"), &[]),
+        i,
+        "global_value instruction with type i32 references global value with type i64",
+    );
     assert!(run(&b.f, Some("pulley32"), &[]).is_empty());
 }
 

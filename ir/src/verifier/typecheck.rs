@@ -250,10 +250,7 @@ impl<'a> Verifier<'a> {
             Opcode::TryCall | Opcode::TryCallIndirect => {
                 let cc = sig.call_conv;
                 if !cc.supports_exceptions() {
-                    self.report_inst(
-                        inst,
-                        format!("calling convention `{cc}` of callee does not support exceptions"),
-                    );
+                    self.report_inst(inst, format!("calling convention `{cc}` of callee does not support exceptions"));
                 }
                 if let InstructionData::TryCall { func_ref, exception, .. } = *data {
                     let table_sig = dfg.exception_tables[exception].sig;
@@ -498,7 +495,9 @@ impl<'a> Verifier<'a> {
                     if gty != ctrl {
                         self.report_inst(
                             inst,
-                            format!("global_value instruction with type {ctrl} references global value with type {gty}"),
+                            format!(
+                                "global_value instruction with type {ctrl} references global value with type {gty}"
+                            ),
                         );
                     }
                 }

@@ -2146,7 +2146,8 @@ fn emit_stack_limit_check(sink: &mut Sink, info: &EmitInfo, limit: &StackLimit, 
     emit_add_imm_via_x17(sink, info, t, cur, pending.wrapping_add(below as i64))?;
     // cmp sp, x16; b.lo stk_ovf
     put(sink, enc_addsub_ext(ALUOp::Subs, 1, 31, 31, enc(tmp1_reg()), ExtendOp::UXTX, 0));
-    let trap = sink.defer_trap(kiln_ir::trapcode::TrapCode::STACK_OVERFLOW, kiln_codegen::machinst::SourceLoc::default());
+    let trap =
+        sink.defer_trap(kiln_ir::trapcode::TrapCode::STACK_OVERFLOW, kiln_codegen::machinst::SourceLoc::default());
     cond_branch(sink, CondBrKind::Cond(Cond::Lo), trap)
 }
 
@@ -2199,8 +2200,11 @@ fn emit_frame_teardown(sink: &mut Sink, info: &EmitInfo, frame: &FrameLayout) ->
             None => {
                 let (op, _) = single_op(&a);
                 let mem = AMode::PostIndexed { rn: stack_reg(), off };
-                Inst::Load { op, rd: Writable::from_reg(Reg::phys(a.reg)), mem, trap: None }
-                    .emit(sink, info, &mut scratch)?
+                Inst::Load { op, rd: Writable::from_reg(Reg::phys(a.reg)), mem, trap: None }.emit(
+                    sink,
+                    info,
+                    &mut scratch,
+                )?
             }
         }
     }
@@ -2267,14 +2271,20 @@ fn emit_return_call(sink: &mut Sink, info: &EmitInfo, state: &EmitState, ci: &Ca
         for save in &f.callee_saves {
             let (op, _) = single_op(save);
             let mem = AMode::BaseOffset { rn: sp, off: fb - save.offset as i64 };
-            Inst::Load { op, rd: Writable::from_reg(Reg::phys(save.reg)), mem, trap: None }
-                .emit(sink, info, &mut scratch)?;
+            Inst::Load { op, rd: Writable::from_reg(Reg::phys(save.reg)), mem, trap: None }.emit(
+                sink,
+                info,
+                &mut scratch,
+            )?;
         }
         let (fp, lr) = (crate::aarch64::regs::fp_reg(), crate::aarch64::regs::link_reg());
         for (r, off) in [(fp, fb), (lr, fb + 8)] {
             let mem = AMode::BaseOffset { rn: sp, off };
-            Inst::Load { op: LoadOp::LdrX, rd: Writable::from_reg(r), mem, trap: None }
-                .emit(sink, info, &mut scratch)?;
+            Inst::Load { op: LoadOp::LdrX, rd: Writable::from_reg(r), mem, trap: None }.emit(
+                sink,
+                info,
+                &mut scratch,
+            )?;
         }
         sink.add_unwind(UnwindInst::FrameRestored { offset_upward_to_caller_sp: args_off as u32 });
     }

@@ -401,9 +401,7 @@ impl A64Lower<'_> {
                 | Opcode::Sdiv
                 | Opcode::Urem
                 | Opcode::Srem => Ext::Zero,
-                Opcode::Ishl | Opcode::Ushr | Opcode::Sshr
-                    if ctx.iconst_bits(args[1]).is_none_or(|c| c & 31 != 0) =>
-                {
+                Opcode::Ishl | Opcode::Ushr | Opcode::Sshr if ctx.iconst_bits(args[1]).is_none_or(|c| c & 31 != 0) => {
                     Ext::Zero
                 }
                 _ => Ext::Unknown,
@@ -874,7 +872,8 @@ impl A64Lower<'_> {
         let second = intcc(cc(c2));
         // and: compare the second when the first holds, else make the second fail.
         // or: compare the second when the first fails, else make the second hold.
-        let (cond, nzcv) = if is_and { (first, nzcv_for(second, false)) } else { (first.invert(), nzcv_for(second, true)) };
+        let (cond, nzcv) =
+            if is_and { (first, nzcv_for(second, false)) } else { (first.invert(), nzcv_for(second, true)) };
         let ty = ctx.value_ty(x2);
         let size = osize(ty);
         let (cc2, x2, y2) = if ctx.iconst_bits(x2).is_some() && ctx.iconst_bits(y2).is_none() {
@@ -1154,7 +1153,14 @@ impl A64Lower<'_> {
                     let x = self.reg(ctx, args[1])?;
                     let y = self.reg(ctx, args[2])?;
                     let d = ctx.output_reg(inst, 0)?;
-                    ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Bsl, size: VectorSize::Size8x16, rd: d, ri: c, rn: x, rm: y });
+                    ctx.emit(Inst::VecRRRMod {
+                        op: VecALUModOp::Bsl,
+                        size: VectorSize::Size8x16,
+                        rd: d,
+                        ri: c,
+                        rn: x,
+                        rm: y,
+                    });
                     return Ok(());
                 }
                 if !is_int(ty) && ty != types::I128 {
@@ -1371,18 +1377,22 @@ impl A64Lower<'_> {
 
     /// The address of a symbol: `adrp`+`add` within ±4 GiB when colocated, a literal
     /// absolute address otherwise.
-    fn symbol_address(&self, rd: Writable<Reg>, name: Box<kiln_codegen::machinst::buffer::RelocTarget>, offset: i64, colocated: bool) -> Inst {
-        if colocated {
-            Inst::LoadExtName { rd, name, offset }
-        } else {
-            Inst::LoadExtNameFar { rd, name, offset }
-        }
+    fn symbol_address(
+        &self,
+        rd: Writable<Reg>,
+        name: Box<kiln_codegen::machinst::buffer::RelocTarget>,
+        offset: i64,
+        colocated: bool,
+    ) -> Inst {
+        if colocated { Inst::LoadExtName { rd, name, offset } } else { Inst::LoadExtNameFar { rd, name, offset } }
     }
 
     fn lower_select(&self, ctx: Ctx, inst: IrInst, op: Opcode, args: &[Value], ty: Type) -> CodegenResult<()> {
         let c = self.test_flags(ctx, args[0], false)?;
         // Constant 0/1 arms of an integer select: cset/csetm-style forms.
-        if is_int(ty) && let FCond::One(cond) = c {
+        if is_int(ty)
+            && let FCond::One(cond) = c
+        {
             let (a, b) = (ctx.iconst_bits(args[1]), ctx.iconst_bits(args[2]));
             let d = ctx.output_reg(inst, 0)?;
             let size = osize(ty);
@@ -1460,9 +1470,9 @@ impl A64Lower<'_> {
         // A constant or a foldable operand first: swap (addition only).
         let foldable = |ctx: Ctx, v: Value| {
             ctx.iconst_bits(v).is_some()
-                || self.fold(ctx, v).is_some_and(|d| {
-                    matches!(ctx.f.dfg.opcode(d), Opcode::Ishl | Opcode::Uextend | Opcode::Sextend)
-                })
+                || self
+                    .fold(ctx, v)
+                    .is_some_and(|d| matches!(ctx.f.dfg.opcode(d), Opcode::Ishl | Opcode::Uextend | Opcode::Sextend))
         };
         let (x, y) = if aop == ALUOp::Add && foldable(ctx, x) && !foldable(ctx, y) { (y, x) } else { (x, y) };
         if aop == ALUOp::Sub && ctx.iconst_bits(x) == Some(0) {
@@ -1552,7 +1562,14 @@ impl A64Lower<'_> {
             let a = self.regs(ctx, x)?;
             let dst = ctx.output_regs(inst, 0)?;
             for i in 0..2 {
-                self.alu_into(ctx, ALUOp::Orn, OperandSize::Size64, Writable::from_reg(dst.reg(i)), zero_reg(), a.reg(i));
+                self.alu_into(
+                    ctx,
+                    ALUOp::Orn,
+                    OperandSize::Size64,
+                    Writable::from_reg(dst.reg(i)),
+                    zero_reg(),
+                    a.reg(i),
+                );
             }
             return Ok(());
         }
@@ -1619,7 +1636,9 @@ impl A64Lower<'_> {
             let ext = |ctx: Ctx, v: Value| -> Option<(bool, Value)> {
                 let def = self.fold(ctx, v)?;
                 match *ctx.data(def) {
-                    D::Unary { opcode: o @ (Opcode::Uextend | Opcode::Sextend), arg } if ctx.value_ty(arg) == types::I32 => {
+                    D::Unary { opcode: o @ (Opcode::Uextend | Opcode::Sextend), arg }
+                        if ctx.value_ty(arg) == types::I32 =>
+                    {
                         Some((o == Opcode::Sextend, arg))
                     }
                     _ => None,
@@ -1660,7 +1679,14 @@ impl A64Lower<'_> {
                 let op3 = if signed { ALUOp3::SMAddL } else { ALUOp3::UMAddL };
                 ctx.emit(Inst::AluRRRR { op: op3, size: OperandSize::Size64, rd: p, rn, rm, ra: zero_reg() });
                 let bop = if signed { BitfieldOp::Sbfm } else { BitfieldOp::Ubfm };
-                ctx.emit(Inst::Bitfield { op: bop, size: OperandSize::Size64, rd: d, rn: p.to_reg(), immr: 32, imms: 63 });
+                ctx.emit(Inst::Bitfield {
+                    op: bop,
+                    size: OperandSize::Size64,
+                    rd: d,
+                    rn: p.to_reg(),
+                    immr: 32,
+                    imms: 63,
+                });
             }
             bits => {
                 let a = self.ext_value(ctx, x, signed, false)?;
@@ -1693,7 +1719,13 @@ impl A64Lower<'_> {
         if signed && !rem && divisor.is_none_or(|c| c == -1) && bits >= 32 {
             // MIN / -1: cmn b, #1; ccmp a, #1, #0, eq; b.vs int_ovf.
             let zr = Writable::from_reg(zero_reg());
-            ctx.emit(Inst::AluRRImm12 { op: ALUOp::Adds, size, rd: zr, rn: b, imm12: Imm12 { bits: 1, shift12: false } });
+            ctx.emit(Inst::AluRRImm12 {
+                op: ALUOp::Adds,
+                size,
+                rd: zr,
+                rn: b,
+                imm12: Imm12 { bits: 1, shift12: false },
+            });
             ctx.emit(Inst::CCmpImm { op: CCmpOp::Ccmp, size, rn: a, imm: 1, nzcv: NZCV(0), cond: Cond::Eq });
             ctx.emit(Inst::TrapIf { kind: CondBrKind::Cond(Cond::Vs), code: TrapCode::INTEGER_OVERFLOW });
         }
@@ -1736,7 +1768,13 @@ impl A64Lower<'_> {
         }
         let r = self.ext_value(ctx, x, true, false)?;
         let size = osize(ty);
-        ctx.emit(Inst::AluRRImm12 { op: ALUOp::Subs, size, rd: Writable::from_reg(zero_reg()), rn: r, imm12: Imm12::ZERO });
+        ctx.emit(Inst::AluRRImm12 {
+            op: ALUOp::Subs,
+            size,
+            rd: Writable::from_reg(zero_reg()),
+            rn: r,
+            imm12: Imm12::ZERO,
+        });
         let d = ctx.output_reg(inst, 0)?;
         ctx.emit(Inst::CSel { op: CSelOp::Csneg, size, rd: d, rn: r, rm: r, cond: Cond::Ge });
         Ok(())
@@ -1750,7 +1788,13 @@ impl A64Lower<'_> {
         let s32 = OperandSize::Size32;
         if is_add {
             // cmp w, #1: C = (w >= 1).
-            ctx.emit(Inst::AluRRImm12 { op: ALUOp::Subs, size: s32, rd: zr, rn: r, imm12: Imm12 { bits: 1, shift12: false } });
+            ctx.emit(Inst::AluRRImm12 {
+                op: ALUOp::Subs,
+                size: s32,
+                rd: zr,
+                rn: r,
+                imm12: Imm12 { bits: 1, shift12: false },
+            });
         } else {
             // cmp wzr, w: C = (0 >= w) = (w == 0).
             ctx.emit(Inst::AluRRR { op: ALUOp::Subs, size: s32, rd: zr, rn: zero_reg(), rm: r });
@@ -1843,7 +1887,15 @@ impl A64Lower<'_> {
         Ok(())
     }
 
-    fn lower_mul_overflow(&self, ctx: Ctx, inst: IrInst, signed: bool, x: Value, y: Value, ty: Type) -> CodegenResult<()> {
+    fn lower_mul_overflow(
+        &self,
+        ctx: Ctx,
+        inst: IrInst,
+        signed: bool,
+        x: Value,
+        y: Value,
+        ty: Type,
+    ) -> CodegenResult<()> {
         let op = if signed { Opcode::SmulOverflow } else { Opcode::UmulOverflow };
         if !is_int(ty) {
             return Err(unsupported_op(op, ty));
@@ -2010,7 +2062,15 @@ impl A64Lower<'_> {
                 let mut w = bits as u8;
                 while w < 32 {
                     let t = self.itmp(ctx)?;
-                    ctx.emit(Inst::AluRRRShift { op: ALUOp::Orr, size: s32, rd: t, rn: rep, rm: rep, shift: ShiftOp::Lsl, amt: w });
+                    ctx.emit(Inst::AluRRRShift {
+                        op: ALUOp::Orr,
+                        size: s32,
+                        rd: t,
+                        rn: rep,
+                        rm: rep,
+                        shift: ShiftOp::Lsl,
+                        amt: w,
+                    });
                     rep = t.to_reg();
                     w *= 2;
                 }
@@ -2155,7 +2215,12 @@ impl A64Lower<'_> {
                     let c = self.vtmp(ctx)?;
                     ctx.emit(Inst::VecMisc { op: VecMisc2::Cnt, size: VectorSize::Size8x16, rd: c, rn: v2.to_reg() });
                     let s = self.vtmp(ctx)?;
-                    ctx.emit(Inst::VecLanes { op: VecLanesOp::Addv, size: VectorSize::Size8x16, rd: s, rn: c.to_reg() });
+                    ctx.emit(Inst::VecLanes {
+                        op: VecLanesOp::Addv,
+                        size: VectorSize::Size8x16,
+                        rd: s,
+                        rn: c.to_reg(),
+                    });
                     let d = self.itmp(ctx)?;
                     ctx.emit(Inst::MovFromVec { size: ScalarSize::Size8, rd: d, rn: s.to_reg(), lane: 0 });
                     d.to_reg()
@@ -2400,7 +2465,9 @@ impl A64Lower<'_> {
         let ext32 = |ctx: Ctx, v: Value| -> Option<(Value, RegExtend)> {
             let def = self.fold(ctx, v)?;
             match *ctx.data(def) {
-                D::Unary { opcode: o @ (Opcode::Uextend | Opcode::Sextend), arg } if ctx.value_ty(arg) == types::I32 => {
+                D::Unary { opcode: o @ (Opcode::Uextend | Opcode::Sextend), arg }
+                    if ctx.value_ty(arg) == types::I32 =>
+                {
                     Some((arg, if o == Opcode::Sextend { RegExtend::Sxtw } else { RegExtend::Uxtw }))
                 }
                 _ => None,
@@ -2515,7 +2582,12 @@ impl A64Lower<'_> {
             // Through a general-purpose register.
             let bytes = ty.bytes();
             let t = self.itmp(ctx)?;
-            ctx.emit(Inst::Load { op: load_op(Type::int(bytes * 8).unwrap_or(types::I64), RegClass::Int), rd: t, mem, trap });
+            ctx.emit(Inst::Load {
+                op: load_op(Type::int(bytes * 8).unwrap_or(types::I64), RegClass::Int),
+                rd: t,
+                mem,
+                trap,
+            });
             let v = self.bswap_reg(ctx, t.to_reg(), bytes)?;
             self.gpr_to_float(ctx, v, ty, d)?;
             return Ok(());
@@ -2529,7 +2601,12 @@ impl A64Lower<'_> {
         let to64 = ty.bits() > 32;
         if big && width > 8 {
             let t = self.itmp(ctx)?;
-            ctx.emit(Inst::Load { op: load_op(Type::int(width).unwrap_or(types::I64), RegClass::Int), rd: t, mem, trap });
+            ctx.emit(Inst::Load {
+                op: load_op(Type::int(width).unwrap_or(types::I64), RegClass::Int),
+                rd: t,
+                mem,
+                trap,
+            });
             let v = self.bswap_reg(ctx, t.to_reg(), width / 8)?;
             // rev16/rev of a w register leave the upper bits zero: only a signed load
             // needs extending.
@@ -2796,7 +2873,14 @@ impl A64Lower<'_> {
                     let mut m = [0u8; 16];
                     m[15] = 0x80;
                     let mask = self.vec_const(ctx, &m)?;
-                    ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Bsl, size: VectorSize::Size8x16, rd: d, ri: mask, rn: y, rm: x });
+                    ctx.emit(Inst::VecRRRMod {
+                        op: VecALUModOp::Bsl,
+                        size: VectorSize::Size8x16,
+                        rd: d,
+                        ri: mask,
+                        rn: y,
+                        rm: x,
+                    });
                     return Ok(());
                 }
                 let vsize = match ty {
@@ -2808,7 +2892,14 @@ impl A64Lower<'_> {
                 let b = ty.bits() as u8;
                 let t = self.vtmp(ctx)?;
                 ctx.emit(Inst::VecShiftImm { op: VecShiftImmOp::Ushr, size: vsize, rd: t, rn: y, imm: b - 1 });
-                ctx.emit(Inst::VecShiftImmMod { op: VecShiftImmModOp::Sli, size: vsize, rd: d, ri: x, rn: t.to_reg(), imm: b - 1 });
+                ctx.emit(Inst::VecShiftImmMod {
+                    op: VecShiftImmModOp::Sli,
+                    size: vsize,
+                    rd: d,
+                    ri: x,
+                    rn: t.to_reg(),
+                    imm: b - 1,
+                });
                 return Ok(());
             }
             _ => {}
@@ -3023,7 +3114,12 @@ impl A64Lower<'_> {
                 let d = ctx.output_reg(inst, 0)?;
                 if ty.bits() == 128 {
                     let t = self.vtmp(ctx)?;
-                    ctx.emit(Inst::MovToFpu { size: ScalarSize::Size64, isize: OperandSize::Size64, rd: t, rn: r.reg(0) });
+                    ctx.emit(Inst::MovToFpu {
+                        size: ScalarSize::Size64,
+                        isize: OperandSize::Size64,
+                        rd: t,
+                        rn: r.reg(0),
+                    });
                     ctx.emit(Inst::MovToVec { size: ScalarSize::Size64, rd: d, ri: t.to_reg(), rn: r.reg(1), lane: 1 });
                     return Ok(());
                 }
@@ -3108,7 +3204,15 @@ impl A64Lower<'_> {
                 let replacement = self.reg(ctx, args[2])?;
                 let old = ctx.output_reg(inst, 0)?;
                 if lse {
-                    ctx.emit(Inst::Cas { order: Ordering::ACQ_REL, size, rd: old, ri: expected, rt: replacement, rn, trap });
+                    ctx.emit(Inst::Cas {
+                        order: Ordering::ACQ_REL,
+                        size,
+                        rd: old,
+                        ri: expected,
+                        rt: replacement,
+                        rn,
+                        trap,
+                    });
                 } else {
                     let status = self.itmp(ctx)?;
                     ctx.emit(Inst::AtomicCasLoop { size, addr: rn, expected, replacement, old, status, trap });

@@ -133,7 +133,14 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
             let rd = ctx.output_reg(inst, 0)?;
             let lane_size = size.lane_size();
             if float {
-                ctx.emit(Inst::VecMovElement { size: lane_size, rd, ri: zero.to_reg(), rn: x, dst_lane: 0, src_lane: 0 });
+                ctx.emit(Inst::VecMovElement {
+                    size: lane_size,
+                    rd,
+                    ri: zero.to_reg(),
+                    rn: x,
+                    dst_lane: 0,
+                    src_lane: 0,
+                });
             } else {
                 ctx.emit(Inst::MovToVec { size: lane_size, rd, ri: zero.to_reg(), rn: x, lane: 0 });
             }
@@ -241,10 +248,9 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
                 FloatCC::UnorderedOrGreaterThanOrEqual => (VecALUOp::Fcmgt, true, true),
                 FloatCC::UnorderedOrLessThan => (VecALUOp::Fcmge, false, true),
                 FloatCC::UnorderedOrLessThanOrEqual => (VecALUOp::Fcmgt, false, true),
-                FloatCC::Ordered
-                | FloatCC::Unordered
-                | FloatCC::OrderedNotEqual
-                | FloatCC::UnorderedOrEqual => return fcmp_pair(l, ctx, inst, cond, size, a, b),
+                FloatCC::Ordered | FloatCC::Unordered | FloatCC::OrderedNotEqual | FloatCC::UnorderedOrEqual => {
+                    return fcmp_pair(l, ctx, inst, cond, size, a, b);
+                }
             };
             compare(l, ctx, inst, vop, size, a, b, swap, invert)
         }
@@ -355,7 +361,8 @@ fn lower_widen(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> Co
         (32, true) => VectorSize::Size32x4,
         _ => return Err(unsupported_op(op, ty)),
     };
-    let vop = if matches!(op, Opcode::SwidenLow | Opcode::SwidenHigh) { VecExtendOp::Sshll } else { VecExtendOp::Ushll };
+    let vop =
+        if matches!(op, Opcode::SwidenLow | Opcode::SwidenHigh) { VecExtendOp::Sshll } else { VecExtendOp::Ushll };
     let x = l.reg(ctx, args[0])?;
     let rd = ctx.output_reg(inst, 0)?;
     ctx.emit(Inst::VecExtend { op: vop, size, rd, rn: x, shift: 0 });
@@ -423,7 +430,15 @@ fn compare(
 /// The float conditions that take two comparisons: `ord` = `a == a & b == b`,
 /// `one` = `a < b | a > b`, and their negations `uno` and `ueq`.
 #[allow(clippy::too_many_arguments)]
-fn fcmp_pair(l: &A64Lower, ctx: Ctx, inst: IrInst, cond: FloatCC, size: VectorSize, a: Reg, b: Reg) -> CodegenResult<()> {
+fn fcmp_pair(
+    l: &A64Lower,
+    ctx: Ctx,
+    inst: IrInst,
+    cond: FloatCC,
+    size: VectorSize,
+    a: Reg,
+    b: Reg,
+) -> CodegenResult<()> {
     let (t1, t2, t3) = (l.vtmp(ctx)?, l.vtmp(ctx)?, l.vtmp(ctx)?);
     let ordered = matches!(cond, FloatCC::Ordered | FloatCC::Unordered);
     let (first, second, combine) = if ordered {
@@ -446,7 +461,14 @@ fn fcmp_pair(l: &A64Lower, ctx: Ctx, inst: IrInst, cond: FloatCC, size: VectorSi
 /// `ishl`/`ushr`/`sshr` of every lane by a scalar amount taken modulo the lane width: an
 /// immediate shift for a constant, otherwise `ushl`/`sshl` by the (negated, for right
 /// shifts) amount in every lane.
-fn lower_shift(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, size: VectorSize, lane_bits: u32) -> CodegenResult<()> {
+fn lower_shift(
+    l: &A64Lower,
+    ctx: Ctx,
+    inst: IrInst,
+    op: Opcode,
+    size: VectorSize,
+    lane_bits: u32,
+) -> CodegenResult<()> {
     let args = ctx.inputs(inst);
     let x = l.reg(ctx, args[0])?;
     let rd = ctx.output_reg(inst, 0)?;

@@ -1104,13 +1104,9 @@ pub fn print_inst(inst: &Inst) -> String {
                 t.join(", ")
             )
         }
-        Inst::CondBr2 { c1, c2, taken, not_taken } => format!(
-            "b.{} {t}; b.{} {t}; b {}",
-            c1.name(),
-            c2.name(),
-            show_label(*not_taken),
-            t = show_label(*taken)
-        ),
+        Inst::CondBr2 { c1, c2, taken, not_taken } => {
+            format!("b.{} {t}; b.{} {t}; b {}", c1.name(), c2.name(), show_label(*not_taken), t = show_label(*taken))
+        }
         Inst::AtomicRmwLoop { op, size, addr, operand, old, new, status, .. } => format!(
             "atomic_rmw_loop_{}{} {}, [{}], {}; tmps {}, {}",
             loop_op_name(*op),

@@ -822,7 +822,9 @@ fn emit_mov(sink: &mut Sink, c: CompressExts, rd: Writable<Reg>, rs: Reg) {
     }
     let w = match rs.class() {
         regalloc2::RegClass::Int => enc_i(AluOpRRI::Addi.match_bits(), ew(rd), e(rs), 0),
-        regalloc2::RegClass::Float => enc_r(FpuOpRRR::Fsgnj.match_bits() | FpWidth::D.fmt() << 25, ew(rd), e(rs), e(rs)),
+        regalloc2::RegClass::Float => {
+            enc_r(FpuOpRRR::Fsgnj.match_bits() | FpWidth::D.fmt() << 25, ew(rd), e(rs), e(rs))
+        }
         regalloc2::RegClass::Vector => enc_vmv1r(ew(rd), e(rs)),
     };
     put(sink, w, c);
@@ -1123,7 +1125,14 @@ fn mem_sp(sink: &mut Sink, info: &EmitInfo, load: bool, off: i64) {
 
 /// The jump table: range check, then a jump into a table of `auipc t6; jalr zero, t6`
 /// pairs (8 bytes each).
-fn emit_br_table(sink: &mut Sink, c: CompressExts, index: Reg, tmp: Writable<Reg>, default: MachLabel, targets: &[MachLabel]) {
+fn emit_br_table(
+    sink: &mut Sink,
+    c: CompressExts,
+    index: Reg,
+    tmp: Writable<Reg>,
+    default: MachLabel,
+    targets: &[MachLabel],
+) {
     let (i, t) = (e(index), ew(tmp));
     // t = len; bgeu index, t, default
     let len = targets.len() as i64;

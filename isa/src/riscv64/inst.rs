@@ -18,12 +18,12 @@ use kiln_codegen::CodegenResult;
 use kiln_codegen::machinst::abi::{ArgPair, RetPair, StackAMode};
 use kiln_codegen::machinst::buffer::RelocTarget;
 use kiln_codegen::machinst::call::{CallDest, CallInfo};
-use regalloc2::PReg;
-use smallvec::SmallVec;
 use kiln_codegen::machinst::{MachInst, MachLabel, MachTerminator, OperandVisitor, Reg, Writable};
 use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::{self, Type};
+use regalloc2::PReg;
 use regalloc2::RegClass;
+use smallvec::SmallVec;
 
 /// Defines an operation enum from a table of `Variant = ("mnemonic", MATCH word)` rows,
 /// with `ALL`, `name()` and `match_bits()`.

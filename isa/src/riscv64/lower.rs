@@ -403,7 +403,11 @@ impl RvLower<'_> {
     }
 
     fn select_reg(&self, ctx: Ctx, c: Cmp, a: Reg, b: Reg) -> CodegenResult<Reg> {
-        let rd = if a.class() == RegClass::Int { self.tmp(ctx)? } else { ctx.alloc_vreg(a.class(), types::F64).map(Writable::from_reg)? };
+        let rd = if a.class() == RegClass::Int {
+            self.tmp(ctx)?
+        } else {
+            ctx.alloc_vreg(a.class(), types::F64).map(Writable::from_reg)?
+        };
         self.select_into(ctx, rd, c, a, b)?;
         Ok(rd.to_reg())
     }
@@ -493,11 +497,7 @@ impl RvLower<'_> {
                 Ok(())
             }
 
-            Opcode::Iadd
-            | Opcode::Isub
-            | Opcode::Band
-            | Opcode::Bor
-            | Opcode::Bxor => {
+            Opcode::Iadd | Opcode::Isub | Opcode::Band | Opcode::Bor | Opcode::Bxor => {
                 // f128 lives in two integer registers: its bitwise operations are i128's.
                 if ty == types::I128 || (ty == types::F128 && !matches!(op, Opcode::Iadd | Opcode::Isub)) {
                     return self.lower_alu128(ctx, inst, op, args[0], args[1]);
@@ -572,7 +572,9 @@ impl RvLower<'_> {
                 }
                 self.select_into(ctx, rd, Cmp { cond: BranchCond::Lt, rs1: a, rs2: zero_reg() }, n, a)
             }
-            Opcode::Smin | Opcode::Smax | Opcode::Umin | Opcode::Umax => self.lower_minmax(ctx, inst, op, args[0], args[1], ty),
+            Opcode::Smin | Opcode::Smax | Opcode::Umin | Opcode::Umax => {
+                self.lower_minmax(ctx, inst, op, args[0], args[1], ty)
+            }
             Opcode::UaddOverflow | Opcode::SaddOverflow | Opcode::UsubOverflow | Opcode::SsubOverflow => {
                 self.lower_overflow(ctx, inst, op, args[0], args[1], None, ty)
             }
@@ -631,7 +633,9 @@ impl RvLower<'_> {
                 // slti/sltiu with an immediate.
                 if let Some(k) = self.imm12(ctx, a[1]) {
                     let signed = matches!(cond, IntCC::SignedLessThan);
-                    if matches!(cond, IntCC::SignedLessThan | IntCC::UnsignedLessThan) && (signed || aty.bits() == 64 || k >= 0) {
+                    if matches!(cond, IntCC::SignedLessThan | IntCC::UnsignedLessThan)
+                        && (signed || aty.bits() == 64 || k >= 0)
+                    {
                         let x = self.ext_value(ctx, a[0], signed)?;
                         let o = if signed { AluOpRRI::Slti } else { AluOpRRI::Sltiu };
                         ctx.emit(Inst::AluRRImm { op: o, rd, rs: x, imm: k });
@@ -695,7 +699,12 @@ impl RvLower<'_> {
                     let src = if src_ty == types::I64 { self.reg(ctx, args[0])? } else { r };
                     self.mov(ctx, Writable::from_reg(rd.reg(0)), src);
                     if signed {
-                        ctx.emit(Inst::AluRRImm { op: AluOpRRI::Srai, rd: Writable::from_reg(rd.reg(1)), rs: src, imm: 63 });
+                        ctx.emit(Inst::AluRRImm {
+                            op: AluOpRRI::Srai,
+                            rd: Writable::from_reg(rd.reg(1)),
+                            rs: src,
+                            imm: 63,
+                        });
                     } else {
                         self.mov(ctx, Writable::from_reg(rd.reg(1)), zero_reg());
                     }
@@ -806,7 +815,12 @@ impl RvLower<'_> {
             }
             Opcode::GetPinnedReg => {
                 let rd = self.out(ctx, inst)?;
-                ctx.emit(Inst::AluRRImm { op: AluOpRRI::Addi, rd, rs: xreg(crate::riscv64::regs::enc::PINNED), imm: 0 });
+                ctx.emit(Inst::AluRRImm {
+                    op: AluOpRRI::Addi,
+                    rd,
+                    rs: xreg(crate::riscv64::regs::enc::PINNED),
+                    imm: 0,
+                });
                 Ok(())
             }
             Opcode::SetPinnedReg => {
@@ -1145,7 +1159,12 @@ impl RvLower<'_> {
             let t2 = self.rrr(ctx, AluOpRRR::Mul, a.reg(1), b.reg(0))?;
             let h1 = self.rrr(ctx, AluOpRRR::Add, hi, t1)?;
             ctx.emit(Inst::AluRRR { op: AluOpRRR::Add, rd: Writable::from_reg(rd.reg(1)), rs1: h1, rs2: t2 });
-            ctx.emit(Inst::AluRRR { op: AluOpRRR::Mul, rd: Writable::from_reg(rd.reg(0)), rs1: a.reg(0), rs2: b.reg(0) });
+            ctx.emit(Inst::AluRRR {
+                op: AluOpRRR::Mul,
+                rd: Writable::from_reg(rd.reg(0)),
+                rs1: a.reg(0),
+                rs2: b.reg(0),
+            });
             return Ok(());
         }
         if !is_int(ty) {
@@ -1197,7 +1216,12 @@ impl RvLower<'_> {
         if c.is_none_or(|c| c == 0) {
             // Only zero matters: `sext.w` is one instruction.
             let bz = if w32 { self.ext(ctx, b, ty, true)? } else { b };
-            ctx.emit(Inst::TrapIf { cond: BranchCond::Eq, rs1: bz, rs2: zero_reg(), code: TrapCode::INTEGER_DIVISION_BY_ZERO });
+            ctx.emit(Inst::TrapIf {
+                cond: BranchCond::Eq,
+                rs1: bz,
+                rs2: zero_reg(),
+                code: TrapCode::INTEGER_DIVISION_BY_ZERO,
+            });
         }
         if op == Opcode::Sdiv && c.is_none_or(|c| c == -1) {
             // x == MIN && y == -1 overflows.
@@ -1281,15 +1305,25 @@ impl RvLower<'_> {
         carry: Option<Value>,
         ty: Type,
     ) -> CodegenResult<()> {
-        let is_add = matches!(op, Opcode::UaddOverflow | Opcode::SaddOverflow | Opcode::UaddOverflowCin | Opcode::SaddOverflowCin);
-        let signed = matches!(op, Opcode::SaddOverflow | Opcode::SsubOverflow | Opcode::SaddOverflowCin | Opcode::SsubOverflowBin);
+        let is_add = matches!(
+            op,
+            Opcode::UaddOverflow | Opcode::SaddOverflow | Opcode::UaddOverflowCin | Opcode::SaddOverflowCin
+        );
+        let signed = matches!(
+            op,
+            Opcode::SaddOverflow | Opcode::SsubOverflow | Opcode::SaddOverflowCin | Opcode::SsubOverflowBin
+        );
         let of = ctx.output_reg(inst, 1)?;
         if ty == types::I128 {
             let a = ctx.put_value_in_regs(x)?;
             let b = ctx.put_value_in_regs(y)?;
             let rd = ctx.output_regs(inst, 0)?;
             let tmp = ValueRegs::two(self.tmp(ctx)?.to_reg(), self.tmp(ctx)?.to_reg());
-            if is_add { self.add128(ctx, tmp, a, b)? } else { self.sub128(ctx, tmp, a, b)? }
+            if is_add {
+                self.add128(ctx, tmp, a, b)?
+            } else {
+                self.sub128(ctx, tmp, a, b)?
+            }
             let mut res = tmp;
             let mut cin_flag = None;
             if let Some(cv) = carry {
@@ -1298,7 +1332,11 @@ impl RvLower<'_> {
                 let cin = self.rrr(ctx, AluOpRRR::Sltu, zero_reg(), cin)?;
                 let c = ValueRegs::two(cin, zero_reg());
                 let r2 = ValueRegs::two(self.tmp(ctx)?.to_reg(), self.tmp(ctx)?.to_reg());
-                if is_add { self.add128(ctx, r2, tmp, c)? } else { self.sub128(ctx, r2, tmp, c)? }
+                if is_add {
+                    self.add128(ctx, r2, tmp, c)?
+                } else {
+                    self.sub128(ctx, r2, tmp, c)?
+                }
                 cin_flag = Some((tmp, r2));
                 res = r2;
             }
@@ -1306,7 +1344,9 @@ impl RvLower<'_> {
                 // Overflow: sign of (a ^ r) & (b' ^ r) where b' = b (add) or ~b (sub).
                 let ar = self.rrr(ctx, AluOpRRR::Xor, a.reg(1), res.reg(1))?;
                 let br = self.rrr(ctx, AluOpRRR::Xor, b.reg(1), res.reg(1))?;
-                let m = if is_add { self.rrr(ctx, AluOpRRR::And, ar, br)? } else {
+                let m = if is_add {
+                    self.rrr(ctx, AluOpRRR::And, ar, br)?
+                } else {
                     let ab = self.rrr(ctx, AluOpRRR::Xor, a.reg(1), b.reg(1))?;
                     self.rrr(ctx, AluOpRRR::And, ar, ab)?
                 };
@@ -1382,7 +1422,11 @@ impl RvLower<'_> {
                 None => (r1, f1),
                 Some(c) => {
                     let r = self.rrr(ctx, o, r1, c)?;
-                    let f2 = if is_add { self.rrr(ctx, AluOpRRR::Sltu, r, r1)? } else { self.rrr(ctx, AluOpRRR::Sltu, r1, c)? };
+                    let f2 = if is_add {
+                        self.rrr(ctx, AluOpRRR::Sltu, r, r1)?
+                    } else {
+                        self.rrr(ctx, AluOpRRR::Sltu, r1, c)?
+                    };
                     (r, self.rrr(ctx, AluOpRRR::Or, f1, f2)?)
                 }
             }
@@ -1402,7 +1446,15 @@ impl RvLower<'_> {
         Ok(rd.to_reg())
     }
 
-    fn lower_mul_overflow(&self, ctx: Ctx, inst: IrInst, signed: bool, x: Value, y: Value, ty: Type) -> CodegenResult<()> {
+    fn lower_mul_overflow(
+        &self,
+        ctx: Ctx,
+        inst: IrInst,
+        signed: bool,
+        x: Value,
+        y: Value,
+        ty: Type,
+    ) -> CodegenResult<()> {
         self.need_m("mul overflow")?;
         if !is_int(ty) {
             return Err(unsupported_op(if signed { Opcode::SmulOverflow } else { Opcode::UmulOverflow }, ty));
@@ -1535,7 +1587,12 @@ impl RvLower<'_> {
             let q = self.shift128(ctx, second, a, neg)?;
             let rd = ctx.output_regs(inst, 0)?;
             for i in 0..2 {
-                ctx.emit(Inst::AluRRR { op: AluOpRRR::Or, rd: Writable::from_reg(rd.reg(i)), rs1: p.reg(i), rs2: q.reg(i) });
+                ctx.emit(Inst::AluRRR {
+                    op: AluOpRRR::Or,
+                    rd: Writable::from_reg(rd.reg(i)),
+                    rs1: p.reg(i),
+                    rs2: q.reg(i),
+                });
             }
             return Ok(());
         }
@@ -2072,7 +2129,14 @@ impl RvLower<'_> {
                 let abs = self.ftmp(ctx)?;
                 rrr(self, ctx, FpuOpRRR::Fsgnjx, abs, a);
                 let small = self.tmp(ctx)?;
-                ctx.emit(Inst::FpuRRR { op: FpuOpRRR::Flt, width: w, frm: Frm::Dyn, rd: small, rs1: abs.to_reg(), rs2: lim });
+                ctx.emit(Inst::FpuRRR {
+                    op: FpuOpRRR::Flt,
+                    width: w,
+                    frm: Frm::Dyn,
+                    rd: small,
+                    rs1: abs.to_reg(),
+                    rs2: lim,
+                });
                 let i = self.tmp(ctx)?;
                 ctx.emit(Inst::FpuRR { op: FpuOpRR::FcvtToInt(IntWidth::L), width: w, frm, rd: i, rs: a });
                 let f = self.ftmp(ctx)?;
@@ -2163,7 +2227,12 @@ impl RvLower<'_> {
         };
         if !sat {
             let ok = feq(self, ctx)?;
-            ctx.emit(Inst::TrapIf { cond: BranchCond::Eq, rs1: ok, rs2: zero_reg(), code: TrapCode::BAD_CONVERSION_TO_INTEGER });
+            ctx.emit(Inst::TrapIf {
+                cond: BranchCond::Eq,
+                rs1: ok,
+                rs2: zero_reg(),
+                code: TrapCode::BAD_CONVERSION_TO_INTEGER,
+            });
             // In range: low < x < high, with `low` the first value below the range that
             // truncates out of it (or its representable neighbour).
             let high = if signed { (bits as f64 - 1.0).exp2() } else { (bits as f64).exp2() };
@@ -2173,16 +2242,27 @@ impl RvLower<'_> {
                 FpWidth::S => (v as f32) as f64 == v,
                 FpWidth::H => half_representable(v),
             };
-            let (low_c, low_strict) = if representable(low) { (low, false) } else { (-(bits as f64 - 1.0).exp2(), true) };
+            let (low_c, low_strict) =
+                if representable(low) { (low, false) } else { (-(bits as f64 - 1.0).exp2(), true) };
             let hi_r = self.fconst(ctx, high, w)?;
             let lo_r = self.fconst(ctx, low_c, w)?;
             let t = self.tmp(ctx)?;
             ctx.emit(Inst::FpuRRR { op: FpuOpRRR::Fle, width: w, frm: Frm::Dyn, rd: t, rs1: hi_r, rs2: a });
-            ctx.emit(Inst::TrapIf { cond: BranchCond::Ne, rs1: t.to_reg(), rs2: zero_reg(), code: TrapCode::INTEGER_OVERFLOW });
+            ctx.emit(Inst::TrapIf {
+                cond: BranchCond::Ne,
+                rs1: t.to_reg(),
+                rs2: zero_reg(),
+                code: TrapCode::INTEGER_OVERFLOW,
+            });
             let u = self.tmp(ctx)?;
             let o = if low_strict { FpuOpRRR::Flt } else { FpuOpRRR::Fle };
             ctx.emit(Inst::FpuRRR { op: o, width: w, frm: Frm::Dyn, rd: u, rs1: a, rs2: lo_r });
-            ctx.emit(Inst::TrapIf { cond: BranchCond::Ne, rs1: u.to_reg(), rs2: zero_reg(), code: TrapCode::INTEGER_OVERFLOW });
+            ctx.emit(Inst::TrapIf {
+                cond: BranchCond::Ne,
+                rs1: u.to_reg(),
+                rs2: zero_reg(),
+                code: TrapCode::INTEGER_OVERFLOW,
+            });
             ctx.emit(Inst::FpuRR { op: FpuOpRR::FcvtToInt(iw), width: w, frm: Frm::Rtz, rd, rs: a });
             return Ok(());
         }
@@ -2192,7 +2272,8 @@ impl RvLower<'_> {
         ctx.emit(Inst::FpuRR { op: FpuOpRR::FcvtToInt(iw), width: w, frm: Frm::Rtz, rd: c, rs: a });
         let mut r = c.to_reg();
         if bits < 32 {
-            let (lo, hi) = if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1) } else { (0, (1i64 << bits) - 1) };
+            let (lo, hi) =
+                if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1) } else { (0, (1i64 << bits) - 1) };
             let hr = self.iconst(ctx, hi as u64)?;
             r = if self.b.isa.has_zbb {
                 self.rrr(ctx, if signed { AluOpRRR::Min } else { AluOpRRR::Minu }, r, hr)?
@@ -2334,20 +2415,72 @@ impl RvLower<'_> {
             let mut src = self.reg_or_zero(ctx, src_v)?;
             let aop = match lop {
                 AtomicLoopOp::Add => {
-                    if w { AtomicOp::AmoaddD } else { AtomicOp::AmoaddW }
+                    if w {
+                        AtomicOp::AmoaddD
+                    } else {
+                        AtomicOp::AmoaddW
+                    }
                 }
                 AtomicLoopOp::Sub => {
                     src = self.rrr(ctx, AluOpRRR::Sub, zero_reg(), src)?;
                     if w { AtomicOp::AmoaddD } else { AtomicOp::AmoaddW }
                 }
-                AtomicLoopOp::And => if w { AtomicOp::AmoandD } else { AtomicOp::AmoandW },
-                AtomicLoopOp::Or => if w { AtomicOp::AmoorD } else { AtomicOp::AmoorW },
-                AtomicLoopOp::Xor => if w { AtomicOp::AmoxorD } else { AtomicOp::AmoxorW },
-                AtomicLoopOp::Xchg => if w { AtomicOp::AmoswapD } else { AtomicOp::AmoswapW },
-                AtomicLoopOp::Smin => if w { AtomicOp::AmominD } else { AtomicOp::AmominW },
-                AtomicLoopOp::Smax => if w { AtomicOp::AmomaxD } else { AtomicOp::AmomaxW },
-                AtomicLoopOp::Umin => if w { AtomicOp::AmominuD } else { AtomicOp::AmominuW },
-                _ => if w { AtomicOp::AmomaxuD } else { AtomicOp::AmomaxuW },
+                AtomicLoopOp::And => {
+                    if w {
+                        AtomicOp::AmoandD
+                    } else {
+                        AtomicOp::AmoandW
+                    }
+                }
+                AtomicLoopOp::Or => {
+                    if w {
+                        AtomicOp::AmoorD
+                    } else {
+                        AtomicOp::AmoorW
+                    }
+                }
+                AtomicLoopOp::Xor => {
+                    if w {
+                        AtomicOp::AmoxorD
+                    } else {
+                        AtomicOp::AmoxorW
+                    }
+                }
+                AtomicLoopOp::Xchg => {
+                    if w {
+                        AtomicOp::AmoswapD
+                    } else {
+                        AtomicOp::AmoswapW
+                    }
+                }
+                AtomicLoopOp::Smin => {
+                    if w {
+                        AtomicOp::AmominD
+                    } else {
+                        AtomicOp::AmominW
+                    }
+                }
+                AtomicLoopOp::Smax => {
+                    if w {
+                        AtomicOp::AmomaxD
+                    } else {
+                        AtomicOp::AmomaxW
+                    }
+                }
+                AtomicLoopOp::Umin => {
+                    if w {
+                        AtomicOp::AmominuD
+                    } else {
+                        AtomicOp::AmominuW
+                    }
+                }
+                _ => {
+                    if w {
+                        AtomicOp::AmomaxuD
+                    } else {
+                        AtomicOp::AmomaxuW
+                    }
+                }
             };
             ctx.emit(Inst::Atomic { op: aop, aq: true, rl: true, rd, addr, src, trap });
             return Ok(());
@@ -2370,14 +2503,29 @@ impl RvLower<'_> {
                 };
                 (self.reg_or_zero(ctx, src_v)?, e)
             };
-            ctx.emit(Inst::AtomicLoop { op: lop, word64: bits == 64, narrow: None, addr, src, expected, dst: rd, t0, t1, trap });
+            ctx.emit(Inst::AtomicLoop {
+                op: lop,
+                word64: bits == 64,
+                narrow: None,
+                addr,
+                src,
+                expected,
+                dst: rd,
+                t0,
+                t1,
+                trap,
+            });
             return Ok(());
         }
         // A field of the aligned word: shift = (addr & 3) * 8.
         let aligned = self.rri(ctx, AluOpRRI::Andi, addr, -4)?;
         let low = self.rri(ctx, AluOpRRI::Andi, addr, 3)?;
         let shift = self.rri(ctx, AluOpRRI::Slli, low, 3)?;
-        let src = if lop == AtomicLoopOp::Cas { self.ext_value(ctx, src_v, false)? } else { self.ext_value(ctx, src_v, signed_cmp)? };
+        let src = if lop == AtomicLoopOp::Cas {
+            self.ext_value(ctx, src_v, false)?
+        } else {
+            self.ext_value(ctx, src_v, signed_cmp)?
+        };
         let expected = match expected_v {
             Some(e) => self.ext_value(ctx, e, false)?,
             None => zero_reg(),
@@ -2416,7 +2564,13 @@ impl RvLower<'_> {
                 }
                 let arg = ctx.inputs(inst)[0];
                 let c = self.cond(ctx, arg)?;
-                ctx.emit(Inst::CondBr { cond: c.cond, rs1: c.rs1, rs2: c.rs2, taken: targets[0], not_taken: targets[1] });
+                ctx.emit(Inst::CondBr {
+                    cond: c.cond,
+                    rs1: c.rs1,
+                    rs2: c.rs2,
+                    taken: targets[0],
+                    not_taken: targets[1],
+                });
                 Ok(())
             }
             Opcode::BrTable => {

@@ -1822,7 +1822,7 @@ fn emit_atomic_rmw128(
         Addr::Base { base, disp } => Addr::Base { base, disp: disp.wrapping_add(8) },
         Addr::Index { base, index, shift, disp } => Addr::Index { base, index, shift, disp: disp.wrapping_add(8) },
         Addr::Rip(_) => {
-            return Err(CodegenError::Unsupported("a RIP-relative address in a 128-bit atomic loop on x86_64".into()))
+            return Err(CodegenError::Unsupported("a RIP-relative address in a 128-bit atomic loop on x86_64".into()));
         }
     };
     mem_trap(sink, mem);

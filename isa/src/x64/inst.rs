@@ -2063,7 +2063,15 @@ impl MachInst for Inst {
                 v.reg_reuse_def(dst_old, 0);
             }
             Inst::AtomicRmw128Seq {
-                mem, operand_lo, operand_hi, temp_lo, temp_hi, temp, dst_old_lo, dst_old_hi, ..
+                mem,
+                operand_lo,
+                operand_hi,
+                temp_lo,
+                temp_hi,
+                temp,
+                dst_old_lo,
+                dst_old_hi,
+                ..
             } => {
                 // Everything is read inside the loop, after the fixed registers are written.
                 match &mut mem.amode {

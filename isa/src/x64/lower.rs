@@ -630,7 +630,8 @@ impl X64Lower<'_> {
         let in_ty = args.first().map(|a| ctx.value_ty(*a));
         let vector = ty.is_vector()
             || in_ty.is_some_and(|t| t.is_vector())
-            || (op == Opcode::Bitcast && matches!((in_ty, ty), (Some(types::I128), types::F128) | (Some(types::F128), types::I128)));
+            || (op == Opcode::Bitcast
+                && matches!((in_ty, ty), (Some(types::I128), types::F128) | (Some(types::F128), types::I128)));
         if vector && !op.is_terminator() && !op.is_call() {
             return self.lower_vector(ctx, inst, op, ty);
         }
@@ -1006,7 +1007,9 @@ impl X64Lower<'_> {
                         let name = reloc_target(ctx.f, name)?;
                         let reach = Reach::of(*colocated, ctx.flags.is_pic() != 0);
                         if reach == Reach::Indirect && i32::try_from(offset.0).is_err() {
-                            return Err(unsupported(format!("{op} of a symbol at an offset beyond 32 bits with is_pic")));
+                            return Err(unsupported(format!(
+                                "{op} of a symbol at an offset beyond 32 bits with is_pic"
+                            )));
                         }
                         let dst = self.output(ctx, inst)?;
                         ctx.emit(Inst::LoadExtName { dst, name, offset: offset.0, reach });

@@ -391,7 +391,13 @@ impl X64Lower<'_> {
                     (Opcode::AvgRound, 16) => Pavgw,
                     _ => return Err(un()),
                 };
-                self.vbin_vals(ctx, sop, args[0], args[1], op != Opcode::Isub && !matches!(op, Opcode::SsubSat | Opcode::UsubSat))?
+                self.vbin_vals(
+                    ctx,
+                    sop,
+                    args[0],
+                    args[1],
+                    op != Opcode::Isub && !matches!(op, Opcode::SsubSat | Opcode::UsubSat),
+                )?
             }
             Opcode::Ineg if lt.is_int() => {
                 let z = self.vzero(ctx)?;
@@ -415,7 +421,8 @@ impl X64Lower<'_> {
                         // s = x >> (bits-1) (arithmetic); |x| = (x ^ s) - s.
                         let s = self.sign_mask(ctx, x, bits)?;
                         let t = self.vbin_r(ctx, SseOp::Pxor, x, s)?;
-                        let sub = [SseOp::Psubb, SseOp::Psubw, SseOp::Psubd, SseOp::Psubq][bits.trailing_zeros() as usize - 3];
+                        let sub = [SseOp::Psubb, SseOp::Psubw, SseOp::Psubd, SseOp::Psubq]
+                            [bits.trailing_zeros() as usize - 3];
                         self.vbin_r(ctx, sub, t, s)?
                     }
                 }
@@ -440,7 +447,13 @@ impl X64Lower<'_> {
                     }
                     64 if isa.has_avx512vl && isa.has_avx512dq => {
                         let dst = self.tmp(ctx, types::I8X16)?;
-                        ctx.emit(Inst::XmmEvex { op: EvexOp::Vpmullq, src1: Some(a), src2: RegMem::Reg(b), imm: 0, dst });
+                        ctx.emit(Inst::XmmEvex {
+                            op: EvexOp::Vpmullq,
+                            src1: Some(a),
+                            src2: RegMem::Reg(b),
+                            imm: 0,
+                            dst,
+                        });
                         dst.to_reg()
                     }
                     64 => {
@@ -568,10 +581,19 @@ impl X64Lower<'_> {
                     _ => BlendvOp::Pblendvb,
                 };
                 let dst = self.tmp(ctx, types::I8X16)?;
-                ctx.emit(Inst::XmmBlendv { op: bop, mask: c, if_false: y, if_true: RegMem::Reg(x), dst, vex: self.vex() });
+                ctx.emit(Inst::XmmBlendv {
+                    op: bop,
+                    mask: c,
+                    if_false: y,
+                    if_true: RegMem::Reg(x),
+                    dst,
+                    vex: self.vex(),
+                });
                 dst.to_reg()
             }
-            Opcode::Ishl | Opcode::Ushr | Opcode::Sshr if lt.is_int() => self.lower_vshift(ctx, op, args[0], args[1], vty)?,
+            Opcode::Ishl | Opcode::Ushr | Opcode::Sshr if lt.is_int() => {
+                self.lower_vshift(ctx, op, args[0], args[1], vty)?
+            }
 
             // ---- compares -------------------------------------------------------------------
             Opcode::Icmp => {
@@ -616,7 +638,12 @@ impl X64Lower<'_> {
                 ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Pmovmskb, size: OperandSize::S32, src: t, dst: m });
                 // any: some byte is non-zero (mask != 0xffff); all: no lane is zero (mask == 0).
                 let imm = if op == Opcode::VanyTrue { 0xffff } else { 0 };
-                ctx.emit(Inst::CmpRmiR { size: OperandSize::S32, op: CmpOp::Cmp, src1: m.to_reg(), src2: RegMemImm::Imm(imm) });
+                ctx.emit(Inst::CmpRmiR {
+                    size: OperandSize::S32,
+                    op: CmpOp::Cmp,
+                    src1: m.to_reg(),
+                    src2: RegMemImm::Imm(imm),
+                });
                 let dst = self.output(ctx, inst)?;
                 let cc = if op == Opcode::VanyTrue { CC::NZ } else { CC::Z };
                 return self.setcc(ctx, Cond::One(cc), dst);
@@ -747,7 +774,9 @@ impl X64Lower<'_> {
             }
 
             // ---- lanes ----------------------------------------------------------------------
-            Opcode::Snarrow | Opcode::Unarrow | Opcode::Uunarrow => self.lower_narrow(ctx, op, args[0], args[1], vty)?,
+            Opcode::Snarrow | Opcode::Unarrow | Opcode::Uunarrow => {
+                self.lower_narrow(ctx, op, args[0], args[1], vty)?
+            }
             Opcode::SwidenLow | Opcode::SwidenHigh | Opcode::UwidenLow | Opcode::UwidenHigh => {
                 let x = self.reg(ctx, args[0])?;
                 self.lower_widen(ctx, op, x, vty)?
@@ -961,14 +990,27 @@ impl X64Lower<'_> {
                 let v = self.extend_reg(ctx, y, 8, false, false)?;
                 let v = if shift > 0 {
                     let d = self.tmp(ctx, types::I32)?;
-                    ctx.emit(Inst::ShiftR { size: OperandSize::S32, kind: ShiftKind::Shl, src: v, amount: ShiftAmount::Imm(8), dst: d });
+                    ctx.emit(Inst::ShiftR {
+                        size: OperandSize::S32,
+                        kind: ShiftKind::Shl,
+                        src: v,
+                        amount: ShiftAmount::Imm(8),
+                        dst: d,
+                    });
                     d.to_reg()
                 } else {
                     v
                 };
                 let nw = self.emit_alu(ctx, OperandSize::S32, AluOp::Or, k, RegMemImm::Reg(v))?;
                 let dst = self.tmp(ctx, types::I8X16)?;
-                ctx.emit(Inst::XmmInsertGpr { op: XmmInsertOp::Pinsrw, src1: x, src2: RegMem::Reg(nw), lane: l / 2, dst, vex });
+                ctx.emit(Inst::XmmInsertGpr {
+                    op: XmmInsertOp::Pinsrw,
+                    src1: x,
+                    src2: RegMem::Reg(nw),
+                    lane: l / 2,
+                    dst,
+                    vex,
+                });
                 dst.to_reg()
             }
             (true, 32, l) if !sse41 => self.insert_f32_sse2(ctx, x, y, l)?,
@@ -1044,7 +1086,8 @@ impl X64Lower<'_> {
         if bits == 64 && !self.b.isa.has_sse42 {
             // From 32-bit compares: the high halves decide unless equal, then the low
             // halves compared unsigned (sign bits flipped; the high ones too if unsigned).
-            let flip = self.const_mem(ctx, &lanes_const(64, if unsigned { 0x8000_0000_8000_0000 } else { 0x8000_0000 }));
+            let flip =
+                self.const_mem(ctx, &lanes_const(64, if unsigned { 0x8000_0000_8000_0000 } else { 0x8000_0000 }));
             let fa = self.vbin(ctx, SseOp::Pxor, a, flip.clone())?;
             let fb = self.vbin(ctx, SseOp::Pxor, b, flip)?;
             let gt = self.vbin_r(ctx, SseOp::Pcmpgtd, fa, fb)?;
@@ -1142,7 +1185,8 @@ impl X64Lower<'_> {
         match op {
             Opcode::Ishl | Opcode::Ushr => {
                 // A 16-bit shift, then the bits that crossed between bytes cleared.
-                let (imm_op, reg_op) = if op == Opcode::Ishl { (I::Psllw, SseOp::Psllw) } else { (I::Psrlw, SseOp::Psrlw) };
+                let (imm_op, reg_op) =
+                    if op == Opcode::Ishl { (I::Psllw, SseOp::Psllw) } else { (I::Psrlw, SseOp::Psrlw) };
                 let t = self.vshift(ctx, imm_op, reg_op, a, n)?;
                 let mask = match n {
                     Ok(i) => {
@@ -1361,7 +1405,12 @@ impl X64Lower<'_> {
                 let mut f = [a; 2];
                 for (i, l) in [l0, l1].into_iter().enumerate() {
                     let d2 = self.tmp(ctx, types::F64)?;
-                    ctx.emit(Inst::GprToXmm { op: GprToXmmOp::Cvtsi2sd, size: OperandSize::S64, src: RegMem::Reg(l), dst: d2 });
+                    ctx.emit(Inst::GprToXmm {
+                        op: GprToXmmOp::Cvtsi2sd,
+                        size: OperandSize::S64,
+                        src: RegMem::Reg(l),
+                        dst: d2,
+                    });
                     f[i] = d2.to_reg();
                 }
                 self.vbin_r(ctx, SseOp::Movlhps, f[0], f[1])

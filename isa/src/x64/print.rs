@@ -345,11 +345,9 @@ pub fn print_inst(inst: &Inst) -> String {
         Inst::LoadExtName { dst, name, offset, reach } => match reach {
             Reach::Near => format!("leaq {}(%rip), {}", show_name_offset(name, *offset), w(*dst, S64)),
             Reach::Indirect if *offset == 0 => format!("movq {}@GOTPCREL(%rip), {}", show_name(name), w(*dst, S64)),
-            Reach::Indirect => format!(
-                "movq {}@GOTPCREL(%rip), {d}; leaq {offset}({d}), {d}",
-                show_name(name),
-                d = w(*dst, S64)
-            ),
+            Reach::Indirect => {
+                format!("movq {}@GOTPCREL(%rip), {d}; leaq {offset}({d}), {d}", show_name(name), d = w(*dst, S64))
+            }
             Reach::Absolute => format!("movabsq ${}, {}", show_name_offset(name, *offset), w(*dst, S64)),
         },
         Inst::LoadLabelAddr { dst, label } => format!("leaq {}(%rip), {}", show_label(*label), w(*dst, S64)),

@@ -102,7 +102,8 @@ impl Func {
         }
         // SAFETY: the trampoline has the System V signature (funcref, values) and was
         // compiled for this function's type; the slots hold max(params, results) values.
-        let r = unsafe { kiln_module::trap::call_guarded(tramp as *const u8, self.as_raw(), slots.as_mut_ptr() as usize) };
+        let r =
+            unsafe { kiln_module::trap::call_guarded(tramp as *const u8, self.as_raw(), slots.as_mut_ptr() as usize) };
         if outermost {
             store.ctx.stack_limit = 0;
         }

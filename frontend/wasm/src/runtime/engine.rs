@@ -201,7 +201,11 @@ impl Engine {
         let sig = func.signature.clone();
         let err = |e: kiln_module::ModuleError| match e {
             kiln_module::ModuleError::Compilation { err: CodegenError::Unsupported(m), .. } => {
-                Error::Compile(WasmError { kind: WasmErrorKind::Unsupported, offset: None, message: format!("stub for {ty}: {m}") })
+                Error::Compile(WasmError {
+                    kind: WasmErrorKind::Unsupported,
+                    offset: None,
+                    message: format!("stub for {ty}: {m}"),
+                })
             }
             e => Error::Other(format!("compiling a stub: {e}")),
         };
@@ -289,7 +293,12 @@ fn build_adapter(ty: &FuncType) -> Result<Function, Error> {
     hsig.returns.extend(Builtin::HostCall.result().map(AbiParam::new));
     let hsig = b.import_signature(hsig);
     let name = b.func.declare_user_name(UserExternalName { namespace: 1, index: Builtin::HostCall as u32 });
-    let host = b.import_function(ExtFuncData { name: ExternalName::User(name), signature: hsig, colocated: false, patchable: false });
+    let host = b.import_function(ExtFuncData {
+        name: ExternalName::User(name),
+        signature: hsig,
+        colocated: false,
+        patchable: false,
+    });
     let call = b.ins().call(host, &[params[0], vals]);
     let status = b.inst_results(call)[0];
     b.ins().trapnz(status, trap::HOST);

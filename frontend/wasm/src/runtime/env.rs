@@ -176,7 +176,12 @@ impl<'m> RuntimeEnv<'m> {
         }
         let signature = self.sig_ref(b, self.module.funcs[index as usize]);
         let name = b.func.declare_user_name(UserExternalName { namespace: 0, index });
-        let f = b.import_function(ExtFuncData { name: ExternalName::User(name), signature, colocated: true, patchable: false });
+        let f = b.import_function(ExtFuncData {
+            name: ExternalName::User(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
         self.funcs.insert(index, f);
         f
     }
@@ -215,11 +220,18 @@ impl<'m> RuntimeEnv<'m> {
 
     /// Check entry `index` of `table` for `call_indirect` of type `type_index`; returns
     /// (code, callee vmctx).
-    fn indirect_callee(&mut self, b: &mut FunctionBuilder, table: u32, type_index: u32, index: Value) -> (Value, Value) {
+    fn indirect_callee(
+        &mut self,
+        b: &mut FunctionBuilder,
+        table: u32,
+        type_index: u32,
+        index: Value,
+    ) -> (Value, Value) {
         let addr = self.table_elem_addr(b, table, index, trap::INDIRECT_CALL_OUT_OF_BOUNDS);
         let funcref = b.ins().load(self.ptr, self.table_flags(), addr, 0);
         // A null funcref faults here (address 16), reported as "uninitialized element".
-        let null_trap = MemFlags::new().with_trap_code(Some(trap::INDIRECT_CALL_TO_NULL)).with_aligned().with_readonly();
+        let null_trap =
+            MemFlags::new().with_trap_code(Some(trap::INDIRECT_CALL_TO_NULL)).with_aligned().with_readonly();
         let ty = b.ins().load(types::I32, null_trap, funcref, vmctx::FUNCREF_TYPE);
         let want = Self::i32c(b, self.type_ids[type_index as usize]);
         let bad = b.ins().icmp(IntCC::NotEqual, ty, want);
@@ -403,7 +415,14 @@ impl FuncEnvironment for RuntimeEnv<'_> {
         Ok(Self::from_i64(b, r, ty))
     }
 
-    fn table_fill(&mut self, b: &mut FunctionBuilder, table: u32, dst: Value, val: Value, len: Value) -> WasmResult<()> {
+    fn table_fill(
+        &mut self,
+        b: &mut FunctionBuilder,
+        table: u32,
+        dst: Value,
+        val: Value,
+        len: Value,
+    ) -> WasmResult<()> {
         let t = Self::i32c(b, table);
         let (d, n) = (Self::to_i64(b, dst), Self::to_i64(b, len));
         self.call_checked(b, Builtin::TableFill, &[t, d, val, n], trap::TABLE_OUT_OF_BOUNDS);

@@ -7,8 +7,8 @@
 //! they write stay valid even when instantiation fails.
 
 use super::engine::{Error, Module};
-use super::store::{Extern, Func, Global, Instance, Memory, Store, Table};
 use super::memory::MemoryData;
+use super::store::{Extern, Func, Global, Instance, Memory, Store, Table};
 use super::table::TableData;
 use super::trap::{Trap, TrapKind};
 use super::vmctx::{VMCTX_INSTANCE, VMCTX_STORE, VMFuncRef, VMFunctionImport};
@@ -110,7 +110,12 @@ impl InstanceData {
                 ConstOp::GlobalGet(g) => self.global_value(g),
                 ConstOp::RefNull => 0,
                 ConstOp::RefFunc(f) => self.funcref(f) as u128,
-                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul | ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                ConstOp::I32Add
+                | ConstOp::I32Sub
+                | ConstOp::I32Mul
+                | ConstOp::I64Add
+                | ConstOp::I64Sub
+                | ConstOp::I64Mul => {
                     let (Some(y), Some(x)) = (stack.pop(), stack.pop()) else {
                         return Err(Error::Other("malformed constant expression".into()));
                     };
@@ -186,7 +191,8 @@ impl Instance {
                 }
                 (ImportKind::Table(tt), Extern::Table(t)) => {
                     let actual = t.ty(store);
-                    if actual.elem != tt.elem || actual.table64 != tt.table64 || !limits_match(actual.limits, tt.limits) {
+                    if actual.elem != tt.elem || actual.table64 != tt.table64 || !limits_match(actual.limits, tt.limits)
+                    {
                         return Err(link_error(&imp.module, &imp.name, "table types differ"));
                     }
                     let p: *mut TableData = &mut *store.tables[t.0 as usize];

@@ -53,12 +53,8 @@ impl MemoryData {
         if p == libc::MAP_FAILED {
             return Err(format!("cannot reserve memory: {}", std::io::Error::last_os_error()));
         }
-        let mut m = Box::new(MemoryData {
-            def: VMMemoryDefinition { base: p as *mut u8, length: 0 },
-            ty,
-            reserved,
-            max_pages,
-        });
+        let mut m =
+            Box::new(MemoryData { def: VMMemoryDefinition { base: p as *mut u8, length: 0 }, ty, reserved, max_pages });
         if m.grow(ty.limits.min).is_none() {
             return Err("cannot commit the memory's initial pages".into());
         }

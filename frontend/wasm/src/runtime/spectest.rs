@@ -39,7 +39,10 @@ pub fn spectest(store: &mut Store) -> Result<HashMap<&'static str, Extern>, Stri
     m.insert("table", Extern::Table(t));
     let t = Table::new(store, TableType { elem: FuncRef, limits, table64: true }, Val::FuncRef(None))?;
     m.insert("table64", Extern::Table(t));
-    let mem = Memory::new(store, MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, page_size_log2: 16 })?;
+    let mem = Memory::new(
+        store,
+        MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, page_size_log2: 16 },
+    )?;
     m.insert("memory", Extern::Memory(mem));
     Ok(m)
 }

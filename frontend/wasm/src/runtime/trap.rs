@@ -3,8 +3,8 @@
 //! [`Trap`] naming its [`TrapKind`]; the messages are the spec test suite's.
 
 use crate::environ::trap as codes;
-use kiln_ir::trapcode::TrapCode;
 use core::fmt;
+use kiln_ir::trapcode::TrapCode;
 
 /// The kind of a trap.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -181,7 +181,7 @@ impl FuncTranslator {
             for _ in 0..count {
                 let var = b.declare_var(irt);
                 b.def_var(var, zero);
-                }
+            }
         }
 
         // The function body is a block whose `next` returns.
@@ -237,9 +237,7 @@ impl FuncTranslator {
         }
         reader.finish()?;
         self.allocs = Some(validator.into_allocations());
-        b.finalize().map_err(|e| {
-            WasmError::internal(format!("function {index}: the translated IR is malformed: {e}"))
-        })
+        b.finalize().map_err(|e| WasmError::internal(format!("function {index}: the translated IR is malformed: {e}")))
     }
 }
 

@@ -113,8 +113,11 @@ fn extmul(st: &mut State, b: &mut FunctionBuilder, ty: Type, signed: bool, high:
 
 fn ext_add_pairwise(st: &mut State, b: &mut FunctionBuilder, ty: Type, signed: bool) {
     let x = pop_as(st, b, ty);
-    let (lo, hi) =
-        if signed { (b.ins().swiden_low(x), b.ins().swiden_high(x)) } else { (b.ins().uwiden_low(x), b.ins().uwiden_high(x)) };
+    let (lo, hi) = if signed {
+        (b.ins().swiden_low(x), b.ins().swiden_high(x))
+    } else {
+        (b.ins().uwiden_low(x), b.ins().uwiden_high(x))
+    };
     let v = b.ins().iadd_pairwise(lo, hi);
     push_v(st, b, v);
 }
