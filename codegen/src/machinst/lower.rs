@@ -442,13 +442,12 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         }
                         let dests = f.dfg.branch_destinations(term);
                         let mut all_args = Vec::with_capacity(succs.len());
-                        for &s in succs {
+                        for (&s, &k) in succs.iter().zip(order.succ_dest_indices(bidx)) {
                             let is_edge = matches!(order.lowered_order()[s.index()], LoweredBlock::Edge { .. });
                             if is_edge {
                                 all_args.push(Vec::new());
                             } else {
-                                let k = dest_targets.iter().position(|&t| t == s).expect("successor is a target");
-                                all_args.push(self.block_call_regs(dests[k].args(pool))?);
+                                all_args.push(self.block_call_regs(dests[k as usize].args(pool))?);
                             }
                         }
                         self.vcode.set_succs(bidx, succs, all_args);
