@@ -10,7 +10,7 @@
 
 use crate::machinst::abi::{AbiSpec, FrameLayout, StackAMode};
 use crate::machinst::buffer::{ConstantPool, MachBuffer, MachEncoder};
-use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector};
+use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector, resolve_alias};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
@@ -326,11 +326,7 @@ impl<I: MachInst> VCodeBuilder<I> {
         let mut clobbers = Vec::new();
         for (i, inst) in insts.iter_mut().enumerate() {
             operand_starts.push(operands.len() as u32);
-            if !alias.is_empty() {
-                let mut r = AliasResolver { alias };
-                inst.get_operands(&mut r);
-            }
-            let mut c = OperandCollector::new(&mut operands);
+            let mut c = OperandCollector::with_aliases(&mut operands, alias);
             inst.get_operands(&mut c);
             if c.class_mismatch {
                 return Err(CodegenError::Other(format!(
@@ -494,38 +490,6 @@ impl<I: MachInst> VCode<I> {
             }
         }
         Ok(())
-    }
-}
-
-/// Follow the alias chain of `v` (bounded by the table size, so a cycle cannot hang).
-fn resolve_alias(alias: &[u32], v: VReg) -> VReg {
-    let mut i = v.vreg();
-    for _ in 0..alias.len() {
-        match alias.get(i) {
-            Some(&t) if t as usize != i => i = t as usize,
-            _ => break,
-        }
-    }
-    VReg::new(i, v.class())
-}
-
-/// Rewrites aliased vregs in an instruction's operands.
-struct AliasResolver<'a> {
-    alias: &'a [u32],
-}
-
-impl crate::machinst::OperandVisitor for AliasResolver<'_> {
-    fn add_operand(
-        &mut self,
-        reg: &mut Reg,
-        _c: regalloc2::OperandConstraint,
-        _k: regalloc2::OperandKind,
-        _p: regalloc2::OperandPos,
-    ) {
-        if reg.is_virtual() {
-            let v = resolve_alias(self.alias, reg.vreg());
-            *reg = Reg::from_vreg(v);
-        }
     }
 }
 
