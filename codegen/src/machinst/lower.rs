@@ -99,7 +99,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
         sigs: SigCache,
         order: &BlockLoweringOrder,
     ) -> Self {
-        let mut vcode = VCodeBuilder::new(order.len());
+        let mut vcode = VCodeBuilder::new(order.len(), f.dfg.num_insts() + order.len());
         vcode.set_spillslot_sizes(abi);
         let mut l = Lower {
             f,
@@ -339,8 +339,9 @@ impl<'f, I: MachInst> Lower<'f, I> {
     // ---------------------------------------------------------------------------------
     // Driver
 
-    fn block_call_regs(&mut self, args: impl Iterator<Item = BlockArg>) -> CodegenResult<Vec<VReg>> {
-        let mut out = Vec::new();
+    /// The registers of a branch's block arguments, in `out` (cleared first).
+    fn block_call_regs(&mut self, args: impl Iterator<Item = BlockArg>, out: &mut Vec<VReg>) -> CodegenResult<()> {
+        out.clear();
         for a in args {
             let regs = match a {
                 BlockArg::Value(v) => self.put_value_in_regs(v)?,
@@ -357,7 +358,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
             };
             out.extend(regs.regs().map(|r| r.vreg()));
         }
-        Ok(out)
+        Ok(())
     }
 
     fn finish_ir_inst(&mut self, loc: SourceLoc) {
@@ -375,6 +376,8 @@ impl<'f, I: MachInst> Lower<'f, I> {
         let f = self.f;
         let pool = &f.dfg.value_lists;
         let entry = f.layout.entry_block();
+        // Branch arguments of the successor being added (reused).
+        let mut arg_regs: Vec<VReg> = Vec::new();
         for (bi, lb) in order.lowered_order().iter().enumerate().rev() {
             let bidx = BlockIndex(bi as u32);
             self.vcode.start_block();
@@ -406,10 +409,11 @@ impl<'f, I: MachInst> Lower<'f, I> {
                             self.gen_exception_payloads(cc, &payloads)?;
                         }
                     }
-                    let args = self.block_call_regs(dest.args(pool))?;
+                    self.block_call_regs(dest.args(pool), &mut arg_regs)?;
                     let target = order.lowered_index_for_block(succ).expect("reachable");
                     self.emit(backend.gen_jump(MachLabel::from_block(target)));
-                    self.vcode.set_succs(bidx, &[target], vec![args]);
+                    self.vcode.start_succs(bidx);
+                    self.vcode.add_succ(bidx, target, &arg_regs);
                     self.finish_ir_inst(SourceLoc::default());
                 }
                 LoweredBlock::Orig { block } => {
@@ -441,17 +445,16 @@ impl<'f, I: MachInst> Lower<'f, I> {
                             }
                         }
                         let dests = f.dfg.branch_destinations(term);
-                        let mut all_args = Vec::with_capacity(succs.len());
-                        for &s in succs {
+                        self.vcode.start_succs(bidx);
+                        for (&s, &k) in succs.iter().zip(order.succ_dest_indices(bidx)) {
                             let is_edge = matches!(order.lowered_order()[s.index()], LoweredBlock::Edge { .. });
                             if is_edge {
-                                all_args.push(Vec::new());
+                                arg_regs.clear();
                             } else {
-                                let k = dest_targets.iter().position(|&t| t == s).expect("successor is a target");
-                                all_args.push(self.block_call_regs(dests[k].args(pool))?);
+                                self.block_call_regs(dests[k as usize].args(pool), &mut arg_regs)?;
                             }
+                            self.vcode.add_succ(bidx, s, &arg_regs);
                         }
-                        self.vcode.set_succs(bidx, succs, all_args);
                         self.finish_ir_inst(f.srcloc(term));
                     }
                     let mut cursor = term.and_then(|t| f.layout.prev_inst(t));
@@ -484,8 +487,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         self.gen_args(&param_regs)?;
                         self.finish_ir_inst(SourceLoc::default());
                     } else {
-                        let vregs = param_regs.iter().flat_map(|r| r.regs().map(|x| x.vreg())).collect();
-                        self.vcode.set_params(bidx, vregs);
+                        self.vcode.set_params(bidx, param_regs.iter().flat_map(|r| r.regs().map(|x| x.vreg())));
                     }
                     self.clear_try_call_values();
                 }
