@@ -272,6 +272,15 @@ impl<'f, I: MachInst> Lower<'f, I> {
         self.uses[self.f.dfg.resolve_aliases(v)]
     }
 
+    /// A lowering used the operand `v` of a multi-use instruction directly (it folded that
+    /// instruction into an addressing mode): count `v` as used more than once, so the
+    /// instruction's own lowering, which comes later in the backward scan, does not merge
+    /// `v`'s definition into itself while other instructions read `v` from a register.
+    pub fn note_exposed_use(&mut self, v: Value) {
+        let v = self.f.dfg.resolve_aliases(v);
+        self.uses[v] = Uses::Many;
+    }
+
     /// The constant `v` holds if it comes from `iconst`: its bits, zero-extended from the
     /// type width.
     pub fn iconst_bits(&self, v: Value) -> Option<u64> {

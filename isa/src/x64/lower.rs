@@ -264,6 +264,7 @@ impl X64Lower<'_> {
             if ctx.value_ty(base) != types::I64 {
                 break;
             }
+            let exposed = ctx.uses(base) != kiln_codegen::machinst::lower::Uses::Once;
             if let Some(c) = ctx.iconst_signed(args[1]) {
                 let nd = disp + c;
                 if i32::try_from(nd).is_err() {
@@ -281,6 +282,10 @@ impl X64Lower<'_> {
             } else {
                 break;
             }
+            // The sum may still be computed for another user: its operand is used twice.
+            if exposed {
+                ctx.note_exposed_use(base);
+            }
         }
         let disp = disp as i32;
         // base + index << shift, even when the sum has other uses: the addressing mode
@@ -290,6 +295,7 @@ impl X64Lower<'_> {
             && ctx.value_ty(base) == types::I64
         {
             let (x, y) = (args[0], args[1]);
+            let exposed = ctx.uses(base) != kiln_codegen::machinst::lower::Uses::Once;
             for (b, i) in [(x, y), (y, x)] {
                 if let Some(sdef) = ctx.def_inst(i)
                     && let D::Binary { opcode: Opcode::Ishl, args: sargs } = *ctx.data(sdef)
@@ -297,11 +303,19 @@ impl X64Lower<'_> {
                 {
                     let sh = sh & 63;
                     if sh <= 3 {
+                        if exposed || ctx.uses(i) != kiln_codegen::machinst::lower::Uses::Once {
+                            ctx.note_exposed_use(b);
+                            ctx.note_exposed_use(sargs[0]);
+                        }
                         let base = self.reg(ctx, b)?;
                         let index = self.reg(ctx, sargs[0])?;
                         return Ok(Amode::ImmRegRegShift { disp, base, index, shift: sh as u8 });
                     }
                 }
+            }
+            if exposed {
+                ctx.note_exposed_use(x);
+                ctx.note_exposed_use(y);
             }
             let base = self.reg(ctx, x)?;
             let index = self.reg(ctx, y)?;
