@@ -10,8 +10,13 @@
 //!
 //! Values get virtual registers lazily, the first time a lowered instruction uses or
 //! defines them. A load may only be sunk when no other side-effecting instruction lies
-//! between it and its user: each instruction has a *color*, the number of side-effecting
-//! instructions before it in its block.
+//! between it and the place where its user is lowered: each instruction has a *color*, the
+//! number of side-effecting instructions before it in its block, and the backward scan keeps
+//! a *scan color*, the color of the earliest side-effecting instruction lowered or sunk so
+//! far. A side-effecting instruction can be sunk when its color is one less than the scan
+//! color; sinking it lowers the scan color, so a user can absorb two loads in a row (as in
+//! `store (iadd (load p) (imul (load q) k)), p`, where both loads merge into instructions
+//! of the store's tree).
 
 use crate::machinst::abi::{AbiSpec, Callee};
 use crate::machinst::blockorder::{BlockLoweringOrder, LoweredBlock};
@@ -80,6 +85,9 @@ pub struct Lower<'f, I: MachInst> {
     value_regs: SecondaryMap<Value, ValueRegs>,
     uses: SecondaryMap<Value, Uses>,
     color: SecondaryMap<Inst, u32>,
+    /// The color of the earliest side-effecting instruction lowered or sunk so far in the
+    /// current block (the scan runs backwards).
+    scan_color: u32,
     sunk: EntitySet<Inst>,
     ir_insts: Vec<I>,
     cur_inst: Option<Inst>,
@@ -111,6 +119,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
             value_regs: SecondaryMap::with_capacity(f.dfg.num_values()),
             uses: SecondaryMap::with_capacity(f.dfg.num_values()),
             color: SecondaryMap::with_capacity(f.dfg.num_insts()),
+            scan_color: 0,
             sunk: EntitySet::new(),
             ir_insts: Vec::with_capacity(8),
             cur_inst: None,
@@ -263,6 +272,15 @@ impl<'f, I: MachInst> Lower<'f, I> {
         self.uses[self.f.dfg.resolve_aliases(v)]
     }
 
+    /// A lowering used the operand `v` of a multi-use instruction directly (it folded that
+    /// instruction into an addressing mode): count `v` as used more than once, so the
+    /// instruction's own lowering, which comes later in the backward scan, does not merge
+    /// `v`'s definition into itself while other instructions read `v` from a register.
+    pub fn note_exposed_use(&mut self, v: Value) {
+        let v = self.f.dfg.resolve_aliases(v);
+        self.uses[v] = Uses::Many;
+    }
+
     /// The constant `v` holds if it comes from `iconst`: its bits, zero-extended from the
     /// type width.
     pub fn iconst_bits(&self, v: Value) -> Option<u64> {
@@ -296,8 +314,9 @@ impl<'f, I: MachInst> Lower<'f, I> {
         }
         let op = self.f.dfg.opcode(src);
         if has_side_effect(self.f, src, op) {
-            // Nothing else with side effects between: the user's color is exactly one past.
-            if self.color[cur] != self.color[src] + 1 {
+            // Nothing else with side effects between it and where it would go: every
+            // side-effecting instruction after it has been lowered or sunk already.
+            if self.scan_color != self.color[src] + 1 {
                 return None;
             }
         }
@@ -307,6 +326,17 @@ impl<'f, I: MachInst> Lower<'f, I> {
     /// Mark `inst` as merged into the current instruction: it will not be lowered.
     pub fn sink_inst(&mut self, inst: Inst) {
         self.sunk.insert(inst);
+        if has_side_effect(self.f, inst, self.f.dfg.opcode(inst)) {
+            self.scan_color = self.color[inst];
+        }
+    }
+
+    /// Start lowering `inst` (whose side effects are `effectful`).
+    fn set_cur_inst(&mut self, inst: Inst, effectful: bool) {
+        self.cur_inst = Some(inst);
+        if effectful {
+            self.scan_color = self.color[inst];
+        }
     }
 
     /// The source location of the instruction being lowered.
@@ -385,7 +415,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                 LoweredBlock::Edge { pred, succ_idx, succ } => {
                     let term = f.layout.last_inst(pred).expect("edge from a block with a terminator");
                     let dest = f.dfg.branch_destinations(term)[succ_idx as usize];
-                    self.cur_inst = Some(term);
+                    self.set_cur_inst(term, true);
                     self.cur_block = Some(pred);
                     if f.dfg.insts[term].opcode().has_exception_edges() {
                         // Return values are defined by the call in the predecessor; the
@@ -420,7 +450,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                     self.cur_block = Some(block);
                     let term = f.layout.last_inst(block);
                     if let Some(term) = term {
-                        self.cur_inst = Some(term);
+                        self.set_cur_inst(term, true);
                         let dest_targets = order.dest_targets(bidx);
                         let labels: SmallVec<[MachLabel; 8]> =
                             dest_targets.iter().map(|&t| MachLabel::from_block(t)).collect();
@@ -464,13 +494,14 @@ impl<'f, I: MachInst> Lower<'f, I> {
                             continue;
                         }
                         let op = f.dfg.opcode(inst);
-                        if !has_side_effect(f, inst, op) {
+                        let effectful = has_side_effect(f, inst, op);
+                        if !effectful {
                             let results = f.dfg.inst_results(inst);
                             if results.iter().all(|&r| !self.is_value_needed(r)) {
                                 continue;
                             }
                         }
-                        self.cur_inst = Some(inst);
+                        self.set_cur_inst(inst, effectful);
                         match op {
                             Opcode::Call | Opcode::CallIndirect => self.lower_call(inst, None)?,
                             _ => backend.lower(&mut self, inst)?,

@@ -586,8 +586,12 @@ pub trait MachInstEmit: MachInst {
 pub struct EmitState<T> {
     /// The final frame layout.
     pub frame: FrameLayout,
-    /// The label of the block emitted next (for fall-through elision).
+    /// The label of the block emitted next (for fall-through elision): compare with
+    /// [`EmitState::falls_through_to`], which sees through skipped blocks.
     pub next_block: Option<MachLabel>,
+    /// For each block label: the block it was replaced by if it is skipped (a lone jump),
+    /// else `u32::MAX`.
+    pub skipped_to: Vec<u32>,
     /// The current source location.
     pub cur_srcloc: SourceLoc,
     /// The target's state.
@@ -595,6 +599,16 @@ pub struct EmitState<T> {
 }
 
 impl<T> EmitState<T> {
+    /// Is `label` the next block to be emitted, directly or through skipped blocks (so a
+    /// jump to it can be left out)?
+    pub fn falls_through_to(&self, label: MachLabel) -> bool {
+        let l = match self.skipped_to.get(label.0 as usize) {
+            Some(&t) if t != u32::MAX => MachLabel(t),
+            _ => label,
+        };
+        self.next_block == Some(l)
+    }
+
     /// Resolve a stack address to its offset from the stack pointer, which does not move
     /// during the body.
     pub fn stack_offset(&self, mem: StackAMode) -> i64 {
@@ -631,8 +645,13 @@ pub fn emit<I: MachInstEmit>(
     sink.adopt_constants(pool, nblocks as u32);
     let spill_base = frame.stack_slots_size as i64;
     let word = abi.word_bytes() as i64;
-    let mut state =
-        EmitState { frame, next_block: None, cur_srcloc: SourceLoc::default(), target: I::State::default() };
+    let mut state = EmitState {
+        frame,
+        next_block: None,
+        skipped_to: Vec::new(),
+        cur_srcloc: SourceLoc::default(),
+        target: I::State::default(),
+    };
 
     // Which blocks are a lone unconditional jump to another block, with no allocator
     // edits: skip them, and send references to them to the block their chain of such
@@ -661,6 +680,9 @@ pub fn emit<I: MachInstEmit>(
         if skip[b] {
             sink.alias_label(MachLabel(b as u32), MachLabel(jump_to[b]));
         }
+    }
+    if skip.iter().any(|&s| s) {
+        state.skipped_to = (0..nblocks).map(|b| if skip[b] { jump_to[b] } else { u32::MAX }).collect();
     }
     let emitted: Vec<usize> = (0..nblocks).filter(|&b| !skip[b]).collect();
     // A skipped block's entries (jump tables, landing pads) enter the block it jumps to.

@@ -1258,16 +1258,16 @@ impl Inst {
             }
 
             Inst::Jump { dest } => {
-                if state.next_block != Some(*dest) {
+                if !state.falls_through_to(*dest) {
                     sink.add_branch(*dest, A64Branch::B);
                 }
             }
             Inst::CondBr { kind, taken, not_taken } => {
-                if state.next_block == Some(*taken) {
+                if state.falls_through_to(*taken) {
                     cond_branch(sink, kind.invert(), *not_taken)?;
                 } else {
                     cond_branch(sink, *kind, *taken)?;
-                    if state.next_block != Some(*not_taken) {
+                    if !state.falls_through_to(*not_taken) {
                         sink.add_branch(*not_taken, A64Branch::B);
                     }
                 }
@@ -1693,7 +1693,7 @@ impl Inst {
                     emit_add_imm(sink, info, writable_stack_reg(), stack_reg(), -(ci.callee_pop as i64))?;
                 }
                 if let Some(t) = &ci.try_call
-                    && state.next_block != Some(t.normal)
+                    && !state.falls_through_to(t.normal)
                 {
                     sink.add_branch(t.normal, A64Branch::B);
                 }
@@ -1732,7 +1732,7 @@ impl Inst {
             Inst::CondBr2 { c1, c2, taken, not_taken } => {
                 cond_branch(sink, CondBrKind::Cond(*c1), *taken)?;
                 cond_branch(sink, CondBrKind::Cond(*c2), *taken)?;
-                if state.next_block != Some(*not_taken) {
+                if !state.falls_through_to(*not_taken) {
                     sink.add_branch(*not_taken, A64Branch::B);
                 }
             }

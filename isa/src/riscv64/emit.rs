@@ -644,17 +644,17 @@ impl Inst {
             }
             Inst::Args { .. } => {}
             Inst::Jal { dest } => {
-                if state.next_block != Some(*dest) {
+                if !state.falls_through_to(*dest) {
                     sink.add_branch(*dest, Rv64Branch::Jump);
                 }
             }
             Inst::CondBr { cond, rs1, rs2, taken, not_taken } => {
                 let (r1, r2) = (e(*rs1), e(*rs2));
-                if state.next_block == Some(*taken) {
+                if state.falls_through_to(*taken) {
                     sink.add_branch(*not_taken, Rv64Branch::Cond { cond: cond.invert(), rs1: r1, rs2: r2 });
                 } else {
                     sink.add_branch(*taken, Rv64Branch::Cond { cond: *cond, rs1: r1, rs2: r2 });
-                    if state.next_block != Some(*not_taken) {
+                    if !state.falls_through_to(*not_taken) {
                         sink.add_branch(*not_taken, Rv64Branch::Jump);
                     }
                 }
@@ -698,7 +698,7 @@ impl Inst {
                 // The callee may have changed the vector configuration.
                 state.target.vec.clear();
                 if let Some(t) = &ci.try_call
-                    && state.next_block != Some(t.normal)
+                    && !state.falls_through_to(t.normal)
                 {
                     sink.add_branch(t.normal, Rv64Branch::Jump);
                 }

@@ -1635,27 +1635,27 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
             }
         }
         Inst::JmpKnown { dst } => {
-            if state.next_block != Some(*dst) {
+            if !state.falls_through_to(*dst) {
                 jmp(sink, *dst);
             }
         }
         Inst::JmpCond { cc, taken, not_taken } => {
-            if state.next_block == Some(*taken) {
+            if state.falls_through_to(*taken) {
                 jcc(sink, cc.invert(), *not_taken);
             } else {
                 jcc(sink, *cc, *taken);
-                if state.next_block != Some(*not_taken) {
+                if !state.falls_through_to(*not_taken) {
                     jmp(sink, *not_taken);
                 }
             }
         }
         Inst::JmpCondOr { cc1, cc2, taken, not_taken } => {
             jcc(sink, *cc1, *taken);
-            if state.next_block == Some(*taken) {
+            if state.falls_through_to(*taken) {
                 jcc(sink, cc2.invert(), *not_taken);
             } else {
                 jcc(sink, *cc2, *taken);
-                if state.next_block != Some(*not_taken) {
+                if !state.falls_through_to(*not_taken) {
                     jmp(sink, *not_taken);
                 }
             }
@@ -1707,7 +1707,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
             sink.add_call_site(call_handlers(ci), state.frame.frame_below_fp());
             adjust_sp(sink, false, ci.callee_pop);
             if let Some(t) = &ci.try_call
-                && state.next_block != Some(t.normal)
+                && !state.falls_through_to(t.normal)
             {
                 jmp(sink, t.normal);
             }

@@ -222,6 +222,16 @@ impl X64Lower<'_> {
         Ok(Some(Mem::new(amode, mem_trap(mf))))
     }
 
+    /// Could `v` be merged as a memory operand of width `ty` here ([`Self::sinkable_load`]
+    /// without sinking it)? Commutative operations use it to put such a load second.
+    fn is_sinkable_load(&self, ctx: Ctx, v: Value, ty: Type) -> bool {
+        ctx.sinkable_inst(v).is_some_and(|load| {
+            matches!(*ctx.data(load), D::Load { opcode: Opcode::Load, flags, .. }
+                if ctx.value_ty(v) == ty
+                    && ctx.f.dfg.mem_flags.get(flags).explicit_endianness() != Some(Endianness::Big))
+        })
+    }
+
     fn rmi(&self, ctx: Ctx, v: Value, ty: Type) -> CodegenResult<RegMemImm> {
         if let Some(i) = self.imm32(ctx, v, ty) {
             return Ok(RegMemImm::Imm(i));
@@ -254,6 +264,7 @@ impl X64Lower<'_> {
             if ctx.value_ty(base) != types::I64 {
                 break;
             }
+            let exposed = ctx.uses(base) != kiln_codegen::machinst::lower::Uses::Once;
             if let Some(c) = ctx.iconst_signed(args[1]) {
                 let nd = disp + c;
                 if i32::try_from(nd).is_err() {
@@ -271,27 +282,40 @@ impl X64Lower<'_> {
             } else {
                 break;
             }
+            // The sum may still be computed for another user: its operand is used twice.
+            if exposed {
+                ctx.note_exposed_use(base);
+            }
         }
         let disp = disp as i32;
-        // base + index << shift.
+        // base + index << shift, even when the sum has other uses: the addressing mode
+        // computes it for free, and if no user needs it in a register it is never computed.
         if let Some(def) = ctx.def_inst(base)
             && let D::Binary { opcode: Opcode::Iadd, args } = *ctx.data(def)
             && ctx.value_ty(base) == types::I64
-            && ctx.uses(base) == kiln_codegen::machinst::lower::Uses::Once
         {
             let (x, y) = (args[0], args[1]);
+            let exposed = ctx.uses(base) != kiln_codegen::machinst::lower::Uses::Once;
             for (b, i) in [(x, y), (y, x)] {
                 if let Some(sdef) = ctx.def_inst(i)
                     && let D::Binary { opcode: Opcode::Ishl, args: sargs } = *ctx.data(sdef)
                     && let Some(sh) = ctx.iconst_bits(sargs[1])
                 {
                     let sh = sh & 63;
-                    if sh <= 3 && ctx.uses(i) == kiln_codegen::machinst::lower::Uses::Once {
+                    if sh <= 3 {
+                        if exposed || ctx.uses(i) != kiln_codegen::machinst::lower::Uses::Once {
+                            ctx.note_exposed_use(b);
+                            ctx.note_exposed_use(sargs[0]);
+                        }
                         let base = self.reg(ctx, b)?;
                         let index = self.reg(ctx, sargs[0])?;
                         return Ok(Amode::ImmRegRegShift { disp, base, index, shift: sh as u8 });
                     }
                 }
+            }
+            if exposed {
+                ctx.note_exposed_use(x);
+                ctx.note_exposed_use(y);
             }
             let base = self.reg(ctx, x)?;
             let index = self.reg(ctx, y)?;
@@ -316,9 +340,15 @@ impl X64Lower<'_> {
     /// Load a constant float/vector of `bytes` into an XMM register.
     fn xmm_constant(&self, ctx: Ctx, bytes: &[u8], ty: Type) -> CodegenResult<Reg> {
         let dst = self.tmp(ctx, ty)?;
+        self.xmm_constant_into(ctx, bytes, dst);
+        Ok(dst.to_reg())
+    }
+
+    /// Load a constant float/vector of `bytes` into `dst` (no copy through a temporary).
+    fn xmm_constant_into(&self, ctx: Ctx, bytes: &[u8], dst: Writable<Reg>) {
         if bytes.iter().all(|b| *b == 0) {
             ctx.emit(Inst::XmmZero { dst });
-            return Ok(dst.to_reg());
+            return;
         }
         // The constant pool label is created at emission; we describe it by content.
         let op = match bytes.len() {
@@ -328,7 +358,6 @@ impl X64Lower<'_> {
         };
         let label = ctx_constant_label(ctx, bytes);
         ctx.emit(Inst::XmmLoad { op, mem: Mem::new(Amode::RipRelative { label }, None), dst });
-        Ok(dst.to_reg())
     }
 
     /// Extend the integer value `v` of type `ty` to 32 or 64 bits (`to64`) in a new
@@ -488,6 +517,54 @@ impl X64Lower<'_> {
         }
         self.emit_test_nonzero(ctx, c, ty)?;
         Ok(Cond::One(CC::NZ))
+    }
+
+    /// A loop's exit test `brif (icmp eq|ne x, K), block(.., x + C, ..), ..` compares the
+    /// next counter instead: `x + C ==|!= K + C` (the same under wrapping arithmetic). Then
+    /// `x` dies at the addition, the allocator can keep `x` and `x + C` in one register, and
+    /// the back edge needs no move (so no jump either). The e-graph does the opposite
+    /// rewrite (it compares `x` to fold the constant), which is right everywhere but here.
+    /// Returns the condition if it emitted the compare.
+    fn counter_test(&self, ctx: Ctx, branch: IrInst, c: Value) -> CodegenResult<Option<Cond>> {
+        let Some(def) = ctx.def_inst(c) else { return Ok(None) };
+        let D::IntCompare { cond: cc @ (IntCC::Equal | IntCC::NotEqual), args, .. } = *ctx.data(def) else {
+            return Ok(None);
+        };
+        let ty = ctx.value_ty(args[0]);
+        if ctx.f.layout.inst_block(def) != ctx.cur_block()
+            || ctx.uses(c) != kiln_codegen::machinst::lower::Uses::Once
+            || !is_int_ty(ty)
+            || ty.bits() < 32
+        {
+            return Ok(None);
+        }
+        let (x, k) = match (ctx.iconst_bits(args[0]), ctx.iconst_bits(args[1])) {
+            (None, Some(k)) => (args[0], k),
+            (Some(k), None) => (args[1], k),
+            _ => return Ok(None),
+        };
+        let x = ctx.f.dfg.resolve_aliases(x);
+        let pool = &ctx.f.dfg.value_lists;
+        for dest in ctx.f.dfg.branch_destinations(branch) {
+            for a in dest.args(pool) {
+                let Some(a) = a.as_value() else { continue };
+                let Some(adef) = ctx.def_inst(a) else { continue };
+                let D::Binary { opcode: Opcode::Iadd, args: aargs } = *ctx.data(adef) else { continue };
+                let (ax, ac) = (ctx.f.dfg.resolve_aliases(aargs[0]), ctx.f.dfg.resolve_aliases(aargs[1]));
+                let step = match (ax == x, ac == x) {
+                    (true, false) => ctx.iconst_bits(ac),
+                    (false, true) => ctx.iconst_bits(ax),
+                    _ => None,
+                };
+                let Some(step) = step else { continue };
+                let bound = k.wrapping_add(step);
+                let Some(imm) = imm_at_width(bound, ty) else { continue };
+                let src1 = self.reg(ctx, a)?;
+                ctx.emit(Inst::CmpRmiR { size: size_of(ty), op: CmpOp::Cmp, src1, src2: RegMemImm::Imm(imm) });
+                return Ok(Some(Cond::One(intcc(cc))));
+            }
+        }
+        Ok(None)
     }
 
     /// Set ZF iff `v` (of type `ty`) is zero; a single-use `band` is folded into `test`.
@@ -650,20 +727,25 @@ impl X64Lower<'_> {
                 Ok(())
             }
             Opcode::F32const | Opcode::F64const | Opcode::F16const => {
-                let bytes: SmallVec<[u8; 8]> = match data {
-                    D::UnaryIeee16 { imm, .. } => SmallVec::from_slice(&imm.0.to_le_bytes()),
-                    D::UnaryIeee32 { imm, .. } => SmallVec::from_slice(&imm.0.to_le_bytes()),
-                    D::UnaryIeee64 { imm, .. } => SmallVec::from_slice(&imm.0.to_le_bytes()),
+                // f16 lives in the low 16 bits of an XMM register: load 4 bytes.
+                let mut b = [0u8; 8];
+                let len = match data {
+                    D::UnaryIeee16 { imm, .. } => {
+                        b[..2].copy_from_slice(&imm.0.to_le_bytes());
+                        4
+                    }
+                    D::UnaryIeee32 { imm, .. } => {
+                        b[..4].copy_from_slice(&imm.0.to_le_bytes());
+                        4
+                    }
+                    D::UnaryIeee64 { imm, .. } => {
+                        b.copy_from_slice(&imm.0.to_le_bytes());
+                        8
+                    }
                     _ => unreachable!(),
                 };
-                // f16 lives in the low 16 bits of an XMM register; load 4 bytes.
-                let mut b = bytes.to_vec();
-                if b.len() == 2 {
-                    b.extend_from_slice(&[0, 0]);
-                }
-                let r = self.xmm_constant(ctx, &b, ty)?;
                 let dst = self.output(ctx, inst)?;
-                self.mov_to(ctx, dst, r);
+                self.xmm_constant_into(ctx, &b[..len], dst);
                 Ok(())
             }
             Opcode::F128const | Opcode::Vconst => {
@@ -675,9 +757,8 @@ impl X64Lower<'_> {
                 let bytes = c.as_slice().to_vec();
                 let mut b = bytes;
                 b.resize(16, 0);
-                let r = self.xmm_constant(ctx, &b, ty)?;
                 let dst = self.output(ctx, inst)?;
-                self.mov_to(ctx, dst, r);
+                self.xmm_constant_into(ctx, &b, dst);
                 Ok(())
             }
 
@@ -1293,8 +1374,12 @@ impl X64Lower<'_> {
                 }
             }
         }
+        // Additions always use `lea` (as Cranelift does): with a separate destination the
+        // allocator never has to keep the sum in the operand's register, which with block
+        // parameters on both sides (a loop counter live across a call, a value returned in
+        // %rax) splits ranges and adds moves.
         let multi_use = ctx.uses(x) == kiln_codegen::machinst::lower::Uses::Many;
-        if (ty == types::I32 || ty == types::I64) && multi_use {
+        if (ty == types::I32 || ty == types::I64) && (multi_use || aop == AluOp::Add) {
             let imm = ctx.iconst_signed(y).and_then(|c| i32::try_from(c).ok());
             let mem = match (aop, imm) {
                 (AluOp::Add, Some(disp)) => Some(Amode::ImmReg { disp, base: self.reg(ctx, x)? }),
@@ -1396,7 +1481,14 @@ impl X64Lower<'_> {
             return Err(unsupported_op(Opcode::Imul, ty));
         }
         let size = size32(ty);
-        let (x, y) = if ctx.iconst_bits(x).is_some() { (y, x) } else { (x, y) };
+        // A constant or a mergeable load goes second.
+        let (x, y) = if ctx.iconst_bits(x).is_some()
+            || (ty.bits() >= 32 && self.is_sinkable_load(ctx, x, ty) && !self.is_sinkable_load(ctx, y, ty))
+        {
+            (y, x)
+        } else {
+            (x, y)
+        };
         if let Some(imm) = self.imm32(ctx, y, ty) {
             let src = self.rm(ctx, x, ty)?;
             let dst = self.output(ctx, inst)?;
@@ -2258,6 +2350,14 @@ impl X64Lower<'_> {
             Opcode::Istore32 => 32,
             _ => vty.bits(),
         };
+        if op == Opcode::Store
+            && !big
+            && is_int_ty(vty)
+            && vty.bits() >= 32
+            && self.store_rmw(ctx, val, addr, offset.0, mf)?
+        {
+            return Ok(());
+        }
         let mem = self.mem(ctx, mf, addr, offset.0)?;
         if vty == types::I128 {
             let r = self.regs(ctx, val)?;
@@ -2299,6 +2399,61 @@ impl X64Lower<'_> {
         ctx.emit(Inst::Store { size, src: v, mem });
         Ok(())
     }
+}
+
+impl X64Lower<'_> {
+    /// `store (op (load p+off) y), p+off` as one read-modify-write instruction `op y, (p+off)`
+    /// (`op` is `iadd`, `isub` with the load first, `band`, `bor` or `bxor` of 32 or 64 bits),
+    /// when the load and the operation can be merged into the store. Returns whether it did.
+    fn store_rmw(&self, ctx: Ctx, val: Value, addr: Value, offset: i32, mf: MemFlags) -> CodegenResult<bool> {
+        let Some(def) = ctx.sinkable_inst(val) else { return Ok(false) };
+        let D::Binary { opcode, args } = *ctx.data(def) else { return Ok(false) };
+        let aop = match opcode {
+            Opcode::Iadd => AluOp::Add,
+            Opcode::Isub => AluOp::Sub,
+            Opcode::Band => AluOp::And,
+            Opcode::Bor => AluOp::Or,
+            Opcode::Bxor => AluOp::Xor,
+            _ => return Ok(false),
+        };
+        let ty = ctx.value_ty(val);
+        let addr = ctx.f.dfg.resolve_aliases(addr);
+        // The load of the stored location that can merge here.
+        let same_load = |ctx: Ctx, v: Value| -> Option<IrInst> {
+            let load = ctx.sinkable_inst(v)?;
+            let D::Load { opcode: Opcode::Load, flags, arg, offset: lo } = *ctx.data(load) else { return None };
+            let lf = ctx.f.dfg.mem_flags.get(flags);
+            // A load without side effects could sit before another store to the location.
+            (kiln_codegen::machinst::lower::has_side_effect(ctx.f, load, Opcode::Load)
+                && ctx.f.dfg.resolve_aliases(arg) == addr
+                && lo.0 == offset
+                && ctx.value_ty(v) == ty
+                && lf.explicit_endianness() != Some(Endianness::Big)
+                && mem_trap(lf) == mem_trap(mf))
+            .then_some(load)
+        };
+        let (load, other) = if let Some(l) = same_load(ctx, args[0]) {
+            (l, args[1])
+        } else if aop != AluOp::Sub
+            && let Some(l) = same_load(ctx, args[1])
+        {
+            (l, args[0])
+        } else {
+            return Ok(false);
+        };
+        ctx.sink_inst(def);
+        ctx.sink_inst(load);
+        let src = self.reg(ctx, other)?;
+        let mem = self.mem(ctx, mf, addr, offset)?;
+        ctx.emit(Inst::AluRM { size: size_of(ty), op: aop, src, mem });
+        Ok(true)
+    }
+}
+
+/// `bits` truncated to the width of `ty` (32 or 64 bits) as the sign-extended 32-bit
+/// immediate of an instruction of that width, if it fits.
+fn imm_at_width(bits: u64, ty: Type) -> Option<i32> {
+    if ty.bits() <= 32 { Some(bits as u32 as i32) } else { i32::try_from(bits as i64).ok() }
 }
 
 /// `amode` with `delta` more displacement.
@@ -2343,8 +2498,18 @@ impl X64Lower<'_> {
                     (Opcode::Fdiv, false) => SseOp::Divss,
                     _ => SseOp::Divsd,
                 };
-                let src1 = self.reg(ctx, args[0])?;
-                let src2 = self.rm(ctx, args[1], ty)?;
+                // Addition and multiplication commute (up to which NaN payload comes out,
+                // which the semantics leave open): a mergeable load goes second.
+                let (x, y) = if matches!(op, Opcode::Fadd | Opcode::Fmul)
+                    && self.is_sinkable_load(ctx, args[0], ty)
+                    && !self.is_sinkable_load(ctx, args[1], ty)
+                {
+                    (args[1], args[0])
+                } else {
+                    (args[0], args[1])
+                };
+                let src1 = self.reg(ctx, x)?;
+                let src2 = self.rm(ctx, y, ty)?;
                 let d = self.tmp(ctx, ty)?;
                 ctx.emit(Inst::XmmRmR { op: sop, src1, src2, dst: d, vex });
                 d.to_reg()
@@ -2690,7 +2855,11 @@ impl X64Lower<'_> {
                     ctx.emit(Inst::JmpKnown { dst: t });
                     return Ok(());
                 }
-                match self.cond(ctx, args[0])? {
+                let cond = match self.counter_test(ctx, inst, args[0])? {
+                    Some(cc) => cc,
+                    None => self.cond(ctx, args[0])?,
+                };
+                match cond {
                     Cond::One(cc) => ctx.emit(Inst::JmpCond { cc, taken: t, not_taken: e }),
                     Cond::Or(a, b) => ctx.emit(Inst::JmpCondOr { cc1: a, cc2: b, taken: t, not_taken: e }),
                     Cond::And(a, b) => {
