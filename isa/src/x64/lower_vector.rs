@@ -295,38 +295,7 @@ impl X64Lower<'_> {
             | Opcode::Uload32x2
             | Opcode::Sload32x2 => return self.lower_vector_load(ctx, inst, op, ty),
             Opcode::Store => return self.lower_vector_store(ctx, inst),
-            Opcode::Bitcast => {
-                let src_ty = in_ty;
-                if src_ty.bits() != ty.bits() {
-                    return Err(unsupported(format!("bitcast from {src_ty} to {ty}")));
-                }
-                let r = self.regs(ctx, args[0])?;
-                if src_ty.is_vector() && ty.is_vector() || (class_of(src_ty) == class_of(ty) && r.len() == 1) {
-                    r.reg(0)
-                } else if ty == types::I128 {
-                    let x = r.reg(0);
-                    let lo = self.xmm_to_gpr(ctx, x, true)?;
-                    let h = self.vun_imm(ctx, SseOp::Pshufd, x, 0xee)?;
-                    let hi = self.xmm_to_gpr(ctx, h, true)?;
-                    let dst = ctx.output_regs(inst, 0)?;
-                    self.mov_to(ctx, Writable::from_reg(dst.reg(0)), lo);
-                    self.mov_to(ctx, Writable::from_reg(dst.reg(1)), hi);
-                    return Ok(());
-                } else if src_ty == types::I128 {
-                    let lo = self.gpr_to_xmm(ctx, r.reg(0), true)?;
-                    let hi = self.gpr_to_xmm(ctx, r.reg(1), true)?;
-                    self.vbin_r(ctx, SseOp::Punpcklqdq, lo, hi)?
-                } else if class_of(src_ty) == RegClass::Int {
-                    self.gpr_to_xmm(ctx, r.reg(0), src_ty.bits() == 64)?
-                } else if class_of(ty) == RegClass::Int {
-                    let dst = self.output(ctx, inst)?;
-                    let size = if ty.bits() == 64 { OperandSize::S64 } else { OperandSize::S32 };
-                    ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Mov, size, src: r.reg(0), dst });
-                    return Ok(());
-                } else {
-                    r.reg(0)
-                }
-            }
+            Opcode::Bitcast => return self.lower_vector_bitcast(ctx, inst, in_ty, ty),
             Opcode::Select | Opcode::SelectSpectreGuard => {
                 let cond = self.cond(ctx, args[0])?;
                 let x = self.regs(ctx, args[1])?;
@@ -515,9 +484,11 @@ impl X64Lower<'_> {
             }
             Opcode::X86Pmaddubsw => {
                 self.need(isa.has_ssse3, op, vty, "SSSE3")?;
+                // out = s(x)·u(y) pairs: pmaddubsw's first (destination) operand is the
+                // unsigned one, so y goes first.
                 let a = self.reg(ctx, args[0])?;
                 let b = self.reg(ctx, args[1])?;
-                self.vbin_r(ctx, SseOp::Pmaddubsw, a, b)?
+                self.vbin_r(ctx, SseOp::Pmaddubsw, b, a)?
             }
             Opcode::Popcnt if bits == 8 && !isa.has_ssse3 => {
                 // Bit counts of pairs, nibbles, bytes.
@@ -779,7 +750,14 @@ impl X64Lower<'_> {
             }
             Opcode::SwidenLow | Opcode::SwidenHigh | Opcode::UwidenLow | Opcode::UwidenHigh => {
                 let x = self.reg(ctx, args[0])?;
-                self.lower_widen(ctx, op, x, vty)?
+                let r = self.lower_widen(ctx, op, x, vty)?;
+                if !ty.is_vector() {
+                    // A two-lane vector widens to one lane: a scalar in a general register.
+                    let g = self.xmm_to_gpr(ctx, r, ty.bits() == 64)?;
+                    let out = ctx.f.dfg.inst_results(inst)[0];
+                    return ctx.alias_value(out, g);
+                }
+                r
             }
             Opcode::Shuffle => {
                 let D::Shuffle { mask, .. } = data else { unreachable!() };
@@ -1549,6 +1527,61 @@ impl X64Lower<'_> {
         }
     }
 
+    /// `bitcast` with a vector on either side: through an XMM register; a big-endian bitcast
+    /// between different lane sizes permutes the bytes (byte-swap the source lanes, then
+    /// the result lanes: one pshufb).
+    fn lower_vector_bitcast(&self, ctx: Ctx, inst: IrInst, src_ty: Type, ty: Type) -> CodegenResult<()> {
+        if src_ty.bits() != ty.bits() {
+            return Err(unsupported(format!("bitcast from {src_ty} to {ty}")));
+        }
+        let D::LoadNoOffset { flags, arg, .. } = *ctx.data(inst) else { unreachable!() };
+        let big = ctx.f.dfg.mem_flags.get(flags).explicit_endianness() == Some(Endianness::Big);
+        let (a, b) = ((src_ty.lane_bits() / 8) as usize, (ty.lane_bits() / 8) as usize);
+        let permute = big && a != b;
+        let r = self.regs(ctx, arg)?;
+        let out = ctx.f.dfg.inst_results(inst)[0];
+        if !permute && (src_ty.is_vector() && ty.is_vector() || class_of(src_ty) == class_of(ty) && r.len() == 1) {
+            return ctx.alias_value(out, r.reg(0));
+        }
+        let x = if class_of(src_ty) != RegClass::Int {
+            r.reg(0)
+        } else if src_ty == types::I128 {
+            let lo = self.gpr_to_xmm(ctx, r.reg(0), true)?;
+            let hi = self.gpr_to_xmm(ctx, r.reg(1), true)?;
+            self.vbin_r(ctx, SseOp::Punpcklqdq, lo, hi)?
+        } else {
+            self.gpr_to_xmm(ctx, r.reg(0), src_ty.bits() == 64)?
+        };
+        let x = if permute {
+            self.need(self.b.isa.has_ssse3, Opcode::Bitcast, ty, "SSSE3 (big-endian)")?;
+            let swap = |i: usize, n: usize| i / n * n + (n - 1 - i % n);
+            let mut mask = [0u8; 16];
+            for (i, m) in mask.iter_mut().enumerate() {
+                *m = if i < ty.bytes() as usize { swap(swap(i, b), a) as u8 } else { i as u8 };
+            }
+            let c = self.const_mem(ctx, &mask);
+            self.vbin(ctx, SseOp::Pshufb, x, c)?
+        } else {
+            x
+        };
+        if ty == types::I128 {
+            let lo = self.xmm_to_gpr(ctx, x, true)?;
+            let h = self.vun_imm(ctx, SseOp::Pshufd, x, 0xee)?;
+            let hi = self.xmm_to_gpr(ctx, h, true)?;
+            let dst = ctx.output_regs(inst, 0)?;
+            self.mov_to(ctx, Writable::from_reg(dst.reg(0)), lo);
+            self.mov_to(ctx, Writable::from_reg(dst.reg(1)), hi);
+            return Ok(());
+        }
+        if class_of(ty) == RegClass::Int {
+            let dst = self.output(ctx, inst)?;
+            let size = if ty.bits() == 64 { OperandSize::S64 } else { OperandSize::S32 };
+            ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Mov, size, src: x, dst });
+            return Ok(());
+        }
+        ctx.alias_value(out, x)
+    }
+
     fn lower_vector_load(&self, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
         let D::Load { flags, arg, offset, .. } = *ctx.data(inst) else { unreachable!() };
         let mf = ctx.f.dfg.mem_flags.get(flags);
@@ -1562,6 +1595,14 @@ impl X64Lower<'_> {
                 16 => XmmMovOp::Movups,
                 8 => XmmMovOp::Movsd,
                 4 => XmmMovOp::Movss,
+                2 => {
+                    // A 2-byte vector (i8x2): through a general register.
+                    let g = self.tmp(ctx, types::I32)?;
+                    ctx.emit(Inst::MovzxRmR { ext: ExtMode::WL, src: RegMem::Mem(mem), dst: g });
+                    let r = self.gpr_to_xmm(ctx, g.to_reg(), false)?;
+                    self.mov_to(ctx, dst, r);
+                    return Ok(());
+                }
                 _ => return Err(unsupported_op(op, ty)),
             };
             ctx.emit(Inst::XmmLoad { op: mop, mem, dst });
@@ -1605,6 +1646,14 @@ impl X64Lower<'_> {
             16 => XmmMovOp::Movups,
             8 => XmmMovOp::Movsd,
             4 => XmmMovOp::Movss,
+            2 => {
+                // A 2-byte vector (i8x2): through a general register.
+                let r = self.reg(ctx, args[0])?;
+                let g = self.xmm_to_gpr(ctx, r, false)?;
+                let mem = self.mem(ctx, mf, args[1], offset.0)?;
+                ctx.emit(Inst::Store { size: OperandSize::S16, src: g, mem });
+                return Ok(());
+            }
             _ => return Err(unsupported_op(Opcode::Store, vty)),
         };
         let r = self.reg(ctx, args[0])?;
