@@ -262,10 +262,7 @@ impl X64Lower<'_> {
         // Operations whose low lanes depend on the unspecified upper bits of a small vector.
         let whole_register = matches!(
             op,
-            Opcode::VanyTrue
-                | Opcode::VallTrue
-                | Opcode::VhighBits
-                | Opcode::Shuffle
+            Opcode::Shuffle
                 | Opcode::Swizzle
                 | Opcode::SwidenHigh
                 | Opcode::UwidenHigh
@@ -404,6 +401,19 @@ impl X64Lower<'_> {
                 let a = self.reg(ctx, args[0])?;
                 let b = self.reg(ctx, args[1])?;
                 match bits {
+                    8 => {
+                        // 16-bit products: of the even bytes (the low byte of each word is
+                        // right) and of the odd bytes (shifted down, the product shifted
+                        // back up), merged.
+                        let even = self.vbin_r(ctx, SseOp::Pmullw, a, b)?;
+                        let a1 = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, a, 8)?;
+                        let b1 = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, b, 8)?;
+                        let odd = self.vbin_r(ctx, SseOp::Pmullw, a1, b1)?;
+                        let odd = self.vshift_imm(ctx, XmmShiftImmOp::Psllw, odd, 8)?;
+                        let m = self.const_mem(ctx, &lanes_const(16, 0x00ff));
+                        let even = self.vbin(ctx, SseOp::Pand, even, m)?;
+                        self.vbin_r(ctx, SseOp::Por, even, odd)?
+                    }
                     32 => {
                         // Even lanes, odd lanes (shifted down), recombined.
                         let even = self.vbin_r(ctx, SseOp::Pmuludq, a, b)?;
@@ -593,6 +603,20 @@ impl X64Lower<'_> {
             }
             Opcode::VanyTrue | Opcode::VallTrue => {
                 let x = self.reg(ctx, args[0])?;
+                // A small vector: the bytes above it are unspecified; make them zero (any)
+                // or all ones (all) so they do not count.
+                let x = if full {
+                    x
+                } else {
+                    let n = vty.bytes() as usize;
+                    let mut m = [0u8; 16];
+                    let any = op == Opcode::VanyTrue;
+                    for (i, b) in m.iter_mut().enumerate() {
+                        *b = if (i < n) == any { 0xff } else { 0 };
+                    }
+                    let c = self.const_mem(ctx, &m);
+                    self.vbin(ctx, if any { SseOp::Pand } else { SseOp::Por }, x, c)?
+                };
                 let z = self.vzero(ctx)?;
                 let eq = if op == Opcode::VanyTrue {
                     SseOp::Pcmpeqb
@@ -628,7 +652,19 @@ impl X64Lower<'_> {
                     32 => (XmmToGprOp::Movmskps, x),
                     _ => (XmmToGprOp::Movmskpd, x),
                 };
-                if bits == 16 {
+                if !full {
+                    // A small vector: keep the bits of its lanes only.
+                    let m = self.tmp(ctx, types::I32)?;
+                    ctx.emit(Inst::XmmToGpr { op: mop, size: OperandSize::S32, src, dst: m });
+                    let keep = (1i32 << vty.lane_count()) - 1;
+                    ctx.emit(Inst::AluRmiR {
+                        size: OperandSize::S32,
+                        op: AluOp::And,
+                        src1: m.to_reg(),
+                        src2: RegMemImm::Imm(keep),
+                        dst,
+                    });
+                } else if bits == 16 {
                     let m = self.tmp(ctx, types::I32)?;
                     ctx.emit(Inst::XmmToGpr { op: mop, size: OperandSize::S32, src, dst: m });
                     ctx.emit(Inst::MovzxRmR { ext: ExtMode::BL, src: RegMem::Reg(m.to_reg()), dst });
@@ -1374,6 +1410,20 @@ impl X64Lower<'_> {
                 let fh = self.vun(ctx, SseOp::Cvtdq2ps, RegMem::Reg(h))?;
                 let fh = self.vbin_r(ctx, SseOp::Addps, fh, fh)?;
                 self.vbin_r(ctx, SseOp::Addps, fh, flo)
+            }
+            (Opcode::FcvtFromUint, 64, 64) => {
+                // The low 32 bits in the mantissa of 2^52, the high 32 bits in that of 2^84:
+                // (hi - (2^84 + 2^52)) is exact, adding lo rounds once.
+                let m = self.const_mem(ctx, &lanes_const(64, 0xffff_ffff));
+                let lo = self.vbin(ctx, SseOp::Pand, a, m)?;
+                let c52 = self.const_mem(ctx, &lanes_const(64, 0x4330_0000_0000_0000));
+                let lo = self.vbin(ctx, SseOp::Por, lo, c52)?;
+                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlq, a, 32)?;
+                let c84 = self.const_mem(ctx, &lanes_const(64, 0x4530_0000_0000_0000));
+                let hi = self.vbin(ctx, SseOp::Por, hi, c84)?;
+                let both = self.const_mem(ctx, &lanes_const(64, 0x4530_0000_0010_0000));
+                let hi = self.vbin(ctx, SseOp::Subpd, hi, both)?;
+                self.vbin_r(ctx, SseOp::Addpd, hi, lo)
             }
             (Opcode::FcvtFromSint, 64, 64) => {
                 // Lane by lane through the scalar conversion.
