@@ -295,21 +295,25 @@ impl RvLower<'_> {
     }
 
     /// The condition "`v` is nonzero" as a branch comparison, fusing an `icmp` (or
-    /// `fcmp`) that only this instruction uses.
+    /// `fcmp`) that only this instruction uses, also through single-use extensions (which
+    /// keep a 0/1 value's non-zero-ness). The compare and extensions are pure: once this
+    /// instruction reads the compare's operands instead, nothing asks for their results
+    /// and the driver skips them as dead.
     fn cond(&self, ctx: Ctx, v: Value) -> CodegenResult<Cmp> {
-        if let Some(def) = ctx.sinkable_inst(v) {
+        let mut w = v;
+        for _ in 0..4 {
+            let Some(def) = ctx.sinkable_inst(w) else { break };
             match *ctx.data(def) {
                 D::IntCompare { cond, args, .. } if is_int(ctx.value_ty(args[0])) => {
-                    ctx.sink_inst(def);
                     return self.icmp_cmp(ctx, cond, args[0], args[1]);
                 }
                 D::FloatCompare { cond, args, .. } if ctx.value_ty(args[0]).is_float() => {
-                    ctx.sink_inst(def);
                     let (r, inverted) = self.fcmp(ctx, cond, args[0], args[1])?;
                     let c = Cmp::nonzero(r);
                     return Ok(if inverted { c.invert() } else { c });
                 }
-                _ => {}
+                D::Unary { opcode: Opcode::Uextend | Opcode::Sextend, arg } if is_int(ctx.value_ty(arg)) => w = arg,
+                _ => break,
             }
         }
         let ty = ctx.value_ty(v);
