@@ -14,9 +14,9 @@ pub mod print;
 pub mod regs;
 pub mod settings;
 
-use crate::common::{EmitInfoOf, Isa, TargetDef};
 use crate::aarch64::emit::EmitInfo;
 use crate::aarch64::lower::Aarch64Backend;
+use crate::common::{EmitInfoOf, Isa, TargetDef};
 use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::signature::CallConv;
 use target_lexicon::Triple;

@@ -205,7 +205,36 @@ impl RvLower<'_> {
             return self.iconst(ctx, val);
         }
         let r = self.reg(ctx, v)?;
+        if self.known_extended(ctx, v, signed) {
+            return Ok(r);
+        }
         self.ext(ctx, r, ty, signed)
+    }
+
+    /// Does the lowering of `v`'s definition leave it extended to 64 bits (sign-extended if
+    /// `signed`, else zero-extended)? Compares give 0 or 1; `lw`, the `*w` forms of
+    /// `iadd`/`isub`/`imul` sign-extend from 32 bits; `lbu`/`lhu` and the sub-word
+    /// extending loads leave what their names say.
+    fn known_extended(&self, ctx: Ctx, v: Value, signed: bool) -> bool {
+        let Some(def) = ctx.def_inst(v) else { return false };
+        let ty = ctx.value_ty(v);
+        if !is_int(ty) {
+            return false;
+        }
+        match *ctx.data(def) {
+            D::IntCompare { .. } | D::FloatCompare { .. } => true,
+            D::Load { opcode, .. } => match (opcode, ty) {
+                (Opcode::Load, types::I8 | types::I16) => !signed,
+                (Opcode::Load, types::I32) => signed,
+                // Zero-extended from 8/16 bits: the top bit of an i32 is clear as well.
+                (Opcode::Uload8 | Opcode::Uload16, types::I32) => true,
+                (Opcode::Uload8, types::I16) => true,
+                (Opcode::Sload8 | Opcode::Sload16, types::I32) | (Opcode::Sload8, types::I16) => signed,
+                _ => false,
+            },
+            D::Binary { opcode: Opcode::Iadd | Opcode::Isub | Opcode::Imul, .. } => signed && ty == types::I32,
+            _ => false,
+        }
     }
 
     /// A register holding `v` (constants materialized sign-extended; `zero` for 0).
@@ -322,7 +351,8 @@ impl RvLower<'_> {
             let o = self.rrr(ctx, AluOpRRR::Or, r.reg(0), r.reg(1))?;
             return Ok(Cmp::nonzero(o));
         }
-        let r = self.ext_value(ctx, v, false)?;
+        // Either extension keeps non-zero-ness: sign extension is the cheaper one for i32.
+        let r = self.ext_value(ctx, v, ty == types::I32)?;
         Ok(Cmp::nonzero(r))
     }
 
