@@ -20,7 +20,7 @@
 use crate::machinst::BlockIndex;
 use kiln_ir::analysis::domtree::DominatorTree;
 use kiln_ir::entity::SecondaryMap;
-use kiln_ir::{Block, Function, Inst};
+use kiln_ir::{Block, BlockCall, Function, Inst};
 use smallvec::SmallVec;
 
 /// A lowered block: an original block or a critical-edge block.
@@ -237,6 +237,9 @@ impl BlockLoweringOrder {
     }
 }
 
+/// Up to this many destinations, [`DestDedup`] compares each with all earlier ones.
+const SMALL: usize = 4;
+
 /// Finds the distinct destinations of a terminator (same block and same arguments make the
 /// same edge) in time linear in their number: a destination is compared only with the
 /// earlier distinct destinations naming the same block (usually none or one).
@@ -259,6 +262,15 @@ impl DestDedup {
         let dests = func.dfg.branch_destinations(term);
         let pool = &func.dfg.value_lists;
         self.firsts.clear();
+        if dests.len() <= SMALL {
+            // Few destinations (`jump`, `brif`): compare directly.
+            for (i, d) in dests.iter().enumerate() {
+                let same = |e: &BlockCall| e.block(pool) == d.block(pool) && e.raw_args(pool) == d.raw_args(pool);
+                let first = dests[..i].iter().position(same).unwrap_or(i);
+                self.firsts.push(first as u32);
+            }
+            return;
+        }
         self.chain.clear();
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
