@@ -554,6 +554,9 @@ impl X64Lower<'_> {
             Opcode::Blendv => {
                 self.need(isa.has_sse41, op, vty, "SSE4.1")?;
                 let c = self.reg(ctx, args[0])?;
+                // pblendvb looks at the sign of every byte: spread each 16-bit lane's sign
+                // over its two bytes first.
+                let c = if bits == 16 { self.vshift_imm(ctx, XmmShiftImmOp::Psraw, c, 15)? } else { c };
                 let x = self.reg(ctx, args[1])?;
                 let y = self.reg(ctx, args[2])?;
                 let bop = match bits {
