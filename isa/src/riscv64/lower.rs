@@ -2447,75 +2447,23 @@ impl RvLower<'_> {
             // One AMO.
             let w = bits == 64;
             let mut src = self.reg_or_zero(ctx, src_v)?;
-            let aop = match lop {
-                AtomicLoopOp::Add => {
-                    if w {
-                        AtomicOp::AmoaddD
-                    } else {
-                        AtomicOp::AmoaddW
-                    }
-                }
+            // (doubleword, word) forms; `sub` adds the negated operand.
+            let (d, wd) = match lop {
+                AtomicLoopOp::Add => (AtomicOp::AmoaddD, AtomicOp::AmoaddW),
                 AtomicLoopOp::Sub => {
                     src = self.rrr(ctx, AluOpRRR::Sub, zero_reg(), src)?;
-                    if w { AtomicOp::AmoaddD } else { AtomicOp::AmoaddW }
+                    (AtomicOp::AmoaddD, AtomicOp::AmoaddW)
                 }
-                AtomicLoopOp::And => {
-                    if w {
-                        AtomicOp::AmoandD
-                    } else {
-                        AtomicOp::AmoandW
-                    }
-                }
-                AtomicLoopOp::Or => {
-                    if w {
-                        AtomicOp::AmoorD
-                    } else {
-                        AtomicOp::AmoorW
-                    }
-                }
-                AtomicLoopOp::Xor => {
-                    if w {
-                        AtomicOp::AmoxorD
-                    } else {
-                        AtomicOp::AmoxorW
-                    }
-                }
-                AtomicLoopOp::Xchg => {
-                    if w {
-                        AtomicOp::AmoswapD
-                    } else {
-                        AtomicOp::AmoswapW
-                    }
-                }
-                AtomicLoopOp::Smin => {
-                    if w {
-                        AtomicOp::AmominD
-                    } else {
-                        AtomicOp::AmominW
-                    }
-                }
-                AtomicLoopOp::Smax => {
-                    if w {
-                        AtomicOp::AmomaxD
-                    } else {
-                        AtomicOp::AmomaxW
-                    }
-                }
-                AtomicLoopOp::Umin => {
-                    if w {
-                        AtomicOp::AmominuD
-                    } else {
-                        AtomicOp::AmominuW
-                    }
-                }
-                _ => {
-                    if w {
-                        AtomicOp::AmomaxuD
-                    } else {
-                        AtomicOp::AmomaxuW
-                    }
-                }
+                AtomicLoopOp::And => (AtomicOp::AmoandD, AtomicOp::AmoandW),
+                AtomicLoopOp::Or => (AtomicOp::AmoorD, AtomicOp::AmoorW),
+                AtomicLoopOp::Xor => (AtomicOp::AmoxorD, AtomicOp::AmoxorW),
+                AtomicLoopOp::Xchg => (AtomicOp::AmoswapD, AtomicOp::AmoswapW),
+                AtomicLoopOp::Smin => (AtomicOp::AmominD, AtomicOp::AmominW),
+                AtomicLoopOp::Smax => (AtomicOp::AmomaxD, AtomicOp::AmomaxW),
+                AtomicLoopOp::Umin => (AtomicOp::AmominuD, AtomicOp::AmominuW),
+                _ => (AtomicOp::AmomaxuD, AtomicOp::AmomaxuW),
             };
+            let aop = if w { d } else { wd };
             ctx.emit(Inst::Atomic { op: aop, aq: true, rl: true, rd, addr, src, trap });
             return Ok(());
         }
