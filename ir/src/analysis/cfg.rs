@@ -1,9 +1,8 @@
 //! The control-flow graph: successors and predecessors of every block.
 //!
-//! Edges come from the branch destinations of the last instruction of every block (in valid
-//! CLIF only the terminator branches; a branch elsewhere is the verifier's error, not an
-//! edge): both targets of `brif`, every `br_table` entry and its default, the normal-return
-//! and every handler target of `try_call`/`try_call_indirect`.
+//! Edges come from the branch destinations of every instruction of a block (in valid CLIF
+//! only the terminator branches): both targets of `brif`, every `br_table` entry and its
+//! default, the normal-return and every handler target of `try_call`/`try_call_indirect`.
 //!
 //! Storage is compact: all successor lists live in one shared vector and all predecessor
 //! lists in another (compressed sparse rows), so computing the graph allocates nothing per
@@ -11,8 +10,8 @@
 //!
 //! Invariants after [`ControlFlowGraph::compute`]:
 //! - the successors of a block are deduplicated and listed in first-seen order;
-//! - a predecessor entry `(block, inst)` is listed once per predecessor block, even if its
-//!   terminator names the same target several times (`br_table` duplicates);
+//! - a predecessor entry `(block, inst)` is listed once per distinct branching instruction,
+//!   even if that instruction names the same target several times (`br_table` duplicates);
 //! - destinations that are not blocks of the function are ignored (the verifier reports
 //!   them), so computing the graph never panics on a function whose tables and block
 //!   references are dangling.
@@ -62,6 +61,8 @@ pub struct ControlFlowGraph {
     edges: Vec<(Block, BlockPredecessor)>,
     /// Scratch: `succ_mark[b] == stamp` once `b` is a successor of the current block.
     succ_mark: SecondaryMap<Block, u32>,
+    /// Scratch: `pred_mark[b] == stamp` once the current instruction has an edge to `b`.
+    pred_mark: SecondaryMap<Block, u32>,
     valid: bool,
 }
 
@@ -116,16 +117,16 @@ impl ControlFlowGraph {
         self.pred_ranges.clear_and_resize(nblocks);
         // Stamps start at 1 so that the zeroed markers match nothing.
         self.succ_mark.clear_and_resize(nblocks);
-        let mut block_stamp = 0u32;
+        self.pred_mark.clear_and_resize(nblocks);
+        let (mut block_stamp, mut inst_stamp) = (0u32, 0u32);
         for block in func.layout.blocks() {
             if block.index() >= nblocks {
                 continue;
             }
             let start = self.succs.len() as u32;
             block_stamp += 1;
-            // Only the last instruction can branch (the verifier rejects a terminator
-            // anywhere else), so the graph costs one look per block, not per instruction.
-            if let Some(inst) = func.layout.last_inst(block) {
+            for inst in func.layout.block_insts(block) {
+                inst_stamp += 1;
                 for_each_destination(func, inst, |call| {
                     let target = call.block(&func.dfg.value_lists);
                     if target.index() >= nblocks {
@@ -134,6 +135,9 @@ impl ControlFlowGraph {
                     if self.succ_mark[target] != block_stamp {
                         self.succ_mark[target] = block_stamp;
                         self.succs.push(target);
+                    }
+                    if self.pred_mark[target] != inst_stamp {
+                        self.pred_mark[target] = inst_stamp;
                         self.edges.push((target, BlockPredecessor::new(block, inst)));
                     }
                 });
