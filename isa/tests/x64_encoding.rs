@@ -333,7 +333,7 @@ fn all_cases() -> Vec<Inst> {
         v.push(Inst::Load { size: S64, mem: mem(*a), dst: gw(d) });
         v.push(Inst::Store { size: S8, src: g(15 - d), mem: mem(*a) });
         v.push(Inst::Lea { size: S64, mem: *a, dst: gw(d) });
-        v.push(Inst::XmmLoad { op: XmmMovOp::Movsd, mem: mem(*a), dst: xw(15 - d) });
+        v.push(Inst::XmmLoad { op: XmmMovOp::Movsd, mem: mem(*a), dst: xw(15 - d), vex: false });
     }
     for size in SIZES {
         for (k, a) in small.iter().enumerate() {
@@ -546,8 +546,10 @@ fn all_cases() -> Vec<Inst> {
     for op in [XmmMovOp::Movss, XmmMovOp::Movsd, XmmMovOp::Movdqu, XmmMovOp::Movups] {
         for (k, a) in small.iter().enumerate() {
             let d = (k % 16) as u8;
-            v.push(Inst::XmmLoad { op, mem: mem(*a), dst: xw(d) });
-            v.push(Inst::XmmStore { op, src: xr(15 - d), mem: mem(*a) });
+            for vex in [false, true] {
+                v.push(Inst::XmmLoad { op, mem: mem(*a), dst: xw(d), vex });
+                v.push(Inst::XmmStore { op, src: xr(15 - d), mem: mem(*a), vex });
+            }
         }
     }
     for a in 0..16 {

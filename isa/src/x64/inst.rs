@@ -1461,6 +1461,8 @@ pub enum Inst {
         mem: Mem,
         /// Destination.
         dst: Writable<Reg>,
+        /// VEX-encoded (`vmovups` …: the target has AVX).
+        vex: bool,
     },
     /// Store an XMM register.
     XmmStore {
@@ -1470,6 +1472,8 @@ pub enum Inst {
         src: Reg,
         /// Destination.
         mem: Mem,
+        /// VEX-encoded (the target has AVX).
+        vex: bool,
     },
     /// Register move (`movaps`).
     XmmMovRR {

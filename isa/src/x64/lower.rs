@@ -156,6 +156,14 @@ fn size32(ty: Type) -> OperandSize {
 }
 
 /// The trap code of an access with `flags`.
+/// The read-modify-write loop operation of an `atomic_rmw` operation.
+fn loop_op(rmw: AtomicRmwOp) -> AtomicLoopOp {
+    use AtomicLoopOp::*;
+    // In the declaration order of `AtomicRmwOp`.
+    const OPS: [AtomicLoopOp; 11] = [Add, Sub, And, Nand, Or, Xor, Xchg, Umin, Umax, Smin, Smax];
+    OPS[rmw as usize]
+}
+
 fn mem_trap(flags: MemFlags) -> Option<TrapCode> {
     flags.trap_code()
 }
@@ -354,7 +362,7 @@ impl X64Lower<'_> {
             _ => XmmMovOp::Movups,
         };
         let label = ctx_constant_label(ctx, bytes);
-        ctx.emit(Inst::XmmLoad { op, mem: Mem::new(Amode::RipRelative { label }, None), dst });
+        ctx.emit(Inst::XmmLoad { op, mem: Mem::new(Amode::RipRelative { label }, None), dst, vex: self.b.isa.has_avx });
     }
 
     /// Extend the integer value `v` of type `ty` to 32 or 64 bits (`to64`) in a new
@@ -2284,7 +2292,7 @@ impl X64Lower<'_> {
         if ty.is_float() {
             let dst = self.output(ctx, inst)?;
             if !big && (ty == types::F32 || ty == types::F64 || ty == types::F128) {
-                ctx.emit(load_to_reg(mem, dst, ty));
+                ctx.emit(load_to_reg(mem, dst, ty, self.b.isa.has_avx));
                 return Ok(());
             }
             if ty == types::F128 {
@@ -2293,7 +2301,7 @@ impl X64Lower<'_> {
             // Through a general-purpose register (f16, or big-endian).
             let bytes = ty.bytes();
             let t = self.tmp(ctx, types::I64)?;
-            ctx.emit(load_to_reg(mem, t, types::Type::int(bytes * 8).unwrap_or(types::I64)));
+            ctx.emit(load_to_reg(mem, t, types::Type::int(bytes * 8).unwrap_or(types::I64), false));
             let v = if big { self.bswap_reg(ctx, t.to_reg(), bytes)? } else { t.to_reg() };
             let size = if bytes == 8 { OperandSize::S64 } else { OperandSize::S32 };
             let v = if bytes == 2 && big { self.extend_reg(ctx, v, 16, false, false)? } else { v };
@@ -2307,7 +2315,7 @@ impl X64Lower<'_> {
         let to = if ty.bits() > 32 { 64 } else { 32 };
         if big && width > 8 {
             let t = self.tmp(ctx, types::I64)?;
-            ctx.emit(load_to_reg(mem, t, Type::int(width).unwrap_or(types::I64)));
+            ctx.emit(load_to_reg(mem, t, Type::int(width).unwrap_or(types::I64), false));
             let v = self.bswap_reg(ctx, t.to_reg(), width / 8)?;
             if width < ty.bits() {
                 ctx.emit(self.b.abi.gen_extend(dst, v, signed, width as u8, to as u8));
@@ -2370,7 +2378,7 @@ impl X64Lower<'_> {
         if vty.is_float() {
             let r = self.reg(ctx, val)?;
             if !big && (vty == types::F32 || vty == types::F64 || vty == types::F128) {
-                ctx.emit(store_from_reg(mem, r, vty));
+                ctx.emit(store_from_reg(mem, r, vty, self.b.isa.has_avx));
                 return Ok(());
             }
             if vty == types::F128 {
@@ -2752,8 +2760,11 @@ impl X64Lower<'_> {
             _ => ty,
         };
         if vty == types::I128 {
-            if !self.b.isa.has_cmpxchg16b || !matches!(op, Opcode::AtomicCas | Opcode::AtomicLoad) {
-                return Err(unsupported(format!("i128 {op} (needs has_cmpxchg16b; only atomic_cas and atomic_load)")));
+            if !self.b.isa.has_cmpxchg16b {
+                return Err(unsupported(format!("i128 {op} without has_cmpxchg16b")));
+            }
+            if matches!(op, Opcode::AtomicRmw | Opcode::AtomicStore) {
+                return self.lower_atomic_rmw128(ctx, inst, op, trap);
             }
             let addr = self.reg(ctx, args[0])?;
             let mem = Mem::new(Amode::imm_reg(0, addr), trap);
@@ -2785,7 +2796,7 @@ impl X64Lower<'_> {
             Opcode::AtomicLoad => {
                 let mem = self.mem(ctx, flags, args[0], 0)?;
                 let dst = self.output(ctx, inst)?;
-                ctx.emit(load_to_reg(mem, dst, vty));
+                ctx.emit(load_to_reg(mem, dst, vty, self.b.isa.has_avx));
                 Ok(())
             }
             Opcode::AtomicStore => {
@@ -2817,16 +2828,7 @@ impl X64Lower<'_> {
                     }
                     AtomicRmwOp::Xchg => ctx.emit(Inst::Xchg { size, operand, mem, dst_old: dst }),
                     other => {
-                        let lop = match other {
-                            AtomicRmwOp::And => AtomicLoopOp::And,
-                            AtomicRmwOp::Nand => AtomicLoopOp::Nand,
-                            AtomicRmwOp::Or => AtomicLoopOp::Or,
-                            AtomicRmwOp::Xor => AtomicLoopOp::Xor,
-                            AtomicRmwOp::Umin => AtomicLoopOp::Umin,
-                            AtomicRmwOp::Umax => AtomicLoopOp::Umax,
-                            AtomicRmwOp::Smin => AtomicLoopOp::Smin,
-                            _ => AtomicLoopOp::Smax,
-                        };
+                        let lop = loop_op(other);
                         let temp = self.tmp(ctx, types::I64)?;
                         ctx.emit(Inst::AtomicRmwSeq { size, op: lop, mem, operand, temp, dst_old: dst });
                     }
@@ -2834,6 +2836,40 @@ impl X64Lower<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// i128 `atomic_rmw` and `atomic_store` (an exchange whose old value is dropped): the
+    /// `lock cmpxchg16b` loop of [`Inst::AtomicRmw128Seq`].
+    fn lower_atomic_rmw128(&self, ctx: Ctx, inst: IrInst, op: Opcode, trap: Option<TrapCode>) -> CodegenResult<()> {
+        let args = ctx.inputs(inst);
+        let (lop, x, addr) = if op == Opcode::AtomicStore {
+            (AtomicLoopOp::Xchg, args[0], args[1])
+        } else {
+            let D::AtomicRmw { op: rmw, .. } = *ctx.data(inst) else { unreachable!() };
+            (loop_op(rmw), args[1], args[0])
+        };
+        let addr = self.reg(ctx, addr)?;
+        let mem = Mem::new(Amode::imm_reg(0, addr), trap);
+        let operand = self.regs(ctx, x)?;
+        let (old_lo, old_hi) = if op == Opcode::AtomicStore {
+            (self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?)
+        } else {
+            let d = ctx.output_regs(inst, 0)?;
+            (Writable::from_reg(d.reg(0)), Writable::from_reg(d.reg(1)))
+        };
+        let (temp_lo, temp_hi, temp) = (self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?);
+        ctx.emit(Inst::AtomicRmw128Seq {
+            op: lop,
+            mem,
+            operand_lo: operand.reg(0),
+            operand_hi: operand.reg(1),
+            temp_lo,
+            temp_hi,
+            temp,
+            dst_old_lo: old_lo,
+            dst_old_hi: old_hi,
+        });
+        Ok(())
     }
 
     // -------------------------------------------------------------------------------------

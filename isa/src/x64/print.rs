@@ -437,8 +437,12 @@ pub fn print_inst(inst: &Inst) -> String {
             };
             format!("{zero}{n} ${imm}, {}, {}", show_xrm(src), xw(*dst))
         }
-        Inst::XmmLoad { op, mem, dst } => format!("{} {}, {}", xmm_mov_name(*op), show_mem(mem), xw(*dst)),
-        Inst::XmmStore { op, src, mem } => format!("{} {}, {}", xmm_mov_name(*op), x(*src), show_mem(mem)),
+        Inst::XmmLoad { op, mem, dst, vex } => {
+            format!("{}{} {}, {}", if *vex { "v" } else { "" }, xmm_mov_name(*op), show_mem(mem), xw(*dst))
+        }
+        Inst::XmmStore { op, src, mem, vex } => {
+            format!("{}{} {}, {}", if *vex { "v" } else { "" }, xmm_mov_name(*op), x(*src), show_mem(mem))
+        }
         Inst::XmmMovRR { src, dst } => format!("movaps {}, {}", x(*src), xw(*dst)),
         Inst::GprToXmm { op, size, src, dst } => {
             let n = match op {
@@ -661,7 +665,7 @@ mod tests {
         let ld =
             Inst::Load { size: OperandSize::S64, mem: Mem::stack(StackAMode::Slot(8)), dst: Writable::from_reg(v(2)) };
         assert_eq!(print_inst(&ld), format!("movq slot+8, %v{}", base + 2));
-        let st = Inst::XmmStore { op: XmmMovOp::Movsd, src: vx(3), mem: Mem::stack(StackAMode::OutgoingArg(0)) };
+        let st = Inst::XmmStore { op: XmmMovOp::Movsd, src: vx(3), mem: Mem::stack(StackAMode::OutgoingArg(0)), vex: false };
         assert_eq!(print_inst(&st), format!("movsd %v{}x, outgoing+0", base + 3));
         let inc = Inst::Load {
             size: OperandSize::S32,
