@@ -372,6 +372,19 @@ impl X64Lower<'_> {
                     (Opcode::UsubSat, 16) => Psubusw,
                     (Opcode::AvgRound, 8) => Pavgb,
                     (Opcode::AvgRound, 16) => Pavgw,
+                    (Opcode::AvgRound, 32 | 64) => {
+                        // (a + b + 1) >> 1 without the carry out: (a | b) - ((a ^ b) >> 1).
+                        let a = self.reg(ctx, args[0])?;
+                        let b = self.reg(ctx, args[1])?;
+                        let o = self.vbin_r(ctx, Por, a, b)?;
+                        let x = self.vbin_r(ctx, Pxor, a, b)?;
+                        let (shift, sub) =
+                            if bits == 32 { (XmmShiftImmOp::Psrld, Psubd) } else { (XmmShiftImmOp::Psrlq, Psubq) };
+                        let h = self.vshift_imm(ctx, shift, x, 1)?;
+                        let r = self.vbin_r(ctx, sub, o, h)?;
+                        let out = ctx.f.dfg.inst_results(inst)[0];
+                        return ctx.alias_value(out, r);
+                    }
                     _ => return Err(un()),
                 };
                 self.vbin_vals(
@@ -471,6 +484,11 @@ impl X64Lower<'_> {
                 let b = self.reg(ctx, args[1])?;
                 self.vbin_r(ctx, if op == Opcode::Umulhi { SseOp::Pmulhuw } else { SseOp::Pmulhw }, a, b)?
             }
+            Opcode::Umulhi | Opcode::Smulhi if bits == 8 || bits == 32 => {
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                self.lower_vmulhi(ctx, op == Opcode::Smulhi, a, b, bits)?
+            }
             Opcode::SqmulRoundSat if bits == 16 && !isa.has_ssse3 => {
                 // The 32-bit products (high and low halves interleaved), + 2^14, >> 15,
                 // packed with signed saturation (which handles -1 * -1 in Q15).
@@ -524,36 +542,33 @@ impl X64Lower<'_> {
                 let b = self.reg(ctx, args[1])?;
                 self.vbin_r(ctx, SseOp::Pmaddubsw, b, a)?
             }
-            Opcode::Popcnt if bits == 8 && !isa.has_ssse3 => {
-                // Bit counts of pairs, nibbles, bytes.
+            Opcode::Popcnt if lt.is_int() => {
                 let x = self.reg(ctx, args[0])?;
-                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 1)?;
-                let m55 = self.const_mem(ctx, &[0x55; 16]);
-                let t = self.vbin(ctx, SseOp::Pand, t, m55)?;
-                let x = self.vbin_r(ctx, SseOp::Psubb, x, t)?;
-                let m33 = self.const_mem(ctx, &[0x33; 16]);
-                let lo = self.vbin(ctx, SseOp::Pand, x, m33.clone())?;
-                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 2)?;
-                let hi = self.vbin(ctx, SseOp::Pand, hi, m33)?;
-                let x = self.vbin_r(ctx, SseOp::Paddb, lo, hi)?;
-                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
-                let x = self.vbin_r(ctx, SseOp::Paddb, x, t)?;
-                let m0f = self.const_mem(ctx, &[0x0f; 16]);
-                self.vbin(ctx, SseOp::Pand, x, m0f)?
-            }
-            Opcode::Popcnt if bits == 8 && isa.has_ssse3 => {
-                // Nibble lookups: popcnt(lo nibble) + popcnt(hi nibble).
-                let x = self.reg(ctx, args[0])?;
-                let table: [u8; 16] = [0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4];
-                let low_mask = self.const_mem(ctx, &[0x0f; 16]);
-                let lo = self.vbin(ctx, SseOp::Pand, x, low_mask.clone())?;
-                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
-                let hi = self.vbin(ctx, SseOp::Pand, hi, low_mask)?;
-                let t1 = self.vconst_reg(ctx, &table)?;
-                let a = self.vbin_r(ctx, SseOp::Pshufb, t1, lo)?;
-                let t2 = self.vconst_reg(ctx, &table)?;
-                let b = self.vbin_r(ctx, SseOp::Pshufb, t2, hi)?;
-                self.vbin_r(ctx, SseOp::Paddb, a, b)?
+                let c = self.popcnt_bytes(ctx, x)?;
+                match bits {
+                    8 => c,
+                    16 => {
+                        // Each word: its two byte counts added, the high byte cleared.
+                        let h = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, c, 8)?;
+                        let t = self.vbin_r(ctx, SseOp::Paddb, c, h)?;
+                        let m = self.const_mem(ctx, &lanes_const(16, 0xff));
+                        self.vbin(ctx, SseOp::Pand, t, m)?
+                    }
+                    32 => {
+                        // Each dword: its four byte counts summed by two shifted adds.
+                        let h = self.vshift_imm(ctx, XmmShiftImmOp::Psrld, c, 16)?;
+                        let t = self.vbin_r(ctx, SseOp::Paddb, c, h)?;
+                        let h = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, t, 8)?;
+                        let t = self.vbin_r(ctx, SseOp::Paddb, t, h)?;
+                        let m = self.const_mem(ctx, &lanes_const(32, 0xff));
+                        self.vbin(ctx, SseOp::Pand, t, m)?
+                    }
+                    _ => {
+                        // psadbw against zero sums the eight byte counts of each qword.
+                        let z = self.vzero(ctx)?;
+                        self.vbin_r(ctx, SseOp::Psadbw, c, z)?
+                    }
+                }
             }
 
             // ---- bitwise --------------------------------------------------------------------
@@ -921,6 +936,83 @@ impl X64Lower<'_> {
         let nan = self.vbin_imm(ctx, cmp, r, RegMem::Reg(r), 3)?;
         let frac = self.vshift_imm(ctx, shift, nan, frac_shift)?;
         self.vbin_r(ctx, andn, frac, s)
+    }
+
+    /// The high half of the products of 8- or 32-bit lanes. Bytes: widened to 16 bits,
+    /// multiplied, the high bytes packed. Dwords: the 64-bit products of the even and of
+    /// the odd lanes (`pmuludq`, or `pmuldq` with SSE4.1), their high dwords interleaved; a
+    /// signed product without SSE4.1 from the unsigned one, minus `b` where `a` < 0 and `a`
+    /// where `b` < 0.
+    fn lower_vmulhi(&self, ctx: Ctx, signed: bool, a: Reg, b: Reg, bits: u32) -> CodegenResult<Reg> {
+        use XmmShiftImmOp as I;
+        if bits == 8 {
+            let mut halves = [a; 2];
+            for (i, unpack) in [SseOp::Punpcklbw, SseOp::Punpckhbw].into_iter().enumerate() {
+                let mut w = [a; 2];
+                for (k, x) in [a, b].into_iter().enumerate() {
+                    w[k] = if signed {
+                        let t = self.vbin_r(ctx, unpack, x, x)?;
+                        self.vshift_imm(ctx, I::Psraw, t, 8)?
+                    } else {
+                        let z = self.vzero(ctx)?;
+                        self.vbin_r(ctx, unpack, x, z)?
+                    };
+                }
+                let p = self.vbin_r(ctx, SseOp::Pmullw, w[0], w[1])?;
+                halves[i] = self.vshift_imm(ctx, I::Psrlw, p, 8)?;
+            }
+            return self.vbin_r(ctx, SseOp::Packuswb, halves[0], halves[1]);
+        }
+        let native = signed && self.b.isa.has_sse41;
+        let mul = if native { SseOp::Pmuldq } else { SseOp::Pmuludq };
+        let even = self.vbin_r(ctx, mul, a, b)?;
+        // The odd lanes moved to the low dword of each qword (pmuldq/pmuludq read only it).
+        let a1 = self.vun_imm(ctx, SseOp::Pshufd, a, 0b11_11_01_01)?;
+        let b1 = self.vun_imm(ctx, SseOp::Pshufd, b, 0b11_11_01_01)?;
+        let odd = self.vbin_r(ctx, mul, a1, b1)?;
+        let e = self.vun_imm(ctx, SseOp::Pshufd, even, 0b11_11_11_01)?;
+        let o = self.vun_imm(ctx, SseOp::Pshufd, odd, 0b11_11_11_01)?;
+        let r = self.vbin_r(ctx, SseOp::Punpckldq, e, o)?;
+        if !signed || native {
+            return Ok(r);
+        }
+        let sa = self.vshift_imm(ctx, I::Psrad, a, 31)?;
+        let sb = self.vshift_imm(ctx, I::Psrad, b, 31)?;
+        let t1 = self.vbin_r(ctx, SseOp::Pand, sa, b)?;
+        let t2 = self.vbin_r(ctx, SseOp::Pand, sb, a)?;
+        let r = self.vbin_r(ctx, SseOp::Psubd, r, t1)?;
+        self.vbin_r(ctx, SseOp::Psubd, r, t2)
+    }
+
+    /// The bit count of every byte of `x`: nibble lookups with SSSE3, else the SSE2
+    /// pair/nibble/byte sums.
+    fn popcnt_bytes(&self, ctx: Ctx, x: Reg) -> CodegenResult<Reg> {
+        if self.b.isa.has_ssse3 {
+            // popcnt(lo nibble) + popcnt(hi nibble).
+            let table: [u8; 16] = [0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4];
+            let low_mask = self.const_mem(ctx, &[0x0f; 16]);
+            let lo = self.vbin(ctx, SseOp::Pand, x, low_mask.clone())?;
+            let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
+            let hi = self.vbin(ctx, SseOp::Pand, hi, low_mask)?;
+            let t1 = self.vconst_reg(ctx, &table)?;
+            let a = self.vbin_r(ctx, SseOp::Pshufb, t1, lo)?;
+            let t2 = self.vconst_reg(ctx, &table)?;
+            let b = self.vbin_r(ctx, SseOp::Pshufb, t2, hi)?;
+            return self.vbin_r(ctx, SseOp::Paddb, a, b);
+        }
+        let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 1)?;
+        let m55 = self.const_mem(ctx, &[0x55; 16]);
+        let t = self.vbin(ctx, SseOp::Pand, t, m55)?;
+        let x = self.vbin_r(ctx, SseOp::Psubb, x, t)?;
+        let m33 = self.const_mem(ctx, &[0x33; 16]);
+        let lo = self.vbin(ctx, SseOp::Pand, x, m33.clone())?;
+        let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 2)?;
+        let hi = self.vbin(ctx, SseOp::Pand, hi, m33)?;
+        let x = self.vbin_r(ctx, SseOp::Paddb, lo, hi)?;
+        let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
+        let x = self.vbin_r(ctx, SseOp::Paddb, x, t)?;
+        let m0f = self.const_mem(ctx, &[0x0f; 16]);
+        self.vbin(ctx, SseOp::Pand, x, m0f)
     }
 
     /// The lanes of `r` (floats of `bits` bits) that are NaN replaced by the canonical NaN.
