@@ -2439,6 +2439,11 @@ impl X64Lower<'_> {
         } else {
             return Ok(false);
         };
+        // `AluRM` takes a register: a constant operand is better as an immediate of the
+        // plain load-op-store sequence.
+        if ctx.iconst_bits(other).is_some() {
+            return Ok(false);
+        }
         ctx.sink_inst(def);
         ctx.sink_inst(load);
         let src = self.reg(ctx, other)?;
