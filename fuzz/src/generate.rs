@@ -20,12 +20,16 @@
 //! - traps arise naturally (division, conversions, `trapz`/`trapnz`, `uadd_overflow_trap`,
 //!   rare unconditional `trap` terminators).
 //!
-//! Which opcodes and types are generated comes from [`crate::table::GEN_OPS`] filtered by a
-//! [`Support`] oracle (what the target can compile). Running out of input bytes never makes
+//! Which opcodes and types are generated comes from [`crate::table::GEN_OPS`] (plus
+//! [`crate::table::VECTOR_GEN_OPS`] and the vector types when [`GenConfig::vectors`] is on)
+//! filtered by a [`Support`] oracle (what the target can compile). With vectors on, about a
+//! third of the type choices that may be vectors are; with vectors off no extra input
+//! bytes are consumed, so a scalar-only run generates the same programs as before vectors
+//! existed. Running out of input bytes never makes
 //! an invalid program: `arbitrary` then returns minimal choices.
 
 use crate::program::{Block, Callee, Func, Inst, Program, Slot, Target, Term, Val};
-use crate::table::{GEN_OPS, GenOp, SCALAR_TYPES, Shape, total_weight};
+use crate::table::{GenOp, SCALAR_TYPES, Shape, gen_ops, total_weight, vector_types};
 use arbitrary::{Result, Unstructured};
 use kiln_ir::DataValue;
 use kiln_ir::immediates::{Ieee16, Ieee32, Ieee64, Ieee128};
@@ -73,11 +77,23 @@ pub struct GenConfig {
     pub max_loop: u32,
     /// Maximum number of stack slots per function.
     pub max_slots: usize,
+    /// Generate vector types and vector opcodes (on for x86-64; the aarch64 and riscv64
+    /// backends have no vector lowering).
+    pub vectors: bool,
 }
 
 impl Default for GenConfig {
     fn default() -> Self {
-        GenConfig { max_funcs: 3, max_blocks: 6, max_insts: 14, max_params: 5, max_rets: 3, max_loop: 6, max_slots: 3 }
+        GenConfig {
+            max_funcs: 3,
+            max_blocks: 6,
+            max_insts: 14,
+            max_params: 5,
+            max_rets: 3,
+            max_loop: 6,
+            max_slots: 3,
+            vectors: true,
+        }
     }
 }
 
@@ -93,6 +109,7 @@ impl GenConfig {
             max_rets: 3,
             max_loop: 3,
             max_slots: 8,
+            vectors: true,
         }
     }
 }
@@ -130,12 +147,12 @@ pub fn generate(u: &mut Unstructured, cfg: &GenConfig, oracle: &mut dyn Support)
         let nr = u.int_in_range(usize::from(i == 0)..=cfg.max_rets.max(1))?;
         let mut params = Vec::new();
         for _ in 0..np {
-            let t = pick_type(u, |t| oracle.sig_type_ok(t, cc))?;
+            let t = pick_type(u, cfg.vectors, |t| oracle.sig_type_ok(t, cc))?;
             params.extend(t);
         }
         let mut rets = Vec::new();
         for _ in 0..nr {
-            let t = pick_type(u, |t| oracle.sig_type_ok(t, cc))?;
+            let t = pick_type(u, cfg.vectors, |t| oracle.sig_type_ok(t, cc))?;
             rets.extend(t);
         }
         if i == 0 && rets.is_empty() {
@@ -176,9 +193,31 @@ pub fn generate(u: &mut Unstructured, cfg: &GenConfig, oracle: &mut dyn Support)
     Ok(Generated { program, nan_bits_observable: leaks })
 }
 
-fn pick_type(u: &mut Unstructured, mut ok: impl FnMut(Type) -> bool) -> Result<Option<Type>> {
+/// The types the generator chooses from: the scalars, then (if `vectors`) the vector types.
+fn all_types(vectors: bool) -> Vec<Type> {
+    let mut v = SCALAR_TYPES.to_vec();
+    if vectors {
+        v.extend_from_slice(vector_types());
+    }
+    v
+}
+
+/// One of `cands`: with `vectors` on and both kinds present, a vector one time in three.
+/// Without vectors this is `u.choose(cands)` (the same input bytes as a scalar-only
+/// generator).
+fn choose_type(u: &mut Unstructured, vectors: bool, cands: &[Type]) -> Result<Type> {
+    if vectors && cands.iter().any(|t| t.is_vector()) && cands.iter().any(|t| !t.is_vector()) {
+        let want_vector = u.ratio(1u8, 3u8)?;
+        let part: Vec<Type> = cands.iter().copied().filter(|t| t.is_vector() == want_vector).collect();
+        return Ok(*u.choose(&part)?);
+    }
+    Ok(*u.choose(cands)?)
+}
+
+fn pick_type(u: &mut Unstructured, vectors: bool, mut ok: impl FnMut(Type) -> bool) -> Result<Option<Type>> {
+    let all = all_types(vectors);
     for _ in 0..4 {
-        let t = *u.choose(SCALAR_TYPES)?;
+        let t = choose_type(u, vectors, &all)?;
         if ok(t) {
             return Ok(Some(t));
         }
@@ -264,10 +303,47 @@ fn interesting_float(u: &mut Unstructured, ty: Type) -> Result<u128> {
     Ok(v & width_mask)
 }
 
-/// A random value of a scalar type (used for arguments).
+/// Interesting bits of one value of scalar type `ty`.
+fn interesting_bits(u: &mut Unstructured, ty: Type) -> Result<u128> {
+    if ty.is_float() { interesting_float(u, ty) } else { interesting_int(u, ty.bits()) }
+}
+
+/// The little-endian bytes of a vector of type `ty` with interesting lanes (sometimes all
+/// lanes equal).
+fn interesting_vector(u: &mut Unstructured, ty: Type) -> Result<Vec<u8>> {
+    let lane = ty.lane_type();
+    let lb = lane.bytes() as usize;
+    let same = u.ratio(1u8, 4u8)?;
+    let mut bytes = Vec::with_capacity(ty.bytes() as usize);
+    let mut bits = interesting_bits(u, lane)?;
+    for _ in 0..ty.lane_count() {
+        if !same {
+            bits = interesting_bits(u, lane)?;
+        }
+        bytes.extend_from_slice(&bits.to_le_bytes()[..lb]);
+    }
+    Ok(bytes)
+}
+
+/// A random value of a scalar or vector type (used for arguments).
 pub fn arbitrary_value(u: &mut Unstructured, ty: Type) -> Result<DataValue> {
-    let bits = if ty.is_float() { interesting_float(u, ty)? } else { interesting_int(u, ty.bits())? };
+    if ty.is_vector() {
+        let bytes = interesting_vector(u, ty)?;
+        return Ok(DataValue::from_le_bytes(ty, &bytes).unwrap_or(DataValue::I64(0)));
+    }
+    let bits = interesting_bits(u, ty)?;
     Ok(DataValue::from_u128(ty, bits).unwrap_or(DataValue::I64(0)))
+}
+
+/// CLIF text of a vector immediate (`vconst`, `shuffle` masks): `0x` and the bytes, the
+/// last one first.
+fn vector_literal(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + 2 * bytes.len());
+    s.push_str("0x");
+    for b in bytes.iter().rev() {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 /// Text of a float immediate of type `ty` with these bits.
@@ -304,6 +380,8 @@ struct FnGen<'a, 'u, 'd> {
     /// The current block's loop counter.
     ctr: Val,
     leaks: bool,
+    /// The types to choose from (scalars, and vectors if on).
+    types: Vec<Type>,
 }
 
 impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
@@ -328,6 +406,7 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
             slot_addrs: Vec::new(),
             ctr: 0,
             leaks: false,
+            types: all_types(cfg.vectors),
         }
     }
 
@@ -365,7 +444,7 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
             let mut ps = vec![(self.new_val(), types::I32)];
             let n = self.u.int_in_range(0..=self.cfg.max_params)?;
             for _ in 0..n {
-                let t = *self.u.choose(SCALAR_TYPES)?;
+                let t = choose_type(self.u, self.cfg.vectors, &self.types)?;
                 ps.push((self.new_val(), t));
             }
             block_params.push(ps);
@@ -426,6 +505,14 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
 
     /// A constant of type `ty` (emitted now, pooled).
     fn constant(&mut self, ty: Type) -> Result<Val> {
+        if ty.is_vector() {
+            if self.u.ratio(1u8, 3u8)? {
+                let x = self.constant(ty.lane_type())?;
+                return Ok(self.push("splat", format!("splat.{ty} #"), vec![x], &[ty], true)[0]);
+            }
+            let bytes = interesting_vector(self.u, ty)?;
+            return Ok(self.push("vconst", format!("vconst.{ty} {}", vector_literal(&bytes)), vec![], &[ty], true)[0]);
+        }
         if ty.is_int() {
             if ty == types::I128 {
                 let lo = self.constant(types::I64)?;
@@ -468,9 +555,10 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
     }
 
     fn gen_inst(&mut self) -> Result<()> {
-        let mut pick = self.u.int_in_range(0..=total_weight() - 1)?;
-        let mut op = &GEN_OPS[0];
-        for g in GEN_OPS {
+        let vectors = self.cfg.vectors;
+        let mut pick = self.u.int_in_range(0..=total_weight(vectors) - 1)?;
+        let mut op = gen_ops(vectors).next().expect("the table has rows");
+        for g in gen_ops(vectors) {
             if pick < g.weight {
                 op = g;
                 break;
@@ -486,13 +574,29 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
         Ok(())
     }
 
-    /// Scalar types of `set` allowed as controlling types of `op`.
+    /// The generator's types allowed as controlling types of `op` (for an opcode that is
+    /// not polymorphic, a placeholder: its operand types are all concrete).
     fn ctrl_choices(&self, g: &GenOp) -> Vec<Type> {
-        SCALAR_TYPES.iter().copied().filter(|t| g.opcode.info().ctrl.contains(*t)).collect()
+        if !g.opcode.is_polymorphic() {
+            return vec![types::I8X16];
+        }
+        self.types.iter().copied().filter(|t| g.opcode.info().ctrl.contains(*t)).collect()
+    }
+
+    /// One of the controlling types of `op`, if it has any among the generator's types.
+    fn pick_ctrl(&mut self, g: &GenOp) -> Result<Option<Type>> {
+        let choices = self.ctrl_choices(g);
+        if choices.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(choose_type(self.u, self.cfg.vectors, &choices)?))
     }
 
     /// Emit `op` if the oracle accepts; false to retry.
     fn emit_checked(&mut self, g: &GenOp, template: String, arg_types: &[Type], results: &[Type]) -> Result<bool> {
+        if !self.cfg.vectors && arg_types.iter().chain(results).any(|t| t.is_vector()) {
+            return Ok(false);
+        }
         if !self.oracle.inst_ok(g.opcode.name(), &template, arg_types, results) {
             return Ok(false);
         }
@@ -509,8 +613,8 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
     }
 
     fn pick_free(&mut self, pred: impl Fn(Type) -> bool) -> Result<Option<Type>> {
-        let c: Vec<Type> = SCALAR_TYPES.iter().copied().filter(|t| pred(*t)).collect();
-        if c.is_empty() { Ok(None) } else { Ok(Some(*self.u.choose(&c)?)) }
+        let c: Vec<Type> = self.types.iter().copied().filter(|t| pred(*t)).collect();
+        if c.is_empty() { Ok(None) } else { Ok(Some(choose_type(self.u, self.cfg.vectors, &c)?)) }
     }
 
     fn try_gen(&mut self, g: &GenOp) -> Result<bool> {
@@ -518,19 +622,14 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
         let info = g.opcode.info();
         match g.shape {
             Shape::Generic | Shape::IntCompare | Shape::FloatCompare | Shape::CondTrap | Shape::IntAddTrap => {
-                let choices = self.ctrl_choices(g);
-                if choices.is_empty() {
-                    return Ok(false);
-                }
-                let ctrl = *self.u.choose(&choices)?;
+                let Some(ctrl) = self.pick_ctrl(g)? else { return Ok(false) };
                 let mut arg_types = Vec::new();
                 for c in info.args {
                     let t = match *c {
-                        Constraint::Free(set) | Constraint::FreeSameLanes(set) => {
-                            self.pick_free(|t| set.contains(t))?
-                        }
-                        Constraint::Narrower => self.pick_free(|t| t.is_narrower_scalar_of_kind(ctrl))?,
-                        Constraint::Wider => self.pick_free(|t| ctrl.is_narrower_scalar_of_kind(t))?,
+                        c @ (Constraint::Free(_)
+                        | Constraint::FreeSameLanes(_)
+                        | Constraint::Narrower
+                        | Constraint::Wider) => self.pick_free(|t| c.accepts(t, ctrl))?,
                         other => other.resolve(ctrl),
                     };
                     match t {
@@ -555,33 +654,60 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
                     }
                     _ => format!("{name}{sfx} {operands}"),
                 };
-                if ctrl.is_float() && matches!(name, "band" | "bor" | "bxor" | "bnot" | "bitselect" | "fcopysign") {
+                // Operations that let a NaN's bits (payload or sign) show other than as "a NaN".
+                if ctrl.is_float()
+                    && matches!(name, "band" | "bor" | "bxor" | "bnot" | "bitselect" | "blendv" | "fcopysign")
+                    || name == "vhigh_bits" && arg_types.iter().any(|t| t.is_float())
+                {
                     self.leaks = true;
                 }
                 self.emit_checked(g, template, &arg_types, &results)
             }
             Shape::Const => {
-                let choices = self.ctrl_choices(g);
                 let ty = match info.results.first().and_then(|c| c.resolve(types::I64)) {
                     Some(t) if !g.opcode.is_polymorphic() => t,
-                    _ => *self.u.choose(&choices)?,
+                    _ => match self.pick_ctrl(g)? {
+                        Some(t) => t,
+                        None => return Ok(false),
+                    },
                 };
                 self.constant(ty)?;
                 Ok(true)
             }
             Shape::Bitcast => {
-                let to = *self.u.choose(SCALAR_TYPES)?;
+                let to = choose_type(self.u, self.cfg.vectors, &self.types.clone())?;
                 let from = self.pick_free(|t| t.bits() == to.bits() && t != to)?;
                 let Some(from) = from else { return Ok(false) };
                 if from.is_float() {
                     self.leaks = true;
                 }
-                self.emit_checked(g, format!("bitcast.{to} #"), &[from], &[to])
+                // A bitcast that changes the lane count names the byte order.
+                let order = if from.lane_count() != to.lane_count() {
+                    if self.u.ratio(1u8, 4u8)? { " big" } else { " little" }
+                } else {
+                    ""
+                };
+                self.emit_checked(g, format!("bitcast.{to}{order} #"), &[from], &[to])
+            }
+            Shape::Lane => {
+                let Some(ty) = self.pick_ctrl(g)? else { return Ok(false) };
+                let lane = self.u.int_in_range(0..=ty.lane_count() - 1)?;
+                let (template, args) = if g.opcode == kiln_ir::Opcode::Insertlane {
+                    (format!("{name} #, #, {lane}"), vec![ty, ty.lane_type()])
+                } else {
+                    (format!("{name} #, {lane}"), vec![ty])
+                };
+                let result = if g.opcode == kiln_ir::Opcode::Insertlane { ty } else { ty.lane_type() };
+                self.emit_checked(g, template, &args, &[result])
+            }
+            Shape::Shuffle => {
+                let mask = self.shuffle_mask()?;
+                let template = format!("{name} #, #, {}", vector_literal(&mask));
+                self.emit_checked(g, template, &[types::I8X16, types::I8X16], &[types::I8X16])
             }
             Shape::Load(bytes) | Shape::Store(bytes) => {
                 let is_load = matches!(g.shape, Shape::Load(_));
-                let choices = self.ctrl_choices(g);
-                let mut ty = *self.u.choose(&choices)?;
+                let Some(mut ty) = self.pick_ctrl(g)? else { return Ok(false) };
                 // `uload32`/`sload32`: the controlling type is the address type.
                 let addr_ctrl = info.infer == Some(0) && is_load;
                 if addr_ctrl {
@@ -591,6 +717,9 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
                 let Some((flags, addr_text, mut addr_args)) = self.address(size)? else { return Ok(false) };
                 if is_load {
                     let results: Vec<Type> = info.results.iter().filter_map(|c| c.resolve(ty)).collect();
+                    if !self.cfg.vectors && results.iter().any(|t| t.is_vector()) {
+                        return Ok(false);
+                    }
                     let sfx = if addr_ctrl { String::new() } else { format!(".{ty}") };
                     let template = format!("{name}{sfx}{flags} {addr_text}");
                     if !self.oracle.inst_ok(name, &template, &[types::I64], &results) {
@@ -612,8 +741,7 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
                 Ok(true)
             }
             Shape::AtomicRmw | Shape::AtomicCas | Shape::AtomicLoad | Shape::AtomicStore => {
-                let choices = self.ctrl_choices(g);
-                let ty = *self.u.choose(&choices)?;
+                let Some(ty) = self.pick_ctrl(g)? else { return Ok(false) };
                 let flags = *self.u.choose(&["", " aligned", " notrap aligned", " little"])?;
                 // Atomics take the address without an offset: a naturally aligned one.
                 let Some(addr) = self.atomic_address(ty.bytes())? else { return Ok(false) };
@@ -676,6 +804,55 @@ impl<'a, 'u, 'd> FnGen<'a, 'u, 'd> {
                 Ok(true)
             }
         }
+    }
+
+    /// A shuffle mask: random lanes of both inputs, or a pattern with a one-instruction
+    /// form (a 32-bit lane permutation, an interleave, a byte rotation, a 16-bit blend).
+    fn shuffle_mask(&mut self) -> Result<[u8; 16]> {
+        let mut m = [0u8; 16];
+        match self.u.int_in_range(0..=4)? {
+            0 => {
+                let lanes: [u8; 4] = [
+                    self.u.int_in_range(0..=7)?,
+                    self.u.int_in_range(0..=7)?,
+                    self.u.int_in_range(0..=7)?,
+                    self.u.int_in_range(0..=7)?,
+                ];
+                for (i, b) in m.iter_mut().enumerate() {
+                    *b = lanes[i / 4] * 4 + (i % 4) as u8;
+                }
+            }
+            1 => {
+                let size = 1u8 << self.u.int_in_range(0..=3)?;
+                let high = if self.u.arbitrary()? { 16 / 2 } else { 0 };
+                for (i, b) in m.iter_mut().enumerate() {
+                    let i = i as u8;
+                    let (k, within) = (i / size, i % size);
+                    let src = if k % 2 == 0 { 0 } else { 16 };
+                    *b = src + high + (k / 2) * size + within;
+                }
+            }
+            2 => {
+                let r = self.u.int_in_range(0..=31)?;
+                for (i, b) in m.iter_mut().enumerate() {
+                    *b = (i as u8 + r) % 32;
+                }
+            }
+            3 => {
+                // 16-bit lanes taken in place from either input.
+                for i in (0..16).step_by(2) {
+                    let from = if self.u.arbitrary()? { 16 } else { 0 };
+                    m[i] = i as u8 + from;
+                    m[i + 1] = i as u8 + 1 + from;
+                }
+            }
+            _ => {
+                for b in m.iter_mut() {
+                    *b = self.u.int_in_range(0..=31)?;
+                }
+            }
+        }
+        Ok(m)
     }
 
     /// The declaration index (`fnK`/`sigK`) of function `callee`, declared on first use.

@@ -129,8 +129,8 @@ fn differential(o: &Opts) -> ExitCode {
     }
     start_watchdog();
     let mut oracle = TargetSupport::new();
-    let cfg = GenConfig::default();
-    let large = GenConfig::large();
+    let cfg = target_config(GenConfig::default());
+    let large = target_config(GenConfig::large());
     let differ = Differ::default();
     let mut stats = Stats::default();
     let (mut passed, mut failed, mut invalid_input) = (0u64, 0u64, 0u64);
@@ -241,9 +241,15 @@ fn print_stats(stats: &Stats, oracle: &TargetSupport) {
     }
 }
 
+/// `cfg` with vectors only where the target has a vector lowering (x86-64).
+fn target_config(mut cfg: GenConfig) -> GenConfig {
+    cfg.vectors = kiln_fuzz::oracle::vectors_supported();
+    cfg
+}
+
 fn probe() -> ExitCode {
     let mut oracle = TargetSupport::new();
-    let cfg = GenConfig::default();
+    let cfg = target_config(GenConfig::default());
     for k in 0..2000 {
         let _ = generate_case(&seeded_bytes(0xC0FFEE, k), &cfg, &mut oracle);
     }
@@ -258,7 +264,11 @@ fn probe() -> ExitCode {
 
 fn print_case(o: &Opts) -> ExitCode {
     let mut oracle = TargetSupport::new();
-    let cfg = if o.large_every > 0 && o.case % o.large_every == 0 { GenConfig::large() } else { GenConfig::default() };
+    let cfg = target_config(if o.large_every > 0 && o.case % o.large_every == 0 {
+        GenConfig::large()
+    } else {
+        GenConfig::default()
+    });
     match generate_case(&seeded_bytes(o.seed, o.case), &cfg, &mut oracle) {
         Ok(c) => {
             println!("{}", c.program.to_clif());

@@ -33,6 +33,10 @@ fn zero_insts(func: &mut Func, v: Val, ty: Type) -> Vec<Inst> {
                 mk(vec![(v, ty)], "uextend", "uextend.i128 #".into(), vec![lo]),
             ]
         }
+        t if t.is_vector() => {
+            let zeros = "0".repeat(2 * t.bytes() as usize);
+            vec![mk(vec![(v, t)], "vconst", format!("vconst.{t} 0x{zeros}"), vec![])]
+        }
         t if t.is_int() => vec![mk(vec![(v, t)], "iconst", format!("iconst.{t} 0"), vec![])],
         t => {
             let name: &'static str = match t.bits() {

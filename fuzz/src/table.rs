@@ -2,15 +2,19 @@
 //!
 //! Each row names an opcode of `kiln_ir::opcodes` and the [`Shape`] of generator code that
 //! builds its operands; types and operand constraints come from the opcode table itself
-//! (`Opcode::info()`), restricted to scalar types. Control flow (`jump`, `brif`,
-//! `br_table`, `return`, `trap`) is produced by the block-structure generator, not from this
-//! table, and is listed in [`CONTROL_OPCODES`] for statistics.
+//! (`Opcode::info()`), restricted to [`SCALAR_TYPES`] and, when the generator's `vectors`
+//! setting is on, [`vector_types`]. Rows of [`GEN_OPS`] are drawn always; rows of
+//! [`VECTOR_GEN_OPS`] (vector-only opcodes) only with `vectors` on, so that turning vectors
+//! off gives exactly the programs of a scalar-only generator (the aarch64 and riscv64
+//! differential runs, whose backends have no vector lowering, use that). Control flow
+//! (`jump`, `brif`, `br_table`, `return`, `trap`) is produced by the block-structure
+//! generator, not from this table, and is listed in [`CONTROL_OPCODES`] for statistics.
 //!
-//! Opcodes deliberately absent: vector-only opcodes (no SIMD backend yet), opcodes whose
+//! Opcodes deliberately absent: opcodes whose
 //! result depends on addresses or the environment (`get_stack_pointer`,
 //! `get_frame_pointer`, `get_return_address`, `symbol_value`, `tls_value`, pinned-register
-//! opcodes, `stack_switch`), `debugtrap`, exception opcodes (`try_call*`), tail calls and
-//! the x86-specific opcodes.
+//! opcodes, `stack_switch`), `debugtrap`, exception opcodes (`try_call*`) and dynamic
+//! vectors; tail calls come from the block-structure generator.
 
 use kiln_ir::Opcode;
 
@@ -50,6 +54,11 @@ pub enum Shape {
     CallIndirect,
     /// An instruction without operands or results (`nop`, `fence`).
     NullAry,
+    /// `extractlane x, K` / `insertlane x, y, K` with a lane index in range.
+    Lane,
+    /// `shuffle x, y, MASK` with a 16-byte mask (random or one of the patterns that have
+    /// one-instruction forms).
+    Shuffle,
 }
 
 /// One row: an opcode, its shape and its relative weight.
@@ -64,13 +73,16 @@ pub struct GenOp {
 }
 
 macro_rules! gen_ops {
-    ($($op:ident $shape:ident $(($arg:expr))? $w:literal;)*) => {
-        /// Every opcode the generator produces (besides control flow).
-        pub static GEN_OPS: &[GenOp] = &[$(GenOp { opcode: Opcode::$op, shape: Shape::$shape $(($arg))?, weight: $w }),*];
+    ($(#[$doc:meta])* $name:ident; $($op:ident $shape:ident $(($arg:expr))? $w:literal;)*) => {
+        $(#[$doc])*
+        pub static $name: &[GenOp] = &[$(GenOp { opcode: Opcode::$op, shape: Shape::$shape $(($arg))?, weight: $w }),*];
     };
 }
 
 gen_ops! {
+    /// Every opcode the generator produces (besides control flow); the polymorphic ones
+    /// also on vector types when vectors are on.
+    GEN_OPS;
     Iconst Const 6;
     F16const Const 1;
     F32const Const 2;
@@ -175,6 +187,48 @@ gen_ops! {
     Fence NullAry 1;
 }
 
+gen_ops! {
+    /// Vector-only opcodes, drawn only when the generator's `vectors` setting is on.
+    VECTOR_GEN_OPS;
+    Vconst Const 1;
+    Splat Generic 2;
+    ScalarToVector Generic 1;
+    Insertlane Lane 1;
+    Extractlane Lane 2;
+    Shuffle Shuffle 2;
+    Swizzle Generic 1;
+    X86Pshufb Generic 1;
+    AvgRound Generic 1;
+    UaddSat Generic 1;
+    SaddSat Generic 1;
+    UsubSat Generic 1;
+    SsubSat Generic 1;
+    SqmulRoundSat Generic 1;
+    X86Pmulhrsw Generic 1;
+    VanyTrue Generic 1;
+    VallTrue Generic 1;
+    VhighBits Generic 1;
+    Blendv Generic 1;
+    Snarrow Generic 1;
+    Unarrow Generic 1;
+    Uunarrow Generic 1;
+    SwidenLow Generic 1;
+    SwidenHigh Generic 1;
+    UwidenLow Generic 1;
+    UwidenHigh Generic 1;
+    IaddPairwise Generic 1;
+    X86Pmaddubsw Generic 1;
+    Fvdemote Generic 1;
+    FvpromoteLow Generic 1;
+    X86Cvtt2dq Generic 1;
+    Uload8x8 Load(8) 1;
+    Sload8x8 Load(8) 1;
+    Uload16x4 Load(8) 1;
+    Sload16x4 Load(8) 1;
+    Uload32x2 Load(8) 1;
+    Sload32x2 Load(8) 1;
+}
+
 /// Control-flow opcodes the block-structure generator produces (plus `func_addr`, which
 /// comes with `call_indirect`, and `stack_addr`, which addresses slots).
 pub const CONTROL_OPCODES: &[Opcode] = &[
@@ -202,9 +256,28 @@ pub const SCALAR_TYPES: &[kiln_ir::Type] = &[
     kiln_ir::types::F128,
 ];
 
-/// Sum of the weights of [`GEN_OPS`].
-pub fn total_weight() -> u32 {
-    GEN_OPS.iter().map(|g| g.weight).sum()
+/// The vector types the generator uses (with `vectors` on): the 128-bit types and the
+/// small ones of 16, 32 and 64 bits that live in the low part of a vector register.
+pub fn vector_types() -> &'static [kiln_ir::Type] {
+    use kiln_ir::types::*;
+    static V: std::sync::OnceLock<Vec<kiln_ir::Type>> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        let mut v = vec![I8X16, I16X8, I32X4, I64X2, F32X4, F64X2];
+        for (lane, n) in [(I8, 8), (I16, 4), (I32, 2), (F32, 2), (I8, 4), (I16, 2), (I8, 2)] {
+            v.extend(lane.by(n));
+        }
+        v
+    })
+}
+
+/// The rows drawn: [`GEN_OPS`], then [`VECTOR_GEN_OPS`] if `vectors`.
+pub fn gen_ops(vectors: bool) -> impl Iterator<Item = &'static GenOp> {
+    GEN_OPS.iter().chain(VECTOR_GEN_OPS.iter().filter(move |_| vectors))
+}
+
+/// Sum of the weights of the rows drawn.
+pub fn total_weight(vectors: bool) -> u32 {
+    gen_ops(vectors).map(|g| g.weight).sum()
 }
 
 #[cfg(test)]
@@ -212,15 +285,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_rows_are_unique_and_scalar() {
+    fn table_rows_are_unique_and_typed() {
         let mut seen = std::collections::HashSet::new();
-        for g in GEN_OPS {
+        for g in gen_ops(true) {
             assert!(seen.insert(g.opcode), "{} listed twice", g.opcode);
             assert!(g.weight > 0);
-            let info = g.opcode.info();
+        }
+        for g in GEN_OPS {
             if g.opcode.is_polymorphic() {
+                let info = g.opcode.info();
                 assert!(SCALAR_TYPES.iter().any(|t| info.ctrl.contains(*t)), "{} has no scalar type", g.opcode);
             }
+        }
+        for g in VECTOR_GEN_OPS {
+            let info = g.opcode.info();
+            let vector_ctrl = vector_types().iter().any(|t| info.ctrl.contains(*t));
+            let vector_operand = info.args.iter().chain(info.results).any(|c| match c {
+                kiln_ir::opcodes::Constraint::Concrete(t) => t.is_vector(),
+                kiln_ir::opcodes::Constraint::Free(set) => vector_types().iter().any(|t| set.contains(*t)),
+                _ => false,
+            });
+            assert!(vector_ctrl || vector_operand, "{} has no vector type", g.opcode);
         }
     }
 }

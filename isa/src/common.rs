@@ -1,11 +1,111 @@
-//! What the 64-bit targets share below lowering: which register classes hold each IR type
-//! (integers up to 64 bits in one integer register, `i128` in two, floats and vectors of
-//! up to 128 bits in one FP/vector register), and the macro that turns a target's ISA
-//! flags into a struct of typed booleans.
+//! What the 64-bit targets share: [`Isa`], the one `TargetIsa` implementation, made
+//! concrete by each target folder's [`TargetDef`] (its name, backend, encoder and
+//! defaults); which register classes hold each IR type (integers up to 64 bits in one
+//! integer register, `i128` in two, floats and vectors of up to 128 bits in one FP/vector
+//! register); and the macro that turns a target's ISA flags into a struct of typed
+//! booleans.
 
-use kiln_codegen::{CodegenError, CodegenResult};
+use kiln_codegen::context::CompileScratch;
+use kiln_codegen::machinst::compile::compile;
+use kiln_codegen::machinst::lower::LowerBackend;
+use kiln_codegen::machinst::vcode::MachInstEmit;
+use kiln_codegen::{CodegenError, CodegenResult, CompiledCode, TargetIsa};
+use kiln_ir::Function;
+use kiln_ir::analysis::domtree::DominatorTree;
+use kiln_ir::settings::{Arch, Flags, IsaFlags};
+use kiln_ir::signature::CallConv;
 use kiln_ir::types::{self, Type};
 use regalloc2::RegClass;
+use target_lexicon::Triple;
+
+/// What a target folder supplies (in its `mod.rs`) to become a [`TargetIsa`] through
+/// [`Isa`]: everything that differs between targets at this level.
+pub trait TargetDef: Send + Sync + 'static {
+    /// Short name (`x64`, `aarch64`, `riscv64`).
+    const NAME: &'static str;
+    /// The architecture (for the disassembler).
+    const ARCH: Arch;
+    /// The smallest function alignment the target allows, in bytes.
+    const MIN_FUNCTION_ALIGNMENT: u32;
+    /// The target's lowering backend.
+    type Backend: LowerBackend<MInst: MachInstEmit> + Send + Sync;
+    /// The backend for these settings.
+    fn backend(flags: &Flags, isa_flags: &IsaFlags, triple: &Triple) -> Self::Backend;
+    /// The encoder for these settings.
+    fn emit_info(flags: &Flags, isa_flags: IsaFlags) -> EmitInfoOf<Self>;
+    /// The platform's default calling convention for `triple`.
+    fn default_call_conv(triple: &Triple) -> CallConv;
+}
+
+/// The encoder type of target `T`.
+pub type EmitInfoOf<T> = <<<T as TargetDef>::Backend as LowerBackend>::MInst as MachInstEmit>::Info;
+
+/// A target with its flags: the [`TargetIsa`] of every target folder (`X64Isa` is
+/// `Isa<x64::X64>`, and so on). Immutable once made, so it is shared between threads.
+pub struct Isa<T: TargetDef> {
+    triple: Triple,
+    flags: Flags,
+    isa_flags: IsaFlags,
+    backend: T::Backend,
+    emit_info: EmitInfoOf<T>,
+}
+
+impl<T: TargetDef> Isa<T> {
+    /// A target for `triple` with these flags.
+    pub fn new(triple: Triple, flags: Flags, isa_flags: IsaFlags) -> Self {
+        Isa {
+            backend: T::backend(&flags, &isa_flags, &triple),
+            emit_info: T::emit_info(&flags, isa_flags),
+            triple,
+            flags,
+            isa_flags,
+        }
+    }
+}
+
+impl<T: TargetDef> TargetIsa for Isa<T>
+where
+    EmitInfoOf<T>: Send + Sync,
+{
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn triple(&self) -> &Triple {
+        &self.triple
+    }
+
+    fn flags(&self) -> &Flags {
+        &self.flags
+    }
+
+    fn isa_flags(&self) -> &IsaFlags {
+        &self.isa_flags
+    }
+
+    fn default_call_conv(&self) -> CallConv {
+        T::default_call_conv(&self.triple)
+    }
+
+    fn compile_function(
+        &self,
+        func: &Function,
+        domtree: &DominatorTree,
+        want_vcode: bool,
+        scratch: &mut CompileScratch,
+    ) -> CodegenResult<CompiledCode> {
+        compile(func, domtree, &self.backend, &self.emit_info, want_vcode, self.function_alignment(), scratch)
+    }
+
+    fn function_alignment(&self) -> u32 {
+        T::MIN_FUNCTION_ALIGNMENT.max(1 << self.flags.log2_min_function_alignment().min(12))
+    }
+
+    #[cfg(feature = "disas")]
+    fn disassemble(&self, code: &CompiledCode) -> Option<Result<String, String>> {
+        Some(crate::disasm::disassemble(T::ARCH, code.code(), code.buffer.code_size as usize, &code.buffer.inline_data))
+    }
+}
 
 /// The register classes (and register types) of a value of type `ty` on a 64-bit target
 /// named `target` (for the error).

@@ -1,6 +1,6 @@
 //! Disassembly of compiled code through capstone (the `disas` feature), in AT&T syntax for x86-64 (the syntax
 //! Kiln's printer uses), capstone's syntax for aarch64 and its RISC-V syntax for riscv64 (which knows I, M, A, F, D
-//! and C: other instructions show as `.word`), one instruction per line with its offset;
+//! and C: other instructions show as `.word`, or `.half` when compressed), one instruction per line with its offset;
 //! jump tables inside the code as data words.
 
 use capstone::Capstone;
@@ -54,6 +54,11 @@ pub fn disassemble(arch: Arch, code: &[u8], code_size: usize, inline_data: &[(u3
                     let w = u32::from_le_bytes([code[pos], code[pos + 1], code[pos + 2], code[pos + 3]]);
                     let _ = writeln!(out, "{pos:4x}: .word 0x{w:08x}");
                     pos += 4;
+                } else if arch == Arch::Riscv64 && seg_end - pos >= 2 && code[pos] & 3 != 3 {
+                    // A compressed instruction capstone lacks (Zcb).
+                    let h = u16::from_le_bytes([code[pos], code[pos + 1]]);
+                    let _ = writeln!(out, "{pos:4x}: .half 0x{h:04x}");
+                    pos += 2;
                 } else {
                     let _ = writeln!(out, "{pos:4x}: .byte 0x{:02x}", code[pos]);
                     pos += 1;

@@ -9,6 +9,10 @@
 //! Its normal-return edge is split when the caller of [`BlockLoweringOrder::compute`] asks
 //! (the callee returns values through a return area: they are loaded in that edge block).
 //!
+//! Identical destinations (same block, same arguments) are found in linear time, however
+//! many a `br_table` has: each destination is compared only with the earlier distinct
+//! destinations naming the same block.
+//!
 //! Invariants: lowered block 0 is the entry block; every original reachable block appears
 //! exactly once; each branch destination of a terminator maps to exactly one lowered
 //! successor (identical destinations with identical arguments share one).
@@ -53,8 +57,16 @@ pub struct BlockLoweringOrder {
     dest_target_list: Vec<BlockIndex>,
     /// Is the lowered block cold?
     cold: Vec<bool>,
+    /// Parallel to `succs`: for a successor of an original block, the index of the first
+    /// branch destination of its terminator that leads there (`u32::MAX` for the single
+    /// successor of an edge block).
+    succ_dests: Vec<u32>,
     // Scratch.
     preds_count: SecondaryMap<Block, u32>,
+    dedup: DestDedup,
+    /// Per destination index of the current terminator: the lowered target of the
+    /// destination's first occurrence.
+    target_by_first: Vec<BlockIndex>,
 }
 
 impl BlockLoweringOrder {
@@ -73,6 +85,7 @@ impl BlockLoweringOrder {
         self.dest_targets.clear();
         self.dest_target_list.clear();
         self.cold.clear();
+        self.succ_dests.clear();
         self.preds_count.clear();
 
         // Reverse postorder of reachable blocks, cold ones last (stable otherwise).
@@ -92,7 +105,7 @@ impl BlockLoweringOrder {
         let mut unique: SmallVec<[(Block, usize); 8]> = SmallVec::new();
         for &b in &ordered {
             if let Some(term) = func.layout.last_inst(b) {
-                unique_dests(func, term, &mut unique);
+                self.dedup.unique_dests(func, term, &mut unique);
                 for &(s, _) in &unique {
                     self.preds_count[s] += 1;
                 }
@@ -113,7 +126,7 @@ impl BlockLoweringOrder {
             self.cold.push(func.layout.is_cold(b));
             let mut p = Pending { pred: b, dests: SmallVec::new() };
             if let Some(term) = func.layout.last_inst(b) {
-                unique_dests(func, term, &mut unique);
+                self.dedup.unique_dests(func, term, &mut unique);
                 let multi = unique.len() > 1;
                 // Exception handlers always get their own landing-pad block.
                 let has_exn = func.dfg.opcode(term).has_exception_edges();
@@ -142,25 +155,27 @@ impl BlockLoweringOrder {
         for p in &pendings {
             let pred_idx = self.orig_index[p.pred].expect("ordered block has an index");
             let start = self.succs.len() as u32;
-            // The lowered target of each unique destination.
-            let mut targets: SmallVec<[(usize, BlockIndex); 4]> = SmallVec::new();
+            // The lowered target of each unique destination, by its first index.
+            self.target_by_first.clear();
+            if let Some(term) = func.layout.last_inst(p.pred) {
+                self.target_by_first.resize(func.dfg.branch_destinations(term).len(), BlockIndex(0));
+            }
             for &(s, first_idx, edge) in &p.dests {
                 let t = match edge {
                     Some(e) => e,
                     None => self.orig_index[s].expect("successor of a reachable block is reachable"),
                 };
                 self.succs.push(t);
-                targets.push((first_idx, t));
+                self.succ_dests.push(first_idx as u32);
+                self.target_by_first[first_idx] = t;
             }
             self.succ_ranges[pred_idx.index()] = (start, self.succs.len() as u32);
             // Map every destination (including duplicates) to its target.
             let dstart = self.dest_target_list.len() as u32;
             if let Some(term) = func.layout.last_inst(p.pred) {
-                let dests = func.dfg.branch_destinations(term);
-                for (i, d) in dests.iter().enumerate() {
-                    let first = first_equal_dest(func, dests, i, d);
-                    let t = targets.iter().find(|(fi, _)| *fi == first).map(|(_, t)| *t).unwrap_or(BlockIndex(0));
-                    self.dest_target_list.push(t);
+                self.dedup.compute(func, term);
+                for &first in &self.dedup.firsts {
+                    self.dest_target_list.push(self.target_by_first[first as usize]);
                 }
             }
             self.dest_targets[pred_idx.index()] = (dstart, self.dest_target_list.len() as u32);
@@ -170,6 +185,7 @@ impl BlockLoweringOrder {
             if let LoweredBlock::Edge { succ, .. } = self.order[i] {
                 let start = self.succs.len() as u32;
                 self.succs.push(self.orig_index[succ].expect("edge target is reachable"));
+                self.succ_dests.push(u32::MAX);
                 self.succ_ranges[i] = (start, self.succs.len() as u32);
             }
         }
@@ -184,6 +200,13 @@ impl BlockLoweringOrder {
     pub fn succs(&self, b: BlockIndex) -> &[BlockIndex] {
         let (s, e) = self.succ_ranges[b.index()];
         &self.succs[s as usize..e as usize]
+    }
+
+    /// For each successor of lowered original block `b` (parallel to [`Self::succs`]), the
+    /// index of the first branch destination of its terminator leading there.
+    pub fn succ_dest_indices(&self, b: BlockIndex) -> &[u32] {
+        let (s, e) = self.succ_ranges[b.index()];
+        &self.succ_dests[s as usize..e as usize]
     }
 
     /// For a lowered original block, the lowered target of each branch destination of its
@@ -214,24 +237,80 @@ impl BlockLoweringOrder {
     }
 }
 
-/// Are two branch destinations the same edge (same block, same arguments)?
-fn same_edge(func: &Function, a: BlockCall, b: BlockCall) -> bool {
-    let pool = &func.dfg.value_lists;
-    a.block(pool) == b.block(pool) && a.raw_args(pool) == b.raw_args(pool)
+/// Up to this many destinations, [`DestDedup`] compares each with all earlier ones.
+const SMALL: usize = 4;
+
+/// Finds the distinct destinations of a terminator (same block and same arguments make the
+/// same edge) in time linear in their number: a destination is compared only with the
+/// earlier distinct destinations naming the same block (usually none or one).
+#[derive(Default)]
+struct DestDedup {
+    /// Per block: (stamp, 1 + index of the latest distinct destination naming it); entries
+    /// with another stamp are stale.
+    head: SecondaryMap<Block, (u32, u32)>,
+    /// Per destination index: 1 + index of the previous distinct destination naming the
+    /// same block (0: none).
+    chain: Vec<u32>,
+    /// Per destination index: the index of its first equal destination.
+    firsts: Vec<u32>,
+    stamp: u32,
 }
 
-fn first_equal_dest(func: &Function, dests: &[BlockCall], i: usize, d: &BlockCall) -> usize {
-    (0..i).find(|&j| same_edge(func, dests[j], *d)).unwrap_or(i)
-}
+impl DestDedup {
+    /// Fill `firsts` for the destinations of `term`.
+    fn compute(&mut self, func: &Function, term: Inst) {
+        let dests = func.dfg.branch_destinations(term);
+        let pool = &func.dfg.value_lists;
+        self.firsts.clear();
+        if dests.len() <= SMALL {
+            // Few destinations (`jump`, `brif`): compare directly.
+            for (i, d) in dests.iter().enumerate() {
+                let same = |e: &BlockCall| e.block(pool) == d.block(pool) && e.raw_args(pool) == d.raw_args(pool);
+                let first = dests[..i].iter().position(same).unwrap_or(i);
+                self.firsts.push(first as u32);
+            }
+            return;
+        }
+        self.chain.clear();
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            // Wrapped: forget every old stamp.
+            self.head.clear();
+            self.stamp = 1;
+        }
+        for (i, d) in dests.iter().enumerate() {
+            let b = d.block(pool);
+            let (st, h) = self.head[b];
+            let mut cur = if st == self.stamp { h } else { 0 };
+            let mut first = i as u32;
+            while cur != 0 {
+                let j = (cur - 1) as usize;
+                if dests[j].raw_args(pool) == d.raw_args(pool) {
+                    first = j as u32;
+                    break;
+                }
+                cur = self.chain[j];
+            }
+            if first == i as u32 {
+                self.chain.push(if st == self.stamp { h } else { 0 });
+                self.head[b] = (self.stamp, i as u32 + 1);
+            } else {
+                self.chain.push(0);
+            }
+            self.firsts.push(first);
+        }
+    }
 
-/// The distinct destinations of `term`: (block, index of its first occurrence).
-fn unique_dests(func: &Function, term: Inst, out: &mut SmallVec<[(Block, usize); 8]>) {
-    out.clear();
-    let dests = func.dfg.branch_destinations(term);
-    let pool = &func.dfg.value_lists;
-    for (i, d) in dests.iter().enumerate() {
-        if first_equal_dest(func, dests, i, d) == i {
-            out.push((d.block(pool), i));
+    /// The distinct destinations of `term`: (block, index of its first occurrence).
+    fn unique_dests(&mut self, func: &Function, term: Inst, out: &mut SmallVec<[(Block, usize); 8]>) {
+        self.compute(func, term);
+        out.clear();
+        let dests = func.dfg.branch_destinations(term);
+        let pool = &func.dfg.value_lists;
+        for (i, &first) in self.firsts.iter().enumerate() {
+            if first as usize == i {
+                out.push((dests[i].block(pool), i));
+            }
         }
     }
 }

@@ -17,6 +17,13 @@
 //! color; sinking it lowers the scan color, so a user can absorb two loads in a row (as in
 //! `store (iadd (load p) (imul (load q) k)), p`, where both loads merge into instructions
 //! of the store's tree).
+//!
+//! Repeated loads: a load that cannot trap and reads `readonly` memory gives the same value
+//! as an identical earlier load (same opcode, type, flags, address and offset) in the same
+//! block (or in the block lowered right before, when that is the only predecessor), so it
+//! takes that load's value instead ([`Lower::canon`]): Wasm code reloads its heap base
+//! before every access. Never across a call, so the value stays short-lived (a call would
+//! force it into a callee-saved register or a spill slot).
 
 use crate::machinst::abi::{AbiSpec, Callee};
 use crate::machinst::blockorder::{BlockLoweringOrder, LoweredBlock};
@@ -24,7 +31,7 @@ use crate::machinst::call::SigCache;
 use crate::machinst::vcode::{VCode, VCodeBuilder};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, Reg, SourceLoc, ValueRegs, Writable};
 use crate::{CodegenError, CodegenResult};
-use kiln_ir::entity::{EntitySet, SecondaryMap};
+use kiln_ir::entity::{EntitySet, PackedOption, SecondaryMap};
 use kiln_ir::instructions::BlockArg;
 use kiln_ir::settings::Flags;
 use kiln_ir::types::{self, Type};
@@ -84,6 +91,8 @@ pub struct Lower<'f, I: MachInst> {
     vcode: VCodeBuilder<I>,
     value_regs: SecondaryMap<Value, ValueRegs>,
     uses: SecondaryMap<Value, Uses>,
+    /// The earlier identical load whose value a repeated `readonly` load takes.
+    same_as: SecondaryMap<Value, PackedOption<Value>>,
     color: SecondaryMap<Inst, u32>,
     /// The color of the earliest side-effecting instruction lowered or sunk so far in the
     /// current block (the scan runs backwards).
@@ -107,7 +116,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
         sigs: SigCache,
         order: &BlockLoweringOrder,
     ) -> Self {
-        let mut vcode = VCodeBuilder::new(order.len());
+        let mut vcode = VCodeBuilder::new(order.len(), f.dfg.num_insts() + order.len());
         vcode.set_spillslot_sizes(abi);
         let mut l = Lower {
             f,
@@ -118,6 +127,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
             vcode,
             value_regs: SecondaryMap::with_capacity(f.dfg.num_values()),
             uses: SecondaryMap::with_capacity(f.dfg.num_values()),
+            same_as: SecondaryMap::new(),
             color: SecondaryMap::with_capacity(f.dfg.num_insts()),
             scan_color: 0,
             sunk: EntitySet::new(),
@@ -147,14 +157,70 @@ impl<'f, I: MachInst> Lower<'f, I> {
 
     fn compute_uses_and_colors(&mut self, order: &BlockLoweringOrder) {
         let f = self.f;
-        for lb in order.lowered_order() {
+        // The readonly loads of the current block (since its last call), chained per
+        // address value through `load_head`: (load, result, next index or u32::MAX).
+        let mut loads: Vec<(Inst, Value, u32)> = Vec::new();
+        let mut load_head: SecondaryMap<Value, u32> = SecondaryMap::with_default(u32::MAX);
+        let mut repeated: Vec<(Value, Value)> = Vec::new();
+        let lowered = order.lowered_order();
+        // How many lowered predecessors each lowered block has.
+        let mut preds = vec![0u32; lowered.len()];
+        for i in 0..lowered.len() {
+            for s in order.succs(BlockIndex(i as u32)) {
+                preds[s.index()] += 1;
+            }
+        }
+        for (i, lb) in lowered.iter().enumerate() {
             let LoweredBlock::Orig { block } = *lb else { continue };
+            // A block whose only predecessor is the block lowered right before it continues
+            // that block's table (the earlier loads dominate it).
+            let continues = i > 0
+                && preds[i] == 1
+                && matches!(lowered[i - 1], LoweredBlock::Orig { .. })
+                && order.succs(BlockIndex(i as u32 - 1)).contains(&BlockIndex(i as u32));
+            if !continues {
+                forget_loads(&mut loads, &mut load_head, f);
+            }
             let mut color = 0u32;
             for inst in f.layout.block_insts(block) {
                 self.color[inst] = color;
                 let op = f.dfg.opcode(inst);
                 if has_side_effect(f, inst, op) {
                     color += 1;
+                    if op.is_call() {
+                        forget_loads(&mut loads, &mut load_head, f);
+                    }
+                } else if let InstructionData::Load { flags, arg, offset, .. } = f.dfg.insts[inst]
+                    && f.dfg.mem_flags.get(flags).readonly()
+                    && let &[result] = f.dfg.inst_results(inst)
+                {
+                    let arg = f.dfg.resolve_aliases(arg);
+                    let ty = f.dfg.value_type(result);
+                    let mut i = load_head[arg];
+                    let mut same = None;
+                    while i != u32::MAX {
+                        let (other, other_result, next) = loads[i as usize];
+                        if let InstructionData::Load { opcode: o2, flags: fl2, offset: off2, .. } = f.dfg.insts[other]
+                            && o2 == op
+                            && fl2 == flags
+                            && off2 == offset
+                            && f.dfg.value_type(other_result) == ty
+                        {
+                            same = Some(other_result);
+                            break;
+                        }
+                        i = next;
+                    }
+                    match same {
+                        Some(first) => {
+                            self.same_as[result] = first.into();
+                            repeated.push((result, first));
+                        }
+                        None => {
+                            loads.push((inst, result, load_head[arg]));
+                            load_head[arg] = (loads.len() - 1) as u32;
+                        }
+                    }
                 }
                 f.dfg.for_each_inst_value(inst, |v| {
                     let v = f.dfg.resolve_aliases(v);
@@ -166,6 +232,22 @@ impl<'f, I: MachInst> Lower<'f, I> {
                 });
             }
         }
+        // The uses of a repeated load count as uses of the first.
+        for (dup, first) in repeated {
+            let (a, b) = (self.uses[first], self.uses[dup]);
+            self.uses[first] = match (a, b) {
+                (x, Uses::None) => x,
+                (Uses::None, y) => y,
+                _ => Uses::Many,
+            };
+        }
+    }
+
+    /// `v` with aliases resolved, and a repeated readonly load replaced by the first.
+    #[inline]
+    pub fn canon(&self, v: Value) -> Value {
+        let v = self.f.dfg.resolve_aliases(v);
+        self.same_as[v].expand().unwrap_or(v)
     }
 
     // ---------------------------------------------------------------------------------
@@ -189,7 +271,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
 
     /// The registers of value `v`, allocating them on first use. Marks `v` as needed.
     pub fn put_value_in_regs(&mut self, v: Value) -> CodegenResult<ValueRegs> {
-        let v = self.f.dfg.resolve_aliases(v);
+        let v = self.canon(v);
         let r = self.value_regs[v];
         if r.is_valid() {
             return Ok(r);
@@ -264,12 +346,12 @@ impl<'f, I: MachInst> Lower<'f, I> {
 
     /// The instruction defining `v`, if it is an instruction result.
     pub fn def_inst(&self, v: Value) -> Option<Inst> {
-        self.f.dfg.value_def(v)?.inst()
+        self.f.dfg.value_def(self.canon(v))?.inst()
     }
 
     /// How often `v` is used in the function.
     pub fn uses(&self, v: Value) -> Uses {
-        self.uses[self.f.dfg.resolve_aliases(v)]
+        self.uses[self.canon(v)]
     }
 
     /// A lowering used the operand `v` of a multi-use instruction directly (it folded that
@@ -277,7 +359,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
     /// instruction's own lowering, which comes later in the backward scan, does not merge
     /// `v`'s definition into itself while other instructions read `v` from a register.
     pub fn note_exposed_use(&mut self, v: Value) {
-        let v = self.f.dfg.resolve_aliases(v);
+        let v = self.canon(v);
         self.uses[v] = Uses::Many;
     }
 
@@ -369,8 +451,9 @@ impl<'f, I: MachInst> Lower<'f, I> {
     // ---------------------------------------------------------------------------------
     // Driver
 
-    fn block_call_regs(&mut self, args: impl Iterator<Item = BlockArg>) -> CodegenResult<Vec<VReg>> {
-        let mut out = Vec::new();
+    /// The registers of a branch's block arguments, in `out` (cleared first).
+    fn block_call_regs(&mut self, args: impl Iterator<Item = BlockArg>, out: &mut Vec<VReg>) -> CodegenResult<()> {
+        out.clear();
         for a in args {
             let regs = match a {
                 BlockArg::Value(v) => self.put_value_in_regs(v)?,
@@ -387,7 +470,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
             };
             out.extend(regs.regs().map(|r| r.vreg()));
         }
-        Ok(out)
+        Ok(())
     }
 
     fn finish_ir_inst(&mut self, loc: SourceLoc) {
@@ -405,6 +488,8 @@ impl<'f, I: MachInst> Lower<'f, I> {
         let f = self.f;
         let pool = &f.dfg.value_lists;
         let entry = f.layout.entry_block();
+        // Branch arguments of the successor being added (reused).
+        let mut arg_regs: Vec<VReg> = Vec::new();
         for (bi, lb) in order.lowered_order().iter().enumerate().rev() {
             let bidx = BlockIndex(bi as u32);
             self.vcode.start_block();
@@ -436,10 +521,11 @@ impl<'f, I: MachInst> Lower<'f, I> {
                             self.gen_exception_payloads(cc, &payloads)?;
                         }
                     }
-                    let args = self.block_call_regs(dest.args(pool))?;
+                    self.block_call_regs(dest.args(pool), &mut arg_regs)?;
                     let target = order.lowered_index_for_block(succ).expect("reachable");
                     self.emit(backend.gen_jump(MachLabel::from_block(target)));
-                    self.vcode.set_succs(bidx, &[target], vec![args]);
+                    self.vcode.start_succs(bidx);
+                    self.vcode.add_succ(bidx, target, &arg_regs);
                     self.finish_ir_inst(SourceLoc::default());
                 }
                 LoweredBlock::Orig { block } => {
@@ -471,17 +557,16 @@ impl<'f, I: MachInst> Lower<'f, I> {
                             }
                         }
                         let dests = f.dfg.branch_destinations(term);
-                        let mut all_args = Vec::with_capacity(succs.len());
-                        for &s in succs {
+                        self.vcode.start_succs(bidx);
+                        for (&s, &k) in succs.iter().zip(order.succ_dest_indices(bidx)) {
                             let is_edge = matches!(order.lowered_order()[s.index()], LoweredBlock::Edge { .. });
                             if is_edge {
-                                all_args.push(Vec::new());
+                                arg_regs.clear();
                             } else {
-                                let k = dest_targets.iter().position(|&t| t == s).expect("successor is a target");
-                                all_args.push(self.block_call_regs(dests[k].args(pool))?);
+                                self.block_call_regs(dests[k as usize].args(pool), &mut arg_regs)?;
                             }
+                            self.vcode.add_succ(bidx, s, &arg_regs);
                         }
-                        self.vcode.set_succs(bidx, succs, all_args);
                         self.finish_ir_inst(f.srcloc(term));
                     }
                     let mut cursor = term.and_then(|t| f.layout.prev_inst(t));
@@ -515,8 +600,7 @@ impl<'f, I: MachInst> Lower<'f, I> {
                         self.gen_args(&param_regs)?;
                         self.finish_ir_inst(SourceLoc::default());
                     } else {
-                        let vregs = param_regs.iter().flat_map(|r| r.regs().map(|x| x.vreg())).collect();
-                        self.vcode.set_params(bidx, vregs);
+                        self.vcode.set_params(bidx, param_regs.iter().flat_map(|r| r.regs().map(|x| x.vreg())));
                     }
                     self.clear_try_call_values();
                 }
@@ -526,6 +610,16 @@ impl<'f, I: MachInst> Lower<'f, I> {
         let vcode = self.vcode.build()?;
         Ok((vcode, self.callee))
     }
+}
+
+/// Empty the table of readonly loads (at the end of a block and at calls).
+fn forget_loads(loads: &mut Vec<(Inst, Value, u32)>, head: &mut SecondaryMap<Value, u32>, f: &Function) {
+    for &(inst, _, _) in loads.iter() {
+        if let InstructionData::Load { arg, .. } = f.dfg.insts[inst] {
+            head[f.dfg.resolve_aliases(arg)] = u32::MAX;
+        }
+    }
+    loads.clear();
 }
 
 /// Does `inst` have an effect that forbids removing it when unused or moving it across

@@ -222,17 +222,41 @@ pub struct OperandCollector<'a> {
     /// (only invalid IR, compiled with the verifier off, leads there; regalloc2 would
     /// panic on it, and its operands only keep the register's number).
     pub class_mismatch: bool,
+    /// Virtual-register aliases (`alias[v]` is the register `v` stands for; empty: none):
+    /// each virtual operand is rewritten to the end of its alias chain as it is collected.
+    alias: &'a [u32],
 }
 
 impl<'a> OperandCollector<'a> {
     /// A collector that appends to `operands`, with no clobbers and no mismatch seen yet.
     pub fn new(operands: &'a mut Vec<Operand>) -> Self {
-        OperandCollector { operands, clobbers: regalloc2::PRegSet::empty(), class_mismatch: false }
+        Self::with_aliases(operands, &[])
     }
+
+    /// A collector that also resolves the virtual-register aliases `alias` (see
+    /// [`resolve_alias`]), rewriting the instruction's registers in the same pass.
+    pub fn with_aliases(operands: &'a mut Vec<Operand>, alias: &'a [u32]) -> Self {
+        OperandCollector { operands, clobbers: regalloc2::PRegSet::empty(), class_mismatch: false, alias }
+    }
+}
+
+/// Follow the alias chain of `v` (bounded by the table size, so a cycle cannot hang).
+pub fn resolve_alias(alias: &[u32], v: VReg) -> VReg {
+    let mut i = v.vreg();
+    for _ in 0..alias.len() {
+        match alias.get(i) {
+            Some(&t) if t as usize != i => i = t as usize,
+            _ => break,
+        }
+    }
+    VReg::new(i, v.class())
 }
 
 impl OperandVisitor for OperandCollector<'_> {
     fn add_operand(&mut self, reg: &mut Reg, constraint: OperandConstraint, kind: OperandKind, pos: OperandPos) {
+        if !self.alias.is_empty() && reg.is_virtual() {
+            *reg = Reg::from_vreg(resolve_alias(self.alias, reg.vreg()));
+        }
         if let OperandConstraint::FixedReg(p) = constraint
             && reg.is_virtual()
             && p.class() != reg.vreg().class()

@@ -10,7 +10,7 @@
 
 use crate::machinst::abi::{AbiSpec, FrameLayout, StackAMode};
 use crate::machinst::buffer::{ConstantPool, MachBuffer, MachEncoder};
-use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector};
+use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector, resolve_alias};
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
@@ -174,12 +174,14 @@ pub struct VCodeBuilder<I: MachInst> {
     /// `rev_insts[start..end]`, reversed).
     rev_block_ranges: Vec<(u32, u32)>,
     cur_block_end: u32,
-    /// Per lowered block: successors (set by the lowering).
-    block_succs: Vec<Vec<BlockIndex>>,
-    /// Per lowered block and successor: branch argument vregs.
-    block_branch_args: Vec<Vec<Vec<VReg>>>,
-    /// Per lowered block: parameter vregs.
-    block_params: Vec<Vec<VReg>>,
+    /// Per lowered block: its successors, a range of `succ_list` (set by the lowering).
+    block_succs: Vec<(u32, u32)>,
+    /// Successors of all blocks, each with its branch arguments (a range of `arg_list`).
+    succ_list: Vec<(BlockIndex, u32, u32)>,
+    arg_list: Vec<VReg>,
+    /// Per lowered block: its parameter vregs, a range of `param_list`.
+    block_params: Vec<(u32, u32)>,
+    param_list: Vec<VReg>,
     /// Type of each vreg.
     pub vreg_types: Vec<Type>,
     /// vreg aliases: `alias[v] = target` (resolved when operands are collected).
@@ -191,17 +193,19 @@ pub struct VCodeBuilder<I: MachInst> {
 }
 
 impl<I: MachInst> VCodeBuilder<I> {
-    /// A builder for `num_blocks` lowered blocks.
-    pub fn new(num_blocks: usize) -> Self {
+    /// A builder for `num_blocks` lowered blocks, expecting about `num_insts` instructions.
+    pub fn new(num_blocks: usize, num_insts: usize) -> Self {
         let vreg_types = Vec::with_capacity(256);
         VCodeBuilder {
-            rev_insts: Vec::new(),
-            rev_srclocs: Vec::new(),
+            rev_insts: Vec::with_capacity(num_insts),
+            rev_srclocs: Vec::with_capacity(num_insts),
             rev_block_ranges: vec![(0, 0); num_blocks],
             cur_block_end: 0,
-            block_succs: vec![Vec::new(); num_blocks],
-            block_branch_args: vec![Vec::new(); num_blocks],
-            block_params: vec![Vec::new(); num_blocks],
+            block_succs: vec![(0, 0); num_blocks],
+            succ_list: Vec::with_capacity(num_blocks * 2),
+            arg_list: Vec::new(),
+            block_params: vec![(0, 0); num_blocks],
+            param_list: Vec::new(),
             vreg_types,
             vreg_alias: Vec::new(),
             cold: vec![false; num_blocks],
@@ -272,21 +276,31 @@ impl<I: MachInst> VCodeBuilder<I> {
 
     /// Append the instructions of one IR instruction, given in forward order.
     pub fn push_ir_inst(&mut self, insts: &mut Vec<I>, loc: SourceLoc) {
-        for i in insts.drain(..).rev() {
-            self.rev_insts.push(i);
-            self.rev_srclocs.push(loc);
-        }
+        let n = insts.len();
+        self.rev_insts.extend(insts.drain(..).rev());
+        self.rev_srclocs.extend(core::iter::repeat_n(loc, n));
     }
 
-    /// Set the successors of `b` with their branch arguments.
-    pub fn set_succs(&mut self, b: BlockIndex, succs: &[BlockIndex], args: Vec<Vec<VReg>>) {
-        self.block_succs[b.index()] = succs.to_vec();
-        self.block_branch_args[b.index()] = args;
+    /// Start the successor list of `b` (its successors follow with [`Self::add_succ`]).
+    pub fn start_succs(&mut self, b: BlockIndex) {
+        let n = self.succ_list.len() as u32;
+        self.block_succs[b.index()] = (n, n);
+    }
+
+    /// Add successor `s` of `b`, with its branch arguments, after those already added since
+    /// [`Self::start_succs`].
+    pub fn add_succ(&mut self, b: BlockIndex, s: BlockIndex, args: &[VReg]) {
+        let start = self.arg_list.len() as u32;
+        self.arg_list.extend_from_slice(args);
+        self.succ_list.push((s, start, self.arg_list.len() as u32));
+        self.block_succs[b.index()].1 = self.succ_list.len() as u32;
     }
 
     /// Set the parameters of `b`.
-    pub fn set_params(&mut self, b: BlockIndex, params: Vec<VReg>) {
-        self.block_params[b.index()] = params;
+    pub fn set_params(&mut self, b: BlockIndex, params: impl IntoIterator<Item = VReg>) {
+        let start = self.param_list.len() as u32;
+        self.param_list.extend(params);
+        self.block_params[b.index()] = (start, self.param_list.len() as u32);
     }
 
     /// Finish: put instructions in forward order and collect operands.
@@ -326,11 +340,7 @@ impl<I: MachInst> VCodeBuilder<I> {
         let mut clobbers = Vec::new();
         for (i, inst) in insts.iter_mut().enumerate() {
             operand_starts.push(operands.len() as u32);
-            if !alias.is_empty() {
-                let mut r = AliasResolver { alias };
-                inst.get_operands(&mut r);
-            }
-            let mut c = OperandCollector::new(&mut operands);
+            let mut c = OperandCollector::with_aliases(&mut operands, alias);
             inst.get_operands(&mut c);
             if c.class_mismatch {
                 return Err(CodegenError::Other(format!(
@@ -346,36 +356,44 @@ impl<I: MachInst> VCodeBuilder<I> {
         operand_starts.push(operands.len() as u32);
 
         // Successors, predecessors, params, branch args.
-        let mut succs = Vec::new();
+        let nsuccs = self.succ_list.len();
+        let mut succs = Vec::with_capacity(nsuccs);
         let mut succ_starts = Vec::with_capacity(nblocks + 1);
-        let mut branch_args = Vec::new();
-        let mut branch_arg_starts = Vec::new();
-        let mut pred_lists: Vec<Vec<RBlock>> = vec![Vec::new(); nblocks];
+        let mut branch_args = Vec::with_capacity(self.arg_list.len());
+        let mut branch_arg_starts = Vec::with_capacity(nsuccs + 1);
+        // Predecessors by counting sort: `pred_starts[s + 1]` counts the edges into `s` first.
+        let mut pred_starts = vec![0u32; nblocks + 1];
         for b in 0..nblocks {
             succ_starts.push(succs.len() as u32);
-            for (k, s) in self.block_succs[b].iter().enumerate() {
+            let (ss, se) = self.block_succs[b];
+            for &(s, as_, ae) in &self.succ_list[ss as usize..se as usize] {
                 succs.push(RBlock::new(s.index()));
-                pred_lists[s.index()].push(RBlock::new(b));
+                pred_starts[s.index() + 1] += 1;
                 branch_arg_starts.push(branch_args.len() as u32);
-                if let Some(args) = self.block_branch_args[b].get(k) {
-                    branch_args.extend(args.iter().map(|&v| resolve(v)));
-                }
+                branch_args.extend(self.arg_list[as_ as usize..ae as usize].iter().map(|&v| resolve(v)));
             }
         }
         succ_starts.push(succs.len() as u32);
         branch_arg_starts.push(branch_args.len() as u32);
-        let mut preds = Vec::new();
-        let mut pred_starts = Vec::with_capacity(nblocks + 1);
-        for p in &pred_lists {
-            pred_starts.push(preds.len() as u32);
-            preds.extend_from_slice(p);
+        for b in 0..nblocks {
+            pred_starts[b + 1] += pred_starts[b];
         }
-        pred_starts.push(preds.len() as u32);
-        let mut params = Vec::new();
+        // Fill in block order, so each block's predecessors are listed in increasing order.
+        let mut preds = vec![RBlock::new(0); nsuccs];
+        let mut fill: Vec<u32> = pred_starts[..nblocks].to_vec();
+        for b in 0..nblocks {
+            for s in &succs[succ_starts[b] as usize..succ_starts[b + 1] as usize] {
+                let k = &mut fill[s.index()];
+                preds[*k as usize] = RBlock::new(b);
+                *k += 1;
+            }
+        }
+        let mut params = Vec::with_capacity(self.param_list.len());
         let mut param_starts = Vec::with_capacity(nblocks + 1);
         for b in 0..nblocks {
             param_starts.push(params.len() as u32);
-            params.extend(self.block_params[b].iter().map(|&v| resolve(v)));
+            let (ps, pe) = self.block_params[b];
+            params.extend(self.param_list[ps as usize..pe as usize].iter().map(|&v| resolve(v)));
         }
         param_starts.push(params.len() as u32);
 
@@ -494,38 +512,6 @@ impl<I: MachInst> VCode<I> {
             }
         }
         Ok(())
-    }
-}
-
-/// Follow the alias chain of `v` (bounded by the table size, so a cycle cannot hang).
-fn resolve_alias(alias: &[u32], v: VReg) -> VReg {
-    let mut i = v.vreg();
-    for _ in 0..alias.len() {
-        match alias.get(i) {
-            Some(&t) if t as usize != i => i = t as usize,
-            _ => break,
-        }
-    }
-    VReg::new(i, v.class())
-}
-
-/// Rewrites aliased vregs in an instruction's operands.
-struct AliasResolver<'a> {
-    alias: &'a [u32],
-}
-
-impl crate::machinst::OperandVisitor for AliasResolver<'_> {
-    fn add_operand(
-        &mut self,
-        reg: &mut Reg,
-        _c: regalloc2::OperandConstraint,
-        _k: regalloc2::OperandKind,
-        _p: regalloc2::OperandPos,
-    ) {
-        if reg.is_virtual() {
-            let v = resolve_alias(self.alias, reg.vreg());
-            *reg = Reg::from_vreg(v);
-        }
     }
 }
 

@@ -31,6 +31,21 @@
 //!   `dyn_scale_target_const` global values evaluate to 1 and `extract_vector` only accepts
 //!   chunk 0.
 //! - Floats are kept as bits; every NaN produced by arithmetic is the positive canonical NaN.
+//!
+//! **The NaN rule.** CLIF does not fix the bits of a NaN that an arithmetic operation
+//! (`fadd` … `sqrt`, `fma`, `fmin`/`fmax`, `ceil`/`floor`/`trunc`/`nearest`, `fpromote`/
+//! `fdemote`, `fvpromote_low`/`fvdemote`, on scalars and on every lane of a vector)
+//! produces: any NaN is a correct result, and hardware keeps input payloads or produces its
+//! own default NaN. The interpreter always produces the positive canonical quiet NaN, which
+//! is also exactly what compiled code produces under `enable_nan_canonicalization`. Operations
+//! that only move or select bits (loads, stores, `fneg`, `fabs`, `fcopysign`, `bitcast`,
+//! `select`, lanes, shuffles, bitwise operations) keep a NaN's bits exactly, in both. So a
+//! comparison of the interpreter with compiled code must either treat every NaN result as
+//! equal to every other NaN (lane by lane in vectors), or compile with
+//! `enable_nan_canonicalization` when the program lets NaN bits become visible other than as
+//! "a NaN" (a float `bitcast`, bitwise operations, `blendv`/`bitselect` or `vhigh_bits` on
+//! float values, `fcopysign`, float stores read back as integers). The differential fuzzer
+//! (`kiln-fuzz`) does both; it never compares NaN payloads of uncanonicalized code.
 
 mod convert;
 mod float;

@@ -400,6 +400,12 @@ impl AbiSpec for Aarch64Abi {
             || layout.clobber_size > 0
             || layout.fixed_frame_storage_size > 0
             || layout.outgoing_args_size > 0;
+        // A leaf function that keeps nothing below the frame pointer needs no stack-limit
+        // check: it only pushes the frame record (16 bytes), which the limit's slack
+        // covers, and calls nothing that could go deeper.
+        if inputs.is_leaf && layout.frame_below_fp() == 0 {
+            layout.stack_limit = None;
+        }
         // The saved frame pointer and link register.
         layout.setup_area_size = if layout.has_frame { 16 } else { 0 };
         if layout.has_frame {

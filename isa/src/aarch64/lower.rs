@@ -253,6 +253,18 @@ impl A64Lower<'_> {
         Some(def)
     }
 
+    /// The definition of `v` when it is a pure instruction whose operands an operand form
+    /// or addressing mode can take instead (a shift, an extension, an add): whatever its
+    /// number of uses and wherever it is (its operands are available wherever it is, and
+    /// an instruction still needed by another user is lowered there anyway).
+    pub(crate) fn fold_pure(&self, ctx: Ctx, v: Value) -> Option<IrInst> {
+        let def = ctx.def_inst(v)?;
+        if ctx.uses(v) == Uses::Once && ctx.f.layout.inst_block(def) == ctx.cur_block() {
+            return Some(def);
+        }
+        ctx.f.dfg.opcode(def).is_pure().then_some(def)
+    }
+
     /// `value` in a new register (the shortest `movz`/`movn`/`movk`/`orr` sequence, each
     /// step into a fresh register).
     pub(crate) fn const_reg(&self, ctx: Ctx, value: u64, size: OperandSize) -> CodegenResult<Reg> {
@@ -454,7 +466,7 @@ impl A64Lower<'_> {
                 return Ok(AddSubRhs::NegImm(i));
             }
         }
-        if let Some(def) = self.fold(ctx, v) {
+        if let Some(def) = self.fold_pure(ctx, v) {
             match *ctx.data(def) {
                 D::Binary { opcode: Opcode::Ishl, args } if ctx.value_ty(args[0]) == ty => {
                     if let Some(k) = ctx.iconst_bits(args[1]) {
@@ -489,7 +501,7 @@ impl A64Lower<'_> {
     /// `v` as an extended-register operand at width `ty`: a single-use `uextend`/`sextend`
     /// of a narrower value.
     fn ext_operand(&self, ctx: Ctx, v: Value, ty: Type) -> CodegenResult<Option<(Reg, ExtendOp)>> {
-        let Some(def) = self.fold(ctx, v) else { return Ok(None) };
+        let Some(def) = self.fold_pure(ctx, v) else { return Ok(None) };
         let D::Unary { opcode: opcode @ (Opcode::Uextend | Opcode::Sextend), arg } = *ctx.data(def) else {
             return Ok(None);
         };
@@ -542,7 +554,7 @@ impl A64Lower<'_> {
                 return Ok(LogicRhs::Imm(i));
             }
         }
-        if let Some(def) = self.fold(ctx, v)
+        if let Some(def) = self.fold_pure(ctx, v)
             && let D::Binary { opcode, args } = *ctx.data(def)
             && ctx.value_ty(args[0]) == ty
             && ty.bits() >= 32
@@ -2439,7 +2451,7 @@ impl A64Lower<'_> {
             return Ok(AMode::Stack(StackAMode::Slot(slot + so.0 as i64 + off)));
         }
         if off == 0
-            && let Some(def) = self.fold(ctx, base)
+            && let Some(def) = self.fold_pure(ctx, base)
             && let D::Binary { opcode: Opcode::Iadd, args } = *ctx.data(def)
             && ctx.value_ty(base) == types::I64
         {
@@ -2461,9 +2473,9 @@ impl A64Lower<'_> {
     /// An index register for `[base, index{, extend} {#scale}]`: a single-use shift by the
     /// access size and/or a single-use extension of an i32.
     fn index_operand(&self, ctx: Ctx, v: Value, access: ScalarSize) -> CodegenResult<Option<(Reg, RegExtend, bool)>> {
-        let Some(def) = self.fold(ctx, v) else { return Ok(None) };
+        let Some(def) = self.fold_pure(ctx, v) else { return Ok(None) };
         let ext32 = |ctx: Ctx, v: Value| -> Option<(Value, RegExtend)> {
-            let def = self.fold(ctx, v)?;
+            let def = self.fold_pure(ctx, v)?;
             match *ctx.data(def) {
                 D::Unary { opcode: o @ (Opcode::Uextend | Opcode::Sextend), arg }
                     if ctx.value_ty(arg) == types::I32 =>

@@ -16,79 +16,32 @@ pub mod settings;
 
 use crate::aarch64::emit::EmitInfo;
 use crate::aarch64::lower::Aarch64Backend;
-use kiln_codegen::context::CompileScratch;
-use kiln_codegen::machinst::compile::compile;
-use kiln_codegen::{CodegenResult, CompiledCode, TargetIsa};
-use kiln_ir::Function;
-use kiln_ir::analysis::domtree::DominatorTree;
-use kiln_ir::settings::{Flags, IsaFlags};
+use crate::common::{EmitInfoOf, Isa, TargetDef};
+use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::signature::CallConv;
 use target_lexicon::Triple;
 
+/// The aarch64 target as a [`TargetDef`].
+pub struct Aarch64;
+
 /// The aarch64 target with its flags.
-pub struct Aarch64Isa {
-    triple: Triple,
-    flags: Flags,
-    isa_flags: IsaFlags,
-    backend: Aarch64Backend,
-    emit_info: EmitInfo,
-}
+pub type Aarch64Isa = Isa<Aarch64>;
 
-impl Aarch64Isa {
-    /// A target for `triple` with these flags.
-    pub fn new(triple: Triple, flags: Flags, isa_flags: IsaFlags) -> Self {
-        Aarch64Isa {
-            backend: Aarch64Backend::new(flags.clone(), &isa_flags, triple.clone()),
-            emit_info: EmitInfo::new(flags.clone(), isa_flags),
-            triple,
-            flags,
-            isa_flags,
-        }
-    }
-}
+impl TargetDef for Aarch64 {
+    const NAME: &'static str = "aarch64";
+    const ARCH: Arch = Arch::Aarch64;
+    const MIN_FUNCTION_ALIGNMENT: u32 = 4;
+    type Backend = Aarch64Backend;
 
-impl TargetIsa for Aarch64Isa {
-    fn name(&self) -> &'static str {
-        "aarch64"
+    fn backend(flags: &Flags, isa_flags: &IsaFlags, triple: &Triple) -> Aarch64Backend {
+        Aarch64Backend::new(flags.clone(), isa_flags, triple.clone())
     }
 
-    fn triple(&self) -> &Triple {
-        &self.triple
+    fn emit_info(flags: &Flags, isa_flags: IsaFlags) -> EmitInfoOf<Self> {
+        EmitInfo::new(flags.clone(), isa_flags)
     }
 
-    fn flags(&self) -> &Flags {
-        &self.flags
-    }
-
-    fn isa_flags(&self) -> &IsaFlags {
-        &self.isa_flags
-    }
-
-    fn default_call_conv(&self) -> CallConv {
-        crate::aarch64::abi::default_call_conv(&self.triple)
-    }
-
-    fn compile_function(
-        &self,
-        func: &Function,
-        domtree: &DominatorTree,
-        want_vcode: bool,
-        scratch: &mut CompileScratch,
-    ) -> CodegenResult<CompiledCode> {
-        compile(func, domtree, &self.backend, &self.emit_info, want_vcode, self.function_alignment(), scratch)
-    }
-
-    fn function_alignment(&self) -> u32 {
-        4.max(1 << self.flags.log2_min_function_alignment().min(12))
-    }
-
-    #[cfg(feature = "disas")]
-    fn disassemble(&self, code: &CompiledCode) -> Option<Result<String, String>> {
-        Some(crate::disasm::disassemble(
-            kiln_ir::settings::Arch::Aarch64,
-            code.code(),
-            code.buffer.code_size as usize,
-            &code.buffer.inline_data,
-        ))
+    fn default_call_conv(triple: &Triple) -> CallConv {
+        crate::aarch64::abi::default_call_conv(triple)
     }
 }

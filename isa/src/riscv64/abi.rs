@@ -240,7 +240,7 @@ impl AbiSpec for Rv64Abi {
     }
 
     fn machine_env(&self) -> &MachineEnv {
-        regs::machine_env(self.flags.enable_pinned_reg() != 0)
+        regs::machine_env(self.flags.enable_pinned_reg() != 0, self.settings.has_zca)
     }
 
     fn spillslot_bytes(&self, rc: RegClass) -> u32 {
@@ -333,6 +333,12 @@ impl AbiSpec for Rv64Abi {
             layout.callee_saves.push(CalleeSave { reg, offset: off, size: size as u8 });
         }
         layout.clobber_size = off.next_multiple_of(8);
+        // A leaf function that allocates nothing below the frame record needs no stack-limit
+        // check (as in Cranelift): it adds at most the 16-byte record to its caller's
+        // checked depth, and it calls nothing that could go deeper.
+        if inputs.is_leaf && layout.frame_below_fp() == 0 {
+            layout.stack_limit = None;
+        }
         layout.has_frame = self.flags.preserve_frame_pointers() != 0
             || !inputs.is_leaf
             || layout.clobber_size > 0

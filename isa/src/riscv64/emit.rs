@@ -328,8 +328,13 @@ impl MachEncoder for EmitInfo {
     }
 
     fn trap_instruction(&self) -> &[u8] {
-        // unimp (csrrw zero, cycle, zero)
-        &[0x73, 0x10, 0x00, 0xc0]
+        if self.compress.zca {
+            // c.unimp (the all-zero halfword)
+            &[0x00, 0x00]
+        } else {
+            // unimp (csrrw zero, cycle, zero)
+            &[0x73, 0x10, 0x00, 0xc0]
+        }
     }
 
     fn write_nops(&self, mut n: usize, out: &mut Vec<u8>) {
@@ -968,6 +973,11 @@ fn emit_stack_limit_check(sink: &mut Sink, info: &EmitInfo, limit: &StackLimit, 
         }
     }
     pending = pending.wrapping_add(below as i64);
+    let trap = sink.defer_trap(TrapCode::STACK_OVERFLOW, SourceLoc::default());
+    if pending == 0 {
+        sink.add_branch(trap, Rv64Branch::Cond { cond: BranchCond::Ltu, rs1: renc::SP, rs2: cur });
+        return;
+    }
     // add_imm uses t6 as scratch for large constants: go through t5.
     if fits_imm12(pending) {
         add_imm(sink, info, renc::T5, cur, pending);
@@ -975,7 +985,6 @@ fn emit_stack_limit_check(sink: &mut Sink, info: &EmitInfo, limit: &StackLimit, 
         put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::T5, cur, 0), c);
         add_imm(sink, info, renc::T5, renc::T5, pending);
     }
-    let trap = sink.defer_trap(TrapCode::STACK_OVERFLOW, SourceLoc::default());
     sink.add_branch(trap, Rv64Branch::Cond { cond: BranchCond::Ltu, rs1: renc::SP, rs2: renc::T5 });
 }
 
@@ -1015,8 +1024,11 @@ fn emit_epilogue(sink: &mut Sink, info: &EmitInfo, state: &EmitState, pop: u32) 
     }
     sink.add_unwind(UnwindInst::EpilogueStart);
     callee_saves(sink, info, state, false);
-    // sp = fp (the saved fp/ra pair), reload them, free the pair and the arguments.
-    put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::SP, renc::FP, 0), c);
+    // sp = fp (the saved fp/ra pair; already so with nothing below it), reload them, free
+    // the pair and the arguments.
+    if state.frame.frame_below_fp() != 0 {
+        put(sink, enc_i(AluOpRRI::Addi.match_bits(), renc::SP, renc::FP, 0), c);
+    }
     ld_sp(sink, c, crate::riscv64::regs::link_reg(), 8);
     ld_sp(sink, c, crate::riscv64::regs::fp_reg(), 0);
     add_imm(sink, info, renc::SP, renc::SP, 16 + pop as i64);

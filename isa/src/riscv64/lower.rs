@@ -205,7 +205,36 @@ impl RvLower<'_> {
             return self.iconst(ctx, val);
         }
         let r = self.reg(ctx, v)?;
+        if self.known_extended(ctx, v, signed) {
+            return Ok(r);
+        }
         self.ext(ctx, r, ty, signed)
+    }
+
+    /// Does the lowering of `v`'s definition leave it extended to 64 bits (sign-extended if
+    /// `signed`, else zero-extended)? Compares give 0 or 1; `lw`, the `*w` forms of
+    /// `iadd`/`isub`/`imul` sign-extend from 32 bits; `lbu`/`lhu` and the sub-word
+    /// extending loads leave what their names say.
+    fn known_extended(&self, ctx: Ctx, v: Value, signed: bool) -> bool {
+        let Some(def) = ctx.def_inst(v) else { return false };
+        let ty = ctx.value_ty(v);
+        if !is_int(ty) {
+            return false;
+        }
+        match *ctx.data(def) {
+            D::IntCompare { .. } | D::FloatCompare { .. } => true,
+            D::Load { opcode, .. } => match (opcode, ty) {
+                (Opcode::Load, types::I8 | types::I16) => !signed,
+                (Opcode::Load, types::I32) => signed,
+                // Zero-extended from 8/16 bits: the top bit of an i32 is clear as well.
+                (Opcode::Uload8 | Opcode::Uload16, types::I32) => true,
+                (Opcode::Uload8, types::I16) => true,
+                (Opcode::Sload8 | Opcode::Sload16, types::I32) | (Opcode::Sload8, types::I16) => signed,
+                _ => false,
+            },
+            D::Binary { opcode: Opcode::Iadd | Opcode::Isub | Opcode::Imul, .. } => signed && ty == types::I32,
+            _ => false,
+        }
     }
 
     /// A register holding `v` (constants materialized sign-extended; `zero` for 0).
@@ -295,21 +324,25 @@ impl RvLower<'_> {
     }
 
     /// The condition "`v` is nonzero" as a branch comparison, fusing an `icmp` (or
-    /// `fcmp`) that only this instruction uses.
+    /// `fcmp`) that only this instruction uses, also through single-use extensions (which
+    /// keep a 0/1 value's non-zero-ness). The compare and extensions are pure: once this
+    /// instruction reads the compare's operands instead, nothing asks for their results
+    /// and the driver skips them as dead.
     fn cond(&self, ctx: Ctx, v: Value) -> CodegenResult<Cmp> {
-        if let Some(def) = ctx.sinkable_inst(v) {
+        let mut w = v;
+        for _ in 0..4 {
+            let Some(def) = ctx.sinkable_inst(w) else { break };
             match *ctx.data(def) {
                 D::IntCompare { cond, args, .. } if is_int(ctx.value_ty(args[0])) => {
-                    ctx.sink_inst(def);
                     return self.icmp_cmp(ctx, cond, args[0], args[1]);
                 }
                 D::FloatCompare { cond, args, .. } if ctx.value_ty(args[0]).is_float() => {
-                    ctx.sink_inst(def);
                     let (r, inverted) = self.fcmp(ctx, cond, args[0], args[1])?;
                     let c = Cmp::nonzero(r);
                     return Ok(if inverted { c.invert() } else { c });
                 }
-                _ => {}
+                D::Unary { opcode: Opcode::Uextend | Opcode::Sextend, arg } if is_int(ctx.value_ty(arg)) => w = arg,
+                _ => break,
             }
         }
         let ty = ctx.value_ty(v);
@@ -318,7 +351,8 @@ impl RvLower<'_> {
             let o = self.rrr(ctx, AluOpRRR::Or, r.reg(0), r.reg(1))?;
             return Ok(Cmp::nonzero(o));
         }
-        let r = self.ext_value(ctx, v, false)?;
+        // Either extension keeps non-zero-ness: sign extension is the cheaper one for i32.
+        let r = self.ext_value(ctx, v, ty == types::I32)?;
         Ok(Cmp::nonzero(r))
     }
 
@@ -2413,75 +2447,23 @@ impl RvLower<'_> {
             // One AMO.
             let w = bits == 64;
             let mut src = self.reg_or_zero(ctx, src_v)?;
-            let aop = match lop {
-                AtomicLoopOp::Add => {
-                    if w {
-                        AtomicOp::AmoaddD
-                    } else {
-                        AtomicOp::AmoaddW
-                    }
-                }
+            // (doubleword, word) forms; `sub` adds the negated operand.
+            let (d, wd) = match lop {
+                AtomicLoopOp::Add => (AtomicOp::AmoaddD, AtomicOp::AmoaddW),
                 AtomicLoopOp::Sub => {
                     src = self.rrr(ctx, AluOpRRR::Sub, zero_reg(), src)?;
-                    if w { AtomicOp::AmoaddD } else { AtomicOp::AmoaddW }
+                    (AtomicOp::AmoaddD, AtomicOp::AmoaddW)
                 }
-                AtomicLoopOp::And => {
-                    if w {
-                        AtomicOp::AmoandD
-                    } else {
-                        AtomicOp::AmoandW
-                    }
-                }
-                AtomicLoopOp::Or => {
-                    if w {
-                        AtomicOp::AmoorD
-                    } else {
-                        AtomicOp::AmoorW
-                    }
-                }
-                AtomicLoopOp::Xor => {
-                    if w {
-                        AtomicOp::AmoxorD
-                    } else {
-                        AtomicOp::AmoxorW
-                    }
-                }
-                AtomicLoopOp::Xchg => {
-                    if w {
-                        AtomicOp::AmoswapD
-                    } else {
-                        AtomicOp::AmoswapW
-                    }
-                }
-                AtomicLoopOp::Smin => {
-                    if w {
-                        AtomicOp::AmominD
-                    } else {
-                        AtomicOp::AmominW
-                    }
-                }
-                AtomicLoopOp::Smax => {
-                    if w {
-                        AtomicOp::AmomaxD
-                    } else {
-                        AtomicOp::AmomaxW
-                    }
-                }
-                AtomicLoopOp::Umin => {
-                    if w {
-                        AtomicOp::AmominuD
-                    } else {
-                        AtomicOp::AmominuW
-                    }
-                }
-                _ => {
-                    if w {
-                        AtomicOp::AmomaxuD
-                    } else {
-                        AtomicOp::AmomaxuW
-                    }
-                }
+                AtomicLoopOp::And => (AtomicOp::AmoandD, AtomicOp::AmoandW),
+                AtomicLoopOp::Or => (AtomicOp::AmoorD, AtomicOp::AmoorW),
+                AtomicLoopOp::Xor => (AtomicOp::AmoxorD, AtomicOp::AmoxorW),
+                AtomicLoopOp::Xchg => (AtomicOp::AmoswapD, AtomicOp::AmoswapW),
+                AtomicLoopOp::Smin => (AtomicOp::AmominD, AtomicOp::AmominW),
+                AtomicLoopOp::Smax => (AtomicOp::AmomaxD, AtomicOp::AmomaxW),
+                AtomicLoopOp::Umin => (AtomicOp::AmominuD, AtomicOp::AmominuW),
+                _ => (AtomicOp::AmomaxuD, AtomicOp::AmomaxuW),
             };
+            let aop = if w { d } else { wd };
             ctx.emit(Inst::Atomic { op: aop, aq: true, rl: true, rd, addr, src, trap });
             return Ok(());
         }

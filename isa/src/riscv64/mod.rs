@@ -19,81 +19,34 @@ pub mod regs;
 pub mod settings;
 pub mod vector;
 
+use crate::common::{EmitInfoOf, Isa, TargetDef};
 use crate::riscv64::emit::EmitInfo;
 use crate::riscv64::lower::Rv64Backend;
-use kiln_codegen::context::CompileScratch;
-use kiln_codegen::machinst::compile::compile;
-use kiln_codegen::{CodegenResult, CompiledCode, TargetIsa};
-use kiln_ir::Function;
-use kiln_ir::analysis::domtree::DominatorTree;
-use kiln_ir::settings::{Flags, IsaFlags};
+use kiln_ir::settings::{Arch, Flags, IsaFlags};
 use kiln_ir::signature::CallConv;
 use target_lexicon::Triple;
 
+/// The riscv64 target as a [`TargetDef`].
+pub struct Riscv64;
+
 /// The riscv64 target with its flags.
-pub struct Riscv64Isa {
-    triple: Triple,
-    flags: Flags,
-    isa_flags: IsaFlags,
-    backend: Rv64Backend,
-    emit_info: EmitInfo,
-}
+pub type Riscv64Isa = Isa<Riscv64>;
 
-impl Riscv64Isa {
-    /// A target for `triple` with these flags.
-    pub fn new(triple: Triple, flags: Flags, isa_flags: IsaFlags) -> Self {
-        Riscv64Isa {
-            backend: Rv64Backend::new(flags.clone(), &isa_flags, triple.clone()),
-            emit_info: EmitInfo::new(flags.clone(), isa_flags),
-            triple,
-            flags,
-            isa_flags,
-        }
-    }
-}
+impl TargetDef for Riscv64 {
+    const NAME: &'static str = "riscv64";
+    const ARCH: Arch = Arch::Riscv64;
+    const MIN_FUNCTION_ALIGNMENT: u32 = 4;
+    type Backend = Rv64Backend;
 
-impl TargetIsa for Riscv64Isa {
-    fn name(&self) -> &'static str {
-        "riscv64"
+    fn backend(flags: &Flags, isa_flags: &IsaFlags, triple: &Triple) -> Rv64Backend {
+        Rv64Backend::new(flags.clone(), isa_flags, triple.clone())
     }
 
-    fn triple(&self) -> &Triple {
-        &self.triple
+    fn emit_info(flags: &Flags, isa_flags: IsaFlags) -> EmitInfoOf<Self> {
+        EmitInfo::new(flags.clone(), isa_flags)
     }
 
-    fn flags(&self) -> &Flags {
-        &self.flags
-    }
-
-    fn isa_flags(&self) -> &IsaFlags {
-        &self.isa_flags
-    }
-
-    fn default_call_conv(&self) -> CallConv {
+    fn default_call_conv(_triple: &Triple) -> CallConv {
         CallConv::SystemV
-    }
-
-    fn compile_function(
-        &self,
-        func: &Function,
-        domtree: &DominatorTree,
-        want_vcode: bool,
-        scratch: &mut CompileScratch,
-    ) -> CodegenResult<CompiledCode> {
-        compile(func, domtree, &self.backend, &self.emit_info, want_vcode, self.function_alignment(), scratch)
-    }
-
-    fn function_alignment(&self) -> u32 {
-        4.max(1 << self.flags.log2_min_function_alignment().min(12))
-    }
-
-    #[cfg(feature = "disas")]
-    fn disassemble(&self, code: &CompiledCode) -> Option<Result<String, String>> {
-        Some(crate::disasm::disassemble(
-            kiln_ir::settings::Arch::Riscv64,
-            code.code(),
-            code.buffer.code_size as usize,
-            &code.buffer.inline_data,
-        ))
     }
 }

@@ -7,7 +7,8 @@
 //! scratch for sequences it expands (large offsets, long branches, constant loads); `s11`
 //! (x27) is also reserved when `enable_pinned_reg` is set. All f and v registers are
 //! allocatable; `v0` is the mask register, reached through fixed-register constraints.
-//! Caller-saved registers are preferred so that leaf functions rarely save anything.
+//! The caller-saved registers that compressed instructions reach (a0–a5, fa0–fa5) are
+//! preferred; the others, then the callee-saved ones, follow.
 
 use kiln_codegen::machinst::{Reg, Writable};
 use regalloc2::{MachineEnv, PReg, PRegSet, RegClass};
@@ -156,12 +157,24 @@ pub fn callee_saved_regs() -> PRegSet {
     s
 }
 
-fn make_env(pinned: bool) -> MachineEnv {
+/// The caller-saved registers the C extension's 3-bit register fields reach (a0–a5,
+/// x10–x15, and fa0–fa5): preferred, so that more instructions take a 2-byte form.
+const COMPRESSIBLE_CALLER_SAVED: std::ops::RangeInclusive<u8> = 10..=15;
+
+fn make_env(pinned: bool, compressed: bool) -> MachineEnv {
+    // With compressed forms: preferred are the compressible caller-saved registers, then
+    // come the other caller-saved and the callee-saved ones (which cost a save in the
+    // prologue). regalloc2 scans each set from a rotating offset, so only the sets matter.
+    // Without: every caller-saved register is preferred.
     let mut pref_x = PRegSet::empty();
-    for n in CALLER_SAVED_X {
-        pref_x.add(x_preg(n));
-    }
     let mut nonpref_x = PRegSet::empty();
+    for n in CALLER_SAVED_X {
+        if COMPRESSIBLE_CALLER_SAVED.contains(&n) || !compressed {
+            pref_x.add(x_preg(n));
+        } else {
+            nonpref_x.add(x_preg(n));
+        }
+    }
     for n in CALLEE_SAVED_X {
         if !(pinned && n == enc::PINNED) {
             nonpref_x.add(x_preg(n));
@@ -169,10 +182,11 @@ fn make_env(pinned: bool) -> MachineEnv {
     }
     let (mut pref_f, mut nonpref_f) = (PRegSet::empty(), PRegSet::empty());
     for n in 0..32 {
-        if is_callee_saved_f(n) {
-            nonpref_f.add(f_preg(n));
-        } else {
+        let preferred = if compressed { COMPRESSIBLE_CALLER_SAVED.contains(&n) } else { !is_callee_saved_f(n) };
+        if preferred {
             pref_f.add(f_preg(n));
+        } else {
+            nonpref_f.add(f_preg(n));
         }
     }
     // v0 (the mask register) last: prefer registers that masked instructions do not need.
@@ -189,11 +203,10 @@ fn make_env(pinned: bool) -> MachineEnv {
     }
 }
 
-/// The allocator's view of the registers.
-pub fn machine_env(pinned_reg: bool) -> &'static MachineEnv {
-    static ENV: OnceLock<MachineEnv> = OnceLock::new();
-    static ENV_PINNED: OnceLock<MachineEnv> = OnceLock::new();
-    if pinned_reg { ENV_PINNED.get_or_init(|| make_env(true)) } else { ENV.get_or_init(|| make_env(false)) }
+/// The allocator's view of the registers (`compressed`: the C extension's forms are used).
+pub fn machine_env(pinned_reg: bool, compressed: bool) -> &'static MachineEnv {
+    static ENVS: [OnceLock<MachineEnv>; 4] = [const { OnceLock::new() }; 4];
+    ENVS[pinned_reg as usize * 2 + compressed as usize].get_or_init(|| make_env(pinned_reg, compressed))
 }
 
 #[cfg(test)]
@@ -202,8 +215,8 @@ mod tests {
 
     #[test]
     fn reserved_registers_are_not_allocatable() {
-        for pinned in [false, true] {
-            let env = machine_env(pinned);
+        for (pinned, compressed) in [(false, false), (true, false), (false, true), (true, true)] {
+            let env = machine_env(pinned, compressed);
             let all: Vec<PReg> =
                 env.preferred_regs_by_class[0].into_iter().chain(env.non_preferred_regs_by_class[0]).collect();
             for r in [enc::ZERO, enc::RA, enc::SP, enc::GP, enc::TP, enc::FP, enc::T5, enc::T6] {

@@ -262,10 +262,7 @@ impl X64Lower<'_> {
         // Operations whose low lanes depend on the unspecified upper bits of a small vector.
         let whole_register = matches!(
             op,
-            Opcode::VanyTrue
-                | Opcode::VallTrue
-                | Opcode::VhighBits
-                | Opcode::Shuffle
+            Opcode::Shuffle
                 | Opcode::Swizzle
                 | Opcode::SwidenHigh
                 | Opcode::UwidenHigh
@@ -295,38 +292,7 @@ impl X64Lower<'_> {
             | Opcode::Uload32x2
             | Opcode::Sload32x2 => return self.lower_vector_load(ctx, inst, op, ty),
             Opcode::Store => return self.lower_vector_store(ctx, inst),
-            Opcode::Bitcast => {
-                let src_ty = in_ty;
-                if src_ty.bits() != ty.bits() {
-                    return Err(unsupported(format!("bitcast from {src_ty} to {ty}")));
-                }
-                let r = self.regs(ctx, args[0])?;
-                if src_ty.is_vector() && ty.is_vector() || (class_of(src_ty) == class_of(ty) && r.len() == 1) {
-                    r.reg(0)
-                } else if ty == types::I128 {
-                    let x = r.reg(0);
-                    let lo = self.xmm_to_gpr(ctx, x, true)?;
-                    let h = self.vun_imm(ctx, SseOp::Pshufd, x, 0xee)?;
-                    let hi = self.xmm_to_gpr(ctx, h, true)?;
-                    let dst = ctx.output_regs(inst, 0)?;
-                    self.mov_to(ctx, Writable::from_reg(dst.reg(0)), lo);
-                    self.mov_to(ctx, Writable::from_reg(dst.reg(1)), hi);
-                    return Ok(());
-                } else if src_ty == types::I128 {
-                    let lo = self.gpr_to_xmm(ctx, r.reg(0), true)?;
-                    let hi = self.gpr_to_xmm(ctx, r.reg(1), true)?;
-                    self.vbin_r(ctx, SseOp::Punpcklqdq, lo, hi)?
-                } else if class_of(src_ty) == RegClass::Int {
-                    self.gpr_to_xmm(ctx, r.reg(0), src_ty.bits() == 64)?
-                } else if class_of(ty) == RegClass::Int {
-                    let dst = self.output(ctx, inst)?;
-                    let size = if ty.bits() == 64 { OperandSize::S64 } else { OperandSize::S32 };
-                    ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Mov, size, src: r.reg(0), dst });
-                    return Ok(());
-                } else {
-                    r.reg(0)
-                }
-            }
+            Opcode::Bitcast => return self.lower_vector_bitcast(ctx, inst, in_ty, ty),
             Opcode::Select | Opcode::SelectSpectreGuard => {
                 let cond = self.cond(ctx, args[0])?;
                 let x = self.regs(ctx, args[1])?;
@@ -435,6 +401,19 @@ impl X64Lower<'_> {
                 let a = self.reg(ctx, args[0])?;
                 let b = self.reg(ctx, args[1])?;
                 match bits {
+                    8 => {
+                        // 16-bit products: of the even bytes (the low byte of each word is
+                        // right) and of the odd bytes (shifted down, the product shifted
+                        // back up), merged.
+                        let even = self.vbin_r(ctx, SseOp::Pmullw, a, b)?;
+                        let a1 = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, a, 8)?;
+                        let b1 = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, b, 8)?;
+                        let odd = self.vbin_r(ctx, SseOp::Pmullw, a1, b1)?;
+                        let odd = self.vshift_imm(ctx, XmmShiftImmOp::Psllw, odd, 8)?;
+                        let m = self.const_mem(ctx, &lanes_const(16, 0x00ff));
+                        let even = self.vbin(ctx, SseOp::Pand, even, m)?;
+                        self.vbin_r(ctx, SseOp::Por, even, odd)?
+                    }
                     32 => {
                         // Even lanes, odd lanes (shifted down), recombined.
                         let even = self.vbin_r(ctx, SseOp::Pmuludq, a, b)?;
@@ -515,9 +494,11 @@ impl X64Lower<'_> {
             }
             Opcode::X86Pmaddubsw => {
                 self.need(isa.has_ssse3, op, vty, "SSSE3")?;
+                // out = s(x)·u(y) pairs: pmaddubsw's first (destination) operand is the
+                // unsigned one, so y goes first.
                 let a = self.reg(ctx, args[0])?;
                 let b = self.reg(ctx, args[1])?;
-                self.vbin_r(ctx, SseOp::Pmaddubsw, a, b)?
+                self.vbin_r(ctx, SseOp::Pmaddubsw, b, a)?
             }
             Opcode::Popcnt if bits == 8 && !isa.has_ssse3 => {
                 // Bit counts of pairs, nibbles, bytes.
@@ -573,6 +554,9 @@ impl X64Lower<'_> {
             Opcode::Blendv => {
                 self.need(isa.has_sse41, op, vty, "SSE4.1")?;
                 let c = self.reg(ctx, args[0])?;
+                // pblendvb looks at the sign of every byte: spread each 16-bit lane's sign
+                // over its two bytes first.
+                let c = if bits == 16 { self.vshift_imm(ctx, XmmShiftImmOp::Psraw, c, 15)? } else { c };
                 let x = self.reg(ctx, args[1])?;
                 let y = self.reg(ctx, args[2])?;
                 let bop = match bits {
@@ -622,6 +606,20 @@ impl X64Lower<'_> {
             }
             Opcode::VanyTrue | Opcode::VallTrue => {
                 let x = self.reg(ctx, args[0])?;
+                // A small vector: the bytes above it are unspecified; make them zero (any)
+                // or all ones (all) so they do not count.
+                let x = if full {
+                    x
+                } else {
+                    let n = vty.bytes() as usize;
+                    let mut m = [0u8; 16];
+                    let any = op == Opcode::VanyTrue;
+                    for (i, b) in m.iter_mut().enumerate() {
+                        *b = if (i < n) == any { 0xff } else { 0 };
+                    }
+                    let c = self.const_mem(ctx, &m);
+                    self.vbin(ctx, if any { SseOp::Pand } else { SseOp::Por }, x, c)?
+                };
                 let z = self.vzero(ctx)?;
                 let eq = if op == Opcode::VanyTrue {
                     SseOp::Pcmpeqb
@@ -657,7 +655,19 @@ impl X64Lower<'_> {
                     32 => (XmmToGprOp::Movmskps, x),
                     _ => (XmmToGprOp::Movmskpd, x),
                 };
-                if bits == 16 {
+                if !full {
+                    // A small vector: keep the bits of its lanes only.
+                    let m = self.tmp(ctx, types::I32)?;
+                    ctx.emit(Inst::XmmToGpr { op: mop, size: OperandSize::S32, src, dst: m });
+                    let keep = (1i32 << vty.lane_count()) - 1;
+                    ctx.emit(Inst::AluRmiR {
+                        size: OperandSize::S32,
+                        op: AluOp::And,
+                        src1: m.to_reg(),
+                        src2: RegMemImm::Imm(keep),
+                        dst,
+                    });
+                } else if bits == 16 {
                     let m = self.tmp(ctx, types::I32)?;
                     ctx.emit(Inst::XmmToGpr { op: mop, size: OperandSize::S32, src, dst: m });
                     ctx.emit(Inst::MovzxRmR { ext: ExtMode::BL, src: RegMem::Reg(m.to_reg()), dst });
@@ -779,7 +789,14 @@ impl X64Lower<'_> {
             }
             Opcode::SwidenLow | Opcode::SwidenHigh | Opcode::UwidenLow | Opcode::UwidenHigh => {
                 let x = self.reg(ctx, args[0])?;
-                self.lower_widen(ctx, op, x, vty)?
+                let r = self.lower_widen(ctx, op, x, vty)?;
+                if !ty.is_vector() {
+                    // A two-lane vector widens to one lane: a scalar in a general register.
+                    let g = self.xmm_to_gpr(ctx, r, ty.bits() == 64)?;
+                    let out = ctx.f.dfg.inst_results(inst)[0];
+                    return ctx.alias_value(out, g);
+                }
+                r
             }
             Opcode::Shuffle => {
                 let D::Shuffle { mask, .. } = data else { unreachable!() };
@@ -1397,6 +1414,20 @@ impl X64Lower<'_> {
                 let fh = self.vbin_r(ctx, SseOp::Addps, fh, fh)?;
                 self.vbin_r(ctx, SseOp::Addps, fh, flo)
             }
+            (Opcode::FcvtFromUint, 64, 64) => {
+                // The low 32 bits in the mantissa of 2^52, the high 32 bits in that of 2^84:
+                // (hi - (2^84 + 2^52)) is exact, adding lo rounds once.
+                let m = self.const_mem(ctx, &lanes_const(64, 0xffff_ffff));
+                let lo = self.vbin(ctx, SseOp::Pand, a, m)?;
+                let c52 = self.const_mem(ctx, &lanes_const(64, 0x4330_0000_0000_0000));
+                let lo = self.vbin(ctx, SseOp::Por, lo, c52)?;
+                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlq, a, 32)?;
+                let c84 = self.const_mem(ctx, &lanes_const(64, 0x4530_0000_0000_0000));
+                let hi = self.vbin(ctx, SseOp::Por, hi, c84)?;
+                let both = self.const_mem(ctx, &lanes_const(64, 0x4530_0000_0010_0000));
+                let hi = self.vbin(ctx, SseOp::Subpd, hi, both)?;
+                self.vbin_r(ctx, SseOp::Addpd, hi, lo)
+            }
             (Opcode::FcvtFromSint, 64, 64) => {
                 // Lane by lane through the scalar conversion.
                 let l0 = self.xmm_to_gpr(ctx, a, true)?;
@@ -1549,6 +1580,61 @@ impl X64Lower<'_> {
         }
     }
 
+    /// `bitcast` with a vector on either side: through an XMM register; a big-endian bitcast
+    /// between different lane sizes permutes the bytes (byte-swap the source lanes, then
+    /// the result lanes: one pshufb).
+    fn lower_vector_bitcast(&self, ctx: Ctx, inst: IrInst, src_ty: Type, ty: Type) -> CodegenResult<()> {
+        if src_ty.bits() != ty.bits() {
+            return Err(unsupported(format!("bitcast from {src_ty} to {ty}")));
+        }
+        let D::LoadNoOffset { flags, arg, .. } = *ctx.data(inst) else { unreachable!() };
+        let big = ctx.f.dfg.mem_flags.get(flags).explicit_endianness() == Some(Endianness::Big);
+        let (a, b) = ((src_ty.lane_bits() / 8) as usize, (ty.lane_bits() / 8) as usize);
+        let permute = big && a != b;
+        let r = self.regs(ctx, arg)?;
+        let out = ctx.f.dfg.inst_results(inst)[0];
+        if !permute && (src_ty.is_vector() && ty.is_vector() || class_of(src_ty) == class_of(ty) && r.len() == 1) {
+            return ctx.alias_value(out, r.reg(0));
+        }
+        let x = if class_of(src_ty) != RegClass::Int {
+            r.reg(0)
+        } else if src_ty == types::I128 {
+            let lo = self.gpr_to_xmm(ctx, r.reg(0), true)?;
+            let hi = self.gpr_to_xmm(ctx, r.reg(1), true)?;
+            self.vbin_r(ctx, SseOp::Punpcklqdq, lo, hi)?
+        } else {
+            self.gpr_to_xmm(ctx, r.reg(0), src_ty.bits() == 64)?
+        };
+        let x = if permute {
+            self.need(self.b.isa.has_ssse3, Opcode::Bitcast, ty, "SSSE3 (big-endian)")?;
+            let swap = |i: usize, n: usize| i / n * n + (n - 1 - i % n);
+            let mut mask = [0u8; 16];
+            for (i, m) in mask.iter_mut().enumerate() {
+                *m = if i < ty.bytes() as usize { swap(swap(i, b), a) as u8 } else { i as u8 };
+            }
+            let c = self.const_mem(ctx, &mask);
+            self.vbin(ctx, SseOp::Pshufb, x, c)?
+        } else {
+            x
+        };
+        if ty == types::I128 {
+            let lo = self.xmm_to_gpr(ctx, x, true)?;
+            let h = self.vun_imm(ctx, SseOp::Pshufd, x, 0xee)?;
+            let hi = self.xmm_to_gpr(ctx, h, true)?;
+            let dst = ctx.output_regs(inst, 0)?;
+            self.mov_to(ctx, Writable::from_reg(dst.reg(0)), lo);
+            self.mov_to(ctx, Writable::from_reg(dst.reg(1)), hi);
+            return Ok(());
+        }
+        if class_of(ty) == RegClass::Int {
+            let dst = self.output(ctx, inst)?;
+            let size = if ty.bits() == 64 { OperandSize::S64 } else { OperandSize::S32 };
+            ctx.emit(Inst::XmmToGpr { op: XmmToGprOp::Mov, size, src: x, dst });
+            return Ok(());
+        }
+        ctx.alias_value(out, x)
+    }
+
     fn lower_vector_load(&self, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
         let D::Load { flags, arg, offset, .. } = *ctx.data(inst) else { unreachable!() };
         let mf = ctx.f.dfg.mem_flags.get(flags);
@@ -1562,6 +1648,14 @@ impl X64Lower<'_> {
                 16 => XmmMovOp::Movups,
                 8 => XmmMovOp::Movsd,
                 4 => XmmMovOp::Movss,
+                2 => {
+                    // A 2-byte vector (i8x2): through a general register.
+                    let g = self.tmp(ctx, types::I32)?;
+                    ctx.emit(Inst::MovzxRmR { ext: ExtMode::WL, src: RegMem::Mem(mem), dst: g });
+                    let r = self.gpr_to_xmm(ctx, g.to_reg(), false)?;
+                    self.mov_to(ctx, dst, r);
+                    return Ok(());
+                }
                 _ => return Err(unsupported_op(op, ty)),
             };
             ctx.emit(Inst::XmmLoad { op: mop, mem, dst });
@@ -1605,6 +1699,14 @@ impl X64Lower<'_> {
             16 => XmmMovOp::Movups,
             8 => XmmMovOp::Movsd,
             4 => XmmMovOp::Movss,
+            2 => {
+                // A 2-byte vector (i8x2): through a general register.
+                let r = self.reg(ctx, args[0])?;
+                let g = self.xmm_to_gpr(ctx, r, false)?;
+                let mem = self.mem(ctx, mf, args[1], offset.0)?;
+                ctx.emit(Inst::Store { size: OperandSize::S16, src: g, mem });
+                return Ok(());
+            }
             _ => return Err(unsupported_op(Opcode::Store, vty)),
         };
         let r = self.reg(ctx, args[0])?;
