@@ -162,6 +162,9 @@ fn all_cases() -> Vec<Inst> {
                 let d = (k % 16) as u8;
                 v.push(Inst::AluRmiR { size, op, src1: g(d), src2: RegMemImm::Mem(mem(*a)), dst: gw(d) });
                 v.push(Inst::AluRM { size, op, src: g(15 - d), mem: mem(*a) });
+                for imm in [1, -1, 127, -128, 128, 300, -70000, i32::MIN] {
+                    v.push(Inst::AluMI { size, op, imm, mem: mem(*a) });
+                }
             }
             for d in [0u8, 1, 4, 5, 6, 7, 8, 12, 15] {
                 for imm in IMMS {

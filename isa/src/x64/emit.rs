@@ -1156,6 +1156,10 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
             mem_trap(sink, mem);
             alu_rm_r(sink, *size, alu_digit(*op) * 8, e(*src), &mem_rm(mem, state));
         }
+        Inst::AluMI { size, op, imm, mem } => {
+            mem_trap(sink, mem);
+            alu_imm(sink, *size, Some(alu_digit(*op)), &mem_rm(mem, state), *imm);
+        }
         Inst::CmpRmiR { size, op, src1, src2 } => {
             let s1 = e(*src1);
             match (op, src2) {

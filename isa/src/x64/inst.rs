@@ -1003,6 +1003,17 @@ pub enum Inst {
         /// Memory operand, read and written.
         mem: Mem,
     },
+    /// `mem = mem op imm` (read-modify-write with a sign-extended 32-bit immediate).
+    AluMI {
+        /// Size.
+        size: OperandSize,
+        /// Operation (not `Andn`).
+        op: AluOp,
+        /// The immediate.
+        imm: i32,
+        /// Memory operand, read and written.
+        mem: Mem,
+    },
     /// Flags from `src1 - src2` (`cmp`) or `src1 & src2` (`test`).
     CmpRmiR {
         /// Size.
@@ -1798,6 +1809,7 @@ impl MachInst for Inst {
                 v.reg_use(src);
                 mem.get_operands(v);
             }
+            Inst::AluMI { mem, .. } => mem.get_operands(v),
             Inst::CmpRmiR { src1, src2, .. } => {
                 v.reg_use(src1);
                 src2.get_operands(v);

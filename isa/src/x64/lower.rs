@@ -263,6 +263,15 @@ impl X64Lower<'_> {
 
     /// Fold `addr + offset` into an addressing mode.
     fn amode(&self, ctx: Ctx, addr: Value, offset: i32) -> CodegenResult<Amode> {
+        self.amode_for(ctx, addr, offset, kiln_codegen::machinst::lower::Uses::Once)
+    }
+
+    /// [`Self::amode`] for an instruction that stands for `own` uses of `addr` (a
+    /// read-modify-write merges a load and a store of one address: two): a sum with no
+    /// uses beyond those is folded like a single-use one.
+    fn amode_for(&self, ctx: Ctx, addr: Value, offset: i32, own: kiln_codegen::machinst::lower::Uses) -> CodegenResult<Amode> {
+        use kiln_codegen::machinst::lower::Uses;
+        let sole = |ctx: Ctx, v: Value| ctx.uses(v) == Uses::Once || (v == addr && ctx.uses(v) == own);
         let mut disp = offset as i64;
         let mut base = addr;
         // Peel constant additions.
@@ -272,7 +281,7 @@ impl X64Lower<'_> {
             if ctx.value_ty(base) != types::I64 {
                 break;
             }
-            let exposed = ctx.uses(base) != kiln_codegen::machinst::lower::Uses::Once;
+            let exposed = !sole(ctx, base);
             if let Some(c) = ctx.iconst_signed(args[1]) {
                 let nd = disp + c;
                 if i32::try_from(nd).is_err() {
@@ -302,7 +311,7 @@ impl X64Lower<'_> {
         if let Some(def) = ctx.def_inst(base)
             && let D::Binary { opcode: Opcode::Iadd, args } = *ctx.data(def)
             && ctx.value_ty(base) == types::I64
-            && ctx.uses(base) == kiln_codegen::machinst::lower::Uses::Once
+            && sole(ctx, base)
         {
             let (x, y) = (args[0], args[1]);
             for (b, i) in [(x, y), (y, x)] {
@@ -1308,10 +1317,13 @@ impl X64Lower<'_> {
             Opcode::Bor => AluOp::Or,
             _ => AluOp::Xor,
         };
-        // Put a constant or a mergeable load second for commutative operations.
+        // Put a constant or a mergeable load (or another instruction that can be folded)
+        // second for commutative operations, but never move a mergeable load first: only
+        // the second operand can be a memory operand.
         let commutative = aop != AluOp::Sub;
         let (x, y) = if commutative
-            && (ctx.iconst_bits(x).is_some() || ctx.sinkable_inst(x).is_some())
+            && (ctx.iconst_bits(x).is_some()
+                || (ctx.sinkable_inst(x).is_some() && !self.is_sinkable_load(ctx, y, ty)))
             && ctx.iconst_bits(y).is_none()
         {
             (y, x)
@@ -1383,7 +1395,7 @@ impl X64Lower<'_> {
         // allocator need not keep the sum in the parameter's register, which with block
         // parameters on both sides (a loop counter live across a call, a value returned in
         // %rax) splits ranges and adds moves. (Elsewhere the two-operand form is shorter.)
-        let multi_use = ctx.uses(x) == kiln_codegen::machinst::lower::Uses::Many
+        let multi_use = ctx.uses(x) != kiln_codegen::machinst::lower::Uses::Once
             || (aop == AluOp::Add && ctx.def_inst(x).is_none());
         if (ty == types::I32 || ty == types::I64) && multi_use {
             let imm = ctx.iconst_signed(y).and_then(|c| i32::try_from(c).ok());
@@ -2447,11 +2459,24 @@ impl X64Lower<'_> {
         } else {
             return Ok(false);
         };
+        // A constant operand is an immediate (`AluMI`) when it fits a sign-extended 32-bit
+        // one; a wider constant keeps the plain load-op-store sequence.
+        let imm = self.imm32(ctx, other, ty);
+        if imm.is_none() && ctx.iconst_bits(other).is_some() {
+            return Ok(false);
+        }
         ctx.sink_inst(def);
         ctx.sink_inst(load);
-        let src = self.reg(ctx, other)?;
-        let mem = self.mem(ctx, mf, addr, offset)?;
-        ctx.emit(Inst::AluRM { size: size_of(ty), op: aop, src, mem });
+        // The merged load and this store may be the address's only users.
+        let amode = self.amode_for(ctx, addr, offset, kiln_codegen::machinst::lower::Uses::Twice)?;
+        let mem = Mem::new(amode, mem_trap(mf));
+        let size = size_of(ty);
+        if let Some(imm) = imm {
+            ctx.emit(Inst::AluMI { size, op: aop, imm, mem });
+        } else {
+            let src = self.reg(ctx, other)?;
+            ctx.emit(Inst::AluRM { size, op: aop, src, mem });
+        }
         Ok(true)
     }
 }

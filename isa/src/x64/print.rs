@@ -252,6 +252,9 @@ pub fn print_inst(inst: &Inst) -> String {
         Inst::AluRM { size, op, src, mem } => {
             format!("{}{} {}, {}", alu_name(*op), suffix(*size), r(*src, *size), show_mem(mem))
         }
+        Inst::AluMI { size, op, imm, mem } => {
+            format!("{}{} {}, {}", alu_name(*op), suffix(*size), show_imm(*imm, *size), show_mem(mem))
+        }
         Inst::CmpRmiR { size, op: CmpOp::Cmp, src1, src2: RegMemImm::Imm(0) } => {
             format!("test{} {1}, {1}", suffix(*size), r(*src1, *size))
         }
