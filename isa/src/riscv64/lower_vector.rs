@@ -406,6 +406,13 @@ impl RvLower<'_> {
         if !supported_type(vty) || (in_ty.is_vector() && !supported_type(in_ty)) {
             return Err(un());
         }
+        // Only these give a scalar from a vector; every other result must be a vector (a
+        // one-lane "vector" such as the widening of i16x2 is a scalar type).
+        let scalar_result =
+            matches!(op, Opcode::Extractlane | Opcode::VanyTrue | Opcode::VallTrue | Opcode::VhighBits | Opcode::Bitcast);
+        if !ty.is_vector() && !scalar_result {
+            return Err(unsupported(format!("{op} giving {ty} from {in_ty}")));
+        }
         let s = vstate(vty)?;
         let lt = vty.lane_type();
         let bits = lt.bits();
