@@ -53,7 +53,9 @@ pub const CROSS_TARGETS: &[CrossTarget] = &[
     CrossTarget {
         arch: Arch::Riscv64,
         qemu: "qemu-riscv64",
-        qemu_args: &["-cpu", "max"],
+        // Every extension qemu has (V included), with VLEN pinned to 128 bits: vector
+        // spill slots and whole-register moves assume it, as Cranelift does.
+        qemu_args: &["-cpu", "max,vlen=128"],
         cc: "riscv64-linux-gnu-gcc",
         // glibc's `REG_PC`.
         pc_of_context: "(uc)->uc_mcontext.__gregs[0]",

@@ -40,7 +40,8 @@ fn sample_runtests() {
     // `test run` on x86-64: every function passes, except the allow-listed lines above,
     // vector functions needing an extension the target line does not enable (skipped as
     // `unsupported`), and those needing CPU features this host lacks. On aarch64 and
-    // riscv64 (under qemu): the same (vectors not lowered yet are `unsupported`), and
+    // riscv64 (under qemu): the same (aarch64 vectors and riscv64 vector forms not lowered
+    // yet are `unsupported`), and
     // exceptions thrown by the harness are not supported there; without qemu or the cross
     // compiler the target is skipped ("cannot run …"). Other targets are skipped ("cannot
     // run … on this host").

@@ -951,7 +951,7 @@ impl RvLower<'_> {
         Ok(())
     }
 
-    fn fconst(&self, ctx: Ctx, v: f64, w: FpWidth) -> CodegenResult<Reg> {
+    pub(crate) fn fconst(&self, ctx: Ctx, v: f64, w: FpWidth) -> CodegenResult<Reg> {
         let bits = match w {
             FpWidth::D => v.to_bits(),
             _ => (v as f32).to_bits() as u64,
@@ -1324,7 +1324,7 @@ impl RvLower<'_> {
     }
 
     /// The 0/1 value "`v` != 0".
-    fn cond_value_nonzero(&self, ctx: Ctx, v: Value) -> CodegenResult<Reg> {
+    pub(crate) fn cond_value_nonzero(&self, ctx: Ctx, v: Value) -> CodegenResult<Reg> {
         let c = self.cond(ctx, v)?;
         self.cmp_reg(ctx, c)
     }
@@ -1941,7 +1941,7 @@ impl RvLower<'_> {
                         return self.box_f16(ctx, rd, t.to_reg());
                     }
                 }
-                t if t.is_vector() => return self.lower_vector_load(ctx, inst, amode, trap, t),
+                t if t.is_vector() => return self.lower_vector_load(ctx, inst, amode, trap, flags.aligned(), t),
                 _ => return Err(unsupported(format!("{ty} load"))),
             },
         };
@@ -1996,7 +1996,7 @@ impl RvLower<'_> {
         }
         let amode = self.amode(ctx, args[1], offset.0)?;
         if vty.is_vector() {
-            return self.lower_vector_store(ctx, args[0], amode, trap, vty);
+            return self.lower_vector_store(ctx, args[0], amode, trap, flags.aligned(), vty);
         }
         let sop = match op {
             Opcode::Istore8 => StoreOp::Sb,
