@@ -48,11 +48,11 @@ pub fn target() -> Arch {
     *TARGET.get_or_init(|| Arch::X86_64)
 }
 
-/// Does the target lower vector types (so the generator should produce them)? x86-64 and
-/// riscv64 (with V, on its first two variants): the aarch64 backend rejects vectors, and
-/// its differential runs keep generating exactly the scalar programs.
+/// Does the target lower vector types (so the generator should produce them)? x86-64,
+/// aarch64 (NEON; forms it lacks are filtered out by the probes) and riscv64 (with V, on
+/// its first two variants; the variant without V skips vector cases as unsupported).
 pub fn vectors_supported() -> bool {
-    matches!(target(), Arch::X86_64 | Arch::Riscv64)
+    matches!(target(), Arch::X86_64 | Arch::Aarch64 | Arch::Riscv64)
 }
 
 /// The ISA variants the tester compiles for. x86-64: the host with all its features, and a
