@@ -2270,11 +2270,17 @@ impl RvLower<'_> {
             // In range: low < x < high, with `low` the first value below the range that
             // truncates out of it (or its representable neighbour).
             let high = if signed { (bits as f64 - 1.0).exp2() } else { (bits as f64).exp2() };
-            let low = if signed { -(bits as f64 - 1.0).exp2() - 1.0 } else { -1.0 };
-            let representable = |v: f64| match w {
-                FpWidth::D => true,
-                FpWidth::S => (v as f32) as f64 == v,
-                FpWidth::H => half_representable(v),
+            // The exact bound as an integer: -2^(bits-1) - 1 does not fit an f64 when
+            // bits = 64 (it would round to -2^63 and reject that in-range value).
+            let low_int: i128 = if signed { -(1i128 << (bits - 1)) - 1 } else { -1 };
+            let low = low_int as f64;
+            let representable = |v: f64| {
+                v as i128 == low_int
+                    && match w {
+                        FpWidth::D => true,
+                        FpWidth::S => (v as f32) as f64 == v,
+                        FpWidth::H => half_representable(v),
+                    }
             };
             let (low_c, low_strict) =
                 if representable(low) { (low, false) } else { (-(bits as f64 - 1.0).exp2(), true) };
