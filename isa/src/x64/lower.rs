@@ -269,7 +269,13 @@ impl X64Lower<'_> {
     /// [`Self::amode`] for an instruction that stands for `own` uses of `addr` (a
     /// read-modify-write merges a load and a store of one address: two): a sum with no
     /// uses beyond those is folded like a single-use one.
-    fn amode_for(&self, ctx: Ctx, addr: Value, offset: i32, own: kiln_codegen::machinst::lower::Uses) -> CodegenResult<Amode> {
+    fn amode_for(
+        &self,
+        ctx: Ctx,
+        addr: Value,
+        offset: i32,
+        own: kiln_codegen::machinst::lower::Uses,
+    ) -> CodegenResult<Amode> {
         use kiln_codegen::machinst::lower::Uses;
         let sole = |ctx: Ctx, v: Value| ctx.uses(v) == Uses::Once || (v == addr && ctx.uses(v) == own);
         let mut disp = offset as i64;
@@ -1322,8 +1328,7 @@ impl X64Lower<'_> {
         // the second operand can be a memory operand.
         let commutative = aop != AluOp::Sub;
         let (x, y) = if commutative
-            && (ctx.iconst_bits(x).is_some()
-                || (ctx.sinkable_inst(x).is_some() && !self.is_sinkable_load(ctx, y, ty)))
+            && (ctx.iconst_bits(x).is_some() || (ctx.sinkable_inst(x).is_some() && !self.is_sinkable_load(ctx, y, ty)))
             && ctx.iconst_bits(y).is_none()
         {
             (y, x)
@@ -2882,7 +2887,8 @@ impl X64Lower<'_> {
             let d = ctx.output_regs(inst, 0)?;
             (Writable::from_reg(d.reg(0)), Writable::from_reg(d.reg(1)))
         };
-        let (temp_lo, temp_hi, temp) = (self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?);
+        let (temp_lo, temp_hi, temp) =
+            (self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?);
         ctx.emit(Inst::AtomicRmw128Seq {
             op: lop,
             mem,

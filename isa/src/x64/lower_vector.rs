@@ -758,7 +758,9 @@ impl X64Lower<'_> {
                     }
                 }
             }
-            Opcode::Fmin | Opcode::Fmax if (bits == 32 || bits == 64) && ctx.flags.enable_nan_canonicalization() == 0 => {
+            Opcode::Fmin | Opcode::Fmax
+                if (bits == 32 || bits == 64) && ctx.flags.enable_nan_canonicalization() == 0 =>
+            {
                 let a = self.reg(ctx, args[0])?;
                 let b = self.reg(ctx, args[1])?;
                 self.lower_vfminmax_x86_nan(ctx, op == Opcode::Fmin, a, b, bits == 64)?
@@ -1095,7 +1097,10 @@ impl X64Lower<'_> {
             }
         }
         // A load with AVX2: broadcast straight from memory.
-        if self.b.isa.has_avx2 && ty.bits() == 128 && let Some(m) = self.sinkable_load(ctx, v, lt)? {
+        if self.b.isa.has_avx2
+            && ty.bits() == 128
+            && let Some(m) = self.sinkable_load(ctx, v, lt)?
+        {
             let op = [SseOp::Vpbroadcastb, SseOp::Vpbroadcastw, SseOp::Vpbroadcastd, SseOp::Vpbroadcastq]
                 [bits.trailing_zeros() as usize - 3];
             return self.vun(ctx, op, RegMem::Mem(m));
@@ -1745,7 +1750,10 @@ impl X64Lower<'_> {
     fn vcvt_to_int_lanes(&self, ctx: Ctx, signed: bool, a: Reg, src_ty: Type, ty: Type) -> CodegenResult<Reg> {
         let (sb, db, n) = (src_ty.lane_bits(), ty.lane_bits(), ty.lane_count());
         if !matches!(sb, 32 | 64) || !matches!(db, 32 | 64) || n > 4 || (db == 64 && n > 2) {
-            return Err(unsupported(format!("fcvt_to_{}int_sat from {src_ty} to {ty}", if signed { "s" } else { "u" })));
+            return Err(unsupported(format!(
+                "fcvt_to_{}int_sat from {src_ty} to {ty}",
+                if signed { "s" } else { "u" }
+            )));
         }
         let double = sb == 64;
         let fty = if double { types::F64 } else { types::F32 };

@@ -668,7 +668,8 @@ mod tests {
         let ld =
             Inst::Load { size: OperandSize::S64, mem: Mem::stack(StackAMode::Slot(8)), dst: Writable::from_reg(v(2)) };
         assert_eq!(print_inst(&ld), format!("movq slot+8, %v{}", base + 2));
-        let st = Inst::XmmStore { op: XmmMovOp::Movsd, src: vx(3), mem: Mem::stack(StackAMode::OutgoingArg(0)), vex: false };
+        let st =
+            Inst::XmmStore { op: XmmMovOp::Movsd, src: vx(3), mem: Mem::stack(StackAMode::OutgoingArg(0)), vex: false };
         assert_eq!(print_inst(&st), format!("movsd %v{}x, outgoing+0", base + 3));
         let inc = Inst::Load {
             size: OperandSize::S32,
