@@ -28,8 +28,8 @@ use kiln_ir::trapcode::TrapCode;
 use kiln_ir::types::{self, Type};
 use kiln_ir::{Inst as IrInst, InstructionData as D, Opcode, Value};
 
-use VecAluOpRRImm5 as I5;
 use VecAluOpRR as U;
+use VecAluOpRRImm5 as I5;
 use VecAluOpRRR as B;
 
 /// The vector state of the vector type `ty` (one lane per element, LMUL 1).
@@ -66,6 +66,14 @@ impl RvLower<'_> {
     fn vrrr(&self, ctx: Ctx, op: VecAluOpRRR, vs2: Reg, src1: Reg, s: VState) -> CodegenResult<Reg> {
         let vd = self.vtmp(ctx)?;
         ctx.emit(Inst::VecAluRRR { op, vd, vs2, src1, mask: VecMaskMode::Unmasked, vstate: s });
+        Ok(vd.to_reg())
+    }
+
+    /// An operation that also reads its destination (`vd_src`: the accumulator of the
+    /// multiply-adds, the lanes below the offset of `vslideup`).
+    fn vrrrr(&self, ctx: Ctx, op: VecAluOpRRR, vd_src: Reg, vs2: Reg, src1: Reg, s: VState) -> CodegenResult<Reg> {
+        let vd = self.vtmp(ctx)?;
+        ctx.emit(Inst::VecAluRRRR { op, vd, vd_src, vs2, src1, mask: VecMaskMode::Unmasked, vstate: s });
         Ok(vd.to_reg())
     }
 
@@ -315,17 +323,7 @@ impl RvLower<'_> {
     /// The vector whose low `half` lanes are `lo`'s and whose next ones are `hi`'s.
     fn vconcat_halves(&self, ctx: Ctx, lo: Reg, hi: Reg, half: u32, s: VState) -> CodegenResult<Reg> {
         let cnt = self.iconst(ctx, half as u64)?;
-        let vd = self.vtmp(ctx)?;
-        ctx.emit(Inst::VecAluRRRR {
-            op: B::VslideupVX,
-            vd,
-            vd_src: lo,
-            vs2: hi,
-            src1: cnt,
-            mask: VecMaskMode::Unmasked,
-            vstate: s,
-        });
-        Ok(vd.to_reg())
+        self.vrrrr(ctx, B::VslideupVX, lo, hi, cnt, s)
     }
 
     /// The sums of adjacent lane pairs of `x` (`n` lanes of `bits`), in the low `n/2`
@@ -408,8 +406,10 @@ impl RvLower<'_> {
         }
         // Only these give a scalar from a vector; every other result must be a vector (a
         // one-lane "vector" such as the widening of i16x2 is a scalar type).
-        let scalar_result =
-            matches!(op, Opcode::Extractlane | Opcode::VanyTrue | Opcode::VallTrue | Opcode::VhighBits | Opcode::Bitcast);
+        let scalar_result = matches!(
+            op,
+            Opcode::Extractlane | Opcode::VanyTrue | Opcode::VallTrue | Opcode::VhighBits | Opcode::Bitcast
+        );
         if !ty.is_vector() && !scalar_result {
             return Err(unsupported(format!("{op} giving {ty} from {in_ty}")));
         }
@@ -665,17 +665,7 @@ impl RvLower<'_> {
                 let a = self.reg(ctx, args[0])?;
                 let b = self.reg(ctx, args[1])?;
                 let c = self.reg(ctx, args[2])?;
-                let vd = self.vtmp(ctx)?;
-                ctx.emit(Inst::VecAluRRRR {
-                    op: B::VfmaccVV,
-                    vd,
-                    vd_src: c,
-                    vs2: a,
-                    src1: b,
-                    mask: VecMaskMode::Unmasked,
-                    vstate: s,
-                });
-                vd.to_reg()
+                self.vrrrr(ctx, B::VfmaccVV, c, a, b, s)?
             }
             Opcode::Fmin | Opcode::Fmax if float => {
                 // vfmin/vfmax order −0 below +0 but return the other operand for one NaN:
@@ -697,7 +687,9 @@ impl RvLower<'_> {
                 let x = self.reg(ctx, args[0])?;
                 self.vrr(ctx, if op == Opcode::FcvtFromSint { U::VfcvtFXV } else { U::VfcvtFXuV }, x, s)?
             }
-            Opcode::FcvtToSintSat | Opcode::FcvtToUintSat if in_ty.lane_type().is_float() && in_ty.lane_bits() == bits => {
+            Opcode::FcvtToSintSat | Opcode::FcvtToUintSat
+                if in_ty.lane_type().is_float() && in_ty.lane_bits() == bits =>
+            {
                 // The conversion saturates; NaN lanes give 0.
                 let x = self.reg(ctx, args[0])?;
                 let cvt = if op == Opcode::FcvtToSintSat { U::VfcvtRtzXFV } else { U::VfcvtRtzXuFV };
