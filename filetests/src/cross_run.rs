@@ -2,30 +2,37 @@
 //!
 //! One mechanism for every foreign target; what differs per target is one entry of
 //! [`CROSS_TARGETS`]: the qemu binary and its options, the C cross compiler, and how the
-//! program counter is read from a signal context. The runner process is a small C program
+//! program counter and stack pointer are read from a signal context (plus, in the C source,
+//! how to resume at an exception handler). The runner process is a small C program
 //! (`cross_harness.c`), built once per target with that compiler (static, cached in the
 //! temporary directory under a hash of its source and build command) and started under
 //! qemu once per [`CrossProgram`]. It maps a code region and reports its address and those
 //! of the runtime routines it offers (libcalls); the host links every compiled function
 //! and trampoline into one image for that address ([`patch_reloc`]: the relocations of
-//! every target), sends it once, and then sends one `call` per run line. Traps come back
-//! as signal and PC; the PC is mapped to a trap code through the functions' trap records.
+//! every target), sends it once with the handlers of its `try_call` sites (the runner's
+//! `__cranelift_throw` unwinds to them), and then sends one `call` per run line. Traps come
+//! back as signal and PC; the PC is mapped to a trap code through the functions' trap
+//! records, and a fault the runner recognizes as a stack overflow is `stk_ovf`.
 //!
 //! Invariants: a call never hangs on a dead runner (its death is an error and the next
-//! call starts a new one with the same image); a target without qemu or its cross
-//! compiler on this machine is reported as unavailable with the reason, never run.
+//! call starts a new one with the same image), nor longer than the time limit (the runner
+//! is killed, the call fails with [`CrossError::Timeout`], the next call starts a new one);
+//! a target without qemu or its cross compiler on this machine is reported as unavailable
+//! with the reason, never run.
 
 use kiln_codegen::CompiledCode;
-use kiln_codegen::machinst::buffer::{Reloc, RelocTarget};
+use kiln_codegen::machinst::buffer::{HandlerTag, Reloc, RelocTarget};
 use kiln_ir::settings::Arch;
 use kiln_ir::trapcode::TrapCode;
 use kiln_module::jit::reloc_target_name;
 use kiln_module::trap::Trap;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// How to run code of one foreign architecture.
 pub struct CrossTarget {
@@ -39,6 +46,8 @@ pub struct CrossTarget {
     pub cc: &'static str,
     /// A C expression for the program counter in `ucontext_t *uc`.
     pub pc_of_context: &'static str,
+    /// A C expression for the stack pointer in `ucontext_t *uc`.
+    pub sp_of_context: &'static str,
 }
 
 /// Every architecture this host can run under qemu.
@@ -49,14 +58,18 @@ pub const CROSS_TARGETS: &[CrossTarget] = &[
         qemu_args: &["-cpu", "max"],
         cc: "aarch64-linux-gnu-gcc",
         pc_of_context: "(uc)->uc_mcontext.pc",
+        sp_of_context: "(uc)->uc_mcontext.sp",
     },
     CrossTarget {
         arch: Arch::Riscv64,
         qemu: "qemu-riscv64",
-        qemu_args: &["-cpu", "max"],
+        // Every extension qemu has (V included), with VLEN pinned to 128 bits: vector
+        // spill slots and whole-register moves assume it, as Cranelift does.
+        qemu_args: &["-cpu", "max,vlen=128"],
         cc: "riscv64-linux-gnu-gcc",
         // glibc's `REG_PC`.
         pc_of_context: "(uc)->uc_mcontext.__gregs[0]",
+        sp_of_context: "(uc)->uc_mcontext.__gregs[2]",
     },
 ];
 
@@ -82,8 +95,9 @@ fn build_harness(t: &CrossTarget) -> Result<PathBuf, String> {
         Ok(s) if s.success() => {}
         _ => return Err(cannot(format!("{} is not installed", t.qemu))),
     }
-    let define = format!("-DKILN_PC(uc)=({})", t.pc_of_context);
-    let args = ["-O1", "-static", "-no-pie", "-fno-pie", &define];
+    let define_pc = format!("-DKILN_PC(uc)=({})", t.pc_of_context);
+    let define_sp = format!("-DKILN_SP(uc)=({})", t.sp_of_context);
+    let args = ["-O1", "-static", "-no-pie", "-fno-pie", &define_pc, &define_sp];
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (HARNESS_SOURCE, t.cc, &args).hash(&mut h);
@@ -214,6 +228,40 @@ impl Drop for Process {
     }
 }
 
+/// Why a call under qemu did not give an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrossError {
+    /// The runner failed (could not start, died, answered nonsense): what happened.
+    Failed(String),
+    /// The call took longer than the time limit; the runner was killed.
+    Timeout(Duration),
+}
+
+impl From<String> for CrossError {
+    fn from(s: String) -> Self {
+        CrossError::Failed(s)
+    }
+}
+
+impl std::fmt::Display for CrossError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            CrossError::Failed(s) => f.write_str(s),
+            CrossError::Timeout(d) => write!(f, "timed out after {} s (the runner was killed)", d.as_secs_f64()),
+        }
+    }
+}
+
+/// A `try_call` site of the linked image: return address, distance from the frame pointer
+/// down to the stack pointer in the calling function's body, and its handlers (`None`: the
+/// default one) with their addresses.
+struct Site {
+    ret: u64,
+    frame_offset: u32,
+    tag: Option<u32>,
+    handler: u64,
+}
+
 /// Compiled code linked for a runner process under qemu, ready to call.
 pub struct CrossProgram {
     target: &'static CrossTarget,
@@ -226,17 +274,92 @@ pub struct CrossProgram {
     offsets: Vec<u64>,
     /// Trap sites `(image offset, code)`, sorted.
     traps: Vec<(u64, TrapCode)>,
+    /// Exception handlers of the call sites, sorted by return address (sent with the image).
+    sites: Vec<Site>,
+    /// The longest a call may take (`None`: no limit).
+    timeout: Option<Duration>,
     process: Option<Process>,
 }
 
-/// Read one line from the runner.
-fn read_line(r: &mut impl BufRead) -> Result<String, String> {
-    let mut s = String::new();
-    match r.read_line(&mut s) {
-        Ok(0) => Err("the runner exited".into()),
-        Ok(_) => Ok(s.trim_end().to_string()),
-        Err(e) => Err(format!("reading from the runner: {e}")),
+/// Wait until `r` has input (buffered, or readable on its descriptor) or `deadline` passes.
+fn wait_input(r: &BufReader<ChildStdout>, deadline: Option<Instant>) -> Result<(), Wait> {
+    let Some(deadline) = deadline else { return Ok(()) };
+    if !r.buffer().is_empty() {
+        return Ok(());
     }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Wait::Timeout);
+            }
+            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+            let mut p = libc::pollfd { fd: r.get_ref().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: polling one valid descriptor.
+            let n = unsafe { libc::poll(&mut p, 1, ms) };
+            if n > 0 {
+                return Ok(());
+            }
+            if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return Err(Wait::Failed(format!("waiting for the runner: {}", std::io::Error::last_os_error())));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    Ok(())
+}
+
+enum Wait {
+    Timeout,
+    Failed(String),
+}
+
+/// Read one line from the runner (by `deadline`, if any).
+fn read_line(r: &mut BufReader<ChildStdout>, deadline: Option<Instant>) -> Result<String, Wait> {
+    let mut line = Vec::new();
+    loop {
+        wait_input(r, deadline)?;
+        let buf = r.fill_buf().map_err(|e| Wait::Failed(format!("reading from the runner: {e}")))?;
+        if buf.is_empty() {
+            return Err(Wait::Failed("the runner exited".into()));
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                line.extend_from_slice(&buf[..i]);
+                r.consume(i + 1);
+                return Ok(String::from_utf8_lossy(&line).trim_end().to_string());
+            }
+            None => {
+                let n = buf.len();
+                line.extend_from_slice(buf);
+                r.consume(n);
+            }
+        }
+    }
+}
+
+/// Fill `out` from the runner (by `deadline`, if any).
+fn read_bytes(r: &mut BufReader<ChildStdout>, out: &mut [u8], deadline: Option<Instant>) -> Result<(), Wait> {
+    let mut got = 0;
+    while got < out.len() {
+        wait_input(r, deadline)?;
+        let n = r.read(&mut out[got..]).map_err(|e| Wait::Failed(format!("reading from the runner: {e}")))?;
+        if n == 0 {
+            return Err(Wait::Failed("the runner exited".into()));
+        }
+        got += n;
+    }
+    Ok(())
+}
+
+/// A line from the runner, without a time limit (start-up and loading).
+fn read_line_now(r: &mut BufReader<ChildStdout>) -> Result<String, String> {
+    read_line(r, None).map_err(|e| match e {
+        Wait::Failed(s) => s,
+        Wait::Timeout => "timed out".into(),
+    })
 }
 
 fn hex(s: Option<&str>) -> Result<u64, String> {
@@ -259,14 +382,14 @@ impl CrossProgram {
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut p = Process { child, stdin, stdout };
-        let first = read_line(&mut p.stdout)?;
+        let first = read_line_now(&mut p.stdout)?;
         let base = match first.strip_prefix("kiln-harness 1 ") {
             Some(a) => hex(Some(a))?,
             None => return Err(format!("unexpected greeting from the runner: {first:?}")),
         };
         let mut syms = HashMap::new();
         loop {
-            let l = read_line(&mut p.stdout)?;
+            let l = read_line_now(&mut p.stdout)?;
             if l == "end" {
                 break;
             }
@@ -297,6 +420,7 @@ impl CrossProgram {
             codes.iter().zip(&offsets).map(|(c, &o)| (&c.name, base + o)).collect();
         let mut image = vec![0u8; size as usize];
         let mut traps = Vec::new();
+        let mut sites = Vec::new();
         for (c, &off) in codes.iter().zip(&offsets) {
             let resolve = |t: &RelocTarget| -> Result<u64, String> {
                 Ok(match t {
@@ -330,21 +454,58 @@ impl CrossProgram {
                 patch_reloc(&mut image, at, base + at as u64, r.kind, target, r.addend)?;
             }
             traps.extend(c.code.buffer.traps.iter().map(|s| (off + s.offset as u64, s.code)));
+            for cs in &c.code.buffer.call_sites {
+                for (tag, h) in &cs.handlers {
+                    sites.push(Site {
+                        ret: base + off + cs.ret_addr as u64,
+                        frame_offset: cs.frame_offset,
+                        tag: match tag {
+                            HandlerTag::Tag(t) => Some(*t),
+                            HandlerTag::Default => None,
+                        },
+                        handler: base + off + *h as u64,
+                    });
+                }
+            }
         }
         traps.sort_by_key(|t| t.0);
-        let mut prog = CrossProgram { target: t, exe, image, base, offsets, traps, process: Some(process) };
+        sites.sort_by_key(|s| s.ret);
+        let mut prog =
+            CrossProgram { target: t, exe, image, base, offsets, traps, sites, timeout: None, process: Some(process) };
         prog.load()?;
         Ok(prog)
     }
 
-    /// Send the image to the running runner.
+    /// Limit the time each later call may take (`None`: no limit).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// Send the image and the call sites to the running runner.
     fn load(&mut self) -> Result<(), String> {
         let p = self.process.as_mut().expect("a running runner");
         let io = |e: std::io::Error| format!("writing to the runner: {e}");
         write!(p.stdin, "load {:x}\n", self.image.len()).map_err(io)?;
         p.stdin.write_all(&self.image).map_err(io)?;
         p.stdin.flush().map_err(io)?;
-        match read_line(&mut p.stdout)?.as_str() {
+        match read_line_now(&mut p.stdout)?.as_str() {
+            "ok" => {}
+            l => return Err(format!("unexpected answer from the runner: {l:?}")),
+        }
+        if self.sites.is_empty() {
+            return Ok(());
+        }
+        let mut text = format!("sites {:x}\n", self.sites.len());
+        for s in &self.sites {
+            let (dflt, tag) = match s.tag {
+                Some(t) => (0, t),
+                None => (1, 0),
+            };
+            let _ = writeln!(text, "{:x} {:x} {dflt:x} {tag:x} {:x}", s.ret, s.frame_offset, s.handler);
+        }
+        p.stdin.write_all(text.as_bytes()).map_err(io)?;
+        p.stdin.flush().map_err(io)?;
+        match read_line_now(&mut p.stdout)?.as_str() {
             "ok" => Ok(()),
             l => Err(format!("unexpected answer from the runner: {l:?}")),
         }
@@ -352,13 +513,16 @@ impl CrossProgram {
 
     /// Call `trampoline(callee, buf)`, where both are indices of the codes given to
     /// [`link`](Self::link); `buf` holds the argument slots and receives the results.
-    /// `Ok(Err(trap))` when the code trapped; `Err` when the runner failed (the next call
-    /// starts a new one).
-    pub fn call(&mut self, trampoline: usize, callee: usize, buf: &mut [u8]) -> Result<Result<(), Trap>, String> {
+    /// `Ok(Err(trap))` when the code trapped; `Err` when the runner failed or the call timed
+    /// out (the next call starts a new runner).
+    pub fn call(&mut self, trampoline: usize, callee: usize, buf: &mut [u8]) -> Result<Result<(), Trap>, CrossError> {
         if self.process.is_none() {
             let (p, base, _) = Self::start(self.target, &self.exe, self.image.len())?;
             if base != self.base {
-                return Err(format!("the restarted runner mapped its code at {base:#x}, not {:#x}", self.base));
+                return Err(CrossError::Failed(format!(
+                    "the restarted runner mapped its code at {base:#x}, not {:#x}",
+                    self.base
+                )));
             }
             self.process = Some(p);
             self.load()?;
@@ -375,28 +539,39 @@ impl CrossProgram {
         trampoline: usize,
         callee: usize,
         buf: &mut [u8],
-    ) -> Result<Result<(), Trap>, String> {
+    ) -> Result<Result<(), Trap>, CrossError> {
         let (tramp, f) = (self.base + self.offsets[trampoline], self.base + self.offsets[callee]);
+        let timeout = self.timeout;
         let p = self.process.as_mut().expect("a running runner");
         let io = |e: std::io::Error| format!("writing to the runner: {e}");
         write!(p.stdin, "call {tramp:x} {f:x} {:x}\n", buf.len()).map_err(io)?;
         p.stdin.write_all(buf).map_err(io)?;
         p.stdin.flush().map_err(io)?;
-        let l = read_line(&mut p.stdout)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let waited = |e: Wait| match e {
+            Wait::Timeout => CrossError::Timeout(timeout.unwrap_or_default()),
+            Wait::Failed(s) => CrossError::Failed(s),
+        };
+        let l = read_line(&mut p.stdout, deadline).map_err(waited)?;
         if l == "ok" {
-            p.stdout.read_exact(buf).map_err(|e| format!("reading from the runner: {e}"))?;
+            read_bytes(&mut p.stdout, buf, deadline).map_err(waited)?;
             return Ok(Ok(()));
         }
         let mut w = l.split(' ');
         if w.next() != Some("trap") {
-            return Err(format!("unexpected answer from the runner: {l:?}"));
+            return Err(CrossError::Failed(format!("unexpected answer from the runner: {l:?}")));
         }
         let signal = hex(w.next())? as i32;
         let pc = hex(w.next())?;
-        let code = pc
-            .checked_sub(self.base)
-            .and_then(|off| self.traps.binary_search_by_key(&off, |t| t.0).ok())
-            .map(|i| self.traps[i].1);
+        let _fault_addr = hex(w.next())?;
+        let stack_overflow = hex(w.next())? != 0;
+        let code = if stack_overflow {
+            Some(TrapCode::STACK_OVERFLOW)
+        } else {
+            pc.checked_sub(self.base)
+                .and_then(|off| self.traps.binary_search_by_key(&off, |t| t.0).ok())
+                .map(|i| self.traps[i].1)
+        };
         Ok(Err(Trap { code, signal, pc: pc as usize }))
     }
 }

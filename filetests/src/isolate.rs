@@ -50,8 +50,8 @@ pub struct RunLimits {
     /// Run each line in a worker process (see the module documentation); otherwise in
     /// this process.
     pub isolate: bool,
-    /// The longest a single run line may take (`None`: no limit). Only enforced with
-    /// `isolate`.
+    /// The longest a single run line may take (`None`: no limit). Enforced with `isolate`,
+    /// and always for code under qemu.
     pub timeout: Option<Duration>,
 }
 
@@ -72,8 +72,10 @@ pub struct IsolatedRunner {
 }
 
 impl IsolatedRunner {
-    /// Wrap `runner`; the worker starts with the first call.
-    pub fn new(runner: JitRunner, limits: RunLimits) -> Self {
+    /// Wrap `runner`; the worker starts with the first call. Code under qemu gets the
+    /// time limit too (its runner process is killed when it passes).
+    pub fn new(mut runner: JitRunner, limits: RunLimits) -> Self {
+        runner.set_timeout(limits.timeout);
         IsolatedRunner { runner, limits, worker: None }
     }
 

@@ -7,9 +7,11 @@
 //! Code for the host's architecture is linked by a `JitModule` and called in this process;
 //! traps are caught (`kiln_module::trap::call_guarded`) and reported, never fatal. Code for
 //! another architecture is linked into an image for a runner process under qemu
-//! ([`crate::cross_run`]), which reports traps the same way.
+//! ([`crate::cross_run`]), which reports traps the same way, catches exceptions thrown with
+//! `__cranelift_throw` in `try_call` handlers, and kills a call that takes longer than the
+//! time limit ([`JitRunner::set_timeout`], by default [`crate::isolate::DEFAULT_TIMEOUT`]).
 
-use crate::cross_run::{CrossCode, CrossProgram, CrossTarget, cross_target, harness};
+use crate::cross_run::{CrossCode, CrossError, CrossProgram, CrossTarget, cross_target, harness};
 use kiln_codegen::TargetIsa;
 use kiln_codegen::machinst::buffer::RelocTarget;
 use kiln_ir::settings::{Arch, TargetSpec};
@@ -270,15 +272,6 @@ impl JitRunner {
                     continue;
                 }
             };
-            if f.dfg
-                .ext_funcs
-                .iter()
-                .any(|(_, e)| matches!(&e.name, kiln_ir::extname::ExternalName::TestCase(s) if s.as_str() == THROW))
-            {
-                unavailable[i] =
-                    Some(RunError::Unsupported(format!("unsupported: {THROW} (throwing exceptions) under qemu")));
-                continue;
-            }
             codes.push((i, CrossCode { name: reloc_name(&f.name), code }));
         }
         // A function calling one that is not in the image cannot be linked: it is as
@@ -323,12 +316,22 @@ impl JitRunner {
         }
         let nfuncs = all.len();
         all.extend(tramp_codes);
-        let program = CrossProgram::link(t, &all).map_err(|e| match unavailable.iter().flatten().next() {
+        let mut program = CrossProgram::link(t, &all).map_err(|e| match unavailable.iter().flatten().next() {
             Some(r) => format!("{e} ({r})"),
             None => e,
         })?;
+        program.set_timeout(Some(crate::isolate::DEFAULT_TIMEOUT));
         let sigs = functions.iter().map(|f| f.signature.clone()).collect();
         Ok(JitRunner { exec: Exec::Cross { program, nfuncs }, sigs, unavailable, trampolines, cross_index: index })
+    }
+
+    /// Limit the time a call may take (`None`: no limit). Enforced for code running under
+    /// qemu, which is killed when the limit passes; native calls are limited by running them
+    /// in a worker process ([`crate::isolate`]).
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        if let Exec::Cross { program, .. } = &mut self.exec {
+            program.set_timeout(timeout);
+        }
     }
 
     /// Why the first function that could not be compiled is unavailable, if any did not
@@ -357,7 +360,10 @@ impl JitRunner {
                 let (tramp, callee) = call.cross.ok_or_else(|| RunError::Other("not a cross call".into()))?;
                 program
                     .call(*nfuncs + tramp, callee, &mut call.buf)
-                    .map_err(RunError::Other)?
+                    .map_err(|e| match e {
+                        CrossError::Failed(s) => RunError::Other(s),
+                        CrossError::Timeout(d) => RunError::Timeout(d),
+                    })?
                     .map_err(RunError::Trap)?;
             }
         }

@@ -163,3 +163,126 @@ fn a_link_to_a_parent_folder_is_walked_once() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.ends_with("1 passed, 0 failed\n"), "{out}");
 }
+
+/// Run lines under qemu (aarch64): an endless loop is killed at the time limit, deep
+/// recursion and a frame larger than the guard page report `stk_ovf`, exceptions thrown by
+/// the harness's `__cranelift_throw` reach their `try_call` handlers (by tag, else the
+/// default one), and the other lines pass.
+#[test]
+fn hostile_run_lines_under_qemu() {
+    if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        return;
+    }
+    let spec = kiln_ir::settings::TargetSpec::parse("aarch64", &[]).unwrap();
+    if let Err(why) = kiln_filetests::jit_run::can_run(&spec) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let d = TempDir::new("qemu");
+    d.file(
+        "hostile_aarch64.clif",
+        r#"test run
+set preserve_frame_pointers=true
+target aarch64
+
+function %spin(i32) -> i32 {
+block0(v0: i32):
+    jump block1(v0)
+block1(v1: i32):
+    v3 = iconst.i32 1
+    v2 = iadd v1, v3
+    jump block1(v2)
+}
+; run: %spin(0) == 0
+
+function %recurse(i64) -> i64 {
+    fn0 = %recurse(i64) -> i64
+block0(v0: i64):
+    v3 = iconst.i64 1
+    v1 = iadd v0, v3
+    v2 = call fn0(v1)
+    return v2
+}
+; run: %recurse(0) == 0
+
+function %big_frame(i64) -> i64 {
+    ss0 = explicit_slot 65536
+    fn0 = %big_frame(i64) -> i64
+block0(v0: i64):
+    v1 = stack_addr.i64 ss0
+    store v0, v1
+    v2 = call fn0(v0)
+    return v2
+}
+; run: %big_frame(0) == 0
+
+function %thrower(i64, i32, i64, i64) tail {
+    sig0 = (i64, i64, i64, i32, i64, i64)
+    fn0 = %__cranelift_throw(i64, i64, i64, i32, i64, i64)
+block0(v0: i64, v1: i32, v2: i64, v3: i64):
+    v4 = get_frame_pointer.i64
+    v5 = get_return_address.i64
+    v6 = load.i64 v5
+    v7 = func_addr.i64 fn0
+    call_indirect sig0, v7(v0, v4, v6, v1, v2, v3)
+    return
+}
+
+function %catcher(i64, i32) -> i64 tail {
+    sig0 = (i64, i32, i64, i64) tail
+    fn0 = %thrower(i64, i32, i64, i64) tail
+block0(v0: i64, v1: i32):
+    v2 = iconst.i64 7
+    v3 = iconst.i64 1000
+    try_call fn0(v0, v1, v2, v3), sig0, block1(), [ tag1: block2(exn0, exn1), default: block3(exn0) ]
+block1:
+    v4 = iconst.i64 -1
+    return v4
+block2(v5: i64, v6: i64):
+    v7 = isub v6, v5
+    return v7
+block3(v8: i64):
+    v9 = iconst.i64 100
+    v10 = iadd v8, v9
+    return v10
+}
+
+function %throws(i32) -> i64 tail {
+    fn0 = %catcher(i64, i32) -> i64 tail
+block0(v0: i32):
+    v1 = get_frame_pointer.i64
+    v2 = call fn0(v1, v0)
+    return v2
+}
+; run: %throws(1) == 993
+; run: %throws(2) == 107
+
+function %fine(i64) -> i64 {
+block0(v0: i64):
+    return v0
+}
+; run: %fine(5) == 5
+"#,
+    );
+    let opts = RunOptions {
+        run_limits: RunLimits { isolate: true, timeout: Some(Duration::from_secs(2)) },
+        ..Default::default()
+    };
+    let summary = run_tests(std::slice::from_ref(&d.0), &opts);
+    let mut failed: Vec<(String, String)> =
+        summary.failures().map(|(_, rec, f)| (rec.function.clone().unwrap_or_default(), f.message.clone())).collect();
+    failed.sort();
+    let text = summary.render(true);
+    assert_eq!(failed.len(), 3, "{text}");
+    assert!(failed[0].0 == "%big_frame" && failed[0].1.contains("stk_ovf"), "{text}");
+    assert!(failed[1].0 == "%recurse" && failed[1].1.contains("stk_ovf"), "{text}");
+    assert!(failed[2].0 == "%spin" && failed[2].1.contains("timed out after 2 s"), "{text}");
+    let passed: Vec<&str> = summary
+        .reports
+        .iter()
+        .flat_map(|r| &r.records)
+        .filter(|t| t.status == Status::Passed)
+        .filter_map(|t| t.function.as_deref())
+        .collect();
+    assert!(passed.contains(&"%throws") && passed.contains(&"%fine"), "{text}");
+}

@@ -7,7 +7,7 @@
 use kiln_filetests::jit_run::{JitRunner, RunError};
 use kiln_filetests::native::host_spec;
 use kiln_ir::data_value::DataValue;
-use kiln_ir::settings::Flags;
+use kiln_ir::settings::{Flags, TargetSpec};
 use kiln_ir::text::{ParseOptions, parse_functions, parse_test};
 use kiln_ir::trapcode::TrapCode;
 
@@ -48,15 +48,57 @@ block0(v0: i64, v1: i64):
 ";
 
 fn runners(funcs: &[kiln_ir::Function]) -> Vec<JitRunner> {
+    runners_on(&host_spec().expect("host"), funcs)
+}
+
+fn runners_on(spec: &TargetSpec, funcs: &[kiln_ir::Function]) -> Vec<JitRunner> {
     ["none", "speed"]
         .iter()
         .map(|opt| {
             let mut flags = Flags::new();
             flags.set_word(&format!("opt_level={opt}")).unwrap();
-            let isa = kiln_isa::lookup(&host_spec().expect("host"), flags).expect("isa");
+            let isa = kiln_isa::lookup(spec, flags).expect("isa");
             JitRunner::new(funcs, isa).expect("jit")
         })
         .collect()
+}
+
+/// riscv64 (under qemu) with and without the compressed forms, when this host can run it.
+fn riscv64_specs() -> Vec<TargetSpec> {
+    let specs: Vec<TargetSpec> = [&[][..], &["has_c", "has_zcb"][..]]
+        .iter()
+        .map(|words| TargetSpec::parse("riscv64", words).expect("riscv64 target"))
+        .collect();
+    match kiln_filetests::jit_run::can_run(&specs[0]) {
+        Ok(()) => specs,
+        Err(why) => {
+            eprintln!("riscv64 stack_limit checks skipped: {why}");
+            Vec::new()
+        }
+    }
+}
+
+/// The stack-limit checks of the other tests, in riscv64 code under qemu.
+#[test]
+fn riscv64_stack_limit_under_qemu() {
+    let funcs = parse_functions(RECURSION).expect("parse");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/filetests/runtests/stack_limit.clif"))
+        .expect("read stack_limit.clif");
+    let tf = parse_test(&text, &ParseOptions::default()).expect("parse");
+    let frames: Vec<_> = tf.functions.into_iter().map(|(f, _)| f).collect();
+    for spec in riscv64_specs() {
+        for mut jit in runners_on(&spec, &funcs) {
+            assert_eq!(jit.call(1, &i64s(&[256 << 10, 100])), Ok(i64s(&[100])));
+            let r = jit.call(1, &i64s(&[256 << 10, 1_000_000]));
+            assert!(is_stack_overflow(&r), "{r:?}");
+            assert_eq!(jit.call(1, &i64s(&[256 << 10, 5])), Ok(i64s(&[5])));
+        }
+        for mut jit in runners_on(&spec, &frames) {
+            assert_eq!(jit.call(2, &i64s(&[100_000])), Ok(i64s(&[200_002])));
+            let r = jit.call(2, &i64s(&[1000]));
+            assert!(is_stack_overflow(&r), "{r:?}");
+        }
+    }
 }
 
 fn i64s(v: &[i64]) -> Vec<DataValue> {

@@ -77,8 +77,8 @@ pub struct GenConfig {
     pub max_loop: u32,
     /// Maximum number of stack slots per function.
     pub max_slots: usize,
-    /// Generate vector types and vector opcodes (on for x86-64; the aarch64 and riscv64
-    /// backends have no vector lowering).
+    /// Generate vector types and vector opcodes (on for x86-64 and aarch64; the riscv64
+    /// backend has no vector lowering).
     pub vectors: bool,
 }
 

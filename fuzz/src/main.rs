@@ -241,7 +241,7 @@ fn print_stats(stats: &Stats, oracle: &TargetSupport) {
     }
 }
 
-/// `cfg` with vectors only where the target has a vector lowering (x86-64).
+/// `cfg` with vectors where the target has a vector lowering (all three targets).
 fn target_config(mut cfg: GenConfig) -> GenConfig {
     cfg.vectors = kiln_fuzz::oracle::vectors_supported();
     cfg

@@ -48,18 +48,18 @@ pub fn target() -> Arch {
     *TARGET.get_or_init(|| Arch::X86_64)
 }
 
-/// Does the target lower vector types (so the generator should produce them)? Only x86-64:
-/// the aarch64 and riscv64 backends reject vectors, and their differential runs keep
-/// generating exactly the scalar programs.
+/// Does the target lower vector types (so the generator should produce them)? x86-64,
+/// aarch64 (NEON; forms it lacks are filtered out by the probes) and riscv64 (with V, on
+/// its first two variants; the variant without V skips vector cases as unsupported).
 pub fn vectors_supported() -> bool {
-    target() == Arch::X86_64
+    matches!(target(), Arch::X86_64 | Arch::Aarch64 | Arch::Riscv64)
 }
 
 /// The ISA variants the tester compiles for. x86-64: the host with all its features, and a
 /// baseline x86-64 without extensions (exercising fallback lowerings). aarch64: every
 /// extension the lowering uses (qemu's `max` CPU has them all), and the baseline (LL/SC
-/// atomics, no FP16). riscv64: RV64GC with every scalar extension the lowering uses, the
-/// compressed forms, and the base RV64G.
+/// atomics, no FP16). riscv64: RV64GC with V and every scalar extension the lowering uses,
+/// with V and the compressed forms, and the base RV64G (no vectors).
 pub fn isa_variants(flags: &Flags) -> Vec<(String, Box<dyn TargetIsa>)> {
     let mut v = Vec::new();
     let add = |v: &mut Vec<(String, Box<dyn TargetIsa>)>, triple: &str, words: &[&str]| {
@@ -75,8 +75,8 @@ pub fn isa_variants(flags: &Flags) -> Vec<(String, Box<dyn TargetIsa>)> {
             add(&mut v, "aarch64", &[]);
         }
         Arch::Riscv64 => {
-            add(&mut v, "riscv64", &["has_zba", "has_zbb", "has_zbs", "has_zbkb", "has_zicond", "has_zfa"]);
-            add(&mut v, "riscv64gc", &["has_c", "has_zcb", "has_zba", "has_zbb"]);
+            add(&mut v, "riscv64", &["has_v", "has_zba", "has_zbb", "has_zbs", "has_zbkb", "has_zicond", "has_zfa"]);
+            add(&mut v, "riscv64gc", &["has_v", "has_c", "has_zcb", "has_zba", "has_zbb"]);
             add(&mut v, "riscv64", &[]);
         }
         _ => {

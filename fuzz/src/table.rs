@@ -5,8 +5,8 @@
 //! (`Opcode::info()`), restricted to [`SCALAR_TYPES`] and, when the generator's `vectors`
 //! setting is on, [`vector_types`]. Rows of [`GEN_OPS`] are drawn always; rows of
 //! [`VECTOR_GEN_OPS`] (vector-only opcodes) only with `vectors` on, so that turning vectors
-//! off gives exactly the programs of a scalar-only generator (the aarch64 and riscv64
-//! differential runs, whose backends have no vector lowering, use that). Control flow
+//! off gives exactly the programs of a scalar-only generator (the riscv64 differential
+//! runs, whose backend has no vector lowering, use that). Control flow
 //! (`jump`, `brif`, `br_table`, `return`, `trap`) is produced by the block-structure
 //! generator, not from this table, and is listed in [`CONTROL_OPCODES`] for statistics.
 //!

@@ -162,6 +162,9 @@ fn all_cases() -> Vec<Inst> {
                 let d = (k % 16) as u8;
                 v.push(Inst::AluRmiR { size, op, src1: g(d), src2: RegMemImm::Mem(mem(*a)), dst: gw(d) });
                 v.push(Inst::AluRM { size, op, src: g(15 - d), mem: mem(*a) });
+                for imm in [1, -1, 127, -128, 128, 300, -70000, i32::MIN] {
+                    v.push(Inst::AluMI { size, op, imm, mem: mem(*a) });
+                }
             }
             for d in [0u8, 1, 4, 5, 6, 7, 8, 12, 15] {
                 for imm in IMMS {
@@ -333,7 +336,7 @@ fn all_cases() -> Vec<Inst> {
         v.push(Inst::Load { size: S64, mem: mem(*a), dst: gw(d) });
         v.push(Inst::Store { size: S8, src: g(15 - d), mem: mem(*a) });
         v.push(Inst::Lea { size: S64, mem: *a, dst: gw(d) });
-        v.push(Inst::XmmLoad { op: XmmMovOp::Movsd, mem: mem(*a), dst: xw(15 - d) });
+        v.push(Inst::XmmLoad { op: XmmMovOp::Movsd, mem: mem(*a), dst: xw(15 - d), vex: false });
     }
     for size in SIZES {
         for (k, a) in small.iter().enumerate() {
@@ -546,8 +549,10 @@ fn all_cases() -> Vec<Inst> {
     for op in [XmmMovOp::Movss, XmmMovOp::Movsd, XmmMovOp::Movdqu, XmmMovOp::Movups] {
         for (k, a) in small.iter().enumerate() {
             let d = (k % 16) as u8;
-            v.push(Inst::XmmLoad { op, mem: mem(*a), dst: xw(d) });
-            v.push(Inst::XmmStore { op, src: xr(15 - d), mem: mem(*a) });
+            for vex in [false, true] {
+                v.push(Inst::XmmLoad { op, mem: mem(*a), dst: xw(d), vex });
+                v.push(Inst::XmmStore { op, src: xr(15 - d), mem: mem(*a), vex });
+            }
         }
     }
     for a in 0..16 {

@@ -835,7 +835,12 @@ fn harness() -> Jit {
     a.buf.put_data(&[0x53, 0x41, 0x54, 0x41, 0x56, 0x55]);
     a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Sub, src1: g(RSP), src2: RegMemImm::Imm(24), dst: gw(RSP) });
     // Save xmm8 (callee-saved for nobody under SysV, but the frame test saves it).
-    a.i(Inst::XmmStore { op: XmmMovOp::Movdqu, src: xr(8), mem: Mem::new(Amode::imm_reg(0, g(RSP)), None) });
+    a.i(Inst::XmmStore {
+        op: XmmMovOp::Movdqu,
+        src: xr(8),
+        mem: Mem::new(Amode::imm_reg(0, g(RSP)), None),
+        vex: false,
+    });
     // rdi = target, rsi = arg, rdx = check pointer; keep check in rbp.
     a.i(mov64(RDX, 5));
     a.i(Inst::Imm { size: OperandSize::S64, imm: 0x1111_2222_3333_4444, dst: gw(RBX) });
@@ -931,7 +936,7 @@ fn harness() -> Jit {
         dst: gw(RCX),
     });
     a.i(Inst::Store { size: OperandSize::S64, src: g(RCX), mem: Mem::new(Amode::imm_reg(0, g(5)), None) });
-    a.i(Inst::XmmLoad { op: XmmMovOp::Movdqu, mem: Mem::new(Amode::imm_reg(0, g(RSP)), None), dst: xw(8) });
+    a.i(Inst::XmmLoad { op: XmmMovOp::Movdqu, mem: Mem::new(Amode::imm_reg(0, g(RSP)), None), dst: xw(8), vex: false });
     a.i(Inst::AluRmiR { size: OperandSize::S64, op: AluOp::Add, src1: g(RSP), src2: RegMemImm::Imm(24), dst: gw(RSP) });
     a.buf.put_data(&[0x5d, 0x41, 0x5e, 0x41, 0x5c, 0x5b, 0xc3]);
     a.finish()

@@ -72,8 +72,31 @@ pub enum Uses {
     None,
     /// Exactly once.
     Once,
-    /// More than once.
+    /// Exactly twice (a load and a store of one address merged into one instruction).
+    Twice,
+    /// More than twice.
     Many,
+}
+
+impl Uses {
+    /// One more use.
+    #[inline]
+    fn inc(self) -> Self {
+        match self {
+            Uses::None => Uses::Once,
+            Uses::Once => Uses::Twice,
+            _ => Uses::Many,
+        }
+    }
+
+    /// The uses of two sets of users together.
+    fn plus(self, other: Self) -> Self {
+        match (self, other) {
+            (x, Uses::None) | (Uses::None, x) => x,
+            (Uses::Once, Uses::Once) => Uses::Twice,
+            _ => Uses::Many,
+        }
+    }
 }
 
 /// The lowering context of one function.
@@ -225,21 +248,13 @@ impl<'f, I: MachInst> Lower<'f, I> {
                 f.dfg.for_each_inst_value(inst, |v| {
                     let v = f.dfg.resolve_aliases(v);
                     let u = &mut self.uses[v];
-                    *u = match *u {
-                        Uses::None => Uses::Once,
-                        _ => Uses::Many,
-                    };
+                    *u = u.inc();
                 });
             }
         }
         // The uses of a repeated load count as uses of the first.
         for (dup, first) in repeated {
-            let (a, b) = (self.uses[first], self.uses[dup]);
-            self.uses[first] = match (a, b) {
-                (x, Uses::None) => x,
-                (Uses::None, y) => y,
-                _ => Uses::Many,
-            };
+            self.uses[first] = self.uses[first].plus(self.uses[dup]);
         }
     }
 

@@ -194,6 +194,11 @@ fn visit_inst(
 }
 
 /// May `inst` (with a single result) become an e-node?
+///
+/// `select_spectre_guard` is one: it is pure, so it is shared and hoisted out of loops like
+/// any other node (a bounds-checked table or heap address computed once per loop instead
+/// of once per access); no rule rewrites it (none has it as root, and it is not folded), so
+/// it stays a branch-free select.
 fn is_node(func: &Function, eg: &mut EGraph, inst: Inst, op: Opcode) -> bool {
     use Opcode::*;
     match op {
@@ -202,7 +207,6 @@ fn is_node(func: &Function, eg: &mut EGraph, inst: Inst, op: Opcode) -> bool {
         | GetReturnAddress
         | GetExceptionHandlerAddress
         | TlsValue
-        | SelectSpectreGuard
         | GetPinnedReg
         | Nop => false,
         Load | Uload8 | Sload8 | Uload16 | Sload16 | Uload32 | Sload32 | Uload8x8 | Sload8x8 | Uload16x4

@@ -2719,7 +2719,8 @@ impl MachInst for Inst {
     }
 
     fn rc_for_type(ty: Type) -> CodegenResult<(&'static [RegClass], &'static [Type])> {
-        crate::common::rc_for_type(ty, "aarch64")
+        // A dynamic vector is a 128-bit NEON register (its scale is 1 on aarch64).
+        crate::common::rc_for_type(ty.dynamic_to_vector().unwrap_or(ty), "aarch64")
     }
 
     fn canonical_type_for_rc(rc: RegClass) -> Type {

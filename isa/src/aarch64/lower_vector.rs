@@ -1,19 +1,24 @@
 //! Lowering of vector (NEON) operations on the 64-bit and 128-bit vector types.
 //!
 //! Covered: loads, stores, `select` and `bitcast` (through the scalar paths), `vconst`,
-//! lane-wise integer and float arithmetic, bitwise operations, `bitselect`, `splat`,
-//! `extractlane`/`insertlane`, integer and float comparisons, shifts, widening,
-//! `iadd_pairwise`, `sqmul_round_sat`, `fma`, same-width int/float conversions, narrowing,
-//! `fvpromote_low`, `scalar_to_vector`, `fcopysign`, 64-bit lane min/max,
-//! `vany_true`/`vall_true`. Every other vector opcode (and any vector type that is not
-//! 64 or 128 bits wide) is an `unsupported` error.
+//! lane-wise integer and float arithmetic (64-bit lane `imul` through general registers),
+//! bitwise operations, `bitselect`, `splat`, `extractlane`/`insertlane`, integer and float
+//! comparisons, shifts, widening, `iadd_pairwise`, `sqmul_round_sat`, `fma`, same-width
+//! int/float conversions, narrowing, `fvpromote_low`, `fvdemote`, `umulhi`/`smulhi` (lanes
+//! up to 32 bits), `scalar_to_vector`, `fcopysign`,
+//! 64-bit lane min/max, `vany_true`/`vall_true`, `vhigh_bits`, `shuffle` and `swizzle`
+//! (`tbl`), big-endian `bitcast` between lane sizes (`tbl`), and dynamic vectors
+//! (`extract_vector`). The 32- and 16-bit vector types are computed as 64-bit vectors
+//! ([`vsize`]); operations that need exactly 64 or 128 bits (widening, narrowing, pairwise
+//! adds) reject them. Every other vector opcode is an `unsupported` error.
 //!
 //! Conventions: a vector value fills its register's low 64 or 128 bits; a 64-bit vector
-//! operation zeroes the upper half (the NEON rule), which nothing relies on.
+//! operation zeroes the upper half (the NEON rule), which nothing relies on. A dynamic
+//! vector type is its 128-bit base type ([`fixed`]): NEON's scale is 1.
 
 use crate::aarch64::inst::*;
 use crate::aarch64::lower::{A64Lower, Ctx, unsupported_op};
-use kiln_codegen::machinst::Reg;
+use kiln_codegen::machinst::{Reg, Writable};
 use kiln_codegen::{CodegenError, CodegenResult};
 use kiln_ir::condcodes::{FloatCC, IntCC};
 use kiln_ir::types::Type;
@@ -22,13 +27,23 @@ use kiln_ir::{Inst as IrInst, InstructionData as D, Opcode};
 /// Does the vector lowering handle `inst` (a vector-typed result or operand)?
 pub(crate) fn handles(ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> bool {
     let _ = op;
-    ty.is_vector() || ctx.inputs(inst).iter().any(|&a| ctx.value_ty(a).is_vector())
+    let vector = |t: Type| t.is_vector() || t.is_dynamic_vector();
+    vector(ty) || ctx.inputs(inst).iter().any(|&a| vector(ctx.value_ty(a)))
 }
 
-/// The arrangement of vector type `ty`, if it is 64 or 128 bits wide.
+/// The fixed vector type a value of type `ty` is computed in: a dynamic vector is its
+/// 128-bit base type (NEON's scale is 1: `dyn_scale_target_const` is 1 on aarch64).
+pub(crate) fn fixed(ty: Type) -> Type {
+    ty.dynamic_to_vector().unwrap_or(ty)
+}
+
+/// The arrangement vector type `ty` is computed in: its own if it is 64 or 128 bits wide;
+/// the 32- and 16-bit vectors (i8x4, i16x2, i8x2) are computed as 64-bit vectors of their
+/// lane type, whose lanes above theirs are ignored.
 fn vsize(ty: Type) -> Option<VectorSize> {
     Some(match (ty.lane_bits(), ty.bits()) {
-        (8, 64) => VectorSize::Size8x8,
+        (8, 16 | 32 | 64) => VectorSize::Size8x8,
+        (16, 32) => VectorSize::Size16x4,
         (8, 128) => VectorSize::Size8x16,
         (16, 64) => VectorSize::Size16x4,
         (16, 128) => VectorSize::Size16x8,
@@ -48,13 +63,14 @@ fn bytes_of(size: VectorSize) -> VectorSize {
 /// Lower a vector instruction.
 pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
     let args = ctx.inputs(inst);
+    let ty = fixed(ty);
     // The operation's own vector type: the result's, or for reductions, lane reads and
     // stores the first vector operand's.
     let compares = matches!(op, Opcode::Icmp | Opcode::Fcmp);
     let vty = if ty.is_vector() && !compares {
         ty
     } else {
-        args.iter().map(|&a| ctx.value_ty(a)).find(|t| t.is_vector()).unwrap_or(ty)
+        args.iter().map(|&a| fixed(ctx.value_ty(a))).find(|t| t.is_vector()).unwrap_or(ty)
     };
     let Some(size) = vsize(vty) else { return Err(unsupported_op(op, vty)) };
     let rrr = |ctx: Ctx, vop: VecALUOp, size: VectorSize| -> CodegenResult<()> {
@@ -71,10 +87,22 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
     };
     let float = vty.lane_type().is_float();
     let lane_bits = vty.lane_bits();
-    match op {
-        Opcode::Load | Opcode::Store | Opcode::Select | Opcode::SelectSpectreGuard | Opcode::Bitcast => {
-            l.lower_scalar_path(ctx, inst)
+    if float && is_float_arith(op) {
+        // With `enable_nan_canonicalization`, NaN lanes of the result become the
+        // canonical NaN (NEON keeps the payload of a NaN operand).
+        let canon = ctx.flags.enable_nan_canonicalization() != 0;
+        let rd = if canon { l.vtmp(ctx)? } else { ctx.output_reg(inst, 0)? };
+        float_arith(l, ctx, inst, op, ty, size, rd)?;
+        if canon {
+            let out = ctx.output_reg(inst, 0)?;
+            let out_size = vsize(ty).ok_or_else(|| unsupported_op(op, ty))?;
+            canonicalize_nans(l, ctx, rd.to_reg(), out_size, out)?;
         }
+        return Ok(());
+    }
+    match op {
+        Opcode::Bitcast => lower_bitcast(l, ctx, inst, ty),
+        Opcode::Load | Opcode::Store | Opcode::Select | Opcode::SelectSpectreGuard => l.lower_scalar_path(ctx, inst),
         Opcode::Vconst => {
             let D::UnaryConst { constant, .. } = *ctx.data(inst) else { unreachable!() };
             let c = ctx.f.dfg.constants.get(constant).ok_or_else(|| CodegenError::Other("bad constant".into()))?;
@@ -118,12 +146,6 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
             ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Bsl, size: bytes_of(size), rd, ri: m, rn: y, rm: x });
             Ok(())
         }
-        Opcode::FvpromoteLow if ty == kiln_ir::types::F64X2 => {
-            let x = l.reg(ctx, args[0])?;
-            let rd = ctx.output_reg(inst, 0)?;
-            ctx.emit(Inst::VecMisc { op: VecMisc2::Fcvtl, size: VectorSize::Size32x2, rd, rn: x });
-            Ok(())
-        }
         Opcode::ScalarToVector => {
             // Lane 0 of a zeroed register.
             let x = l.reg(ctx, args[0])?;
@@ -146,17 +168,10 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
             }
             Ok(())
         }
-        Opcode::Fma if float => {
-            let (x, y, z) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?, l.reg(ctx, args[2])?);
-            let rd = ctx.output_reg(inst, 0)?;
-            // fmla: rd = ri + rn * rm, fused.
-            ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Fmla, size, rd, ri: z, rn: x, rm: y });
-            Ok(())
-        }
         // Conversions between lanes of the same width (the float-to-int ones saturate and
         // give 0 for NaN, as `fcvtzs`/`fcvtzu` do).
         Opcode::FcvtFromSint | Opcode::FcvtFromUint | Opcode::FcvtToSintSat | Opcode::FcvtToUintSat => {
-            let src_ty = ctx.value_ty(args[0]);
+            let src_ty = fixed(ctx.value_ty(args[0]));
             let src = vsize(src_ty).filter(|_| src_ty.lane_bits() == lane_bits && lane_bits >= 32);
             let Some(src) = src else { return Err(unsupported_op(op, vty)) };
             let vop = match op {
@@ -257,36 +272,288 @@ pub(crate) fn lower(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) 
         Opcode::Ishl | Opcode::Ushr | Opcode::Sshr if !float && size != VectorSize::Size64x1 => {
             lower_shift(l, ctx, inst, op, size, lane_bits)
         }
-        Opcode::VanyTrue | Opcode::VallTrue if size != VectorSize::Size64x1 => {
-            let x = l.reg(ctx, args[0])?;
-            let (src, lanes_op, size_for_reduce) = if op == Opcode::VanyTrue {
-                // Any byte non-zero.
-                (x, VecLanesOp::Umaxv, bytes_of(size))
-            } else if lane_bits == 64 {
-                // No 64-bit lane reduction: compare lanes with 0, then no lane may be set.
-                let t = l.vtmp(ctx)?;
-                ctx.emit(Inst::VecMisc { op: VecMisc2::Cmeq0, size, rd: t, rn: x });
-                (t.to_reg(), VecLanesOp::Umaxv, bytes_of(size))
+        Opcode::VanyTrue | Opcode::VallTrue => lower_any_all(l, ctx, inst, op, vty),
+        Opcode::VhighBits => lower_vhigh_bits(l, ctx, inst, op, vty),
+        Opcode::Shuffle => {
+            let D::Shuffle { mask, .. } = *ctx.data(inst) else { unreachable!() };
+            let m = ctx.f.dfg.immediates.get(mask).ok_or_else(|| CodegenError::Other("bad shuffle mask".into()))?;
+            let mut idx = [0u8; 16];
+            idx.copy_from_slice(
+                m.as_slice().get(..16).ok_or_else(|| CodegenError::Other("short shuffle mask".into()))?,
+            );
+            let (a, b) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+            // One source when every index picks from it, else the two as one 32-byte table
+            // (indices from 32 up give 0, as `shuffle` says).
+            let (tables, len) = if idx.iter().all(|&i| i < 16) {
+                ([a; 4], 1)
+            } else if idx.iter().all(|&i| (16..32).contains(&i)) {
+                idx.iter_mut().for_each(|i| *i -= 16);
+                ([b; 4], 1)
             } else {
-                (x, VecLanesOp::Uminv, size)
+                ([a, b, b, b], 2)
             };
-            if !size_for_reduce.is_128() && lane_bits == 32 {
-                return Err(unsupported_op(op, vty));
-            }
-            let red = l.vtmp(ctx)?;
-            ctx.emit(Inst::VecLanes { op: lanes_op, size: size_for_reduce, rd: red, rn: src });
-            let g = l.itmp(ctx)?;
-            let lane = size_for_reduce.lane_size();
-            ctx.emit(Inst::MovFromVec { size: lane, rd: g, rn: red.to_reg(), lane: 0 });
-            l.cmp_const(ctx, OperandSize::Size32, g.to_reg(), 0)?;
+            let k = l.vec_const(ctx, &idx)?;
             let rd = ctx.output_reg(inst, 0)?;
-            let all_64 = op == Opcode::VallTrue && lane_bits == 64;
-            let cond = if all_64 { Cond::Eq } else { Cond::Ne };
-            ctx.emit(Inst::cset(OperandSize::Size32, rd, cond));
+            ctx.emit(Inst::VecTbl { op: TblOp::Tbl, q: true, len, rd, ri: k, tables, rm: k });
             Ok(())
+        }
+        // Out-of-range indices give 0 in `swizzle` as in `tbl`.
+        Opcode::Swizzle if size == VectorSize::Size8x16 => {
+            let (x, k) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecTbl { op: TblOp::Tbl, q: true, len: 1, rd, ri: k, tables: [x; 4], rm: k });
+            Ok(())
+        }
+        // No multiply of 64-bit lanes: each lane through the general registers.
+        Opcode::Imul if !float && size == VectorSize::Size64x2 => {
+            let (a, b) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+            let mut acc = a;
+            for lane in 0..2u8 {
+                let (x, y, p) = (l.itmp(ctx)?, l.itmp(ctx)?, l.itmp(ctx)?);
+                ctx.emit(Inst::MovFromVec { size: ScalarSize::Size64, rd: x, rn: a, lane });
+                ctx.emit(Inst::MovFromVec { size: ScalarSize::Size64, rd: y, rn: b, lane });
+                let zero = zero_w();
+                let s64 = OperandSize::Size64;
+                ctx.emit(Inst::AluRRRR {
+                    op: ALUOp3::MAdd,
+                    size: s64,
+                    rd: p,
+                    rn: x.to_reg(),
+                    rm: y.to_reg(),
+                    ra: zero,
+                });
+                let d = if lane == 1 { ctx.output_reg(inst, 0)? } else { l.vtmp(ctx)? };
+                ctx.emit(Inst::MovToVec { size: ScalarSize::Size64, rd: d, ri: acc, rn: p.to_reg(), lane });
+                acc = d.to_reg();
+            }
+            Ok(())
+        }
+        // The high halves of the double-width products: `umull`/`smull` of the low lanes
+        // (and the `2` form of the high lanes), then the odd narrow lanes (`uzp2`).
+        Opcode::Umulhi | Opcode::Smulhi if !float && lane_bits < 64 => {
+            let (a, b) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+            let lop = if op == Opcode::Umulhi { VecRRRLongOp::Umull } else { VecRRRLongOp::Smull };
+            let (half, full) = match lane_bits {
+                8 => (VectorSize::Size8x8, VectorSize::Size8x16),
+                16 => (VectorSize::Size16x4, VectorSize::Size16x8),
+                _ => (VectorSize::Size32x2, VectorSize::Size32x4),
+            };
+            let lo = l.vtmp(ctx)?;
+            ctx.emit(Inst::VecRRRLong { op: lop, size: half, rd: lo, rn: a, rm: b });
+            let hi = if size.is_128() {
+                let hi = l.vtmp(ctx)?;
+                ctx.emit(Inst::VecRRRLong { op: lop, size: full, rd: hi, rn: a, rm: b });
+                hi.to_reg()
+            } else {
+                lo.to_reg()
+            };
+            let rd = ctx.output_reg(inst, 0)?;
+            ctx.emit(Inst::VecRRR { op: VecALUOp::Uzp2, size: full, rd, rn: lo.to_reg(), rm: hi });
+            Ok(())
+        }
+        // A dynamic vector is one 128-bit register (scale 1): subvector 0 is all of it.
+        Opcode::ExtractVector => {
+            let D::BinaryImm8 { imm, .. } = *ctx.data(inst) else { unreachable!() };
+            if imm != 0 {
+                return Err(CodegenError::Other(format!("extract_vector: subvector {imm} of a scale-1 vector")));
+            }
+            let x = l.reg(ctx, args[0])?;
+            l.set_result(ctx, inst, 0, x)
         }
         _ => Err(unsupported_op(op, vty)),
     }
+}
+
+/// `bitcast` with a vector on either side: the register as it is (the scalar path moves it
+/// between register classes), except that a big-endian bitcast between vectors of different
+/// lane sizes permutes the bytes (each source lane byte-swapped, then each result lane: one
+/// `tbl`). A big-endian bitcast between a vector and a scalar of another lane size is an
+/// `unsupported` error.
+fn lower_bitcast(l: &A64Lower, ctx: Ctx, inst: IrInst, ty: Type) -> CodegenResult<()> {
+    let D::LoadNoOffset { flags, arg, .. } = *ctx.data(inst) else { unreachable!() };
+    let big = ctx.f.dfg.mem_flags.get(flags).explicit_endianness() == Some(kiln_ir::memflags::Endianness::Big);
+    let src_ty = fixed(ctx.value_ty(arg));
+    let (a, b) = ((src_ty.lane_bits() / 8) as usize, (ty.lane_bits() / 8) as usize);
+    if !big || a == b || src_ty.bits() != ty.bits() {
+        return l.lower_scalar_path(ctx, inst);
+    }
+    if !(src_ty.is_vector() && ty.is_vector()) {
+        return Err(crate::aarch64::lower::unsupported(format!("big-endian bitcast from {src_ty} to {ty}")));
+    }
+    let swap = |i: usize, n: usize| i / n * n + (n - 1 - i % n);
+    let mut mask = [0u8; 16];
+    for (i, m) in mask.iter_mut().enumerate() {
+        *m = if i < ty.bytes() as usize { swap(swap(i, b), a) as u8 } else { i as u8 };
+    }
+    let x = l.reg(ctx, arg)?;
+    let k = l.vec_const(ctx, &mask)?;
+    let rd = ctx.output_reg(inst, 0)?;
+    ctx.emit(Inst::VecTbl { op: TblOp::Tbl, q: true, len: 1, rd, ri: k, tables: [x; 4], rm: k });
+    Ok(())
+}
+
+/// The float operations whose NaN results `enable_nan_canonicalization` makes canonical.
+fn is_float_arith(op: Opcode) -> bool {
+    matches!(
+        op,
+        Opcode::Fadd
+            | Opcode::Fsub
+            | Opcode::Fmul
+            | Opcode::Fdiv
+            | Opcode::Fma
+            | Opcode::Sqrt
+            | Opcode::Fmin
+            | Opcode::Fmax
+            | Opcode::Ceil
+            | Opcode::Floor
+            | Opcode::Trunc
+            | Opcode::Nearest
+            | Opcode::FvpromoteLow
+            | Opcode::Fvdemote
+    )
+}
+
+/// Float arithmetic `op` (see [`is_float_arith`]) on vectors of `size`, result `ty`, into `rd`.
+fn float_arith(
+    l: &A64Lower,
+    ctx: Ctx,
+    inst: IrInst,
+    op: Opcode,
+    ty: Type,
+    size: VectorSize,
+    rd: Writable<Reg>,
+) -> CodegenResult<()> {
+    let args = ctx.inputs(inst);
+    match op {
+        Opcode::Fma => {
+            let (x, y, z) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?, l.reg(ctx, args[2])?);
+            // fmla: rd = ri + rn * rm, fused.
+            ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Fmla, size, rd, ri: z, rn: x, rm: y });
+        }
+        Opcode::FvpromoteLow if ty == kiln_ir::types::F64X2 => {
+            let x = l.reg(ctx, args[0])?;
+            ctx.emit(Inst::VecMisc { op: VecMisc2::Fcvtl, size: VectorSize::Size32x2, rd, rn: x });
+        }
+        // `fcvtn` writes the two low lanes and zeroes the rest, as `fvdemote` asks.
+        Opcode::Fvdemote if ty == kiln_ir::types::F32X4 => {
+            let x = l.reg(ctx, args[0])?;
+            ctx.emit(Inst::VecNarrowLow { op: VecNarrowOp::Fcvtn, size: VectorSize::Size32x2, rd, rn: x });
+        }
+        _ => {
+            let bits = size.lane_size().bits();
+            if let Some((vop, _)) = binary_op(op, true, bits) {
+                let (a, b) = (l.reg(ctx, args[0])?, l.reg(ctx, args[1])?);
+                ctx.emit(Inst::VecRRR { op: vop, size, rd, rn: a, rm: b });
+            } else if let Some((vop, _)) = unary_op(op, true, size) {
+                let a = l.reg(ctx, args[0])?;
+                ctx.emit(Inst::VecMisc { op: vop, size, rd, rn: a });
+            } else {
+                return Err(unsupported_op(op, ty));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `out` = `r` with every NaN lane (floats of `size`) replaced by the canonical NaN:
+/// `fcmeq` of `r` with itself is false exactly in NaN lanes, and `bsl` picks by it.
+fn canonicalize_nans(l: &A64Lower, ctx: Ctx, r: Reg, size: VectorSize, out: Writable<Reg>) -> CodegenResult<()> {
+    let lane: u64 = if size.lane_size() == ScalarSize::Size64 { 0x7ff8_0000_0000_0000 } else { 0x7fc0_0000_7fc0_0000 };
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&lane.to_le_bytes());
+    bytes[8..].copy_from_slice(&lane.to_le_bytes());
+    let canon = l.vec_const(ctx, &bytes)?;
+    let m = l.vtmp(ctx)?;
+    ctx.emit(Inst::VecRRR { op: VecALUOp::Fcmeq, size, rd: m, rn: r, rm: r });
+    ctx.emit(Inst::VecRRRMod { op: VecALUModOp::Bsl, size: bytes_of(size), rd: out, ri: m.to_reg(), rn: r, rm: canon });
+    Ok(())
+}
+
+/// `vany_true` / `vall_true`: 1 if any / every lane of the operand is non-zero. A vector of
+/// 64 bits or less is tested as one general register (its own bits only; for all-true after
+/// `cmeq #0`, which makes zero lanes all ones); a 128-bit one through a lane reduction
+/// (`umaxv`/`uminv`; for 64-bit lanes, which have none, `cmeq #0` and `umaxv`).
+fn lower_any_all(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, vty: Type) -> CodegenResult<()> {
+    let size = vsize(vty).ok_or_else(|| unsupported_op(op, vty))?;
+    let x = l.reg(ctx, ctx.inputs(inst)[0])?;
+    let all = op == Opcode::VallTrue;
+    let g = l.itmp(ctx)?;
+    // With `zero_lanes`, the result is "no lane set" in the reduced value.
+    let zero_lanes = all && (size.lane_size() == ScalarSize::Size64 || !size.is_128());
+    let src = if zero_lanes && size != VectorSize::Size64x1 {
+        let t = l.vtmp(ctx)?;
+        ctx.emit(Inst::VecMisc { op: VecMisc2::Cmeq0, size, rd: t, rn: x });
+        t.to_reg()
+    } else {
+        x
+    };
+    if !size.is_128() {
+        let (whole, cmp) = match vty.bits() {
+            16 => (ScalarSize::Size16, OperandSize::Size32),
+            32 => (ScalarSize::Size32, OperandSize::Size32),
+            _ => (ScalarSize::Size64, OperandSize::Size64),
+        };
+        ctx.emit(Inst::MovFromVec { size: whole, rd: g, rn: src, lane: 0 });
+        l.cmp_const(ctx, cmp, g.to_reg(), 0)?;
+    } else {
+        let (lanes_op, rsize) =
+            if all && !zero_lanes { (VecLanesOp::Uminv, size) } else { (VecLanesOp::Umaxv, bytes_of(size)) };
+        let red = l.vtmp(ctx)?;
+        ctx.emit(Inst::VecLanes { op: lanes_op, size: rsize, rd: red, rn: src });
+        ctx.emit(Inst::MovFromVec { size: rsize.lane_size(), rd: g, rn: red.to_reg(), lane: 0 });
+        l.cmp_const(ctx, OperandSize::Size32, g.to_reg(), 0)?;
+    }
+    let rd = ctx.output_reg(inst, 0)?;
+    let cond = if zero_lanes && size != VectorSize::Size64x1 { Cond::Eq } else { Cond::Ne };
+    ctx.emit(Inst::cset(OperandSize::Size32, rd, cond));
+    Ok(())
+}
+
+/// `vhigh_bits`: bit i of the result is the top bit of lane i. `cmlt #0` makes each lane
+/// all ones or zero, `and` with a constant keeps bit i in lane i (bit i mod 8 in byte i for
+/// byte lanes), and an add across the lanes gathers the bits (for 16 bytes after `ext` and
+/// `zip1` pair byte i with byte i + 8 in one 16-bit lane; `addp` for two lanes).
+fn lower_vhigh_bits(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, vty: Type) -> CodegenResult<()> {
+    let size = vsize(vty).filter(|&s| s != VectorSize::Size64x1).ok_or_else(|| unsupported_op(op, vty))?;
+    let x = l.reg(ctx, ctx.inputs(inst)[0])?;
+    let m = l.vtmp(ctx)?;
+    ctx.emit(Inst::VecMisc { op: VecMisc2::Cmlt0, size, rd: m, rn: x });
+    let lane_bytes = (vty.lane_bits() / 8) as usize;
+    let mut bits = [0u8; 16];
+    for i in 0..vty.lane_count() as usize {
+        let bit = 1u64 << (if lane_bytes == 1 { i % 8 } else { i });
+        bits[i * lane_bytes..(i + 1) * lane_bytes].copy_from_slice(&bit.to_le_bytes()[..lane_bytes]);
+    }
+    let k = l.vec_const(ctx, &bits)?;
+    let t = l.vtmp(ctx)?;
+    ctx.emit(Inst::VecRRR { op: VecALUOp::And, size: bytes_of(size), rd: t, rn: m.to_reg(), rm: k });
+    let sum = l.vtmp(ctx)?;
+    let sum_size = match size {
+        VectorSize::Size8x16 => {
+            let (e, z) = (l.vtmp(ctx)?, l.vtmp(ctx)?);
+            ctx.emit(Inst::VecExtract { q: true, rd: e, rn: t.to_reg(), rm: t.to_reg(), imm: 8 });
+            let (tr, er) = (t.to_reg(), e.to_reg());
+            ctx.emit(Inst::VecRRR { op: VecALUOp::Zip1, size: VectorSize::Size8x16, rd: z, rn: tr, rm: er });
+            ctx.emit(Inst::VecLanes { op: VecLanesOp::Addv, size: VectorSize::Size16x8, rd: sum, rn: z.to_reg() });
+            ScalarSize::Size16
+        }
+        VectorSize::Size32x2 => {
+            let tr = t.to_reg();
+            ctx.emit(Inst::VecRRR { op: VecALUOp::Addp, size, rd: sum, rn: tr, rm: tr });
+            ScalarSize::Size32
+        }
+        VectorSize::Size64x2 => {
+            ctx.emit(Inst::VecLanes { op: VecLanesOp::Addp, size, rd: sum, rn: t.to_reg() });
+            ScalarSize::Size64
+        }
+        _ => {
+            ctx.emit(Inst::VecLanes { op: VecLanesOp::Addv, size, rd: sum, rn: t.to_reg() });
+            size.lane_size()
+        }
+    };
+    let rd = ctx.output_reg(inst, 0)?;
+    ctx.emit(Inst::MovFromVec { size: sum_size, rd, rn: sum.to_reg(), lane: 0 });
+    Ok(())
 }
 
 /// The lane-wise two-operand instruction computing `op` on lanes of `lane_bits` (floats
@@ -347,7 +614,7 @@ fn unary_op(op: Opcode, float: bool, size: VectorSize) -> Option<(VecMisc2, bool
 /// `sxtl2`/`uxtl2` of the high half.
 fn lower_widen(l: &A64Lower, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
     let args = ctx.inputs(inst);
-    let src_ty = ctx.value_ty(args[0]);
+    let src_ty = fixed(ctx.value_ty(args[0]));
     if ty.bits() != 128 || src_ty.bits() != 128 {
         return Err(unsupported_op(op, ty));
     }

@@ -951,7 +951,7 @@ impl RvLower<'_> {
         Ok(())
     }
 
-    fn fconst(&self, ctx: Ctx, v: f64, w: FpWidth) -> CodegenResult<Reg> {
+    pub(crate) fn fconst(&self, ctx: Ctx, v: f64, w: FpWidth) -> CodegenResult<Reg> {
         let bits = match w {
             FpWidth::D => v.to_bits(),
             _ => (v as f32).to_bits() as u64,
@@ -1324,7 +1324,7 @@ impl RvLower<'_> {
     }
 
     /// The 0/1 value "`v` != 0".
-    fn cond_value_nonzero(&self, ctx: Ctx, v: Value) -> CodegenResult<Reg> {
+    pub(crate) fn cond_value_nonzero(&self, ctx: Ctx, v: Value) -> CodegenResult<Reg> {
         let c = self.cond(ctx, v)?;
         self.cmp_reg(ctx, c)
     }
@@ -1941,7 +1941,7 @@ impl RvLower<'_> {
                         return self.box_f16(ctx, rd, t.to_reg());
                     }
                 }
-                t if t.is_vector() => return self.lower_vector_load(ctx, inst, amode, trap, t),
+                t if t.is_vector() => return self.lower_vector_load(ctx, inst, amode, trap, flags.aligned(), t),
                 _ => return Err(unsupported(format!("{ty} load"))),
             },
         };
@@ -1996,7 +1996,7 @@ impl RvLower<'_> {
         }
         let amode = self.amode(ctx, args[1], offset.0)?;
         if vty.is_vector() {
-            return self.lower_vector_store(ctx, args[0], amode, trap, vty);
+            return self.lower_vector_store(ctx, args[0], amode, trap, flags.aligned(), vty);
         }
         let sop = match op {
             Opcode::Istore8 => StoreOp::Sb,
@@ -2270,11 +2270,17 @@ impl RvLower<'_> {
             // In range: low < x < high, with `low` the first value below the range that
             // truncates out of it (or its representable neighbour).
             let high = if signed { (bits as f64 - 1.0).exp2() } else { (bits as f64).exp2() };
-            let low = if signed { -(bits as f64 - 1.0).exp2() - 1.0 } else { -1.0 };
-            let representable = |v: f64| match w {
-                FpWidth::D => true,
-                FpWidth::S => (v as f32) as f64 == v,
-                FpWidth::H => half_representable(v),
+            // The exact bound as an integer: -2^(bits-1) - 1 does not fit an f64 when
+            // bits = 64 (it would round to -2^63 and reject that in-range value).
+            let low_int: i128 = if signed { -(1i128 << (bits - 1)) - 1 } else { -1 };
+            let low = low_int as f64;
+            let representable = |v: f64| {
+                v as i128 == low_int
+                    && match w {
+                        FpWidth::D => true,
+                        FpWidth::S => (v as f32) as f64 == v,
+                        FpWidth::H => half_representable(v),
+                    }
             };
             let (low_c, low_strict) =
                 if representable(low) { (low, false) } else { (-(bits as f64 - 1.0).exp2(), true) };

@@ -31,12 +31,16 @@ pub struct X64Abi {
     /// The ISA flags (no x86-64 convention depends on them yet).
     pub isa_flags: IsaFlags,
     triple: Triple,
+    /// XMM loads and stores (spills, reloads, stack arguments) VEX-encoded: the target has
+    /// AVX.
+    vex: bool,
 }
 
 impl X64Abi {
     /// The ABI of a target with these flags and triple.
     pub fn new(flags: Flags, isa_flags: IsaFlags, triple: Triple) -> X64Abi {
-        X64Abi { flags, isa_flags, triple }
+        let vex = crate::x64::settings::X64Settings::new(&isa_flags).has_avx;
+        X64Abi { flags, isa_flags, triple, vex }
     }
 
     /// The triple.
@@ -282,15 +286,15 @@ impl AbiSpec for X64Abi {
     }
 
     fn gen_load_stack(&self, mem: StackAMode, into: Writable<Reg>, ty: Type) -> Inst {
-        load_to_reg(Mem::stack(mem), into, ty)
+        load_to_reg(Mem::stack(mem), into, ty, self.vex)
     }
 
     fn gen_store_stack(&self, mem: StackAMode, from: Reg, ty: Type) -> Inst {
-        store_from_reg(Mem::stack(mem), from, ty)
+        store_from_reg(Mem::stack(mem), from, ty, self.vex)
     }
 
     fn gen_store_base_offset(&self, base: Reg, offset: i32, from: Reg, ty: Type) -> Inst {
-        store_from_reg(Mem::new(Amode::imm_reg(offset, base), None), from, ty)
+        store_from_reg(Mem::new(Amode::imm_reg(offset, base), None), from, ty, self.vex)
     }
 
     fn gen_stack_addr(&self, mem: StackAMode, into: Writable<Reg>) -> Inst {
@@ -365,7 +369,8 @@ impl AbiSpec for X64Abi {
 ///
 /// An `f16` in an XMM register moves 4 bytes (`movss`): there is no 2-byte SSE2 move, and the
 /// callers (stack arguments, return areas) give it an 8-byte slot. It must not move 16.
-pub fn load_to_reg(mem: Mem, into: Writable<Reg>, ty: Type) -> Inst {
+/// `vex`: an XMM load is VEX-encoded (AVX).
+pub fn load_to_reg(mem: Mem, into: Writable<Reg>, ty: Type, vex: bool) -> Inst {
     use crate::x64::inst::RegMem;
     if into.to_reg().class() != RegClass::Int {
         let op = match ty.bytes() {
@@ -373,7 +378,7 @@ pub fn load_to_reg(mem: Mem, into: Writable<Reg>, ty: Type) -> Inst {
             8 => XmmMovOp::Movsd,
             _ => XmmMovOp::Movdqu,
         };
-        return Inst::XmmLoad { op, mem, dst: into };
+        return Inst::XmmLoad { op, mem, dst: into, vex };
     }
     match ty.bits() {
         8 => Inst::MovzxRmR { ext: ExtMode::BL, src: RegMem::Mem(mem), dst: into },
@@ -385,14 +390,14 @@ pub fn load_to_reg(mem: Mem, into: Writable<Reg>, ty: Type) -> Inst {
 
 /// A store of a full value of type `ty` from a register (an XMM `f16` as in
 /// [`load_to_reg`]: 4 bytes).
-pub fn store_from_reg(mem: Mem, from: Reg, ty: Type) -> Inst {
+pub fn store_from_reg(mem: Mem, from: Reg, ty: Type, vex: bool) -> Inst {
     if from.class() != RegClass::Int {
         let op = match ty.bytes() {
             2 | 4 => XmmMovOp::Movss,
             8 => XmmMovOp::Movsd,
             _ => XmmMovOp::Movdqu,
         };
-        return Inst::XmmStore { op, src: from, mem };
+        return Inst::XmmStore { op, src: from, mem, vex };
     }
     let size = match ty.bits() {
         8 => OperandSize::S8,

@@ -955,6 +955,16 @@ fn cvtt(sink: &mut Sink, double: bool, size: OperandSize, src: u8, dst: u8) {
 }
 
 /// `movaps %src, %dst`.
+/// A load or store between an XMM register and memory: legacy SSE, or VEX (no second
+/// source: `vvvv` unused).
+fn xmm_mov_mem(sink: &mut Sink, vex: bool, pp: u8, opc: u8, reg: u8, rm: &Rm) {
+    if vex {
+        enc_vex(sink, pp, MAP_0F, false, opc, reg, 0, rm, 0);
+    } else {
+        enc_sse(sink, pp, MAP_0F, false, opc, reg, rm, None);
+    }
+}
+
 fn movaps(sink: &mut Sink, src: u8, dst: u8) {
     enc_sse(sink, PP_NONE, MAP_0F, false, 0x28, dst, &Rm::Reg(src), None);
 }
@@ -1145,6 +1155,10 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
         Inst::AluRM { size, op, src, mem } => {
             mem_trap(sink, mem);
             alu_rm_r(sink, *size, alu_digit(*op) * 8, e(*src), &mem_rm(mem, state));
+        }
+        Inst::AluMI { size, op, imm, mem } => {
+            mem_trap(sink, mem);
+            alu_imm(sink, *size, Some(alu_digit(*op)), &mem_rm(mem, state), *imm);
         }
         Inst::CmpRmiR { size, op, src1, src2 } => {
             let s1 = e(*src1);
@@ -1516,7 +1530,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
             let opc = if *op == RoundOp::Roundss { 0x0a } else { 0x0b };
             enc_sse(sink, PP_66, MAP_0F3A, false, opc, d, &rm, Some(*imm));
         }
-        Inst::XmmLoad { op, mem, dst } => {
+        Inst::XmmLoad { op, mem, dst, vex } => {
             mem_trap(sink, mem);
             let (pp, opc) = match op {
                 XmmMovOp::Movss => (PP_F3, 0x10),
@@ -1524,9 +1538,9 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
                 XmmMovOp::Movdqu => (PP_F3, 0x6f),
                 XmmMovOp::Movups => (PP_NONE, 0x10),
             };
-            enc_sse(sink, pp, MAP_0F, false, opc, ew(*dst), &mem_rm(mem, state), None);
+            xmm_mov_mem(sink, *vex, pp, opc, ew(*dst), &mem_rm(mem, state));
         }
-        Inst::XmmStore { op, src, mem } => {
+        Inst::XmmStore { op, src, mem, vex } => {
             mem_trap(sink, mem);
             let (pp, opc) = match op {
                 XmmMovOp::Movss => (PP_F3, 0x11),
@@ -1534,7 +1548,7 @@ fn emit_inst(inst: &Inst, sink: &mut Sink, _info: &EmitInfo, state: &mut EmitSta
                 XmmMovOp::Movdqu => (PP_F3, 0x7f),
                 XmmMovOp::Movups => (PP_NONE, 0x11),
             };
-            enc_sse(sink, pp, MAP_0F, false, opc, e(*src), &mem_rm(mem, state), None);
+            xmm_mov_mem(sink, *vex, pp, opc, e(*src), &mem_rm(mem, state));
         }
         Inst::XmmMovRR { src, dst } => movaps(sink, e(*src), ew(*dst)),
         Inst::GprToXmm { op, size, src, dst } => {

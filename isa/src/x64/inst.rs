@@ -1003,6 +1003,17 @@ pub enum Inst {
         /// Memory operand, read and written.
         mem: Mem,
     },
+    /// `mem = mem op imm` (read-modify-write with a sign-extended 32-bit immediate).
+    AluMI {
+        /// Size.
+        size: OperandSize,
+        /// Operation (not `Andn`).
+        op: AluOp,
+        /// The immediate.
+        imm: i32,
+        /// Memory operand, read and written.
+        mem: Mem,
+    },
     /// Flags from `src1 - src2` (`cmp`) or `src1 & src2` (`test`).
     CmpRmiR {
         /// Size.
@@ -1461,6 +1472,8 @@ pub enum Inst {
         mem: Mem,
         /// Destination.
         dst: Writable<Reg>,
+        /// VEX-encoded (`vmovups` …: the target has AVX).
+        vex: bool,
     },
     /// Store an XMM register.
     XmmStore {
@@ -1470,6 +1483,8 @@ pub enum Inst {
         src: Reg,
         /// Destination.
         mem: Mem,
+        /// VEX-encoded (the target has AVX).
+        vex: bool,
     },
     /// Register move (`movaps`).
     XmmMovRR {
@@ -1794,6 +1809,7 @@ impl MachInst for Inst {
                 v.reg_use(src);
                 mem.get_operands(v);
             }
+            Inst::AluMI { mem, .. } => mem.get_operands(v),
             Inst::CmpRmiR { src1, src2, .. } => {
                 v.reg_use(src1);
                 src2.get_operands(v);

@@ -156,6 +156,14 @@ fn size32(ty: Type) -> OperandSize {
 }
 
 /// The trap code of an access with `flags`.
+/// The read-modify-write loop operation of an `atomic_rmw` operation.
+fn loop_op(rmw: AtomicRmwOp) -> AtomicLoopOp {
+    use AtomicLoopOp::*;
+    // In the declaration order of `AtomicRmwOp`.
+    const OPS: [AtomicLoopOp; 11] = [Add, Sub, And, Nand, Or, Xor, Xchg, Umin, Umax, Smin, Smax];
+    OPS[rmw as usize]
+}
+
 fn mem_trap(flags: MemFlags) -> Option<TrapCode> {
     flags.trap_code()
 }
@@ -255,6 +263,21 @@ impl X64Lower<'_> {
 
     /// Fold `addr + offset` into an addressing mode.
     fn amode(&self, ctx: Ctx, addr: Value, offset: i32) -> CodegenResult<Amode> {
+        self.amode_for(ctx, addr, offset, kiln_codegen::machinst::lower::Uses::Once)
+    }
+
+    /// [`Self::amode`] for an instruction that stands for `own` uses of `addr` (a
+    /// read-modify-write merges a load and a store of one address: two): a sum with no
+    /// uses beyond those is folded like a single-use one.
+    fn amode_for(
+        &self,
+        ctx: Ctx,
+        addr: Value,
+        offset: i32,
+        own: kiln_codegen::machinst::lower::Uses,
+    ) -> CodegenResult<Amode> {
+        use kiln_codegen::machinst::lower::Uses;
+        let sole = |ctx: Ctx, v: Value| ctx.uses(v) == Uses::Once || (v == addr && ctx.uses(v) == own);
         let mut disp = offset as i64;
         let mut base = addr;
         // Peel constant additions.
@@ -264,7 +287,7 @@ impl X64Lower<'_> {
             if ctx.value_ty(base) != types::I64 {
                 break;
             }
-            let exposed = ctx.uses(base) != kiln_codegen::machinst::lower::Uses::Once;
+            let exposed = !sole(ctx, base);
             if let Some(c) = ctx.iconst_signed(args[1]) {
                 let nd = disp + c;
                 if i32::try_from(nd).is_err() {
@@ -294,7 +317,7 @@ impl X64Lower<'_> {
         if let Some(def) = ctx.def_inst(base)
             && let D::Binary { opcode: Opcode::Iadd, args } = *ctx.data(def)
             && ctx.value_ty(base) == types::I64
-            && ctx.uses(base) == kiln_codegen::machinst::lower::Uses::Once
+            && sole(ctx, base)
         {
             let (x, y) = (args[0], args[1]);
             for (b, i) in [(x, y), (y, x)] {
@@ -354,7 +377,7 @@ impl X64Lower<'_> {
             _ => XmmMovOp::Movups,
         };
         let label = ctx_constant_label(ctx, bytes);
-        ctx.emit(Inst::XmmLoad { op, mem: Mem::new(Amode::RipRelative { label }, None), dst });
+        ctx.emit(Inst::XmmLoad { op, mem: Mem::new(Amode::RipRelative { label }, None), dst, vex: self.b.isa.has_avx });
     }
 
     /// Extend the integer value `v` of type `ty` to 32 or 64 bits (`to64`) in a new
@@ -1300,10 +1323,12 @@ impl X64Lower<'_> {
             Opcode::Bor => AluOp::Or,
             _ => AluOp::Xor,
         };
-        // Put a constant or a mergeable load second for commutative operations.
+        // Put a constant or a mergeable load (or another instruction that can be folded)
+        // second for commutative operations, but never move a mergeable load first: only
+        // the second operand can be a memory operand.
         let commutative = aop != AluOp::Sub;
         let (x, y) = if commutative
-            && (ctx.iconst_bits(x).is_some() || ctx.sinkable_inst(x).is_some())
+            && (ctx.iconst_bits(x).is_some() || (ctx.sinkable_inst(x).is_some() && !self.is_sinkable_load(ctx, y, ty)))
             && ctx.iconst_bits(y).is_none()
         {
             (y, x)
@@ -1375,7 +1400,7 @@ impl X64Lower<'_> {
         // allocator need not keep the sum in the parameter's register, which with block
         // parameters on both sides (a loop counter live across a call, a value returned in
         // %rax) splits ranges and adds moves. (Elsewhere the two-operand form is shorter.)
-        let multi_use = ctx.uses(x) == kiln_codegen::machinst::lower::Uses::Many
+        let multi_use = ctx.uses(x) != kiln_codegen::machinst::lower::Uses::Once
             || (aop == AluOp::Add && ctx.def_inst(x).is_none());
         if (ty == types::I32 || ty == types::I64) && multi_use {
             let imm = ctx.iconst_signed(y).and_then(|c| i32::try_from(c).ok());
@@ -2284,7 +2309,7 @@ impl X64Lower<'_> {
         if ty.is_float() {
             let dst = self.output(ctx, inst)?;
             if !big && (ty == types::F32 || ty == types::F64 || ty == types::F128) {
-                ctx.emit(load_to_reg(mem, dst, ty));
+                ctx.emit(load_to_reg(mem, dst, ty, self.b.isa.has_avx));
                 return Ok(());
             }
             if ty == types::F128 {
@@ -2293,7 +2318,7 @@ impl X64Lower<'_> {
             // Through a general-purpose register (f16, or big-endian).
             let bytes = ty.bytes();
             let t = self.tmp(ctx, types::I64)?;
-            ctx.emit(load_to_reg(mem, t, types::Type::int(bytes * 8).unwrap_or(types::I64)));
+            ctx.emit(load_to_reg(mem, t, types::Type::int(bytes * 8).unwrap_or(types::I64), false));
             let v = if big { self.bswap_reg(ctx, t.to_reg(), bytes)? } else { t.to_reg() };
             let size = if bytes == 8 { OperandSize::S64 } else { OperandSize::S32 };
             let v = if bytes == 2 && big { self.extend_reg(ctx, v, 16, false, false)? } else { v };
@@ -2307,7 +2332,7 @@ impl X64Lower<'_> {
         let to = if ty.bits() > 32 { 64 } else { 32 };
         if big && width > 8 {
             let t = self.tmp(ctx, types::I64)?;
-            ctx.emit(load_to_reg(mem, t, Type::int(width).unwrap_or(types::I64)));
+            ctx.emit(load_to_reg(mem, t, Type::int(width).unwrap_or(types::I64), false));
             let v = self.bswap_reg(ctx, t.to_reg(), width / 8)?;
             if width < ty.bits() {
                 ctx.emit(self.b.abi.gen_extend(dst, v, signed, width as u8, to as u8));
@@ -2370,7 +2395,7 @@ impl X64Lower<'_> {
         if vty.is_float() {
             let r = self.reg(ctx, val)?;
             if !big && (vty == types::F32 || vty == types::F64 || vty == types::F128) {
-                ctx.emit(store_from_reg(mem, r, vty));
+                ctx.emit(store_from_reg(mem, r, vty, self.b.isa.has_avx));
                 return Ok(());
             }
             if vty == types::F128 {
@@ -2439,11 +2464,24 @@ impl X64Lower<'_> {
         } else {
             return Ok(false);
         };
+        // A constant operand is an immediate (`AluMI`) when it fits a sign-extended 32-bit
+        // one; a wider constant keeps the plain load-op-store sequence.
+        let imm = self.imm32(ctx, other, ty);
+        if imm.is_none() && ctx.iconst_bits(other).is_some() {
+            return Ok(false);
+        }
         ctx.sink_inst(def);
         ctx.sink_inst(load);
-        let src = self.reg(ctx, other)?;
-        let mem = self.mem(ctx, mf, addr, offset)?;
-        ctx.emit(Inst::AluRM { size: size_of(ty), op: aop, src, mem });
+        // The merged load and this store may be the address's only users.
+        let amode = self.amode_for(ctx, addr, offset, kiln_codegen::machinst::lower::Uses::Twice)?;
+        let mem = Mem::new(amode, mem_trap(mf));
+        let size = size_of(ty);
+        if let Some(imm) = imm {
+            ctx.emit(Inst::AluMI { size, op: aop, imm, mem });
+        } else {
+            let src = self.reg(ctx, other)?;
+            ctx.emit(Inst::AluRM { size, op: aop, src, mem });
+        }
         Ok(true)
     }
 }
@@ -2752,8 +2790,11 @@ impl X64Lower<'_> {
             _ => ty,
         };
         if vty == types::I128 {
-            if !self.b.isa.has_cmpxchg16b || !matches!(op, Opcode::AtomicCas | Opcode::AtomicLoad) {
-                return Err(unsupported(format!("i128 {op} (needs has_cmpxchg16b; only atomic_cas and atomic_load)")));
+            if !self.b.isa.has_cmpxchg16b {
+                return Err(unsupported(format!("i128 {op} without has_cmpxchg16b")));
+            }
+            if matches!(op, Opcode::AtomicRmw | Opcode::AtomicStore) {
+                return self.lower_atomic_rmw128(ctx, inst, op, trap);
             }
             let addr = self.reg(ctx, args[0])?;
             let mem = Mem::new(Amode::imm_reg(0, addr), trap);
@@ -2785,7 +2826,7 @@ impl X64Lower<'_> {
             Opcode::AtomicLoad => {
                 let mem = self.mem(ctx, flags, args[0], 0)?;
                 let dst = self.output(ctx, inst)?;
-                ctx.emit(load_to_reg(mem, dst, vty));
+                ctx.emit(load_to_reg(mem, dst, vty, self.b.isa.has_avx));
                 Ok(())
             }
             Opcode::AtomicStore => {
@@ -2817,16 +2858,7 @@ impl X64Lower<'_> {
                     }
                     AtomicRmwOp::Xchg => ctx.emit(Inst::Xchg { size, operand, mem, dst_old: dst }),
                     other => {
-                        let lop = match other {
-                            AtomicRmwOp::And => AtomicLoopOp::And,
-                            AtomicRmwOp::Nand => AtomicLoopOp::Nand,
-                            AtomicRmwOp::Or => AtomicLoopOp::Or,
-                            AtomicRmwOp::Xor => AtomicLoopOp::Xor,
-                            AtomicRmwOp::Umin => AtomicLoopOp::Umin,
-                            AtomicRmwOp::Umax => AtomicLoopOp::Umax,
-                            AtomicRmwOp::Smin => AtomicLoopOp::Smin,
-                            _ => AtomicLoopOp::Smax,
-                        };
+                        let lop = loop_op(other);
                         let temp = self.tmp(ctx, types::I64)?;
                         ctx.emit(Inst::AtomicRmwSeq { size, op: lop, mem, operand, temp, dst_old: dst });
                     }
@@ -2834,6 +2866,41 @@ impl X64Lower<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// i128 `atomic_rmw` and `atomic_store` (an exchange whose old value is dropped): the
+    /// `lock cmpxchg16b` loop of [`Inst::AtomicRmw128Seq`].
+    fn lower_atomic_rmw128(&self, ctx: Ctx, inst: IrInst, op: Opcode, trap: Option<TrapCode>) -> CodegenResult<()> {
+        let args = ctx.inputs(inst);
+        let (lop, x, addr) = if op == Opcode::AtomicStore {
+            (AtomicLoopOp::Xchg, args[0], args[1])
+        } else {
+            let D::AtomicRmw { op: rmw, .. } = *ctx.data(inst) else { unreachable!() };
+            (loop_op(rmw), args[1], args[0])
+        };
+        let addr = self.reg(ctx, addr)?;
+        let mem = Mem::new(Amode::imm_reg(0, addr), trap);
+        let operand = self.regs(ctx, x)?;
+        let (old_lo, old_hi) = if op == Opcode::AtomicStore {
+            (self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?)
+        } else {
+            let d = ctx.output_regs(inst, 0)?;
+            (Writable::from_reg(d.reg(0)), Writable::from_reg(d.reg(1)))
+        };
+        let (temp_lo, temp_hi, temp) =
+            (self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?, self.tmp(ctx, types::I64)?);
+        ctx.emit(Inst::AtomicRmw128Seq {
+            op: lop,
+            mem,
+            operand_lo: operand.reg(0),
+            operand_hi: operand.reg(1),
+            temp_lo,
+            temp_hi,
+            temp,
+            dst_old_lo: old_lo,
+            dst_old_hi: old_hi,
+        });
+        Ok(())
     }
 
     // -------------------------------------------------------------------------------------

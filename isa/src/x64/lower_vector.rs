@@ -13,10 +13,12 @@
 //! - With AVX every SSE operation takes its three-operand VEX form (`vex`); legacy forms
 //!   tie the destination to the first source and the register allocator adds the copy.
 //!   Legacy packed forms need 16-byte aligned memory operands, so only constant-pool
-//!   operands (aligned by the pool) are folded.
-//! - Results agree bit for bit with the interpreter: `fmin`/`fmax` give the positive
-//!   canonical NaN when an operand is NaN and order −0 below +0; saturating conversions
-//!   give 0 for NaN.
+//!   operands (aligned by the pool) and loads marked `aligned` are folded into them;
+//!   under AVX any 128-bit load that can be merged is.
+//! - Results agree bit for bit with the interpreter except for the bits of NaN results,
+//!   which the NaN rule (`kiln_ir::interp`) leaves open: `fmin`/`fmax` order −0 below +0
+//!   and give x86's conventional NaNs (the canonical NaN under
+//!   `enable_nan_canonicalization`); saturating conversions give 0 for NaN.
 
 use super::*;
 
@@ -216,13 +218,39 @@ impl X64Lower<'_> {
         Some(self.const_mem(ctx, &bytes))
     }
 
-    /// `x op y` with a constant operand taken from the pool (either one when `commutative`).
+    /// Can the 128-bit vector load defining `v` be merged here as a memory operand? Legacy
+    /// SSE forms fault on a memory operand that is not 16-byte aligned, so only loads
+    /// marked `aligned` are merged into them; VEX forms (AVX) take any address.
+    fn is_foldable_vload(&self, ctx: Ctx, v: Value) -> bool {
+        let ty = ctx.value_ty(v);
+        ty.bits() == 128
+            && self.is_sinkable_load(ctx, v, ty)
+            && ctx.sinkable_inst(v).is_some_and(|load| {
+                let D::Load { flags, .. } = *ctx.data(load) else { return false };
+                self.vex() || ctx.f.dfg.mem_flags.get(flags).aligned()
+            })
+    }
+
+    /// `v` as a memory operand: a pool constant, or a load merged here
+    /// ([`Self::is_foldable_vload`]).
+    fn vmem_operand(&self, ctx: Ctx, v: Value) -> CodegenResult<Option<RegMem>> {
+        if let Some(m) = self.vconst_operand(ctx, v) {
+            return Ok(Some(m));
+        }
+        if self.is_foldable_vload(ctx, v) {
+            return Ok(self.sinkable_load(ctx, v, ctx.value_ty(v))?.map(RegMem::Mem));
+        }
+        Ok(None)
+    }
+
+    /// `x op y` with a memory operand when `y` (or `x` when `commutative`) is a pool
+    /// constant or a load that can be merged.
     fn vbin_vals(&self, ctx: Ctx, op: SseOp, x: Value, y: Value, commutative: bool) -> CodegenResult<Reg> {
-        if let Some(m) = self.vconst_operand(ctx, y) {
+        if let Some(m) = self.vmem_operand(ctx, y)? {
             let a = self.reg(ctx, x)?;
             return self.vbin(ctx, op, a, m);
         }
-        if commutative && let Some(m) = self.vconst_operand(ctx, x) {
+        if commutative && let Some(m) = self.vmem_operand(ctx, x)? {
             let b = self.reg(ctx, y)?;
             return self.vbin(ctx, op, b, m);
         }
@@ -260,18 +288,7 @@ impl X64Lower<'_> {
         let isa = &self.b.isa;
         let un = || unsupported_op(op, vty);
         // Operations whose low lanes depend on the unspecified upper bits of a small vector.
-        let whole_register = matches!(
-            op,
-            Opcode::Shuffle
-                | Opcode::Swizzle
-                | Opcode::SwidenHigh
-                | Opcode::UwidenHigh
-                | Opcode::Snarrow
-                | Opcode::Unarrow
-                | Opcode::Uunarrow
-                | Opcode::IaddPairwise
-                | Opcode::Fvdemote
-        );
+        let whole_register = matches!(op, Opcode::Shuffle | Opcode::Swizzle);
         if !full && whole_register {
             return Err(un());
         }
@@ -355,6 +372,19 @@ impl X64Lower<'_> {
                     (Opcode::UsubSat, 16) => Psubusw,
                     (Opcode::AvgRound, 8) => Pavgb,
                     (Opcode::AvgRound, 16) => Pavgw,
+                    (Opcode::AvgRound, 32 | 64) => {
+                        // (a + b + 1) >> 1 without the carry out: (a | b) - ((a ^ b) >> 1).
+                        let a = self.reg(ctx, args[0])?;
+                        let b = self.reg(ctx, args[1])?;
+                        let o = self.vbin_r(ctx, Por, a, b)?;
+                        let x = self.vbin_r(ctx, Pxor, a, b)?;
+                        let (shift, sub) =
+                            if bits == 32 { (XmmShiftImmOp::Psrld, Psubd) } else { (XmmShiftImmOp::Psrlq, Psubq) };
+                        let h = self.vshift_imm(ctx, shift, x, 1)?;
+                        let r = self.vbin_r(ctx, sub, o, h)?;
+                        let out = ctx.f.dfg.inst_results(inst)[0];
+                        return ctx.alias_value(out, r);
+                    }
                     _ => return Err(un()),
                 };
                 self.vbin_vals(
@@ -454,6 +484,11 @@ impl X64Lower<'_> {
                 let b = self.reg(ctx, args[1])?;
                 self.vbin_r(ctx, if op == Opcode::Umulhi { SseOp::Pmulhuw } else { SseOp::Pmulhw }, a, b)?
             }
+            Opcode::Umulhi | Opcode::Smulhi if bits == 8 || bits == 32 => {
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                self.lower_vmulhi(ctx, op == Opcode::Smulhi, a, b, bits)?
+            }
             Opcode::SqmulRoundSat if bits == 16 && !isa.has_ssse3 => {
                 // The 32-bit products (high and low halves interleaved), + 2^14, >> 15,
                 // packed with signed saturation (which handles -1 * -1 in Q15).
@@ -490,7 +525,14 @@ impl X64Lower<'_> {
             Opcode::IaddPairwise => {
                 let a = self.reg(ctx, args[0])?;
                 let b = self.reg(ctx, args[1])?;
-                self.lower_iadd_pairwise(ctx, a, b, vty)?
+                if full {
+                    self.lower_iadd_pairwise(ctx, a, b, vty)?
+                } else {
+                    // A small vector: x's lanes then y's in one register, summed in pairs;
+                    // the low lanes of the result are the answer.
+                    let t = self.concat_small(ctx, a, b, vty)?;
+                    self.lower_iadd_pairwise(ctx, t, t, vty)?
+                }
             }
             Opcode::X86Pmaddubsw => {
                 self.need(isa.has_ssse3, op, vty, "SSSE3")?;
@@ -500,36 +542,33 @@ impl X64Lower<'_> {
                 let b = self.reg(ctx, args[1])?;
                 self.vbin_r(ctx, SseOp::Pmaddubsw, b, a)?
             }
-            Opcode::Popcnt if bits == 8 && !isa.has_ssse3 => {
-                // Bit counts of pairs, nibbles, bytes.
+            Opcode::Popcnt if lt.is_int() => {
                 let x = self.reg(ctx, args[0])?;
-                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 1)?;
-                let m55 = self.const_mem(ctx, &[0x55; 16]);
-                let t = self.vbin(ctx, SseOp::Pand, t, m55)?;
-                let x = self.vbin_r(ctx, SseOp::Psubb, x, t)?;
-                let m33 = self.const_mem(ctx, &[0x33; 16]);
-                let lo = self.vbin(ctx, SseOp::Pand, x, m33.clone())?;
-                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 2)?;
-                let hi = self.vbin(ctx, SseOp::Pand, hi, m33)?;
-                let x = self.vbin_r(ctx, SseOp::Paddb, lo, hi)?;
-                let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
-                let x = self.vbin_r(ctx, SseOp::Paddb, x, t)?;
-                let m0f = self.const_mem(ctx, &[0x0f; 16]);
-                self.vbin(ctx, SseOp::Pand, x, m0f)?
-            }
-            Opcode::Popcnt if bits == 8 && isa.has_ssse3 => {
-                // Nibble lookups: popcnt(lo nibble) + popcnt(hi nibble).
-                let x = self.reg(ctx, args[0])?;
-                let table: [u8; 16] = [0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4];
-                let low_mask = self.const_mem(ctx, &[0x0f; 16]);
-                let lo = self.vbin(ctx, SseOp::Pand, x, low_mask.clone())?;
-                let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
-                let hi = self.vbin(ctx, SseOp::Pand, hi, low_mask)?;
-                let t1 = self.vconst_reg(ctx, &table)?;
-                let a = self.vbin_r(ctx, SseOp::Pshufb, t1, lo)?;
-                let t2 = self.vconst_reg(ctx, &table)?;
-                let b = self.vbin_r(ctx, SseOp::Pshufb, t2, hi)?;
-                self.vbin_r(ctx, SseOp::Paddb, a, b)?
+                let c = self.popcnt_bytes(ctx, x)?;
+                match bits {
+                    8 => c,
+                    16 => {
+                        // Each word: its two byte counts added, the high byte cleared.
+                        let h = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, c, 8)?;
+                        let t = self.vbin_r(ctx, SseOp::Paddb, c, h)?;
+                        let m = self.const_mem(ctx, &lanes_const(16, 0xff));
+                        self.vbin(ctx, SseOp::Pand, t, m)?
+                    }
+                    32 => {
+                        // Each dword: its four byte counts summed by two shifted adds.
+                        let h = self.vshift_imm(ctx, XmmShiftImmOp::Psrld, c, 16)?;
+                        let t = self.vbin_r(ctx, SseOp::Paddb, c, h)?;
+                        let h = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, t, 8)?;
+                        let t = self.vbin_r(ctx, SseOp::Paddb, t, h)?;
+                        let m = self.const_mem(ctx, &lanes_const(32, 0xff));
+                        self.vbin(ctx, SseOp::Pand, t, m)?
+                    }
+                    _ => {
+                        // psadbw against zero sums the eight byte counts of each qword.
+                        let z = self.vzero(ctx)?;
+                        self.vbin_r(ctx, SseOp::Psadbw, c, z)?
+                    }
+                }
             }
 
             // ---- bitwise --------------------------------------------------------------------
@@ -719,6 +758,13 @@ impl X64Lower<'_> {
                     }
                 }
             }
+            Opcode::Fmin | Opcode::Fmax
+                if (bits == 32 || bits == 64) && ctx.flags.enable_nan_canonicalization() == 0 =>
+            {
+                let a = self.reg(ctx, args[0])?;
+                let b = self.reg(ctx, args[1])?;
+                self.lower_vfminmax_x86_nan(ctx, op == Opcode::Fmin, a, b, bits == 64)?
+            }
             Opcode::Fmin | Opcode::Fmax if bits == 32 || bits == 64 => {
                 let d = bits == 64;
                 let a = self.reg(ctx, args[0])?;
@@ -789,7 +835,15 @@ impl X64Lower<'_> {
             }
             Opcode::SwidenLow | Opcode::SwidenHigh | Opcode::UwidenLow | Opcode::UwidenHigh => {
                 let x = self.reg(ctx, args[0])?;
-                let r = self.lower_widen(ctx, op, x, vty)?;
+                let r = if !full && matches!(op, Opcode::SwidenHigh | Opcode::UwidenHigh) {
+                    // A small vector: its high half shifted down to lane 0, then widened as
+                    // the low half.
+                    let h = self.vshift_imm(ctx, XmmShiftImmOp::Psrldq, x, (vty.bytes() / 2) as u8)?;
+                    let low = if op == Opcode::SwidenHigh { Opcode::SwidenLow } else { Opcode::UwidenLow };
+                    self.lower_widen(ctx, low, h, vty)?
+                } else {
+                    self.lower_widen(ctx, op, x, vty)?
+                };
                 if !ty.is_vector() {
                     // A two-lane vector widens to one lane: a scalar in a general register.
                     let g = self.xmm_to_gpr(ctx, r, ty.bits() == 64)?;
@@ -844,6 +898,123 @@ impl X64Lower<'_> {
         };
         let r = ctx.f.dfg.inst_results(inst)[0];
         ctx.alias_value(r, res)
+    }
+
+    /// `fmin`/`fmax` without NaN canonicalization: exact for every non-NaN lane (−0 below
+    /// +0), and the NaN lanes get the bits x86 code conventionally gives (those of
+    /// Cranelift's x86 lowering, which `simd-fmax-fmin-nondeterministic-x86_64.clif`
+    /// documents): `fmin` the negative quiet NaN with an empty payload, `fmax` a quiet NaN
+    /// with an empty payload and the sign of the NaN operand. The NaN rule lets a NaN
+    /// result have any bits; with `enable_nan_canonicalization` the caller uses the
+    /// canonical-NaN sequence instead. No constant is loaded.
+    fn lower_vfminmax_x86_nan(&self, ctx: Ctx, min: bool, a: Reg, b: Reg, double: bool) -> CodegenResult<Reg> {
+        use SseOp::*;
+        let (minmax, or, xor, sub, andn, cmp) = match (min, double) {
+            (true, false) => (Minps, Orps, Xorps, Subps, Andnps, Cmpps),
+            (true, true) => (Minpd, Orpd, Xorpd, Subpd, Andnpd, Cmppd),
+            (false, false) => (Maxps, Orps, Xorps, Subps, Andnps, Cmpps),
+            (false, true) => (Maxpd, Orpd, Xorpd, Subpd, Andnpd, Cmppd),
+        };
+        // Both operand orders: they differ only for zeros of both signs and when an
+        // operand is NaN (each order returns its second operand then).
+        let m1 = self.vbin_r(ctx, minmax, a, b)?;
+        let m2 = self.vbin_r(ctx, minmax, b, a)?;
+        // The mask of every bit below the quiet bit of a lane.
+        let (shift, frac_shift) = if double { (XmmShiftImmOp::Psrlq, 13) } else { (XmmShiftImmOp::Psrld, 10) };
+        if min {
+            // or: −0 for (+0, −0), a NaN when either is NaN; NaN lanes then all ones, the
+            // payload cleared: 0xfff8… (0xffc0…).
+            let r = self.vbin_r(ctx, or, m1, m2)?;
+            let nan = self.vbin_imm(ctx, cmp, r, RegMem::Reg(r), 3)?;
+            let r = self.vbin_r(ctx, or, r, nan)?;
+            let frac = self.vshift_imm(ctx, shift, nan, frac_shift)?;
+            return self.vbin_r(ctx, andn, frac, r);
+        }
+        // d = m1 ^ m2 is 0 except for (+0, −0) (the sign bit) and NaN lanes; m1 | d is then
+        // m1, −0, or a NaN; subtracting d gives m1, +0 (−0 − −0), or the NaN quieted.
+        let d = self.vbin_r(ctx, xor, m1, m2)?;
+        let r = self.vbin_r(ctx, or, m1, d)?;
+        let s = self.vbin_r(ctx, sub, r, d)?;
+        let nan = self.vbin_imm(ctx, cmp, r, RegMem::Reg(r), 3)?;
+        let frac = self.vshift_imm(ctx, shift, nan, frac_shift)?;
+        self.vbin_r(ctx, andn, frac, s)
+    }
+
+    /// The high half of the products of 8- or 32-bit lanes. Bytes: widened to 16 bits,
+    /// multiplied, the high bytes packed. Dwords: the 64-bit products of the even and of
+    /// the odd lanes (`pmuludq`, or `pmuldq` with SSE4.1), their high dwords interleaved; a
+    /// signed product without SSE4.1 from the unsigned one, minus `b` where `a` < 0 and `a`
+    /// where `b` < 0.
+    fn lower_vmulhi(&self, ctx: Ctx, signed: bool, a: Reg, b: Reg, bits: u32) -> CodegenResult<Reg> {
+        use XmmShiftImmOp as I;
+        if bits == 8 {
+            let mut halves = [a; 2];
+            for (i, unpack) in [SseOp::Punpcklbw, SseOp::Punpckhbw].into_iter().enumerate() {
+                let mut w = [a; 2];
+                for (k, x) in [a, b].into_iter().enumerate() {
+                    w[k] = if signed {
+                        let t = self.vbin_r(ctx, unpack, x, x)?;
+                        self.vshift_imm(ctx, I::Psraw, t, 8)?
+                    } else {
+                        let z = self.vzero(ctx)?;
+                        self.vbin_r(ctx, unpack, x, z)?
+                    };
+                }
+                let p = self.vbin_r(ctx, SseOp::Pmullw, w[0], w[1])?;
+                halves[i] = self.vshift_imm(ctx, I::Psrlw, p, 8)?;
+            }
+            return self.vbin_r(ctx, SseOp::Packuswb, halves[0], halves[1]);
+        }
+        let native = signed && self.b.isa.has_sse41;
+        let mul = if native { SseOp::Pmuldq } else { SseOp::Pmuludq };
+        let even = self.vbin_r(ctx, mul, a, b)?;
+        // The odd lanes moved to the low dword of each qword (pmuldq/pmuludq read only it).
+        let a1 = self.vun_imm(ctx, SseOp::Pshufd, a, 0b11_11_01_01)?;
+        let b1 = self.vun_imm(ctx, SseOp::Pshufd, b, 0b11_11_01_01)?;
+        let odd = self.vbin_r(ctx, mul, a1, b1)?;
+        let e = self.vun_imm(ctx, SseOp::Pshufd, even, 0b11_11_11_01)?;
+        let o = self.vun_imm(ctx, SseOp::Pshufd, odd, 0b11_11_11_01)?;
+        let r = self.vbin_r(ctx, SseOp::Punpckldq, e, o)?;
+        if !signed || native {
+            return Ok(r);
+        }
+        let sa = self.vshift_imm(ctx, I::Psrad, a, 31)?;
+        let sb = self.vshift_imm(ctx, I::Psrad, b, 31)?;
+        let t1 = self.vbin_r(ctx, SseOp::Pand, sa, b)?;
+        let t2 = self.vbin_r(ctx, SseOp::Pand, sb, a)?;
+        let r = self.vbin_r(ctx, SseOp::Psubd, r, t1)?;
+        self.vbin_r(ctx, SseOp::Psubd, r, t2)
+    }
+
+    /// The bit count of every byte of `x`: nibble lookups with SSSE3, else the SSE2
+    /// pair/nibble/byte sums.
+    fn popcnt_bytes(&self, ctx: Ctx, x: Reg) -> CodegenResult<Reg> {
+        if self.b.isa.has_ssse3 {
+            // popcnt(lo nibble) + popcnt(hi nibble).
+            let table: [u8; 16] = [0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4];
+            let low_mask = self.const_mem(ctx, &[0x0f; 16]);
+            let lo = self.vbin(ctx, SseOp::Pand, x, low_mask.clone())?;
+            let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
+            let hi = self.vbin(ctx, SseOp::Pand, hi, low_mask)?;
+            let t1 = self.vconst_reg(ctx, &table)?;
+            let a = self.vbin_r(ctx, SseOp::Pshufb, t1, lo)?;
+            let t2 = self.vconst_reg(ctx, &table)?;
+            let b = self.vbin_r(ctx, SseOp::Pshufb, t2, hi)?;
+            return self.vbin_r(ctx, SseOp::Paddb, a, b);
+        }
+        let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 1)?;
+        let m55 = self.const_mem(ctx, &[0x55; 16]);
+        let t = self.vbin(ctx, SseOp::Pand, t, m55)?;
+        let x = self.vbin_r(ctx, SseOp::Psubb, x, t)?;
+        let m33 = self.const_mem(ctx, &[0x33; 16]);
+        let lo = self.vbin(ctx, SseOp::Pand, x, m33.clone())?;
+        let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 2)?;
+        let hi = self.vbin(ctx, SseOp::Pand, hi, m33)?;
+        let x = self.vbin_r(ctx, SseOp::Paddb, lo, hi)?;
+        let t = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 4)?;
+        let x = self.vbin_r(ctx, SseOp::Paddb, x, t)?;
+        let m0f = self.const_mem(ctx, &[0x0f; 16]);
+        self.vbin(ctx, SseOp::Pand, x, m0f)
     }
 
     /// The lanes of `r` (floats of `bits` bits) that are NaN replaced by the canonical NaN.
@@ -924,6 +1095,15 @@ impl X64Lower<'_> {
                 D::UnaryIeee64 { imm, .. } => return self.vconst_reg(ctx, &lanes_const(64, imm.0)),
                 _ => {}
             }
+        }
+        // A load with AVX2: broadcast straight from memory.
+        if self.b.isa.has_avx2
+            && ty.bits() == 128
+            && let Some(m) = self.sinkable_load(ctx, v, lt)?
+        {
+            let op = [SseOp::Vpbroadcastb, SseOp::Vpbroadcastw, SseOp::Vpbroadcastd, SseOp::Vpbroadcastq]
+                [bits.trailing_zeros() as usize - 3];
+            return self.vun(ctx, op, RegMem::Mem(m));
         }
         let x = self.reg(ctx, v)?;
         let x = if lt.is_int() { self.gpr_to_xmm(ctx, x, bits == 64)? } else { x };
@@ -1294,6 +1474,14 @@ impl X64Lower<'_> {
         }
         let a = self.reg(ctx, x)?;
         let b = self.reg(ctx, y)?;
+        // A small vector: x's lanes then y's in one register, narrowed together; the low
+        // half of the result is the answer.
+        let (a, b) = if vty.bits() < 128 {
+            let t = self.concat_small(ctx, a, b, vty)?;
+            (t, t)
+        } else {
+            (a, b)
+        };
         let sse41 = self.b.isa.has_sse41;
         match (op, bits) {
             (Opcode::Snarrow, 16) => self.vbin_r(ctx, SseOp::Packsswb, a, b),
@@ -1307,6 +1495,17 @@ impl X64Lower<'_> {
                 let b = self.vbin(ctx, SseOp::Pminuw, b, m2)?;
                 self.vbin_r(ctx, SseOp::Packuswb, a, b)
             }
+            (Opcode::Uunarrow, 16) => {
+                // min(x, 255) unsigned without pminuw: x - sat(x - 255); then no lane
+                // saturates in the signed-to-unsigned pack.
+                let mut r = [a; 2];
+                for (i, v) in [a, b].into_iter().enumerate() {
+                    let m = self.const_mem(ctx, &lanes_const(16, 0xff));
+                    let over = self.vbin(ctx, SseOp::Psubusw, v, m)?;
+                    r[i] = self.vbin_r(ctx, SseOp::Psubw, v, over)?;
+                }
+                self.vbin_r(ctx, SseOp::Packuswb, r[0], r[1])
+            }
             (Opcode::Uunarrow, 32) if sse41 => {
                 let m1 = self.const_mem(ctx, &lanes_const(32, 0xffff));
                 let a = self.vbin(ctx, SseOp::Pminud, a, m1)?;
@@ -1314,8 +1513,64 @@ impl X64Lower<'_> {
                 let b = self.vbin(ctx, SseOp::Pminud, b, m2)?;
                 self.vbin_r(ctx, SseOp::Packusdw, a, b)
             }
+            (Opcode::Unarrow | Opcode::Uunarrow, 32) => {
+                // Without packusdw: clamp every lane into [0, 0xffff] (negative lanes to 0
+                // for unarrow; lanes above 0xffff to all ones), sign-extend the low 16 bits
+                // and pack with signed saturation (which then keeps them exactly).
+                let mut r = [a; 2];
+                for (i, v) in [a, b].into_iter().enumerate() {
+                    let v = if op == Opcode::Unarrow {
+                        let z = self.vzero(ctx)?;
+                        let neg = self.vbin_r(ctx, SseOp::Pcmpgtd, z, v)?;
+                        self.vbin_r(ctx, SseOp::Pandn, neg, v)?
+                    } else {
+                        v
+                    };
+                    let limit = self.vconst_reg(ctx, &lanes_const(32, 0xffff))?;
+                    let over = self.vgt(ctx, v, limit, 32, op == Opcode::Uunarrow)?;
+                    let v = self.vbin_r(ctx, SseOp::Por, v, over)?;
+                    let v = self.vshift_imm(ctx, XmmShiftImmOp::Pslld, v, 16)?;
+                    r[i] = self.vshift_imm(ctx, XmmShiftImmOp::Psrad, v, 16)?;
+                }
+                self.vbin_r(ctx, SseOp::Packssdw, r[0], r[1])
+            }
+            (_, 64) => {
+                // No 64-to-32-bit pack: clamp each lane into the 32-bit range with compares
+                // and selects, then gather the low halves of x's and y's lanes.
+                let (lo, hi): (Option<u64>, u64) = match op {
+                    Opcode::Snarrow => (Some(i32::MIN as i64 as u64), i32::MAX as u64),
+                    Opcode::Unarrow => (Some(0), u32::MAX as u64),
+                    _ => (None, u32::MAX as u64),
+                };
+                let unsigned = op == Opcode::Uunarrow;
+                let mut r = [a; 2];
+                for (i, v) in [a, b].into_iter().enumerate() {
+                    let h = self.vconst_reg(ctx, &lanes_const(64, hi))?;
+                    let over = self.vgt(ctx, v, h, 64, unsigned)?;
+                    let mut v = self.vbitselect(ctx, over, h, v)?;
+                    if let Some(lo) = lo {
+                        let l = self.vconst_reg(ctx, &lanes_const(64, lo))?;
+                        let under = self.vgt(ctx, l, v, 64, false)?;
+                        v = self.vbitselect(ctx, under, l, v)?;
+                    }
+                    r[i] = v;
+                }
+                self.vbin_imm(ctx, SseOp::Shufps, r[0], RegMem::Reg(r[1]), 0b10_00_10_00)
+            }
             _ => Err(unsupported_op(op, vty)),
         }
+    }
+
+    /// The lanes of the small vectors `a` then `b` (of type `vty`, at most 64 bits) side by
+    /// side in the low `2 × vty.bytes()` bytes of one register.
+    fn concat_small(&self, ctx: Ctx, a: Reg, b: Reg, vty: Type) -> CodegenResult<Reg> {
+        let unpack = match vty.bytes() {
+            2 => SseOp::Punpcklwd,
+            4 => SseOp::Punpckldq,
+            8 => SseOp::Punpcklqdq,
+            _ => return Err(unsupported(format!("{vty} lanes of two operands"))),
+        };
+        self.vbin_r(ctx, unpack, a, b)
     }
 
     fn is_zero_vconst(&self, ctx: Ctx, v: Value) -> bool {
@@ -1453,9 +1708,14 @@ impl X64Lower<'_> {
     fn lower_vcvt_to_int(&self, ctx: Ctx, op: Opcode, x: Value, ty: Type) -> CodegenResult<Reg> {
         let src_ty = ctx.value_ty(x);
         let a = self.reg(ctx, x)?;
-        if src_ty != types::F32X4 || ty.lane_bits() != 32 {
+        let packed = src_ty.lane_bits() == 32 && ty.lane_bits() == 32;
+        if op == Opcode::X86Cvtt2dq && !packed {
             return Err(unsupported(format!("{op} from {src_ty} to {ty}")));
         }
+        if !packed {
+            return self.vcvt_to_int_lanes(ctx, op == Opcode::FcvtToSintSat, a, src_ty, ty);
+        }
+        // f32 lanes to i32 lanes (also the small f32x2): the low lanes of the packed forms.
         if op == Opcode::X86Cvtt2dq {
             return self.vun(ctx, SseOp::Cvttps2dq, RegMem::Reg(a));
         }
@@ -1482,6 +1742,53 @@ impl X64Lower<'_> {
         let t2 = self.vbin_r(ctx, SseOp::Pand, t2, big)?;
         let r = self.vbin_r(ctx, SseOp::Por, t1, t2)?;
         self.vbin_r(ctx, SseOp::Por, r, over)
+    }
+
+    /// A saturating float-to-integer conversion with no packed sequence (f64 lanes, 64-bit
+    /// results): each lane through the scalar saturating conversion, the integers put back
+    /// together in an XMM register.
+    fn vcvt_to_int_lanes(&self, ctx: Ctx, signed: bool, a: Reg, src_ty: Type, ty: Type) -> CodegenResult<Reg> {
+        let (sb, db, n) = (src_ty.lane_bits(), ty.lane_bits(), ty.lane_count());
+        if !matches!(sb, 32 | 64) || !matches!(db, 32 | 64) || n > 4 || (db == 64 && n > 2) {
+            return Err(unsupported(format!(
+                "fcvt_to_{}int_sat from {src_ty} to {ty}",
+                if signed { "s" } else { "u" }
+            )));
+        }
+        let double = sb == 64;
+        let fty = if double { types::F64 } else { types::F32 };
+        let mut lanes: SmallVec<[Reg; 4]> = SmallVec::new();
+        for i in 0..n as u8 {
+            let l = match (i, double) {
+                (0, _) => a,
+                (_, true) => self.vun_imm(ctx, SseOp::Pshufd, a, 0xee)?,
+                (_, false) => self.vun_imm(ctx, SseOp::Pshufd, a, i)?,
+            };
+            let dst = self.tmp(ctx, types::I64)?;
+            let (tmp_gpr, tmp_xmm, tmp_xmm2) = (self.tmp(ctx, types::I64)?, self.tmp(ctx, fty)?, self.tmp(ctx, fty)?);
+            ctx.emit(Inst::CvtFloatToIntSeq {
+                src_double: double,
+                dst_size: if db == 64 { OperandSize::S64 } else { OperandSize::S32 },
+                signed,
+                saturating: true,
+                src: l,
+                dst,
+                tmp_gpr,
+                tmp_xmm,
+                tmp_xmm2,
+            });
+            lanes.push(self.gpr_to_xmm(ctx, dst.to_reg(), db == 64)?);
+        }
+        Ok(match (lanes.len(), db) {
+            (1, _) => lanes[0],
+            (2, 64) => self.vbin_r(ctx, SseOp::Punpcklqdq, lanes[0], lanes[1])?,
+            (2, _) => self.vbin_r(ctx, SseOp::Punpckldq, lanes[0], lanes[1])?,
+            _ => {
+                let lo = self.vbin_r(ctx, SseOp::Punpckldq, lanes[0], lanes[1])?;
+                let hi = self.vbin_r(ctx, SseOp::Punpckldq, lanes[2], lanes[3])?;
+                self.vbin_r(ctx, SseOp::Punpcklqdq, lo, hi)?
+            }
+        })
     }
 
     fn lower_shuffle(&self, ctx: Ctx, x: Value, y: Value, idx: [u8; 16]) -> CodegenResult<Reg> {
@@ -1638,11 +1945,39 @@ impl X64Lower<'_> {
     fn lower_vector_load(&self, ctx: Ctx, inst: IrInst, op: Opcode, ty: Type) -> CodegenResult<()> {
         let D::Load { flags, arg, offset, .. } = *ctx.data(inst) else { unreachable!() };
         let mf = ctx.f.dfg.mem_flags.get(flags);
-        if mf.explicit_endianness() == Some(Endianness::Big) {
-            return Err(unsupported(format!("big-endian {ty} {op}")));
-        }
         let mem = self.mem(ctx, mf, arg, offset.0)?;
+        if mf.explicit_endianness() == Some(Endianness::Big) {
+            // Loaded little-endian, then every lane (of the memory type) byte-swapped in place;
+            // an extending load reads 8 bytes and widens them after the swap.
+            let (lane_ty, wop) = match op {
+                Opcode::Load => (ty, None),
+                Opcode::Uload8x8 | Opcode::Sload8x8 => (types::I8X16, None),
+                Opcode::Uload16x4 => (types::I16X8, Some(Opcode::UwidenLow)),
+                Opcode::Sload16x4 => (types::I16X8, Some(Opcode::SwidenLow)),
+                Opcode::Uload32x2 => (types::I32X4, Some(Opcode::UwidenLow)),
+                _ => (types::I32X4, Some(Opcode::SwidenLow)),
+            };
+            if lane_ty.lane_bits() > 8 {
+                let t = self.tmp(ctx, types::I8X16)?;
+                match wop {
+                    None => self.emit_vector_load(ctx, Opcode::Load, ty, mem, t)?,
+                    Some(_) => ctx.emit(Inst::XmmLoad { op: XmmMovOp::Movsd, mem, dst: t, vex: self.vex() }),
+                }
+                let r = self.bswap_lanes(ctx, t.to_reg(), lane_ty.lane_bits())?;
+                let r = match wop {
+                    Some(w) => self.lower_widen(ctx, w, r, lane_ty)?,
+                    None => r,
+                };
+                let out = ctx.f.dfg.inst_results(inst)[0];
+                return ctx.alias_value(out, r);
+            }
+        }
         let dst = self.output(ctx, inst)?;
+        self.emit_vector_load(ctx, op, ty, mem, dst)
+    }
+
+    /// A little-endian vector load of `op` (`load` or an extending load) into `dst`.
+    fn emit_vector_load(&self, ctx: Ctx, op: Opcode, ty: Type, mem: Mem, dst: Writable<Reg>) -> CodegenResult<()> {
         if op == Opcode::Load {
             let mop = match ty.bytes() {
                 16 => XmmMovOp::Movups,
@@ -1658,7 +1993,7 @@ impl X64Lower<'_> {
                 }
                 _ => return Err(unsupported_op(op, ty)),
             };
-            ctx.emit(Inst::XmmLoad { op: mop, mem, dst });
+            ctx.emit(Inst::XmmLoad { op: mop, mem, dst, vex: self.vex() });
             return Ok(());
         }
         let signed = matches!(op, Opcode::Sload8x8 | Opcode::Sload16x4 | Opcode::Sload32x2);
@@ -1681,7 +2016,7 @@ impl X64Lower<'_> {
             return Ok(());
         }
         let t = self.tmp(ctx, types::I8X16)?;
-        ctx.emit(Inst::XmmLoad { op: XmmMovOp::Movsd, mem, dst: t });
+        ctx.emit(Inst::XmmLoad { op: XmmMovOp::Movsd, mem, dst: t, vex: self.vex() });
         let wop = if signed { Opcode::SwidenLow } else { Opcode::UwidenLow };
         let r = self.lower_widen(ctx, wop, t.to_reg(), narrow)?;
         self.mov_to(ctx, dst, r);
@@ -1692,9 +2027,7 @@ impl X64Lower<'_> {
         let D::Store { flags, args, offset, .. } = *ctx.data(inst) else { unreachable!() };
         let mf = ctx.f.dfg.mem_flags.get(flags);
         let vty = ctx.value_ty(args[0]);
-        if mf.explicit_endianness() == Some(Endianness::Big) {
-            return Err(unsupported(format!("big-endian {vty} store")));
-        }
+        let big = mf.explicit_endianness() == Some(Endianness::Big) && vty.lane_bits() > 8;
         let mop = match vty.bytes() {
             16 => XmmMovOp::Movups,
             8 => XmmMovOp::Movsd,
@@ -1702,6 +2035,7 @@ impl X64Lower<'_> {
             2 => {
                 // A 2-byte vector (i8x2): through a general register.
                 let r = self.reg(ctx, args[0])?;
+                let r = if big { self.bswap_lanes(ctx, r, vty.lane_bits())? } else { r };
                 let g = self.xmm_to_gpr(ctx, r, false)?;
                 let mem = self.mem(ctx, mf, args[1], offset.0)?;
                 ctx.emit(Inst::Store { size: OperandSize::S16, src: g, mem });
@@ -1710,8 +2044,40 @@ impl X64Lower<'_> {
             _ => return Err(unsupported_op(Opcode::Store, vty)),
         };
         let r = self.reg(ctx, args[0])?;
+        // Big-endian: every lane byte-swapped in place, then stored little-endian.
+        let r = if big { self.bswap_lanes(ctx, r, vty.lane_bits())? } else { r };
         let mem = self.mem(ctx, mf, args[1], offset.0)?;
-        ctx.emit(Inst::XmmStore { op: mop, src: r, mem });
+        ctx.emit(Inst::XmmStore { op: mop, src: r, mem, vex: self.vex() });
         Ok(())
+    }
+
+    /// The bytes of every lane of `x` (lanes of `bits` > 8 bits) reversed, lanes in place:
+    /// one `pshufb` with SSSE3, else word swaps (`pshuflw`/`pshufhw`) and a byte swap
+    /// within the 16-bit words by shifts.
+    fn bswap_lanes(&self, ctx: Ctx, x: Reg, bits: u32) -> CodegenResult<Reg> {
+        if self.b.isa.has_ssse3 {
+            let n = (bits / 8) as usize;
+            let mut mask = [0u8; 16];
+            for (i, m) in mask.iter_mut().enumerate() {
+                *m = (i / n * n + (n - 1 - i % n)) as u8;
+            }
+            let c = self.const_mem(ctx, &mask);
+            return self.vbin(ctx, SseOp::Pshufb, x, c);
+        }
+        let words = match bits {
+            32 => Some(0b10_11_00_01u8),
+            64 => Some(0b00_01_10_11),
+            _ => None,
+        };
+        let x = match words {
+            Some(imm) => {
+                let t = self.vun_imm(ctx, SseOp::Pshuflw, x, imm)?;
+                self.vun_imm(ctx, SseOp::Pshufhw, t, imm)?
+            }
+            None => x,
+        };
+        let hi = self.vshift_imm(ctx, XmmShiftImmOp::Psllw, x, 8)?;
+        let lo = self.vshift_imm(ctx, XmmShiftImmOp::Psrlw, x, 8)?;
+        self.vbin_r(ctx, SseOp::Por, hi, lo)
     }
 }

@@ -252,6 +252,9 @@ pub fn print_inst(inst: &Inst) -> String {
         Inst::AluRM { size, op, src, mem } => {
             format!("{}{} {}, {}", alu_name(*op), suffix(*size), r(*src, *size), show_mem(mem))
         }
+        Inst::AluMI { size, op, imm, mem } => {
+            format!("{}{} {}, {}", alu_name(*op), suffix(*size), show_imm(*imm, *size), show_mem(mem))
+        }
         Inst::CmpRmiR { size, op: CmpOp::Cmp, src1, src2: RegMemImm::Imm(0) } => {
             format!("test{} {1}, {1}", suffix(*size), r(*src1, *size))
         }
@@ -437,8 +440,12 @@ pub fn print_inst(inst: &Inst) -> String {
             };
             format!("{zero}{n} ${imm}, {}, {}", show_xrm(src), xw(*dst))
         }
-        Inst::XmmLoad { op, mem, dst } => format!("{} {}, {}", xmm_mov_name(*op), show_mem(mem), xw(*dst)),
-        Inst::XmmStore { op, src, mem } => format!("{} {}, {}", xmm_mov_name(*op), x(*src), show_mem(mem)),
+        Inst::XmmLoad { op, mem, dst, vex } => {
+            format!("{}{} {}, {}", if *vex { "v" } else { "" }, xmm_mov_name(*op), show_mem(mem), xw(*dst))
+        }
+        Inst::XmmStore { op, src, mem, vex } => {
+            format!("{}{} {}, {}", if *vex { "v" } else { "" }, xmm_mov_name(*op), x(*src), show_mem(mem))
+        }
         Inst::XmmMovRR { src, dst } => format!("movaps {}, {}", x(*src), xw(*dst)),
         Inst::GprToXmm { op, size, src, dst } => {
             let n = match op {
@@ -661,7 +668,8 @@ mod tests {
         let ld =
             Inst::Load { size: OperandSize::S64, mem: Mem::stack(StackAMode::Slot(8)), dst: Writable::from_reg(v(2)) };
         assert_eq!(print_inst(&ld), format!("movq slot+8, %v{}", base + 2));
-        let st = Inst::XmmStore { op: XmmMovOp::Movsd, src: vx(3), mem: Mem::stack(StackAMode::OutgoingArg(0)) };
+        let st =
+            Inst::XmmStore { op: XmmMovOp::Movsd, src: vx(3), mem: Mem::stack(StackAMode::OutgoingArg(0)), vex: false };
         assert_eq!(print_inst(&st), format!("movsd %v{}x, outgoing+0", base + 3));
         let inc = Inst::Load {
             size: OperandSize::S32,
