@@ -523,6 +523,12 @@ impl<E: MachEncoder> MachBuffer<E> {
         self.data.len() as u64 + self.worst_extra
     }
 
+    /// Make room for about `bytes` more bytes of code, so appending does not grow the
+    /// buffer step by step.
+    pub fn reserve_code(&mut self, bytes: usize) {
+        self.data.reserve(bytes);
+    }
+
     /// Append one byte.
     #[inline]
     pub fn put1(&mut self, b: u8) {
