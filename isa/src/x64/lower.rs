@@ -230,6 +230,21 @@ impl X64Lower<'_> {
         Ok(Some(Mem::new(amode, mem_trap(mf))))
     }
 
+    /// Whether `a` and `b` are both used only by `inst` and defined by instructions of its
+    /// block, `a` after `b` (both then die at `inst`, and `a` is the more recent value).
+    fn dies_later_def(ctx: Ctx, inst: IrInst, a: Value, b: Value) -> bool {
+        use kiln_codegen::machinst::lower::Uses;
+        if ctx.uses(a) != Uses::Once || ctx.uses(b) != Uses::Once {
+            return false;
+        }
+        let (Some(da), Some(db)) = (ctx.def_inst(a), ctx.def_inst(b)) else { return false };
+        let layout = &ctx.f.layout;
+        let block = layout.inst_block(inst);
+        layout.inst_block(da) == block
+            && layout.inst_block(db) == block
+            && layout.cmp_insts(da, db) == core::cmp::Ordering::Greater
+    }
+
     /// Could `v` be merged as a memory operand of width `ty` here ([`Self::sinkable_load`]
     /// without sinking it)? Commutative operations use it to put such a load second.
     fn is_sinkable_load(&self, ctx: Ctx, v: Value, ty: Type) -> bool {
@@ -1327,9 +1342,15 @@ impl X64Lower<'_> {
         // second for commutative operations, but never move a mergeable load first: only
         // the second operand can be a memory operand.
         let commutative = aop != AluOp::Sub;
+        // Or, when both operands die here, tie the result to the one defined last: that
+        // continues its chain of two-operand instructions (a loop-carried accumulator
+        // `acc = load ^ f(acc)` then stays in one register and the back edge needs no
+        // copy), and the other one is read as the source.
         let (x, y) = if commutative
-            && (ctx.iconst_bits(x).is_some() || (ctx.sinkable_inst(x).is_some() && !self.is_sinkable_load(ctx, y, ty)))
             && ctx.iconst_bits(y).is_none()
+            && (ctx.iconst_bits(x).is_some()
+                || ((ctx.sinkable_inst(x).is_some() || Self::dies_later_def(ctx, inst, y, x))
+                    && !self.is_sinkable_load(ctx, y, ty)))
         {
             (y, x)
         } else {
