@@ -14,7 +14,7 @@ use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector, r
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
-use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PRegSet, RegClass, VReg};
+use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
 use std::fmt::Write;
 
 /// A VCode function.
@@ -194,6 +194,8 @@ pub struct VCodeBuilder<I: MachInst> {
     param_list: Vec<VReg>,
     /// Type of each vreg.
     pub vreg_types: Vec<Type>,
+    /// Bit `c` set: some vreg of register class `c` exists.
+    classes_used: u8,
     /// vreg aliases: `alias[v] = target` (resolved when operands are collected).
     vreg_alias: Vec<u32>,
     cold: Vec<bool>,
@@ -217,6 +219,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             block_params: vec![(0, 0); num_blocks],
             param_list: Vec::new(),
             vreg_types,
+            classes_used: 0,
             vreg_alias: Vec::new(),
             cold: vec![false; num_blocks],
             block_flags: vec![BlockFlags::default(); num_blocks],
@@ -240,6 +243,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             return Err(CodegenError::ImplLimitExceeded("too many virtual registers".into()));
         }
         self.vreg_types.push(ty);
+        self.classes_used |= 1 << class as u8;
         Ok(Reg::virt(idx, class))
     }
 
@@ -313,8 +317,38 @@ impl<I: MachInst> VCodeBuilder<I> {
         self.block_params[b.index()] = (start, self.param_list.len() as u32);
     }
 
+    /// The registers a call's clobbers keep: those of the classes that have virtual
+    /// registers. A class without any has nothing the allocator must move out of the way
+    /// of a call, so its clobbers would only cost the allocator a live range per register
+    /// and call (most functions use no FP/vector register, and an aarch64 call clobbers
+    /// 32 of them). The clobbers of other instructions stay whole: the frame's saves
+    /// include them, while the saves that calls need come from the lowering
+    /// ([`crate::machinst::abi::Callee::note_call_clobbers`]).
+    fn call_clobber_mask(&self) -> PRegSet {
+        /// Every register of a class.
+        const fn class_regs(class: RegClass) -> PRegSet {
+            let mut set = PRegSet::empty();
+            let mut hw = 0;
+            while hw <= PReg::MAX {
+                set = set.with(PReg::new(hw, class));
+                hw += 1;
+            }
+            set
+        }
+        const CLASS_REGS: [PRegSet; 3] =
+            [class_regs(RegClass::Int), class_regs(RegClass::Float), class_regs(RegClass::Vector)];
+        let mut mask = PRegSet::empty();
+        for (c, regs) in CLASS_REGS.iter().enumerate() {
+            if self.classes_used & (1 << c) != 0 {
+                mask.union_from(*regs);
+            }
+        }
+        mask
+    }
+
     /// Finish: put instructions in forward order and collect operands.
     pub fn build(mut self) -> CodegenResult<VCode<I>> {
+        let call_clobber_mask = self.call_clobber_mask();
         let n = self.rev_insts.len();
         self.rev_insts.reverse();
         self.rev_srclocs.reverse();
@@ -359,7 +393,10 @@ impl<I: MachInst> VCodeBuilder<I> {
                     inst.pretty_print()
                 )));
             }
-            let cl = c.clobbers;
+            let mut cl = c.clobbers;
+            if cl != PRegSet::empty() && inst.is_call() {
+                cl = cl & call_clobber_mask;
+            }
             if cl != PRegSet::empty() {
                 clobber_bits[i / 64].0 |= 1u64 << (i % 64);
                 clobbers.push(cl);

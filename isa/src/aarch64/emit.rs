@@ -14,7 +14,7 @@
 //!   long branches and veneers): the allocator never hands them out.
 
 use crate::aarch64::inst::*;
-use crate::aarch64::regs::{enc, is_sp, is_zr, stack_reg, tmp1_reg, tmp2_reg, writable_stack_reg};
+use crate::aarch64::regs::{SP_PREG, ZR_ENC, enc, is_sp, is_zr, stack_reg, tmp1_reg, tmp2_reg, writable_stack_reg};
 use crate::aarch64::settings::Aarch64Settings;
 use kiln_codegen::machinst::abi::{CalleeSave, FrameLayout, StackLimit, StackLimitBase, StackLimitStep};
 use kiln_codegen::machinst::buffer::{Form, HandlerTag, MachBuffer, MachEncoder, Reloc, RelocTarget};
@@ -347,30 +347,53 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> CodegenResult<()> {
     if ok { Ok(()) } else { Err(bad(what())) }
 }
 
+/// A register that the field cannot hold (never on a correct path: cold).
+#[cold]
+#[inline(never)]
+fn bad_reg(r: Reg, field: &str) -> CodegenError {
+    bad(format!("{r:?} where {field} is required"))
+}
+
+// The register fields below test the physical register's index (class × 64 + hardware
+// number, see `regs.rs`) against one range: x0–x30 and xzr are 0..=31, sp is 32, v0–v31
+// are 64..=95. They run for every operand of every emitted instruction.
+
 /// An integer register in a field where 31 means `xzr`.
+#[inline]
 fn rz(r: Reg) -> CodegenResult<u32> {
-    check(r.class() == RegClass::Int && !is_sp(r) && r.is_real(), || format!("{r:?} where xzr/x0-x30 is required"))?;
-    Ok(enc(r))
+    match r.to_real() {
+        Some(p) if p.index() < 32 => Ok(p.index() as u32),
+        _ => Err(bad_reg(r, "xzr/x0-x30")),
+    }
 }
 
 /// An integer register in a field where 31 means `sp`.
+#[inline]
 fn rs(r: Reg) -> CodegenResult<u32> {
-    check(r.class() == RegClass::Int && !is_zr(r) && r.is_real(), || format!("{r:?} where sp/x0-x30 is required"))?;
-    Ok(enc(r))
+    match r.to_real() {
+        Some(p) if p.index() <= SP_PREG as usize && p.index() != ZR_ENC as usize => Ok(p.index().min(31) as u32),
+        _ => Err(bad_reg(r, "sp/x0-x30")),
+    }
 }
 
 /// An FP/SIMD register.
+#[inline]
 fn rv(r: Reg) -> CodegenResult<u32> {
-    check(r.class() == RegClass::Float && r.is_real(), || format!("{r:?} where an FP/SIMD register is required"))?;
-    Ok(enc(r))
+    match r.to_real() {
+        Some(p) if p.class() == RegClass::Float => Ok(p.hw_enc() as u32),
+        _ => Err(bad_reg(r, "an FP/SIMD register")),
+    }
 }
 
+#[inline]
 fn wz(r: Writable<Reg>) -> CodegenResult<u32> {
     rz(r.to_reg())
 }
+#[inline]
 fn ws(r: Writable<Reg>) -> CodegenResult<u32> {
     rs(r.to_reg())
 }
+#[inline]
 fn wv(r: Writable<Reg>) -> CodegenResult<u32> {
     rv(r.to_reg())
 }

@@ -259,10 +259,10 @@ impl A64Lower<'_> {
     /// an instruction still needed by another user is lowered there anyway).
     pub(crate) fn fold_pure(&self, ctx: Ctx, v: Value) -> Option<IrInst> {
         let def = ctx.def_inst(v)?;
-        if ctx.uses(v) == Uses::Once && ctx.f.layout.inst_block(def) == ctx.cur_block() {
+        if ctx.f.dfg.opcode(def).is_pure() {
             return Some(def);
         }
-        ctx.f.dfg.opcode(def).is_pure().then_some(def)
+        (ctx.uses(v) == Uses::Once && ctx.f.layout.inst_block(def) == ctx.cur_block()).then_some(def)
     }
 
     /// `value` in a new register (the shortest `movz`/`movn`/`movk`/`orr` sequence, each
@@ -489,11 +489,13 @@ impl A64Lower<'_> {
                         return Ok(AddSubRhs::Shifted(r, sh, k));
                     }
                 }
+                D::Unary { opcode: opcode @ (Opcode::Uextend | Opcode::Sextend), arg } => {
+                    if let Some((r, e)) = self.ext_operand_of(ctx, opcode, arg, v, ty)? {
+                        return Ok(AddSubRhs::Extended(r, e, 0));
+                    }
+                }
                 _ => {}
             }
-        }
-        if let Some((r, e)) = self.ext_operand(ctx, v, ty)? {
-            return Ok(AddSubRhs::Extended(r, e, 0));
         }
         Ok(AddSubRhs::Reg(self.reg(ctx, v)?))
     }
@@ -505,6 +507,18 @@ impl A64Lower<'_> {
         let D::Unary { opcode: opcode @ (Opcode::Uextend | Opcode::Sextend), arg } = *ctx.data(def) else {
             return Ok(None);
         };
+        self.ext_operand_of(ctx, opcode, arg, v, ty)
+    }
+
+    /// [`Self::ext_operand`] of `v = opcode arg`, an extension the caller has matched.
+    fn ext_operand_of(
+        &self,
+        ctx: Ctx,
+        opcode: Opcode,
+        arg: Value,
+        v: Value,
+        ty: Type,
+    ) -> CodegenResult<Option<(Reg, ExtendOp)>> {
         if ctx.value_ty(v) != ty {
             return Ok(None);
         }
@@ -2394,6 +2408,11 @@ impl A64Lower<'_> {
     /// extension, the extending load.
     fn extending_load(&self, ctx: Ctx, v: Value, signed: bool, to64: bool) -> CodegenResult<Option<Reg>> {
         let Some(load) = ctx.sinkable_inst(v) else { return Ok(None) };
+        // A user of the extension that folded it (an extended operand or index, through
+        // `fold_pure`) reads the loaded value's register: the load must define it.
+        if ctx.is_value_needed(ctx.canon(v)) {
+            return Ok(None);
+        }
         let D::Load { opcode: Opcode::Load, flags, arg, offset } = *ctx.data(load) else { return Ok(None) };
         let mf = ctx.f.dfg.mem_flags.get(flags);
         let vty = ctx.value_ty(v);
