@@ -17,7 +17,7 @@
 
 use crate::riscv64::abi::Rv64Abi;
 use crate::riscv64::inst::*;
-use crate::riscv64::materialize::{MatExts, materialize, materialize_seq};
+use crate::riscv64::materialize::{MatExts, single_step};
 use crate::riscv64::regs::{fp_reg, stack_reg, x_preg, xreg, zero_reg};
 use crate::riscv64::settings::Riscv64Settings;
 use kiln_codegen::machinst::abi::StackAMode;
@@ -165,14 +165,11 @@ impl RvLower<'_> {
     }
 
     fn iconst_into(&self, ctx: Ctx, rd: Writable<Reg>, val: u64) {
-        // One instruction (one definition of `rd`); emission expands the sequence.
-        let single = materialize_seq(val, 0, self.b.mat).steps.len() <= 1;
-        if single {
-            for i in materialize(rd, val, self.b.mat).0 {
-                ctx.emit(i);
-            }
-        } else {
-            ctx.emit(Inst::LoadConst { rd, imm: val });
+        // One instruction (one definition of `rd`); emission searches for the sequence
+        // once the register, and so the compressed forms, are known.
+        match single_step(val, self.b.mat) {
+            Some(step) => ctx.emit(step.inst(rd, zero_reg())),
+            None => ctx.emit(Inst::LoadConst { rd, imm: val }),
         }
     }
 
