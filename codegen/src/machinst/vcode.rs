@@ -14,7 +14,7 @@ use crate::machinst::reg::{AllocationRewriter, MISSING_VREG, OperandCollector, r
 use crate::machinst::{BlockIndex, MachInst, MachLabel, MachTerminator, Reg, SourceLoc, Writable};
 use crate::{CodegenError, CodegenResult};
 use kiln_ir::types::Type;
-use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PRegSet, RegClass, VReg};
+use regalloc2::{Allocation, Block as RBlock, Edit, Inst as RInst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
 use std::fmt::Write;
 
 /// A VCode function.
@@ -186,6 +186,8 @@ pub struct VCodeBuilder<I: MachInst> {
     pub vreg_types: Vec<Type>,
     /// vreg aliases: `alias[v] = target` (resolved when operands are collected).
     vreg_alias: Vec<u32>,
+    /// Bit `c` set: some vreg has register class `c`.
+    vreg_classes: u8,
     cold: Vec<bool>,
     block_flags: Vec<BlockFlags>,
     spillslot_words: [u32; 3],
@@ -208,6 +210,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             param_list: Vec::new(),
             vreg_types,
             vreg_alias: Vec::new(),
+            vreg_classes: 0,
             cold: vec![false; num_blocks],
             block_flags: vec![BlockFlags::default(); num_blocks],
             spillslot_words: [1, 2, 2],
@@ -230,6 +233,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             return Err(CodegenError::ImplLimitExceeded("too many virtual registers".into()));
         }
         self.vreg_types.push(ty);
+        self.vreg_classes |= 1 << class as u8;
         Ok(Reg::virt(idx, class))
     }
 
@@ -338,6 +342,18 @@ impl<I: MachInst> VCodeBuilder<I> {
         let mut operands = Vec::with_capacity(n * 3);
         let mut operand_starts = Vec::with_capacity(n + 1);
         let mut clobbers = Vec::new();
+        // A call's clobbers in a register class no vreg has cannot matter to the allocator
+        // (it puts a range on each clobbered register at every call), and they play no
+        // other role (`written_regs` skips calls): keep only the classes in use.
+        let mut call_clobber_mask = PRegSet::empty();
+        for class in [RegClass::Int, RegClass::Float, RegClass::Vector] {
+            if self.vreg_classes & (1 << class as u8) == 0 {
+                for hw in 0..=PReg::MAX {
+                    call_clobber_mask.add(PReg::new(hw, class));
+                }
+            }
+        }
+        let call_clobber_mask = call_clobber_mask.invert();
         for (i, inst) in insts.iter_mut().enumerate() {
             operand_starts.push(operands.len() as u32);
             let mut c = OperandCollector::with_aliases(&mut operands, alias);
@@ -348,7 +364,10 @@ impl<I: MachInst> VCodeBuilder<I> {
                     inst.pretty_print()
                 )));
             }
-            let cl = c.clobbers;
+            let mut cl = c.clobbers;
+            if inst.is_call() {
+                cl.intersect_from(call_clobber_mask);
+            }
             if cl != PRegSet::empty() {
                 clobbers.push((i as u32, cl));
             }
