@@ -154,6 +154,18 @@ impl RvLower<'_> {
         ctx.emit(<Inst as kiln_codegen::machinst::MachInst>::gen_move(rd, rs, types::I64));
     }
 
+    /// The (single-register) result of `inst` is `r`: an alias when `r` is virtual (no
+    /// copy for the allocator to place), a move from a physical register (`zero`).
+    fn result_is(&self, ctx: Ctx, inst: IrInst, r: Reg) -> CodegenResult<()> {
+        let res = ctx.f.dfg.first_result(inst).expect("result");
+        if r.to_real().is_none() {
+            return ctx.alias_value(res, r);
+        }
+        let rd = ctx.output_reg(inst, 0)?;
+        self.mov(ctx, rd, r);
+        Ok(())
+    }
+
     /// A register holding the 64-bit constant `val` (`zero` for 0).
     pub(crate) fn iconst(&self, ctx: Ctx, val: u64) -> CodegenResult<Reg> {
         if val == 0 {
@@ -739,10 +751,12 @@ impl RvLower<'_> {
                     } else {
                         self.mov(ctx, Writable::from_reg(rd.reg(1)), zero_reg());
                     }
+                    Ok(())
                 } else {
-                    self.mov(ctx, Writable::from_reg(rd.reg(0)), r);
+                    // The extended register itself (the input when already extended):
+                    // no copy for the allocator.
+                    self.result_is(ctx, inst, r)
                 }
-                Ok(())
             }
             Opcode::Ireduce => {
                 let r = ctx.put_value_in_regs(args[0])?;

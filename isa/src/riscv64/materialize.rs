@@ -240,6 +240,10 @@ impl Best {
 
     /// Keep `s` if it is strictly cheaper (the earlier candidate wins ties).
     fn offer(&mut self, s: Seq) {
+        // The instruction count decides first: a longer sequence never wins.
+        if s.steps.len() as u32 > self.cost.0 {
+            return;
+        }
         let cost = s.cost(self.rd, self.c);
         if cost < self.cost {
             self.seq = s;
