@@ -234,7 +234,11 @@ impl AbiSpec for Rv64Abi {
             if !is_callee_saved(call_conv, f) {
                 s.add(f);
             }
-            s.add(v);
+            // Without V no value lives in a vector register (each clobber costs the
+            // allocator a range on that register at every call).
+            if self.settings.has_v {
+                s.add(v);
+            }
         }
         s
     }

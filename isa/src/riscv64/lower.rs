@@ -17,7 +17,7 @@
 
 use crate::riscv64::abi::Rv64Abi;
 use crate::riscv64::inst::*;
-use crate::riscv64::materialize::{MatExts, materialize, materialize_seq};
+use crate::riscv64::materialize::{MatExts, single_step};
 use crate::riscv64::regs::{fp_reg, stack_reg, x_preg, xreg, zero_reg};
 use crate::riscv64::settings::Riscv64Settings;
 use kiln_codegen::machinst::abi::StackAMode;
@@ -154,6 +154,18 @@ impl RvLower<'_> {
         ctx.emit(<Inst as kiln_codegen::machinst::MachInst>::gen_move(rd, rs, types::I64));
     }
 
+    /// The (single-register) result of `inst` is `r`: an alias when `r` is virtual (no
+    /// copy for the allocator to place), a move from a physical register (`zero`).
+    fn result_is(&self, ctx: Ctx, inst: IrInst, r: Reg) -> CodegenResult<()> {
+        let res = ctx.f.dfg.first_result(inst).expect("result");
+        if r.to_real().is_none() {
+            return ctx.alias_value(res, r);
+        }
+        let rd = ctx.output_reg(inst, 0)?;
+        self.mov(ctx, rd, r);
+        Ok(())
+    }
+
     /// A register holding the 64-bit constant `val` (`zero` for 0).
     pub(crate) fn iconst(&self, ctx: Ctx, val: u64) -> CodegenResult<Reg> {
         if val == 0 {
@@ -165,14 +177,11 @@ impl RvLower<'_> {
     }
 
     fn iconst_into(&self, ctx: Ctx, rd: Writable<Reg>, val: u64) {
-        // One instruction (one definition of `rd`); emission expands the sequence.
-        let single = materialize_seq(val, 0, self.b.mat).steps.len() <= 1;
-        if single {
-            for i in materialize(rd, val, self.b.mat).0 {
-                ctx.emit(i);
-            }
-        } else {
-            ctx.emit(Inst::LoadConst { rd, imm: val });
+        // One instruction (one definition of `rd`); emission searches for the sequence
+        // once the register, and so the compressed forms, are known.
+        match single_step(val, self.b.mat) {
+            Some(step) => ctx.emit(step.inst(rd, zero_reg())),
+            None => ctx.emit(Inst::LoadConst { rd, imm: val }),
         }
     }
 
@@ -742,10 +751,12 @@ impl RvLower<'_> {
                     } else {
                         self.mov(ctx, Writable::from_reg(rd.reg(1)), zero_reg());
                     }
+                    Ok(())
                 } else {
-                    self.mov(ctx, Writable::from_reg(rd.reg(0)), r);
+                    // The extended register itself (the input when already extended):
+                    // no copy for the allocator.
+                    self.result_is(ctx, inst, r)
                 }
-                Ok(())
             }
             Opcode::Ireduce => {
                 let r = ctx.put_value_in_regs(args[0])?;

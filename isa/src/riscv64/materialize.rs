@@ -38,6 +38,18 @@ pub enum Step {
     ZextW,
 }
 
+impl Step {
+    /// The instruction of this step writing `rd` and reading `src` (`zero` for the first).
+    pub fn inst(self, rd: Writable<Reg>, src: Reg) -> Inst {
+        match self {
+            Step::Lui(imm20) => Inst::Lui { rd, imm20 },
+            Step::Imm(op, imm) => Inst::AluRRImm { op, rd, rs: src, imm },
+            Step::ShAddSelf(n) => Inst::AluRRR { op: sh_add(n), rd, rs1: src, rs2: src },
+            Step::ZextW => Inst::AluRRR { op: AluOpRRR::AddUw, rd, rs1: src, rs2: crate::riscv64::regs::zero_reg() },
+        }
+    }
+}
+
 /// A sequence and its cost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Seq {
@@ -72,13 +84,7 @@ impl Seq {
         let zero = crate::riscv64::regs::zero_reg();
         let mut out = SmallVec::new();
         for (i, s) in self.steps.iter().enumerate() {
-            let src = if i == 0 { zero } else { rd.to_reg() };
-            out.push(match *s {
-                Step::Lui(imm20) => Inst::Lui { rd, imm20 },
-                Step::Imm(op, imm) => Inst::AluRRImm { op, rd, rs: src, imm },
-                Step::ShAddSelf(n) => Inst::AluRRR { op: sh_add(n), rd, rs1: src, rs2: src },
-                Step::ZextW => Inst::AluRRR { op: AluOpRRR::AddUw, rd, rs1: src, rs2: zero },
-            });
+            out.push(s.inst(rd, if i == 0 { zero } else { rd.to_reg() }));
         }
         if out.is_empty() {
             out.push(Inst::li12(rd, 0));
@@ -212,35 +218,97 @@ fn base(val: i64, zba: bool) -> Seq {
     s
 }
 
-fn better(a: Seq, b: Seq, rd: u8, c: CompressExts) -> Seq {
-    if b.cost(rd, c) < a.cost(rd, c) { b } else { a }
+/// The cheapest sequence offered so far, with its cost cached.
+struct Best {
+    seq: Seq,
+    cost: (u32, u32),
+    rd: u8,
+    c: CompressExts,
+}
+
+impl Best {
+    fn new(seq: Seq, rd: u8, c: CompressExts) -> Best {
+        let cost = seq.cost(rd, c);
+        Best { seq, cost, rd, c }
+    }
+
+    /// Can no later candidate win? Asked only when no single instruction forms the value,
+    /// so every candidate costs at least two 2-byte instructions.
+    fn unbeatable(&self) -> bool {
+        self.cost <= (2, 4)
+    }
+
+    /// Keep `s` if it is strictly cheaper (the earlier candidate wins ties).
+    fn offer(&mut self, s: Seq) {
+        // The instruction count decides first: a longer sequence never wins.
+        if s.steps.len() as u32 > self.cost.0 {
+            return;
+        }
+        let cost = s.cost(self.rd, self.c);
+        if cost < self.cost {
+            self.seq = s;
+            self.cost = cost;
+        }
+    }
+}
+
+/// The one instruction that forms `val`, when one does: `addi` from `zero` for a 12-bit
+/// value, `lui` for a sign-extended 32-bit value with the low 12 bits clear, (Zbs) `bseti`
+/// for a single set bit. These are exactly the values for which [`materialize_seq`]
+/// returns one step (this one), found without the search.
+pub fn single_step(val: u64, ext: MatExts) -> Option<Step> {
+    let v = val as i64;
+    if fits_imm12(v) {
+        return Some(Step::Imm(AluOpRRI::Addi, v as i32));
+    }
+    if v & 0xfff == 0 && v == v as i32 as i64 {
+        return Some(Step::Lui(((val >> 12) & 0xfffff) as u32));
+    }
+    if ext.zbs && val.count_ones() == 1 {
+        return Some(Step::Imm(AluOpRRI::Bseti, val.trailing_zeros() as i32));
+    }
+    None
 }
 
 /// The cheapest sequence found for `val` into register number `rd` (used for the byte
 /// cost of compressed forms; the sequence itself is register-independent).
 pub fn materialize_seq(val: u64, rd: u8, ext: MatExts) -> Seq {
+    if let Some(step) = single_step(val, ext) {
+        return Seq::new().push(step);
+    }
     let v = val as i64;
-    let c = ext.compress;
     let zba = ext.zba;
-    let mut best = base(v, zba);
-    if best.steps.len() <= 1 {
-        return finish(best);
+    let mut best = Best::new(base(v, zba), rd, ext.compress);
+    search(val, ext, &mut best);
+    best.seq
+}
+
+/// Offer `best` the candidates other than the base recursion, in a fixed order (ties go to
+/// the earlier one); stops once nothing can beat the best.
+fn search(val: u64, ext: MatExts, best: &mut Best) {
+    let v = val as i64;
+    let zba = ext.zba;
+    if best.unbeatable() {
+        return;
     }
     // Strip trailing zeros first.
     let tz = v.trailing_zeros();
     if tz > 0 && tz < 64 {
-        best = better(best, base(v >> tz, zba).push(Step::Imm(AluOpRRI::Slli, tz as i32)), rd, c);
+        best.offer(base(v >> tz, zba).push(Step::Imm(AluOpRRI::Slli, tz as i32)));
     }
     // Strip leading zeros: shift left (filling with ones or zeros), then logical shift right.
     if v > 0 {
         let lz = val.leading_zeros();
         let ones = (v << lz) | ((1i64 << lz) - 1);
-        best = better(best, base(ones, zba).push(Step::Imm(AluOpRRI::Srli, lz as i32)), rd, c);
-        best = better(best, base(v << lz, zba).push(Step::Imm(AluOpRRI::Srli, lz as i32)), rd, c);
+        best.offer(base(ones, zba).push(Step::Imm(AluOpRRI::Srli, lz as i32)));
+        best.offer(base(v << lz, zba).push(Step::Imm(AluOpRRI::Srli, lz as i32)));
         if lz == 32 && zba {
             // The sign-extended 32-bit value, then zext.w.
-            best = better(best, base(v as i32 as i64, zba).push(Step::ZextW), rd, c);
+            best.offer(base(v as i32 as i64, zba).push(Step::ZextW));
         }
+    }
+    if best.unbeatable() {
+        return;
     }
     if ext.zbb {
         for r in 1..64 {
@@ -248,16 +316,13 @@ pub fn materialize_seq(val: u64, rd: u8, ext: MatExts) -> Seq {
             if fits_imm12(rot) {
                 let s =
                     Seq::new().push(Step::Imm(AluOpRRI::Addi, rot as i32)).push(Step::Imm(AluOpRRI::Rori, r as i32));
-                best = better(best, s, rd, c);
+                best.offer(s);
                 break;
             }
         }
     }
-    if ext.zbs {
-        if val.count_ones() == 1 {
-            best = better(best, Seq::new().push(Step::Imm(AluOpRRI::Bseti, val.trailing_zeros() as i32)), rd, c);
-        }
-        // A 31-bit value plus the bits above set with bseti.
+    if ext.zbs && !best.unbeatable() {
+        // (A single set bit is one `bseti`: [`single_step`].) A 31-bit value plus the bits above set with bseti.
         let high = val & !0x7fff_ffff;
         if high != 0 {
             let mut s = if val & 0x7fff_ffff == 0 { Seq::new() } else { base(v & 0x7fff_ffff, zba) };
@@ -266,7 +331,7 @@ pub fn materialize_seq(val: u64, rd: u8, ext: MatExts) -> Seq {
                 s = s.push(Step::Imm(AluOpRRI::Bseti, h.trailing_zeros() as i32));
                 h &= h - 1;
             }
-            best = better(best, s, rd, c);
+            best.offer(s);
         }
         // A negative 32-bit value with the bits above cleared with bclri.
         let clear = !val & !0x7fff_ffff;
@@ -277,14 +342,17 @@ pub fn materialize_seq(val: u64, rd: u8, ext: MatExts) -> Seq {
                 s = s.push(Step::Imm(AluOpRRI::Bclri, h.trailing_zeros() as i32));
                 h &= h - 1;
             }
-            best = better(best, s, rd, c);
+            best.offer(s);
         }
     }
     if zba {
         for (div, n) in [(3i64, 1u8), (5, 2), (9, 3)] {
+            if best.unbeatable() {
+                return;
+            }
             if v % div == 0 && v / div != 0 {
-                let inner = materialize_seq((v / div) as u64, rd, MatExts { zba: false, ..ext });
-                best = better(best, inner.push(Step::ShAddSelf(n)), rd, c);
+                let inner = materialize_seq((v / div) as u64, best.rd, MatExts { zba: false, ..ext });
+                best.offer(inner.push(Step::ShAddSelf(n)));
             }
             // lui + shNadd + addi: the part above the low 12 bits divided.
             let lo = (v << 52) >> 52;
@@ -294,18 +362,10 @@ pub fn materialize_seq(val: u64, rd: u8, ext: MatExts) -> Seq {
                 if lo != 0 {
                     s = s.push(Step::Imm(AluOpRRI::Addi, lo as i32));
                 }
-                best = better(best, s, rd, c);
+                best.offer(s);
             }
         }
     }
-    finish(best)
-}
-
-fn finish(mut s: Seq) -> Seq {
-    if s.steps.is_empty() {
-        s.steps.push(Step::Imm(AluOpRRI::Addi, 0));
-    }
-    s
 }
 
 /// The instructions that put `val` into `rd`, and their cost (instructions, bytes).
