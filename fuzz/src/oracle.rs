@@ -90,6 +90,12 @@ pub fn isa_variants(flags: &Flags) -> Vec<(String, Box<dyn TargetIsa>)> {
     v
 }
 
+/// How many ISA variants [`isa_variants`] gives for the chosen target (computed once).
+pub fn isa_variant_count() -> usize {
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| isa_variants(&Flags::default()).len())
+}
+
 impl TargetSupport {
     /// An oracle probing the ISA variants of the target with default settings.
     pub fn new() -> Self {
