@@ -42,6 +42,11 @@ echo "  kiln:      $k_fn functions, $k_bytes bytes, throughput median $km insts/
 awk -v a="$am" -v k="$km" -v ab="$a_bytes" -v kb="$k_bytes" \
   'BEGIN { printf "  ratio kiln/cranelift: throughput %.2fx, code size %.3fx\n", k/a, kb/ab }'
 
+# Each round runs Cranelift then Kiln back to back, so the ratio within a round is less
+# exposed to the machine's drift between rounds than the ratio of the two medians.
+pr=(); for i in "${!a_tp[@]}"; do pr+=("$(awk -v a="${a_tp[$i]}" -v k="${k_tp[$i]}" 'BEGIN { printf "%.3f", k/a }')"); done
+echo "  per-round throughput ratios (kiln/cranelift in the same round): ${pr[*]}; median $(med "${pr[@]}")"
+
 # Code size over the functions both compilers compiled (Kiln skips functions using
 # features it does not support yet, e.g. SIMD; Cranelift's total would include them).
 per_func() { awk '/^file:/ {f=$2} NF>=3 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ {print f"/"$1, $3}'; }
