@@ -234,11 +234,9 @@ impl AbiSpec for Rv64Abi {
             if !is_callee_saved(call_conv, f) {
                 s.add(f);
             }
-            // Without V no value lives in a vector register (each clobber costs the
-            // allocator a range on that register at every call).
-            if self.settings.has_v {
-                s.add(v);
-            }
+            // (Without V no vreg is in the vector class, and the VCode drops a call's
+            // clobbers of unused classes: `VCodeBuilder::call_clobber_mask`.)
+            s.add(v);
         }
         s
     }
